@@ -1,0 +1,1360 @@
+//! The ledger's commands and queries against PostgreSQL.
+//!
+//! Every command takes an open transaction, so callers can compose it with their own writes
+//! (the card adapter's inbox, say) and commit once. [`crate::Ledger`] wraps each in its own
+//! transaction for everyone else.
+//!
+//! Locking: only non-hot accounts (a prisoner's own) have a balance row, locked `FOR UPDATE` in
+//! ascending id order; hot institutional accounts are only appended to, so prisoners never queue
+//! behind each other.
+
+use std::collections::{BTreeMap, HashMap};
+
+use deadpool_postgres::{GenericClient, Transaction};
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::error::{LedgerError, LedgerResult};
+use crate::idempotency::{self, Begun};
+use crate::model::*;
+use crate::money::{Currency, Money};
+
+/// A limit on everything: no entry may have more lines than this.
+pub const MAX_POSTINGS_PER_ENTRY: usize = 64;
+pub const MAX_EXTERNAL_REFS_PER_ENTRY: usize = 8;
+pub const MAX_DESCRIPTION_LENGTH: usize = 500;
+pub const MAX_STATEMENT_PAGE: i64 = 500;
+/// Metadata is for references and context, not documents.
+pub const MAX_METADATA_BYTES: usize = 8 * 1024;
+
+#[derive(Debug, Clone)]
+struct AccountRow {
+    account_type: AccountType,
+    currency: Currency,
+    balance_rule: BalanceRule,
+    is_hot: bool,
+    closed: bool,
+}
+
+async fn load_account_rows(
+    tx: &Transaction<'_>,
+    ids: &[Uuid],
+) -> LedgerResult<HashMap<Uuid, AccountRow>> {
+    let statement = tx
+        .prepare_cached(
+            "select id, account_type, currency, balance_rule, is_hot, closed_at is not null
+             from ledger_accounts where id = any($1)",
+        )
+        .await?;
+    let rows = tx.query(&statement, &[&ids]).await?;
+    let mut accounts = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let currency: String = row.get(2);
+        accounts.insert(
+            row.get::<_, Uuid>(0),
+            AccountRow {
+                account_type: AccountType::parse(row.get(1))?,
+                currency: Currency::from_code(&currency)?,
+                balance_rule: BalanceRule::parse(row.get(3))?,
+                is_hot: row.get(4),
+                closed: row.get(5),
+            },
+        );
+    }
+    for id in ids {
+        match accounts.get(id) {
+            None => return Err(LedgerError::UnknownAccount(*id)),
+            Some(account) if account.closed => return Err(LedgerError::AccountClosed(*id)),
+            Some(_) => {}
+        }
+    }
+    Ok(accounts)
+}
+
+fn validate_text(description: &str) -> LedgerResult<()> {
+    if description.trim().is_empty() || description.chars().count() > MAX_DESCRIPTION_LENGTH {
+        return Err(LedgerError::invalid(
+            "description_invalid",
+            format!("a description of 1 to {MAX_DESCRIPTION_LENGTH} characters is required"),
+        ));
+    }
+    Ok(())
+}
+
+fn validate_metadata(metadata: &serde_json::Value) -> LedgerResult<()> {
+    if !metadata.is_object() {
+        return Err(LedgerError::invalid(
+            "metadata_invalid",
+            "metadata must be a JSON object",
+        ));
+    }
+    if metadata.to_string().len() > MAX_METADATA_BYTES {
+        return Err(LedgerError::invalid(
+            "metadata_invalid",
+            format!("metadata must be at most {MAX_METADATA_BYTES} bytes"),
+        ));
+    }
+    Ok(())
+}
+
+fn validate_refs(refs: &[ExternalRef]) -> LedgerResult<()> {
+    if refs.len() > MAX_EXTERNAL_REFS_PER_ENTRY {
+        return Err(LedgerError::invalid(
+            "too_many_external_refs",
+            "too many external references",
+        ));
+    }
+    for reference in refs {
+        let kind_ok = !reference.kind.is_empty()
+            && reference.kind.len() <= 63
+            && reference.kind.starts_with(|c: char| c.is_ascii_lowercase())
+            && reference
+                .kind
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !kind_ok || reference.value.is_empty() || reference.value.chars().count() > 200 {
+            return Err(LedgerError::invalid(
+                "external_ref_invalid",
+                "an external reference needs a snake_case kind and a value of 1 to 200 characters",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks what can be checked without the database: at least two non-zero lines, balanced per
+/// currency, no overflow.
+pub fn validate_postings(postings: &[PostingDraft]) -> LedgerResult<()> {
+    if postings.len() < 2 {
+        return Err(LedgerError::invalid(
+            "too_few_postings",
+            "an entry needs at least two postings",
+        ));
+    }
+    if postings.len() > MAX_POSTINGS_PER_ENTRY {
+        return Err(LedgerError::invalid(
+            "too_many_postings",
+            format!("an entry has at most {MAX_POSTINGS_PER_ENTRY} postings"),
+        ));
+    }
+    let mut sums: BTreeMap<Currency, i64> = BTreeMap::new();
+    for posting in postings {
+        if posting.amount.amount_minor == 0 {
+            return Err(LedgerError::invalid(
+                "zero_amount",
+                "a posting amount cannot be zero",
+            ));
+        }
+        let sum = sums.entry(posting.amount.currency).or_insert(0);
+        *sum = sum
+            .checked_add(posting.amount.amount_minor)
+            .ok_or(crate::money::MoneyError::Overflow)?;
+    }
+    if let Some((currency, _)) = sums.iter().find(|(_, sum)| **sum != 0) {
+        return Err(LedgerError::invalid(
+            "entry_unbalanced",
+            format!("debits and credits in {currency} do not sum to zero"),
+        ));
+    }
+    Ok(())
+}
+
+/// What a command writes: postings, plus changes to held amounts (for captures).
+struct EntryWrite<'a> {
+    effective_date: Date,
+    description: &'a str,
+    metadata: &'a serde_json::Value,
+    external_refs: &'a [ExternalRef],
+    postings: &'a [PostingDraft],
+    overdraft: Overdraft,
+    reverses_entry_id: Option<Uuid>,
+    /// Amounts by which holds on these accounts shrink as part of this entry.
+    held_decrease_minor: &'a [(Uuid, i64)],
+}
+
+/// Locks the balance rows of `account_ids` (non-hot accounts only), in ascending id order so that
+/// concurrent commands never deadlock on each other. Returns (posted, held) per account.
+async fn lock_balances(
+    tx: &Transaction<'_>,
+    account_ids: &[Uuid],
+) -> LedgerResult<BTreeMap<Uuid, (i64, i64)>> {
+    let mut sorted: Vec<Uuid> = account_ids.to_vec();
+    sorted.sort();
+    sorted.dedup();
+    let statement = tx
+        .prepare_cached(
+            "select account_id, posted_minor, held_minor from account_balances
+             where account_id = any($1) order by account_id for update",
+        )
+        .await?;
+    let rows = tx.query(&statement, &[&sorted]).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.get(0), (row.get(1), row.get(2))))
+        .collect())
+}
+
+async fn write_entry(tx: &Transaction<'_>, write: EntryWrite<'_>) -> LedgerResult<Entry> {
+    validate_postings(write.postings)?;
+    validate_text(write.description)?;
+    validate_metadata(write.metadata)?;
+    validate_refs(write.external_refs)?;
+
+    let account_ids: Vec<Uuid> = write.postings.iter().map(|p| p.account_id).collect();
+    let accounts = load_account_rows(tx, &account_ids).await?;
+
+    // Per non-hot account: change of the balance in its normal direction.
+    let mut posted_delta: BTreeMap<Uuid, i64> = BTreeMap::new();
+    for posting in write.postings {
+        let account = &accounts[&posting.account_id];
+        if account.currency != posting.amount.currency {
+            return Err(LedgerError::AccountCurrencyMismatch {
+                account_id: posting.account_id,
+                account_currency: account.currency.to_string(),
+                amount_currency: posting.amount.currency.to_string(),
+            });
+        }
+        if account.is_hot {
+            continue;
+        }
+        let normal = posting
+            .amount
+            .amount_minor
+            .checked_mul(account.account_type.normal_sign())
+            .ok_or(crate::money::MoneyError::Overflow)?;
+        let delta = posted_delta.entry(posting.account_id).or_insert(0);
+        *delta = delta
+            .checked_add(normal)
+            .ok_or(crate::money::MoneyError::Overflow)?;
+    }
+    let held_decrease: BTreeMap<Uuid, i64> = write.held_decrease_minor.iter().copied().collect();
+    let touched: Vec<Uuid> = posted_delta
+        .keys()
+        .chain(held_decrease.keys())
+        .copied()
+        .collect();
+    let balances = lock_balances(tx, &touched).await?;
+
+    let mut overdraft_flagged = false;
+    let mut new_balances: Vec<(Uuid, i64, i64)> = Vec::with_capacity(balances.len());
+    for (account_id, (posted, held)) in &balances {
+        let account = &accounts[account_id];
+        let delta = posted_delta.get(account_id).copied().unwrap_or(0);
+        let held_drop = held_decrease.get(account_id).copied().unwrap_or(0);
+        let new_posted = posted
+            .checked_add(delta)
+            .ok_or(crate::money::MoneyError::Overflow)?;
+        let new_held = held
+            .checked_sub(held_drop)
+            .ok_or(crate::money::MoneyError::Overflow)?;
+        assert!(
+            new_held >= 0,
+            "held amount of {account_id} would go negative"
+        );
+        let old_available = posted - held;
+        let new_available = new_posted
+            .checked_sub(new_held)
+            .ok_or(crate::money::MoneyError::Overflow)?;
+        // Only a change that lowers the available balance below zero is an overdraft: a deposit
+        // into an overdrawn account is always welcome.
+        if account.balance_rule == BalanceRule::NonNegative
+            && new_available < 0
+            && new_available < old_available
+        {
+            match write.overdraft {
+                Overdraft::Refuse => {
+                    return Err(LedgerError::InsufficientFunds {
+                        account_id: *account_id,
+                        available_minor: old_available,
+                        requested_minor: old_available.saturating_sub(new_available),
+                    });
+                }
+                Overdraft::AllowAndFlag => overdraft_flagged = true,
+            }
+        }
+        new_balances.push((*account_id, new_posted, new_held));
+    }
+    for account_id in posted_delta.keys() {
+        // Every non-hot account gets its balance row when opened.
+        assert!(
+            balances.contains_key(account_id),
+            "balance row missing for {account_id}"
+        );
+    }
+
+    let entry_id = Uuid::now_v7();
+    let insert_entry = tx
+        .prepare_cached(
+            "insert into journal_entries
+                (id, effective_date, description, metadata, reverses_entry_id, overdraft_flagged)
+             values ($1, $2, $3, $4, $5, $6) returning seq, recorded_at",
+        )
+        .await?;
+    let row = tx
+        .query_one(
+            &insert_entry,
+            &[
+                &entry_id,
+                &write.effective_date,
+                &write.description,
+                write.metadata,
+                &write.reverses_entry_id,
+                &overdraft_flagged,
+            ],
+        )
+        .await
+        .map_err(|error| match constraint_of(&error) {
+            Some("journal_entries_reverses_entry_id_key") => {
+                LedgerError::AlreadyReversed(write.reverses_entry_id.unwrap_or_default())
+            }
+            _ => LedgerError::Database(error),
+        })?;
+    let seq: i64 = row.get(0);
+    let recorded_at: OffsetDateTime = row.get(1);
+
+    let currencies: Vec<String> = write
+        .postings
+        .iter()
+        .map(|p| p.amount.currency.code().to_owned())
+        .collect();
+    let amounts: Vec<i64> = write
+        .postings
+        .iter()
+        .map(|p| p.amount.amount_minor)
+        .collect();
+    let insert_postings = tx
+        .prepare_cached(
+            "insert into journal_postings (entry_id, account_id, currency, amount_minor, recorded_at)
+             select $1, account_id, currency, amount_minor, $5
+             from unnest($2::uuid[], $3::text[], $4::bigint[]) with ordinality
+                  as p(account_id, currency, amount_minor, line)
+             order by line
+             returning id",
+        )
+        .await?;
+    let posting_rows = tx
+        .query(
+            &insert_postings,
+            &[&entry_id, &account_ids, &currencies, &amounts, &recorded_at],
+        )
+        .await?;
+    let mut posting_ids: Vec<i64> = posting_rows.iter().map(|row| row.get(0)).collect();
+    posting_ids.sort();
+    let postings = write
+        .postings
+        .iter()
+        .zip(posting_ids)
+        .map(|(draft, id)| Posting {
+            id,
+            account_id: draft.account_id,
+            amount: draft.amount,
+        })
+        .collect();
+
+    if !write.external_refs.is_empty() {
+        let insert_ref = tx
+            .prepare_cached(
+                "insert into journal_entry_refs (entry_id, ref_kind, ref_value, is_unique)
+                 values ($1, $2, $3, $4)",
+            )
+            .await?;
+        for reference in write.external_refs {
+            tx.execute(
+                &insert_ref,
+                &[
+                    &entry_id,
+                    &reference.kind,
+                    &reference.value,
+                    &reference.unique,
+                ],
+            )
+            .await
+            .map_err(|error| match constraint_of(&error) {
+                Some("journal_entry_refs_unique") | Some("journal_entry_refs_pkey") => {
+                    LedgerError::DuplicateExternalRef {
+                        kind: reference.kind.clone(),
+                        value: reference.value.clone(),
+                    }
+                }
+                _ => LedgerError::Database(error),
+            })?;
+        }
+    }
+
+    if !new_balances.is_empty() {
+        let update = tx
+            .prepare_cached(
+                "update account_balances b set posted_minor = n.posted, held_minor = n.held
+                 from unnest($1::uuid[], $2::bigint[], $3::bigint[]) as n(account_id, posted, held)
+                 where b.account_id = n.account_id",
+            )
+            .await?;
+        let ids: Vec<Uuid> = new_balances.iter().map(|b| b.0).collect();
+        let posted: Vec<i64> = new_balances.iter().map(|b| b.1).collect();
+        let held: Vec<i64> = new_balances.iter().map(|b| b.2).collect();
+        tx.execute(&update, &[&ids, &posted, &held]).await?;
+    }
+
+    Ok(Entry {
+        id: entry_id,
+        seq,
+        effective_date: write.effective_date,
+        recorded_at,
+        description: write.description.to_owned(),
+        metadata: write.metadata.clone(),
+        reverses_entry_id: write.reverses_entry_id,
+        overdraft_flagged,
+        postings,
+        external_refs: write.external_refs.to_vec(),
+    })
+}
+
+fn constraint_of(error: &tokio_postgres::Error) -> Option<&str> {
+    error.as_db_error().and_then(|db| db.constraint())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Accounts
+
+pub async fn open_account(
+    tx: &Transaction<'_>,
+    idempotency_key: &str,
+    account: &NewAccount,
+) -> LedgerResult<Account> {
+    let claim = match idempotency::begin(tx, idempotency_key, "open_account", account).await? {
+        Begun::Replayed(account) => return Ok(account),
+        Begun::Fresh(claim) => claim,
+    };
+    if account.code.is_empty() || account.code.len() > 200 {
+        return Err(LedgerError::invalid(
+            "account_code_invalid",
+            "an account code of 1 to 200 bytes is required",
+        ));
+    }
+    let purpose_ok = account.purpose.len() <= 63
+        && account
+            .purpose
+            .starts_with(|c: char| c.is_ascii_lowercase())
+        && account
+            .purpose
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !purpose_ok {
+        return Err(LedgerError::invalid(
+            "account_purpose_invalid",
+            "a purpose is snake_case",
+        ));
+    }
+    if account.is_hot && account.balance_rule == BalanceRule::NonNegative {
+        return Err(LedgerError::invalid(
+            "hot_account_rule",
+            "a hot account has no running balance, so it cannot enforce non-negative",
+        ));
+    }
+    let (owner_kind, person_id) = match account.owner {
+        Owner::Person { person_id } => ("person", Some(person_id)),
+        Owner::Institution => ("institution", None),
+    };
+    let id = Uuid::now_v7();
+    let insert = tx
+        .prepare_cached(
+            "insert into ledger_accounts
+                (id, code, account_type, currency, owner_kind, person_id, purpose, balance_rule, is_hot)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             on conflict (code) do nothing
+             returning created_at",
+        )
+        .await?;
+    let created = tx
+        .query_opt(
+            &insert,
+            &[
+                &id,
+                &account.code,
+                &account.account_type.as_str(),
+                &account.currency.code(),
+                &owner_kind,
+                &person_id,
+                &account.purpose,
+                &account.balance_rule.as_str(),
+                &account.is_hot,
+            ],
+        )
+        .await?;
+    let Some(row) = created else {
+        return Err(LedgerError::AccountCodeTaken(account.code.clone()));
+    };
+    if !account.is_hot {
+        let insert_balance = tx
+            .prepare_cached("insert into account_balances (account_id) values ($1)")
+            .await?;
+        tx.execute(&insert_balance, &[&id]).await?;
+    }
+    let opened = Account {
+        id,
+        code: account.code.clone(),
+        account_type: account.account_type,
+        currency: account.currency,
+        owner: account.owner,
+        purpose: account.purpose.clone(),
+        balance_rule: account.balance_rule,
+        is_hot: account.is_hot,
+        created_at: row.get(0),
+        closed_at: None,
+    };
+    idempotency::finish(tx, claim, &opened).await?;
+    Ok(opened)
+}
+
+fn account_from_row(row: &tokio_postgres::Row) -> LedgerResult<Account> {
+    let currency: String = row.get("currency");
+    let person_id: Option<Uuid> = row.get("person_id");
+    Ok(Account {
+        id: row.get("id"),
+        code: row.get("code"),
+        account_type: AccountType::parse(row.get("account_type"))?,
+        currency: Currency::from_code(&currency)?,
+        owner: match person_id {
+            Some(person_id) => Owner::Person { person_id },
+            None => Owner::Institution,
+        },
+        purpose: row.get("purpose"),
+        balance_rule: BalanceRule::parse(row.get("balance_rule"))?,
+        is_hot: row.get("is_hot"),
+        created_at: row.get("created_at"),
+        closed_at: row.get("closed_at"),
+    })
+}
+
+const ACCOUNT_COLUMNS: &str = "id, code, account_type, currency, person_id, purpose, balance_rule, \
+                               is_hot, created_at, closed_at";
+
+pub async fn account(client: &impl GenericClient, account_id: Uuid) -> LedgerResult<Account> {
+    let statement = client
+        .prepare_cached(&format!(
+            "select {ACCOUNT_COLUMNS} from ledger_accounts where id = $1"
+        ))
+        .await?;
+    let row = client
+        .query_opt(&statement, &[&account_id])
+        .await?
+        .ok_or(LedgerError::UnknownAccount(account_id))?;
+    account_from_row(&row)
+}
+
+pub async fn account_by_code(
+    client: &impl GenericClient,
+    code: &str,
+) -> LedgerResult<Option<Account>> {
+    let statement = client
+        .prepare_cached(&format!(
+            "select {ACCOUNT_COLUMNS} from ledger_accounts where code = $1"
+        ))
+        .await?;
+    client
+        .query_opt(&statement, &[&code])
+        .await?
+        .map(|row| account_from_row(&row))
+        .transpose()
+}
+
+pub async fn accounts_of_person(
+    client: &impl GenericClient,
+    person_id: Uuid,
+) -> LedgerResult<Vec<Account>> {
+    let statement = client
+        .prepare_cached(&format!(
+            "select {ACCOUNT_COLUMNS} from ledger_accounts where person_id = $1 order by code"
+        ))
+        .await?;
+    client
+        .query(&statement, &[&person_id])
+        .await?
+        .iter()
+        .map(account_from_row)
+        .collect()
+}
+
+/// Closes an account whose balance and holds are zero. Accounts are never deleted.
+pub async fn close_account(
+    tx: &Transaction<'_>,
+    idempotency_key: &str,
+    account_id: Uuid,
+) -> LedgerResult<Account> {
+    let claim = match idempotency::begin(tx, idempotency_key, "close_account", &account_id).await? {
+        Begun::Replayed(account) => return Ok(account),
+        Begun::Fresh(claim) => claim,
+    };
+    let current = account(tx, account_id).await?;
+    if current.closed_at.is_some() {
+        return Err(LedgerError::AccountClosed(account_id));
+    }
+    lock_balances(tx, &[account_id]).await?;
+    let balance = balance(tx, account_id).await?;
+    if balance.posted.amount_minor != 0 || balance.held.amount_minor != 0 {
+        return Err(LedgerError::AccountNotEmpty(account_id));
+    }
+    let close = tx
+        .prepare_cached(
+            "update ledger_accounts set closed_at = now() where id = $1 returning closed_at",
+        )
+        .await?;
+    let closed_at: OffsetDateTime = tx.query_one(&close, &[&account_id]).await?.get(0);
+    let closed = Account {
+        closed_at: Some(closed_at),
+        ..current
+    };
+    idempotency::finish(tx, claim, &closed).await?;
+    Ok(closed)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Entries
+
+pub async fn post_entry(tx: &Transaction<'_>, draft: &EntryDraft) -> LedgerResult<Entry> {
+    let claim = match idempotency::begin(tx, &draft.idempotency_key, "post_entry", draft).await? {
+        Begun::Replayed(entry) => return Ok(entry),
+        Begun::Fresh(claim) => claim,
+    };
+    let entry = write_entry(
+        tx,
+        EntryWrite {
+            effective_date: draft.effective_date,
+            description: &draft.description,
+            metadata: &draft.metadata,
+            external_refs: &draft.external_refs,
+            postings: &draft.postings,
+            overdraft: draft.overdraft,
+            reverses_entry_id: None,
+            held_decrease_minor: &[],
+        },
+    )
+    .await?;
+    idempotency::finish(tx, claim, &entry).await?;
+    Ok(entry)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ReverseEntry {
+    pub idempotency_key: String,
+    pub entry_id: Uuid,
+    #[serde(with = "date_format")]
+    pub effective_date: Date,
+    pub description: String,
+    pub overdraft: Overdraft,
+}
+
+/// Posts the mirror image of an entry, linked to it. An entry is reversed at most once.
+pub async fn reverse_entry(tx: &Transaction<'_>, command: &ReverseEntry) -> LedgerResult<Entry> {
+    let claim =
+        match idempotency::begin(tx, &command.idempotency_key, "reverse_entry", command).await? {
+            Begun::Replayed(entry) => return Ok(entry),
+            Begun::Fresh(claim) => claim,
+        };
+    let original = entry(tx, command.entry_id).await?;
+    let postings: Vec<PostingDraft> = original
+        .postings
+        .iter()
+        .map(|posting| {
+            Ok(PostingDraft {
+                account_id: posting.account_id,
+                amount: posting.amount.checked_neg()?,
+            })
+        })
+        .collect::<LedgerResult<_>>()?;
+    let metadata = serde_json::json!({ "reverses": original.id });
+    let reversal = write_entry(
+        tx,
+        EntryWrite {
+            effective_date: command.effective_date,
+            description: &command.description,
+            metadata: &metadata,
+            external_refs: &[],
+            postings: &postings,
+            overdraft: command.overdraft,
+            reverses_entry_id: Some(original.id),
+            held_decrease_minor: &[],
+        },
+    )
+    .await?;
+    idempotency::finish(tx, claim, &reversal).await?;
+    Ok(reversal)
+}
+
+pub async fn entry(client: &impl GenericClient, entry_id: Uuid) -> LedgerResult<Entry> {
+    let statement = client
+        .prepare_cached(
+            "select seq, effective_date, recorded_at, description, metadata, reverses_entry_id,
+                    overdraft_flagged
+             from journal_entries where id = $1",
+        )
+        .await?;
+    let row = client
+        .query_opt(&statement, &[&entry_id])
+        .await?
+        .ok_or(LedgerError::UnknownEntry(entry_id))?;
+    let postings_statement = client
+        .prepare_cached(
+            "select id, account_id, currency, amount_minor from journal_postings
+             where entry_id = $1 order by id",
+        )
+        .await?;
+    let postings = client
+        .query(&postings_statement, &[&entry_id])
+        .await?
+        .iter()
+        .map(|posting| {
+            let currency: String = posting.get(2);
+            Ok(Posting {
+                id: posting.get(0),
+                account_id: posting.get(1),
+                amount: Money::new(posting.get(3), Currency::from_code(&currency)?),
+            })
+        })
+        .collect::<LedgerResult<Vec<_>>>()?;
+    let refs_statement = client
+        .prepare_cached(
+            "select ref_kind, ref_value, is_unique from journal_entry_refs where entry_id = $1
+             order by ref_kind, ref_value",
+        )
+        .await?;
+    let external_refs = client
+        .query(&refs_statement, &[&entry_id])
+        .await?
+        .iter()
+        .map(|r| ExternalRef {
+            kind: r.get(0),
+            value: r.get(1),
+            unique: r.get(2),
+        })
+        .collect();
+    Ok(Entry {
+        id: entry_id,
+        seq: row.get(0),
+        effective_date: row.get(1),
+        recorded_at: row.get(2),
+        description: row.get(3),
+        metadata: row.get(4),
+        reverses_entry_id: row.get(5),
+        overdraft_flagged: row.get(6),
+        postings,
+        external_refs,
+    })
+}
+
+/// The entry carrying a unique external reference, if any.
+pub async fn entry_by_external_ref(
+    client: &impl GenericClient,
+    kind: &str,
+    value: &str,
+) -> LedgerResult<Option<Entry>> {
+    let statement = client
+        .prepare_cached(
+            "select entry_id from journal_entry_refs where ref_kind = $1 and ref_value = $2
+             order by is_unique desc limit 1",
+        )
+        .await?;
+    match client.query_opt(&statement, &[&kind, &value]).await? {
+        Some(row) => Ok(Some(entry(client, row.get(0)).await?)),
+        None => Ok(None),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Holds
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PlaceHold {
+    pub idempotency_key: String,
+    pub account_id: Uuid,
+    pub amount: Money,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+    pub description: String,
+    pub metadata: serde_json::Value,
+    /// Hold what is available when it is less than asked, rather than failing.
+    pub allow_partial: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct IncreaseHold {
+    pub idempotency_key: String,
+    pub hold_id: Uuid,
+    pub amount: Money,
+    pub allow_partial: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CaptureHold {
+    pub idempotency_key: String,
+    pub hold_id: Uuid,
+    pub amount: Money,
+    /// Where the captured money goes, e.g. the card settlement payable account.
+    pub counter_account_id: Uuid,
+    /// Allow capturing more than remains held (card clearings can exceed the authorization,
+    /// and can arrive after the hold expired).
+    pub allow_over_capture: bool,
+    /// The last capture: whatever remains held is released.
+    pub final_capture: bool,
+    #[serde(with = "date_format")]
+    pub effective_date: Date,
+    pub description: String,
+    pub metadata: serde_json::Value,
+    pub external_refs: Vec<ExternalRef>,
+    pub overdraft: Overdraft,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ReleaseHold {
+    pub idempotency_key: String,
+    pub hold_id: Uuid,
+    /// `None` releases everything that remains.
+    pub amount: Option<Money>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Capture {
+    pub entry: Entry,
+    pub hold: Hold,
+}
+
+struct HoldState {
+    account_id: Uuid,
+    currency: Currency,
+    placed_minor: i64,
+    remaining_minor: i64,
+    expires_at: Option<OffsetDateTime>,
+}
+
+impl HoldState {
+    fn to_hold(&self, hold_id: Uuid) -> Hold {
+        Hold {
+            id: hold_id,
+            account_id: self.account_id,
+            remaining: Money::new(self.remaining_minor, self.currency),
+            placed: Money::new(self.placed_minor, self.currency),
+            expires_at: self.expires_at,
+        }
+    }
+}
+
+/// Loads a hold and locks its account's balance row, so hold commands on one account run one at
+/// a time and always see the current remaining amount.
+async fn lock_hold(tx: &Transaction<'_>, hold_id: Uuid) -> LedgerResult<HoldState> {
+    let statement = tx
+        .prepare_cached(
+            "select account_id, currency, amount_minor, expires_at from holds where id = $1",
+        )
+        .await?;
+    let row = tx
+        .query_opt(&statement, &[&hold_id])
+        .await?
+        .ok_or(LedgerError::UnknownHold(hold_id))?;
+    let account_id: Uuid = row.get(0);
+    let currency: String = row.get(1);
+    lock_balances(tx, &[account_id]).await?;
+    let remaining_statement = tx
+        .prepare_cached(
+            "select coalesce(sum(case when kind = 'increase' then held_delta_minor
+                                      else -held_delta_minor end), 0)::bigint
+             from hold_events where hold_id = $1",
+        )
+        .await?;
+    let events_delta: i64 = tx
+        .query_one(&remaining_statement, &[&hold_id])
+        .await?
+        .get(0);
+    let placed_minor: i64 = row.get(2);
+    let remaining_minor = placed_minor
+        .checked_add(events_delta)
+        .ok_or(crate::money::MoneyError::Overflow)?;
+    assert!(
+        remaining_minor >= 0,
+        "hold {hold_id} has a negative remaining amount"
+    );
+    Ok(HoldState {
+        account_id,
+        currency: Currency::from_code(&currency)?,
+        placed_minor,
+        remaining_minor,
+        expires_at: row.get(3),
+    })
+}
+
+pub async fn hold(tx: &Transaction<'_>, hold_id: Uuid) -> LedgerResult<Hold> {
+    Ok(lock_hold(tx, hold_id).await?.to_hold(hold_id))
+}
+
+async fn insert_hold_event(
+    tx: &Transaction<'_>,
+    hold_id: Uuid,
+    kind: &str,
+    held_delta_minor: i64,
+    posted_minor: i64,
+    entry_id: Option<Uuid>,
+) -> LedgerResult<()> {
+    let statement = tx
+        .prepare_cached(
+            "insert into hold_events (hold_id, kind, held_delta_minor, posted_minor, entry_id)
+             values ($1, $2, $3, $4, $5)",
+        )
+        .await?;
+    tx.execute(
+        &statement,
+        &[&hold_id, &kind, &held_delta_minor, &posted_minor, &entry_id],
+    )
+    .await?;
+    Ok(())
+}
+
+/// How much of `requested` may be held given the account's current balance row.
+fn holdable(
+    account_id: Uuid,
+    rule: BalanceRule,
+    posted: i64,
+    held: i64,
+    requested: i64,
+    allow_partial: bool,
+) -> LedgerResult<i64> {
+    if rule == BalanceRule::MayGoNegative {
+        return Ok(requested);
+    }
+    let available = posted
+        .checked_sub(held)
+        .ok_or(crate::money::MoneyError::Overflow)?;
+    if available >= requested {
+        Ok(requested)
+    } else if allow_partial && available > 0 {
+        Ok(available)
+    } else {
+        Err(LedgerError::InsufficientFunds {
+            account_id,
+            available_minor: available,
+            requested_minor: requested,
+        })
+    }
+}
+
+async fn add_held(tx: &Transaction<'_>, account_id: Uuid, amount_minor: i64) -> LedgerResult<()> {
+    let statement = tx
+        .prepare_cached(
+            "update account_balances set held_minor = held_minor + $2 where account_id = $1",
+        )
+        .await?;
+    tx.execute(&statement, &[&account_id, &amount_minor])
+        .await?;
+    Ok(())
+}
+
+pub async fn place_hold(tx: &Transaction<'_>, command: &PlaceHold) -> LedgerResult<Hold> {
+    let claim =
+        match idempotency::begin(tx, &command.idempotency_key, "place_hold", command).await? {
+            Begun::Replayed(hold) => return Ok(hold),
+            Begun::Fresh(claim) => claim,
+        };
+    if !command.amount.is_positive() {
+        return Err(crate::money::MoneyError::NotPositive.into());
+    }
+    validate_text(&command.description)?;
+    validate_metadata(&command.metadata)?;
+    let accounts = load_account_rows(tx, &[command.account_id]).await?;
+    let account = &accounts[&command.account_id];
+    if account.is_hot {
+        return Err(LedgerError::HoldOnHotAccount(command.account_id));
+    }
+    if account.currency != command.amount.currency {
+        return Err(LedgerError::AccountCurrencyMismatch {
+            account_id: command.account_id,
+            account_currency: account.currency.to_string(),
+            amount_currency: command.amount.currency.to_string(),
+        });
+    }
+    let balances = lock_balances(tx, &[command.account_id]).await?;
+    let (posted, held) = balances[&command.account_id];
+    let amount_minor = holdable(
+        command.account_id,
+        account.balance_rule,
+        posted,
+        held,
+        command.amount.amount_minor,
+        command.allow_partial,
+    )?;
+    let hold_id = Uuid::now_v7();
+    let insert = tx
+        .prepare_cached(
+            "insert into holds (id, account_id, currency, amount_minor, expires_at, description, metadata)
+             values ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .await?;
+    tx.execute(
+        &insert,
+        &[
+            &hold_id,
+            &command.account_id,
+            &command.amount.currency.code(),
+            &amount_minor,
+            &command.expires_at,
+            &command.description,
+            &command.metadata,
+        ],
+    )
+    .await?;
+    add_held(tx, command.account_id, amount_minor).await?;
+    let hold = Hold {
+        id: hold_id,
+        account_id: command.account_id,
+        remaining: Money::new(amount_minor, command.amount.currency),
+        placed: Money::new(amount_minor, command.amount.currency),
+        expires_at: command.expires_at,
+    };
+    idempotency::finish(tx, claim, &hold).await?;
+    Ok(hold)
+}
+
+/// Holds more on an existing hold (an incremental card authorization).
+pub async fn increase_hold(tx: &Transaction<'_>, command: &IncreaseHold) -> LedgerResult<Hold> {
+    let claim =
+        match idempotency::begin(tx, &command.idempotency_key, "increase_hold", command).await? {
+            Begun::Replayed(hold) => return Ok(hold),
+            Begun::Fresh(claim) => claim,
+        };
+    if !command.amount.is_positive() {
+        return Err(crate::money::MoneyError::NotPositive.into());
+    }
+    let mut state = lock_hold(tx, command.hold_id).await?;
+    if state.currency != command.amount.currency {
+        return Err(crate::money::MoneyError::CurrencyMismatch(
+            state.currency,
+            command.amount.currency,
+        )
+        .into());
+    }
+    let accounts = load_account_rows(tx, &[state.account_id]).await?;
+    let balances = lock_balances(tx, &[state.account_id]).await?;
+    let (posted, held) = balances[&state.account_id];
+    let amount_minor = holdable(
+        state.account_id,
+        accounts[&state.account_id].balance_rule,
+        posted,
+        held,
+        command.amount.amount_minor,
+        command.allow_partial,
+    )?;
+    insert_hold_event(tx, command.hold_id, "increase", amount_minor, 0, None).await?;
+    add_held(tx, state.account_id, amount_minor).await?;
+    state.remaining_minor = state
+        .remaining_minor
+        .checked_add(amount_minor)
+        .ok_or(crate::money::MoneyError::Overflow)?;
+    let hold = state.to_hold(command.hold_id);
+    idempotency::finish(tx, claim, &hold).await?;
+    Ok(hold)
+}
+
+pub async fn capture_hold(tx: &Transaction<'_>, command: &CaptureHold) -> LedgerResult<Capture> {
+    let claim =
+        match idempotency::begin(tx, &command.idempotency_key, "capture_hold", command).await? {
+            Begun::Replayed(capture) => return Ok(capture),
+            Begun::Fresh(claim) => claim,
+        };
+    if !command.amount.is_positive() {
+        return Err(crate::money::MoneyError::NotPositive.into());
+    }
+    let mut state = lock_hold(tx, command.hold_id).await?;
+    if state.currency != command.amount.currency {
+        return Err(crate::money::MoneyError::CurrencyMismatch(
+            state.currency,
+            command.amount.currency,
+        )
+        .into());
+    }
+    let requested = command.amount.amount_minor;
+    if requested > state.remaining_minor && !command.allow_over_capture {
+        return Err(LedgerError::ExceedsHold {
+            hold_id: command.hold_id,
+            remaining_minor: state.remaining_minor,
+            requested_minor: requested,
+        });
+    }
+    let captured_from_hold = requested.min(state.remaining_minor);
+    let released_after = if command.final_capture {
+        state.remaining_minor - captured_from_hold
+    } else {
+        0
+    };
+    // Money leaves the hold's account: a debit of a liability, a credit of an asset.
+    let accounts = load_account_rows(tx, &[state.account_id]).await?;
+    let sign = -accounts[&state.account_id].account_type.normal_sign();
+    let out_of_account = Money::new(
+        requested
+            .checked_mul(sign)
+            .ok_or(crate::money::MoneyError::Overflow)?,
+        state.currency,
+    );
+    let postings = [
+        PostingDraft {
+            account_id: state.account_id,
+            amount: out_of_account,
+        },
+        PostingDraft {
+            account_id: command.counter_account_id,
+            amount: out_of_account.checked_neg()?,
+        },
+    ];
+    let mut metadata = command.metadata.clone();
+    if let Some(object) = metadata.as_object_mut() {
+        object.insert("hold_id".into(), serde_json::json!(command.hold_id));
+    }
+    let held_drop = captured_from_hold
+        .checked_add(released_after)
+        .ok_or(crate::money::MoneyError::Overflow)?;
+    let entry = write_entry(
+        tx,
+        EntryWrite {
+            effective_date: command.effective_date,
+            description: &command.description,
+            metadata: &metadata,
+            external_refs: &command.external_refs,
+            postings: &postings,
+            overdraft: command.overdraft,
+            reverses_entry_id: None,
+            held_decrease_minor: &[(state.account_id, held_drop)],
+        },
+    )
+    .await?;
+    insert_hold_event(
+        tx,
+        command.hold_id,
+        "capture",
+        captured_from_hold,
+        requested,
+        Some(entry.id),
+    )
+    .await?;
+    if released_after > 0 {
+        insert_hold_event(tx, command.hold_id, "release", released_after, 0, None).await?;
+    }
+    state.remaining_minor -= held_drop;
+    let capture = Capture {
+        entry,
+        hold: state.to_hold(command.hold_id),
+    };
+    idempotency::finish(tx, claim, &capture).await?;
+    Ok(capture)
+}
+
+async fn free_hold(
+    tx: &Transaction<'_>,
+    hold_id: Uuid,
+    kind: &'static str,
+    amount: Option<Money>,
+) -> LedgerResult<Hold> {
+    let mut state = lock_hold(tx, hold_id).await?;
+    let amount_minor = match amount {
+        None => state.remaining_minor,
+        Some(amount) => {
+            if amount.currency != state.currency {
+                return Err(crate::money::MoneyError::CurrencyMismatch(
+                    state.currency,
+                    amount.currency,
+                )
+                .into());
+            }
+            if !amount.is_positive() {
+                return Err(crate::money::MoneyError::NotPositive.into());
+            }
+            amount.amount_minor
+        }
+    };
+    if amount_minor > state.remaining_minor || state.remaining_minor == 0 {
+        return Err(LedgerError::ExceedsHold {
+            hold_id,
+            remaining_minor: state.remaining_minor,
+            requested_minor: amount_minor,
+        });
+    }
+    insert_hold_event(tx, hold_id, kind, amount_minor, 0, None).await?;
+    add_held(tx, state.account_id, -amount_minor).await?;
+    state.remaining_minor -= amount_minor;
+    Ok(state.to_hold(hold_id))
+}
+
+pub async fn release_hold(tx: &Transaction<'_>, command: &ReleaseHold) -> LedgerResult<Hold> {
+    let claim =
+        match idempotency::begin(tx, &command.idempotency_key, "release_hold", command).await? {
+            Begun::Replayed(hold) => return Ok(hold),
+            Begun::Fresh(claim) => claim,
+        };
+    let hold = free_hold(tx, command.hold_id, "release", command.amount).await?;
+    idempotency::finish(tx, claim, &hold).await?;
+    Ok(hold)
+}
+
+/// Frees what remains of a hold at its expiry. A capture can still follow (an over-capture).
+pub async fn expire_hold(
+    tx: &Transaction<'_>,
+    idempotency_key: &str,
+    hold_id: Uuid,
+) -> LedgerResult<Hold> {
+    let claim = match idempotency::begin(tx, idempotency_key, "expire_hold", &hold_id).await? {
+        Begun::Replayed(hold) => return Ok(hold),
+        Begun::Fresh(claim) => claim,
+    };
+    let hold = free_hold(tx, hold_id, "expire", None).await?;
+    idempotency::finish(tx, claim, &hold).await?;
+    Ok(hold)
+}
+
+/// Holds whose `expires_at` has passed and that still hold something, oldest first.
+pub async fn due_holds(
+    client: &impl GenericClient,
+    now: OffsetDateTime,
+    limit: i64,
+) -> LedgerResult<Vec<Uuid>> {
+    let statement = client
+        .prepare_cached(
+            "select h.id from holds h
+             where h.expires_at <= $1
+               and h.amount_minor + coalesce((select sum(case when kind = 'increase' then held_delta_minor
+                                                            else -held_delta_minor end)
+                                              from hold_events e where e.hold_id = h.id), 0) > 0
+             order by h.expires_at limit $2",
+        )
+        .await?;
+    Ok(client
+        .query(&statement, &[&now, &limit])
+        .await?
+        .iter()
+        .map(|row| row.get(0))
+        .collect())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Balances and statements
+
+pub async fn balance(client: &impl GenericClient, account_id: Uuid) -> LedgerResult<Balance> {
+    let statement = client
+        .prepare_cached(
+            "select a.currency, a.is_hot, a.account_type, b.posted_minor, b.held_minor
+             from ledger_accounts a left join account_balances b on b.account_id = a.id
+             where a.id = $1",
+        )
+        .await?;
+    let row = client
+        .query_opt(&statement, &[&account_id])
+        .await?
+        .ok_or(LedgerError::UnknownAccount(account_id))?;
+    let currency = Currency::from_code(&row.get::<_, String>(0))?;
+    let is_hot: bool = row.get(1);
+    let (posted_minor, held_minor) = if is_hot {
+        let account_type = AccountType::parse(row.get(2))?;
+        (
+            derived_posted(client, account_id, account_type, None).await?,
+            0,
+        )
+    } else {
+        (row.get::<_, i64>(3), row.get::<_, i64>(4))
+    };
+    let available_minor = posted_minor
+        .checked_sub(held_minor)
+        .ok_or(crate::money::MoneyError::Overflow)?;
+    Ok(Balance {
+        account_id,
+        posted: Money::new(posted_minor, currency),
+        held: Money::new(held_minor, currency),
+        available: Money::new(available_minor, currency),
+    })
+}
+
+async fn derived_posted(
+    client: &impl GenericClient,
+    account_id: Uuid,
+    account_type: AccountType,
+    as_of: Option<OffsetDateTime>,
+) -> LedgerResult<i64> {
+    let statement = client
+        .prepare_cached(
+            "select coalesce(sum(amount_minor), 0)::bigint from journal_postings
+             where account_id = $1 and ($2::timestamptz is null or recorded_at <= $2)",
+        )
+        .await?;
+    let sum: i64 = client
+        .query_one(&statement, &[&account_id, &as_of])
+        .await?
+        .get(0);
+    Ok(sum
+        .checked_mul(account_type.normal_sign())
+        .ok_or(crate::money::MoneyError::Overflow)?)
+}
+
+/// The posted balance as it stood at `as_of` (by recording time).
+pub async fn balance_as_of(
+    client: &impl GenericClient,
+    account_id: Uuid,
+    as_of: OffsetDateTime,
+) -> LedgerResult<Money> {
+    let account = account(client, account_id).await?;
+    let posted = derived_posted(client, account_id, account.account_type, Some(as_of)).await?;
+    Ok(Money::new(posted, account.currency))
+}
+
+/// A page of an account's postings in a stable order (posting id), with keyset pagination.
+pub async fn statement(
+    client: &impl GenericClient,
+    account_id: Uuid,
+    after_posting_id: Option<i64>,
+    limit: i64,
+) -> LedgerResult<StatementPage> {
+    if !(1..=MAX_STATEMENT_PAGE).contains(&limit) {
+        return Err(LedgerError::invalid(
+            "page_size_invalid",
+            format!("a page holds 1 to {MAX_STATEMENT_PAGE} lines"),
+        ));
+    }
+    let account = account(client, account_id).await?;
+    let statement = client
+        .prepare_cached(
+            "select p.id, p.entry_id, e.effective_date, p.recorded_at, e.description, p.amount_minor
+             from journal_postings p join journal_entries e on e.id = p.entry_id
+             where p.account_id = $1 and p.id > $2
+             order by p.id limit $3",
+        )
+        .await?;
+    let rows = client
+        .query(
+            &statement,
+            &[&account_id, &after_posting_id.unwrap_or(0), &(limit + 1)],
+        )
+        .await?;
+    let has_more = rows.len() as i64 > limit;
+    let sign = account.account_type.normal_sign();
+    let lines: Vec<StatementLine> = rows
+        .iter()
+        .take(limit as usize)
+        .map(|row| {
+            let amount_minor: i64 = row.get(5);
+            Ok(StatementLine {
+                posting_id: row.get(0),
+                entry_id: row.get(1),
+                effective_date: row.get(2),
+                recorded_at: row.get(3),
+                description: row.get(4),
+                amount: Money::new(
+                    amount_minor
+                        .checked_mul(sign)
+                        .ok_or(crate::money::MoneyError::Overflow)?,
+                    account.currency,
+                ),
+            })
+        })
+        .collect::<LedgerResult<_>>()?;
+    let next_after_posting_id = if has_more {
+        lines.last().map(|line| line.posting_id)
+    } else {
+        None
+    };
+    Ok(StatementPage {
+        lines,
+        next_after_posting_id,
+    })
+}

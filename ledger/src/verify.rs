@@ -1,0 +1,214 @@
+//! `saldo verify`: proves the ledger's invariants from the rows themselves.
+
+use std::fmt;
+
+use deadpool_postgres::GenericClient;
+use serde::Serialize;
+
+use crate::error::LedgerResult;
+
+/// At most this many examples are listed per check; the count is always complete.
+const MAX_EXAMPLES: i64 = 10;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub violations: i64,
+    pub examples: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    pub entries: i64,
+    pub postings: i64,
+    pub accounts: i64,
+    pub holds: i64,
+    pub checks: Vec<Check>,
+}
+
+impl VerifyReport {
+    pub fn is_ok(&self) -> bool {
+        self.checks.iter().all(|check| check.violations == 0)
+    }
+}
+
+impl fmt::Display for VerifyReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "ledger: {} entries, {} postings, {} accounts, {} holds",
+            self.entries, self.postings, self.accounts, self.holds
+        )?;
+        for check in &self.checks {
+            let verdict = if check.violations == 0 {
+                "ok  "
+            } else {
+                "FAIL"
+            };
+            writeln!(f, "{verdict} {:<28} {}", check.name, check.description)?;
+            if check.violations > 0 {
+                writeln!(f, "     {} violation(s), e.g.:", check.violations)?;
+                for example in &check.examples {
+                    writeln!(f, "       {example}")?;
+                }
+            }
+        }
+        write!(
+            f,
+            "{}",
+            if self.is_ok() {
+                "OK"
+            } else {
+                "VIOLATIONS FOUND"
+            }
+        )
+    }
+}
+
+/// Each check is one query returning (count, examples) of violations.
+const CHECKS: &[(&str, &str, &str)] = &[
+    (
+        "entries_balance",
+        "every entry has two or more postings summing to zero per currency",
+        "with per_currency as (select entry_id, sum(amount_minor) as total, count(*) as lines
+                              from journal_postings group by entry_id, currency),
+              per_entry as (select entry_id, sum(lines) as lines, bool_or(total <> 0) as unbalanced
+                            from per_currency group by entry_id)
+         select e.id::text || ' lines ' || coalesce(pe.lines, 0)
+                || case when pe.unbalanced then ' unbalanced' else '' end
+         from journal_entries e left join per_entry pe on pe.entry_id = e.id
+         where pe.entry_id is null or pe.lines < 2 or pe.unbalanced",
+    ),
+    (
+        "trial_balance",
+        "the trial balance is zero in every currency",
+        "select currency || ' ' || sum(amount_minor) from journal_postings
+         group by currency having sum(amount_minor) <> 0",
+    ),
+    (
+        "posting_currency",
+        "every posting is in its account's currency",
+        "select p.id::text from journal_postings p join ledger_accounts a on a.id = p.account_id
+         where a.currency <> p.currency",
+    ),
+    (
+        "posting_time",
+        "every posting carries its entry's recording time",
+        "select p.id::text from journal_postings p join journal_entries e on e.id = p.entry_id
+         where p.recorded_at <> e.recorded_at",
+    ),
+    (
+        "stored_balances",
+        "every stored balance equals the sum of its postings",
+        "select a.code || ' stored ' || b.posted_minor || ' postings ' || coalesce(s.total, 0)
+         from account_balances b
+         join ledger_accounts a on a.id = b.account_id
+         left join (select account_id, sum(amount_minor) as total from journal_postings
+                    group by account_id) s on s.account_id = b.account_id
+         where b.posted_minor <> coalesce(s.total, 0) * case when a.account_type in ('asset', 'expense')
+                                                         then 1 else -1 end",
+    ),
+    (
+        "balance_rows",
+        "non-hot accounts have a balance row, hot ones none",
+        "select a.code from ledger_accounts a left join account_balances b on b.account_id = a.id
+         where a.is_hot = (b.account_id is not null)",
+    ),
+    (
+        "held_amounts",
+        "every account's held amount equals what its holds still hold",
+        "select a.code || ' held ' || b.held_minor || ' holds ' || coalesce(h.remaining, 0)
+         from account_balances b join ledger_accounts a on a.id = b.account_id
+         left join (select h.account_id,
+                           sum(h.amount_minor + coalesce(e.delta, 0)) as remaining
+                    from holds h
+                    left join (select hold_id, sum(case when kind = 'increase' then held_delta_minor
+                                                        else -held_delta_minor end) as delta
+                               from hold_events group by hold_id) e on e.hold_id = h.id
+                    group by h.account_id) h on h.account_id = b.account_id
+         where b.held_minor <> coalesce(h.remaining, 0)",
+    ),
+    (
+        "holds_consistent",
+        "no hold has released or captured more than it held, and captures are posted",
+        "select h.id::text || ' remaining ' || (h.amount_minor + coalesce(sum(case when e.kind = 'increase'
+                    then e.held_delta_minor else -e.held_delta_minor end), 0))
+         from holds h left join hold_events e on e.hold_id = h.id
+         group by h.id, h.amount_minor
+         having h.amount_minor + coalesce(sum(case when e.kind = 'increase' then e.held_delta_minor
+                                                   else -e.held_delta_minor end), 0) < 0
+             or bool_or(e.kind = 'capture' and (e.entry_id is null or e.posted_minor < e.held_delta_minor))",
+    ),
+    (
+        "captures_posted",
+        "every capture's entry posts the captured amount out of the hold's account",
+        "select e.hold_id::text from hold_events e join holds h on h.id = e.hold_id
+         where e.kind = 'capture' and not exists (
+             select 1 from journal_postings p where p.entry_id = e.entry_id
+               and p.account_id = h.account_id and abs(p.amount_minor) = e.posted_minor)",
+    ),
+    (
+        "reversals_mirror",
+        "every reversal posts exactly the negation of the entry it reverses",
+        "select r.id::text from journal_entries r
+         where r.reverses_entry_id is not null and exists (
+             (select account_id, currency, -amount_minor from journal_postings where entry_id = r.reverses_entry_id
+              except all
+              select account_id, currency, amount_minor from journal_postings where entry_id = r.id)
+             union all
+             (select account_id, currency, amount_minor from journal_postings where entry_id = r.id
+              except all
+              select account_id, currency, -amount_minor from journal_postings where entry_id = r.reverses_entry_id))",
+    ),
+    (
+        "non_negative_accounts",
+        "accounts that may not go negative are not negative, unless an overdraft was flagged",
+        "select a.code || ' available ' || (b.posted_minor - b.held_minor)
+         from account_balances b join ledger_accounts a on a.id = b.account_id
+         where a.balance_rule = 'non_negative' and b.posted_minor - b.held_minor < 0
+           and not exists (select 1 from journal_postings p join journal_entries e on e.id = p.entry_id
+                           where p.account_id = a.id and e.overdraft_flagged)",
+    ),
+];
+
+pub async fn verify(client: &impl GenericClient) -> LedgerResult<VerifyReport> {
+    let counts = client
+        .query_one(
+            "select (select count(*) from journal_entries), (select count(*) from journal_postings),
+                    (select count(*) from ledger_accounts), (select count(*) from holds)",
+            &[],
+        )
+        .await?;
+    let mut checks = Vec::with_capacity(CHECKS.len());
+    for (name, description, query) in CHECKS {
+        let row = client
+            .query_one(
+                &format!(
+                    "with v(example) as ({query})
+                     select count(*), coalesce((select array_agg(example) from
+                        (select example from v limit {MAX_EXAMPLES}) l), '{{}}')
+                     from v"
+                ),
+                &[],
+            )
+            .await?;
+        checks.push(Check {
+            name,
+            description,
+            violations: row.get(0),
+            examples: row
+                .get::<_, Vec<Option<String>>>(1)
+                .into_iter()
+                .flatten()
+                .collect(),
+        });
+    }
+    Ok(VerifyReport {
+        entries: counts.get(0),
+        postings: counts.get(1),
+        accounts: counts.get(2),
+        holds: counts.get(3),
+        checks,
+    })
+}
