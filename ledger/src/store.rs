@@ -652,6 +652,13 @@ pub async fn reverse_entry(tx: &Transaction<'_>, command: &ReverseEntry) -> Ledg
             Begun::Fresh(claim) => claim,
         };
     let original = entry(tx, command.entry_id).await?;
+    // Checked first for a clear answer; the unique constraint still decides between racers.
+    let reversed = tx
+        .prepare_cached("select 1 from journal_entries where reverses_entry_id = $1")
+        .await?;
+    if tx.query_opt(&reversed, &[&original.id]).await?.is_some() {
+        return Err(LedgerError::AlreadyReversed(original.id));
+    }
     let postings: Vec<PostingDraft> = original
         .postings
         .iter()

@@ -1,0 +1,7 @@
+//! End-to-end tests against a real PostgreSQL: one binary, one module per area.
+mod fixtures;
+mod ledger_concurrency;
+mod ledger_entries;
+mod ledger_holds;
+mod ledger_properties;
+mod ledger_verify;
