@@ -1,0 +1,148 @@
+//! The HTTP application: state, router, and the server loop with graceful shutdown.
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use deadpool_postgres::Pool;
+use serde_json::json;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::problem::Problem;
+
+/// No request body Saldo accepts is larger than this.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+pub const REQUEST_TIMEOUT_MS: u64 = 10_000;
+/// How often held amounts past their expiry are released.
+const HOLD_EXPIRY_INTERVAL_MS: u64 = 60_000;
+const HOLD_EXPIRY_BATCH: i64 = 500;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: Pool,
+    pub ledger: ledger::Ledger,
+}
+
+impl AppState {
+    pub fn new(pool: Pool) -> AppState {
+        AppState {
+            ledger: ledger::Ledger::new(pool.clone()),
+            pool,
+        }
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let request_id = axum::http::HeaderName::from_static("x-request-id");
+    Router::new()
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+        .fallback(not_found)
+        .with_state(state)
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_millis(REQUEST_TIMEOUT_MS),
+        ))
+        .layer(CatchPanicLayer::custom(|_| {
+            Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", None).into_response()
+        }))
+        .layer(TraceLayer::new_for_http())
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// Alive: the process answers.
+async fn health() -> Response {
+    axum::Json(json!({"status": "ok"})).into_response()
+}
+
+/// Ready: the database answers and every migration is applied.
+async fn ready(State(state): State<AppState>) -> Response {
+    let check = async {
+        let client = state.pool.get().await.ok()?;
+        ledger::db::migrations_current(&client).await.ok()
+    };
+    match tokio::time::timeout(Duration::from_secs(2), check).await {
+        Ok(Some(true)) => axum::Json(json!({"status": "ready"})).into_response(),
+        Ok(Some(false)) => Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "migrations_pending",
+            Some("the database schema is not current".to_owned()),
+        )
+        .into_response(),
+        _ => Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database_unavailable",
+            Some("the database does not answer".to_owned()),
+        )
+        .into_response(),
+    }
+}
+
+async fn not_found() -> Response {
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        Some("no such route".to_owned()),
+    )
+    .into_response()
+}
+
+/// Serves until SIGINT/SIGTERM, then lets requests in flight finish.
+pub async fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<()> {
+    let address = listener.local_addr()?;
+    tracing::info!(%address, "saldo listening");
+    let expiry = tokio::spawn(expire_holds_forever(state.ledger.clone()));
+    let result = axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await;
+    expiry.abort();
+    tracing::info!("saldo stopped");
+    Ok(result?)
+}
+
+async fn expire_holds_forever(ledger: ledger::Ledger) {
+    let mut interval = tokio::time::interval(Duration::from_millis(HOLD_EXPIRY_INTERVAL_MS));
+    loop {
+        interval.tick().await;
+        match ledger
+            .expire_due_holds(time::OffsetDateTime::now_utc(), HOLD_EXPIRY_BATCH)
+            .await
+        {
+            Ok(0) => {}
+            Ok(count) => tracing::info!(holds.expired = count, "expired holds released"),
+            Err(error) => tracing::warn!(error.code = error.code(), "hold expiry run failed"),
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received");
+}

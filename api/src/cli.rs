@@ -1,0 +1,95 @@
+//! The command line: `saldo serve | migrate | verify`.
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::database::{self, DatabaseOptions};
+use crate::telemetry::LogFormat;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "saldo",
+    version,
+    about = "Saldo: the system of record for prisoners' money"
+)]
+pub struct Cli {
+    /// PostgreSQL URL. Without it Saldo runs its own embedded cluster (see --data-dir).
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Where the embedded database keeps its files (default: /var/lib/saldo as root,
+    /// ~/.local/share/saldo otherwise).
+    #[arg(long, env = "SALDO_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Port of the embedded database (127.0.0.1 only).
+    #[arg(long, env = "SALDO_EMBEDDED_PG_PORT", global = true, default_value_t = crate::embedded_pg::DEFAULT_PORT)]
+    pub embedded_pg_port: u16,
+    #[arg(long, env = "SALDO_LOG_FORMAT", global = true, value_enum, default_value_t = LogFormat::Pretty)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (applies pending migrations first).
+    Serve {
+        #[arg(long, env = "SALDO_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+        #[arg(long, env = "SALDO_DB_POOL_SIZE", default_value_t = 32)]
+        db_pool_size: usize,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Check every ledger invariant; exits non-zero on any violation.
+    Verify {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let options = DatabaseOptions {
+        database_url: cli.database_url.clone(),
+        data_dir: cli.data_dir.clone(),
+        embedded_port: cli.embedded_pg_port,
+    };
+    // Held until the command ends: dropping it stops an embedded cluster this process started.
+    let database = tokio::task::spawn_blocking(move || database::open(&options)).await??;
+    match cli.command {
+        Command::Migrate => {
+            let report = ledger::db::migrate(&database.config).await?;
+            println!("migrations applied: {}", report.applied.len());
+            for name in report.applied {
+                println!("  {name}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Verify { json } => {
+            let pool = ledger::db::pool(database.config.clone(), 2)?;
+            let report = ledger::Ledger::new(pool).verify().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!("{report}");
+            }
+            Ok(if report.is_ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            })
+        }
+        Command::Serve {
+            listen,
+            db_pool_size,
+        } => {
+            ledger::db::migrate(&database.config).await?;
+            let pool = ledger::db::pool(database.config.clone(), db_pool_size)?;
+            let listener = tokio::net::TcpListener::bind(&listen).await?;
+            crate::app::serve(crate::app::AppState::new(pool), listener).await?;
+            drop(database);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
