@@ -183,6 +183,26 @@ impl TestDb {
         TestDb { name, config, pool }
     }
 
+    /// A database with no schema at all, for migration tests.
+    pub async fn empty() -> TestDb {
+        // Also sweeps stale databases and checks the server is reachable.
+        template_name().await;
+        let server = server_config();
+        let name = format!(
+            "{TEST_DB_PREFIX}{}_{}",
+            unix_seconds(),
+            uuid::Uuid::new_v4().simple()
+        );
+        connect(&server)
+            .await
+            .batch_execute(&format!("create database {name}"))
+            .await
+            .expect("create an empty database");
+        let config = with_dbname(&server, &name);
+        let pool = ledger::db::pool(config.clone(), 4).expect("pool");
+        TestDb { name, config, pool }
+    }
+
     pub fn ledger(&self) -> ledger::Ledger {
         ledger::Ledger::new(self.pool.clone())
     }

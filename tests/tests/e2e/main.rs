@@ -5,3 +5,4 @@ mod ledger_entries;
 mod ledger_holds;
 mod ledger_properties;
 mod ledger_verify;
+mod server;
