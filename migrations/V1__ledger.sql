@@ -84,6 +84,8 @@ create table holds (
     expires_at      timestamptz,
     description     text not null check (length(description) between 1 and 500),
     metadata        jsonb not null default '{}'::jsonb,
+    -- Placed beyond the available balance on purpose (a card stand-in approval), for staff.
+    overdraft_flagged boolean not null default false,
     foreign key (account_id, currency) references ledger_accounts (id, currency)
 );
 create index holds_account on holds (account_id);
@@ -99,6 +101,8 @@ create table hold_events (
     -- For captures: the amount posted, which may exceed held_delta_minor (over-capture).
     posted_minor    bigint not null default 0 check (posted_minor >= 0),
     entry_id        uuid references journal_entries (id),
+    -- An increase beyond the available balance on purpose (a stand-in approval).
+    overdraft_flagged boolean not null default false,
     recorded_at     timestamptz not null default clock_timestamp()
 );
 create index hold_events_hold on hold_events (hold_id);

@@ -781,6 +781,9 @@ pub struct PlaceHold {
     pub metadata: serde_json::Value,
     /// Hold what is available when it is less than asked, rather than failing.
     pub allow_partial: bool,
+    /// `AllowAndFlag` holds the full amount even beyond the available balance (a card stand-in
+    /// approval the processor already gave) and flags the hold.
+    pub overdraft: Overdraft,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -789,6 +792,7 @@ pub struct IncreaseHold {
     pub hold_id: Uuid,
     pub amount: Money,
     pub allow_partial: bool,
+    pub overdraft: Overdraft,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -899,22 +903,32 @@ async fn insert_hold_event(
     held_delta_minor: i64,
     posted_minor: i64,
     entry_id: Option<Uuid>,
+    overdraft_flagged: bool,
 ) -> LedgerResult<()> {
     let statement = tx
         .prepare_cached(
-            "insert into hold_events (hold_id, kind, held_delta_minor, posted_minor, entry_id)
-             values ($1, $2, $3, $4, $5)",
+            "insert into hold_events
+                (hold_id, kind, held_delta_minor, posted_minor, entry_id, overdraft_flagged)
+             values ($1, $2, $3, $4, $5, $6)",
         )
         .await?;
     tx.execute(
         &statement,
-        &[&hold_id, &kind, &held_delta_minor, &posted_minor, &entry_id],
+        &[
+            &hold_id,
+            &kind,
+            &held_delta_minor,
+            &posted_minor,
+            &entry_id,
+            &overdraft_flagged,
+        ],
     )
     .await?;
     Ok(())
 }
 
 /// How much of `requested` may be held given the account's current balance row.
+/// Returns the amount to hold and whether it overdraws the account on purpose.
 fn holdable(
     account_id: Uuid,
     rule: BalanceRule,
@@ -922,17 +936,20 @@ fn holdable(
     held: i64,
     requested: i64,
     allow_partial: bool,
-) -> LedgerResult<i64> {
+    overdraft: Overdraft,
+) -> LedgerResult<(i64, bool)> {
     if rule == BalanceRule::MayGoNegative {
-        return Ok(requested);
+        return Ok((requested, false));
     }
     let available = posted
         .checked_sub(held)
         .ok_or(crate::money::MoneyError::Overflow)?;
     if available >= requested {
-        Ok(requested)
+        Ok((requested, false))
+    } else if overdraft == Overdraft::AllowAndFlag {
+        Ok((requested, true))
     } else if allow_partial && available > 0 {
-        Ok(available)
+        Ok((available, false))
     } else {
         Err(LedgerError::InsufficientFunds {
             account_id,
@@ -978,19 +995,21 @@ pub async fn place_hold(tx: &Transaction<'_>, command: &PlaceHold) -> LedgerResu
     }
     let balances = lock_balances(tx, &[command.account_id]).await?;
     let (posted, held) = balances[&command.account_id];
-    let amount_minor = holdable(
+    let (amount_minor, overdraft_flagged) = holdable(
         command.account_id,
         account.balance_rule,
         posted,
         held,
         command.amount.amount_minor,
         command.allow_partial,
+        command.overdraft,
     )?;
     let hold_id = Uuid::now_v7();
     let insert = tx
         .prepare_cached(
-            "insert into holds (id, account_id, currency, amount_minor, expires_at, description, metadata)
-             values ($1, $2, $3, $4, $5, $6, $7)",
+            "insert into holds
+                (id, account_id, currency, amount_minor, expires_at, description, metadata, overdraft_flagged)
+             values ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .await?;
     tx.execute(
@@ -1003,6 +1022,7 @@ pub async fn place_hold(tx: &Transaction<'_>, command: &PlaceHold) -> LedgerResu
             &command.expires_at,
             &command.description,
             &command.metadata,
+            &overdraft_flagged,
         ],
     )
     .await?;
@@ -1039,15 +1059,25 @@ pub async fn increase_hold(tx: &Transaction<'_>, command: &IncreaseHold) -> Ledg
     let accounts = load_account_rows(tx, &[state.account_id]).await?;
     let balances = lock_balances(tx, &[state.account_id]).await?;
     let (posted, held) = balances[&state.account_id];
-    let amount_minor = holdable(
+    let (amount_minor, overdraft_flagged) = holdable(
         state.account_id,
         accounts[&state.account_id].balance_rule,
         posted,
         held,
         command.amount.amount_minor,
         command.allow_partial,
+        command.overdraft,
     )?;
-    insert_hold_event(tx, command.hold_id, "increase", amount_minor, 0, None).await?;
+    insert_hold_event(
+        tx,
+        command.hold_id,
+        "increase",
+        amount_minor,
+        0,
+        None,
+        overdraft_flagged,
+    )
+    .await?;
     add_held(tx, state.account_id, amount_minor).await?;
     state.remaining_minor = state
         .remaining_minor
@@ -1136,10 +1166,20 @@ pub async fn capture_hold(tx: &Transaction<'_>, command: &CaptureHold) -> Ledger
         captured_from_hold,
         requested,
         Some(entry.id),
+        false,
     )
     .await?;
     if released_after > 0 {
-        insert_hold_event(tx, command.hold_id, "release", released_after, 0, None).await?;
+        insert_hold_event(
+            tx,
+            command.hold_id,
+            "release",
+            released_after,
+            0,
+            None,
+            false,
+        )
+        .await?;
     }
     state.remaining_minor -= held_drop;
     let capture = Capture {
@@ -1180,7 +1220,7 @@ async fn free_hold(
             requested_minor: amount_minor,
         });
     }
-    insert_hold_event(tx, hold_id, kind, amount_minor, 0, None).await?;
+    insert_hold_event(tx, hold_id, kind, amount_minor, 0, None, false).await?;
     add_held(tx, state.account_id, -amount_minor).await?;
     state.remaining_minor -= amount_minor;
     Ok(state.to_hold(hold_id))

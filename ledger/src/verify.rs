@@ -168,7 +168,9 @@ const CHECKS: &[(&str, &str, &str)] = &[
          from account_balances b join ledger_accounts a on a.id = b.account_id
          where a.balance_rule = 'non_negative' and b.posted_minor - b.held_minor < 0
            and not exists (select 1 from journal_postings p join journal_entries e on e.id = p.entry_id
-                           where p.account_id = a.id and e.overdraft_flagged)",
+                           where p.account_id = a.id and e.overdraft_flagged)
+           and not exists (select 1 from holds h where h.account_id = a.id and (h.overdraft_flagged
+                           or exists (select 1 from hold_events e where e.hold_id = h.id and e.overdraft_flagged)))",
     ),
 ];
 

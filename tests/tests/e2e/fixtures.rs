@@ -84,6 +84,7 @@ impl Books {
             description: "card authorization".into(),
             metadata: serde_json::json!({}),
             allow_partial: false,
+            overdraft: Overdraft::Refuse,
         }
     }
 

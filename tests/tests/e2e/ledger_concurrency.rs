@@ -103,6 +103,7 @@ async fn many_prisoners_capture_concurrently_into_one_hot_account() {
                             description: "card authorization".into(),
                             metadata: serde_json::json!({}),
                             allow_partial: false,
+                            overdraft: Overdraft::Refuse,
                         })
                         .await
                         .unwrap();

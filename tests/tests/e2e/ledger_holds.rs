@@ -211,6 +211,7 @@ async fn an_incremental_hold_adds_to_the_existing_one() {
             hold_id: hold.id,
             amount: eur(200),
             allow_partial: false,
+            overdraft: Overdraft::Refuse,
         })
         .await
         .unwrap();
@@ -223,6 +224,7 @@ async fn an_incremental_hold_adds_to_the_existing_one() {
             hold_id: hold.id,
             amount: eur(501),
             allow_partial: false,
+            overdraft: Overdraft::Refuse,
         })
         .await
         .unwrap_err();
@@ -288,4 +290,28 @@ async fn replaying_a_hold_command_holds_once() {
     let second = books.ledger.place_hold(&command).await.unwrap();
     assert_eq!(first, second);
     assert_eq!(books.available().await, 700);
+}
+
+#[tokio::test]
+async fn a_stand_in_hold_beyond_the_balance_is_placed_flagged_and_verifies() {
+    let db = TestDb::new().await;
+    let books = Books::open(&db).await;
+    books.deposit(100).await;
+    let mut stand_in = books.hold_command(250);
+    stand_in.overdraft = Overdraft::AllowAndFlag;
+    let hold = books.ledger.place_hold(&stand_in).await.unwrap();
+    assert_eq!(hold.remaining, eur(250));
+    assert_eq!(books.available().await, -150);
+    let flagged: bool = db
+        .raw_client()
+        .await
+        .query_one(
+            "select overdraft_flagged from holds where id = $1",
+            &[&hold.id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(flagged);
+    assert!(books.ledger.verify().await.unwrap().is_ok());
 }
