@@ -110,15 +110,11 @@ impl Books {
     }
 }
 
+/// Opens (or finds, when the test opened it before) an institutional account.
 pub async fn open_institution(ledger: &Ledger, purpose: &str, account_type: AccountType) -> Uuid {
-    ledger
-        .open_account(
-            &key(),
-            &NewAccount::institution(purpose, account_type, Currency::EUR),
-        )
-        .await
-        .unwrap()
-        .id
+    let account = NewAccount::institution(purpose, account_type, Currency::EUR);
+    let key = format!("open:{}", account.code);
+    ledger.open_account(&key, &account).await.unwrap().id
 }
 
 pub fn deposit_draft(bank: Uuid, spendable: Uuid, amount_minor: i64) -> EntryDraft {

@@ -1,4 +1,5 @@
 //! End-to-end tests against a real PostgreSQL: one binary, one module per area.
+mod card_booking;
 mod fixtures;
 mod ledger_concurrency;
 mod ledger_entries;

@@ -1,0 +1,562 @@
+//! Processor events become ledger operations.
+//!
+//! Every event about one authorization locks that authorization's row in `card.authorizations`
+//! first, so events apply one at a time whatever order they arrive in. Events that arrive before
+//! the authorization they belong to (a reversal, an expiry or a clearing before the stand-in
+//! advice) are remembered on that row and applied when the hold is placed: the ledger ends the
+//! same whatever the order of delivery.
+//!
+//! | event | ledger |
+//! |---|---|
+//! | authorization approved | hold on the prisoner's spendable account |
+//! | incremental authorization | the parent's hold grows |
+//! | stand-in approval (advice) | hold, even beyond the balance (flagged) |
+//! | timeout / processor-rule decline (advice) | what we held is released |
+//! | reversal | part or all of the hold is released, capped at what remains |
+//! | expiry | what remains of the hold is released |
+//! | clearing | the hold is captured: debit spendable, credit card settlement payable; the final clearing releases the rest |
+//! | clearing with no hold (force post, or before its authorization) | the same entry, without a hold, even beyond the balance (flagged) |
+//! | refund | debit card settlement payable, credit spendable |
+
+use deadpool_postgres::Transaction;
+use ledger::store;
+use ledger::{
+    AccountType, CaptureHold, EntryDraft, ExternalRef, IncreaseHold, LedgerError, Money,
+    NewAccount, Overdraft, PlaceHold, PostingDraft, ReleaseHold, institution_purpose,
+};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// Holds live as long as the processor's authorizations (7 days, protocol 3.6) plus a day, so
+/// the processor's own expiry event normally comes first.
+pub const HOLD_LIFETIME_DAYS: i64 = 8;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BookingError {
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error("database error")]
+    Database(#[from] tokio_postgres::Error),
+    #[error("unknown card")]
+    UnknownCard,
+}
+
+impl BookingError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            BookingError::Ledger(error) => error.code(),
+            BookingError::Database(_) => "internal",
+            BookingError::UnknownCard => "unknown_card",
+        }
+    }
+}
+
+impl From<ledger::MoneyError> for BookingError {
+    fn from(error: ledger::MoneyError) -> BookingError {
+        BookingError::Ledger(error.into())
+    }
+}
+
+pub type BookingResult<T> = Result<T, BookingError>;
+
+/// A card as Saldo knows it.
+#[derive(Debug, Clone)]
+pub struct Card {
+    pub card_id: String,
+    pub person_id: Uuid,
+    pub account_id: Uuid,
+    pub state: String,
+}
+
+pub async fn card(tx: &Transaction<'_>, card_id: &str) -> BookingResult<Option<Card>> {
+    let statement = tx
+        .prepare_cached(
+            "select card_id, person_id, account_id, state from card.cards where card_id = $1",
+        )
+        .await?;
+    Ok(tx
+        .query_opt(&statement, &[&card_id])
+        .await?
+        .map(|row| Card {
+            card_id: row.get(0),
+            person_id: row.get(1),
+            account_id: row.get(2),
+            state: row.get(3),
+        }))
+}
+
+/// The card settlement payable account for a currency, opened on first use.
+pub async fn settlement_account(tx: &Transaction<'_>, money: Money) -> BookingResult<Uuid> {
+    let account = NewAccount::institution(
+        institution_purpose::CARD_SETTLEMENT_PAYABLE,
+        AccountType::Liability,
+        money.currency,
+    );
+    if let Some(existing) = store::account_by_code(tx, &account.code).await? {
+        return Ok(existing.id);
+    }
+    let key = format!("open:{}", account.code);
+    Ok(store::open_account(tx, &key, &account).await?.id)
+}
+
+/// The row of one authorization, locked for this transaction.
+#[derive(Debug, Clone)]
+pub struct AuthorizationRow {
+    pub authorization_id: String,
+    pub card_id: String,
+    pub decision: Option<String>,
+    pub approved_minor: i64,
+    pub decline_reason: Option<String>,
+    pub reason_key: Option<String>,
+    pub source: String,
+    pub hold_id: Option<Uuid>,
+    pub pending_release_minor: i64,
+    pub expired: bool,
+    pub cleared_minor: i64,
+    pub final_cleared: bool,
+}
+
+/// Creates the row if this is the first event about the authorization, then locks it.
+pub async fn lock_authorization(
+    tx: &Transaction<'_>,
+    authorization_id: &str,
+    card_id: &str,
+    currency: &str,
+) -> BookingResult<AuthorizationRow> {
+    let insert = tx
+        .prepare_cached(
+            "insert into card.authorizations (authorization_id, card_id, currency, source)
+             values ($1, $2, $3, 'unknown') on conflict (authorization_id) do nothing",
+        )
+        .await?;
+    tx.execute(&insert, &[&authorization_id, &card_id, &currency])
+        .await?;
+    let select = tx
+        .prepare_cached(
+            "select authorization_id, card_id, decision, approved_minor, decline_reason, reason_key,
+                    source, hold_id, pending_release_minor, expired, cleared_minor, final_cleared
+             from card.authorizations where authorization_id = $1 for update",
+        )
+        .await?;
+    let row = tx.query_one(&select, &[&authorization_id]).await?;
+    Ok(AuthorizationRow {
+        authorization_id: row.get(0),
+        card_id: row.get(1),
+        decision: row.get(2),
+        approved_minor: row.get(3),
+        decline_reason: row.get(4),
+        reason_key: row.get(5),
+        source: row.get(6),
+        hold_id: row.get(7),
+        pending_release_minor: row.get(8),
+        expired: row.get(9),
+        cleared_minor: row.get(10),
+        final_cleared: row.get(11),
+    })
+}
+
+pub async fn save_authorization(tx: &Transaction<'_>, row: &AuthorizationRow) -> BookingResult<()> {
+    let update = tx
+        .prepare_cached(
+            "update card.authorizations set decision = $2, approved_minor = $3, decline_reason = $4,
+                    reason_key = $5, source = $6, hold_id = $7, pending_release_minor = $8,
+                    expired = $9, cleared_minor = $10, final_cleared = $11,
+                    updated_at = clock_timestamp()
+             where authorization_id = $1",
+        )
+        .await?;
+    tx.execute(
+        &update,
+        &[
+            &row.authorization_id,
+            &row.decision,
+            &row.approved_minor,
+            &row.decline_reason,
+            &row.reason_key,
+            &row.source,
+            &row.hold_id,
+            &row.pending_release_minor,
+            &row.expired,
+            &row.cleared_minor,
+            &row.final_cleared,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Records the details of the request (amount, merchant, channel) once known.
+pub async fn save_request_details(
+    tx: &Transaction<'_>,
+    authorization_id: &str,
+    parent_authorization_id: Option<&str>,
+    requested_minor: i64,
+    merchant: &serde_json::Value,
+    channel: &str,
+    policy_version: Option<&str>,
+) -> BookingResult<()> {
+    let update = tx
+        .prepare_cached(
+            "update card.authorizations set requested_minor = $2, merchant = $3, channel = $4,
+                    parent_authorization_id = $5, policy_version = coalesce($6, policy_version)
+             where authorization_id = $1",
+        )
+        .await?;
+    tx.execute(
+        &update,
+        &[
+            &authorization_id,
+            &requested_minor,
+            merchant,
+            &channel,
+            &parent_authorization_id,
+            &policy_version,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+fn hold_expiry() -> OffsetDateTime {
+    OffsetDateTime::now_utc() + time::Duration::days(HOLD_LIFETIME_DAYS)
+}
+
+/// Places the hold for an approved authorization (ours or the processor's stand-in), then
+/// applies whatever arrived before it: reversals, an expiry, clearings. Returns the amount held.
+pub async fn place_authorization_hold(
+    tx: &Transaction<'_>,
+    row: &mut AuthorizationRow,
+    card: &Card,
+    amount: Money,
+    allow_partial: bool,
+    overdraft: Overdraft,
+) -> BookingResult<Money> {
+    let hold = store::place_hold(
+        tx,
+        &PlaceHold {
+            idempotency_key: format!("card:hold:{}", row.authorization_id),
+            account_id: card.account_id,
+            amount,
+            expires_at: Some(hold_expiry()),
+            description: "card authorization".into(),
+            metadata: serde_json::json!({
+                "authorization_id": row.authorization_id,
+                "card_id": card.card_id,
+            }),
+            allow_partial,
+            overdraft,
+        },
+    )
+    .await?;
+    row.hold_id = Some(hold.id);
+    let held = hold.remaining;
+    settle_early_events(tx, row, hold.id, held).await?;
+    Ok(held)
+}
+
+/// Applies to a new hold what earlier events said: clearings already booked use it up, pending
+/// reversals release part of it, an expiry or a final clearing releases the rest.
+async fn settle_early_events(
+    tx: &Transaction<'_>,
+    row: &mut AuthorizationRow,
+    hold_id: Uuid,
+    held: Money,
+) -> BookingResult<()> {
+    let already_used = row
+        .cleared_minor
+        .checked_add(row.pending_release_minor)
+        .ok_or(ledger::MoneyError::Overflow)?;
+    let release_minor = if row.expired || row.final_cleared {
+        held.amount_minor
+    } else {
+        already_used.min(held.amount_minor)
+    };
+    if release_minor > 0 {
+        store::release_hold(
+            tx,
+            &ReleaseHold {
+                idempotency_key: format!("card:early:{}", row.authorization_id),
+                hold_id,
+                amount: Some(Money::new(release_minor, held.currency)),
+            },
+        )
+        .await?;
+    }
+    row.pending_release_minor = 0;
+    Ok(())
+}
+
+/// Grows the parent authorization's hold by an incremental authorization.
+pub async fn increase_authorization_hold(
+    tx: &Transaction<'_>,
+    parent: &AuthorizationRow,
+    child_authorization_id: &str,
+    amount: Money,
+    allow_partial: bool,
+    overdraft: Overdraft,
+) -> BookingResult<Money> {
+    let Some(hold_id) = parent.hold_id else {
+        return Err(LedgerError::invalid(
+            "no_parent_hold",
+            "the parent authorization holds nothing",
+        )
+        .into());
+    };
+    let before = store::hold(tx, hold_id).await?.remaining;
+    let after = store::increase_hold(
+        tx,
+        &IncreaseHold {
+            idempotency_key: format!("card:increase:{child_authorization_id}"),
+            hold_id,
+            amount,
+            allow_partial,
+            overdraft,
+        },
+    )
+    .await?
+    .remaining;
+    Ok(after.checked_sub(before)?)
+}
+
+/// Releases part (`Some`) or all (`None`) of what an authorization holds, capped at what
+/// remains; remembered for later when no hold exists yet.
+pub async fn release_authorization(
+    tx: &Transaction<'_>,
+    row: &mut AuthorizationRow,
+    amount: Option<Money>,
+    idempotency_key: &str,
+) -> BookingResult<()> {
+    match row.hold_id {
+        Some(hold_id) => {
+            let remaining = store::hold(tx, hold_id).await?.remaining;
+            let release_minor = amount
+                .map(|a| a.amount_minor.min(remaining.amount_minor))
+                .unwrap_or(remaining.amount_minor);
+            if release_minor > 0 {
+                store::release_hold(
+                    tx,
+                    &ReleaseHold {
+                        idempotency_key: idempotency_key.to_owned(),
+                        hold_id,
+                        amount: Some(Money::new(release_minor, remaining.currency)),
+                    },
+                )
+                .await?;
+            }
+        }
+        None => match amount {
+            Some(amount) => {
+                row.pending_release_minor = row
+                    .pending_release_minor
+                    .checked_add(amount.amount_minor)
+                    .ok_or(ledger::MoneyError::Overflow)?;
+            }
+            None => row.expired = true,
+        },
+    }
+    Ok(())
+}
+
+/// Frees what remains at the processor's expiry; a clearing may still follow.
+pub async fn expire_authorization(
+    tx: &Transaction<'_>,
+    row: &mut AuthorizationRow,
+) -> BookingResult<()> {
+    row.expired = true;
+    if let Some(hold_id) = row.hold_id {
+        let remaining = store::hold(tx, hold_id).await?.remaining;
+        if remaining.amount_minor > 0 {
+            store::expire_hold(
+                tx,
+                &format!("card:expire:{}", row.authorization_id),
+                hold_id,
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+pub struct Clearing<'a> {
+    pub transaction_id: &'a str,
+    pub card: &'a Card,
+    pub amount: Money,
+    pub final_clearing: bool,
+    pub effective_date: time::Date,
+    pub metadata: serde_json::Value,
+}
+
+fn transaction_ref(transaction_id: &str) -> ExternalRef {
+    ExternalRef {
+        kind: "processor_transaction".into(),
+        value: transaction_id.to_owned(),
+        unique: true,
+    }
+}
+
+/// True when an entry for this processor transaction exists already (a duplicate delivery under
+/// another webhook id).
+pub async fn transaction_booked(tx: &Transaction<'_>, transaction_id: &str) -> BookingResult<bool> {
+    Ok(
+        store::entry_by_external_ref(tx, "processor_transaction", transaction_id)
+            .await?
+            .is_some(),
+    )
+}
+
+/// Books a clearing: captures the authorization's hold when there is one, else posts directly
+/// (a force post, or a clearing that arrived before its authorization). Money already spent is
+/// booked even beyond the balance, and flagged.
+pub async fn book_clearing(
+    tx: &Transaction<'_>,
+    row: Option<&mut AuthorizationRow>,
+    clearing: Clearing<'_>,
+) -> BookingResult<Uuid> {
+    let settlement = settlement_account(tx, clearing.amount).await?;
+    let description = if row.is_some() {
+        "card purchase"
+    } else {
+        "card purchase (force post)"
+    };
+    let entry_id = match row.as_ref().and_then(|r| r.hold_id) {
+        Some(hold_id) => {
+            store::capture_hold(
+                tx,
+                &CaptureHold {
+                    idempotency_key: format!("card:clearing:{}", clearing.transaction_id),
+                    hold_id,
+                    amount: clearing.amount,
+                    counter_account_id: settlement,
+                    allow_over_capture: true,
+                    final_capture: clearing.final_clearing,
+                    effective_date: clearing.effective_date,
+                    description: description.into(),
+                    metadata: clearing.metadata,
+                    external_refs: vec![transaction_ref(clearing.transaction_id)],
+                    overdraft: Overdraft::AllowAndFlag,
+                },
+            )
+            .await?
+            .entry
+            .id
+        }
+        None => {
+            store::post_entry(
+                tx,
+                &EntryDraft {
+                    idempotency_key: format!("card:clearing:{}", clearing.transaction_id),
+                    effective_date: clearing.effective_date,
+                    description: description.into(),
+                    metadata: clearing.metadata,
+                    external_refs: vec![transaction_ref(clearing.transaction_id)],
+                    postings: vec![
+                        PostingDraft::debit(clearing.card.account_id, clearing.amount),
+                        PostingDraft::credit(settlement, clearing.amount)?,
+                    ],
+                    overdraft: Overdraft::AllowAndFlag,
+                },
+            )
+            .await?
+            .id
+        }
+    };
+    if let Some(row) = row {
+        row.cleared_minor = row
+            .cleared_minor
+            .checked_add(clearing.amount.amount_minor)
+            .ok_or(ledger::MoneyError::Overflow)?;
+        if clearing.final_clearing {
+            row.final_cleared = true;
+        }
+    }
+    Ok(entry_id)
+}
+
+/// Money back to the card: debit the settlement payable, credit the prisoner's spendable.
+pub async fn book_refund(
+    tx: &Transaction<'_>,
+    transaction_id: &str,
+    card: &Card,
+    amount: Money,
+    effective_date: time::Date,
+    metadata: serde_json::Value,
+) -> BookingResult<Uuid> {
+    let settlement = settlement_account(tx, amount).await?;
+    Ok(store::post_entry(
+        tx,
+        &EntryDraft {
+            idempotency_key: format!("card:refund:{transaction_id}"),
+            effective_date,
+            description: "card refund".into(),
+            metadata,
+            external_refs: vec![transaction_ref(transaction_id)],
+            postings: vec![
+                PostingDraft::debit(settlement, amount),
+                PostingDraft::credit(card.account_id, amount)?,
+            ],
+            overdraft: Overdraft::Refuse,
+        },
+    )
+    .await?
+    .id)
+}
+
+/// Mirrors a card state change and records it.
+pub async fn record_card_state(
+    tx: &Transaction<'_>,
+    card_id: &str,
+    previous_state: Option<&str>,
+    state: &str,
+    reason: Option<&str>,
+    changed_by: &str,
+) -> BookingResult<()> {
+    let update = tx
+        .prepare_cached("update card.cards set state = $2, updated_at = now() where card_id = $1")
+        .await?;
+    if tx.execute(&update, &[&card_id, &state]).await? == 0 {
+        return Err(BookingError::UnknownCard);
+    }
+    let insert = tx
+        .prepare_cached(
+            "insert into card.card_state_events (card_id, previous_state, state, reason, changed_by)
+             values ($1, $2, $3, $4, $5)",
+        )
+        .await?;
+    tx.execute(
+        &insert,
+        &[&card_id, &previous_state, &state, &reason, &changed_by],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Registers a card the processor issued for a person's spendable account.
+pub async fn register_card(
+    tx: &Transaction<'_>,
+    card_id: &str,
+    cardholder_id: &str,
+    person_id: Uuid,
+    account_id: Uuid,
+    state: &str,
+    last4: Option<&str>,
+) -> BookingResult<()> {
+    let insert = tx
+        .prepare_cached(
+            "insert into card.cards (card_id, cardholder_id, person_id, account_id, state, last4)
+             values ($1, $2, $3, $4, $5, $6) on conflict (card_id) do nothing",
+        )
+        .await?;
+    tx.execute(
+        &insert,
+        &[
+            &card_id,
+            &cardholder_id,
+            &person_id,
+            &account_id,
+            &state,
+            &last4,
+        ],
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,2 @@
+pub mod booking;
+pub mod process;

@@ -1,0 +1,679 @@
+//! Applying authentic processor messages: record in the inbox and change the ledger in one
+//! transaction, so a message is acknowledged only once it is durably recorded, and a duplicate
+//! (same `webhook-id`, or same authorization or transaction id under another `webhook-id`)
+//! changes nothing.
+
+use std::time::Duration;
+
+use deadpool_postgres::{Pool, Transaction};
+use ledger::{Money, Overdraft};
+use time::OffsetDateTime;
+
+use crate::booking::{self, AuthorizationRow, BookingError, BookingResult, Card, Clearing};
+
+/// Our own budget for an authorization decision, well inside the processor's 2000 ms deadline
+/// (protocol 3.3): network time both ways must fit in what is left.
+pub const DECISION_BUDGET_MS: u64 = 1_200;
+
+/// An authentic message as it came off the wire.
+#[derive(Debug, Clone)]
+pub struct InboxMessage<'a> {
+    pub webhook_id: &'a str,
+    pub webhook_timestamp: i64,
+    pub event_type: &'a str,
+    pub body: &'a [u8],
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MerchantFacts {
+    pub id: String,
+    pub name: String,
+    pub mcc: String,
+    pub city: String,
+    pub country: String,
+}
+
+/// An authorization to decide (protocol 3.3) or advised (3.4).
+#[derive(Debug, Clone)]
+pub struct AuthorizationInput {
+    pub authorization_id: String,
+    pub card_id: String,
+    pub amount: Money,
+    pub merchant: MerchantFacts,
+    pub channel: String,
+    pub partial_approval_capable: bool,
+    pub parent_authorization_id: Option<String>,
+    pub at: OffsetDateTime,
+}
+
+/// Our answer to an authorization request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizationOutcome {
+    pub approve: bool,
+    pub approved_minor: i64,
+    /// One of the protocol's decline codes when declined.
+    pub decline_reason: Option<String>,
+    /// A stable key for the plain-language reason shown to the prisoner.
+    pub reason_key: Option<String>,
+}
+
+impl AuthorizationOutcome {
+    pub fn decline(code: &str, reason_key: &str) -> AuthorizationOutcome {
+        AuthorizationOutcome {
+            approve: false,
+            approved_minor: 0,
+            decline_reason: Some(code.to_owned()),
+            reason_key: Some(reason_key.to_owned()),
+        }
+    }
+
+    fn from_row(row: &AuthorizationRow) -> Option<AuthorizationOutcome> {
+        let decision = row.decision.as_deref()?;
+        Some(AuthorizationOutcome {
+            approve: decision == "APPROVE",
+            approved_minor: row.approved_minor,
+            decline_reason: row.decline_reason.clone(),
+            reason_key: row.reason_key.clone(),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdviceReason {
+    StandIn,
+    Timeout,
+    ProcessorRule,
+}
+
+impl AdviceReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdviceReason::StandIn => "STAND_IN",
+            AdviceReason::Timeout => "TIMEOUT",
+            AdviceReason::ProcessorRule => "PROCESSOR_RULE",
+        }
+    }
+}
+
+/// The asynchronous events (protocol 3.4 to 3.9), in domain terms.
+#[derive(Debug, Clone)]
+pub enum CardEvent {
+    Advice {
+        input: AuthorizationInput,
+        approved: bool,
+        approved_minor: i64,
+        reason: AdviceReason,
+    },
+    Reversal {
+        authorization_id: String,
+        card_id: String,
+        amount: Money,
+    },
+    Expired {
+        authorization_id: String,
+        card_id: String,
+    },
+    Clearing {
+        transaction_id: String,
+        authorization_id: Option<String>,
+        card_id: String,
+        amount: Money,
+        merchant: serde_json::Value,
+        cleared_at: OffsetDateTime,
+        final_clearing: bool,
+    },
+    Refund {
+        transaction_id: String,
+        original_transaction_id: Option<String>,
+        card_id: String,
+        amount: Money,
+        merchant: serde_json::Value,
+        cleared_at: OffsetDateTime,
+    },
+    CardStateChanged {
+        card_id: String,
+        state: String,
+        previous_state: Option<String>,
+        reason: Option<String>,
+        changed_by: String,
+    },
+    /// A type this version does not know: recorded and acknowledged, nothing else.
+    Unknown,
+}
+
+/// What became of an asynchronous message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    Applied,
+    Duplicate,
+    Ignored,
+    /// Authentic but not bookable (e.g. an unknown card): kept in the inbox for staff.
+    Rejected,
+}
+
+impl Applied {
+    fn as_str(self) -> &'static str {
+        match self {
+            Applied::Applied => "applied",
+            Applied::Duplicate => "duplicate",
+            Applied::Ignored => "ignored",
+            Applied::Rejected => "rejected",
+        }
+    }
+}
+
+/// Decides an authorization from what Saldo knows of the card: the seam where spending
+/// controls plug in.
+pub trait Decide: Send + Sync {
+    /// `None` lets the ledger decide on the available balance; `Some(decline)` declines.
+    fn decide(
+        &self,
+        tx: &Transaction<'_>,
+        card: &Card,
+        input: &AuthorizationInput,
+    ) -> impl std::future::Future<Output = BookingResult<ControlVerdict>> + Send;
+}
+
+#[derive(Debug, Clone)]
+pub struct ControlVerdict {
+    /// `Some` declines with this outcome.
+    pub decline: Option<AuthorizationOutcome>,
+    /// Approve at most this much (a limit that leaves room for part of the amount).
+    pub max_approve_minor: Option<i64>,
+    pub policy_version: Option<String>,
+}
+
+/// Card state and balance only: used when no spending controls are configured.
+pub struct CardStateOnly;
+
+impl Decide for CardStateOnly {
+    async fn decide(
+        &self,
+        _tx: &Transaction<'_>,
+        _card: &Card,
+        _input: &AuthorizationInput,
+    ) -> BookingResult<ControlVerdict> {
+        Ok(ControlVerdict {
+            decline: None,
+            max_approve_minor: None,
+            policy_version: None,
+        })
+    }
+}
+
+async fn lock_webhook(tx: &Transaction<'_>, webhook_id: &str) -> BookingResult<bool> {
+    let lock = tx
+        .prepare_cached("select pg_advisory_xact_lock(hashtextextended($1, 11))")
+        .await?;
+    tx.execute(&lock, &[&webhook_id]).await?;
+    let seen = tx
+        .prepare_cached("select 1 from card.inbox where webhook_id = $1")
+        .await?;
+    Ok(tx.query_opt(&seen, &[&webhook_id]).await?.is_some())
+}
+
+async fn record_inbox(
+    tx: &Transaction<'_>,
+    message: &InboxMessage<'_>,
+    applied: Applied,
+    detail: Option<&str>,
+) -> BookingResult<()> {
+    let insert = tx
+        .prepare_cached(
+            "insert into card.inbox (webhook_id, event_type, webhook_timestamp, body, outcome, detail)
+             values ($1, $2, $3, $4, $5, $6)",
+        )
+        .await?;
+    tx.execute(
+        &insert,
+        &[
+            &message.webhook_id,
+            &message.event_type,
+            &message.webhook_timestamp,
+            &message.body,
+            &applied.as_str(),
+            &detail,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+fn merchant_json(merchant: &MerchantFacts) -> serde_json::Value {
+    serde_json::to_value(merchant).unwrap_or(serde_json::Value::Null)
+}
+
+/// Answers `authorization.request`: within [`DECISION_BUDGET_MS`], else declines (fail closed);
+/// the processor then sends a TIMEOUT advice that releases anything we held.
+pub async fn authorize(
+    pool: &Pool,
+    decide: &impl Decide,
+    message: &InboxMessage<'_>,
+    input: &AuthorizationInput,
+) -> AuthorizationOutcome {
+    let budget = Duration::from_millis(DECISION_BUDGET_MS);
+    match tokio::time::timeout(
+        budget,
+        authorize_in_transaction(pool, decide, message, input),
+    )
+    .await
+    {
+        Ok(Ok(outcome)) => outcome,
+        Ok(Err(error)) => {
+            tracing::error!(error.code = error.code(), error = ?error, "authorization failed: declining");
+            AuthorizationOutcome::decline("OTHER", "technical_problem")
+        }
+        Err(_) => {
+            tracing::warn!(
+                budget_ms = DECISION_BUDGET_MS,
+                "authorization decision over budget: declining"
+            );
+            AuthorizationOutcome::decline("OTHER", "technical_problem")
+        }
+    }
+}
+
+async fn authorize_in_transaction(
+    pool: &Pool,
+    decide: &impl Decide,
+    message: &InboxMessage<'_>,
+    input: &AuthorizationInput,
+) -> BookingResult<AuthorizationOutcome> {
+    let mut client = pool.get().await.map_err(ledger::LedgerError::from)?;
+    let tx = client.transaction().await?;
+    let seen = lock_webhook(&tx, message.webhook_id).await?;
+    let mut row = booking::lock_authorization(
+        &tx,
+        &input.authorization_id,
+        &input.card_id,
+        input.amount.currency.code(),
+    )
+    .await?;
+    if let Some(outcome) = AuthorizationOutcome::from_row(&row) {
+        // The same authorization id is answered the same way every time, and held once.
+        if !seen {
+            record_inbox(&tx, message, Applied::Duplicate, None).await?;
+        }
+        tx.commit().await?;
+        return Ok(outcome);
+    }
+    let outcome = decide_and_hold(&tx, decide, &mut row, input).await?;
+    row.decision = Some(
+        if outcome.approve {
+            "APPROVE"
+        } else {
+            "DECLINE"
+        }
+        .to_owned(),
+    );
+    row.approved_minor = outcome.approved_minor;
+    row.decline_reason = outcome.decline_reason.clone();
+    row.reason_key = outcome.reason_key.clone();
+    row.source = "request".to_owned();
+    booking::save_authorization(&tx, &row).await?;
+    if !seen {
+        record_inbox(&tx, message, Applied::Applied, None).await?;
+    }
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+async fn decide_and_hold(
+    tx: &Transaction<'_>,
+    decide: &impl Decide,
+    row: &mut AuthorizationRow,
+    input: &AuthorizationInput,
+) -> BookingResult<AuthorizationOutcome> {
+    if !input.amount.is_positive() {
+        return Ok(AuthorizationOutcome::decline("OTHER", "invalid_amount"));
+    }
+    let Some(card) = booking::card(tx, &input.card_id).await? else {
+        return Ok(AuthorizationOutcome::decline(
+            "UNKNOWN_CARD",
+            "unknown_card",
+        ));
+    };
+    if card.state != "ACTIVE" {
+        return Ok(AuthorizationOutcome::decline(
+            "CARD_INACTIVE",
+            "card_inactive",
+        ));
+    }
+    let verdict = decide.decide(tx, &card, input).await?;
+    booking::save_request_details(
+        tx,
+        &input.authorization_id,
+        input.parent_authorization_id.as_deref(),
+        input.amount.amount_minor,
+        &merchant_json(&input.merchant),
+        &input.channel,
+        verdict.policy_version.as_deref(),
+    )
+    .await?;
+    if let Some(decline) = verdict.decline {
+        return Ok(decline);
+    }
+    let mut amount = input.amount;
+    if let Some(max_minor) = verdict.max_approve_minor
+        && max_minor < amount.amount_minor
+    {
+        if !input.partial_approval_capable || max_minor <= 0 {
+            return Ok(AuthorizationOutcome::decline(
+                "LIMIT_EXCEEDED",
+                "limit_exceeded",
+            ));
+        }
+        amount = Money::new(max_minor, amount.currency);
+    }
+    let held = match &input.parent_authorization_id {
+        Some(parent_id) => {
+            let parent =
+                booking::lock_authorization(tx, parent_id, &input.card_id, amount.currency.code())
+                    .await?;
+            if parent.hold_id.is_none() || parent.card_id != input.card_id {
+                return Ok(AuthorizationOutcome::decline(
+                    "OTHER",
+                    "unknown_parent_authorization",
+                ));
+            }
+            booking::increase_authorization_hold(
+                tx,
+                &parent,
+                &input.authorization_id,
+                amount,
+                input.partial_approval_capable,
+                Overdraft::Refuse,
+            )
+            .await
+        }
+        None => {
+            booking::place_authorization_hold(
+                tx,
+                row,
+                &card,
+                amount,
+                input.partial_approval_capable,
+                Overdraft::Refuse,
+            )
+            .await
+        }
+    };
+    match held {
+        Ok(held) => Ok(AuthorizationOutcome {
+            approve: true,
+            approved_minor: held.amount_minor,
+            decline_reason: None,
+            reason_key: None,
+        }),
+        Err(BookingError::Ledger(ledger::LedgerError::InsufficientFunds { .. })) => Ok(
+            AuthorizationOutcome::decline("INSUFFICIENT_FUNDS", "insufficient_funds"),
+        ),
+        Err(error) => Err(error),
+    }
+}
+
+/// Applies an asynchronous message. Returns only once it is committed (or was a duplicate).
+pub async fn apply(
+    pool: &Pool,
+    message: &InboxMessage<'_>,
+    event: &CardEvent,
+) -> BookingResult<Applied> {
+    let mut client = pool.get().await.map_err(ledger::LedgerError::from)?;
+    let tx = client.transaction().await?;
+    if lock_webhook(&tx, message.webhook_id).await? {
+        tx.commit().await?;
+        return Ok(Applied::Duplicate);
+    }
+    let (applied, detail) = match apply_event(&tx, message, event).await {
+        Ok(applied) => (applied, None),
+        Err(BookingError::UnknownCard) => (Applied::Rejected, Some("unknown_card")),
+        Err(error) => return Err(error),
+    };
+    if applied == Applied::Rejected {
+        // Nothing of the event was booked: start over in a clean transaction to record it.
+        drop(tx);
+        let tx = client.transaction().await?;
+        if !lock_webhook(&tx, message.webhook_id).await? {
+            record_inbox(&tx, message, applied, detail).await?;
+        }
+        tx.commit().await?;
+        tracing::warn!(
+            webhook_id = message.webhook_id,
+            event_type = message.event_type,
+            detail,
+            "processor event not bookable; kept in the inbox"
+        );
+        return Ok(applied);
+    }
+    record_inbox(&tx, message, applied, detail).await?;
+    tx.commit().await?;
+    Ok(applied)
+}
+
+async fn known_card(tx: &Transaction<'_>, card_id: &str) -> BookingResult<Card> {
+    booking::card(tx, card_id)
+        .await?
+        .ok_or(BookingError::UnknownCard)
+}
+
+async fn apply_event(
+    tx: &Transaction<'_>,
+    message: &InboxMessage<'_>,
+    event: &CardEvent,
+) -> BookingResult<Applied> {
+    match event {
+        CardEvent::Advice {
+            input,
+            approved,
+            approved_minor,
+            reason,
+        } => {
+            let card = known_card(tx, &input.card_id).await?;
+            let mut row = booking::lock_authorization(
+                tx,
+                &input.authorization_id,
+                &input.card_id,
+                input.amount.currency.code(),
+            )
+            .await?;
+            if *approved {
+                if row.hold_id.is_none() {
+                    // The processor approved without us: book it even beyond the balance.
+                    let amount = Money::new(*approved_minor, input.amount.currency);
+                    if amount.is_positive() {
+                        match &input.parent_authorization_id {
+                            Some(parent_id) => {
+                                let parent = booking::lock_authorization(
+                                    tx,
+                                    parent_id,
+                                    &input.card_id,
+                                    amount.currency.code(),
+                                )
+                                .await?;
+                                if parent.hold_id.is_some() {
+                                    booking::increase_authorization_hold(
+                                        tx,
+                                        &parent,
+                                        &input.authorization_id,
+                                        amount,
+                                        false,
+                                        Overdraft::AllowAndFlag,
+                                    )
+                                    .await?;
+                                } else {
+                                    booking::place_authorization_hold(
+                                        tx,
+                                        &mut row,
+                                        &card,
+                                        amount,
+                                        false,
+                                        Overdraft::AllowAndFlag,
+                                    )
+                                    .await?;
+                                }
+                            }
+                            None => {
+                                booking::place_authorization_hold(
+                                    tx,
+                                    &mut row,
+                                    &card,
+                                    amount,
+                                    false,
+                                    Overdraft::AllowAndFlag,
+                                )
+                                .await?;
+                            }
+                        }
+                    }
+                }
+                row.decision = Some("APPROVE".to_owned());
+                row.approved_minor = *approved_minor;
+            } else {
+                // TIMEOUT or a processor rule declined it: release anything we held.
+                booking::release_authorization(
+                    tx,
+                    &mut row,
+                    None,
+                    &format!("card:advice-release:{}", input.authorization_id),
+                )
+                .await?;
+                row.decision = Some("DECLINE".to_owned());
+                row.approved_minor = 0;
+                row.decline_reason.get_or_insert_with(|| "OTHER".to_owned());
+            }
+            row.source = reason.as_str().to_owned();
+            booking::save_authorization(tx, &row).await?;
+            booking::save_request_details(
+                tx,
+                &input.authorization_id,
+                input.parent_authorization_id.as_deref(),
+                input.amount.amount_minor,
+                &merchant_json(&input.merchant),
+                &input.channel,
+                None,
+            )
+            .await?;
+            Ok(Applied::Applied)
+        }
+        CardEvent::Reversal {
+            authorization_id,
+            card_id,
+            amount,
+        } => {
+            known_card(tx, card_id).await?;
+            let mut row =
+                booking::lock_authorization(tx, authorization_id, card_id, amount.currency.code())
+                    .await?;
+            booking::release_authorization(
+                tx,
+                &mut row,
+                Some(*amount),
+                &format!("card:reversal:{}", message.webhook_id),
+            )
+            .await?;
+            booking::save_authorization(tx, &row).await?;
+            Ok(Applied::Applied)
+        }
+        CardEvent::Expired {
+            authorization_id,
+            card_id,
+        } => {
+            let card = known_card(tx, card_id).await?;
+            let currency = ledger::store::account(tx, card.account_id).await?.currency;
+            let mut row =
+                booking::lock_authorization(tx, authorization_id, card_id, currency.code()).await?;
+            booking::expire_authorization(tx, &mut row).await?;
+            booking::save_authorization(tx, &row).await?;
+            Ok(Applied::Applied)
+        }
+        CardEvent::Clearing {
+            transaction_id,
+            authorization_id,
+            card_id,
+            amount,
+            merchant,
+            cleared_at,
+            final_clearing,
+        } => {
+            let card = known_card(tx, card_id).await?;
+            if booking::transaction_booked(tx, transaction_id).await? {
+                return Ok(Applied::Duplicate);
+            }
+            let clearing = Clearing {
+                transaction_id,
+                card: &card,
+                amount: *amount,
+                final_clearing: *final_clearing,
+                effective_date: cleared_at.date(),
+                metadata: serde_json::json!({
+                    "card_id": card_id,
+                    "authorization_id": authorization_id,
+                    "merchant": merchant,
+                }),
+            };
+            match authorization_id {
+                Some(authorization_id) => {
+                    let mut row = booking::lock_authorization(
+                        tx,
+                        authorization_id,
+                        card_id,
+                        amount.currency.code(),
+                    )
+                    .await?;
+                    booking::book_clearing(tx, Some(&mut row), clearing).await?;
+                    booking::save_authorization(tx, &row).await?;
+                }
+                None => {
+                    booking::book_clearing(tx, None, clearing).await?;
+                }
+            }
+            Ok(Applied::Applied)
+        }
+        CardEvent::Refund {
+            transaction_id,
+            original_transaction_id,
+            card_id,
+            amount,
+            merchant,
+            cleared_at,
+        } => {
+            let card = known_card(tx, card_id).await?;
+            if booking::transaction_booked(tx, transaction_id).await? {
+                return Ok(Applied::Duplicate);
+            }
+            booking::book_refund(
+                tx,
+                transaction_id,
+                &card,
+                *amount,
+                cleared_at.date(),
+                serde_json::json!({
+                    "card_id": card_id,
+                    "original_transaction_id": original_transaction_id,
+                    "merchant": merchant,
+                }),
+            )
+            .await?;
+            Ok(Applied::Applied)
+        }
+        CardEvent::CardStateChanged {
+            card_id,
+            state,
+            previous_state,
+            reason,
+            changed_by,
+        } => {
+            booking::record_card_state(
+                tx,
+                card_id,
+                previous_state.as_deref(),
+                state,
+                reason.as_deref(),
+                changed_by,
+            )
+            .await?;
+            Ok(Applied::Applied)
+        }
+        CardEvent::Unknown => Ok(Applied::Ignored),
+    }
+}
