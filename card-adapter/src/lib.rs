@@ -1,2 +1,3 @@
 pub mod booking;
 pub mod process;
+pub mod protocol;

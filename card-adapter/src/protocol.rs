@@ -1,0 +1,1965 @@
+//! Wire types of the processor protocol, version 1 (`shared/processor-spec/PROTOCOL.md`).
+//!
+//! Everything that crosses the boundary in either direction has a type here: webhook envelopes
+//! and events (3.2-3.9), the synchronous authorization answer (3.3), REST bodies (section 2) and
+//! the settlement CSV (section 4). Amounts are `i64` minor units and currencies ISO 4217 codes;
+//! there are no floats. Validating newtypes (`Currency`, `Mcc`, `Country`) make serde reject
+//! malformed values with a message that names the field; extra unknown fields are accepted so
+//! the processor can add fields without breaking us.
+
+use std::fmt;
+use std::io::{BufRead, Read, Write};
+
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use time::macros::format_description;
+use time::{Date, OffsetDateTime};
+
+/// RFC 3339 timestamps as the protocol writes them.
+pub use time::serde::rfc3339;
+
+/// Longest identifier we accept from the processor; ids are opaque but never huge.
+pub const MAX_ID_LEN: usize = 255;
+
+// ---------------------------------------------------------------------------------------------
+// Small validated values
+// ---------------------------------------------------------------------------------------------
+
+/// ISO 4217 alpha-3 currency code, upper case (`"EUR"`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Currency(String);
+
+impl Currency {
+    pub fn new(code: &str) -> Result<Currency, String> {
+        if code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()) {
+            Ok(Currency(code.to_owned()))
+        } else {
+            Err(format!(
+                "currency must be an ISO 4217 alpha-3 code in upper case, got {code:?}"
+            ))
+        }
+    }
+    pub fn eur() -> Currency {
+        Currency("EUR".to_owned())
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Currency {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Currency::new(&value)
+    }
+}
+impl From<Currency> for String {
+    fn from(value: Currency) -> String {
+        value.0
+    }
+}
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Merchant category code: exactly four ASCII digits, kept as a string (`"0742"` is valid).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Mcc(String);
+
+impl Mcc {
+    pub fn new(code: &str) -> Result<Mcc, String> {
+        if code.len() == 4 && code.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(Mcc(code.to_owned()))
+        } else {
+            Err(format!("mcc must be a 4-digit string, got {code:?}"))
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+impl TryFrom<String> for Mcc {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Mcc::new(&value)
+    }
+}
+impl From<Mcc> for String {
+    fn from(value: Mcc) -> String {
+        value.0
+    }
+}
+impl fmt::Display for Mcc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// ISO 3166-1 alpha-2 country code, upper case.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Country(String);
+
+impl Country {
+    pub fn new(code: &str) -> Result<Country, String> {
+        if code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase()) {
+            Ok(Country(code.to_owned()))
+        } else {
+            Err(format!(
+                "country must be an ISO 3166-1 alpha-2 code in upper case, got {code:?}"
+            ))
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+impl TryFrom<String> for Country {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Country::new(&value)
+    }
+}
+impl From<Country> for String {
+    fn from(value: Country) -> String {
+        value.0
+    }
+}
+
+/// `true` for the protocol's `1..64 chars of [A-Za-z0-9_-]` (idempotency keys, external_ref).
+pub fn is_token_1_64(value: &str) -> bool {
+    (1..=64).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// `true` for an opaque processor id we are willing to put into a URL path.
+pub fn is_safe_id(value: &str) -> bool {
+    (1..=MAX_ID_LEN).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// Serde helpers: amounts that must not be negative, ids that must not be empty.
+mod checked {
+    use super::*;
+
+    pub fn non_negative<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        let amount = i64::deserialize(d)?;
+        if amount < 0 {
+            return Err(D::Error::custom(format!(
+                "amount must not be negative, got {amount}"
+            )));
+        }
+        Ok(amount)
+    }
+
+    pub fn opt_non_negative<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        match Option::<i64>::deserialize(d)? {
+            Some(amount) if amount < 0 => Err(D::Error::custom(format!(
+                "amount must not be negative, got {amount}"
+            ))),
+            other => Ok(other),
+        }
+    }
+
+    pub fn id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        let id = String::deserialize(d)?;
+        if id.is_empty() || id.len() > MAX_ID_LEN {
+            return Err(D::Error::custom(format!(
+                "identifier must be 1..={MAX_ID_LEN} characters"
+            )));
+        }
+        Ok(id)
+    }
+
+    pub fn opt_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        match Option::<String>::deserialize(d)? {
+            Some(id) if id.is_empty() || id.len() > MAX_ID_LEN => Err(D::Error::custom(format!(
+                "identifier must be null or 1..={MAX_ID_LEN} characters"
+            ))),
+            other => Ok(other),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Common objects (3.2)
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Channel {
+    Pos,
+    Contactless,
+    Ecommerce,
+    Atm,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Pos => "POS",
+            Channel::Contactless => "CONTACTLESS",
+            Channel::Ecommerce => "ECOMMERCE",
+            Channel::Atm => "ATM",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Merchant {
+    #[serde(deserialize_with = "checked::id")]
+    pub id: String,
+    pub name: String,
+    pub mcc: Mcc,
+    pub city: String,
+    pub country: Country,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CardState {
+    Inactive,
+    Active,
+    Paused,
+    Closed,
+}
+
+impl CardState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CardState::Inactive => "INACTIVE",
+            CardState::Active => "ACTIVE",
+            CardState::Paused => "PAUSED",
+            CardState::Closed => "CLOSED",
+        }
+    }
+
+    /// The protocol's state machine (2.2). Setting the same state is a no-op and allowed;
+    /// `CLOSED` is terminal.
+    pub fn can_become(self, next: CardState) -> bool {
+        use CardState::*;
+        matches!(
+            (self, next),
+            (Inactive, Inactive)
+                | (Active, Active)
+                | (Paused, Paused)
+                | (Closed, Closed)
+                | (Inactive, Active)
+                | (Active, Paused)
+                | (Paused, Active)
+                | (Inactive, Closed)
+                | (Active, Closed)
+                | (Paused, Closed)
+        )
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Webhook events (3.3 - 3.9)
+// ---------------------------------------------------------------------------------------------
+
+/// The event type strings of protocol v1.
+pub mod event_type {
+    pub const AUTHORIZATION_REQUEST: &str = "authorization.request";
+    pub const AUTHORIZATION_ADVICE: &str = "authorization.advice";
+    pub const AUTHORIZATION_REVERSAL: &str = "authorization.reversal";
+    pub const AUTHORIZATION_EXPIRED: &str = "authorization.expired";
+    pub const TRANSACTION_CLEARING: &str = "transaction.clearing";
+    pub const TRANSACTION_REFUND: &str = "transaction.refund";
+    pub const CARD_STATE_CHANGED: &str = "card.state_changed";
+}
+
+/// `authorization.request` data (3.3); also the common part of an advice (3.4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizationRequest {
+    #[serde(deserialize_with = "checked::id")]
+    pub authorization_id: String,
+    #[serde(deserialize_with = "checked::id")]
+    pub card_id: String,
+    #[serde(deserialize_with = "checked::id")]
+    pub cardholder_id: String,
+    /// Amount in the card's currency, minor units. For an incremental authorization: the increase.
+    #[serde(deserialize_with = "checked::non_negative")]
+    pub amount: i64,
+    pub currency: Currency,
+    #[serde(deserialize_with = "checked::non_negative")]
+    pub merchant_amount: i64,
+    pub merchant_currency: Currency,
+    pub merchant: Merchant,
+    pub channel: Channel,
+    /// Absent means not capable: the fail-safe reading.
+    #[serde(default)]
+    pub partial_approval_capable: bool,
+    #[serde(default, deserialize_with = "checked::opt_id")]
+    pub parent_authorization_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Decision {
+    Approve,
+    Decline,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AdviceReason {
+    StandIn,
+    Timeout,
+    ProcessorRule,
+}
+
+/// `authorization.advice` data (3.4): a decision the processor made without us.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizationAdvice {
+    #[serde(flatten)]
+    pub authorization: AuthorizationRequest,
+    pub decision: Decision,
+    /// Omitted on an approval means the full amount (as in the 3.3 answer).
+    #[serde(
+        default,
+        deserialize_with = "checked::opt_non_negative",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub approved_amount: Option<i64>,
+    pub reason: AdviceReason,
+}
+
+impl AuthorizationAdvice {
+    /// What the processor approved, minor units: 0 for a decline.
+    pub fn approved_amount_minor(&self) -> i64 {
+        match self.decision {
+            Decision::Decline => 0,
+            Decision::Approve => self.approved_amount.unwrap_or(self.authorization.amount),
+        }
+    }
+}
+
+/// `authorization.reversal` data (3.5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizationReversal {
+    #[serde(deserialize_with = "checked::id")]
+    pub authorization_id: String,
+    #[serde(deserialize_with = "checked::id")]
+    pub card_id: String,
+    #[serde(deserialize_with = "checked::non_negative")]
+    pub amount: i64,
+    pub currency: Currency,
+}
+
+/// `authorization.expired` data (3.6).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizationExpired {
+    #[serde(deserialize_with = "checked::id")]
+    pub authorization_id: String,
+    #[serde(deserialize_with = "checked::id")]
+    pub card_id: String,
+}
+
+/// `transaction.clearing` data (3.7). `authorization_id: None` is a force post.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransactionClearing {
+    #[serde(deserialize_with = "checked::id")]
+    pub transaction_id: String,
+    #[serde(default, deserialize_with = "checked::opt_id")]
+    pub authorization_id: Option<String>,
+    #[serde(deserialize_with = "checked::id")]
+    pub card_id: String,
+    #[serde(deserialize_with = "checked::non_negative")]
+    pub amount: i64,
+    pub currency: Currency,
+    pub merchant: Merchant,
+    #[serde(with = "rfc3339")]
+    pub cleared_at: OffsetDateTime,
+    /// Required: guessing `true` would release a hold that later parts still clear against.
+    #[serde(rename = "final")]
+    pub is_final: bool,
+}
+
+impl TransactionClearing {
+    pub fn is_force_post(&self) -> bool {
+        self.authorization_id.is_none()
+    }
+}
+
+/// `transaction.refund` data (3.8): money back to the card.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransactionRefund {
+    #[serde(deserialize_with = "checked::id")]
+    pub transaction_id: String,
+    #[serde(default, deserialize_with = "checked::opt_id")]
+    pub original_transaction_id: Option<String>,
+    #[serde(deserialize_with = "checked::id")]
+    pub card_id: String,
+    #[serde(deserialize_with = "checked::non_negative")]
+    pub amount: i64,
+    pub currency: Currency,
+    pub merchant: Merchant,
+    #[serde(with = "rfc3339")]
+    pub cleared_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ChangedBy {
+    Processor,
+    Api,
+}
+
+/// `card.state_changed` data (3.9).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardStateChanged {
+    #[serde(deserialize_with = "checked::id")]
+    pub card_id: String,
+    pub state: CardState,
+    pub previous_state: CardState,
+    #[serde(default)]
+    pub reason: Option<String>,
+    pub changed_by: ChangedBy,
+}
+
+/// One webhook event, typed by its `type`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WebhookEvent {
+    AuthorizationRequest(AuthorizationRequest),
+    AuthorizationAdvice(AuthorizationAdvice),
+    AuthorizationReversal(AuthorizationReversal),
+    AuthorizationExpired(AuthorizationExpired),
+    TransactionClearing(TransactionClearing),
+    TransactionRefund(TransactionRefund),
+    CardStateChanged(CardStateChanged),
+    /// A type this version does not know: acknowledged and recorded, not acted on.
+    Unknown {
+        event_type: String,
+        data: serde_json::Value,
+    },
+}
+
+impl WebhookEvent {
+    pub fn event_type(&self) -> &str {
+        use event_type::*;
+        match self {
+            WebhookEvent::AuthorizationRequest(_) => AUTHORIZATION_REQUEST,
+            WebhookEvent::AuthorizationAdvice(_) => AUTHORIZATION_ADVICE,
+            WebhookEvent::AuthorizationReversal(_) => AUTHORIZATION_REVERSAL,
+            WebhookEvent::AuthorizationExpired(_) => AUTHORIZATION_EXPIRED,
+            WebhookEvent::TransactionClearing(_) => TRANSACTION_CLEARING,
+            WebhookEvent::TransactionRefund(_) => TRANSACTION_REFUND,
+            WebhookEvent::CardStateChanged(_) => CARD_STATE_CHANGED,
+            WebhookEvent::Unknown { event_type, .. } => event_type,
+        }
+    }
+
+    /// The authorization this event is about, if any (the inbox deduplicates and orders on it).
+    pub fn authorization_id(&self) -> Option<&str> {
+        match self {
+            WebhookEvent::AuthorizationRequest(d) => Some(&d.authorization_id),
+            WebhookEvent::AuthorizationAdvice(d) => Some(&d.authorization.authorization_id),
+            WebhookEvent::AuthorizationReversal(d) => Some(&d.authorization_id),
+            WebhookEvent::AuthorizationExpired(d) => Some(&d.authorization_id),
+            WebhookEvent::TransactionClearing(d) => d.authorization_id.as_deref(),
+            WebhookEvent::TransactionRefund(_)
+            | WebhookEvent::CardStateChanged(_)
+            | WebhookEvent::Unknown { .. } => None,
+        }
+    }
+
+    pub fn card_id(&self) -> Option<&str> {
+        match self {
+            WebhookEvent::AuthorizationRequest(d) => Some(&d.card_id),
+            WebhookEvent::AuthorizationAdvice(d) => Some(&d.authorization.card_id),
+            WebhookEvent::AuthorizationReversal(d) => Some(&d.card_id),
+            WebhookEvent::AuthorizationExpired(d) => Some(&d.card_id),
+            WebhookEvent::TransactionClearing(d) => Some(&d.card_id),
+            WebhookEvent::TransactionRefund(d) => Some(&d.card_id),
+            WebhookEvent::CardStateChanged(d) => Some(&d.card_id),
+            WebhookEvent::Unknown { .. } => None,
+        }
+    }
+
+    fn data_value(&self) -> Result<serde_json::Value, serde_json::Error> {
+        match self {
+            WebhookEvent::AuthorizationRequest(d) => serde_json::to_value(d),
+            WebhookEvent::AuthorizationAdvice(d) => serde_json::to_value(d),
+            WebhookEvent::AuthorizationReversal(d) => serde_json::to_value(d),
+            WebhookEvent::AuthorizationExpired(d) => serde_json::to_value(d),
+            WebhookEvent::TransactionClearing(d) => serde_json::to_value(d),
+            WebhookEvent::TransactionRefund(d) => serde_json::to_value(d),
+            WebhookEvent::CardStateChanged(d) => serde_json::to_value(d),
+            WebhookEvent::Unknown { data, .. } => Ok(data.clone()),
+        }
+    }
+}
+
+/// The webhook envelope `{"type", "timestamp", "data"}` (3.2).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookEnvelope {
+    pub timestamp: OffsetDateTime,
+    pub event: WebhookEvent,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EnvelopeError {
+    #[error("webhook body is not a valid envelope: {0}")]
+    Envelope(serde_json::Error),
+    #[error("{event_type} data is malformed: {source}")]
+    Data {
+        event_type: String,
+        source: serde_json::Error,
+    },
+}
+
+impl EnvelopeError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            EnvelopeError::Envelope(_) => "malformed_envelope",
+            EnvelopeError::Data { .. } => "malformed_event_data",
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct RawEnvelope {
+    #[serde(rename = "type")]
+    event_type: String,
+    #[serde(with = "rfc3339")]
+    timestamp: OffsetDateTime,
+    data: serde_json::Value,
+}
+
+impl WebhookEnvelope {
+    pub fn new(event: WebhookEvent, timestamp: OffsetDateTime) -> WebhookEnvelope {
+        WebhookEnvelope { timestamp, event }
+    }
+
+    /// Parses a raw webhook body. Known types must have well-formed data; unknown types become
+    /// [`WebhookEvent::Unknown`].
+    pub fn from_slice(raw_body: &[u8]) -> Result<WebhookEnvelope, EnvelopeError> {
+        let raw: RawEnvelope = serde_json::from_slice(raw_body).map_err(EnvelopeError::Envelope)?;
+        Self::from_raw(raw)
+    }
+
+    fn from_raw(raw: RawEnvelope) -> Result<WebhookEnvelope, EnvelopeError> {
+        use event_type::*;
+        fn data<T: serde::de::DeserializeOwned>(
+            event_type: &str,
+            value: serde_json::Value,
+        ) -> Result<T, EnvelopeError> {
+            serde_json::from_value(value).map_err(|source| EnvelopeError::Data {
+                event_type: event_type.to_owned(),
+                source,
+            })
+        }
+        let t = raw.event_type.as_str();
+        let event = match t {
+            AUTHORIZATION_REQUEST => WebhookEvent::AuthorizationRequest(data(t, raw.data)?),
+            AUTHORIZATION_ADVICE => WebhookEvent::AuthorizationAdvice(data(t, raw.data)?),
+            AUTHORIZATION_REVERSAL => WebhookEvent::AuthorizationReversal(data(t, raw.data)?),
+            AUTHORIZATION_EXPIRED => WebhookEvent::AuthorizationExpired(data(t, raw.data)?),
+            TRANSACTION_CLEARING => WebhookEvent::TransactionClearing(data(t, raw.data)?),
+            TRANSACTION_REFUND => WebhookEvent::TransactionRefund(data(t, raw.data)?),
+            CARD_STATE_CHANGED => WebhookEvent::CardStateChanged(data(t, raw.data)?),
+            _ => {
+                if raw.event_type.is_empty() {
+                    return Err(EnvelopeError::Envelope(serde_json::Error::custom(
+                        "type must not be empty",
+                    )));
+                }
+                WebhookEvent::Unknown {
+                    event_type: raw.event_type,
+                    data: raw.data,
+                }
+            }
+        };
+        Ok(WebhookEnvelope {
+            timestamp: raw.timestamp,
+            event,
+        })
+    }
+
+    pub fn to_vec(&self) -> Result<Vec<u8>, serde_json::Error> {
+        serde_json::to_vec(self)
+    }
+}
+
+impl Serialize for WebhookEnvelope {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let data = self.event.data_value().map_err(serde::ser::Error::custom)?;
+        let timestamp = self
+            .timestamp
+            .format(&time::format_description::well_known::Rfc3339)
+            .map_err(serde::ser::Error::custom)?;
+        let mut s = serializer.serialize_struct("WebhookEnvelope", 3)?;
+        s.serialize_field("type", self.event.event_type())?;
+        s.serialize_field("timestamp", &timestamp)?;
+        s.serialize_field("data", &data)?;
+        s.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for WebhookEnvelope {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = RawEnvelope::deserialize(deserializer)?;
+        WebhookEnvelope::from_raw(raw).map_err(D::Error::custom)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The synchronous authorization answer (3.3)
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum DeclineReason {
+    InsufficientFunds,
+    CardInactive,
+    LimitExceeded,
+    MerchantBlocked,
+    CountryBlocked,
+    ChannelBlocked,
+    UnknownCard,
+    SuspectedFraud,
+    Other,
+}
+
+impl DeclineReason {
+    pub const ALL: [DeclineReason; 9] = [
+        DeclineReason::InsufficientFunds,
+        DeclineReason::CardInactive,
+        DeclineReason::LimitExceeded,
+        DeclineReason::MerchantBlocked,
+        DeclineReason::CountryBlocked,
+        DeclineReason::ChannelBlocked,
+        DeclineReason::UnknownCard,
+        DeclineReason::SuspectedFraud,
+        DeclineReason::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeclineReason::InsufficientFunds => "INSUFFICIENT_FUNDS",
+            DeclineReason::CardInactive => "CARD_INACTIVE",
+            DeclineReason::LimitExceeded => "LIMIT_EXCEEDED",
+            DeclineReason::MerchantBlocked => "MERCHANT_BLOCKED",
+            DeclineReason::CountryBlocked => "COUNTRY_BLOCKED",
+            DeclineReason::ChannelBlocked => "CHANNEL_BLOCKED",
+            DeclineReason::UnknownCard => "UNKNOWN_CARD",
+            DeclineReason::SuspectedFraud => "SUSPECTED_FRAUD",
+            DeclineReason::Other => "OTHER",
+        }
+    }
+}
+
+/// Our `200` answer to `authorization.request`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorizationResponse {
+    pub decision: Decision,
+    /// Omitted means the full amount on an approval.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "checked::opt_non_negative"
+    )]
+    pub approved_amount: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decline_reason: Option<DeclineReason>,
+}
+
+impl AuthorizationResponse {
+    pub fn approve(amount_minor: i64) -> AuthorizationResponse {
+        AuthorizationResponse {
+            decision: Decision::Approve,
+            approved_amount: Some(amount_minor),
+            decline_reason: None,
+        }
+    }
+
+    /// A decline says `approved_amount: 0` explicitly: "omitted" would read as the full amount.
+    pub fn decline(reason: DeclineReason) -> AuthorizationResponse {
+        AuthorizationResponse {
+            decision: Decision::Decline,
+            approved_amount: Some(0),
+            decline_reason: Some(reason),
+        }
+    }
+
+    /// Checks an answer against its request the way the processor must, and gives the approved
+    /// amount (0 for a decline). A partial approval to a request that is not partial-capable,
+    /// more than asked, a zero approval or a decline without reason is malformed.
+    pub fn approved_amount_for(&self, request: &AuthorizationRequest) -> Result<i64, String> {
+        match self.decision {
+            Decision::Decline => {
+                if self.decline_reason.is_none() {
+                    return Err("a decline must carry decline_reason".to_owned());
+                }
+                if self.approved_amount.is_some_and(|a| a != 0) {
+                    return Err("a decline must not approve an amount".to_owned());
+                }
+                Ok(0)
+            }
+            Decision::Approve => {
+                if self.decline_reason.is_some() {
+                    return Err("an approval must not carry decline_reason".to_owned());
+                }
+                let approved = self.approved_amount.unwrap_or(request.amount);
+                if approved > request.amount {
+                    return Err(format!(
+                        "approved_amount {approved} exceeds the requested {}",
+                        request.amount
+                    ));
+                }
+                if approved < request.amount && !request.partial_approval_capable {
+                    return Err(
+                        "partial approval to a request that is not partial_approval_capable"
+                            .to_owned(),
+                    );
+                }
+                if approved == 0 && request.amount > 0 {
+                    return Err("an approval of 0 is not an approval".to_owned());
+                }
+                Ok(approved)
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// REST bodies (section 2)
+// ---------------------------------------------------------------------------------------------
+
+/// `POST /v1/cardholders` body. The personal fields exist in the processor's API and are modelled
+/// so the simulator can detect them; this program always leaves them `None` (section 1).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CreateCardholderRequest {
+    pub external_ref: String,
+    pub program: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_of_birth: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memo: Option<String>,
+}
+
+impl CreateCardholderRequest {
+    /// The only shape this program sends.
+    pub fn pseudonymous(external_ref: impl Into<String>, program: impl Into<String>) -> Self {
+        CreateCardholderRequest {
+            external_ref: external_ref.into(),
+            program: program.into(),
+            ..Default::default()
+        }
+    }
+
+    /// Names of personal fields present in the body (section 1 forbids all of them).
+    pub fn personal_fields_present(&self) -> Vec<&'static str> {
+        let mut present = Vec::new();
+        for (name, value) in [
+            ("first_name", &self.first_name),
+            ("last_name", &self.last_name),
+            ("date_of_birth", &self.date_of_birth),
+            ("email", &self.email),
+            ("phone", &self.phone),
+            ("address", &self.address),
+        ] {
+            if value.is_some() {
+                present.push(name);
+            }
+        }
+        present
+    }
+}
+
+/// The cardholder personal field names of section 1.
+pub const PERSONAL_FIELDS: [&str; 6] = [
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "email",
+    "phone",
+    "address",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cardholder {
+    #[serde(deserialize_with = "checked::id")]
+    pub id: String,
+    pub external_ref: String,
+    pub program: String,
+    #[serde(with = "rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CardForm {
+    Physical,
+    Virtual,
+}
+
+/// The processor's own fence (2.2). `None` means no limit of that kind. As a PATCH body, fields
+/// left `None` are unchanged.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpendControls {
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "checked::opt_non_negative"
+    )]
+    pub per_authorization_max: Option<i64>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "checked::opt_non_negative"
+    )]
+    pub daily_max: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked_mcc: Option<Vec<Mcc>>,
+}
+
+/// `embossed_name`: at most 24 characters of `[A-Z ]` (2.2).
+pub fn is_valid_embossed_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 24
+        && name.bytes().all(|b| b.is_ascii_uppercase() || b == b' ')
+}
+
+/// `POST /v1/cards` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateCardRequest {
+    pub cardholder_id: String,
+    pub form: CardForm,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embossed_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spend_controls: Option<SpendControls>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memo: Option<String>,
+}
+
+/// The card object. The full card number never reaches us.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Card {
+    #[serde(deserialize_with = "checked::id")]
+    pub id: String,
+    #[serde(deserialize_with = "checked::id")]
+    pub cardholder_id: String,
+    pub form: CardForm,
+    pub last4: String,
+    pub exp_month: u8,
+    pub exp_year: u16,
+    pub state: CardState,
+    #[serde(default)]
+    pub spend_controls: Option<SpendControls>,
+    #[serde(with = "rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// `POST /v1/cards/{card_id}/state` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetCardStateRequest {
+    pub state: CardState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ReissueReason {
+    Lost,
+    Stolen,
+    Damaged,
+    Expired,
+}
+
+impl ReissueReason {
+    /// LOST and STOLEN cards are closed at once; others stay usable until the new card is active.
+    pub fn closes_old_card_at_once(self) -> bool {
+        matches!(self, ReissueReason::Lost | ReissueReason::Stolen)
+    }
+}
+
+/// `POST /v1/cards/{card_id}/reissue` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReissueRequest {
+    pub reason: ReissueReason,
+}
+
+/// `GET /v1/funding` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Funding {
+    pub balance: i64,
+    pub currency: Currency,
+    #[serde(with = "rfc3339")]
+    pub as_of: OffsetDateTime,
+}
+
+/// `{"error": {"code", "message", "existing_id"?}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    pub code: String,
+    #[serde(default)]
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub existing_id: Option<String>,
+}
+
+impl ErrorBody {
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> ErrorBody {
+        ErrorBody {
+            error: ErrorDetail {
+                code: code.into(),
+                message: message.into(),
+                existing_id: None,
+            },
+        }
+    }
+}
+
+/// The REST error codes the protocol names.
+pub mod error_code {
+    pub const IDEMPOTENCY_CONFLICT: &str = "idempotency_conflict";
+    pub const CARDHOLDER_EXISTS: &str = "cardholder_exists";
+    pub const INVALID_STATE_TRANSITION: &str = "invalid_state_transition";
+    pub const NOT_READY: &str = "not_ready";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Settlement file (section 4)
+// ---------------------------------------------------------------------------------------------
+
+pub const SETTLEMENT_HEADER: &str = "record_id,settlement_date,type,transaction_id,authorization_id,card_id,amount,currency,mcc,cleared_at";
+const SETTLEMENT_COLUMNS: usize = 10;
+/// No settlement line is anywhere near this long; the bound keeps memory flat on bad input.
+pub const MAX_SETTLEMENT_LINE_BYTES: u64 = 16 * 1024;
+pub const TRAILER_RECORD_ID: &str = "TRAILER";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SettlementType {
+    Clearing,
+    Refund,
+    Fee,
+    Adjustment,
+}
+
+impl SettlementType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SettlementType::Clearing => "CLEARING",
+            SettlementType::Refund => "REFUND",
+            SettlementType::Fee => "FEE",
+            SettlementType::Adjustment => "ADJUSTMENT",
+        }
+    }
+    fn parse(value: &str) -> Option<SettlementType> {
+        match value {
+            "CLEARING" => Some(SettlementType::Clearing),
+            "REFUND" => Some(SettlementType::Refund),
+            "FEE" => Some(SettlementType::Fee),
+            "ADJUSTMENT" => Some(SettlementType::Adjustment),
+            _ => None,
+        }
+    }
+}
+
+/// One settlement row other than the trailer. `amount_minor > 0` is debited from the funding
+/// account. For `ADJUSTMENT` rows `transaction_id` holds the processor's explanation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettlementRow {
+    pub record_id: String,
+    pub settlement_date: Date,
+    pub kind: SettlementType,
+    pub transaction_id: Option<String>,
+    pub authorization_id: Option<String>,
+    pub card_id: Option<String>,
+    pub amount_minor: i64,
+    pub currency: Currency,
+    pub mcc: Option<Mcc>,
+    pub cleared_at: Option<OffsetDateTime>,
+}
+
+/// What the trailer declared (and the parser checked).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SettlementTrailer {
+    pub settlement_date: Date,
+    pub record_count: u64,
+    pub net_minor: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("settlement file line {line}: {message}")]
+pub struct SettlementError {
+    /// 1-based line number in the file (the header is line 1).
+    pub line: u64,
+    pub message: String,
+}
+
+fn settlement_error(line: u64, message: impl Into<String>) -> SettlementError {
+    SettlementError {
+        line,
+        message: message.into(),
+    }
+}
+
+const DATE_FORMAT: &[time::format_description::FormatItem<'static>] =
+    format_description!("[year]-[month]-[day]");
+
+/// Parses `YYYY-MM-DD`.
+pub fn parse_date(value: &str) -> Result<Date, String> {
+    if value.len() != 10 {
+        return Err(format!("date must be YYYY-MM-DD, got {value:?}"));
+    }
+    Date::parse(value, DATE_FORMAT).map_err(|e| format!("date must be YYYY-MM-DD ({e})"))
+}
+
+pub fn format_date(date: Date) -> String {
+    // `[year]` of a real settlement date always formats; fall back to Display just in case.
+    date.format(DATE_FORMAT)
+        .unwrap_or_else(|_| date.to_string())
+}
+
+/// Splits one CSV line (RFC 4180 quoting, no embedded line breaks).
+fn split_csv_line(line: &str) -> Result<Vec<String>, String> {
+    let mut fields = Vec::with_capacity(SETTLEMENT_COLUMNS);
+    let mut field = String::new();
+    let mut chars = line.chars().peekable();
+    let mut quoted = false;
+    let mut at_field_start = true;
+    while let Some(c) = chars.next() {
+        if quoted {
+            if c == '"' {
+                if chars.peek() == Some(&'"') {
+                    chars.next();
+                    field.push('"');
+                } else {
+                    quoted = false;
+                    if !matches!(chars.peek(), None | Some(',')) {
+                        return Err("characters after a closing quote".to_owned());
+                    }
+                }
+            } else {
+                field.push(c);
+            }
+        } else if c == ',' {
+            fields.push(std::mem::take(&mut field));
+            at_field_start = true;
+            continue;
+        } else if c == '"' && at_field_start {
+            quoted = true;
+        } else if c == '"' {
+            return Err("a quote inside an unquoted field".to_owned());
+        } else {
+            field.push(c);
+        }
+        at_field_start = false;
+    }
+    if quoted {
+        return Err("unterminated quoted field".to_owned());
+    }
+    fields.push(field);
+    Ok(fields)
+}
+
+fn csv_field(out: &mut String, value: &str) {
+    if value.contains([',', '"', '\n', '\r']) {
+        out.push('"');
+        out.push_str(&value.replace('"', "\"\""));
+        out.push('"');
+    } else {
+        out.push_str(value);
+    }
+}
+
+fn opt(value: &str) -> Option<String> {
+    (!value.is_empty()).then(|| value.to_owned())
+}
+
+/// Streaming reader of a settlement file: an iterator of rows over any `BufRead`, holding one
+/// line at a time. The trailer is checked when reached (count and net); after it only blank
+/// lines may follow. The iterator stops after the first error.
+pub struct SettlementReader<R> {
+    input: R,
+    line_buf: String,
+    line_no: u64,
+    settlement_date: Option<Date>,
+    count: u64,
+    net_minor: i64,
+    trailer: Option<SettlementTrailer>,
+    done: bool,
+}
+
+impl<R: BufRead> SettlementReader<R> {
+    /// Reads and checks the header line.
+    pub fn new(input: R) -> Result<SettlementReader<R>, SettlementError> {
+        let mut reader = SettlementReader {
+            input,
+            line_buf: String::new(),
+            line_no: 0,
+            settlement_date: None,
+            count: 0,
+            net_minor: 0,
+            trailer: None,
+            done: false,
+        };
+        match reader.read_line()? {
+            Some(()) if reader.line_buf == SETTLEMENT_HEADER => Ok(reader),
+            Some(()) => Err(settlement_error(
+                1,
+                format!("header must be exactly {SETTLEMENT_HEADER:?}"),
+            )),
+            None => Err(settlement_error(1, "empty file: no header")),
+        }
+    }
+
+    /// The trailer, once the whole file has been read successfully.
+    pub fn trailer(&self) -> Option<SettlementTrailer> {
+        self.trailer
+    }
+
+    /// Reads the next line into `line_buf` without its line end; `None` at end of input.
+    fn read_line(&mut self) -> Result<Option<()>, SettlementError> {
+        self.line_buf.clear();
+        self.line_no = self.line_no.saturating_add(1);
+        let line_no = self.line_no;
+        let mut limited = (&mut self.input).take(MAX_SETTLEMENT_LINE_BYTES.saturating_add(1));
+        let read = limited
+            .read_line(&mut self.line_buf)
+            .map_err(|e| settlement_error(line_no, format!("cannot read: {e}")))?;
+        if read == 0 {
+            return Ok(None);
+        }
+        if !self.line_buf.ends_with('\n') && read as u64 > MAX_SETTLEMENT_LINE_BYTES {
+            return Err(settlement_error(
+                line_no,
+                format!("line longer than {MAX_SETTLEMENT_LINE_BYTES} bytes"),
+            ));
+        }
+        if self.line_buf.ends_with('\n') {
+            self.line_buf.pop();
+            if self.line_buf.ends_with('\r') {
+                self.line_buf.pop();
+            }
+        }
+        Ok(Some(()))
+    }
+
+    fn check_date(&mut self, date: Date) -> Result<(), SettlementError> {
+        match self.settlement_date {
+            None => {
+                self.settlement_date = Some(date);
+                Ok(())
+            }
+            Some(first) if first == date => Ok(()),
+            Some(first) => Err(settlement_error(
+                self.line_no,
+                format!(
+                    "settlement_date {} differs from the file's {}",
+                    format_date(date),
+                    format_date(first)
+                ),
+            )),
+        }
+    }
+
+    fn parse_trailer(&mut self, fields: &[String]) -> Result<SettlementTrailer, SettlementError> {
+        let line = self.line_no;
+        let date = parse_date(&fields[1])
+            .map_err(|e| settlement_error(line, format!("settlement_date: {e}")))?;
+        self.check_date(date)?;
+        if !fields[2].is_empty() {
+            return Err(settlement_error(line, "trailer type must be empty"));
+        }
+        let declared_count: u64 = fields[3].parse().map_err(|_| {
+            settlement_error(
+                line,
+                format!(
+                    "trailer record count (transaction_id column) must be an integer, got {:?}",
+                    fields[3]
+                ),
+            )
+        })?;
+        let declared_net: i64 = parse_amount(&fields[6])
+            .map_err(|e| settlement_error(line, format!("trailer amount: {e}")))?;
+        if declared_count != self.count {
+            return Err(settlement_error(
+                line,
+                format!(
+                    "trailer declares {declared_count} records, the file has {}",
+                    self.count
+                ),
+            ));
+        }
+        if declared_net != self.net_minor {
+            return Err(settlement_error(
+                line,
+                format!(
+                    "trailer declares net {declared_net}, the rows sum to {}",
+                    self.net_minor
+                ),
+            ));
+        }
+        Ok(SettlementTrailer {
+            settlement_date: date,
+            record_count: declared_count,
+            net_minor: declared_net,
+        })
+    }
+
+    fn parse_row(&mut self, fields: Vec<String>) -> Result<SettlementRow, SettlementError> {
+        let line = self.line_no;
+        let err =
+            |column: &str, message: String| settlement_error(line, format!("{column}: {message}"));
+        let mut fields = fields.into_iter();
+        let mut next = || fields.next().unwrap_or_default();
+        let record_id = next();
+        let date_text = next();
+        let type_text = next();
+        let transaction_id = opt(&next());
+        let authorization_id = opt(&next());
+        let card_id = opt(&next());
+        let amount_text = next();
+        let currency_text = next();
+        let mcc_text = next();
+        let cleared_text = next();
+
+        if record_id.is_empty() {
+            return Err(err("record_id", "must not be empty".to_owned()));
+        }
+        let settlement_date = parse_date(&date_text).map_err(|e| err("settlement_date", e))?;
+        self.check_date(settlement_date)?;
+        let kind = SettlementType::parse(&type_text).ok_or_else(|| {
+            err(
+                "type",
+                format!("must be CLEARING, REFUND, FEE or ADJUSTMENT, got {type_text:?}"),
+            )
+        })?;
+        let amount_minor = parse_amount(&amount_text).map_err(|e| err("amount", e))?;
+        let currency = Currency::new(&currency_text).map_err(|e| err("currency", e))?;
+        let mcc = if mcc_text.is_empty() {
+            None
+        } else {
+            Some(Mcc::new(&mcc_text).map_err(|e| err("mcc", e))?)
+        };
+        let cleared_at = if cleared_text.is_empty() {
+            None
+        } else {
+            Some(
+                OffsetDateTime::parse(
+                    &cleared_text,
+                    &time::format_description::well_known::Rfc3339,
+                )
+                .map_err(|e| err("cleared_at", format!("not RFC 3339 ({e})")))?,
+            )
+        };
+        match kind {
+            SettlementType::Clearing | SettlementType::Refund => {
+                if transaction_id.is_none() {
+                    return Err(err(
+                        "transaction_id",
+                        format!("required on {}", kind.as_str()),
+                    ));
+                }
+                if card_id.is_none() {
+                    return Err(err("card_id", format!("required on {}", kind.as_str())));
+                }
+            }
+            SettlementType::Fee => {
+                if transaction_id.is_some() || card_id.is_some() {
+                    return Err(settlement_error(
+                        line,
+                        "FEE rows have empty card_id and transaction_id",
+                    ));
+                }
+            }
+            SettlementType::Adjustment => {}
+        }
+        let sign_ok = match kind {
+            SettlementType::Clearing | SettlementType::Fee => amount_minor >= 0,
+            SettlementType::Refund => amount_minor <= 0,
+            SettlementType::Adjustment => true,
+        };
+        if !sign_ok {
+            return Err(err(
+                "amount",
+                format!("{amount_minor} has the wrong sign for {}", kind.as_str()),
+            ));
+        }
+        self.count = self
+            .count
+            .checked_add(1)
+            .ok_or_else(|| settlement_error(line, "too many rows"))?;
+        self.net_minor = self
+            .net_minor
+            .checked_add(amount_minor)
+            .ok_or_else(|| settlement_error(line, "net amount overflows i64"))?;
+        Ok(SettlementRow {
+            record_id,
+            settlement_date,
+            kind,
+            transaction_id,
+            authorization_id,
+            card_id,
+            amount_minor,
+            currency,
+            mcc,
+            cleared_at,
+        })
+    }
+
+    fn next_row(&mut self) -> Result<Option<SettlementRow>, SettlementError> {
+        loop {
+            if self.read_line()?.is_none() {
+                if self.trailer.is_some() {
+                    return Ok(None);
+                }
+                return Err(settlement_error(self.line_no, "missing TRAILER row"));
+            }
+            if self.trailer.is_some() {
+                if self.line_buf.trim().is_empty() {
+                    continue;
+                }
+                return Err(settlement_error(self.line_no, "rows after the TRAILER"));
+            }
+            let fields =
+                split_csv_line(&self.line_buf).map_err(|e| settlement_error(self.line_no, e))?;
+            if fields.len() != SETTLEMENT_COLUMNS {
+                return Err(settlement_error(
+                    self.line_no,
+                    format!(
+                        "expected {SETTLEMENT_COLUMNS} columns, found {}",
+                        fields.len()
+                    ),
+                ));
+            }
+            if fields[0] == TRAILER_RECORD_ID {
+                self.trailer = Some(self.parse_trailer(&fields)?);
+                continue;
+            }
+            return self.parse_row(fields).map(Some);
+        }
+    }
+}
+
+impl<R: BufRead> Iterator for SettlementReader<R> {
+    type Item = Result<SettlementRow, SettlementError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        match self.next_row() {
+            Ok(Some(row)) => Some(Ok(row)),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+/// Strict signed integer: optional `-`, digits only (no `+`, spaces or decimals).
+fn parse_amount(value: &str) -> Result<i64, String> {
+    let digits = value.strip_prefix('-').unwrap_or(value);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("must be an integer in minor units, got {value:?}"));
+    }
+    value
+        .parse::<i64>()
+        .map_err(|_| format!("out of range: {value:?}"))
+}
+
+/// Writes a settlement file: header on creation, rows, then the trailer on `finish`.
+pub struct SettlementWriter<W: Write> {
+    out: W,
+    settlement_date: Date,
+    count: u64,
+    net_minor: i64,
+    line: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettlementWriteError {
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error("row {record_id}: settlement_date differs from the file's")]
+    WrongDate { record_id: String },
+    #[error("net amount overflows i64")]
+    Overflow,
+}
+
+impl<W: Write> SettlementWriter<W> {
+    pub fn new(mut out: W, settlement_date: Date) -> Result<Self, SettlementWriteError> {
+        out.write_all(SETTLEMENT_HEADER.as_bytes())?;
+        out.write_all(b"\n")?;
+        Ok(SettlementWriter {
+            out,
+            settlement_date,
+            count: 0,
+            net_minor: 0,
+            line: String::new(),
+        })
+    }
+
+    pub fn write_row(&mut self, row: &SettlementRow) -> Result<(), SettlementWriteError> {
+        if row.settlement_date != self.settlement_date {
+            return Err(SettlementWriteError::WrongDate {
+                record_id: row.record_id.clone(),
+            });
+        }
+        self.net_minor = self
+            .net_minor
+            .checked_add(row.amount_minor)
+            .ok_or(SettlementWriteError::Overflow)?;
+        self.count = self
+            .count
+            .checked_add(1)
+            .ok_or(SettlementWriteError::Overflow)?;
+        let line = &mut self.line;
+        line.clear();
+        let cleared = match row.cleared_at {
+            Some(t) => t
+                .format(&time::format_description::well_known::Rfc3339)
+                .map_err(|e| std::io::Error::other(e.to_string()))?,
+            None => String::new(),
+        };
+        let amount = row.amount_minor.to_string();
+        let date = format_date(row.settlement_date);
+        let columns: [&str; SETTLEMENT_COLUMNS] = [
+            &row.record_id,
+            &date,
+            row.kind.as_str(),
+            row.transaction_id.as_deref().unwrap_or(""),
+            row.authorization_id.as_deref().unwrap_or(""),
+            row.card_id.as_deref().unwrap_or(""),
+            &amount,
+            row.currency.as_str(),
+            row.mcc.as_ref().map(Mcc::as_str).unwrap_or(""),
+            &cleared,
+        ];
+        for (i, value) in columns.iter().enumerate() {
+            if i > 0 {
+                line.push(',');
+            }
+            csv_field(line, value);
+        }
+        line.push('\n');
+        self.out.write_all(line.as_bytes())?;
+        Ok(())
+    }
+
+    /// Writes the trailer and gives back the output.
+    pub fn finish(mut self) -> Result<(W, SettlementTrailer), SettlementWriteError> {
+        let trailer = format!(
+            "{TRAILER_RECORD_ID},{},,{},,,{},,,\n",
+            format_date(self.settlement_date),
+            self.count,
+            self.net_minor
+        );
+        self.out.write_all(trailer.as_bytes())?;
+        self.out.flush()?;
+        Ok((
+            self.out,
+            SettlementTrailer {
+                settlement_date: self.settlement_date,
+                record_count: self.count,
+                net_minor: self.net_minor,
+            },
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use time::macros::{date, datetime};
+
+    fn merchant() -> serde_json::Value {
+        json!({"id": "m_canteen_01", "name": "CANTEEN HML", "mcc": "5411", "city": "HAMEENLINNA", "country": "FI"})
+    }
+
+    fn auth_data() -> serde_json::Value {
+        json!({"authorization_id": "auth_1", "card_id": "card_1", "cardholder_id": "ch_1",
+               "amount": 1250, "currency": "EUR", "merchant_amount": 1250, "merchant_currency": "EUR",
+               "merchant": merchant(), "channel": "POS", "partial_approval_capable": false,
+               "parent_authorization_id": null})
+    }
+
+    fn envelope(event_type: &str, data: serde_json::Value) -> Vec<u8> {
+        serde_json::to_vec(
+            &json!({"type": event_type, "timestamp": "2026-11-26T10:15:02Z", "data": data}),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn parses_every_event_type() {
+        let mut advice = auth_data();
+        advice["decision"] = json!("APPROVE");
+        advice["approved_amount"] = json!(1000);
+        advice["reason"] = json!("STAND_IN");
+        let cases = [
+            ("authorization.request", auth_data()),
+            ("authorization.advice", advice),
+            (
+                "authorization.reversal",
+                json!({"authorization_id": "auth_1", "card_id": "card_1", "amount": 250, "currency": "EUR"}),
+            ),
+            (
+                "authorization.expired",
+                json!({"authorization_id": "auth_1", "card_id": "card_1"}),
+            ),
+            (
+                "transaction.clearing",
+                json!({"transaction_id": "txn_1", "authorization_id": null, "card_id": "card_1",
+                       "amount": 700, "currency": "EUR", "merchant": merchant(),
+                       "cleared_at": "2026-11-26T10:15:02Z", "final": true}),
+            ),
+            (
+                "transaction.refund",
+                json!({"transaction_id": "txn_2", "original_transaction_id": "txn_1", "card_id": "card_1",
+                       "amount": 700, "currency": "EUR", "merchant": merchant(),
+                       "cleared_at": "2026-11-26T10:15:02Z"}),
+            ),
+            (
+                "card.state_changed",
+                json!({"card_id": "card_1", "state": "PAUSED", "previous_state": "ACTIVE",
+                       "reason": "fraud review", "changed_by": "PROCESSOR"}),
+            ),
+        ];
+        for (event_type, data) in cases {
+            let parsed = WebhookEnvelope::from_slice(&envelope(event_type, data)).unwrap();
+            assert_eq!(parsed.event.event_type(), event_type);
+            assert!(!matches!(parsed.event, WebhookEvent::Unknown { .. }));
+            assert_eq!(parsed.timestamp, datetime!(2026-11-26 10:15:02 UTC));
+            // Round trip: what we serialize parses back to the same value.
+            let again = WebhookEnvelope::from_slice(&parsed.to_vec().unwrap()).unwrap();
+            assert_eq!(again, parsed);
+        }
+    }
+
+    #[test]
+    fn advice_and_clearing_details() {
+        let mut advice = auth_data();
+        advice["decision"] = json!("APPROVE");
+        advice["reason"] = json!("STAND_IN");
+        let parsed =
+            WebhookEnvelope::from_slice(&envelope("authorization.advice", advice)).unwrap();
+        let WebhookEvent::AuthorizationAdvice(advice) = parsed.event else {
+            panic!("not an advice");
+        };
+        // Omitted approved_amount on an approval means the full amount.
+        assert_eq!(advice.approved_amount_minor(), 1250);
+        assert_eq!(advice.reason, AdviceReason::StandIn);
+
+        let clearing = json!({"transaction_id": "txn_1", "card_id": "card_1",
+               "amount": 700, "currency": "EUR", "merchant": merchant(),
+               "cleared_at": "2026-11-26T10:15:02Z", "final": false});
+        let parsed =
+            WebhookEnvelope::from_slice(&envelope("transaction.clearing", clearing)).unwrap();
+        let WebhookEvent::TransactionClearing(c) = parsed.event else {
+            panic!("not a clearing");
+        };
+        assert!(c.is_force_post());
+        assert!(!c.is_final);
+    }
+
+    #[test]
+    fn unknown_types_are_kept_not_rejected() {
+        let parsed =
+            WebhookEnvelope::from_slice(&envelope("dispute.opened", json!({"x": 1}))).unwrap();
+        assert_eq!(
+            parsed.event,
+            WebhookEvent::Unknown {
+                event_type: "dispute.opened".into(),
+                data: json!({"x": 1})
+            }
+        );
+        assert_eq!(parsed.event.event_type(), "dispute.opened");
+    }
+
+    #[test]
+    fn malformed_payloads_are_rejected_with_clear_errors() {
+        let mut negative = auth_data();
+        negative["amount"] = json!(-5);
+        let mut float = auth_data();
+        float["amount"] = json!(12.5);
+        let mut lower = auth_data();
+        lower["currency"] = json!("eur");
+        let mut mcc = auth_data();
+        mcc["merchant"]["mcc"] = json!("541");
+        let mut channel = auth_data();
+        channel["channel"] = json!("MAIL");
+        let mut missing = auth_data();
+        missing.as_object_mut().unwrap().remove("card_id");
+        let mut empty_id = auth_data();
+        empty_id["authorization_id"] = json!("");
+        let cases = [
+            (negative, "negative"),
+            (float, "i64"),
+            (lower, "currency"),
+            (mcc, "mcc"),
+            (channel, "MAIL"),
+            (missing, "card_id"),
+            (empty_id, "identifier"),
+        ];
+        for (data, needle) in cases {
+            let err =
+                WebhookEnvelope::from_slice(&envelope("authorization.request", data)).unwrap_err();
+            assert_eq!(err.code(), "malformed_event_data");
+            assert!(
+                err.to_string().contains(needle),
+                "{err} should mention {needle}"
+            );
+        }
+        // The envelope itself.
+        for body in [
+            &b"not json"[..],
+            br#"{"type":"authorization.request","data":{}}"#,
+            br#"{"type":"x","timestamp":"yesterday","data":{}}"#,
+            br#"{"type":"","timestamp":"2026-11-26T10:15:02Z","data":{}}"#,
+        ] {
+            let err = WebhookEnvelope::from_slice(body).unwrap_err();
+            assert_eq!(err.code(), "malformed_envelope", "{err}");
+        }
+        // A clearing without `final` is refused rather than guessed.
+        let clearing = json!({"transaction_id": "txn_1", "authorization_id": "auth_1", "card_id": "card_1",
+               "amount": 700, "currency": "EUR", "merchant": merchant(),
+               "cleared_at": "2026-11-26T10:15:02Z"});
+        let err =
+            WebhookEnvelope::from_slice(&envelope("transaction.clearing", clearing)).unwrap_err();
+        assert!(err.to_string().contains("final"), "{err}");
+    }
+
+    #[test]
+    fn authorization_response_shape_and_checks() {
+        assert_eq!(
+            serde_json::to_value(AuthorizationResponse::approve(1250)).unwrap(),
+            json!({"decision": "APPROVE", "approved_amount": 1250})
+        );
+        assert_eq!(
+            serde_json::to_value(AuthorizationResponse::decline(
+                DeclineReason::MerchantBlocked
+            ))
+            .unwrap(),
+            json!({"decision": "DECLINE", "approved_amount": 0, "decline_reason": "MERCHANT_BLOCKED"})
+        );
+        for reason in DeclineReason::ALL {
+            let v = serde_json::to_value(reason).unwrap();
+            assert_eq!(v, json!(reason.as_str()));
+            assert_eq!(serde_json::from_value::<DeclineReason>(v).unwrap(), reason);
+        }
+        let request: AuthorizationRequest = serde_json::from_value(auth_data()).unwrap();
+        assert_eq!(
+            AuthorizationResponse::approve(1250).approved_amount_for(&request),
+            Ok(1250)
+        );
+        let full: AuthorizationResponse =
+            serde_json::from_value(json!({"decision": "APPROVE"})).unwrap();
+        assert_eq!(full.approved_amount_for(&request), Ok(1250));
+        assert!(
+            AuthorizationResponse::approve(1000)
+                .approved_amount_for(&request)
+                .is_err()
+        );
+        assert!(
+            AuthorizationResponse::approve(2000)
+                .approved_amount_for(&request)
+                .is_err()
+        );
+        let mut capable = request.clone();
+        capable.partial_approval_capable = true;
+        assert_eq!(
+            AuthorizationResponse::approve(1000).approved_amount_for(&capable),
+            Ok(1000)
+        );
+        let no_reason: AuthorizationResponse =
+            serde_json::from_value(json!({"decision": "DECLINE"})).unwrap();
+        assert!(no_reason.approved_amount_for(&request).is_err());
+        assert!(
+            serde_json::from_value::<AuthorizationResponse>(json!({"decision": "MAYBE"})).is_err()
+        );
+        assert!(
+            serde_json::from_value::<AuthorizationResponse>(
+                json!({"decision": "DECLINE", "decline_reason": "BECAUSE"})
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn rest_bodies() {
+        let body = CreateCardholderRequest::pseudonymous("p1_abc", "prison-fi");
+        assert_eq!(
+            serde_json::to_value(&body).unwrap(),
+            json!({"external_ref": "p1_abc", "program": "prison-fi"})
+        );
+        let with_name: CreateCardholderRequest = serde_json::from_value(
+            json!({"external_ref": "x", "program": "p", "first_name": "Matti", "address": {"city": "X"}}),
+        )
+        .unwrap();
+        assert_eq!(
+            with_name.personal_fields_present(),
+            vec!["first_name", "address"]
+        );
+
+        let card: Card = serde_json::from_value(json!({"id": "card_1", "cardholder_id": "ch_1",
+            "form": "PHYSICAL", "last4": "4821", "exp_month": 11, "exp_year": 2029, "state": "INACTIVE",
+            "spend_controls": {"per_authorization_max": 20000, "daily_max": 50000, "blocked_mcc": ["7995"]},
+            "created_at": "2026-11-26T10:15:02Z"}))
+        .unwrap();
+        assert_eq!(card.state, CardState::Inactive);
+        assert_eq!(
+            card.spend_controls.unwrap().blocked_mcc.unwrap(),
+            vec![Mcc::new("7995").unwrap()]
+        );
+        let err: ErrorBody = serde_json::from_value(json!({"error": {"code": "cardholder_exists",
+            "message": "exists", "existing_id": "ch_9"}}))
+        .unwrap();
+        assert_eq!(err.error.existing_id.as_deref(), Some("ch_9"));
+        assert!(serde_json::from_value::<SpendControls>(json!({"daily_max": -1})).is_err());
+        assert!(serde_json::from_value::<SpendControls>(json!({"blocked_mcc": ["79"]})).is_err());
+        assert!(is_valid_embossed_name("PRISON SERVICE CARD"));
+        assert!(!is_valid_embossed_name("Matti Meikalainen"));
+        assert!(!is_valid_embossed_name("ABCDEFGHIJKLMNOPQRSTUVWXY"));
+        assert!(is_token_1_64("p1_abc-DEF"));
+        assert!(!is_token_1_64(""));
+        assert!(!is_token_1_64("a b"));
+        assert!(!is_token_1_64(&"a".repeat(65)));
+    }
+
+    #[test]
+    fn state_machine() {
+        use CardState::*;
+        assert!(Inactive.can_become(Active));
+        assert!(Active.can_become(Paused));
+        assert!(Paused.can_become(Active));
+        assert!(Paused.can_become(Closed));
+        assert!(Active.can_become(Active));
+        assert!(!Inactive.can_become(Paused));
+        assert!(!Closed.can_become(Active));
+        assert!(!Active.can_become(Inactive));
+    }
+
+    fn sample_rows(date: Date) -> Vec<SettlementRow> {
+        vec![
+            SettlementRow {
+                record_id: "r1".into(),
+                settlement_date: date,
+                kind: SettlementType::Clearing,
+                transaction_id: Some("txn_1".into()),
+                authorization_id: Some("auth_1".into()),
+                card_id: Some("card_1".into()),
+                amount_minor: 1250,
+                currency: Currency::eur(),
+                mcc: Some(Mcc::new("5411").unwrap()),
+                cleared_at: Some(datetime!(2026-11-26 10:15:02 UTC)),
+            },
+            SettlementRow {
+                record_id: "r2".into(),
+                settlement_date: date,
+                kind: SettlementType::Refund,
+                transaction_id: Some("txn_2".into()),
+                authorization_id: None,
+                card_id: Some("card_1".into()),
+                amount_minor: -250,
+                currency: Currency::eur(),
+                mcc: Some(Mcc::new("5411").unwrap()),
+                cleared_at: Some(datetime!(2026-11-26 11:00:00 UTC)),
+            },
+            SettlementRow {
+                record_id: "r3".into(),
+                settlement_date: date,
+                kind: SettlementType::Fee,
+                transaction_id: None,
+                authorization_id: None,
+                card_id: None,
+                amount_minor: 99,
+                currency: Currency::eur(),
+                mcc: None,
+                cleared_at: None,
+            },
+            SettlementRow {
+                record_id: "r4".into(),
+                settlement_date: date,
+                kind: SettlementType::Adjustment,
+                transaction_id: Some("correction, \"see\" ticket 7".into()),
+                authorization_id: None,
+                card_id: None,
+                amount_minor: -10,
+                currency: Currency::eur(),
+                mcc: None,
+                cleared_at: None,
+            },
+        ]
+    }
+
+    fn write(rows: &[SettlementRow], date: Date) -> String {
+        let mut writer = SettlementWriter::new(Vec::new(), date).unwrap();
+        for row in rows {
+            writer.write_row(row).unwrap();
+        }
+        let (out, trailer) = writer.finish().unwrap();
+        assert_eq!(trailer.record_count, rows.len() as u64);
+        String::from_utf8(out).unwrap()
+    }
+
+    fn read_all(text: &str) -> Result<(Vec<SettlementRow>, SettlementTrailer), SettlementError> {
+        let mut reader = SettlementReader::new(text.as_bytes())?;
+        let rows = reader.by_ref().collect::<Result<Vec<_>, _>>()?;
+        Ok((rows, reader.trailer().expect("trailer after full read")))
+    }
+
+    #[test]
+    fn settlement_round_trip() {
+        let date = date!(2026 - 11 - 26);
+        let rows = sample_rows(date);
+        let text = write(&rows, date);
+        assert!(text.starts_with(SETTLEMENT_HEADER));
+        assert!(
+            text.ends_with("TRAILER,2026-11-26,,4,,,1089,,,\n"),
+            "{text}"
+        );
+        let (parsed, trailer) = read_all(&text).unwrap();
+        assert_eq!(parsed, rows);
+        assert_eq!(trailer.net_minor, 1250 - 250 + 99 - 10);
+        assert_eq!(trailer.record_count, 4);
+    }
+
+    #[test]
+    fn settlement_errors_name_the_line() {
+        let date = date!(2026 - 11 - 26);
+        let good = write(&sample_rows(date), date);
+        let cases: Vec<(String, u64, &str)> = vec![
+            (good.replacen("record_id", "id", 1), 1, "header"),
+            (
+                good.replace("TRAILER,2026-11-26,,4,", "TRAILER,2026-11-26,,5,"),
+                6,
+                "declares 5",
+            ),
+            (good.replace(",1089,", ",1090,"), 6, "net 1090"),
+            (
+                good.replace("TRAILER,2026-11-26,,4,,,1089,,,\n", ""),
+                6,
+                "missing TRAILER",
+            ),
+            (good.replace(",1250,", ",12.50,"), 2, "amount"),
+            (good.replace(",-250,", ",250,"), 3, "wrong sign"),
+            (good.replace("r3,2026-11-26", "r3,2026-11-27"), 4, "differs"),
+            (
+                good.replace(",EUR,5411,2026-11-26T10", ",eur,5411,2026-11-26T10"),
+                2,
+                "currency",
+            ),
+            (
+                format!("{good}r9,2026-11-26,FEE,,,,1,EUR,,\n"),
+                7,
+                "after the TRAILER",
+            ),
+            (good.replace(",FEE,", ",BONUS,"), 4, "type"),
+            (good.replace("r1,", "r1,x,"), 2, "columns"),
+        ];
+        for (text, line, needle) in cases {
+            let err = read_all(&text).unwrap_err();
+            assert_eq!(err.line, line, "{err}");
+            assert!(
+                err.to_string().contains(needle),
+                "{err} should contain {needle}"
+            );
+        }
+        let empty = SettlementReader::new(&b""[..]).err().unwrap();
+        assert_eq!(empty.line, 1);
+    }
+
+    #[test]
+    fn settlement_streams_a_million_rows() {
+        // A generator as the input: the whole file never exists in memory.
+        struct Gen {
+            next_row: u64,
+            rows: u64,
+            buf: Vec<u8>,
+            pos: usize,
+        }
+        impl Read for Gen {
+            fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+                if self.pos == self.buf.len() {
+                    self.buf.clear();
+                    self.pos = 0;
+                    if self.next_row == 0 {
+                        self.buf.extend_from_slice(SETTLEMENT_HEADER.as_bytes());
+                        self.buf.push(b'\n');
+                    } else if self.next_row <= self.rows {
+                        let n = self.next_row;
+                        self.buf.extend_from_slice(
+                            format!("r{n},2026-11-26,CLEARING,txn_{n},auth_{n},card_1,100,EUR,5411,2026-11-26T10:00:00Z\n")
+                                .as_bytes(),
+                        );
+                    } else if self.next_row == self.rows + 1 {
+                        let net = self.rows * 100;
+                        self.buf.extend_from_slice(
+                            format!("TRAILER,2026-11-26,,{},,,{net},,,\n", self.rows).as_bytes(),
+                        );
+                    } else {
+                        return Ok(0);
+                    }
+                    self.next_row += 1;
+                }
+                let n = out.len().min(self.buf.len() - self.pos);
+                out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+                self.pos += n;
+                Ok(n)
+            }
+        }
+        let rows = 1_000_000;
+        let input = std::io::BufReader::new(Gen {
+            next_row: 0,
+            rows,
+            buf: Vec::new(),
+            pos: 0,
+        });
+        let mut reader = SettlementReader::new(input).unwrap();
+        let mut count = 0u64;
+        for row in reader.by_ref() {
+            row.unwrap();
+            count += 1;
+        }
+        assert_eq!(count, rows);
+        assert_eq!(reader.trailer().unwrap().net_minor, 100_000_000);
+    }
+
+    #[test]
+    fn overlong_line_is_refused() {
+        let text = format!("{SETTLEMENT_HEADER}\n{}\n", "x".repeat(20_000));
+        let err = read_all(&text).unwrap_err();
+        assert_eq!(err.line, 2);
+        assert!(err.message.contains("longer"));
+    }
+}
