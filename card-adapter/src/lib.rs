@@ -1,3 +1,4 @@
 pub mod booking;
 pub mod process;
 pub mod protocol;
+pub mod signature;
