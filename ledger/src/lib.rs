@@ -1,5 +1,6 @@
 //! Saldo's double-entry ledger: money, accounts, append-only entries, two-phase holds, balances
 //! and verification, stored in PostgreSQL. It knows nothing of HTTP, people or the processor.
+pub mod allocation;
 pub mod controls;
 pub mod db;
 pub mod error;
