@@ -1,4 +1,5 @@
 pub mod booking;
 pub mod process;
 pub mod protocol;
+pub mod pseudonym;
 pub mod signature;
