@@ -1,4 +1,5 @@
 pub mod booking;
+pub mod egress;
 pub mod process;
 pub mod protocol;
 pub mod pseudonym;
