@@ -47,6 +47,21 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Register prisons.
+    Prison {
+        #[command(subcommand)]
+        command: crate::staff_cli::PrisonCommand,
+    },
+    /// Staff accounts (bootstrap the first admin here; later ones through the API).
+    Staff {
+        #[command(subcommand)]
+        command: crate::staff_cli::StaffCommand,
+    },
+    /// Reconcile the processor's settlement files and the bank's statements with the ledger.
+    Reconcile {
+        #[command(subcommand)]
+        command: crate::recon::command::ReconcileCommand,
+    },
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -58,6 +73,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // Held until the command ends: dropping it stops an embedded cluster this process started.
     let database = tokio::task::spawn_blocking(move || database::open(&options)).await??;
     match cli.command {
+        Command::Prison { command } => {
+            crate::staff_cli::run_prison(&database.config, command).await
+        }
+        Command::Staff { command } => crate::staff_cli::run_staff(&database.config, command).await,
+        Command::Reconcile { command } => crate::recon::command::run(command, &database.config).await,
         Command::Migrate => {
             let report = ledger::db::migrate(&database.config).await?;
             println!("migrations applied: {}", report.applied.len());

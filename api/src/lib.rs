@@ -1,8 +1,15 @@
 //! Saldo: the system of record for prisoners' money. This crate is the `saldo` binary's library:
 //! configuration, command line, the embedded database, and the HTTP server.
+pub mod access_log;
 pub mod app;
+pub mod auth;
 pub mod cli;
 pub mod database;
 pub mod embedded_pg;
+pub mod http;
+pub mod identity;
 pub mod problem;
+pub mod routes;
+pub mod staff_cli;
 pub mod telemetry;
+pub mod recon;

@@ -61,3 +61,67 @@ impl From<ledger::LedgerError> for Problem {
         Problem::new(status, error.code(), Some(error.to_string()))
     }
 }
+
+impl Problem {
+    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::BAD_REQUEST, code, Some(detail.into()))
+    }
+
+    pub fn unprocessable(code: &'static str, detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, code, Some(detail.into()))
+    }
+
+    pub fn unauthenticated() -> Problem {
+        Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            Some("a valid session is required".to_owned()),
+        )
+    }
+
+    pub fn forbidden() -> Problem {
+        Problem::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            Some("your roles do not allow this here".to_owned()),
+        )
+    }
+
+    /// Also answers "exists, but in another prison": staff must not learn it exists at all.
+    pub fn not_found(what: &str) -> Problem {
+        Problem::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            Some(format!("no such {what}")),
+        )
+    }
+
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::CONFLICT, code, Some(detail.into()))
+    }
+
+    pub fn internal() -> Problem {
+        Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", None)
+    }
+}
+
+/// Database failures become a bare 500: their text may quote values, so it stays out of answers
+/// and logs (only the SQLSTATE is logged).
+impl From<tokio_postgres::Error> for Problem {
+    fn from(error: tokio_postgres::Error) -> Problem {
+        let state = error.code().map(|code| code.code().to_owned());
+        tracing::error!(error.sqlstate = ?state, "database failure");
+        Problem::internal()
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for Problem {
+    fn from(_: deadpool_postgres::PoolError) -> Problem {
+        tracing::error!("database pool failure");
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database_unavailable",
+            Some("the database does not answer".to_owned()),
+        )
+    }
+}

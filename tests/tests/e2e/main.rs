@@ -7,3 +7,5 @@ mod ledger_holds;
 mod ledger_properties;
 mod ledger_verify;
 mod server;
+mod api_staff;
+mod api_support;

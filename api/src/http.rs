@@ -1,0 +1,333 @@
+//! HTTP hygiene shared by the staff API and the kiosk: strict JSON and form bodies whose
+//! rejections are problem+json, security headers, and the same-origin check on unsafe methods.
+use axum::body::Body;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+
+use crate::problem::Problem;
+
+/// Staff and kiosk bodies are small; anything bigger is refused before parsing.
+pub const MAX_FORM_OR_JSON_BYTES: usize = 16 * 1024;
+
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
+     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// A JSON body: `application/json`, at most [`MAX_FORM_OR_JSON_BYTES`], parsed strictly (the
+/// target types use `deny_unknown_fields`). Every rejection is problem+json.
+pub struct ApiJson<T>(pub T);
+
+async fn read_body(body: Body) -> Result<axum::body::Bytes, Problem> {
+    axum::body::to_bytes(body, MAX_FORM_OR_JSON_BYTES)
+        .await
+        .map_err(|_| {
+            Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                Some(format!(
+                    "a request body may hold at most {MAX_FORM_OR_JSON_BYTES} bytes"
+                )),
+            )
+        })
+}
+
+fn content_type_is(headers: &HeaderMap, expected: &str) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case(expected))
+}
+
+/// serde's messages can quote the offending value (a name, a number), so only messages that
+/// name fields alone are passed on.
+fn safe_detail(message: &str) -> String {
+    let head = message.split(" at line ").next().unwrap_or(message);
+    if head.starts_with("unknown field") || head.starts_with("missing field") {
+        head.to_owned()
+    } else {
+        "a field has the wrong type or an invalid value".to_owned()
+    }
+}
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        if !content_type_is(req.headers(), "application/json") {
+            return Err(Problem::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                Some("send application/json".to_owned()),
+            ));
+        }
+        let bytes = read_body(req.into_body()).await?;
+        match serde_json::from_slice::<T>(&bytes) {
+            Ok(value) => Ok(ApiJson(value)),
+            Err(error) if error.is_data() => Err(Problem::unprocessable(
+                "invalid_body",
+                safe_detail(&error.to_string()),
+            )),
+            Err(_) => Err(Problem::bad_request(
+                "malformed_json",
+                "the body is not well-formed JSON",
+            )),
+        }
+    }
+}
+
+/// An `application/x-www-form-urlencoded` body (kiosk forms), parsed strictly.
+pub struct HtmlForm<T>(pub T);
+
+impl<T, S> FromRequest<S> for HtmlForm<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        if !content_type_is(req.headers(), "application/x-www-form-urlencoded") {
+            return Err(Problem::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                Some("send a form".to_owned()),
+            ));
+        }
+        let bytes = read_body(req.into_body()).await?;
+        let request = Request::builder()
+            .method(Method::POST)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(bytes))
+            .map_err(|_| Problem::internal())?;
+        match axum::Form::<T>::from_request(request, &()).await {
+            Ok(axum::Form(value)) => Ok(HtmlForm(value)),
+            Err(_) => Err(Problem::unprocessable(
+                "invalid_form",
+                "the form has missing, unknown or invalid fields",
+            )),
+        }
+    }
+}
+
+/// Security headers on every answer of the staff API and the kiosk. `no-store` because answers
+/// carry personal data that must not linger in browser or proxy caches.
+pub async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// CSRF defence for cookie-authenticated posts: a browser names the site a request comes from
+/// (`Sec-Fetch-Site`, `Origin`); anything not from this origin is refused. Clients that send
+/// neither (curl, services with bearer tokens) carry no ambient cookie risk and pass.
+pub async fn same_origin_only(request: Request, next: Next) -> Response {
+    if matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) {
+        return next.run(request).await;
+    }
+    if !is_same_origin(request.headers()) {
+        return Problem::new(
+            StatusCode::FORBIDDEN,
+            "cross_site_request",
+            Some("this request did not come from Saldo's own pages".to_owned()),
+        )
+        .into_response();
+    }
+    next.run(request).await
+}
+
+fn is_same_origin(headers: &HeaderMap) -> bool {
+    if let Some(site) = headers
+        .get("sec-fetch-site")
+        .and_then(|value| value.to_str().ok())
+        && !matches!(site, "same-origin" | "none")
+    {
+        return false;
+    }
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let Some(host) = headers
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return false;
+    };
+    let origin = origin.to_str().unwrap_or("");
+    let origin_host = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+        .unwrap_or("");
+    !origin_host.is_empty() && origin_host.eq_ignore_ascii_case(host)
+}
+
+/// Whether cookies get the `Secure` attribute: behind a TLS-terminating proxy that says so, or
+/// when `SALDO_COOKIE_SECURE=true` forces it.
+pub fn is_https(headers: &HeaderMap) -> bool {
+    let forced = std::env::var("SALDO_COOKIE_SECURE").is_ok_and(|value| value == "true");
+    forced
+        || headers
+            .get("x-forwarded-proto")
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|proto| proto.eq_ignore_ascii_case("https"))
+}
+
+/// A cookie value from the `Cookie` header(s).
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value)
+}
+
+/// A `Set-Cookie` value: HttpOnly, SameSite=Strict, Secure over https.
+pub fn session_cookie(
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age_seconds: i64,
+    https: bool,
+) -> HeaderValue {
+    let secure = if https { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path={path}; Max-Age={max_age_seconds}; HttpOnly; SameSite=Strict{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
+}
+
+/// The request id set by the outer layer, for access log rows.
+pub fn request_id(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .map(|id| id.chars().take(100).collect())
+}
+
+/// The client address, for login throttling.
+pub fn client_ip(parts: &Parts) -> String {
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// The purpose a member of staff gives for consulting personal data (LED article 25 asks for the
+/// justification of every consultation): a code from a closed list, so no free text (which could
+/// itself carry personal data) lands in the access log; plus an optional case reference.
+#[derive(Debug, Clone)]
+pub struct StatedPurpose {
+    pub purpose: crate::access_log::Purpose,
+    pub case_ref: Option<String>,
+}
+
+pub const PURPOSE_HEADER: &str = "saldo-purpose";
+pub const CASE_REF_HEADER: &str = "saldo-case-ref";
+
+impl<S: Send + Sync> FromRequestParts<S> for StatedPurpose {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let text = parts
+            .headers
+            .get(PURPOSE_HEADER)
+            .and_then(|value| value.to_str().ok())
+            .ok_or_else(|| {
+                Problem::bad_request(
+                    "purpose_required",
+                    "state the purpose of this consultation in the Saldo-Purpose header",
+                )
+            })?;
+        let purpose = crate::access_log::Purpose::parse_staff(text).ok_or_else(|| {
+            Problem::bad_request("purpose_invalid", "Saldo-Purpose is not a known purpose")
+        })?;
+        let case_ref = match parts.headers.get(CASE_REF_HEADER) {
+            None => None,
+            Some(value) => {
+                let text = value.to_str().unwrap_or("");
+                let valid = (1..=64).contains(&text.len())
+                    && text
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "_./-".contains(c));
+                if !valid {
+                    return Err(Problem::bad_request(
+                        "case_ref_invalid",
+                        "Saldo-Case-Ref is 1 to 64 of A-Z a-z 0-9 _ . / -",
+                    ));
+                }
+                Some(text.to_owned())
+            }
+        };
+        Ok(StatedPurpose { purpose, case_ref })
+    }
+}
+
+/// Path parameters whose rejection is problem+json (a malformed id is a 400, never plain text).
+pub struct ApiPath<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| ApiPath(value))
+            .map_err(|_| Problem::bad_request("invalid_path", "a path parameter is malformed"))
+    }
+}
+
+/// A query string parsed strictly, rejected as problem+json.
+pub struct ApiQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| ApiQuery(value))
+            .map_err(|_| {
+                Problem::bad_request(
+                    "invalid_query",
+                    "the query has unknown or malformed parameters",
+                )
+            })
+    }
+}

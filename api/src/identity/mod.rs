@@ -1,0 +1,217 @@
+//! The identity store: the one place that holds personal data (prisoners, depositors) and the
+//! prisons they belong to. Everything else names people by pseudonymous `person_id`.
+//!
+//! All access goes through [`store`]: reads write an access log row in the same transaction, and
+//! encryption at rest (a later issue) can be added there without touching any caller.
+pub mod store;
+pub mod validate;
+
+use serde::{Deserialize, Serialize};
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::problem::Problem;
+
+/// The legal regime a personal record falls under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Regime {
+    /// Law Enforcement Directive (EU) 2016/680: prisoners.
+    Led,
+    /// GDPR: depositors and other outside persons.
+    Gdpr,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Language {
+    Fi,
+    Sv,
+    #[default]
+    En,
+    Nl,
+    Fr,
+    De,
+}
+
+impl Language {
+    pub const ALL: [Language; 6] = [
+        Language::Fi,
+        Language::Sv,
+        Language::En,
+        Language::Nl,
+        Language::Fr,
+        Language::De,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Language::Fi => "fi",
+            Language::Sv => "sv",
+            Language::En => "en",
+            Language::Nl => "nl",
+            Language::Fr => "fr",
+            Language::De => "de",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Language> {
+        Language::ALL.into_iter().find(|l| l.as_str() == text)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Prison {
+    pub id: Uuid,
+    pub code: String,
+    pub name: String,
+    pub time_zone: String,
+    pub country: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewPrison {
+    pub code: String,
+    pub name: String,
+    pub time_zone: String,
+    pub country: String,
+}
+
+/// What admission records about a prisoner.
+#[derive(Debug, Clone)]
+pub struct NewPrisoner {
+    pub prisoner_number: String,
+    pub full_name: String,
+    pub national_id: Option<String>,
+    pub date_of_birth: Option<Date>,
+    pub preferred_language: Language,
+    pub unit: Option<String>,
+    pub payout_iban: Option<String>,
+}
+
+/// The fields of a prisoner's record, and the ledger data about them, that an access names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrisonerField {
+    PrisonerNumber,
+    FullName,
+    NationalId,
+    DateOfBirth,
+    PreferredLanguage,
+    Unit,
+    PayoutIban,
+    /// Ledger data about the person, consulted through the identity store's gate.
+    Balances,
+    Statement,
+    Deposit,
+    Pin,
+}
+
+impl PrisonerField {
+    /// Every field of the record itself (not the ledger data).
+    pub const RECORD: [PrisonerField; 7] = [
+        PrisonerField::PrisonerNumber,
+        PrisonerField::FullName,
+        PrisonerField::NationalId,
+        PrisonerField::DateOfBirth,
+        PrisonerField::PreferredLanguage,
+        PrisonerField::Unit,
+        PrisonerField::PayoutIban,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PrisonerField::PrisonerNumber => "prisoner_number",
+            PrisonerField::FullName => "full_name",
+            PrisonerField::NationalId => "national_id",
+            PrisonerField::DateOfBirth => "date_of_birth",
+            PrisonerField::PreferredLanguage => "preferred_language",
+            PrisonerField::Unit => "unit",
+            PrisonerField::PayoutIban => "payout_iban",
+            PrisonerField::Balances => "balances",
+            PrisonerField::Statement => "statement",
+            PrisonerField::Deposit => "deposit",
+            PrisonerField::Pin => "pin",
+        }
+    }
+}
+
+/// A prisoner's record as one access sees it: only the fields it asked for (and logged) are
+/// filled; the others are `None`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PrisonerView {
+    pub person_id: Uuid,
+    pub regime: Option<Regime>,
+    pub prison_id: Uuid,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prisoner_number: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub full_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub national_id: Option<String>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_date"
+    )]
+    pub date_of_birth: Option<Date>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preferred_language: Option<Language>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payout_iban: Option<String>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub admitted_at: Option<OffsetDateTime>,
+}
+
+fn serialize_date<S: serde::Serializer>(
+    date: &Option<Date>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match date {
+        Some(date) => ledger::model::date_format::serialize(date, serializer),
+        None => serializer.serialize_none(),
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewDepositor {
+    pub full_name: String,
+    pub contact: Option<String>,
+    pub bank_account: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    #[error("database error")]
+    Database(#[from] tokio_postgres::Error),
+    #[error("that prisoner number is already in use")]
+    PrisonerNumberTaken,
+    #[error("that prison code is already in use")]
+    PrisonCodeTaken,
+    #[error("{1}")]
+    Invalid(&'static str, &'static str),
+}
+
+impl From<IdentityError> for Problem {
+    fn from(error: IdentityError) -> Problem {
+        match error {
+            IdentityError::Database(error) => Problem::from(error),
+            IdentityError::PrisonerNumberTaken => Problem::conflict(
+                "prisoner_number_taken",
+                error_text(&IdentityError::PrisonerNumberTaken),
+            ),
+            IdentityError::PrisonCodeTaken => Problem::conflict(
+                "prison_code_taken",
+                error_text(&IdentityError::PrisonCodeTaken),
+            ),
+            IdentityError::Invalid(code, message) => Problem::unprocessable(code, message),
+        }
+    }
+}
+
+fn error_text(error: &IdentityError) -> String {
+    error.to_string()
+}

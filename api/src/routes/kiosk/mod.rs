@@ -1,0 +1,32 @@
+//! The prisoners' kiosk: server-rendered pages that need no JavaScript, for a locked-down kiosk
+//! browser on a device registered to a prison. Every route needs the device token; all but the
+//! sign-in page need a prisoner's kiosk session. Staff credentials mean nothing here.
+mod card_status;
+mod home;
+mod i18n;
+mod language;
+mod layout;
+mod pin;
+mod sign_in;
+mod sign_out;
+mod style;
+
+pub use card_status::{CardStatus, card_status};
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::app::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/kiosk", get(sign_in::page))
+        .route("/kiosk/sign-in", post(sign_in::sign_in))
+        .route("/kiosk/home", get(home::page))
+        .route("/kiosk/pin", get(pin::form).post(pin::change))
+        .route("/kiosk/language", post(language::switch))
+        .route("/kiosk/sign-out", post(sign_out::sign_out))
+        .route("/kiosk/style.css", get(style::css))
+        .layer(axum::middleware::from_fn(crate::http::same_origin_only))
+        .layer(axum::middleware::from_fn(crate::http::security_headers))
+}

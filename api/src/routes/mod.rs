@@ -1,0 +1,6 @@
+//! HTTP routes by audience: `staff` (the JSON API for prison staff) and `kiosk` (prisoners' pages).
+//! Each group exposes `router()`; `app::router` merges them.
+pub mod kiosk;
+pub mod ledger_views;
+pub mod staff;
+pub mod recon;

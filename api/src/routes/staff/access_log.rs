@@ -1,0 +1,72 @@
+//! `GET /api/staff/prisons/{prison_id}/access-log?person_id=&actor_id=&since=&until=&after_id=&limit=`:
+//! auditors search the access log of their prison. The search is itself logged.
+use axum::Json;
+use axum::extract::State;
+use serde::Deserialize;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use uuid::Uuid;
+
+use crate::access_log::{self, Purpose, SearchFilter};
+use crate::app::AppState;
+use crate::auth::{Auditors, RequireRole};
+use crate::http::ApiQuery;
+use crate::problem::Problem;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchQuery {
+    #[serde(default)]
+    person_id: Option<Uuid>,
+    #[serde(default)]
+    actor_id: Option<Uuid>,
+    #[serde(default)]
+    since: Option<String>,
+    #[serde(default)]
+    until: Option<String>,
+    #[serde(default)]
+    after_id: Option<i64>,
+    #[serde(default)]
+    limit: Option<i64>,
+}
+
+fn parse_time(text: Option<&str>) -> Result<Option<OffsetDateTime>, Problem> {
+    text.map(|text| {
+        OffsetDateTime::parse(text, &Rfc3339)
+            .map_err(|_| Problem::bad_request("invalid_query", "times are RFC 3339"))
+    })
+    .transpose()
+}
+
+pub async fn search(
+    State(state): State<AppState>,
+    access: RequireRole<Auditors>,
+    ApiQuery(query): ApiQuery<SearchQuery>,
+) -> Result<Json<serde_json::Value>, Problem> {
+    let prison_id = access.prison()?;
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=access_log::MAX_SEARCH_PAGE).contains(&limit) {
+        return Err(Problem::bad_request("invalid_query", "limit is 1 to 500"));
+    }
+    let filter = SearchFilter {
+        prison_id,
+        subject_person_id: query.person_id,
+        actor_id: query.actor_id,
+        since: parse_time(query.since.as_deref())?,
+        until: parse_time(query.until.as_deref())?,
+        after_id: query.after_id,
+        limit,
+    };
+    let who = access.staff.accessor(Purpose::Audit, None);
+    let mut client = state.pool.get().await?;
+    let tx = client.transaction().await?;
+    let rows = access_log::search(&tx, &who, &filter).await?;
+    tx.commit().await?;
+    let next_after_id = (rows.len() as i64 == limit)
+        .then(|| rows.last().map(|row| row.id))
+        .flatten();
+    Ok(Json(serde_json::json!({
+        "rows": rows,
+        "next_after_id": next_after_id,
+    })))
+}

@@ -1,0 +1,178 @@
+//! `POST /api/staff/prisons/{prison_id}/prisoners/{person_id}/deposits`: cash at intake (debit
+//! the institution's cash on hand) or a family deposit (debit the trust bank account), credit the
+//! prisoner's spendable account. Idempotent on the client's key.
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use deadpool_postgres::Transaction;
+use ledger::{AccountType, Currency, EntryDraft, Money, NewAccount, Overdraft, PostingDraft};
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::PrisonerPath;
+use crate::access_log::{Action, Purpose};
+use crate::app::AppState;
+use crate::auth::{FinanceStaff, RequireRole};
+use crate::http::{ApiJson, ApiPath};
+use crate::identity::{self, PrisonerField};
+use crate::problem::Problem;
+
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    CashAtIntake,
+    FamilyDeposit,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DepositRequest {
+    idempotency_key: String,
+    source: Source,
+    amount_minor: i64,
+    currency: Currency,
+    /// Who sent a family deposit (a registered depositor of this prison).
+    #[serde(default)]
+    depositor_person_id: Option<Uuid>,
+}
+
+/// An institutional account, opened on first use. The idempotency key is derived from the code,
+/// so concurrent first uses open it once.
+pub async fn institution_account(
+    tx: &Transaction<'_>,
+    purpose: &str,
+    account_type: AccountType,
+) -> Result<Uuid, Problem> {
+    let account = NewAccount::institution(purpose, account_type, Currency::EUR);
+    if let Some(existing) = ledger::store::account_by_code(tx, &account.code).await? {
+        return Ok(existing.id);
+    }
+    let opened =
+        ledger::store::open_account(tx, &format!("open:{}", account.code), &account).await?;
+    Ok(opened.id)
+}
+
+/// Today in the prison's own time zone: the business date of the entry.
+fn prison_today(time_zone: &str) -> time::Date {
+    let today = jiff::Zoned::now()
+        .with_time_zone(jiff::tz::TimeZone::get(time_zone).unwrap_or(jiff::tz::TimeZone::UTC))
+        .date();
+    time::Month::try_from(today.month().unsigned_abs())
+        .ok()
+        .and_then(|month| {
+            time::Date::from_calendar_date(
+                i32::from(today.year()),
+                month,
+                today.day().unsigned_abs(),
+            )
+            .ok()
+        })
+        .unwrap_or_else(|| time::OffsetDateTime::now_utc().date())
+}
+
+pub async fn record(
+    State(state): State<AppState>,
+    access: RequireRole<FinanceStaff>,
+    ApiPath(path): ApiPath<PrisonerPath>,
+    ApiJson(request): ApiJson<DepositRequest>,
+) -> Result<Response, Problem> {
+    let prison_id = access.prison()?;
+    if request.idempotency_key.is_empty() || request.idempotency_key.len() > 100 {
+        return Err(Problem::unprocessable(
+            "idempotency_key_invalid",
+            "an idempotency key is 1 to 100 bytes",
+        ));
+    }
+    if request.amount_minor <= 0 {
+        return Err(Problem::unprocessable(
+            "amount_not_positive",
+            "a deposit is a positive amount",
+        ));
+    }
+    if request.currency != Currency::EUR {
+        return Err(Problem::unprocessable(
+            "currency_not_supported",
+            "prisoners' accounts are in EUR",
+        ));
+    }
+    if request.source == Source::FamilyDeposit && request.depositor_person_id.is_none() {
+        return Err(Problem::unprocessable(
+            "depositor_required",
+            "a family deposit names its depositor",
+        ));
+    }
+    let who = access.staff.accessor(Purpose::Deposit, None);
+    let mut client = state.pool.get().await?;
+    let tx = client.transaction().await?;
+    let found = identity::store::access_prisoner(
+        &tx,
+        &who,
+        Some(prison_id),
+        path.person_id,
+        Action::Change,
+        &[PrisonerField::Deposit],
+    )
+    .await?;
+    if found.is_none() {
+        tx.commit().await?;
+        return Err(super::no_such_prisoner());
+    }
+    if let Some(depositor) = request.depositor_person_id
+        && !identity::store::depositor_exists(&tx, &who, prison_id, depositor).await?
+    {
+        tx.commit().await?;
+        return Err(Problem::not_found("depositor"));
+    }
+    let prison = identity::store::prison(&tx, prison_id)
+        .await?
+        .ok_or_else(|| Problem::not_found("prison"))?;
+    let (debit_purpose, description) = match request.source {
+        Source::CashAtIntake => (ledger::institution_purpose::CASH_ON_HAND, "Cash at intake"),
+        Source::FamilyDeposit => (ledger::institution_purpose::BANK_TRUST, "Family deposit"),
+    };
+    let debit_account = institution_account(&tx, debit_purpose, AccountType::Asset).await?;
+    let spendable_code = format!(
+        "person:{}:{}:EUR",
+        path.person_id,
+        ledger::person_purpose::SPENDABLE
+    );
+    let spendable = ledger::store::account_by_code(&tx, &spendable_code)
+        .await?
+        .ok_or_else(|| Problem::not_found("account"))?;
+    let amount = Money::new(request.amount_minor, Currency::EUR);
+    let draft = EntryDraft {
+        idempotency_key: format!("api:deposit:{}:{}", path.person_id, request.idempotency_key),
+        effective_date: prison_today(&prison.time_zone),
+        description: description.to_owned(),
+        metadata: json!({
+            "source": match request.source {
+                Source::CashAtIntake => "cash_at_intake",
+                Source::FamilyDeposit => "family_deposit",
+            },
+            "prison_id": prison_id,
+            "recorded_by_staff_id": access.staff.id,
+            "depositor_person_id": request.depositor_person_id,
+        }),
+        external_refs: vec![],
+        postings: vec![
+            PostingDraft::debit(debit_account, amount),
+            PostingDraft::credit(spendable.id, amount)?,
+        ],
+        overdraft: Overdraft::Refuse,
+    };
+    let entry = ledger::store::post_entry(&tx, &draft).await?;
+    let balance = ledger::store::balance(&tx, spendable.id).await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({
+            "entry_id": entry.id,
+            "effective_date": draft.effective_date.to_string(),
+            "amount_minor": amount.amount_minor,
+            "currency": amount.currency,
+            "spendable": balance,
+        })),
+    )
+        .into_response())
+}

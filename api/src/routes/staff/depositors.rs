@@ -1,0 +1,52 @@
+//! `POST /api/staff/prisons/{prison_id}/depositors`: registers a family member or other outside
+//! person who sends money (a GDPR record).
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::access_log::Purpose;
+use crate::app::AppState;
+use crate::auth::{FinanceStaff, RequireRole};
+use crate::http::ApiJson;
+use crate::identity::{self, NewDepositor};
+use crate::problem::Problem;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DepositorRequest {
+    full_name: String,
+    #[serde(default)]
+    contact: Option<String>,
+    #[serde(default)]
+    bank_account: Option<String>,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    access: RequireRole<FinanceStaff>,
+    ApiJson(request): ApiJson<DepositorRequest>,
+) -> Result<Response, Problem> {
+    let prison_id = access.prison()?;
+    let who = access.staff.accessor(Purpose::Deposit, None);
+    let mut client = state.pool.get().await?;
+    let tx = client.transaction().await?;
+    let person_id = identity::store::create_depositor(
+        &tx,
+        &who,
+        prison_id,
+        &NewDepositor {
+            full_name: request.full_name,
+            contact: request.contact,
+            bank_account: request.bank_account,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({"person_id": person_id, "regime": identity::Regime::Gdpr})),
+    )
+        .into_response())
+}

@@ -1,0 +1,47 @@
+//! `POST /api/staff/prisons/{prison_id}/kiosk-devices`: an admin registers a kiosk and receives
+//! its device token, once (only its hash is kept).
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::app::AppState;
+use crate::auth::{Admins, RequireRole, kiosk};
+use crate::http::ApiJson;
+use crate::problem::Problem;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewDevice {
+    label: String,
+}
+
+pub async fn issue(
+    State(state): State<AppState>,
+    access: RequireRole<Admins>,
+    ApiJson(request): ApiJson<NewDevice>,
+) -> Result<Response, Problem> {
+    let prison_id = access.prison()?;
+    let count = request.label.chars().count();
+    if !(1..=100).contains(&count) || request.label.chars().any(char::is_control) {
+        return Err(Problem::unprocessable(
+            "label_invalid",
+            "a label is 1 to 100 characters",
+        ));
+    }
+    let client = state.pool.get().await?;
+    let (device_id, token) =
+        kiosk::issue_device(&client, prison_id, &request.label, access.staff.id).await?;
+    tracing::info!(%device_id, %prison_id, issued_by = %access.staff.id, "kiosk device registered");
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({
+            "device_id": device_id,
+            "prison_id": prison_id,
+            "device_token": token,
+            "send_as": {"header": kiosk::DEVICE_HEADER, "or_cookie": kiosk::DEVICE_COOKIE},
+        })),
+    )
+        .into_response())
+}

@@ -1,0 +1,112 @@
+//! `POST /api/staff/login`: username and password for a session (bearer token and cookie).
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::auth::{self, secret, throttle};
+use crate::http::ApiJson;
+use crate::problem::Problem;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    username: String,
+    password: String,
+}
+
+/// The client's address, from the connection (for the per-address counter).
+pub struct ClientIp(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = Problem;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Problem> {
+        Ok(ClientIp(crate::http::client_ip(parts)))
+    }
+}
+
+fn login_failed() -> Response {
+    Problem::new(
+        StatusCode::UNAUTHORIZED,
+        "login_failed",
+        Some("wrong username or password".to_owned()),
+    )
+    .into_response()
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: axum::http::HeaderMap,
+    ApiJson(request): ApiJson<LoginRequest>,
+) -> Result<Response, Problem> {
+    // Over-long input is refused before argon2 ever sees it.
+    if request.username.len() > 64 || request.password.len() > 1024 {
+        return Ok(login_failed());
+    }
+    let client = state.pool.get().await?;
+    let find = client
+        .prepare_cached(
+            "select id, password_hash from auth.staff where username = $1 and disabled_at is null",
+        )
+        .await?;
+    let account = client.query_opt(&find, &[&request.username]).await?;
+    let staff_id: Option<Uuid> = account.as_ref().map(|row| row.get(0));
+    let stored: Option<String> = account.as_ref().and_then(|row| row.get(1));
+
+    let address_key = throttle::address_key(&ip);
+    let mut keys = vec![address_key.clone()];
+    if let Some(id) = staff_id {
+        keys.push(throttle::account_key(id));
+    }
+    if let Some(until) = throttle::locked_until(&client, &keys).await? {
+        let seconds = (until - time::OffsetDateTime::now_utc())
+            .whole_seconds()
+            .max(1);
+        let mut response = Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "login_locked",
+            Some("too many failed sign-ins; try again later".to_owned()),
+        )
+        .into_response();
+        if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        return Ok(response);
+    }
+
+    if !secret::verify(request.password, stored).await {
+        throttle::record_failure(&client, &address_key, &throttle::ADDRESS).await?;
+        if let Some(id) = staff_id {
+            throttle::record_failure(&client, &throttle::account_key(id), &throttle::ACCOUNT)
+                .await?;
+        }
+        tracing::info!(staff.id = ?staff_id, "staff sign-in failed");
+        return Ok(login_failed());
+    }
+    let Some(staff_id) = staff_id else {
+        return Ok(login_failed());
+    };
+    throttle::clear(&client, &throttle::account_key(staff_id)).await?;
+    let session = auth::start_staff_session(&client, staff_id).await?;
+    tracing::info!(staff.id = %staff_id, "staff signed in");
+    let cookie = crate::http::session_cookie(
+        auth::STAFF_COOKIE,
+        &session.token,
+        "/",
+        i64::from(auth::STAFF_ABSOLUTE_SECONDS),
+        crate::http::is_https(&headers),
+    );
+    let body = json!({
+        "token": session.token,
+        "token_type": "Bearer",
+        "staff_id": staff_id,
+        "expires_at": session.expires_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+        "idle_timeout_seconds": auth::STAFF_IDLE_SECONDS,
+    });
+    Ok(([(header::SET_COOKIE, cookie)], axum::Json(body)).into_response())
+}

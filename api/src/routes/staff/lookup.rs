@@ -1,0 +1,41 @@
+//! `POST /api/staff/prisons/{prison_id}/prisoners/lookup`: find a prisoner of this prison by
+//! prisoner number. A POST so the number travels in the body, never in a logged URL.
+use axum::Json;
+use axum::extract::State;
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::auth::{CaseReaders, RequireRole};
+use crate::http::{ApiJson, StatedPurpose};
+use crate::identity::{self, PrisonerField, PrisonerView};
+use crate::problem::Problem;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lookup {
+    prisoner_number: String,
+}
+
+pub async fn lookup(
+    State(state): State<AppState>,
+    access: RequireRole<CaseReaders>,
+    stated: StatedPurpose,
+    ApiJson(request): ApiJson<Lookup>,
+) -> Result<Json<PrisonerView>, Problem> {
+    let prison_id = access.prison()?;
+    identity::validate::prisoner_number(&request.prisoner_number)?;
+    let who = access.staff.accessor(stated.purpose, stated.case_ref);
+    let mut client = state.pool.get().await?;
+    let tx = client.transaction().await?;
+    let found = identity::store::find_by_prisoner_number(
+        &tx,
+        &who,
+        prison_id,
+        &request.prisoner_number,
+        &PrisonerField::RECORD,
+    )
+    .await?;
+    // Committed either way: the log row of an unsuccessful look-up is kept too.
+    tx.commit().await?;
+    found.map(Json).ok_or_else(super::no_such_prisoner)
+}

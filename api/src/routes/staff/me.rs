@@ -1,0 +1,13 @@
+//! `GET /api/staff/me`: who is signed in, and their grants.
+use axum::Json;
+use serde_json::{Value, json};
+
+use crate::auth::Staff;
+
+pub async fn me(staff: Staff) -> Json<Value> {
+    Json(json!({
+        "staff_id": staff.id,
+        "username": staff.username,
+        "grants": staff.grants,
+    }))
+}

@@ -1,0 +1,51 @@
+//! `PUT /api/staff/prisons/{prison_id}/prisoners/{person_id}/pin`: an officer sets a new kiosk
+//! PIN (the prisoner forgot it, or it is locked); this also lifts a lockout.
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+
+use super::PrisonerPath;
+use crate::access_log::{Action, Purpose};
+use crate::app::AppState;
+use crate::auth::{Officers, RequireRole, kiosk, secret};
+use crate::http::{ApiJson, ApiPath};
+use crate::identity::{self, PrisonerField};
+use crate::problem::Problem;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewPin {
+    pin: String,
+}
+
+pub async fn reset(
+    State(state): State<AppState>,
+    access: RequireRole<Officers>,
+    ApiPath(path): ApiPath<PrisonerPath>,
+    ApiJson(request): ApiJson<NewPin>,
+) -> Result<StatusCode, Problem> {
+    let prison_id = access.prison()?;
+    identity::validate::pin(&request.pin)?;
+    let pin_hash = secret::hash(request.pin)
+        .await
+        .map_err(|_| Problem::internal())?;
+    let who = access.staff.accessor(Purpose::PinManagement, None);
+    let mut client = state.pool.get().await?;
+    let tx = client.transaction().await?;
+    let found = identity::store::access_prisoner(
+        &tx,
+        &who,
+        Some(prison_id),
+        path.person_id,
+        Action::Change,
+        &[PrisonerField::Pin],
+    )
+    .await?;
+    if found.is_none() {
+        tx.commit().await?;
+        return Err(super::no_such_prisoner());
+    }
+    kiosk::set_pin(&tx, path.person_id, &pin_hash).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,52 @@
+//! `POST /api/staff/prisons/{prison_id}/staff`: an admin creates a staff account with roles in
+//! this prison.
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::app::AppState;
+use crate::auth::{self, Admins, Grant, RequireRole, Role, secret};
+use crate::http::ApiJson;
+use crate::problem::Problem;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewStaff {
+    username: String,
+    password: String,
+    roles: Vec<Role>,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    access: RequireRole<Admins>,
+    ApiJson(request): ApiJson<NewStaff>,
+) -> Result<Response, Problem> {
+    let prison_id = access.prison()?;
+    auth::validate_username(&request.username)?;
+    auth::validate_password(&request.password)?;
+    if request.roles.is_empty() || request.roles.len() > Role::ALL.len() {
+        return Err(Problem::unprocessable(
+            "roles_invalid",
+            "give one to five roles",
+        ));
+    }
+    let hash = secret::hash(request.password)
+        .await
+        .map_err(|_| Problem::internal())?;
+    let grants: Vec<Grant> = request
+        .roles
+        .iter()
+        .map(|&role| Grant { prison_id, role })
+        .collect();
+    let client = state.pool.get().await?;
+    let staff_id = auth::create_staff(&client, &request.username, &hash, &grants).await?;
+    tracing::info!(staff.id = %staff_id, created_by = %access.staff.id, "staff account created");
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({"staff_id": staff_id, "grants": grants})),
+    )
+        .into_response())
+}

@@ -1,0 +1,73 @@
+//! `GET /api/staff/prisons/{prison_id}/prisoners/{person_id}/statement?account=spendable&after_posting_id=&limit=`:
+//! one sub-account's postings, oldest first, keyset-paginated.
+use axum::Json;
+use axum::extract::State;
+use serde::Deserialize;
+
+use super::PrisonerPath;
+use crate::app::AppState;
+use crate::auth::{CaseReaders, RequireRole};
+use crate::http::{ApiPath, ApiQuery, StatedPurpose};
+use crate::identity::{self, PrisonerField};
+use crate::problem::Problem;
+
+pub const DEFAULT_PAGE: i64 = 50;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatementQuery {
+    #[serde(default)]
+    account: Option<String>,
+    #[serde(default)]
+    after_posting_id: Option<i64>,
+    #[serde(default)]
+    limit: Option<i64>,
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    access: RequireRole<CaseReaders>,
+    ApiPath(path): ApiPath<PrisonerPath>,
+    stated: StatedPurpose,
+    ApiQuery(query): ApiQuery<StatementQuery>,
+) -> Result<Json<serde_json::Value>, Problem> {
+    let prison_id = access.prison()?;
+    let purpose = query
+        .account
+        .unwrap_or_else(|| ledger::person_purpose::SPENDABLE.to_owned());
+    if !super::admit::SUB_ACCOUNTS.contains(&purpose.as_str()) {
+        return Err(Problem::bad_request(
+            "invalid_query",
+            "account is spendable, release_savings or held_deposits",
+        ));
+    }
+    let limit = query.limit.unwrap_or(DEFAULT_PAGE);
+    let who = access.staff.accessor(stated.purpose, stated.case_ref);
+    let mut client = state.pool.get().await?;
+    let tx = client.transaction().await?;
+    let found = identity::store::consult_prisoner(
+        &tx,
+        &who,
+        Some(prison_id),
+        path.person_id,
+        &[PrisonerField::Statement],
+    )
+    .await?;
+    if found.is_none() {
+        tx.commit().await?;
+        return Err(super::no_such_prisoner());
+    }
+    let code = format!("person:{}:{purpose}:EUR", path.person_id);
+    let account = ledger::store::account_by_code(&tx, &code)
+        .await?
+        .ok_or_else(|| Problem::not_found("account"))?;
+    let page = ledger::store::statement(&tx, account.id, query.after_posting_id, limit).await?;
+    tx.commit().await?;
+    Ok(Json(serde_json::json!({
+        "person_id": path.person_id,
+        "account_id": account.id,
+        "account": purpose,
+        "lines": page.lines,
+        "next_after_posting_id": page.next_after_posting_id,
+    })))
+}

@@ -1,0 +1,216 @@
+//! Helpers for the staff API and kiosk tests: a running server, two prisons, staff with each
+//! role, admitted prisoners, kiosk devices.
+use saldo::auth::{self, Grant, Role};
+use saldo::identity::{self, NewPrison};
+use saldo_tests::TestDb;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+pub const PIN: &str = "4321";
+
+pub struct World {
+    pub db: TestDb,
+    pub base: String,
+    pub http: reqwest::Client,
+    pub prison_a: Uuid,
+    pub prison_b: Uuid,
+}
+
+/// A member of staff with a live session.
+pub struct StaffUser {
+    pub id: Uuid,
+    pub username: String,
+    pub token: String,
+}
+
+impl World {
+    pub async fn new() -> World {
+        let db = TestDb::new().await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(saldo::app::serve(
+            saldo::app::AppState::new(db.pool.clone()),
+            listener,
+        ));
+        let client = db.pool.get().await.unwrap();
+        let mut prisons = Vec::new();
+        for (code, zone, country) in [
+            ("HEL", "Europe/Helsinki", "FI"),
+            ("BRU", "Europe/Brussels", "BE"),
+        ] {
+            prisons.push(
+                identity::store::create_prison(
+                    &client,
+                    &NewPrison {
+                        code: code.into(),
+                        name: format!("{code} prison"),
+                        time_zone: zone.into(),
+                        country: country.into(),
+                    },
+                )
+                .await
+                .unwrap()
+                .id,
+            );
+        }
+        World {
+            db,
+            base: format!("http://{address}"),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            prison_a: prisons[0],
+            prison_b: prisons[1],
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn prison_url(&self, prison_id: Uuid, rest: &str) -> String {
+        self.url(&format!("/api/staff/prisons/{prison_id}{rest}"))
+    }
+
+    /// A staff account with the given roles in one prison and a session made directly (no
+    /// argon2 per test: the login route has its own tests).
+    pub async fn staff(&self, username: &str, roles: &[Role], prison_id: Uuid) -> StaffUser {
+        let client = self.db.pool.get().await.unwrap();
+        let grants: Vec<Grant> = roles.iter().map(|&role| Grant { prison_id, role }).collect();
+        let id = auth::create_staff(&client, username, "not-a-password-hash", &grants)
+            .await
+            .unwrap();
+        let session = auth::start_staff_session(&client, id).await.unwrap();
+        StaffUser {
+            id,
+            username: username.to_owned(),
+            token: session.token,
+        }
+    }
+
+    /// A staff account that can sign in with [`PASSWORD`].
+    pub async fn staff_with_password(&self, username: &str, role: Role, prison_id: Uuid) -> Uuid {
+        let client = self.db.pool.get().await.unwrap();
+        let hash = auth::secret::hash(PASSWORD.to_owned()).await.unwrap();
+        auth::create_staff(&client, username, &hash, &[Grant { prison_id, role }])
+            .await
+            .unwrap()
+    }
+
+    /// Admits a prisoner through the API; returns the person id.
+    pub async fn admit(&self, officer: &StaffUser, prison_id: Uuid, number: &str) -> Uuid {
+        let response = self
+            .http
+            .post(self.prison_url(prison_id, "/prisoners"))
+            .bearer_auth(&officer.token)
+            .json(&admission(number))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201, "admission failed");
+        let body: Value = response.json().await.unwrap();
+        body["person_id"].as_str().unwrap().parse().unwrap()
+    }
+
+    pub async fn kiosk_device(&self, prison_id: Uuid) -> String {
+        let client = self.db.pool.get().await.unwrap();
+        let admin = auth::create_staff(
+            &client,
+            &format!("kioskadmin-{}", Uuid::new_v4().simple()),
+            "x",
+            &[Grant {
+                prison_id,
+                role: Role::Admin,
+            }],
+        )
+        .await
+        .unwrap();
+        auth::kiosk::issue_device(&client, prison_id, "test kiosk", admin)
+            .await
+            .unwrap()
+            .1
+    }
+
+    /// Rows of the access log, oldest first: (actor_id, action, subject, fields, purpose, outcome).
+    pub async fn access_log(&self) -> Vec<LogRow> {
+        let client = self.db.raw_client().await;
+        client
+            .query(
+                "select actor_id, action, subject_kind, subject_person_id, fields, purpose, outcome,
+                        prison_id
+                 from audit.access_log order by id",
+                &[],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| LogRow {
+                actor_id: row.get(0),
+                action: row.get(1),
+                subject_kind: row.get(2),
+                subject_person_id: row.get(3),
+                fields: row.get(4),
+                purpose: row.get(5),
+                outcome: row.get(6),
+                prison_id: row.get(7),
+            })
+            .collect()
+    }
+
+    /// Counts of every identity, auth and ledger table: "nothing changed" is checked against it.
+    pub async fn table_counts(&self) -> Vec<i64> {
+        let client = self.db.raw_client().await;
+        let row = client
+            .query_one(
+                "select (select count(*) from identity.prisoners), (select count(*) from identity.depositors),
+                        (select count(*) from auth.staff), (select count(*) from auth.staff_grants),
+                        (select count(*) from auth.kiosk_devices), (select count(*) from auth.kiosk_pins),
+                        (select count(*) from ledger_accounts), (select count(*) from journal_entries),
+                        (select count(*) from journal_postings)",
+                &[],
+            )
+            .await
+            .unwrap();
+        (0..9).map(|i| row.get(i)).collect()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct LogRow {
+    pub actor_id: Option<Uuid>,
+    pub action: String,
+    pub subject_kind: String,
+    pub subject_person_id: Option<Uuid>,
+    pub fields: Vec<String>,
+    pub purpose: String,
+    pub outcome: String,
+    pub prison_id: Option<Uuid>,
+}
+
+pub fn admission(number: &str) -> Value {
+    json!({
+        "prisoner_number": number,
+        "full_name": "Matti Meikäläinen",
+        "national_id": "010190-123A",
+        "date_of_birth": "1990-01-01",
+        "preferred_language": "fi",
+        "unit": "B2",
+        "payout_iban": "FI2112345600000785",
+        "pin": PIN,
+    })
+}
+
+pub async fn problem(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    assert_eq!(
+        response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned()),
+        Some("application/problem+json".to_owned()),
+        "status {status} is not problem+json"
+    );
+    (status, response.json().await.unwrap())
+}
