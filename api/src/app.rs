@@ -1,5 +1,6 @@
 //! The HTTP application: state, router, and the server loop with graceful shutdown.
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -16,6 +17,8 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use card_adapter::signature::WebhookSecret;
+
 use crate::problem::Problem;
 
 /// No request body Saldo accepts is larger than this.
@@ -29,6 +32,9 @@ const HOLD_EXPIRY_BATCH: i64 = 500;
 pub struct AppState {
     pub pool: Pool,
     pub ledger: ledger::Ledger,
+    /// The processor's webhook signing secrets (two during a rotation). None: every webhook is
+    /// refused.
+    pub webhook_secrets: Arc<Vec<WebhookSecret>>,
 }
 
 impl AppState {
@@ -36,12 +42,28 @@ impl AppState {
         AppState {
             ledger: ledger::Ledger::new(pool.clone()),
             pool,
+            webhook_secrets: Arc::new(Vec::new()),
         }
     }
+
+    pub fn with_webhook_secrets(mut self, secrets: Vec<WebhookSecret>) -> AppState {
+        self.webhook_secrets = Arc::new(secrets);
+        self
+    }
+}
+
+/// The processor's signed webhooks: their own state (the decision seam), merged into the app.
+fn webhook_router(state: &AppState) -> Router {
+    card_adapter::webhook::router(Arc::new(card_adapter::webhook::WebhookState {
+        pool: state.pool.clone(),
+        secrets: state.webhook_secrets.as_ref().clone(),
+        decide: card_adapter::process::CardStateOnly,
+    }))
 }
 
 pub fn router(state: AppState) -> Router {
     let request_id = axum::http::HeaderName::from_static("x-request-id");
+    let webhooks = webhook_router(&state);
     Router::new()
         .route("/health", get(health))
         .route("/ready", get(ready))
@@ -50,6 +72,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::routes::recon::router())
         .fallback(not_found)
         .with_state(state)
+        .merge(webhooks)
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -38,6 +38,15 @@ pub enum Command {
         listen: String,
         #[arg(long, env = "SALDO_DB_POOL_SIZE", default_value_t = 32)]
         db_pool_size: usize,
+        /// The processor's webhook signing secrets (`whsec_…`), space-separated: two during a
+        /// rotation.
+        #[arg(
+            long,
+            env = "SALDO_WEBHOOK_SECRETS",
+            hide_env_values = true,
+            default_value = ""
+        )]
+        webhook_secrets: String,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -77,7 +86,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::staff_cli::run_prison(&database.config, command).await
         }
         Command::Staff { command } => crate::staff_cli::run_staff(&database.config, command).await,
-        Command::Reconcile { command } => crate::recon::command::run(command, &database.config).await,
+        Command::Reconcile { command } => {
+            crate::recon::command::run(command, &database.config).await
+        }
         Command::Migrate => {
             let report = ledger::db::migrate(&database.config).await?;
             println!("migrations applied: {}", report.applied.len());
@@ -103,11 +114,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve {
             listen,
             db_pool_size,
+            webhook_secrets,
         } => {
+            let secrets = webhook_secrets
+                .split_whitespace()
+                .map(card_adapter::signature::WebhookSecret::parse)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|error| anyhow::anyhow!("SALDO_WEBHOOK_SECRETS: {error}"))?;
+            if secrets.is_empty() {
+                tracing::warn!("no SALDO_WEBHOOK_SECRETS: processor webhooks will be refused");
+            }
             ledger::db::migrate(&database.config).await?;
             let pool = ledger::db::pool(database.config.clone(), db_pool_size)?;
             let listener = tokio::net::TcpListener::bind(&listen).await?;
-            crate::app::serve(crate::app::AppState::new(pool), listener).await?;
+            let state = crate::app::AppState::new(pool).with_webhook_secrets(secrets);
+            crate::app::serve(state, listener).await?;
             drop(database);
             Ok(ExitCode::SUCCESS)
         }

@@ -1,0 +1,265 @@
+//! `POST /webhooks/processor`: the processor's signed messages in.
+//!
+//! Verify the Standard Webhooks signature over the raw bytes first; only then parse. A message
+//! that fails verification leaves nothing behind but a security log line (never its body). An
+//! authentic message is recorded and applied in one transaction before the 2xx answer.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use deadpool_postgres::Pool;
+use ledger::{Currency, Money};
+use serde_json::json;
+
+use crate::process::{
+    self, AdviceReason, AuthorizationInput, AuthorizationOutcome, CardEvent, Decide, InboxMessage,
+    MerchantFacts,
+};
+use crate::protocol::{self, AuthorizationResponse, DeclineReason, WebhookEnvelope, WebhookEvent};
+use crate::signature::{self, WebhookHeaders, WebhookSecret};
+
+pub const PATH: &str = "/webhooks/processor";
+/// The protocol's messages are small; anything larger is not one of them.
+pub const MAX_WEBHOOK_BODY_BYTES: usize = 64 * 1024;
+
+pub struct WebhookState<D> {
+    pub pool: Pool,
+    /// One secret normally; two during a rotation.
+    pub secrets: Vec<WebhookSecret>,
+    pub decide: D,
+}
+
+pub fn router<D: Decide + 'static>(state: Arc<WebhookState<D>>) -> Router {
+    Router::new()
+        .route(PATH, post(receive::<D>))
+        .layer(DefaultBodyLimit::max(MAX_WEBHOOK_BODY_BYTES))
+        .with_state(state)
+}
+
+fn problem(status: StatusCode, code: &'static str, detail: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/problem+json")],
+        axum::Json(json!({
+            "type": format!("https://saldo.invalid/problems/{code}"),
+            "title": status.canonical_reason().unwrap_or("error"),
+            "status": status.as_u16(),
+            "code": code,
+            "detail": detail,
+        })),
+    )
+        .into_response()
+}
+
+fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|value| value.to_str().ok())
+}
+
+async fn receive<D: Decide>(
+    State(state): State<Arc<WebhookState<D>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let received = WebhookHeaders {
+        id: header_text(&headers, signature::HEADER_ID),
+        timestamp: header_text(&headers, signature::HEADER_TIMESTAMP),
+        signature: header_text(&headers, signature::HEADER_SIGNATURE),
+    };
+    let now_unix = time::OffsetDateTime::now_utc().unix_timestamp();
+    if let Err(error) = signature::verify(&state.secrets, received, &body, now_unix) {
+        // A security event: who tried what, never the body.
+        tracing::warn!(
+            security_event = "webhook_rejected",
+            error.code = error.code(),
+            body_bytes = body.len(),
+            "processor webhook failed verification"
+        );
+        let status = match error {
+            signature::SignatureError::NoMatch
+            | signature::SignatureError::TimestampOutOfTolerance => StatusCode::UNAUTHORIZED,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        return problem(
+            status,
+            error.code(),
+            "the message is not an authentic processor message",
+        );
+    }
+    // Verified, so the headers are present and well formed.
+    let webhook_id = received.id.unwrap_or_default();
+    let webhook_timestamp: i64 = received
+        .timestamp
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_default();
+
+    let envelope = match WebhookEnvelope::from_slice(&body) {
+        Ok(envelope) => envelope,
+        Err(error) => {
+            tracing::warn!(
+                webhook_id,
+                error.code = error.code(),
+                "authentic processor webhook is malformed"
+            );
+            return problem(
+                StatusCode::BAD_REQUEST,
+                error.code(),
+                "the message body does not follow protocol v1",
+            );
+        }
+    };
+    let message = InboxMessage {
+        webhook_id,
+        webhook_timestamp,
+        event_type: envelope.event.event_type(),
+        body: &body,
+    };
+    match &envelope.event {
+        WebhookEvent::AuthorizationRequest(request) => {
+            let outcome = match authorization_input(request, envelope.timestamp) {
+                Ok(input) => process::authorize(&state.pool, &state.decide, &message, &input).await,
+                Err(_) => AuthorizationOutcome::decline("OTHER", "currency_not_supported"),
+            };
+            tracing::info!(
+                webhook_id,
+                authorization_id = %request.authorization_id,
+                decision = if outcome.approve { "APPROVE" } else { "DECLINE" },
+                decline_reason = outcome.decline_reason.as_deref().unwrap_or(""),
+                "authorization decided"
+            );
+            axum::Json(answer(&outcome)).into_response()
+        }
+        event => {
+            let card_event = match card_event(event, envelope.timestamp) {
+                Ok(card_event) => card_event,
+                Err(code) => {
+                    return problem(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        code,
+                        "the message cannot be booked",
+                    );
+                }
+            };
+            match process::apply(&state.pool, &message, &card_event).await {
+                Ok(applied) => {
+                    tracing::info!(webhook_id, event_type = message.event_type, outcome = ?applied, "processor event recorded");
+                    (StatusCode::OK, axum::Json(json!({"status": "recorded"}))).into_response()
+                }
+                Err(error) => {
+                    // Not recorded: a non-2xx answer makes the processor deliver it again.
+                    tracing::error!(webhook_id, error.code = error.code(), error = ?error, "processor event not recorded");
+                    problem(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "not_recorded",
+                        "the message was not recorded; deliver it again",
+                    )
+                }
+            }
+        }
+    }
+}
+
+fn answer(outcome: &AuthorizationOutcome) -> AuthorizationResponse {
+    if outcome.approve {
+        return AuthorizationResponse::approve(outcome.approved_minor);
+    }
+    let reason = outcome
+        .decline_reason
+        .as_deref()
+        .and_then(|code| DeclineReason::ALL.into_iter().find(|r| r.as_str() == code))
+        .unwrap_or(DeclineReason::Other);
+    AuthorizationResponse::decline(reason)
+}
+
+fn money(amount_minor: i64, currency: &protocol::Currency) -> Result<Money, &'static str> {
+    let currency = Currency::from_code(currency.as_str()).map_err(|_| "currency_not_supported")?;
+    Ok(Money::new(amount_minor, currency))
+}
+
+fn merchant_facts(merchant: &protocol::Merchant) -> MerchantFacts {
+    MerchantFacts {
+        id: merchant.id.clone(),
+        name: merchant.name.clone(),
+        mcc: merchant.mcc.as_str().to_owned(),
+        city: merchant.city.clone(),
+        country: merchant.country.as_str().to_owned(),
+    }
+}
+
+fn merchant_json(merchant: &protocol::Merchant) -> serde_json::Value {
+    serde_json::to_value(merchant_facts(merchant)).unwrap_or(serde_json::Value::Null)
+}
+
+fn authorization_input(
+    request: &protocol::AuthorizationRequest,
+    at: time::OffsetDateTime,
+) -> Result<AuthorizationInput, &'static str> {
+    Ok(AuthorizationInput {
+        authorization_id: request.authorization_id.clone(),
+        card_id: request.card_id.clone(),
+        amount: money(request.amount, &request.currency)?,
+        merchant: merchant_facts(&request.merchant),
+        channel: request.channel.as_str().to_owned(),
+        partial_approval_capable: request.partial_approval_capable,
+        parent_authorization_id: request.parent_authorization_id.clone(),
+        at,
+    })
+}
+
+fn card_event(event: &WebhookEvent, at: time::OffsetDateTime) -> Result<CardEvent, &'static str> {
+    Ok(match event {
+        WebhookEvent::AuthorizationAdvice(advice) => CardEvent::Advice {
+            input: authorization_input(&advice.authorization, at)?,
+            approved: advice.decision == protocol::Decision::Approve,
+            approved_minor: advice.approved_amount_minor(),
+            reason: match advice.reason {
+                protocol::AdviceReason::StandIn => AdviceReason::StandIn,
+                protocol::AdviceReason::Timeout => AdviceReason::Timeout,
+                protocol::AdviceReason::ProcessorRule => AdviceReason::ProcessorRule,
+            },
+        },
+        WebhookEvent::AuthorizationReversal(reversal) => CardEvent::Reversal {
+            authorization_id: reversal.authorization_id.clone(),
+            card_id: reversal.card_id.clone(),
+            amount: money(reversal.amount, &reversal.currency)?,
+        },
+        WebhookEvent::AuthorizationExpired(expired) => CardEvent::Expired {
+            authorization_id: expired.authorization_id.clone(),
+            card_id: expired.card_id.clone(),
+        },
+        WebhookEvent::TransactionClearing(clearing) => CardEvent::Clearing {
+            transaction_id: clearing.transaction_id.clone(),
+            authorization_id: clearing.authorization_id.clone(),
+            card_id: clearing.card_id.clone(),
+            amount: money(clearing.amount, &clearing.currency)?,
+            merchant: merchant_json(&clearing.merchant),
+            cleared_at: clearing.cleared_at,
+            final_clearing: clearing.is_final,
+        },
+        WebhookEvent::TransactionRefund(refund) => CardEvent::Refund {
+            transaction_id: refund.transaction_id.clone(),
+            original_transaction_id: refund.original_transaction_id.clone(),
+            card_id: refund.card_id.clone(),
+            amount: money(refund.amount, &refund.currency)?,
+            merchant: merchant_json(&refund.merchant),
+            cleared_at: refund.cleared_at,
+        },
+        WebhookEvent::CardStateChanged(change) => CardEvent::CardStateChanged {
+            card_id: change.card_id.clone(),
+            state: change.state.as_str().to_owned(),
+            previous_state: Some(change.previous_state.as_str().to_owned()),
+            reason: change.reason.clone(),
+            changed_by: match change.changed_by {
+                protocol::ChangedBy::Processor => "PROCESSOR".to_owned(),
+                protocol::ChangedBy::Api => "API".to_owned(),
+            },
+        },
+        WebhookEvent::Unknown { .. } => CardEvent::Unknown,
+        // Handled synchronously by the caller.
+        WebhookEvent::AuthorizationRequest(_) => return Err("unexpected_event"),
+    })
+}
