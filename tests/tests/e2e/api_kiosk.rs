@@ -1,0 +1,333 @@
+//! The prisoners' kiosk: device credential, sign-in with prisoner number and PIN, lockout,
+//! balances and transactions, PIN change, language, idle expiry.
+use saldo::auth::Role;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::api_support::*;
+
+struct Kiosk<'a> {
+    world: &'a World,
+    device: String,
+}
+
+impl Kiosk<'_> {
+    async fn get(&self, path: &str, session: Option<&str>) -> reqwest::Response {
+        let mut request = self
+            .world
+            .http
+            .get(self.world.url(path))
+            .header("saldo-kiosk-device", &self.device);
+        if let Some(session) = session {
+            request = request.header("cookie", format!("saldo_kiosk={session}"));
+        }
+        request.send().await.unwrap()
+    }
+
+    async fn post(
+        &self,
+        path: &str,
+        session: Option<&str>,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut request = self
+            .world
+            .http
+            .post(self.world.url(path))
+            .header("saldo-kiosk-device", &self.device)
+            .form(form);
+        if let Some(session) = session {
+            request = request.header("cookie", format!("saldo_kiosk={session}"));
+        }
+        request.send().await.unwrap()
+    }
+
+    async fn sign_in(&self, number: &str, pin: &str) -> reqwest::Response {
+        self.post(
+            "/kiosk/sign-in",
+            None,
+            &[("prisoner_number", number), ("pin", pin)],
+        )
+        .await
+    }
+
+    /// Signs in and returns the session token from the cookie.
+    async fn session(&self, number: &str, pin: &str) -> String {
+        let response = self.sign_in(number, pin).await;
+        assert_eq!(response.status(), 303, "sign-in succeeds");
+        assert_eq!(response.headers()["location"], "/kiosk/home");
+        let cookie = response.headers()["set-cookie"].to_str().unwrap();
+        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+        cookie
+            .split(';')
+            .next()
+            .unwrap()
+            .trim_start_matches("saldo_kiosk=")
+            .to_owned()
+    }
+}
+
+async fn setup(world: &World) -> (Kiosk<'_>, Uuid) {
+    let officer = world
+        .staff("officer.a", &[Role::Officer], world.prison_a)
+        .await;
+    let finance = world
+        .staff("finance.a", &[Role::Finance], world.prison_a)
+        .await;
+    let person = world.admit(&officer, world.prison_a, "K-1").await;
+    let response = world
+        .http
+        .post(world.prison_url(world.prison_a, &format!("/prisoners/{person}/deposits")))
+        .bearer_auth(&finance.token)
+        .json(&json!({"idempotency_key": "k", "source": "cash_at_intake", "amount_minor": 4250, "currency": "EUR"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let device = world.kiosk_device(world.prison_a).await;
+    (Kiosk { world, device }, person)
+}
+
+#[tokio::test]
+async fn a_prisoner_signs_in_and_sees_balances_and_transactions_in_their_own_language() {
+    let world = World::new().await;
+    let (kiosk, _) = setup(&world).await;
+    let page = kiosk.get("/kiosk", None).await;
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("lang=\"fi\""),
+        "a Finnish prison's kiosk starts in Finnish"
+    );
+    assert!(!html.contains("<script"), "no JavaScript");
+
+    let session = kiosk.session("K-1", PIN).await;
+    let home = kiosk.get("/kiosk/home", Some(&session)).await;
+    assert_eq!(home.status(), 200);
+    let html = home.text().await.unwrap();
+    assert!(html.contains("Käyttövarat"), "the prisoner's language (fi)");
+    assert!(
+        html.contains("42,50 €"),
+        "the deposit shows as available: {html}"
+    );
+    assert!(html.contains("Cash at intake"));
+    assert!(
+        html.contains("Ei vielä saatavilla"),
+        "card status placeholder"
+    );
+    assert!(!html.contains("Matti"), "the kiosk shows no name");
+
+    let switched = kiosk
+        .post("/kiosk/language", Some(&session), &[("lang", "sv")])
+        .await;
+    assert_eq!(switched.status(), 303);
+    let html = kiosk
+        .get("/kiosk/home", Some(&session))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Disponibla medel") && html.contains("lang=\"sv\""));
+    kiosk
+        .post("/kiosk/language", Some(&session), &[("lang", "en")])
+        .await;
+    let html = kiosk
+        .get("/kiosk/home", Some(&session))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Spending money") && html.contains("€42.50"));
+
+    let out = kiosk.post("/kiosk/sign-out", Some(&session), &[]).await;
+    assert_eq!(out.status(), 303);
+    let after = kiosk.get("/kiosk/home", Some(&session)).await;
+    assert_eq!(
+        (
+            after.status().as_u16(),
+            after.headers()["location"].to_str().unwrap()
+        ),
+        (303, "/kiosk")
+    );
+}
+
+#[tokio::test]
+async fn five_wrong_pins_lock_the_pin_until_the_lock_runs_out_or_an_officer_resets_it() {
+    let world = World::new().await;
+    let (kiosk, person) = setup(&world).await;
+    for attempt in 1..=5 {
+        let response = kiosk.sign_in("K-1", "0000").await;
+        let expected = if attempt < 5 { 401 } else { 429 };
+        assert_eq!(response.status(), expected, "attempt {attempt}");
+    }
+    let locked = kiosk.sign_in("K-1", PIN).await;
+    assert_eq!(
+        locked.status(),
+        429,
+        "the right PIN is refused while locked"
+    );
+    assert!(locked.text().await.unwrap().contains("Liian monta"));
+
+    world
+        .db
+        .raw_client()
+        .await
+        .execute(
+            "update auth.kiosk_pins set locked_until = now() - interval '1 second' where person_id = $1",
+            &[&person],
+        )
+        .await
+        .unwrap();
+    kiosk.session("K-1", PIN).await;
+
+    for _ in 0..5 {
+        kiosk.sign_in("K-1", "0000").await;
+    }
+    assert_eq!(kiosk.sign_in("K-1", PIN).await.status(), 429);
+    let officer = world
+        .staff("officer.reset", &[Role::Officer], world.prison_a)
+        .await;
+    let reset = world
+        .http
+        .put(world.prison_url(world.prison_a, &format!("/prisoners/{person}/pin")))
+        .bearer_auth(&officer.token)
+        .json(&json!({"pin": "97531"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reset.status(), 204);
+    kiosk.session("K-1", "97531").await;
+}
+
+#[tokio::test]
+async fn an_unknown_number_and_a_wrong_pin_look_the_same() {
+    let world = World::new().await;
+    let (kiosk, _) = setup(&world).await;
+    let unknown = kiosk.sign_in("NOBODY-9", PIN).await;
+    let wrong = kiosk.sign_in("K-1", "1111").await;
+    assert_eq!(
+        (unknown.status().as_u16(), wrong.status().as_u16()),
+        (401, 401)
+    );
+    let (unknown, wrong) = (unknown.text().await.unwrap(), wrong.text().await.unwrap());
+    assert_eq!(unknown, wrong);
+}
+
+#[tokio::test]
+async fn a_prisoner_of_another_prison_cannot_sign_in_at_this_kiosk() {
+    let world = World::new().await;
+    let (_, _) = setup(&world).await;
+    let other_device = world.kiosk_device(world.prison_b).await;
+    let kiosk_b = Kiosk {
+        world: &world,
+        device: other_device,
+    };
+    assert_eq!(kiosk_b.sign_in("K-1", PIN).await.status(), 401);
+}
+
+#[tokio::test]
+async fn a_prisoner_changes_their_pin_with_the_current_one() {
+    let world = World::new().await;
+    let (kiosk, _) = setup(&world).await;
+    let session = kiosk.session("K-1", PIN).await;
+    assert_eq!(kiosk.get("/kiosk/pin", Some(&session)).await.status(), 200);
+    let mismatch = kiosk
+        .post(
+            "/kiosk/pin",
+            Some(&session),
+            &[
+                ("current_pin", PIN),
+                ("new_pin", "1357"),
+                ("new_pin_again", "1358"),
+            ],
+        )
+        .await;
+    assert_eq!(mismatch.status(), 422);
+    let wrong = kiosk
+        .post(
+            "/kiosk/pin",
+            Some(&session),
+            &[
+                ("current_pin", "0000"),
+                ("new_pin", "1357"),
+                ("new_pin_again", "1357"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status(), 422);
+    let changed = kiosk
+        .post(
+            "/kiosk/pin",
+            Some(&session),
+            &[
+                ("current_pin", PIN),
+                ("new_pin", "1357"),
+                ("new_pin_again", "1357"),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status(), 200);
+    assert_eq!(
+        kiosk.sign_in("K-1", PIN).await.status(),
+        401,
+        "the old PIN no longer works"
+    );
+    kiosk.session("K-1", "1357").await;
+}
+
+#[tokio::test]
+async fn a_kiosk_session_ends_after_two_idle_minutes_and_on_another_device() {
+    let world = World::new().await;
+    let (kiosk, person) = setup(&world).await;
+    let session = kiosk.session("K-1", PIN).await;
+    let other = Kiosk {
+        world: &world,
+        device: world.kiosk_device(world.prison_a).await,
+    };
+    assert_eq!(
+        other.get("/kiosk/home", Some(&session)).await.status(),
+        303,
+        "bound to its device"
+    );
+    assert_eq!(kiosk.get("/kiosk/home", Some(&session)).await.status(), 200);
+    world
+        .db
+        .raw_client()
+        .await
+        .execute(
+            "update auth.kiosk_sessions set last_seen_at = now() - interval '121 seconds' where person_id = $1",
+            &[&person],
+        )
+        .await
+        .unwrap();
+    assert_eq!(kiosk.get("/kiosk/home", Some(&session)).await.status(), 303);
+}
+
+#[tokio::test]
+async fn a_revoked_or_unknown_device_gets_no_kiosk() {
+    let world = World::new().await;
+    let (kiosk, _) = setup(&world).await;
+    world
+        .db
+        .raw_client()
+        .await
+        .execute("update auth.kiosk_devices set revoked_at = now()", &[])
+        .await
+        .unwrap();
+    let (status, body) = problem(kiosk.get("/kiosk", None).await).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("kiosk_device_required"))
+    );
+    let unknown = Kiosk {
+        world: &world,
+        device: "x".repeat(43),
+    };
+    assert_eq!(unknown.get("/kiosk", None).await.status(), 401);
+}

@@ -1,0 +1,374 @@
+//! The authorization matrix: every staff route, every role, in its own prison and in another;
+//! and kiosk routes, which accept only kiosk sessions.
+use reqwest::Method;
+use saldo::auth::Role;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::api_support::*;
+
+const O: Role = Role::Officer;
+const F: Role = Role::Finance;
+const FA: Role = Role::FinanceApprover;
+const AU: Role = Role::Auditor;
+const AD: Role = Role::Admin;
+
+struct Route {
+    method: Method,
+    /// `{A}` is the prison's id, `{P}` a prisoner of that prison.
+    path: &'static str,
+    allowed: &'static [Role],
+    /// Figures without person-level data: staff of any prison may read them.
+    any_prison: bool,
+}
+
+fn routes() -> Vec<Route> {
+    let route = |method: Method, path, allowed, any_prison| Route {
+        method,
+        path,
+        allowed,
+        any_prison,
+    };
+    vec![
+        route(Method::GET, "/api/staff/me", &[O, F, FA, AU, AD], true),
+        route(Method::POST, "/api/staff/logout", &[O, F, FA, AU, AD], true),
+        route(Method::GET, "/api/staff/trial-balance", &[F, FA, AU], true),
+        route(
+            Method::GET,
+            "/api/staff/trial-balance.csv",
+            &[F, FA, AU],
+            true,
+        ),
+        route(Method::POST, "/api/staff/prisons/{A}/staff", &[AD], false),
+        route(
+            Method::POST,
+            "/api/staff/prisons/{A}/kiosk-devices",
+            &[AD],
+            false,
+        ),
+        route(
+            Method::POST,
+            "/api/staff/prisons/{A}/prisoners",
+            &[O],
+            false,
+        ),
+        route(
+            Method::POST,
+            "/api/staff/prisons/{A}/prisoners/lookup",
+            &[O, F, FA],
+            false,
+        ),
+        route(
+            Method::GET,
+            "/api/staff/prisons/{A}/prisoners/{P}",
+            &[O, F, FA],
+            false,
+        ),
+        route(
+            Method::GET,
+            "/api/staff/prisons/{A}/prisoners/{P}/balances",
+            &[O, F, FA],
+            false,
+        ),
+        route(
+            Method::GET,
+            "/api/staff/prisons/{A}/prisoners/{P}/statement",
+            &[O, F, FA],
+            false,
+        ),
+        route(
+            Method::PUT,
+            "/api/staff/prisons/{A}/prisoners/{P}/pin",
+            &[O],
+            false,
+        ),
+        route(
+            Method::POST,
+            "/api/staff/prisons/{A}/prisoners/{P}/deposits",
+            &[F, FA],
+            false,
+        ),
+        route(
+            Method::POST,
+            "/api/staff/prisons/{A}/depositors",
+            &[F, FA],
+            false,
+        ),
+        route(
+            Method::GET,
+            "/api/staff/prisons/{A}/access-log",
+            &[AU],
+            false,
+        ),
+    ]
+}
+
+/// A valid body for each route (unique where uniqueness matters).
+fn body_for(path: &str, n: usize) -> Option<Value> {
+    let unique = format!("{n}-{}", Uuid::new_v4().simple());
+    if path.ends_with("/staff") {
+        Some(
+            json!({"username": format!("u{}", &unique[..20]), "password": PASSWORD, "roles": ["officer"]}),
+        )
+    } else if path.ends_with("/kiosk-devices") {
+        Some(json!({"label": "kiosk"}))
+    } else if path.ends_with("/prisoners") {
+        Some(admission(&format!("M{}", &unique[..20])))
+    } else if path.ends_with("/lookup") {
+        Some(json!({"prisoner_number": "MATRIX-1"}))
+    } else if path.ends_with("/pin") {
+        Some(json!({"pin": "2468"}))
+    } else if path.ends_with("/deposits") {
+        Some(
+            json!({"idempotency_key": unique, "source": "cash_at_intake", "amount_minor": 100, "currency": "EUR"}),
+        )
+    } else if path.ends_with("/depositors") {
+        Some(json!({"full_name": "A Depositor"}))
+    } else {
+        None
+    }
+}
+
+async fn call(world: &World, route: &Route, token: &str, person: Uuid, n: usize) -> u16 {
+    let path = route
+        .path
+        .replace("{A}", &world.prison_a.to_string())
+        .replace("{P}", &person.to_string());
+    let mut request = world
+        .http
+        .request(route.method.clone(), world.url(&path))
+        .bearer_auth(token)
+        .header("saldo-purpose", "case_management");
+    if let Some(body) = body_for(route.path, n) {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    if status >= 400 {
+        let (_, problem) = problem(response).await;
+        assert!(problem["code"].is_string());
+    }
+    status
+}
+
+#[tokio::test]
+async fn every_role_reaches_exactly_its_routes_and_no_other_prisons_data() {
+    let world = World::new().await;
+    let officer = world.staff("seed.officer", &[O], world.prison_a).await;
+    let person = world.admit(&officer, world.prison_a, "MATRIX-1").await;
+    let mut n = 0;
+    let mut checked = 0;
+    for route in routes() {
+        for role in Role::ALL {
+            n += 1;
+            // A fresh session per call, so logout does not spoil the next one.
+            let user = world
+                .staff(
+                    &format!("{}.{n}", role.as_str().replace('_', "")),
+                    &[role],
+                    world.prison_a,
+                )
+                .await;
+            let status = call(&world, &route, &user.token, person, n).await;
+            let allowed = route.allowed.contains(&role);
+            if allowed {
+                assert!(
+                    (200..300).contains(&status),
+                    "{} {} as {}: expected success, got {status}",
+                    route.method,
+                    route.path,
+                    role.as_str()
+                );
+            } else {
+                assert_eq!(
+                    status,
+                    403,
+                    "{} {} as {}: expected 403",
+                    route.method,
+                    route.path,
+                    role.as_str()
+                );
+            }
+            checked += 1;
+
+            // The same role held in prison B only.
+            n += 1;
+            let outsider = world
+                .staff(
+                    &format!("b{}.{n}", role.as_str().replace('_', "")),
+                    &[role],
+                    world.prison_b,
+                )
+                .await;
+            let status = call(&world, &route, &outsider.token, person, n).await;
+            if route.any_prison && allowed {
+                assert!(
+                    (200..300).contains(&status),
+                    "{} as B {}: {status}",
+                    route.path,
+                    role.as_str()
+                );
+            } else {
+                assert_eq!(
+                    status,
+                    403,
+                    "{} {} as prison B {}",
+                    route.method,
+                    route.path,
+                    role.as_str()
+                );
+            }
+            checked += 1;
+        }
+        // No credentials at all, and a forged token.
+        let anonymous = world
+            .http
+            .request(
+                route.method.clone(),
+                world.url(
+                    &route
+                        .path
+                        .replace("{A}", &world.prison_a.to_string())
+                        .replace("{P}", &person.to_string()),
+                ),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            problem(anonymous).await.0,
+            401,
+            "{} without credentials",
+            route.path
+        );
+        let forged = call(
+            &world,
+            &route,
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            person,
+            0,
+        )
+        .await;
+        assert_eq!(forged, 401, "{} with a forged token", route.path);
+    }
+    assert_eq!(checked, routes().len() * Role::ALL.len() * 2);
+}
+
+#[tokio::test]
+async fn staff_of_prison_b_cannot_see_a_prisoner_of_prison_a_even_through_their_own_prison_path() {
+    let world = World::new().await;
+    let officer_a = world.staff("officer.a", &[O], world.prison_a).await;
+    let officer_b = world.staff("officer.b", &[O, F], world.prison_b).await;
+    let person = world.admit(&officer_a, world.prison_a, "A-500").await;
+    let before = world.table_counts().await;
+    for rest in ["", "/balances", "/statement"] {
+        let response = world
+            .http
+            .get(world.prison_url(world.prison_b, &format!("/prisoners/{person}{rest}")))
+            .bearer_auth(&officer_b.token)
+            .header("saldo-purpose", "case_management")
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = problem(response).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (404, Some("not_found")),
+            "{rest}"
+        );
+    }
+    let lookup = world
+        .http
+        .post(world.prison_url(world.prison_b, "/prisoners/lookup"))
+        .bearer_auth(&officer_b.token)
+        .header("saldo-purpose", "case_management")
+        .json(&json!({"prisoner_number": "A-500"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lookup.status(), 404);
+    let deposit = world
+        .http
+        .post(world.prison_url(world.prison_b, &format!("/prisoners/{person}/deposits")))
+        .bearer_auth(&officer_b.token)
+        .json(&json!({"idempotency_key": "x", "source": "cash_at_intake", "amount_minor": 100, "currency": "EUR"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deposit.status(), 404);
+    let pin = world
+        .http
+        .put(world.prison_url(world.prison_b, &format!("/prisoners/{person}/pin")))
+        .bearer_auth(&officer_b.token)
+        .json(&json!({"pin": "1111"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pin.status(), 404);
+    assert_eq!(world.table_counts().await, before, "nothing changed");
+}
+
+#[tokio::test]
+async fn kiosk_routes_accept_only_kiosk_sessions() {
+    let world = World::new().await;
+    let officer = world
+        .staff("officer.a", &[O, F, FA, AU, AD], world.prison_a)
+        .await;
+    let device = world.kiosk_device(world.prison_a).await;
+    for (method, path) in [
+        (Method::GET, "/kiosk"),
+        (Method::POST, "/kiosk/sign-in"),
+        (Method::GET, "/kiosk/home"),
+        (Method::GET, "/kiosk/pin"),
+        (Method::POST, "/kiosk/pin"),
+        (Method::POST, "/kiosk/language"),
+        (Method::POST, "/kiosk/sign-out"),
+    ] {
+        // Staff credentials, no device: refused as problem+json.
+        let response = world
+            .http
+            .request(method.clone(), world.url(path))
+            .bearer_auth(&officer.token)
+            .header("cookie", format!("saldo_staff={}", officer.token))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("lang=en")
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = problem(response).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (401, Some("kiosk_device_required")),
+            "{path}"
+        );
+        // A staff token where the device token goes: refused too.
+        let response = world
+            .http
+            .request(method.clone(), world.url(path))
+            .header("saldo-kiosk-device", &officer.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            401,
+            "{path} with a staff token as device"
+        );
+        if path == "/kiosk" || path == "/kiosk/sign-in" {
+            continue;
+        }
+        // A real device but a staff cookie instead of a kiosk session: back to sign-in.
+        let response = world
+            .http
+            .request(method.clone(), world.url(path))
+            .header("saldo-kiosk-device", &device)
+            .header("cookie", format!("saldo_kiosk={}", officer.token))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("lang=en")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 303, "{path}");
+        assert_eq!(response.headers()["location"], "/kiosk");
+    }
+}
