@@ -1,6 +1,7 @@
 pub mod booking;
 pub mod client;
 pub mod egress;
+pub mod outbox;
 pub mod process;
 pub mod protocol;
 pub mod pseudonym;
