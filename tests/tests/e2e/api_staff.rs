@@ -10,7 +10,9 @@ const PURPOSE: (&str, &str) = ("saldo-purpose", "case_management");
 #[tokio::test]
 async fn an_officer_admits_a_prisoner_with_three_euro_sub_accounts_and_a_pin() {
     let world = World::new().await;
-    let officer = world.staff("officer.a", &[Role::Officer], world.prison_a).await;
+    let officer = world
+        .staff("officer.a", &[Role::Officer], world.prison_a)
+        .await;
     let response = world
         .http
         .post(world.prison_url(world.prison_a, "/prisoners"))
@@ -46,19 +48,28 @@ async fn an_officer_admits_a_prisoner_with_three_euro_sub_accounts_and_a_pin() {
     assert_eq!(pins, 1, "the PIN is stored as an argon2id hash");
     // The ledger knows the person by id only.
     let codes: Vec<String> = client
-        .query("select code from ledger_accounts where person_id = $1", &[&person_id])
+        .query(
+            "select code from ledger_accounts where person_id = $1",
+            &[&person_id],
+        )
         .await
         .unwrap()
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert!(codes.iter().all(|c| !c.contains("A-1001") && !c.contains("Matti")));
+    assert!(
+        codes
+            .iter()
+            .all(|c| !c.contains("A-1001") && !c.contains("Matti"))
+    );
 }
 
 #[tokio::test]
 async fn a_prisoner_number_is_admitted_only_once() {
     let world = World::new().await;
-    let officer = world.staff("officer.a", &[Role::Officer], world.prison_a).await;
+    let officer = world
+        .staff("officer.a", &[Role::Officer], world.prison_a)
+        .await;
     world.admit(&officer, world.prison_a, "A-1").await;
     let before = world.table_counts().await;
     let response = world
@@ -72,14 +83,19 @@ async fn a_prisoner_number_is_admitted_only_once() {
     let (status, body) = problem(response).await;
     assert_eq!(status, 409);
     assert_eq!(body["code"], "prisoner_number_taken");
-    assert!(!body.to_string().contains("A-1\""), "the number is not echoed");
+    assert!(
+        !body.to_string().contains("A-1\""),
+        "the number is not echoed"
+    );
     assert_eq!(world.table_counts().await, before);
 }
 
 #[tokio::test]
 async fn a_look_up_by_prisoner_number_returns_the_record_when_a_purpose_is_given() {
     let world = World::new().await;
-    let officer = world.staff("officer.a", &[Role::Officer], world.prison_a).await;
+    let officer = world
+        .staff("officer.a", &[Role::Officer], world.prison_a)
+        .await;
     let person_id = world.admit(&officer, world.prison_a, "A-77").await;
     let lookup = |purpose: Option<&'static str>| {
         let mut request = world
@@ -93,11 +109,22 @@ async fn a_look_up_by_prisoner_number_returns_the_record_when_a_purpose_is_given
         request.send()
     };
     let (status, body) = problem(lookup(None).await.unwrap()).await;
-    assert_eq!((status, body["code"].as_str()), (400, Some("purpose_required")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("purpose_required"))
+    );
     let (status, body) = problem(lookup(Some("curiosity")).await.unwrap()).await;
-    assert_eq!((status, body["code"].as_str()), (400, Some("purpose_invalid")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("purpose_invalid"))
+    );
 
-    let found: Value = lookup(Some("case_management")).await.unwrap().json().await.unwrap();
+    let found: Value = lookup(Some("case_management"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(found["person_id"], person_id.to_string());
     assert_eq!(found["full_name"], "Matti Meikäläinen");
     assert_eq!(found["date_of_birth"], "1990-01-01");
@@ -133,8 +160,12 @@ async fn deposit(world: &World, token: &str, person: uuid::Uuid, body: Value) ->
 #[tokio::test]
 async fn cash_at_intake_shows_in_the_balances_and_the_statement() {
     let world = World::new().await;
-    let officer = world.staff("officer.a", &[Role::Officer], world.prison_a).await;
-    let finance = world.staff("finance.a", &[Role::Finance], world.prison_a).await;
+    let officer = world
+        .staff("officer.a", &[Role::Officer], world.prison_a)
+        .await;
+    let finance = world
+        .staff("finance.a", &[Role::Finance], world.prison_a)
+        .await;
     let person = world.admit(&officer, world.prison_a, "A-2").await;
     let response = deposit(
         &world,
@@ -164,12 +195,18 @@ async fn cash_at_intake_shows_in_the_balances_and_the_statement() {
         .iter()
         .find(|a| a["purpose"] == "spendable")
         .unwrap();
-    assert_eq!(spendable["posted"], json!({"amount_minor": 2550, "currency": "EUR"}));
+    assert_eq!(
+        spendable["posted"],
+        json!({"amount_minor": 2550, "currency": "EUR"})
+    );
     assert_eq!(spendable["held"]["amount_minor"], 0);
 
     let statement: Value = world
         .http
-        .get(world.prison_url(world.prison_a, &format!("/prisoners/{person}/statement?limit=10")))
+        .get(world.prison_url(
+            world.prison_a,
+            &format!("/prisoners/{person}/statement?limit=10"),
+        ))
         .bearer_auth(&officer.token)
         .header(PURPOSE.0, PURPOSE.1)
         .send()
@@ -201,8 +238,12 @@ async fn cash_at_intake_shows_in_the_balances_and_the_statement() {
 #[tokio::test]
 async fn a_family_deposit_needs_a_registered_depositor_and_is_booked_once_per_key() {
     let world = World::new().await;
-    let officer = world.staff("officer.a", &[Role::Officer], world.prison_a).await;
-    let finance = world.staff("finance.a", &[Role::FinanceApprover], world.prison_a).await;
+    let officer = world
+        .staff("officer.a", &[Role::Officer], world.prison_a)
+        .await;
+    let finance = world
+        .staff("finance.a", &[Role::FinanceApprover], world.prison_a)
+        .await;
     let person = world.admit(&officer, world.prison_a, "A-3").await;
 
     let without = deposit(
@@ -238,9 +279,20 @@ async fn a_family_deposit_needs_a_registered_depositor_and_is_booked_once_per_ke
     assert_eq!(depositor["regime"], "gdpr");
     let body = json!({"idempotency_key": "f2", "source": "family_deposit", "amount_minor": 1000,
                       "currency": "EUR", "depositor_person_id": depositor["person_id"]});
-    let first: Value = deposit(&world, &finance.token, person, body.clone()).await.json().await.unwrap();
-    let again: Value = deposit(&world, &finance.token, person, body).await.json().await.unwrap();
-    assert_eq!(first["entry_id"], again["entry_id"], "a replay returns the same entry");
+    let first: Value = deposit(&world, &finance.token, person, body.clone())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let again: Value = deposit(&world, &finance.token, person, body)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        first["entry_id"], again["entry_id"],
+        "a replay returns the same entry"
+    );
     let entries: i64 = world
         .db
         .raw_client()
@@ -264,9 +316,15 @@ async fn a_family_deposit_needs_a_registered_depositor_and_is_booked_once_per_ke
 #[tokio::test]
 async fn the_trial_balance_balances_and_sums_prisoners_per_purpose_in_json_and_csv() {
     let world = World::new().await;
-    let officer = world.staff("officer.a", &[Role::Officer], world.prison_a).await;
-    let finance = world.staff("finance.a", &[Role::Finance], world.prison_a).await;
-    let auditor = world.staff("auditor.a", &[Role::Auditor], world.prison_a).await;
+    let officer = world
+        .staff("officer.a", &[Role::Officer], world.prison_a)
+        .await;
+    let finance = world
+        .staff("finance.a", &[Role::Finance], world.prison_a)
+        .await;
+    let auditor = world
+        .staff("auditor.a", &[Role::Auditor], world.prison_a)
+        .await;
     for (number, amount) in [("A-10", 500), ("A-11", 700)] {
         let person = world.admit(&officer, world.prison_a, number).await;
         let response = deposit(
@@ -300,7 +358,10 @@ async fn the_trial_balance_balances_and_sums_prisoners_per_purpose_in_json_and_c
         .unwrap();
     assert_eq!(spendable["accounts"], 2);
     assert_eq!(spendable["credit_minor"], 1200);
-    assert!(!balance.to_string().contains("person:"), "no line names a person");
+    assert!(
+        !balance.to_string().contains("person:"),
+        "no line names a person"
+    );
 
     let csv = world
         .http
@@ -309,9 +370,16 @@ async fn the_trial_balance_balances_and_sums_prisoners_per_purpose_in_json_and_c
         .send()
         .await
         .unwrap();
-    assert!(csv.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(
+        csv.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
     let text = csv.text().await.unwrap();
-    assert!(text.starts_with("account,account_type,currency,accounts,debit_minor,credit_minor\r\n"));
+    assert!(
+        text.starts_with("account,account_type,currency,accounts,debit_minor,credit_minor\r\n")
+    );
     assert!(text.contains("prisoners:spendable:EUR,liability,EUR,2,0,1200\r\n"));
     assert!(text.contains("total,,EUR,,1200,1200\r\n"));
 }
@@ -339,7 +407,10 @@ async fn an_admin_creates_staff_who_sign_in_and_registers_kiosk_devices() {
     assert_eq!(login.status(), 200);
     let cookie = login.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
-    let token = login.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+    let token = login.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let me: Value = world
         .http
         .get(world.url("/api/staff/me"))
@@ -350,7 +421,10 @@ async fn an_admin_creates_staff_who_sign_in_and_registers_kiosk_devices() {
         .json()
         .await
         .unwrap();
-    assert_eq!(me["grants"], json!([{"prison_id": world.prison_a, "role": "officer"}]));
+    assert_eq!(
+        me["grants"],
+        json!([{"prison_id": world.prison_a, "role": "officer"}])
+    );
 
     let device: Value = world
         .http
@@ -389,8 +463,16 @@ async fn an_admin_creates_staff_who_sign_in_and_registers_kiosk_devices() {
 #[tokio::test]
 async fn a_session_ends_at_logout_and_after_idle_time() {
     let world = World::new().await;
-    let officer = world.staff("officer.a", &[Role::Officer], world.prison_a).await;
-    let me = |token: String| world.http.get(world.url("/api/staff/me")).bearer_auth(token).send();
+    let officer = world
+        .staff("officer.a", &[Role::Officer], world.prison_a)
+        .await;
+    let me = |token: String| {
+        world
+            .http
+            .get(world.url("/api/staff/me"))
+            .bearer_auth(token)
+            .send()
+    };
     assert_eq!(me(officer.token.clone()).await.unwrap().status(), 200);
     let logout = world
         .http
@@ -402,7 +484,9 @@ async fn a_session_ends_at_logout_and_after_idle_time() {
     assert_eq!(logout.status(), 204);
     assert_eq!(me(officer.token.clone()).await.unwrap().status(), 401);
 
-    let idle = world.staff("officer.idle", &[Role::Officer], world.prison_a).await;
+    let idle = world
+        .staff("officer.idle", &[Role::Officer], world.prison_a)
+        .await;
     assert_eq!(me(idle.token.clone()).await.unwrap().status(), 200);
     world
         .db
@@ -415,9 +499,14 @@ async fn a_session_ends_at_logout_and_after_idle_time() {
         .await
         .unwrap();
     let (status, body) = problem(me(idle.token.clone()).await.unwrap()).await;
-    assert_eq!((status, body["code"].as_str()), (401, Some("unauthenticated")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("unauthenticated"))
+    );
 
-    let old = world.staff("officer.old", &[Role::Officer], world.prison_a).await;
+    let old = world
+        .staff("officer.old", &[Role::Officer], world.prison_a)
+        .await;
     world
         .db
         .raw_client()
@@ -428,13 +517,19 @@ async fn a_session_ends_at_logout_and_after_idle_time() {
         )
         .await
         .unwrap();
-    assert_eq!(me(old.token.clone()).await.unwrap().status(), 401, "absolute expiry");
+    assert_eq!(
+        me(old.token.clone()).await.unwrap().status(),
+        401,
+        "absolute expiry"
+    );
 }
 
 #[tokio::test]
 async fn staff_answers_carry_security_headers_and_cross_site_posts_are_refused() {
     let world = World::new().await;
-    let officer = world.staff("officer.a", &[Role::Officer], world.prison_a).await;
+    let officer = world
+        .staff("officer.a", &[Role::Officer], world.prison_a)
+        .await;
     let response = world
         .http
         .get(world.url("/api/staff/me"))
@@ -443,7 +538,12 @@ async fn staff_answers_carry_security_headers_and_cross_site_posts_are_refused()
         .await
         .unwrap();
     let headers = response.headers();
-    assert!(headers["content-security-policy"].to_str().unwrap().contains("default-src 'none'"));
+    assert!(
+        headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'none'")
+    );
     assert_eq!(headers["x-frame-options"], "DENY");
     assert_eq!(headers["x-content-type-options"], "nosniff");
     assert_eq!(headers["referrer-policy"], "no-referrer");
@@ -460,7 +560,10 @@ async fn staff_answers_carry_security_headers_and_cross_site_posts_are_refused()
         .await
         .unwrap();
     let (status, body) = problem(cross_site).await;
-    assert_eq!((status, body["code"].as_str()), (403, Some("cross_site_request")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("cross_site_request"))
+    );
     let fetch_site = world
         .http
         .post(world.prison_url(world.prison_a, "/prisoners"))

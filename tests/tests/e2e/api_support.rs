@@ -20,7 +20,6 @@ pub struct World {
 /// A member of staff with a live session.
 pub struct StaffUser {
     pub id: Uuid,
-    pub username: String,
     pub token: String,
 }
 
@@ -78,14 +77,16 @@ impl World {
     /// argon2 per test: the login route has its own tests).
     pub async fn staff(&self, username: &str, roles: &[Role], prison_id: Uuid) -> StaffUser {
         let client = self.db.pool.get().await.unwrap();
-        let grants: Vec<Grant> = roles.iter().map(|&role| Grant { prison_id, role }).collect();
+        let grants: Vec<Grant> = roles
+            .iter()
+            .map(|&role| Grant { prison_id, role })
+            .collect();
         let id = auth::create_staff(&client, username, "not-a-password-hash", &grants)
             .await
             .unwrap();
         let session = auth::start_staff_session(&client, id).await.unwrap();
         StaffUser {
             id,
-            username: username.to_owned(),
             token: session.token,
         }
     }
