@@ -331,3 +331,12 @@ where
             })
     }
 }
+
+/// A known path with the wrong method: problem+json rather than an empty 405.
+pub async fn method_not_allowed() -> Problem {
+    Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        Some("this route does not take that method".to_owned()),
+    )
+}

@@ -2,5 +2,5 @@
 //! Each group exposes `router()`; `app::router` merges them.
 pub mod kiosk;
 pub mod ledger_views;
-pub mod staff;
 pub mod recon;
+pub mod staff;

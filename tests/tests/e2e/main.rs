@@ -1,5 +1,6 @@
 //! End-to-end tests against a real PostgreSQL: one binary, one module per area.
 mod api_access_log;
+mod api_bad_input;
 mod api_kiosk;
 mod api_login;
 mod api_roles;

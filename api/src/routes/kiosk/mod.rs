@@ -27,6 +27,7 @@ pub fn router() -> Router<AppState> {
         .route("/kiosk/language", post(language::switch))
         .route("/kiosk/sign-out", post(sign_out::sign_out))
         .route("/kiosk/style.css", get(style::css))
+        .method_not_allowed_fallback(crate::http::method_not_allowed)
         .layer(axum::middleware::from_fn(crate::http::same_origin_only))
         .layer(axum::middleware::from_fn(crate::http::security_headers))
 }

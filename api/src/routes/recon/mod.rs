@@ -6,13 +6,13 @@
 //! the person who proposed it (four-eyes, also enforced by the database).
 use std::io::Cursor;
 
+use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Json;
 use ledger::Currency;
 use serde::Deserialize;
 use time::{Date, Duration, OffsetDateTime};
@@ -50,13 +50,28 @@ pub fn router() -> Router<AppState> {
         .route(&format!("{BASE}/breaks"), get(list_breaks))
         .route(&format!("{BASE}/breaks/{{break_id}}"), get(get_break))
         .route(&format!("{BASE}/breaks/{{break_id}}/assign"), post(assign))
-        .route(&format!("{BASE}/breaks/{{break_id}}/comments"), post(comment))
+        .route(
+            &format!("{BASE}/breaks/{{break_id}}/comments"),
+            post(comment),
+        )
         .route(&format!("{BASE}/breaks/{{break_id}}/accept"), post(accept))
-        .route(&format!("{BASE}/breaks/{{break_id}}/adjustments"), post(propose))
-        .route(&format!("{BASE}/adjustments/{{adjustment_id}}/approve"), post(approve))
-        .route(&format!("{BASE}/adjustments/{{adjustment_id}}/reject"), post(reject))
+        .route(
+            &format!("{BASE}/breaks/{{break_id}}/adjustments"),
+            post(propose),
+        )
+        .route(
+            &format!("{BASE}/adjustments/{{adjustment_id}}/approve"),
+            post(approve),
+        )
+        .route(
+            &format!("{BASE}/adjustments/{{adjustment_id}}/reject"),
+            post(reject),
+        )
         .route(&format!("{BASE}/settlements"), post(upload_settlement))
-        .route(&format!("{BASE}/bank-statements"), post(upload_bank_statement))
+        .route(
+            &format!("{BASE}/bank-statements"),
+            post(upload_bank_statement),
+        )
 }
 
 impl From<ReconError> for Problem {
@@ -102,7 +117,8 @@ async fn load_report(state: &AppState, query: &RangeQuery) -> Result<report::Rep
     let to = date_param(query.to.as_deref(), today)?;
     let from = date_param(
         query.from.as_deref(),
-        to.checked_sub(Duration::days(DEFAULT_PAGE_DAYS - 1)).unwrap_or(to),
+        to.checked_sub(Duration::days(DEFAULT_PAGE_DAYS - 1))
+            .unwrap_or(to),
     )?;
     let currency = match query.currency.as_deref() {
         None | Some("") => Currency::EUR,

@@ -61,6 +61,7 @@ pub fn router() -> Router<AppState> {
         )
         .route(&format!("{PRISON}/depositors"), post(depositors::create))
         .route(&format!("{PRISON}/access-log"), get(access_log::search))
+        .method_not_allowed_fallback(crate::http::method_not_allowed)
         .layer(axum::middleware::from_fn(crate::http::same_origin_only))
         .layer(axum::middleware::from_fn(crate::http::security_headers))
 }
