@@ -67,12 +67,14 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/ready", get(ready))
+        .route("/metrics", get(crate::metrics::render))
         .merge(crate::routes::staff::router())
         .merge(crate::routes::kiosk::router())
         .merge(crate::routes::recon::router())
         .fallback(not_found)
         .with_state(state)
         .merge(webhooks)
+        .layer(axum::middleware::from_fn(crate::metrics::track))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -126,6 +128,7 @@ async fn not_found() -> Response {
 /// Serves until SIGINT/SIGTERM, then lets requests in flight finish.
 pub async fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<()> {
     let address = listener.local_addr()?;
+    crate::metrics::handle();
     tracing::info!(%address, "saldo listening");
     let expiry = tokio::spawn(expire_holds_forever(state.ledger.clone()));
     let result = axum::serve(

@@ -120,10 +120,21 @@ async fn receive<D: Decide>(
     };
     match &envelope.event {
         WebhookEvent::AuthorizationRequest(request) => {
+            let started = std::time::Instant::now();
             let outcome = match authorization_input(request, envelope.timestamp) {
                 Ok(input) => process::authorize(&state.pool, &state.decide, &message, &input).await,
                 Err(_) => AuthorizationOutcome::decline("OTHER", "currency_not_supported"),
             };
+            let decision = if outcome.approve {
+                "APPROVE"
+            } else {
+                "DECLINE"
+            };
+            let reason = outcome.decline_reason.clone().unwrap_or_default();
+            metrics::counter!("saldo_card_authorizations_total", "decision" => decision, "reason" => reason)
+                .increment(1);
+            metrics::histogram!("saldo_card_authorization_duration_seconds")
+                .record(started.elapsed());
             tracing::info!(
                 webhook_id,
                 authorization_id = %request.authorization_id,

@@ -136,3 +136,17 @@ async fn saldo_verify_passes_on_thousands_of_entries_and_fails_after_tampering()
         format!("{:?}", std::process::ExitCode::from(2))
     );
 }
+
+#[tokio::test]
+async fn metrics_are_served_in_prometheus_format_with_request_counts() {
+    let db = TestDb::new().await;
+    let base = spawn_app(&db).await;
+    reqwest::get(format!("{base}/health")).await.unwrap();
+    let response = reqwest::get(format!("{base}/metrics")).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    assert!(text.contains("saldo_http_requests_total"), "{text}");
+    assert!(text.contains("route=\"/health\""), "{text}");
+    assert!(text.contains("saldo_db_pool_connections"), "{text}");
+    assert!(text.contains("saldo_outbox_pending"), "{text}");
+}
