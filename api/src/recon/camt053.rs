@@ -1,0 +1,484 @@
+//! A streaming reader of ISO 20022 camt.053 bank-to-customer statements (versions .001.02 to
+//! .001.08 share the elements read here): Document/BkToCstmrStmt/Stmt/{Id, Acct, Bal, Ntry}.
+//!
+//! It keeps only the element path and the entry being read, and hands each booked statement
+//! line to a callback, so a statement of any size is read in constant memory.
+
+use std::io::{BufRead, BufReader, Read};
+
+use ledger::{Currency, Money};
+use quick_xml::events::Event;
+use time::Date;
+
+use super::ReconError;
+
+/// One booked transaction on the account: one per `TxDtls` (one per `Ntry` without details).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BankLine {
+    /// 1-based position of the line in the file.
+    pub line_no: u64,
+    /// Which `Stmt` of the file (1-based).
+    pub stmt_no: i32,
+    pub booking_date: Date,
+    /// Signed: a credit (money into the trust account) is positive, a debit negative.
+    pub amount_minor: i64,
+    pub currency: Currency,
+    pub end_to_end_id: Option<String>,
+    pub account_servicer_ref: Option<String>,
+    pub remittance: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementHeader {
+    pub stmt_no: i32,
+    pub statement_id: String,
+    pub account_iban: Option<String>,
+    pub currency: Currency,
+    pub opening_minor: i64,
+    pub closing_minor: i64,
+    pub closing_date: Date,
+}
+
+#[derive(Debug, Clone)]
+pub struct Camt053Summary {
+    pub statements: Vec<StatementHeader>,
+    pub line_count: u64,
+    /// Entries not booked yet (status PDNG/INFO): outside the closing booked balance, so not
+    /// reconciled now; the next statement books them.
+    pub not_booked_entries: u64,
+    pub sha256_hex: String,
+}
+
+/// Hashes every byte read through it.
+struct HashingRead<R> {
+    inner: R,
+    hasher: sha2::Sha256,
+}
+
+impl<R: Read> Read for HashingRead<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.inner.read(buf)?;
+        sha2::Digest::update(&mut self.hasher, &buf[..read]);
+        Ok(read)
+    }
+}
+
+#[derive(Default)]
+struct Amount {
+    text: String,
+    currency: String,
+}
+
+#[derive(Default)]
+struct TxDetails {
+    amount: Option<Amount>,
+    credit_debit: Option<String>,
+    end_to_end_id: Option<String>,
+    remittance: Option<String>,
+}
+
+#[derive(Default)]
+struct EntryBeingRead {
+    amount: Amount,
+    credit_debit: String,
+    status: String,
+    booking_date: String,
+    account_servicer_ref: Option<String>,
+    details: Vec<TxDetails>,
+}
+
+#[derive(Default)]
+struct BalanceBeingRead {
+    code: String,
+    amount: Amount,
+    credit_debit: String,
+    date: String,
+}
+
+#[derive(Default)]
+struct StatementBeingRead {
+    id: String,
+    iban: Option<String>,
+    currency: Option<String>,
+    opening: Option<Money>,
+    closing: Option<(Money, Date)>,
+    declared_entries: Option<u64>,
+    entry_count: u64,
+    booked_sum_minor: i64,
+}
+
+/// A statement can hold thousands of entries; one entry rarely more than a few details.
+const MAX_DETAILS_PER_ENTRY: usize = 10_000;
+const MAX_TEXT_BYTES: usize = 1024;
+
+fn invalid(position: u64, message: impl Into<String>) -> ReconError {
+    ReconError::InvalidFile {
+        line_no: position,
+        message: message.into(),
+    }
+}
+
+fn parse_money(amount: &Amount, position: u64, what: &str) -> Result<Money, ReconError> {
+    let currency = Currency::from_code(&amount.currency).map_err(|_| {
+        invalid(
+            position,
+            format!("{what}: currency {:?} is unknown", amount.currency),
+        )
+    })?;
+    if amount.text.starts_with('-') || amount.text.starts_with('+') {
+        return Err(invalid(position, format!("{what}: amounts carry no sign")));
+    }
+    Money::parse_major(&amount.text, currency).map_err(|_| {
+        invalid(
+            position,
+            format!("{what}: {:?} is not an amount", amount.text),
+        )
+    })
+}
+
+fn signed(money: Money, credit_debit: &str, position: u64) -> Result<i64, ReconError> {
+    match credit_debit {
+        "CRDT" => Ok(money.amount_minor),
+        "DBIT" => money.amount_minor.checked_neg().ok_or(ReconError::Overflow),
+        other => Err(invalid(
+            position,
+            format!("CdtDbtInd {other:?} is neither CRDT nor DBIT"),
+        )),
+    }
+}
+
+fn parse_date(text: &str, position: u64, what: &str) -> Result<Date, ReconError> {
+    // A DtTm carries a time after the date: the booking date is its first ten characters.
+    let date = text.get(..10).unwrap_or(text);
+    Date::parse(date, &time::format_description::well_known::Iso8601::DATE)
+        .map_err(|_| invalid(position, format!("{what}: {text:?} is not a date")))
+}
+
+/// Reads a camt.053 document, calling `on_line` for every booked line, and checks each
+/// statement's arithmetic: opening balance plus the booked lines must give the closing balance.
+pub fn read_camt053<R: BufRead>(
+    reader: R,
+    mut on_line: impl FnMut(BankLine) -> Result<(), ReconError>,
+) -> Result<Camt053Summary, ReconError> {
+    let mut hashing = BufReader::new(HashingRead {
+        inner: reader,
+        hasher: sha2::Digest::new(),
+    });
+    let mut xml = quick_xml::Reader::from_reader(&mut hashing);
+    xml.config_mut().trim_text(true);
+    let mut buf = Vec::new();
+    let mut path: Vec<String> = Vec::new();
+    let mut saw_document = false;
+    let mut statements = Vec::new();
+    let mut statement: Option<StatementBeingRead> = None;
+    let mut entry: Option<EntryBeingRead> = None;
+    let mut balance: Option<BalanceBeingRead> = None;
+    let mut line_count: u64 = 0;
+    let mut not_booked_entries: u64 = 0;
+    // Ccy attribute of the Amt element being read.
+    let mut amount_currency = String::new();
+    loop {
+        let position = xml.buffer_position();
+        let event = xml
+            .read_event_into(&mut buf)
+            .map_err(|error| invalid(position, format!("not well-formed XML: {error}")))?;
+        match event {
+            Event::Start(start) => {
+                let name = String::from_utf8_lossy(start.local_name().as_ref()).into_owned();
+                if path.is_empty() {
+                    if name != "Document" {
+                        return Err(invalid(position, "the root element must be Document"));
+                    }
+                    saw_document = true;
+                }
+                if path.len() > 32 {
+                    return Err(invalid(position, "elements nested too deep"));
+                }
+                if name == "Amt" {
+                    amount_currency = match start.try_get_attribute("Ccy") {
+                        Ok(Some(attribute)) => attribute
+                            .unescape_value()
+                            .map_err(|_| invalid(position, "bad Ccy attribute"))?
+                            .into_owned(),
+                        _ => return Err(invalid(position, "an Amt without its Ccy attribute")),
+                    };
+                }
+                path.push(name);
+                let parent = path.len().checked_sub(2).and_then(|i| path.get(i));
+                match (parent.map(String::as_str), path.last().map(String::as_str)) {
+                    (Some("BkToCstmrStmt"), Some("Stmt")) => {
+                        statement = Some(StatementBeingRead::default());
+                    }
+                    (Some("Stmt"), Some("Bal")) => balance = Some(BalanceBeingRead::default()),
+                    (Some("Stmt"), Some("Ntry")) => entry = Some(EntryBeingRead::default()),
+                    (Some("NtryDtls"), Some("TxDtls")) => {
+                        if let Some(entry) = entry.as_mut() {
+                            if entry.details.len() >= MAX_DETAILS_PER_ENTRY {
+                                return Err(invalid(position, "too many TxDtls in one Ntry"));
+                            }
+                            entry.details.push(TxDetails::default());
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            Event::Empty(_) => {}
+            Event::Text(text) => {
+                let value = text
+                    .unescape()
+                    .map_err(|_| invalid(position, "bad character reference"))?;
+                if value.len() > MAX_TEXT_BYTES {
+                    return Err(invalid(position, "a text value is too long"));
+                }
+                let value = value.into_owned();
+                let ends = |suffix: &[&str]| {
+                    path.len() >= suffix.len()
+                        && path[path.len() - suffix.len()..]
+                            .iter()
+                            .zip(suffix)
+                            .all(|(a, b)| a == b)
+                };
+                if let Some(balance) = balance.as_mut() {
+                    if ends(&["Bal", "Tp", "CdOrPrtry", "Cd"]) {
+                        balance.code = value;
+                    } else if ends(&["Bal", "Amt"]) {
+                        balance.amount = Amount {
+                            text: value,
+                            currency: amount_currency.clone(),
+                        };
+                    } else if ends(&["Bal", "CdtDbtInd"]) {
+                        balance.credit_debit = value;
+                    } else if ends(&["Bal", "Dt", "Dt"]) || ends(&["Bal", "Dt", "DtTm"]) {
+                        balance.date = value;
+                    }
+                } else if let Some(entry) = entry.as_mut() {
+                    if let Some(details) = entry
+                        .details
+                        .last_mut()
+                        .filter(|_| ends_in(&path, "TxDtls"))
+                    {
+                        if ends(&["TxDtls", "Refs", "EndToEndId"]) {
+                            details.end_to_end_id = Some(value);
+                        } else if ends(&["TxDtls", "Amt"])
+                            || ends(&["TxDtls", "AmtDtls", "TxAmt", "Amt"])
+                        {
+                            if details.amount.is_none() || ends(&["TxDtls", "Amt"]) {
+                                details.amount = Some(Amount {
+                                    text: value,
+                                    currency: amount_currency.clone(),
+                                });
+                            }
+                        } else if ends(&["TxDtls", "CdtDbtInd"]) {
+                            details.credit_debit = Some(value);
+                        } else if ends(&["TxDtls", "RmtInf", "Ustrd"]) {
+                            details.remittance = Some(value);
+                        }
+                    } else if ends(&["Ntry", "Amt"]) {
+                        entry.amount = Amount {
+                            text: value,
+                            currency: amount_currency.clone(),
+                        };
+                    } else if ends(&["Ntry", "CdtDbtInd"]) {
+                        entry.credit_debit = value;
+                    } else if ends(&["Ntry", "Sts", "Cd"]) || ends(&["Ntry", "Sts"]) {
+                        entry.status = value;
+                    } else if ends(&["Ntry", "BookgDt", "Dt"]) || ends(&["Ntry", "BookgDt", "DtTm"])
+                    {
+                        entry.booking_date = value;
+                    } else if ends(&["Ntry", "AcctSvcrRef"]) {
+                        entry.account_servicer_ref = Some(value);
+                    }
+                } else if let Some(statement) = statement.as_mut() {
+                    if ends(&["Stmt", "Id"]) {
+                        statement.id = value;
+                    } else if ends(&["Stmt", "Acct", "Id", "IBAN"]) {
+                        statement.iban = Some(value);
+                    } else if ends(&["Stmt", "Acct", "Ccy"]) {
+                        statement.currency = Some(value);
+                    } else if ends(&["Stmt", "TxsSummry", "TtlNtries", "NbOfNtries"]) {
+                        statement.declared_entries = Some(value.parse().map_err(|_| {
+                            invalid(position, "TtlNtries/NbOfNtries is not a number")
+                        })?);
+                    }
+                }
+            }
+            Event::End(_) => {
+                let closing = path.pop();
+                let parent = path.last().map(String::as_str);
+                match (parent, closing.as_deref()) {
+                    (Some("Stmt"), Some("Bal")) => {
+                        if let (Some(done), Some(statement)) = (balance.take(), statement.as_mut())
+                        {
+                            let money = parse_money(&done.amount, position, "Bal/Amt")?;
+                            let amount_minor = signed(money, &done.credit_debit, position)?;
+                            let money = Money::new(amount_minor, money.currency);
+                            match done.code.as_str() {
+                                "OPBD" | "PRCD" => statement.opening = Some(money),
+                                "CLBD" => {
+                                    let date = parse_date(&done.date, position, "Bal/Dt")?;
+                                    statement.closing = Some((money, date));
+                                }
+                                _ => {}
+                            }
+                        }
+                    }
+                    (Some("Stmt"), Some("Ntry")) => {
+                        let (Some(done), Some(current)) = (entry.take(), statement.as_mut()) else {
+                            continue;
+                        };
+                        current.entry_count = current.entry_count.saturating_add(1);
+                        if done.status != "BOOK" {
+                            not_booked_entries = not_booked_entries.saturating_add(1);
+                            continue;
+                        }
+                        let money = parse_money(&done.amount, position, "Ntry/Amt")?;
+                        let entry_minor = signed(money, &done.credit_debit, position)?;
+                        let booking_date = parse_date(&done.booking_date, position, "BookgDt")?;
+                        let stmt_no = i32::try_from(statements.len() + 1)
+                            .map_err(|_| ReconError::Overflow)?;
+                        current.booked_sum_minor = current
+                            .booked_sum_minor
+                            .checked_add(entry_minor)
+                            .ok_or(ReconError::Overflow)?;
+                        let mut lines = Vec::with_capacity(done.details.len().max(1));
+                        if done.details.len() <= 1 {
+                            let details = done.details.into_iter().next().unwrap_or_default();
+                            lines.push((entry_minor, money.currency, details));
+                        } else {
+                            let mut sum_minor: i64 = 0;
+                            for details in done.details {
+                                let Some(amount) = details.amount.as_ref() else {
+                                    return Err(invalid(
+                                        position,
+                                        "a batch entry's TxDtls lacks its Amt",
+                                    ));
+                                };
+                                let part = parse_money(amount, position, "TxDtls/Amt")?;
+                                let indicator = details
+                                    .credit_debit
+                                    .clone()
+                                    .unwrap_or_else(|| done.credit_debit.clone());
+                                let part_minor = signed(part, &indicator, position)?;
+                                sum_minor = sum_minor
+                                    .checked_add(part_minor)
+                                    .ok_or(ReconError::Overflow)?;
+                                lines.push((part_minor, part.currency, details));
+                            }
+                            if sum_minor != entry_minor {
+                                return Err(invalid(
+                                    position,
+                                    "a batch entry's TxDtls amounts do not add up to its Amt",
+                                ));
+                            }
+                        }
+                        for (amount_minor, currency, details) in lines {
+                            line_count = line_count.saturating_add(1);
+                            on_line(BankLine {
+                                line_no: line_count,
+                                stmt_no,
+                                booking_date,
+                                amount_minor,
+                                currency,
+                                end_to_end_id: details
+                                    .end_to_end_id
+                                    .filter(|id| !id.is_empty() && id != "NOTPROVIDED"),
+                                account_servicer_ref: done.account_servicer_ref.clone(),
+                                remittance: details.remittance,
+                            })?;
+                        }
+                    }
+                    (Some("BkToCstmrStmt"), Some("Stmt")) => {
+                        let Some(done) = statement.take() else {
+                            continue;
+                        };
+                        statements.push(finish_statement(done, statements.len(), position)?);
+                    }
+                    _ => {}
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    if !saw_document || !path.is_empty() {
+        return Err(invalid(0, "the document is incomplete (truncated?)"));
+    }
+    if statements.is_empty() {
+        return Err(invalid(0, "no BkToCstmrStmt/Stmt in the document"));
+    }
+    drop(xml);
+    let hasher = hashing.into_inner().hasher;
+    Ok(Camt053Summary {
+        statements,
+        line_count,
+        not_booked_entries,
+        sha256_hex: hex::encode(sha2::Digest::finalize(hasher)),
+    })
+}
+
+fn ends_in(path: &[String], element: &str) -> bool {
+    path.iter().any(|name| name == element)
+}
+
+fn finish_statement(
+    done: StatementBeingRead,
+    index: usize,
+    position: u64,
+) -> Result<StatementHeader, ReconError> {
+    let stmt_no = i32::try_from(index + 1).map_err(|_| ReconError::Overflow)?;
+    if done.id.is_empty() {
+        return Err(invalid(position, "a Stmt without its Id"));
+    }
+    let opening = done
+        .opening
+        .ok_or_else(|| invalid(position, "a Stmt without an opening balance (OPBD)"))?;
+    let (closing, closing_date) = done
+        .closing
+        .ok_or_else(|| invalid(position, "a Stmt without a closing balance (CLBD)"))?;
+    let currency = match done.currency {
+        Some(code) => Currency::from_code(&code)
+            .map_err(|_| invalid(position, format!("account currency {code:?} is unknown")))?,
+        None => opening.currency,
+    };
+    if opening.currency != currency || closing.currency != currency {
+        return Err(invalid(
+            position,
+            "balances in another currency than the account",
+        ));
+    }
+    if let Some(declared) = done.declared_entries
+        && declared != done.entry_count
+    {
+        return Err(invalid(
+            position,
+            format!(
+                "statement {} declares {declared} entries but holds {}",
+                done.id, done.entry_count
+            ),
+        ));
+    }
+    let expected_minor = opening
+        .amount_minor
+        .checked_add(done.booked_sum_minor)
+        .ok_or(ReconError::Overflow)?;
+    if expected_minor != closing.amount_minor {
+        return Err(ReconError::TotalsMismatch(format!(
+            "statement {}: opening balance {} plus booked entries {} is {}, but the closing balance is {}",
+            done.id,
+            opening.amount_minor,
+            done.booked_sum_minor,
+            expected_minor,
+            closing.amount_minor
+        )));
+    }
+    Ok(StatementHeader {
+        stmt_no,
+        statement_id: done.id,
+        account_iban: done.iban,
+        currency,
+        opening_minor: opening.amount_minor,
+        closing_minor: closing.amount_minor,
+        closing_date,
+    })
+}

@@ -1,0 +1,255 @@
+//! `saldo reconcile …`: imports with progress on stderr, and the daily report.
+
+use std::io::BufReader;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use clap::Subcommand;
+use ledger::Currency;
+use time::Date;
+
+use super::{ImportOptions, ImportOutcome, ProgressEvent, ReconError};
+
+fn parse_date(text: &str) -> Result<Date, String> {
+    Date::parse(text, &time::format_description::well_known::Iso8601::DATE)
+        .map_err(|_| format!("{text:?} is not a date (YYYY-MM-DD)"))
+}
+
+fn parse_currency(text: &str) -> Result<Currency, String> {
+    Currency::from_code(text).map_err(|_| format!("{text:?} is not a known currency"))
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReconcileCommand {
+    /// Import and reconcile the processor's settlement file for a day (protocol section 4).
+    Settlement {
+        file: PathBuf,
+        /// The settlement date the file must be for.
+        #[arg(long, value_parser = parse_date)]
+        date: Date,
+        /// Days a ledger clearing may wait for its settlement before it is a break.
+        #[arg(long, default_value_t = super::DEFAULT_GRACE_DAYS)]
+        grace_days: i64,
+        /// Who imports (staff id, or `scheduler`).
+        #[arg(long, env = "SALDO_STAFF_ID", default_value = "cli")]
+        by: String,
+    },
+    /// Import and reconcile a camt.053 statement of the trust bank account.
+    Bank {
+        file: PathBuf,
+        #[arg(long, default_value_t = super::DEFAULT_GRACE_DAYS)]
+        grace_days: i64,
+        #[arg(long, env = "SALDO_STAFF_ID", default_value = "cli")]
+        by: String,
+    },
+    /// Record what the processor reports its funding account holds (GET /v1/funding).
+    Funding {
+        #[arg(long, value_parser = parse_date)]
+        date: Date,
+        #[arg(long, allow_negative_numbers = true)]
+        balance_minor: i64,
+        #[arg(long, value_parser = parse_currency, default_value = "EUR")]
+        currency: Currency,
+    },
+    /// The daily report: matched, breaks by class, ending balances against the ledger.
+    Report {
+        #[arg(long, value_parser = parse_date)]
+        from: Date,
+        #[arg(long, value_parser = parse_date)]
+        to: Date,
+        /// CSV instead of a table.
+        #[arg(long)]
+        csv: bool,
+        #[arg(long, value_parser = parse_currency, default_value = "EUR")]
+        currency: Currency,
+    },
+}
+
+fn progress_printer(label: String) -> super::Progress {
+    let started = Instant::now();
+    Arc::new(move |event| match event {
+        ProgressEvent::Loaded { rows } => {
+            let elapsed_ms = u64::try_from(started.elapsed().as_millis())
+                .unwrap_or(u64::MAX)
+                .max(1);
+            let rate = rows.saturating_mul(1000) / elapsed_ms;
+            eprintln!("{label}: {rows} rows read ({rate} rows/s)");
+        }
+        ProgressEvent::Phase(phase) => {
+            let elapsed_ms = started.elapsed().as_millis();
+            eprintln!("{label}: {phase}… ({elapsed_ms} ms)");
+        }
+    })
+}
+
+fn print_outcome(outcome: &ImportOutcome) {
+    match outcome {
+        ImportOutcome::AlreadyImported { import_id } => {
+            println!("already imported as {import_id}: nothing changed");
+        }
+        ImportOutcome::Imported(summary) => {
+            println!(
+                "imported {} {} for {}: {} rows, {} matched ({} minor units)",
+                summary.kind,
+                summary.import_id,
+                summary.business_date,
+                summary.row_count,
+                summary.matched_count,
+                summary.matched_minor
+            );
+            if summary.breaks.is_empty() {
+                println!("no new breaks");
+            }
+            for (class, count) in &summary.breaks {
+                println!("  {class}: {count}");
+            }
+            if summary.matched_later > 0 {
+                println!(
+                    "{} earlier breaks were timing differences and are now matched",
+                    summary.matched_later
+                );
+            }
+        }
+    }
+}
+
+async fn import_file(
+    pool: &deadpool_postgres::Pool,
+    file: PathBuf,
+    options: ImportOptions,
+    settlement: bool,
+) -> anyhow::Result<ExitCode> {
+    // The cheap check first: a re-import does not read the file twice.
+    let hash_path = file.clone();
+    let sha =
+        tokio::task::spawn_blocking(move || super::sha256_of(std::fs::File::open(hash_path)?))
+            .await??;
+    if let Some(import_id) = super::import_by_sha(pool, &sha).await? {
+        print_outcome(&ImportOutcome::AlreadyImported { import_id });
+        return Ok(ExitCode::SUCCESS);
+    }
+    let reader = BufReader::with_capacity(256 * 1024, std::fs::File::open(&file)?);
+    let result = if settlement {
+        super::import_settlement(pool, reader, &options).await
+    } else {
+        super::import_bank_statement(pool, reader, &options).await
+    };
+    match result {
+        Ok(outcome) => {
+            print_outcome(&outcome);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(
+            error @ (ReconError::InvalidFile { .. }
+            | ReconError::TotalsMismatch(_)
+            | ReconError::SettlementDateTaken { .. }
+            | ReconError::Invalid(_)),
+        ) => {
+            eprintln!("rejected, nothing imported: {error}");
+            Ok(ExitCode::from(2))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+pub async fn run(
+    command: ReconcileCommand,
+    config: &tokio_postgres::Config,
+) -> anyhow::Result<ExitCode> {
+    ledger::db::migrate(config).await?;
+    let pool = ledger::db::pool(config.clone(), 4)?;
+    match command {
+        ReconcileCommand::Settlement {
+            file,
+            date,
+            grace_days,
+            by,
+        } => {
+            let options = ImportOptions {
+                file_name: file.file_name().map(|n| n.to_string_lossy().into_owned()),
+                imported_by: by,
+                expected_date: Some(date),
+                grace_days,
+                progress: Some(progress_printer(format!("settlement {date}"))),
+            };
+            import_file(&pool, file, options, true).await
+        }
+        ReconcileCommand::Bank {
+            file,
+            grace_days,
+            by,
+        } => {
+            let options = ImportOptions {
+                file_name: file.file_name().map(|n| n.to_string_lossy().into_owned()),
+                imported_by: by,
+                expected_date: None,
+                grace_days,
+                progress: Some(progress_printer("bank statement".into())),
+            };
+            import_file(&pool, file, options, false).await
+        }
+        ReconcileCommand::Funding {
+            date,
+            balance_minor,
+            currency,
+        } => {
+            super::record_funding_balance(&pool, date, ledger::Money::new(balance_minor, currency))
+                .await?;
+            println!("recorded the processor's funding balance for {date}");
+            Ok(ExitCode::SUCCESS)
+        }
+        ReconcileCommand::Report {
+            from,
+            to,
+            csv,
+            currency,
+        } => {
+            let report = super::report::report(&pool, from, to, currency).await?;
+            if csv {
+                print!("{}", super::report::to_csv(&report));
+            } else {
+                println!(
+                    "{:<10} {:>8} {:>16} {:>7} {:>5} {:>16} {:>16} {:>16} {:>16}",
+                    "date",
+                    "matched",
+                    "amount",
+                    "breaks",
+                    "open",
+                    "funding ledger",
+                    "funding proc.",
+                    "bank ledger",
+                    "bank statement"
+                );
+                let optional = |value: Option<i64>| {
+                    value
+                        .map(|v| super::report::major(v, currency))
+                        .unwrap_or_else(|| "—".into())
+                };
+                for day in &report.days {
+                    println!(
+                        "{:<10} {:>8} {:>16} {:>7} {:>5} {:>16} {:>16} {:>16} {:>16}",
+                        day.date.to_string(),
+                        day.matched_count(),
+                        super::report::major(
+                            day.settlement_matched_minor
+                                .saturating_add(day.bank_matched_minor),
+                            currency
+                        ),
+                        day.breaks_total,
+                        day.breaks_open,
+                        super::report::major(day.funding_ledger_minor, currency),
+                        optional(day.funding_processor_minor),
+                        super::report::major(day.bank_ledger_minor, currency),
+                        optional(day.bank_statement_minor),
+                    );
+                    for (class, count) in day.breaks.iter().filter(|(_, count)| **count > 0) {
+                        println!("{:<10}   {class}: {count}", "");
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,562 @@
+//! Reconciliation: the processor's settlement files and the trust bank account's camt.053
+//! statements against the ledger (docs/reconciliation.md).
+//!
+//! An import streams the file through a parser on a blocking thread into a temporary staging
+//! table with `COPY`, checks the file's own totals, then matches it in SQL set operations, files
+//! the breaks, and commits all of it in one transaction: a file is taken whole or not at all,
+//! memory stays bounded whatever its size, and the same bytes imported twice change nothing.
+
+pub mod breaks;
+pub mod camt053;
+pub mod command;
+pub mod matching;
+pub mod report;
+pub mod settlement;
+
+use std::collections::BTreeMap;
+use std::io::BufRead;
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use deadpool_postgres::{Pool, Transaction};
+use futures_util::SinkExt;
+use ledger::{AccountType, Currency, NewAccount};
+use serde::Serialize;
+use time::Date;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+/// Purposes of the institutional accounts reconciliation uses beyond the ledger's own list.
+pub mod purpose {
+    /// What the processor charges the program (an expense).
+    pub const PROCESSOR_FEES: &str = "processor_fees";
+}
+
+/// External reference kinds reconciliation reads and writes.
+pub mod ref_kind {
+    /// A card clearing or refund: the processor's `txn_…` id (booked by the card adapter).
+    pub const PROCESSOR_TRANSACTION: &str = "processor_transaction";
+    /// The day's settlement entry, `YYYY-MM-DD:EUR`.
+    pub const PROCESSOR_SETTLEMENT: &str = "processor_settlement";
+    /// An expected entry for a FEE or ADJUSTMENT row, `YYYY-MM-DD:<record_id>`.
+    pub const PROCESSOR_SETTLEMENT_RECORD: &str = "processor_settlement_record";
+    /// A bank transfer's camt.053 `EndToEndId`.
+    pub const BANK_END_TO_END: &str = "bank_end_to_end";
+    /// An adjusting entry approved for a break: the break's id.
+    pub const RECON_BREAK: &str = "recon_break";
+}
+
+/// A ledger entry older than this is not expected in a new file any more (a bound on the work
+/// of each import, and the go-live cut-off).
+pub const LOOKBACK_DAYS: i64 = 35;
+/// A ledger entry dated D that is in no file dated up to D + this many days is a break; before
+/// that it is a timing difference (cleared one day, settled the next).
+pub const DEFAULT_GRACE_DAYS: i64 = 2;
+/// Rows are sent to PostgreSQL in chunks of about this many bytes.
+const COPY_CHUNK_BYTES: usize = 256 * 1024;
+/// Chunks in flight between the parser thread and the database: the memory bound.
+const COPY_CHANNEL_CHUNKS: usize = 4;
+/// Serialises imports, so two imports of one file at once cannot both pass the checks.
+const IMPORT_LOCK_KEY: i64 = 0x5a1d_0005;
+/// Progress is reported every this many rows.
+const PROGRESS_EVERY_ROWS: u64 = 100_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReconError {
+    #[error("line {line_no}: {message}")]
+    InvalidFile { line_no: u64, message: String },
+    #[error("the file's totals do not agree: {0}")]
+    TotalsMismatch(String),
+    #[error(
+        "a settlement file for {date} was already imported (import {import_id}) with other contents"
+    )]
+    SettlementDateTaken { date: Date, import_id: Uuid },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("four-eyes: the person who proposed an adjustment cannot approve it")]
+    SamePerson,
+    #[error("amount overflow")]
+    Overflow,
+    #[error("could not read the file: {0}")]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Ledger(#[from] ledger::LedgerError),
+    #[error("database error: {0}")]
+    Database(#[from] tokio_postgres::Error),
+    #[error("database pool error: {0}")]
+    Pool(#[from] deadpool_postgres::PoolError),
+}
+
+impl ReconError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ReconError::InvalidFile { .. } => "invalid_file",
+            ReconError::TotalsMismatch(_) => "totals_mismatch",
+            ReconError::SettlementDateTaken { .. } => "settlement_date_taken",
+            ReconError::Invalid(_) => "invalid",
+            ReconError::NotFound(_) => "not_found",
+            ReconError::Conflict(_) => "conflict",
+            ReconError::SamePerson => "four_eyes",
+            ReconError::Overflow => "amount_overflow",
+            ReconError::Io(_) => "io",
+            ReconError::Ledger(error) => error.code(),
+            ReconError::Database(_) | ReconError::Pool(_) => "internal",
+        }
+    }
+}
+
+impl From<ledger::MoneyError> for ReconError {
+    fn from(error: ledger::MoneyError) -> ReconError {
+        ReconError::Ledger(error.into())
+    }
+}
+
+pub type ReconResult<T> = Result<T, ReconError>;
+
+/// What a long import reports as it goes.
+#[derive(Debug, Clone, Copy)]
+pub enum ProgressEvent {
+    Loaded { rows: u64 },
+    Phase(&'static str),
+}
+
+pub type Progress = Arc<dyn Fn(ProgressEvent) + Send + Sync>;
+
+#[derive(Clone)]
+pub struct ImportOptions {
+    pub file_name: Option<String>,
+    /// The staff id (or `scheduler`) that imports the file.
+    pub imported_by: String,
+    /// The settlement date the caller expects the file to be for.
+    pub expected_date: Option<Date>,
+    pub grace_days: i64,
+    pub progress: Option<Progress>,
+}
+
+impl ImportOptions {
+    pub fn new(imported_by: &str) -> ImportOptions {
+        ImportOptions {
+            file_name: None,
+            imported_by: imported_by.to_owned(),
+            expected_date: None,
+            grace_days: DEFAULT_GRACE_DAYS,
+            progress: None,
+        }
+    }
+
+    fn report(&self, event: ProgressEvent) {
+        if let Some(progress) = &self.progress {
+            progress(event);
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportSummary {
+    pub import_id: Uuid,
+    pub kind: &'static str,
+    #[serde(with = "ledger::date_format")]
+    pub business_date: Date,
+    pub row_count: i64,
+    pub matched_count: i64,
+    pub matched_minor: i64,
+    /// New breaks filed by this import, by class.
+    pub breaks: BTreeMap<String, i64>,
+    /// Earlier breaks that this import showed to be timing differences.
+    pub matched_later: i64,
+    pub settlement_entry_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum ImportOutcome {
+    Imported(ImportSummary),
+    /// The same bytes were imported before: nothing changed.
+    AlreadyImported {
+        import_id: Uuid,
+    },
+}
+
+/// The SHA-256 of a file, for the cheap "already imported?" check before a long import.
+pub fn sha256_of(mut reader: impl std::io::Read) -> std::io::Result<String> {
+    let mut hasher: sha2::Sha256 = sha2::Digest::new();
+    let mut buf = vec![0_u8; 64 * 1024];
+    loop {
+        let read = reader.read(&mut buf)?;
+        if read == 0 {
+            break;
+        }
+        sha2::Digest::update(&mut hasher, &buf[..read]);
+    }
+    Ok(hex::encode(sha2::Digest::finalize(hasher)))
+}
+
+pub async fn import_by_sha(pool: &Pool, sha256_hex: &str) -> ReconResult<Option<Uuid>> {
+    let client = pool.get().await?;
+    Ok(client
+        .query_opt(
+            "select id from recon.imports where file_sha256 = $1",
+            &[&sha256_hex],
+        )
+        .await?
+        .map(|row| row.get(0)))
+}
+
+/// The institutional account for a purpose and currency, opened on first use.
+pub async fn institution_account(
+    tx: &Transaction<'_>,
+    purpose: &str,
+    account_type: AccountType,
+    currency: Currency,
+) -> ReconResult<Uuid> {
+    let account = NewAccount::institution(purpose, account_type, currency);
+    if let Some(existing) = ledger::store::account_by_code(tx, &account.code).await? {
+        return Ok(existing.id);
+    }
+    let key = format!("open:{}", account.code);
+    Ok(ledger::store::open_account(tx, &key, &account).await?.id)
+}
+
+/// Writes one value in PostgreSQL's COPY text format.
+fn copy_field(out: &mut BytesMut, value: Option<&str>) {
+    match value {
+        None => out.extend_from_slice(b"\\N"),
+        Some(text) => {
+            for byte in text.bytes() {
+                match byte {
+                    b'\\' => out.extend_from_slice(b"\\\\"),
+                    b'\t' => out.extend_from_slice(b"\\t"),
+                    b'\n' => out.extend_from_slice(b"\\n"),
+                    b'\r' => out.extend_from_slice(b"\\r"),
+                    other => out.extend_from_slice(&[other]),
+                }
+            }
+        }
+    }
+}
+
+fn copy_row(out: &mut BytesMut, fields: &[Option<&str>]) {
+    for (index, field) in fields.iter().enumerate() {
+        if index > 0 {
+            out.extend_from_slice(b"\t");
+        }
+        copy_field(out, *field);
+    }
+    out.extend_from_slice(b"\n");
+}
+
+/// Sends chunks from the parser thread to `COPY … FROM STDIN`. The channel is bounded, so the
+/// parser waits for the database: memory stays at a few chunks whatever the file's size.
+async fn copy_chunks(
+    tx: &Transaction<'_>,
+    copy_statement: &str,
+    mut chunks: mpsc::Receiver<bytes::Bytes>,
+) -> ReconResult<u64> {
+    let sink = tx.copy_in(copy_statement).await?;
+    let mut sink = std::pin::pin!(sink);
+    while let Some(chunk) = chunks.recv().await {
+        sink.send(chunk).await?;
+    }
+    Ok(sink.as_mut().finish().await?)
+}
+
+/// Runs a blocking parser that fills chunks, while this task copies them to the database.
+async fn stream_into_copy<T: Send + 'static>(
+    tx: &Transaction<'_>,
+    copy_statement: &str,
+    parse: impl FnOnce(&mut dyn FnMut(&[Option<&str>]) -> ReconResult<()>) -> ReconResult<T>
+    + Send
+    + 'static,
+) -> ReconResult<T> {
+    let (sender, receiver) = mpsc::channel::<bytes::Bytes>(COPY_CHANNEL_CHUNKS);
+    let parser = tokio::task::spawn_blocking(move || {
+        let mut buffer = BytesMut::with_capacity(COPY_CHUNK_BYTES + 4096);
+        let mut emit = |fields: &[Option<&str>]| -> ReconResult<()> {
+            copy_row(&mut buffer, fields);
+            if buffer.len() >= COPY_CHUNK_BYTES {
+                let chunk = buffer.split().freeze();
+                sender
+                    .blocking_send(chunk)
+                    .map_err(|_| ReconError::Conflict("the database stopped the copy".into()))?;
+            }
+            Ok(())
+        };
+        let result = parse(&mut emit);
+        if result.is_ok() && !buffer.is_empty() {
+            let chunk = buffer.split().freeze();
+            sender
+                .blocking_send(chunk)
+                .map_err(|_| ReconError::Conflict("the database stopped the copy".into()))?;
+        }
+        result
+    });
+    let copied = copy_chunks(tx, copy_statement, receiver).await;
+    let parsed = parser
+        .await
+        .map_err(|_| ReconError::Conflict("the parser thread failed".into()))?;
+    match (parsed, copied) {
+        (Ok(value), Ok(_)) => Ok(value),
+        // The parser stopped because the copy failed: the copy's error says why.
+        (Err(ReconError::Conflict(_)), Err(copy_error)) => Err(copy_error),
+        // Otherwise a parse error explains more than the copy error it caused.
+        (Err(parse_error), _) => Err(parse_error),
+        (Ok(_), Err(copy_error)) => Err(copy_error),
+    }
+}
+
+/// What the parser thread learnt about a settlement file.
+struct SettlementTotals {
+    rows: u64,
+    sum_minor: i64,
+    first_date: Option<Date>,
+    trailer: settlement::Trailer,
+    first_currency: Option<String>,
+    sha256_hex: String,
+}
+
+/// Imports one settlement file (protocol section 4) and reconciles it. The file is rejected
+/// whole, with nothing written, when it is malformed or its trailer's count or net disagree.
+pub async fn import_settlement<R: BufRead + Send + 'static>(
+    pool: &Pool,
+    reader: R,
+    options: &ImportOptions,
+) -> ReconResult<ImportOutcome> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    tx.batch_execute(
+        "create temp table recon_stage_settlement (
+             line_no bigint, record_id text, settlement_date date, row_type text,
+             transaction_id text, authorization_id text, card_id text, amount_minor bigint,
+             currency text, mcc text, cleared_at timestamptz) on commit drop",
+    )
+    .await?;
+    options.report(ProgressEvent::Phase("loading rows"));
+    let progress = options.progress.clone();
+    let totals = stream_into_copy(&tx, "copy recon_stage_settlement from stdin", move |emit| {
+        let mut reader = settlement::SettlementReader::new(reader)?;
+        let mut rows: u64 = 0;
+        let mut sum_minor: i64 = 0;
+        let mut first_date = None;
+        let mut first_currency = None;
+        while let Some(row) = reader.next_row()? {
+            if *first_date.get_or_insert(row.settlement_date) != row.settlement_date {
+                return Err(ReconError::InvalidFile {
+                    line_no: row.line_no,
+                    message: "rows of more than one settlement date".into(),
+                });
+            }
+            first_currency.get_or_insert_with(|| row.currency.clone());
+            sum_minor = sum_minor
+                .checked_add(row.amount_minor)
+                .ok_or(ReconError::Overflow)?;
+            rows += 1;
+            let line_no = row.line_no.to_string();
+            let date = row.settlement_date.to_string();
+            let amount = row.amount_minor.to_string();
+            let cleared_at = row.cleared_at.and_then(|at| {
+                at.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            });
+            emit(&[
+                Some(&line_no),
+                Some(&row.record_id),
+                Some(&date),
+                Some(row.row_type.as_str()),
+                row.transaction_id.as_deref(),
+                row.authorization_id.as_deref(),
+                row.card_id.as_deref(),
+                Some(&amount),
+                Some(&row.currency),
+                row.mcc.as_deref(),
+                cleared_at.as_deref(),
+            ])?;
+            if rows.is_multiple_of(PROGRESS_EVERY_ROWS)
+                && let Some(progress) = &progress
+            {
+                progress(ProgressEvent::Loaded { rows });
+            }
+        }
+        let trailer = reader.trailer().cloned().ok_or(ReconError::InvalidFile {
+            line_no: 0,
+            message: "no trailer".into(),
+        })?;
+        Ok(SettlementTotals {
+            rows,
+            sum_minor,
+            first_date,
+            trailer,
+            first_currency,
+            sha256_hex: reader.sha256_hex(),
+        })
+    })
+    .await?;
+    options.report(ProgressEvent::Loaded { rows: totals.rows });
+    let trailer = &totals.trailer;
+    if trailer.record_count != totals.rows {
+        return Err(ReconError::TotalsMismatch(format!(
+            "the trailer counts {} rows, the file has {}",
+            trailer.record_count, totals.rows
+        )));
+    }
+    if trailer.net_minor != totals.sum_minor {
+        return Err(ReconError::TotalsMismatch(format!(
+            "the trailer's net is {}, the rows add up to {}",
+            trailer.net_minor, totals.sum_minor
+        )));
+    }
+    if totals
+        .first_date
+        .is_some_and(|date| date != trailer.settlement_date)
+    {
+        return Err(ReconError::TotalsMismatch(
+            "the trailer's settlement date is not the rows' date".into(),
+        ));
+    }
+    let date = trailer.settlement_date;
+    if let Some(expected) = options.expected_date
+        && expected != date
+    {
+        return Err(ReconError::Invalid(format!(
+            "the file is for {date}, not for {expected}"
+        )));
+    }
+    let currency_code = trailer
+        .currency
+        .clone()
+        .or(totals.first_currency.clone())
+        .unwrap_or_else(|| "EUR".to_owned());
+    let currency = Currency::from_code(&currency_code)
+        .map_err(|_| ReconError::Invalid(format!("currency {currency_code:?} is unknown")))?;
+    tx.execute("select pg_advisory_xact_lock($1)", &[&IMPORT_LOCK_KEY])
+        .await?;
+    if let Some(row) = tx
+        .query_opt(
+            "select id from recon.imports where file_sha256 = $1",
+            &[&totals.sha256_hex],
+        )
+        .await?
+    {
+        return Ok(ImportOutcome::AlreadyImported {
+            import_id: row.get(0),
+        });
+    }
+    if let Some(row) = tx
+        .query_opt(
+            "select id from recon.imports where kind = 'settlement' and business_date = $1",
+            &[&date],
+        )
+        .await?
+    {
+        return Err(ReconError::SettlementDateTaken {
+            date,
+            import_id: row.get(0),
+        });
+    }
+    let import_id = Uuid::now_v7();
+    options.report(ProgressEvent::Phase("matching against the ledger"));
+    let summary = matching::reconcile_settlement(
+        &tx,
+        matching::SettlementImport {
+            import_id,
+            date,
+            currency,
+            row_count: totals.rows,
+            net_minor: trailer.net_minor,
+            sha256_hex: &totals.sha256_hex,
+            options,
+        },
+    )
+    .await?;
+    options.report(ProgressEvent::Phase("committing"));
+    tx.commit().await?;
+    Ok(ImportOutcome::Imported(summary))
+}
+
+/// Imports one camt.053 statement file of the trust bank account and reconciles it. A file
+/// whose balances do not add up is rejected whole, with nothing written.
+pub async fn import_bank_statement<R: BufRead + Send + 'static>(
+    pool: &Pool,
+    reader: R,
+    options: &ImportOptions,
+) -> ReconResult<ImportOutcome> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    tx.batch_execute(
+        "create temp table recon_stage_bank (
+             line_no bigint, stmt_no int, booking_date date, amount_minor bigint, currency text,
+             end_to_end_id text, account_servicer_ref text, remittance text) on commit drop",
+    )
+    .await?;
+    options.report(ProgressEvent::Phase("loading statement lines"));
+    let progress = options.progress.clone();
+    let summary = stream_into_copy(&tx, "copy recon_stage_bank from stdin", move |emit| {
+        camt053::read_camt053(reader, |line| {
+            let line_no = line.line_no.to_string();
+            let stmt_no = line.stmt_no.to_string();
+            let date = line.booking_date.to_string();
+            let amount = line.amount_minor.to_string();
+            emit(&[
+                Some(&line_no),
+                Some(&stmt_no),
+                Some(&date),
+                Some(&amount),
+                Some(line.currency.code()),
+                line.end_to_end_id.as_deref(),
+                line.account_servicer_ref.as_deref(),
+                line.remittance.as_deref(),
+            ])?;
+            if line.line_no.is_multiple_of(PROGRESS_EVERY_ROWS)
+                && let Some(progress) = &progress
+            {
+                progress(ProgressEvent::Loaded { rows: line.line_no });
+            }
+            Ok(())
+        })
+    })
+    .await?;
+    options.report(ProgressEvent::Loaded {
+        rows: summary.line_count,
+    });
+    tx.execute("select pg_advisory_xact_lock($1)", &[&IMPORT_LOCK_KEY])
+        .await?;
+    if let Some(row) = tx
+        .query_opt(
+            "select id from recon.imports where file_sha256 = $1",
+            &[&summary.sha256_hex],
+        )
+        .await?
+    {
+        return Ok(ImportOutcome::AlreadyImported {
+            import_id: row.get(0),
+        });
+    }
+    let import_id = Uuid::now_v7();
+    options.report(ProgressEvent::Phase("matching against the ledger"));
+    let result = matching::reconcile_bank(&tx, import_id, &summary, options).await?;
+    options.report(ProgressEvent::Phase("committing"));
+    tx.commit().await?;
+    Ok(ImportOutcome::Imported(result))
+}
+
+/// Records what the processor says its funding account holds (GET /v1/funding).
+pub async fn record_funding_balance(
+    pool: &Pool,
+    as_of_date: Date,
+    balance: ledger::Money,
+) -> ReconResult<()> {
+    let client = pool.get().await?;
+    client
+        .execute(
+            "insert into recon.funding_balances (as_of_date, currency, balance_minor)
+             values ($1, $2, $3)
+             on conflict (as_of_date, currency) do update set balance_minor = excluded.balance_minor,
+                 recorded_at = clock_timestamp()",
+            &[&as_of_date, &balance.currency.code(), &balance.amount_minor],
+        )
+        .await?;
+    Ok(())
+}
