@@ -1,5 +1,6 @@
 pub mod booking;
 pub mod client;
+pub mod controls;
 pub mod egress;
 pub mod outbox;
 pub mod process;

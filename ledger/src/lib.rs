@@ -1,12 +1,18 @@
 //! Saldo's double-entry ledger: money, accounts, append-only entries, two-phase holds, balances
 //! and verification, stored in PostgreSQL. It knows nothing of HTTP, people or the processor.
 pub mod allocation;
+pub mod batch;
 pub mod controls;
 pub mod db;
+pub mod deposits;
 pub mod error;
 pub mod idempotency;
+pub mod income;
+pub mod lifecycle;
 pub mod model;
 pub mod money;
+pub mod payroll;
+pub mod policy_store;
 pub mod store;
 pub mod verify;
 

@@ -1,0 +1,288 @@
+//! Payroll: a batch of wage (or allowance) credits for a whole prison, posted atomically and
+//! idempotently. Each line is allocated by the prison's rules and becomes one balanced entry
+//! (debit `wages_expense`, credit the sub-accounts); the whole batch is a handful of statements
+//! ([`crate::batch`]) in the caller's transaction, so one bad line posts nothing.
+
+use std::collections::{BTreeMap, HashMap};
+
+use deadpool_postgres::Transaction;
+use serde::{Deserialize, Serialize};
+use time::Date;
+use uuid::Uuid;
+
+use crate::allocation::Purpose;
+use crate::batch::{self, BatchEntry, MAX_BATCH_ENTRIES};
+use crate::error::{LedgerError, LedgerResult};
+use crate::idempotency::{self, Begun};
+use crate::income::{IncomeKind, credit_parts, current_rule_set};
+use crate::lifecycle::{PersonAccounts, institution_account};
+use crate::model::{AccountType, ExternalRef, Overdraft, PostingDraft, institution_purpose};
+use crate::money::{Money, MoneyError};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayrollLine {
+    pub person_id: Uuid,
+    pub amount: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayrollBatch {
+    /// Unique per batch, e.g. `"HML-2026-W48-wages"`: a second post with it changes nothing.
+    pub batch_key: String,
+    pub prison_id: Uuid,
+    /// `Wages` or `Allowance`.
+    pub kind: IncomeKind,
+    #[serde(with = "crate::model::date_format")]
+    pub effective_date: Date,
+    pub description: String,
+    pub lines: Vec<PayrollLine>,
+    pub posted_by: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayrollPosted {
+    pub batch_key: String,
+    pub line_count: usize,
+    pub total: Money,
+    /// The entries are `first_entry_seq..=last_entry_seq` among this batch's (each carries the
+    /// reference `("payroll_batch", batch_key)`).
+    pub first_entry_seq: i64,
+    pub last_entry_seq: i64,
+    pub rule_set_version: u32,
+}
+
+fn invalid(code: &'static str, message: impl Into<String>) -> LedgerError {
+    LedgerError::invalid(code, message)
+}
+
+/// Posts a payroll batch. All lines or none: an unknown person, a person placed in another
+/// prison, a closed account or a bad amount fails the whole batch. Replaying the same batch key
+/// with the same lines returns the first result; with other lines it is `idempotency_conflict`.
+pub async fn post_payroll(
+    tx: &Transaction<'_>,
+    batch: &PayrollBatch,
+) -> LedgerResult<PayrollPosted> {
+    if batch.batch_key.is_empty() || batch.batch_key.len() > 150 {
+        return Err(invalid(
+            "batch_key_invalid",
+            "a batch key is 1 to 150 bytes",
+        ));
+    }
+    if !matches!(batch.kind, IncomeKind::Wages | IncomeKind::Allowance) {
+        return Err(invalid(
+            "payroll_kind_invalid",
+            "payroll is wages or allowances",
+        ));
+    }
+    let Some(first) = batch.lines.first() else {
+        return Err(invalid(
+            "payroll_empty",
+            "a payroll batch has at least one line",
+        ));
+    };
+    if batch.lines.len() > MAX_BATCH_ENTRIES {
+        return Err(invalid(
+            "batch_too_large",
+            format!("at most {MAX_BATCH_ENTRIES} lines per batch"),
+        ));
+    }
+    let currency = first.amount.currency;
+    let mut total = Money::zero(currency);
+    for (index, line) in batch.lines.iter().enumerate() {
+        if line.amount.currency != currency {
+            return Err(invalid(
+                "currency_mismatch",
+                format!(
+                    "line {index} is in {}; the batch in {currency}",
+                    line.amount.currency
+                ),
+            ));
+        }
+        if !line.amount.is_positive() {
+            return Err(invalid(
+                "amount_not_positive",
+                format!("line {index} is not a positive amount"),
+            ));
+        }
+        total = total.checked_add(line.amount)?;
+    }
+    let claim = match idempotency::begin(
+        tx,
+        &format!("payroll:{}", batch.batch_key),
+        "controls.payroll",
+        batch,
+    )
+    .await?
+    {
+        Begun::Replayed(done) => return Ok(done),
+        Begun::Fresh(claim) => claim,
+    };
+
+    let mut persons: Vec<Uuid> = batch.lines.iter().map(|l| l.person_id).collect();
+    persons.sort();
+    persons.dedup();
+
+    // Every person is placed in this prison now.
+    let placements = tx
+        .prepare_cached(
+            "select distinct on (person_id) person_id, prison_id from controls.card_modes
+             where person_id = any($1) and effective_from <= clock_timestamp()
+             order by person_id, effective_from desc, id desc",
+        )
+        .await?;
+    let placed: HashMap<Uuid, Uuid> = tx
+        .query(&placements, &[&persons])
+        .await?
+        .into_iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect();
+    if let Some(person) = persons
+        .iter()
+        .find(|p| placed.get(p) != Some(&batch.prison_id))
+    {
+        return Err(invalid(
+            "person_not_in_prison",
+            format!("person {person} is not placed in this prison"),
+        ));
+    }
+
+    // Their sub-accounts and balances, in one statement.
+    let accounts_statement = tx
+        .prepare_cached(
+            "select a.person_id, a.purpose, a.id, coalesce(b.posted_minor, 0)
+             from ledger_accounts a left join account_balances b on b.account_id = a.id
+             where a.person_id = any($1) and a.currency = $2 and a.closed_at is null
+               and a.purpose = any($3)",
+        )
+        .await?;
+    let purposes = crate::income::PERSON_PURPOSES;
+    let rows = tx
+        .query(
+            &accounts_statement,
+            &[&persons, &currency.code(), &purposes.as_slice()],
+        )
+        .await?;
+    let mut by_person: HashMap<Uuid, HashMap<String, (Uuid, i64)>> = HashMap::new();
+    for row in rows {
+        by_person
+            .entry(row.get(0))
+            .or_default()
+            .insert(row.get(1), (row.get(2), row.get(3)));
+    }
+    let mut accounts: HashMap<Uuid, PersonAccounts> = HashMap::with_capacity(persons.len());
+    let mut balances: HashMap<Uuid, BTreeMap<Purpose, Money>> =
+        HashMap::with_capacity(persons.len());
+    for person in &persons {
+        let found = by_person.get(person);
+        let get = |purpose: &str| {
+            found.and_then(|f| f.get(purpose)).copied().ok_or_else(|| {
+                invalid(
+                    "person_accounts_missing",
+                    format!("person {person} has no open {purpose} account in {currency}"),
+                )
+            })
+        };
+        let spendable = get(crate::person_purpose::SPENDABLE)?;
+        let savings = get(crate::person_purpose::RELEASE_SAVINGS)?;
+        let held = get(crate::person_purpose::HELD_DEPOSITS)?;
+        let restitution = get(crate::person_purpose::RESTITUTION)?;
+        accounts.insert(
+            *person,
+            PersonAccounts {
+                spendable: spendable.0,
+                release_savings: savings.0,
+                held_deposits: held.0,
+                restitution: restitution.0,
+            },
+        );
+        balances.insert(
+            *person,
+            BTreeMap::from([
+                (Purpose::Spendable, Money::new(spendable.1, currency)),
+                (Purpose::ReleaseSavings, Money::new(savings.1, currency)),
+                (Purpose::Restitution, Money::new(restitution.1, currency)),
+            ]),
+        );
+    }
+
+    let rules = current_rule_set(tx, batch.prison_id, batch.kind, currency).await?;
+    let wages = institution_account(
+        tx,
+        institution_purpose::WAGES_EXPENSE,
+        AccountType::Expense,
+        currency,
+    )
+    .await?;
+    let mut entries = Vec::with_capacity(batch.lines.len());
+    for (index, line) in batch.lines.iter().enumerate() {
+        let person_balances = balances
+            .get_mut(&line.person_id)
+            .ok_or_else(|| invalid("person_accounts_missing", "no balances"))?;
+        let parts = rules.split(batch.effective_date, line.amount, person_balances)?;
+        // A person paid twice in one batch: the second line sees the first one's parts.
+        for (purpose, amount) in &parts {
+            let balance = person_balances
+                .entry(*purpose)
+                .or_insert(Money::zero(currency));
+            *balance = balance.checked_add(*amount)?;
+        }
+        let mut postings = vec![PostingDraft::debit(wages, line.amount)];
+        postings.extend(credit_parts(&accounts[&line.person_id], &parts)?);
+        entries.push(BatchEntry {
+            effective_date: batch.effective_date,
+            description: batch.description.clone(),
+            metadata: serde_json::json!({
+                "payroll_batch": batch.batch_key,
+                "line": index,
+                "income_kind": batch.kind.as_str(),
+                "prison_id": batch.prison_id,
+                "rule_set_version": rules.version,
+            }),
+            external_refs: vec![ExternalRef {
+                kind: "payroll_batch".into(),
+                value: batch.batch_key.clone(),
+                unique: false,
+            }],
+            postings,
+            overdraft: Overdraft::Refuse,
+        });
+    }
+    let posted = batch::post_entries(tx, &entries).await?;
+    let first_entry_seq = posted.iter().map(|p| p.seq).min().unwrap_or(0);
+    let last_entry_seq = posted.iter().map(|p| p.seq).max().unwrap_or(0);
+    let line_count = i32::try_from(batch.lines.len()).map_err(|_| MoneyError::Overflow)?;
+    let record = tx
+        .prepare_cached(
+            "insert into controls.payroll_batches
+                (batch_key, prison_id, income_kind, currency, line_count, total_minor,
+                 first_entry_seq, last_entry_seq, effective_date, posted_by)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .await?;
+    tx.execute(
+        &record,
+        &[
+            &batch.batch_key,
+            &batch.prison_id,
+            &batch.kind.as_str(),
+            &currency.code(),
+            &line_count,
+            &total.amount_minor,
+            &first_entry_seq,
+            &last_entry_seq,
+            &batch.effective_date,
+            &batch.posted_by,
+        ],
+    )
+    .await?;
+    let done = PayrollPosted {
+        batch_key: batch.batch_key.clone(),
+        line_count: batch.lines.len(),
+        total,
+        first_entry_seq,
+        last_entry_seq,
+        rule_set_version: rules.version,
+    };
+    idempotency::finish(tx, claim, &done).await?;
+    Ok(done)
+}

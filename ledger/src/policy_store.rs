@@ -1,0 +1,612 @@
+//! Policies, per-person overrides and card modes in PostgreSQL (schema `controls`, migration
+//! V4). Everything is append-only: a policy change is a new version, an override change a new
+//! override version, a mode change a new `card_modes` row. The pure decision lives in
+//! [`crate::controls`]; this module loads what it needs.
+
+use deadpool_postgres::{GenericClient, Transaction};
+use jiff::tz::TimeZone;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::controls::{
+    CardMode, ControlsError, EffectiveMode, Policy, PolicyOverride, PolicyRef, Regime, SpendWindows,
+};
+use crate::error::{LedgerError, LedgerResult};
+
+/// The zone spend windows roll over in when a prison's assignment names none.
+pub const DEFAULT_TIME_ZONE: &str = "Europe/Helsinki";
+
+pub fn regime_str(regime: Regime) -> &'static str {
+    match regime {
+        Regime::ClosedPrison => "closed_prison",
+        Regime::OpenPrison => "open_prison",
+        Regime::Remand => "remand",
+    }
+}
+
+pub fn parse_regime(text: &str) -> LedgerResult<Regime> {
+    match text {
+        "closed_prison" => Ok(Regime::ClosedPrison),
+        "open_prison" => Ok(Regime::OpenPrison),
+        "remand" => Ok(Regime::Remand),
+        _ => Err(LedgerError::invalid("regime_invalid", "unknown regime")),
+    }
+}
+
+pub(crate) fn controls_error(error: ControlsError) -> LedgerError {
+    match error {
+        ControlsError::Money(error) => error.into(),
+        ControlsError::InvalidOverride { id, problem } => {
+            LedgerError::invalid("override_invalid", format!("override {id:?}: {problem}"))
+        }
+        other => LedgerError::invalid("controls_invalid", other.to_string()),
+    }
+}
+
+/// A time zone by IANA name, from jiff's bundled database.
+pub fn time_zone(name: &str) -> LedgerResult<TimeZone> {
+    TimeZone::get(name).map_err(|_| {
+        LedgerError::invalid("time_zone_invalid", format!("unknown time zone {name:?}"))
+    })
+}
+
+/// The day, week and month containing `at` in the named zone.
+pub fn spend_windows(at: OffsetDateTime, time_zone_name: &str) -> LedgerResult<SpendWindows> {
+    SpendWindows::containing(at, &time_zone(time_zone_name)?).map_err(controls_error)
+}
+
+/// `"id@version"`, then `"+override@version"` for every override applied, e.g.
+/// `"closed-fi@3+ovr-17@2"`: what `card.authorizations.policy_version` records.
+pub fn policy_version_text(reference: &PolicyRef) -> String {
+    let mut text = format!("{}@{}", reference.id, reference.version);
+    for item in &reference.overrides {
+        text.push_str(&format!("+{}@{}", item.id, item.version));
+    }
+    text
+}
+
+/// Serialises commands about one person (mode changes, overrides, lifecycle), so two staff
+/// members acting at once cannot interleave.
+pub(crate) async fn lock_person(tx: &Transaction<'_>, person_id: Uuid) -> LedgerResult<()> {
+    let statement = tx
+        .prepare_cached("select pg_advisory_xact_lock(hashtextextended($1, 4004))")
+        .await?;
+    tx.execute(&statement, &[&person_id.to_string()]).await?;
+    Ok(())
+}
+
+async fn lock_name(tx: &Transaction<'_>, name: &str) -> LedgerResult<()> {
+    let statement = tx
+        .prepare_cached("select pg_advisory_xact_lock(hashtextextended($1, 4005))")
+        .await?;
+    tx.execute(&statement, &[&name]).await?;
+    Ok(())
+}
+
+fn check_actor(actor: &str) -> LedgerResult<()> {
+    if actor.trim().is_empty() || actor.len() > 100 {
+        return Err(LedgerError::invalid(
+            "actor_invalid",
+            "a staff id of 1 to 100 bytes is required",
+        ));
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Policies and their assignment to prisons
+
+/// Stores `policy` as the next version of `policy.id` (the version field is ignored and
+/// assigned here) and returns it as stored.
+pub async fn publish_policy(
+    tx: &Transaction<'_>,
+    policy: &Policy,
+    prison_id: Option<Uuid>,
+    effective_from: OffsetDateTime,
+    created_by: &str,
+) -> LedgerResult<Policy> {
+    check_actor(created_by)?;
+    if !policy.overrides.is_empty() {
+        return Err(LedgerError::invalid(
+            "policy_invalid",
+            "a template carries no per-person overrides",
+        ));
+    }
+    // Validates the limits and amounts the same way an override would.
+    policy.with_overrides(&[]).map_err(controls_error)?;
+    lock_name(tx, &format!("policy:{}", policy.id)).await?;
+    let next = tx
+        .prepare_cached(
+            "select coalesce(max(version), 0) + 1 from controls.policies where policy_id = $1",
+        )
+        .await?;
+    let version: i32 = tx.query_one(&next, &[&policy.id]).await?.get(0);
+    let mut stored = policy.clone();
+    stored.version = u32::try_from(version)
+        .map_err(|_| LedgerError::invalid("policy_invalid", "version out of range"))?;
+    let insert = tx
+        .prepare_cached(
+            "insert into controls.policies
+                (policy_id, version, prison_id, regime, policy, effective_from, created_by)
+             values ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .await?;
+    tx.execute(
+        &insert,
+        &[
+            &stored.id,
+            &version,
+            &prison_id,
+            &regime_str(stored.regime),
+            &serde_json::to_value(&stored)?,
+            &effective_from,
+            &created_by,
+        ],
+    )
+    .await
+    .map_err(|error| match error.code() {
+        Some(&tokio_postgres::error::SqlState::CHECK_VIOLATION) => {
+            LedgerError::invalid("policy_invalid", "the policy id is not a valid identifier")
+        }
+        _ => LedgerError::Database(error),
+    })?;
+    Ok(stored)
+}
+
+/// Makes `policy_id` the policy of a prison's regime from `effective_from`, with the prison's
+/// time zone. Earlier assignments stay as history.
+pub async fn assign_policy(
+    tx: &Transaction<'_>,
+    prison_id: Uuid,
+    regime: Regime,
+    policy_id: &str,
+    time_zone_name: &str,
+    effective_from: OffsetDateTime,
+    assigned_by: &str,
+) -> LedgerResult<()> {
+    check_actor(assigned_by)?;
+    time_zone(time_zone_name)?;
+    let find = tx
+        .prepare_cached("select regime from controls.policies where policy_id = $1 limit 1")
+        .await?;
+    let Some(row) = tx.query_opt(&find, &[&policy_id]).await? else {
+        return Err(LedgerError::invalid(
+            "unknown_policy",
+            format!("no policy {policy_id:?}"),
+        ));
+    };
+    if row.get::<_, String>(0) != regime_str(regime) {
+        return Err(LedgerError::invalid(
+            "policy_regime_mismatch",
+            "the policy was written for another regime",
+        ));
+    }
+    let insert = tx
+        .prepare_cached(
+            "insert into controls.prison_policies
+                (prison_id, regime, policy_id, time_zone, effective_from, assigned_by)
+             values ($1, $2, $3, $4, $5, $6)",
+        )
+        .await?;
+    tx.execute(
+        &insert,
+        &[
+            &prison_id,
+            &regime_str(regime),
+            &policy_id,
+            &time_zone_name,
+            &effective_from,
+            &assigned_by,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Card modes
+
+/// Where a person is and what their card may do, as of the latest `card_modes` row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Placement {
+    pub person_id: Uuid,
+    pub prison_id: Uuid,
+    pub regime: Regime,
+    pub mode: CardMode,
+    /// Why the latest row was written: `admission`, `transfer`, `leave`, `release`, …
+    pub reason: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub since: OffsetDateTime,
+}
+
+fn placement_from_row(person_id: Uuid, row: &tokio_postgres::Row) -> LedgerResult<Placement> {
+    Ok(Placement {
+        person_id,
+        prison_id: row.get(0),
+        regime: parse_regime(row.get(1))?,
+        mode: serde_json::from_value(row.get(2))?,
+        reason: row.get(3),
+        since: row.get(4),
+    })
+}
+
+/// The person's current placement and mode; `None` before admission.
+pub async fn current_placement(
+    client: &impl GenericClient,
+    person_id: Uuid,
+) -> LedgerResult<Option<Placement>> {
+    let statement = client
+        .prepare_cached(
+            "select prison_id, regime, mode, reason, effective_from from controls.card_modes
+             where person_id = $1 and effective_from <= clock_timestamp()
+             order by effective_from desc, id desc limit 1",
+        )
+        .await?;
+    client
+        .query_opt(&statement, &[&person_id])
+        .await?
+        .map(|row| placement_from_row(person_id, &row))
+        .transpose()
+}
+
+/// The mode history, newest first (for staff and the audit trail).
+pub async fn mode_history(
+    client: &impl GenericClient,
+    person_id: Uuid,
+    limit: i64,
+) -> LedgerResult<Vec<Placement>> {
+    let statement = client
+        .prepare_cached(
+            "select prison_id, regime, mode, reason, effective_from from controls.card_modes
+             where person_id = $1 order by effective_from desc, id desc limit $2",
+        )
+        .await?;
+    client
+        .query(&statement, &[&person_id, &limit.clamp(1, 500)])
+        .await?
+        .iter()
+        .map(|row| placement_from_row(person_id, row))
+        .collect()
+}
+
+/// One `card_modes` row to append.
+pub(crate) struct ModeRow<'a> {
+    pub person_id: Uuid,
+    pub prison_id: Uuid,
+    pub regime: Regime,
+    pub mode: &'a CardMode,
+    pub reason: &'a str,
+    pub note: Option<&'a str>,
+    pub changed_by: &'a str,
+}
+
+/// Appends a mode row, effective at once. Callers hold the person lock.
+pub(crate) async fn record_mode(tx: &Transaction<'_>, row: ModeRow<'_>) -> LedgerResult<Placement> {
+    let ModeRow {
+        person_id,
+        prison_id,
+        regime,
+        mode,
+        reason,
+        note,
+        changed_by,
+    } = row;
+    check_actor(changed_by)?;
+    if let CardMode::Leave { from, until, .. } = mode
+        && from >= until
+    {
+        return Err(LedgerError::invalid(
+            "leave_invalid",
+            "a leave ends after it starts",
+        ));
+    }
+    if note.is_some_and(|n| n.chars().count() > 500) {
+        return Err(LedgerError::invalid(
+            "note_invalid",
+            "a note is at most 500 characters",
+        ));
+    }
+    let insert = tx
+        .prepare_cached(
+            "insert into controls.card_modes
+                (person_id, prison_id, regime, mode, reason, note, changed_by)
+             values ($1, $2, $3, $4, $5, $6, $7) returning effective_from",
+        )
+        .await?;
+    let since: OffsetDateTime = tx
+        .query_one(
+            &insert,
+            &[
+                &person_id,
+                &prison_id,
+                &regime_str(regime),
+                &serde_json::to_value(mode)?,
+                &reason,
+                &note,
+                &changed_by,
+            ],
+        )
+        .await?
+        .get(0);
+    Ok(Placement {
+        person_id,
+        prison_id,
+        regime,
+        mode: *mode,
+        reason: reason.to_owned(),
+        since,
+    })
+}
+
+/// Sets a person's card mode at once, in their current prison (staff: freeze a lost card,
+/// end a leave early…). The lifecycle functions in [`crate::lifecycle`] are the usual way.
+pub async fn set_card_mode(
+    tx: &Transaction<'_>,
+    person_id: Uuid,
+    mode: &CardMode,
+    note: Option<&str>,
+    changed_by: &str,
+) -> LedgerResult<Placement> {
+    lock_person(tx, person_id).await?;
+    let current = require_placement(tx, person_id).await?;
+    record_mode(
+        tx,
+        ModeRow {
+            person_id,
+            prison_id: current.prison_id,
+            regime: current.regime,
+            mode,
+            reason: "set",
+            note,
+            changed_by,
+        },
+    )
+    .await
+}
+
+pub(crate) async fn require_placement(
+    client: &impl GenericClient,
+    person_id: Uuid,
+) -> LedgerResult<Placement> {
+    current_placement(client, person_id)
+        .await?
+        .ok_or_else(|| LedgerError::invalid("person_not_admitted", "the person has no placement"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Overrides
+
+/// A per-person override to store: its id names it across versions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantOverride {
+    pub person_id: Uuid,
+    /// `version` is ignored: the next version of `override.id` is assigned.
+    pub item: PolicyOverride,
+    #[serde(with = "time::serde::rfc3339")]
+    pub effective_from: OffsetDateTime,
+    /// Exclusive; `None` until revoked.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub effective_until: Option<OffsetDateTime>,
+}
+
+/// Stores an override (or a new version of one) for the person's current prison. It is
+/// validated against the prison's policy first (four eyes, reason, amounts in its currency).
+pub async fn grant_override(
+    tx: &Transaction<'_>,
+    command: &GrantOverride,
+) -> LedgerResult<PolicyOverride> {
+    lock_person(tx, command.person_id).await?;
+    let placement = require_placement(tx, command.person_id).await?;
+    let controls = effective_controls(tx, command.person_id, command.effective_from)
+        .await?
+        .ok_or_else(|| {
+            LedgerError::invalid("no_policy", "the person's prison has no policy in effect")
+        })?;
+    controls
+        .policy
+        .with_overrides(std::slice::from_ref(&command.item))
+        .map_err(controls_error)?;
+    if let Some(until) = command.effective_until
+        && until <= command.effective_from
+    {
+        return Err(LedgerError::invalid(
+            "override_invalid",
+            "an override ends after it starts",
+        ));
+    }
+    let existing = tx
+        .prepare_cached(
+            "select person_id, coalesce(max(version), 0) from controls.policy_overrides
+             where override_id = $1 group by person_id",
+        )
+        .await?;
+    let rows = tx.query(&existing, &[&command.item.id]).await?;
+    if rows
+        .iter()
+        .any(|row| row.get::<_, Uuid>(0) != command.person_id)
+    {
+        return Err(LedgerError::invalid(
+            "override_invalid",
+            "the override id belongs to another person",
+        ));
+    }
+    let revoked = tx
+        .prepare_cached("select 1 from controls.override_revocations where override_id = $1")
+        .await?;
+    if tx.query_opt(&revoked, &[&command.item.id]).await?.is_some() {
+        return Err(LedgerError::invalid(
+            "override_revoked",
+            "a revoked override cannot get new versions; grant a new one",
+        ));
+    }
+    let version = rows.first().map_or(0, |row| row.get::<_, i32>(1)) + 1;
+    let insert = tx
+        .prepare_cached(
+            "insert into controls.policy_overrides
+                (override_id, version, person_id, prison_id, change, reason, requested_by,
+                 approved_by, effective_from, effective_until)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .await?;
+    tx.execute(
+        &insert,
+        &[
+            &command.item.id,
+            &version,
+            &command.person_id,
+            &placement.prison_id,
+            &serde_json::to_value(&command.item.change)?,
+            &command.item.reason,
+            &command.item.requested_by,
+            &command.item.approved_by,
+            &command.effective_from,
+            &command.effective_until,
+        ],
+    )
+    .await
+    .map_err(|error| match error.code() {
+        Some(&tokio_postgres::error::SqlState::CHECK_VIOLATION) => LedgerError::invalid(
+            "override_invalid",
+            "the override id or its texts are not valid",
+        ),
+        _ => LedgerError::Database(error),
+    })?;
+    Ok(PolicyOverride {
+        version: u32::try_from(version)
+            .map_err(|_| LedgerError::invalid("override_invalid", "version out of range"))?,
+        ..command.item.clone()
+    })
+}
+
+/// Ends an override from now on. Decisions already made keep their record of it.
+pub async fn revoke_override(
+    tx: &Transaction<'_>,
+    person_id: Uuid,
+    override_id: &str,
+    reason: &str,
+    revoked_by: &str,
+) -> LedgerResult<()> {
+    check_actor(revoked_by)?;
+    lock_person(tx, person_id).await?;
+    let owner = tx
+        .prepare_cached(
+            "select 1 from controls.policy_overrides where override_id = $1 and person_id = $2
+             limit 1",
+        )
+        .await?;
+    if tx
+        .query_opt(&owner, &[&override_id, &person_id])
+        .await?
+        .is_none()
+    {
+        return Err(LedgerError::invalid(
+            "unknown_override",
+            "no such override for this person",
+        ));
+    }
+    let insert = tx
+        .prepare_cached(
+            "insert into controls.override_revocations (override_id, person_id, reason, revoked_by)
+             values ($1, $2, $3, $4) on conflict (override_id) do nothing",
+        )
+        .await?;
+    if reason.trim().is_empty() {
+        return Err(LedgerError::invalid(
+            "reason_required",
+            "a revocation has a reason",
+        ));
+    }
+    tx.execute(&insert, &[&override_id, &person_id, &reason, &revoked_by])
+        .await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The effective controls of a person at one instant
+
+/// Everything the authorization decision needs about a person except spend and balance.
+#[derive(Debug, Clone)]
+pub struct EffectiveControls {
+    pub placement: Placement,
+    /// The template in effect with the person's overrides applied.
+    pub policy: Policy,
+    /// The prison's IANA time zone (spend windows roll over at its midnight).
+    pub time_zone_name: String,
+}
+
+impl EffectiveControls {
+    pub fn effective_mode(&self, at: OffsetDateTime) -> EffectiveMode {
+        self.placement.mode.effective_at(at)
+    }
+
+    pub fn windows(&self, at: OffsetDateTime) -> LedgerResult<SpendWindows> {
+        spend_windows(at, &self.time_zone_name)
+    }
+}
+
+/// Loads the person's mode, their prison's policy in effect at `at` and their overrides in effect
+/// at `at`, in one statement (it runs inside every card authorization). `None` when the person
+/// has no placement or the prison no policy: the caller fails closed.
+pub async fn effective_controls(
+    client: &impl GenericClient,
+    person_id: Uuid,
+    at: OffsetDateTime,
+) -> LedgerResult<Option<EffectiveControls>> {
+    let statement = client
+        .prepare_cached(
+            "with m as (
+                 select prison_id, regime, mode, reason, effective_from from controls.card_modes
+                 where person_id = $1 and effective_from <= clock_timestamp()
+                 order by effective_from desc, id desc limit 1
+             ), a as (
+                 select pp.policy_id, pp.time_zone from controls.prison_policies pp, m
+                 where pp.prison_id = m.prison_id and pp.regime = m.regime
+                   and pp.effective_from <= $2
+                 order by pp.effective_from desc, pp.id desc limit 1
+             ), p as (
+                 select cp.policy from controls.policies cp, a
+                 where cp.policy_id = a.policy_id and cp.effective_from <= $2
+                 order by cp.version desc limit 1
+             ), o as (
+                 select distinct on (ov.override_id) ov.* from controls.policy_overrides ov, m
+                 where ov.person_id = $1 and ov.prison_id = m.prison_id
+                 order by ov.override_id, ov.version desc
+             )
+             select m.prison_id, m.regime, m.mode, m.reason, m.effective_from, a.time_zone,
+                    p.policy,
+                    (select coalesce(jsonb_agg(jsonb_build_object(
+                                'id', o.override_id, 'version', o.version, 'reason', o.reason,
+                                'requested_by', o.requested_by, 'approved_by', o.approved_by,
+                                'change', o.change) order by o.created_at, o.override_id),
+                             '[]'::jsonb)
+                     from o
+                     where o.effective_from <= $2
+                       and (o.effective_until is null or $2 < o.effective_until)
+                       and not exists (select 1 from controls.override_revocations r
+                                       where r.override_id = o.override_id
+                                         and r.revoked_at <= $2))
+             from m left join a on true left join p on true",
+        )
+        .await?;
+    let Some(row) = client.query_opt(&statement, &[&person_id, &at]).await? else {
+        return Ok(None);
+    };
+    let placement = placement_from_row(person_id, &row)?;
+    let Some(template) = row.get::<_, Option<serde_json::Value>>(6) else {
+        return Ok(None);
+    };
+    let template: Policy = serde_json::from_value(template)?;
+    let overrides: Vec<PolicyOverride> = serde_json::from_value(row.get(7))?;
+    let policy = template
+        .with_overrides(&overrides)
+        .map_err(controls_error)?;
+    let time_zone_name = row
+        .get::<_, Option<String>>(5)
+        .unwrap_or_else(|| DEFAULT_TIME_ZONE.to_owned());
+    Ok(Some(EffectiveControls {
+        placement,
+        policy,
+        time_zone_name,
+    }))
+}
