@@ -7,4 +7,5 @@ pub mod process;
 pub mod protocol;
 pub mod pseudonym;
 pub mod signature;
+pub mod sim;
 pub mod webhook;

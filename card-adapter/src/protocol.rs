@@ -1044,6 +1044,10 @@ pub fn format_date(date: Date) -> String {
 
 /// Splits one CSV line (RFC 4180 quoting, no embedded line breaks).
 fn split_csv_line(line: &str) -> Result<Vec<String>, String> {
+    // Almost every line has no quotes at all.
+    if !line.contains('"') {
+        return Ok(line.split(',').map(str::to_owned).collect());
+    }
     let mut fields = Vec::with_capacity(SETTLEMENT_COLUMNS);
     let mut field = String::new();
     let mut chars = line.chars().peekable();
@@ -1106,6 +1110,8 @@ pub struct SettlementReader<R> {
     line_buf: String,
     line_no: u64,
     settlement_date: Option<Date>,
+    /// The text of the first row's date, to recognise it cheaply on later rows.
+    date_text: Option<String>,
     count: u64,
     net_minor: i64,
     trailer: Option<SettlementTrailer>,
@@ -1120,6 +1126,7 @@ impl<R: BufRead> SettlementReader<R> {
             line_buf: String::new(),
             line_no: 0,
             settlement_date: None,
+            date_text: None,
             count: 0,
             net_minor: 0,
             trailer: None,
@@ -1249,8 +1256,16 @@ impl<R: BufRead> SettlementReader<R> {
         if record_id.is_empty() {
             return Err(err("record_id", "must not be empty".to_owned()));
         }
-        let settlement_date = parse_date(&date_text).map_err(|e| err("settlement_date", e))?;
-        self.check_date(settlement_date)?;
+        // Every row of a file carries the same date: skip re-parsing it.
+        let settlement_date = match (self.settlement_date, &self.date_text) {
+            (Some(date), Some(text)) if *text == date_text => date,
+            _ => {
+                let date = parse_date(&date_text).map_err(|e| err("settlement_date", e))?;
+                self.check_date(date)?;
+                self.date_text = Some(date_text);
+                date
+            }
+        };
         let kind = SettlementType::parse(&type_text).ok_or_else(|| {
             err(
                 "type",
