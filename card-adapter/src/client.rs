@@ -255,6 +255,11 @@ impl ProcessorClient {
                 Some(_) => {}
             }
         }
+        if let Some(key) = idempotency_key {
+            self.guard
+                .check_text("Idempotency-Key", key, personal_values)
+                .map_err(ClientError::Refused)?;
+        }
         let value = match body {
             Some(body) => serde_json::to_value(body)
                 .map_err(|e| ClientError::InvalidRequest(format!("body: {e}")))?,

@@ -259,6 +259,17 @@ impl EgressGuard {
         &self.program_card_name
     }
 
+    /// Checks one piece of text that travels outside the body (a header such as the
+    /// Idempotency-Key) for the person's personal values and their unkeyed hashes.
+    pub fn check_text(
+        &self,
+        field: &str,
+        text: &str,
+        personal_values: &[String],
+    ) -> Result<(), EgressViolation> {
+        Needles::new(personal_values).check(field, text)
+    }
+
     /// Inspects one outbound request. `personal_values` are the personal data of the person the
     /// request concerns (names, date of birth, prisoner number, ...), as held in the identity
     /// store; none of them, nor an unkeyed hash of one, may appear in the path or the body.
@@ -443,6 +454,21 @@ mod tests {
         // The same hash in the external_ref slot is refused too (not even pseudonym-shaped).
         let err = refusal(json!({"external_ref": format!("p1_{}", &sha("FI-123456")[..40])}));
         assert_eq!(err.code(), "egress_hashed_personal_value");
+    }
+
+    #[test]
+    fn headers_are_checked_too() {
+        let guard = guard();
+        assert!(
+            guard
+                .check_text("Idempotency-Key", "card-7f3a", &personal())
+                .is_ok()
+        );
+        let err = guard
+            .check_text("Idempotency-Key", "create-FI-123456", &personal())
+            .unwrap_err();
+        assert_eq!(err.code(), "egress_personal_value");
+        assert_eq!(err.field(), "Idempotency-Key");
     }
 
     #[test]

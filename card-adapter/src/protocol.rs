@@ -659,9 +659,9 @@ impl DeclineReason {
     }
 }
 
-/// Our `200` answer to `authorization.request`.
+/// Our `200` answer to `authorization.request`. Unknown extra fields are ignored when parsed,
+/// as everywhere in this module; unknown decisions or reasons are not.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct AuthorizationResponse {
     pub decision: Decision,
     /// Omitted means the full amount on an approval.

@@ -1151,3 +1151,56 @@ async fn control_endpoints_over_http() {
     assert_eq!(waited["idle"], true);
     assert!(w.stub.rejected.lock().unwrap().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incremental_authorization_and_processor_state_change() {
+    let w = world().await;
+    let card = w.active_card(None).await;
+    let parent = w
+        .sim
+        .authorize(AuthorizeInput::new(&card.id, 1000, merchant_canteen()))
+        .await
+        .unwrap();
+    let mut increment = AuthorizeInput::new(&card.id, 400, merchant_canteen());
+    increment.parent_authorization_id = Some(parent.authorization_id.clone());
+    let grown = w.sim.authorize(increment).await.unwrap();
+    assert_eq!(grown.decision, Decision::Approve);
+    assert_ne!(grown.authorization_id, parent.authorization_id);
+    w.sim.clear(&parent.authorization_id, 1400, true).unwrap();
+    let mut unknown_parent = AuthorizeInput::new(&card.id, 400, merchant_canteen());
+    unknown_parent.parent_authorization_id = Some("auth_nope".to_owned());
+    assert!(w.sim.authorize(unknown_parent).await.is_err());
+
+    // The processor's fraud team pauses the card: announced as changed_by PROCESSOR, and the
+    // card no longer reaches Saldo.
+    let paused = w
+        .sim
+        .processor_set_card_state(&card.id, CardState::Paused, "FRAUD_REVIEW")
+        .unwrap();
+    assert_eq!(paused.state, CardState::Paused);
+    assert_eq!(
+        w.client.get_card(&card.id).await.unwrap().state,
+        CardState::Paused
+    );
+    w.settle().await;
+
+    let requests = w.stub.of_type("authorization.request");
+    assert_eq!(requests.len(), 2);
+    let WebhookEvent::AuthorizationRequest(second) = &requests[1].event.event else {
+        unreachable!()
+    };
+    assert_eq!(
+        second.parent_authorization_id.as_deref(),
+        Some(parent.authorization_id.as_str())
+    );
+    assert_eq!(second.amount, 400, "an increment carries the increase only");
+    let changes = w.stub.of_type("card.state_changed");
+    let WebhookEvent::CardStateChanged(last) = &changes.last().unwrap().event.event else {
+        unreachable!()
+    };
+    assert_eq!(
+        last.changed_by,
+        card_adapter::protocol::ChangedBy::Processor
+    );
+    assert_eq!(last.reason.as_deref(), Some("FRAUD_REVIEW"));
+}
