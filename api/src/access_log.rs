@@ -25,6 +25,9 @@ pub enum Purpose {
     PinManagement,
     /// The prisoner at the kiosk, consulting their own data.
     SelfService,
+    /// The outbox worker reads a person's data only to make sure none of it leaves for the
+    /// processor (the egress guard), and records what it disclosed (a pseudonym, never data).
+    EgressCheck,
 }
 
 impl Purpose {
@@ -41,6 +44,7 @@ impl Purpose {
             Purpose::Audit => "audit",
             Purpose::PinManagement => "pin_management",
             Purpose::SelfService => "self_service",
+            Purpose::EgressCheck => "egress_check",
         }
     }
 

@@ -47,6 +47,8 @@ pub enum Command {
             default_value = ""
         )]
         webhook_secrets: String,
+        #[command(flatten)]
+        processor: ProcessorArgs,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -115,6 +117,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             listen,
             db_pool_size,
             webhook_secrets,
+            processor,
         } => {
             let secrets = webhook_secrets
                 .split_whitespace()
@@ -127,10 +130,60 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             ledger::db::migrate(&database.config).await?;
             let pool = ledger::db::pool(database.config.clone(), db_pool_size)?;
             let listener = tokio::net::TcpListener::bind(&listen).await?;
+            match processor.config()? {
+                Some(config) => {
+                    let worker = crate::processor::outbox_worker(pool.clone(), &config)?;
+                    tokio::spawn(crate::processor::run_outbox(worker));
+                    tracing::info!(program = %config.program, "processor outbox worker started");
+                }
+                None => tracing::warn!("no SALDO_PROCESSOR_URL: calls to the processor wait in the outbox"),
+            }
             let state = crate::app::AppState::new(pool).with_webhook_secrets(secrets);
             crate::app::serve(state, listener).await?;
             drop(database);
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// Where the processor's API is and how Saldo appears to it.
+#[derive(Debug, clap::Args)]
+pub struct ProcessorArgs {
+    /// The processor's API base URL. Without it, calls wait in the outbox.
+    #[arg(long, env = "SALDO_PROCESSOR_URL")]
+    pub processor_url: Option<String>,
+    #[arg(long, env = "SALDO_PROCESSOR_API_KEY", hide_env_values = true, default_value = "")]
+    pub processor_api_key: String,
+    /// The card program's name at the processor.
+    #[arg(long, env = "SALDO_CARD_PROGRAM", default_value = "prison")]
+    pub card_program: String,
+    /// The one name embossed on every card (never a person's).
+    #[arg(long, env = "SALDO_CARD_NAME", default_value = "PRISON SERVICE CARD")]
+    pub card_name: String,
+    /// Pseudonym keys, `<version>:<base64 of 32+ bytes>` comma-separated.
+    #[arg(long, env = "SALDO_PSEUDONYM_KEYS", hide_env_values = true, default_value = "")]
+    pub pseudonym_keys: String,
+    /// Which of the pseudonym keys is current.
+    #[arg(long, env = "SALDO_PSEUDONYM_KEY_VERSION", default_value_t = 1)]
+    pub pseudonym_key_version: u32,
+}
+
+impl ProcessorArgs {
+    pub fn config(&self) -> anyhow::Result<Option<crate::processor::ProcessorConfig>> {
+        let Some(base_url) = self.processor_url.clone() else {
+            return Ok(None);
+        };
+        let pseudonyms = card_adapter::pseudonym::PseudonymKeys::parse(
+            &self.pseudonym_keys,
+            self.pseudonym_key_version,
+        )
+        .map_err(|error| anyhow::anyhow!("SALDO_PSEUDONYM_KEYS: {error}"))?;
+        Ok(Some(crate::processor::ProcessorConfig {
+            base_url,
+            api_key: self.processor_api_key.clone(),
+            program: self.card_program.clone(),
+            program_card_name: self.card_name.clone(),
+            pseudonyms,
+        }))
     }
 }

@@ -10,6 +10,7 @@ pub mod http;
 pub mod identity;
 pub mod metrics;
 pub mod problem;
+pub mod processor;
 pub mod recon;
 pub mod routes;
 pub mod staff_cli;

@@ -22,6 +22,7 @@ use uuid::Uuid;
 
 use crate::booking::{self, BookingError, BookingResult};
 use crate::client::{self, ClientError, ProcessorClient};
+use crate::egress::EgressRecord;
 use crate::protocol::{
     CardForm, CardState, CreateCardRequest, CreateCardholderRequest, SetCardStateRequest,
     SpendControls,
@@ -33,22 +34,35 @@ pub const MAX_ATTEMPTS: i32 = 12;
 /// A claimed call is someone's for this long; if its worker dies, another takes it over.
 const CLAIM_LEASE_SECONDS: i32 = 120;
 
-/// The personal data of one person, from the identity store, for the egress guard to look for.
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The identity store, as the outbox sees it: the personal data of one person, for the egress
+/// guard to look for, and the place where disclosures to the processor are logged.
 pub trait PersonalData: Send + Sync {
-    fn values_for(&self, person_id: Uuid)
-    -> Pin<Box<dyn Future<Output = Vec<String>> + Send + '_>>;
+    fn values_for(&self, person_id: Uuid) -> BoxFuture<'_, Vec<String>>;
+    /// Called after a request about `person_id` was sent (it carried a pseudonym only).
+    fn record_disclosure<'a>(
+        &'a self,
+        person_id: Uuid,
+        sent: &'a EgressRecord,
+    ) -> BoxFuture<'a, ()>;
 }
 
 /// For deployments and tests without an identity store: the guard still refuses personal
-/// fields, names and unkeyed hashes by shape, but has no values to look for.
+/// fields and free text by shape, but has no values to look for.
 pub struct NoPersonalData;
 
 impl PersonalData for NoPersonalData {
-    fn values_for(
-        &self,
-        _person_id: Uuid,
-    ) -> Pin<Box<dyn Future<Output = Vec<String>> + Send + '_>> {
+    fn values_for(&self, _person_id: Uuid) -> BoxFuture<'_, Vec<String>> {
         Box::pin(async { Vec::new() })
+    }
+
+    fn record_disclosure<'a>(
+        &'a self,
+        _person_id: Uuid,
+        _sent: &'a EgressRecord,
+    ) -> BoxFuture<'a, ()> {
+        Box::pin(async {})
     }
 }
 
@@ -105,24 +119,16 @@ fn key(prefix: &str, id: Uuid) -> String {
 }
 
 /// Requests a card for a person (admission): a pseudonymous cardholder, then a card, then its
-/// activation, each call queued once the previous one answered.
-pub async fn request_card(
-    tx: &Transaction<'_>,
-    pseudonyms: &PseudonymKeys,
-    program: &str,
-    person_id: Uuid,
-) -> BookingResult<()> {
-    let request =
-        CreateCardholderRequest::pseudonymous(pseudonyms.pseudonym_for(person_id), program);
-    let body = serde_json::to_value(&request)
-        .map_err(|e| ledger::LedgerError::invalid("body", e.to_string()))?;
+/// activation, each call queued once the previous one answered. The pseudonym is computed when
+/// the call is sent, under the key current then.
+pub async fn request_card(tx: &Transaction<'_>, person_id: Uuid) -> BookingResult<()> {
     enqueue(
         tx,
         &key("ch", person_id),
         "create_cardholder",
         &Method::POST,
         "/v1/cardholders",
-        Some(&body),
+        None,
         Some(person_id),
     )
     .await
@@ -163,6 +169,10 @@ pub struct OutboxWorker {
     pub program_card_name: String,
     /// The processor's second fence, applied also when it stands in for us.
     pub default_spend_controls: SpendControls,
+    /// Keys for the `external_ref` pseudonyms (versioned: rotation keeps old refs resolvable).
+    pub pseudonyms: PseudonymKeys,
+    /// The card program's name at the processor, e.g. `prison-fi`.
+    pub program: String,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -211,10 +221,20 @@ impl OutboxWorker {
             None => Vec::new(),
         };
         let method = Method::from_bytes(call.method.as_bytes()).unwrap_or(Method::POST);
+        let body = match (call.operation.as_str(), call.person_id, &call.body) {
+            ("create_cardholder", Some(person_id), None) => Some(
+                serde_json::to_value(CreateCardholderRequest::pseudonymous(
+                    self.pseudonyms.pseudonym_for(person_id),
+                    self.program.clone(),
+                ))
+                .map_err(|e| ledger::LedgerError::invalid("body", e.to_string()))?,
+            ),
+            _ => call.body.clone(),
+        };
         let prepared = match self.client.prepare(
             method,
             &call.path,
-            call.body.as_ref(),
+            body.as_ref(),
             Some(&call.idempotency_key),
             &personal_values,
         ) {
@@ -242,6 +262,11 @@ impl OutboxWorker {
             Err(_) => None,
         };
         self.register_sent(call, prepared.egress(), status).await?;
+        if let Some(person_id) = call.person_id {
+            self.personal_data
+                .record_disclosure(person_id, prepared.egress())
+                .await;
+        }
         match result {
             Ok(response) => {
                 self.on_delivered(call, &response).await?;

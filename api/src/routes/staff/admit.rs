@@ -87,6 +87,13 @@ pub async fn admit(
         accounts.push(json!({"account_id": account.id, "purpose": account.purpose, "currency": account.currency}));
     }
     kiosk::set_pin(&tx, person_id, &pin_hash).await?;
+    // The card is requested in the same transaction: the outbox delivers it to the processor.
+    card_adapter::outbox::request_card(&tx, person_id)
+        .await
+        .map_err(|error| {
+            tracing::error!(error.code = error.code(), "card request not queued");
+            Problem::internal()
+        })?;
     tx.commit().await?;
     tracing::info!(%person_id, %prison_id, staff.id = %access.staff.id, "prisoner admitted");
     Ok((

@@ -1,0 +1,425 @@
+//! End to end over HTTP: Saldo (webhooks in, outbox out) against the processor simulator.
+use card_adapter::outbox::OutboxWorker;
+use card_adapter::sim::{Fault, Scenario, SimConfig, Simulator, WebhookSettings};
+use card_adapter::signature::WebhookSecret;
+use saldo::access_log::{Accessor, ActorKind, Purpose};
+use saldo::identity::{self, Language, NewPrison, NewPrisoner};
+use saldo::processor::ProcessorConfig;
+use saldo_tests::TestDb;
+
+use crate::fixtures::*;
+
+const API_KEY: &str = "sk_test_saldo";
+
+/// An identifiable test person: everything here is personal data that must never reach the
+/// processor.
+pub struct TestPerson {
+    pub prisoner_number: &'static str,
+    pub full_name: &'static str,
+    pub national_id: &'static str,
+    pub date_of_birth: &'static str,
+    pub unit: &'static str,
+    pub iban: &'static str,
+}
+
+pub const PEOPLE: [TestPerson; 2] = [
+    TestPerson {
+        prisoner_number: "HML-2026-0415",
+        full_name: "Aino Virtanen-Korhonen",
+        national_id: "131052-308T",
+        date_of_birth: "1952-10-13",
+        unit: "Osasto B2",
+        iban: "FI2112345600000785",
+    },
+    TestPerson {
+        prisoner_number: "HML-2026-0999",
+        full_name: "Jean-Luc Vandenbroucke",
+        national_id: "020788-1234",
+        date_of_birth: "1988-07-02",
+        unit: "Wing C",
+        iban: "BE68539007547034",
+    },
+];
+
+pub struct Harness {
+    pub db: TestDb,
+    pub sim: Simulator,
+    pub worker: OutboxWorker,
+    pub prison_name: String,
+}
+
+pub struct Admitted {
+    pub person_id: uuid::Uuid,
+    pub spendable: uuid::Uuid,
+    pub card_id: String,
+}
+
+impl Harness {
+    pub async fn start() -> Harness {
+        let db = TestDb::new().await;
+        let secret = WebhookSecret::generate();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let state = saldo::app::AppState::new(db.pool.clone()).with_webhook_secrets(vec![secret.clone()]);
+        tokio::spawn(saldo::app::serve(state, listener));
+
+        let mut config = SimConfig::for_tests(API_KEY, secret);
+        config.webhook_url = Some(format!("http://{address}/webhooks/processor"));
+        let sim = Simulator::start(config).await.unwrap();
+
+        let processor = ProcessorConfig {
+            base_url: sim.base_url(),
+            api_key: API_KEY.into(),
+            program: "prison-fi".into(),
+            program_card_name: "PRISON SERVICE CARD".into(),
+            pseudonyms: card_adapter::pseudonym::PseudonymKeys::new(1, vec![7u8; 32]).unwrap(),
+        };
+        // With the identity store as the egress guard's source of personal data.
+        let worker = saldo::processor::outbox_worker(db.pool.clone(), &processor).unwrap();
+        Harness {
+            db,
+            sim,
+            worker,
+            prison_name: "Hämeenlinnan vankila".into(),
+        }
+    }
+
+    /// Admits a person as the admission route does, delivers the card calls, funds the card.
+    /// `n` tells admissions of the same person apart (a prisoner number is unique per prison).
+    pub async fn admit(&self, person: &TestPerson, n: usize, deposit_minor: i64) -> Admitted {
+        let mut client = self.db.pool.get().await.unwrap();
+        let prison = match identity::store::prison_by_code(&client, "HML").await.unwrap() {
+            Some(prison) => prison,
+            None => identity::store::create_prison(
+                &client,
+                &NewPrison {
+                    code: "HML".into(),
+                    name: self.prison_name.clone(),
+                    time_zone: "Europe/Helsinki".into(),
+                    country: "FI".into(),
+                },
+            )
+            .await
+            .unwrap(),
+        };
+        let tx = client.transaction().await.unwrap();
+        let who = Accessor {
+            actor_kind: ActorKind::System,
+            actor_id: None,
+            purpose: Purpose::Admission,
+            case_ref: None,
+            request_id: None,
+        };
+        let person_id = identity::store::admit_prisoner(
+            &tx,
+            &who,
+            prison.id,
+            &NewPrisoner {
+                prisoner_number: format!("{}-{n}", person.prisoner_number),
+                full_name: person.full_name.into(),
+                national_id: Some(person.national_id.into()),
+                date_of_birth: Some(time::Date::parse(person.date_of_birth, time::macros::format_description!("[year]-[month]-[day]")).unwrap()),
+                preferred_language: Language::Fi,
+                unit: Some(person.unit.into()),
+                payout_iban: Some(person.iban.into()),
+            },
+        )
+        .await
+        .unwrap();
+        let spendable = ledger::store::open_account(
+            &tx,
+            &format!("admit:{person_id}:spendable"),
+            &ledger::NewAccount::person(person_id, "spendable", ledger::Currency::EUR),
+        )
+        .await
+        .unwrap()
+        .id;
+        card_adapter::outbox::request_card(&tx, person_id).await.unwrap();
+        tx.commit().await.unwrap();
+        drop(client);
+
+        // cardholder, card, activation: three calls, each queued by the previous answer.
+        for _ in 0..3 {
+            self.worker.deliver_due(10).await.unwrap();
+        }
+        let card_id: String = self
+            .db
+            .raw_client()
+            .await
+            .query_one("select card_id from card.cards where person_id = $1 and state = 'ACTIVE'", &[&person_id])
+            .await
+            .expect("the card is registered and active")
+            .get(0);
+        let ledger = self.db.ledger();
+        let bank = open_institution(&ledger, ledger::institution_purpose::BANK_TRUST, ledger::AccountType::Asset).await;
+        ledger.post_entry(&deposit_draft(bank, spendable, deposit_minor)).await.unwrap();
+        Admitted {
+            person_id,
+            spendable,
+            card_id,
+        }
+    }
+
+    pub async fn balance(&self, account: uuid::Uuid) -> (i64, i64) {
+        let balance = self.db.ledger().balance(account).await.unwrap();
+        (balance.posted.amount_minor, balance.held.amount_minor)
+    }
+
+    pub async fn run(&self, scenario: Scenario, card_id: &str) {
+        let report = self.sim.run_scenario(scenario, card_id).await.unwrap();
+        assert!(report.completed || scenario == Scenario::BlockedMccOnline, "{report:?}");
+        self.sim.flush_webhooks();
+        assert!(self.sim.wait_for_deliveries(10_000).await, "webhooks delivered");
+    }
+}
+
+/// Posted and held after each scenario on a card funded with 100.00.
+fn expected(scenario: Scenario) -> (i64, i64) {
+    match scenario {
+        Scenario::CanteenPurchase => (10_000 - 1_250, 0),
+        Scenario::BlockedMccOnline => (10_000, 0),
+        Scenario::PartialClearing => (10_000 - 2_500, 0),
+        Scenario::Reversal => (10_000 - 1_500, 0),
+        Scenario::ExpiryThenLateClearing => (10_000 - 1_800, 0),
+        Scenario::ForcePost => (10_000 - 700, 0),
+        Scenario::Refund => (10_000 - 1_000, 0),
+        Scenario::StandInWhileDown => (10_000 - 1_000, 0),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_scenario_books_the_expected_ledger_entries_through_http() {
+    let harness = Harness::start().await;
+    for (i, scenario) in Scenario::ALL.into_iter().enumerate() {
+        let person = harness.admit(&PEOPLE[0], i, 10_000).await;
+        harness.run(scenario, &person.card_id).await;
+        assert_eq!(harness.balance(person.spendable).await, expected(scenario), "{scenario:?}");
+    }
+    let report = harness.db.ledger().verify().await.unwrap();
+    assert!(report.is_ok(), "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scenarios_delivered_shuffled_and_twice_end_in_the_same_ledger_as_once_in_order() {
+    let harness = Harness::start().await;
+    harness.sim.set_webhook_settings(WebhookSettings {
+        url: harness.sim.webhook_settings().url,
+        down: false,
+        duplicate: true,
+        shuffle: true,
+    });
+    let mut people = Vec::new();
+    for (i, scenario) in Scenario::ALL.into_iter().enumerate() {
+        let person = harness.admit(&PEOPLE[i % 2], i, 10_000).await;
+        let report = harness.sim.run_scenario(scenario, &person.card_id).await.unwrap();
+        assert!(report.completed || scenario == Scenario::BlockedMccOnline, "{report:?}");
+        people.push((scenario, person));
+    }
+    // Everything held back so far goes out now, shuffled, each message twice.
+    harness.sim.flush_webhooks();
+    assert!(harness.sim.wait_for_deliveries(20_000).await);
+    for (scenario, person) in &people {
+        assert_eq!(harness.balance(person.spendable).await, expected(*scenario), "{scenario:?}");
+    }
+    let report = harness.db.ledger().verify().await.unwrap();
+    assert!(report.is_ok(), "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_outbox_recovers_from_503s_rate_limits_and_lost_answers() {
+    let harness = Harness::start().await;
+    harness.sim.push_fault(Fault::ServerError {
+        count: 1,
+        status: 503,
+        after_processing: false,
+    });
+    harness.sim.push_fault(Fault::RateLimit {
+        count: 1,
+        retry_after_s: 1,
+    });
+    harness.sim.push_fault(Fault::ServerError {
+        count: 1,
+        status: 502,
+        after_processing: true,
+    });
+    // Admission with faults: deliver, and after each failure make the retry due at once
+    // (instead of waiting out the backoff).
+    let person = PEOPLE[0].prisoner_number;
+    let admitted = {
+        let client = harness.db.raw_client().await;
+        let mut delivered_card = false;
+        let task = harness.admit_without_delivery(&PEOPLE[0]).await;
+        for _ in 0..12 {
+            harness.worker.deliver_due(10).await.unwrap();
+            client
+                .execute("update card.outbox set next_attempt_at = now() where state = 'pending'", &[])
+                .await
+                .unwrap();
+            let active = client
+                .query_opt("select 1 from card.cards where person_id = $1 and state = 'ACTIVE'", &[&task])
+                .await
+                .unwrap();
+            if active.is_some() {
+                delivered_card = true;
+                break;
+            }
+        }
+        assert!(delivered_card, "card for {person} never became active");
+        task
+    };
+    let client = harness.db.raw_client().await;
+    let (attempts, dead): (i64, i64) = {
+        let row = client
+            .query_one(
+                "select coalesce(sum(attempts), 0)::bigint, count(*) filter (where state = 'dead')
+                 from card.outbox where person_id = $1",
+                &[&admitted],
+            )
+            .await
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    assert_eq!(dead, 0);
+    assert!(attempts > 3, "retries happened: {attempts}");
+    // The lost answer was retried with the same Idempotency-Key: one cardholder, one card.
+    let cardholders = harness
+        .sim
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path == "/v1/cardholders")
+        .count();
+    assert!(cardholders >= 2);
+    let cards: i64 = client
+        .query_one("select count(*) from card.cards where person_id = $1", &[&admitted])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(cards, 1);
+}
+
+impl Harness {
+    async fn admit_without_delivery(&self, person: &TestPerson) -> uuid::Uuid {
+        let mut client = self.db.pool.get().await.unwrap();
+        let prison = identity::store::create_prison(
+            &client,
+            &NewPrison {
+                code: "HML".into(),
+                name: self.prison_name.clone(),
+                time_zone: "Europe/Helsinki".into(),
+                country: "FI".into(),
+            },
+        )
+        .await
+        .unwrap();
+        let tx = client.transaction().await.unwrap();
+        let who = Accessor {
+            actor_kind: ActorKind::System,
+            actor_id: None,
+            purpose: Purpose::Admission,
+            case_ref: None,
+            request_id: None,
+        };
+        let person_id = identity::store::admit_prisoner(
+            &tx,
+            &who,
+            prison.id,
+            &NewPrisoner {
+                prisoner_number: person.prisoner_number.into(),
+                full_name: person.full_name.into(),
+                national_id: Some(person.national_id.into()),
+                date_of_birth: None,
+                preferred_language: Language::Fi,
+                unit: None,
+                payout_iban: None,
+            },
+        )
+        .await
+        .unwrap();
+        ledger::store::open_account(
+            &tx,
+            &format!("admit:{person_id}:spendable"),
+            &ledger::NewAccount::person(person_id, "spendable", ledger::Currency::EUR),
+        )
+        .await
+        .unwrap();
+        card_adapter::outbox::request_card(&tx, person_id).await.unwrap();
+        tx.commit().await.unwrap();
+        person_id
+    }
+}
+
+/// Identifiable test persons through every scenario: nothing the simulator received contains
+/// any of their personal data, in any case, or an unkeyed hash of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_the_processor_receives_contains_personal_data() {
+    use sha2::{Digest, Sha256};
+    let harness = Harness::start().await;
+    for (i, scenario) in Scenario::ALL.into_iter().enumerate() {
+        let person = harness.admit(&PEOPLE[i % 2], i, 10_000).await;
+        harness.run(scenario, &person.card_id).await;
+    }
+    let received = harness.sim.requests();
+    assert!(received.len() >= 6, "the processor was called");
+    let mut needles: Vec<String> = Vec::new();
+    for person in &PEOPLE {
+        for value in [person.prisoner_number, person.full_name, person.national_id, person.date_of_birth, person.unit, person.iban] {
+            needles.push(value.to_lowercase());
+            needles.push(hex::encode(Sha256::digest(value.as_bytes())));
+        }
+        needles.extend(person.full_name.split_whitespace().map(str::to_lowercase));
+    }
+    needles.push(harness.prison_name.to_lowercase());
+    needles.push("hml".into());
+    for request in &received {
+        let text = format!("{} {} {:?} {}", request.method, request.path, request.headers, request.body).to_lowercase();
+        for needle in &needles {
+            assert!(!text.contains(needle.as_str()), "{needle:?} reached the processor in {} {}", request.method, request.path);
+        }
+    }
+    assert!(harness.sim.privacy_flags().is_empty(), "{:?}", harness.sim.privacy_flags());
+    // Every call is in the egress register, with a pseudonym and no values.
+    let registered: i64 = harness
+        .db
+        .raw_client()
+        .await
+        .query_one("select count(*) from card.egress_register where outcome = 'sent'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(usize::try_from(registered).unwrap(), received.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_carrying_personal_data_is_refused_parked_and_registered_and_never_sent() {
+    let harness = Harness::start().await;
+    let person = harness.admit(&PEOPLE[0], 0, 100).await;
+    let before = harness.sim.requests().len();
+    let mut client = harness.db.pool.get().await.unwrap();
+    let tx = client.transaction().await.unwrap();
+    let body = serde_json::json!({"state": "PAUSED", "reason": format!("moved to {}", PEOPLE[0].unit)});
+    card_adapter::outbox::enqueue(
+        &tx,
+        "st_leaky",
+        "set_card_state",
+        &reqwest::Method::POST,
+        &format!("/v1/cards/{}/state", person.card_id),
+        Some(&body),
+        Some(person.person_id),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let report = harness.worker.deliver_due(10).await.unwrap();
+    assert_eq!(report.dead, 1);
+    assert_eq!(harness.sim.requests().len(), before, "nothing was sent");
+    let raw = harness.db.raw_client().await;
+    let refused: i64 = raw
+        .query_one("select count(*) from card.egress_register where outcome = 'refused'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(refused, 1);
+    let dead = card_adapter::outbox::dead_letters(&harness.db.pool.get().await.unwrap(), 10).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].operation, "set_card_state");
+}
