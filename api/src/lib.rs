@@ -1,6 +1,7 @@
 //! Saldo: the system of record for prisoners' money. This crate is the `saldo` binary's library:
 //! configuration, command line, the embedded database, and the HTTP server.
 pub mod access_log;
+pub mod adjustments;
 pub mod app;
 pub mod auth;
 pub mod cli;
@@ -9,8 +10,8 @@ pub mod embedded_pg;
 pub mod http;
 pub mod identity;
 pub mod metrics;
+pub mod openapi;
 pub mod problem;
-pub mod processor;
 pub mod recon;
 pub mod routes;
 pub mod staff_cli;

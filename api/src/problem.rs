@@ -4,7 +4,10 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-#[derive(Debug, Serialize)]
+/// An RFC 9457 problem: `application/problem+json`. `code` is stable and machine-readable.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"type": "https://saldo.invalid/problems/forbidden", "title": "Forbidden",
+    "status": 403, "code": "forbidden", "detail": "your roles do not allow this here"}))]
 pub struct Problem {
     #[serde(rename = "type")]
     pub type_uri: String,

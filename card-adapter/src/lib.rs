@@ -1,11 +1,10 @@
 pub mod booking;
 pub mod client;
-pub mod controls;
 pub mod egress;
 pub mod outbox;
 pub mod process;
 pub mod protocol;
 pub mod pseudonym;
+pub mod reissue;
 pub mod signature;
-pub mod sim;
 pub mod webhook;

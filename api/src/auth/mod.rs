@@ -27,7 +27,7 @@ pub const STAFF_IDLE_SECONDS: i32 = 30 * 60;
 /// …and after this long in any case.
 pub const STAFF_ABSOLUTE_SECONDS: i32 = 12 * 3600;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Prison officer: admission, PINs, case look-ups.
@@ -117,8 +117,16 @@ policy!(
     /// The trial balance (service-wide totals, no person-level lines).
     BookReaders, [Finance, FinanceApprover, Auditor], AnyPrison
 );
+policy!(
+    /// Deciding ledger adjustments (and never one's own: checked by the handler and the database).
+    Approvers, [FinanceApprover], PathPrison
+);
+policy!(
+    /// The processor outbox's dead calls (service-wide: one program, no person-level data shown).
+    OutboxOperators, [Admin, Finance, FinanceApprover], AnyPrison
+);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Grant {
     pub prison_id: Uuid,
     pub role: Role,

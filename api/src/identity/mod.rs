@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::problem::Problem;
 
 /// The legal regime a personal record falls under.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Regime {
     /// Law Enforcement Directive (EU) 2016/680: prisoners.
@@ -22,7 +22,7 @@ pub enum Regime {
     Gdpr,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Language {
     Fi,
@@ -104,6 +104,10 @@ pub enum PrisonerField {
     Statement,
     Deposit,
     Pin,
+    /// The prisoner's payment card (freeze, unfreeze, replacement).
+    Card,
+    /// A ledger adjustment proposed or decided by finance staff.
+    Adjustment,
 }
 
 impl PrisonerField {
@@ -131,13 +135,15 @@ impl PrisonerField {
             PrisonerField::Statement => "statement",
             PrisonerField::Deposit => "deposit",
             PrisonerField::Pin => "pin",
+            PrisonerField::Card => "card",
+            PrisonerField::Adjustment => "adjustment",
         }
     }
 }
 
 /// A prisoner's record as one access sees it: only the fields it asked for (and logged) are
 /// filled; the others are `None`.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct PrisonerView {
     pub person_id: Uuid,
     pub regime: Option<Regime>,
@@ -152,6 +158,7 @@ pub struct PrisonerView {
         skip_serializing_if = "Option::is_none",
         serialize_with = "serialize_date"
     )]
+    #[schema(value_type = Option<String>, format = Date)]
     pub date_of_birth: Option<Date>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preferred_language: Option<Language>,
@@ -163,6 +170,7 @@ pub struct PrisonerView {
         skip_serializing_if = "Option::is_none",
         with = "time::serde::rfc3339::option"
     )]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub admitted_at: Option<OffsetDateTime>,
 }
 

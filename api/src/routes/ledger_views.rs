@@ -6,12 +6,15 @@ use uuid::Uuid;
 
 use crate::problem::Problem;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct SubAccountBalance {
     pub account_id: Uuid,
     pub purpose: String,
+    #[schema(value_type = crate::openapi::MoneyDoc)]
     pub posted: ledger::Money,
+    #[schema(value_type = crate::openapi::MoneyDoc)]
     pub held: ledger::Money,
+    #[schema(value_type = crate::openapi::MoneyDoc)]
     pub available: ledger::Money,
     pub closed: bool,
 }

@@ -2,5 +2,6 @@
 //! Each group exposes `router()`; `app::router` merges them.
 pub mod kiosk;
 pub mod ledger_views;
+pub mod pages;
 pub mod recon;
 pub mod staff;

@@ -13,8 +13,9 @@ use crate::auth::{Auditors, RequireRole};
 use crate::http::ApiQuery;
 use crate::problem::Problem;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct SearchQuery {
     #[serde(default)]
     person_id: Option<Uuid>,
@@ -38,6 +39,9 @@ fn parse_time(text: Option<&str>) -> Result<Option<OffsetDateTime>, Problem> {
     .transpose()
 }
 
+#[utoipa::path(
+    get, path = "/api/staff/prisons/{prison_id}/access-log", tag = "audit", description = "Role: auditor in the path's prison. The search is itself logged.", params(("prison_id" = uuid::Uuid, Path), SearchQuery), responses((status = 200, description = "Rows, keyset-paginated", body = crate::openapi::AccessLogPage)),
+)]
 pub async fn search(
     State(state): State<AppState>,
     access: RequireRole<Auditors>,

@@ -21,7 +21,7 @@ pub const SUB_ACCOUNTS: [&str; 3] = [
     person_purpose::HELD_DEPOSITS,
 ];
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Admission {
     prisoner_number: String,
@@ -47,6 +47,9 @@ pub fn parse_date(text: &str) -> Result<time::Date, Problem> {
     .map_err(|_| Problem::unprocessable("date_invalid", "a date is YYYY-MM-DD"))
 }
 
+#[utoipa::path(
+    post, path = "/api/staff/prisons/{prison_id}/prisoners", tag = "prisoners", description = "Role: officer in the path's prison. 409 prisoner_number_taken.", params(("prison_id" = uuid::Uuid, Path)), request_body = Admission, responses((status = 201, description = "Admitted", body = crate::openapi::Admitted)),
+)]
 pub async fn admit(
     State(state): State<AppState>,
     access: RequireRole<Officers>,

@@ -13,12 +13,15 @@ use crate::identity::{self, PrisonerField};
 use crate::problem::Problem;
 use crate::routes::ledger_views::{SubAccountBalance, balances_of};
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Balances {
     pub person_id: Uuid,
     pub accounts: Vec<SubAccountBalance>,
 }
 
+#[utoipa::path(
+    get, path = "/api/staff/prisons/{prison_id}/prisoners/{person_id}/balances", tag = "prisoners", description = "Roles: officer, finance, finance_approver in the path's prison.", params(("prison_id" = uuid::Uuid, Path), ("person_id" = uuid::Uuid, Path), ("Saldo-Purpose" = String, Header, description = "Why the data is consulted: a code from the closed list (access log)"), ("Saldo-Case-Ref" = Option<String>, Header, description = "Optional case reference")), responses((status = 200, description = "Posted, held and available per sub-account", body = Balances)),
+)]
 pub async fn show(
     State(state): State<AppState>,
     access: RequireRole<CaseReaders>,

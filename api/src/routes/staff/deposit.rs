@@ -18,19 +18,20 @@ use crate::http::{ApiJson, ApiPath};
 use crate::identity::{self, PrisonerField};
 use crate::problem::Problem;
 
-#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     CashAtIntake,
     FamilyDeposit,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DepositRequest {
     idempotency_key: String,
     source: Source,
     amount_minor: i64,
+    #[schema(value_type = String, example = "EUR")]
     currency: Currency,
     /// Who sent a family deposit (a registered depositor of this prison).
     #[serde(default)]
@@ -54,7 +55,7 @@ pub async fn institution_account(
 }
 
 /// Today in the prison's own time zone: the business date of the entry.
-fn prison_today(time_zone: &str) -> time::Date {
+pub(crate) fn prison_today(time_zone: &str) -> time::Date {
     let today = jiff::Zoned::now()
         .with_time_zone(jiff::tz::TimeZone::get(time_zone).unwrap_or(jiff::tz::TimeZone::UTC))
         .date();
@@ -71,6 +72,9 @@ fn prison_today(time_zone: &str) -> time::Date {
         .unwrap_or_else(|| time::OffsetDateTime::now_utc().date())
 }
 
+#[utoipa::path(
+    post, path = "/api/staff/prisons/{prison_id}/prisoners/{person_id}/deposits", tag = "money", description = "Roles: finance, finance_approver in the path's prison. Idempotent on the key; 409 idempotency_conflict.", params(("prison_id" = uuid::Uuid, Path), ("person_id" = uuid::Uuid, Path)), request_body = DepositRequest, responses((status = 201, description = "Posted", body = crate::openapi::DepositPosted)),
+)]
 pub async fn record(
     State(state): State<AppState>,
     access: RequireRole<FinanceStaff>,

@@ -13,7 +13,7 @@ use crate::http::ApiJson;
 use crate::identity::{self, NewDepositor};
 use crate::problem::Problem;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DepositorRequest {
     full_name: String,
@@ -23,6 +23,9 @@ pub struct DepositorRequest {
     bank_account: Option<String>,
 }
 
+#[utoipa::path(
+    post, path = "/api/staff/prisons/{prison_id}/depositors", tag = "money", description = "Roles: finance, finance_approver in the path's prison.", params(("prison_id" = uuid::Uuid, Path)), request_body = DepositorRequest, responses((status = 201, description = "Registered", body = crate::openapi::DepositorCreated)),
+)]
 pub async fn create(
     State(state): State<AppState>,
     access: RequireRole<FinanceStaff>,

@@ -11,12 +11,15 @@ use crate::auth::{Admins, RequireRole, kiosk};
 use crate::http::ApiJson;
 use crate::problem::Problem;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewDevice {
     label: String,
 }
 
+#[utoipa::path(
+    post, path = "/api/staff/prisons/{prison_id}/kiosk-devices", tag = "administration", description = "Role: admin in the path's prison. The device token is shown once.", params(("prison_id" = uuid::Uuid, Path)), request_body = NewDevice, responses((status = 201, description = "Registered", body = crate::openapi::DeviceIssued)),
+)]
 pub async fn issue(
     State(state): State<AppState>,
     access: RequireRole<Admins>,

@@ -12,7 +12,7 @@ use crate::auth::{self, secret, throttle};
 use crate::http::ApiJson;
 use crate::problem::Problem;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     username: String,
@@ -38,6 +38,9 @@ fn login_failed() -> Response {
     .into_response()
 }
 
+#[utoipa::path(
+    post, path = "/api/staff/login", tag = "auth", description = "Username and password for a session: a bearer token, also set as the `saldo_staff` cookie. 401 login_failed; 429 login_locked with Retry-After.", request_body = LoginRequest, responses((status = 200, description = "Signed in", body = crate::openapi::LoginResponse)),
+)]
 pub async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,

@@ -7,6 +7,9 @@ use crate::app::AppState;
 use crate::auth::{self, Staff};
 use crate::problem::Problem;
 
+#[utoipa::path(
+    post, path = "/api/staff/logout", tag = "auth", description = "Any staff. Ends this session.", responses((status = 204, description = "Signed out")),
+)]
 pub async fn logout(State(state): State<AppState>, staff: Staff) -> Result<Response, Problem> {
     let client = state.pool.get().await?;
     auth::end_staff_session(&client, &staff.session_sha256).await?;

@@ -10,12 +10,15 @@ use crate::http::{ApiJson, StatedPurpose};
 use crate::identity::{self, PrisonerField, PrisonerView};
 use crate::problem::Problem;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Lookup {
     prisoner_number: String,
 }
 
+#[utoipa::path(
+    post, path = "/api/staff/prisons/{prison_id}/prisoners/lookup", tag = "prisoners", description = "Roles: officer, finance, finance_approver in the path's prison.", params(("prison_id" = uuid::Uuid, Path), ("Saldo-Purpose" = String, Header, description = "Why the data is consulted: a code from the closed list (access log)"), ("Saldo-Case-Ref" = Option<String>, Header, description = "Optional case reference")), request_body = Lookup, responses((status = 200, description = "The record", body = crate::identity::PrisonerView)),
+)]
 pub async fn lookup(
     State(state): State<AppState>,
     access: RequireRole<CaseReaders>,

@@ -2,8 +2,14 @@
 //! [`crate::auth::RequireRole`]; routes under `/api/staff/prisons/{prison_id}/` are scoped to that
 //! prison. See docs/api.md for the table of routes and roles.
 mod access_log;
+mod adjustment_decide;
+mod adjustment_list;
+mod adjustment_propose;
 mod admit;
 mod balances;
+mod card_actions;
+mod dead_letter_retry;
+mod dead_letters;
 mod deposit;
 mod depositors;
 mod kiosk_devices;
@@ -17,50 +23,55 @@ mod staff_accounts;
 mod statement;
 mod trial_balance;
 
+pub use admit::SUB_ACCOUNTS;
+pub use dead_letter_retry::requeue as requeue_dead_letter;
+pub use dead_letters::{DeadLetter, load as load_dead_letters};
+pub use deposit::institution_account;
+pub(crate) use deposit::prison_today;
+pub use trial_balance::{TrialBalance, compute as compute_trial_balance};
+
 use axum::Router;
-use axum::routing::{get, post, put};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::problem::Problem;
 
+/// The staff API's routes and their OpenAPI description, built together: every route is added
+/// through its handler's `#[utoipa::path]`, so a route cannot exist without being documented.
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login::login))
+        .routes(routes!(logout::logout))
+        .routes(routes!(me::me))
+        .routes(routes!(trial_balance::json))
+        .routes(routes!(trial_balance::csv))
+        .routes(routes!(staff_accounts::create))
+        .routes(routes!(kiosk_devices::issue))
+        .routes(routes!(admit::admit))
+        .routes(routes!(lookup::lookup))
+        .routes(routes!(prisoner::show))
+        .routes(routes!(balances::show))
+        .routes(routes!(statement::show))
+        .routes(routes!(pin::reset))
+        .routes(routes!(deposit::record))
+        .routes(routes!(depositors::create))
+        .routes(routes!(access_log::search))
+        .routes(routes!(adjustment_propose::propose))
+        .routes(routes!(adjustment_list::list))
+        .routes(routes!(adjustment_decide::approve))
+        .routes(routes!(adjustment_decide::reject))
+        .routes(routes!(dead_letters::list))
+        .routes(routes!(dead_letter_retry::retry))
+        .routes(routes!(card_actions::freeze))
+        .routes(routes!(card_actions::unfreeze))
+        .routes(routes!(card_actions::reissue))
+}
+
 pub fn router() -> Router<AppState> {
-    const PRISON: &str = "/api/staff/prisons/{prison_id}";
-    Router::new()
-        .route("/api/staff/login", post(login::login))
-        .route("/api/staff/logout", post(logout::logout))
-        .route("/api/staff/me", get(me::me))
-        .route("/api/staff/trial-balance", get(trial_balance::json))
-        .route("/api/staff/trial-balance.csv", get(trial_balance::csv))
-        .route(&format!("{PRISON}/staff"), post(staff_accounts::create))
-        .route(
-            &format!("{PRISON}/kiosk-devices"),
-            post(kiosk_devices::issue),
-        )
-        .route(&format!("{PRISON}/prisoners"), post(admit::admit))
-        .route(&format!("{PRISON}/prisoners/lookup"), post(lookup::lookup))
-        .route(
-            &format!("{PRISON}/prisoners/{{person_id}}"),
-            get(prisoner::show),
-        )
-        .route(
-            &format!("{PRISON}/prisoners/{{person_id}}/balances"),
-            get(balances::show),
-        )
-        .route(
-            &format!("{PRISON}/prisoners/{{person_id}}/statement"),
-            get(statement::show),
-        )
-        .route(
-            &format!("{PRISON}/prisoners/{{person_id}}/pin"),
-            put(pin::reset),
-        )
-        .route(
-            &format!("{PRISON}/prisoners/{{person_id}}/deposits"),
-            post(deposit::record),
-        )
-        .route(&format!("{PRISON}/depositors"), post(depositors::create))
-        .route(&format!("{PRISON}/access-log"), get(access_log::search))
+    let (router, _) = api().split_for_parts();
+    router
         .method_not_allowed_fallback(crate::http::method_not_allowed)
         .layer(axum::middleware::from_fn(crate::http::same_origin_only))
         .layer(axum::middleware::from_fn(crate::http::security_headers))

@@ -12,12 +12,15 @@ use crate::http::{ApiJson, ApiPath};
 use crate::identity::{self, PrisonerField};
 use crate::problem::Problem;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPin {
     pin: String,
 }
 
+#[utoipa::path(
+    put, path = "/api/staff/prisons/{prison_id}/prisoners/{person_id}/pin", tag = "prisoners", description = "Role: officer in the path's prison. Also lifts a PIN lockout.", params(("prison_id" = uuid::Uuid, Path), ("person_id" = uuid::Uuid, Path)), request_body = NewPin, responses((status = 204, description = "PIN set")),
+)]
 pub async fn reset(
     State(state): State<AppState>,
     access: RequireRole<Officers>,

@@ -9,6 +9,9 @@ use crate::http::{ApiPath, StatedPurpose};
 use crate::identity::{self, PrisonerField, PrisonerView};
 use crate::problem::Problem;
 
+#[utoipa::path(
+    get, path = "/api/staff/prisons/{prison_id}/prisoners/{person_id}", tag = "prisoners", description = "Roles: officer, finance, finance_approver in the path's prison.", params(("prison_id" = uuid::Uuid, Path), ("person_id" = uuid::Uuid, Path), ("Saldo-Purpose" = String, Header, description = "Why the data is consulted: a code from the closed list (access log)"), ("Saldo-Case-Ref" = Option<String>, Header, description = "Optional case reference")), responses((status = 200, description = "The record", body = crate::identity::PrisonerView)),
+)]
 pub async fn show(
     State(state): State<AppState>,
     access: RequireRole<CaseReaders>,

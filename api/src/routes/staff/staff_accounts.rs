@@ -11,7 +11,7 @@ use crate::auth::{self, Admins, Grant, RequireRole, Role, secret};
 use crate::http::ApiJson;
 use crate::problem::Problem;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewStaff {
     username: String,
@@ -19,6 +19,9 @@ pub struct NewStaff {
     roles: Vec<Role>,
 }
 
+#[utoipa::path(
+    post, path = "/api/staff/prisons/{prison_id}/staff", tag = "administration", description = "Role: admin in the path's prison.", params(("prison_id" = uuid::Uuid, Path)), request_body = NewStaff, responses((status = 201, description = "Created", body = crate::openapi::StaffCreated)),
+)]
 pub async fn create(
     State(state): State<AppState>,
     access: RequireRole<Admins>,

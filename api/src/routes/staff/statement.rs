@@ -13,8 +13,9 @@ use crate::problem::Problem;
 
 pub const DEFAULT_PAGE: i64 = 50;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct StatementQuery {
     #[serde(default)]
     account: Option<String>,
@@ -24,6 +25,9 @@ pub struct StatementQuery {
     limit: Option<i64>,
 }
 
+#[utoipa::path(
+    get, path = "/api/staff/prisons/{prison_id}/prisoners/{person_id}/statement", tag = "prisoners", description = "Roles: officer, finance, finance_approver in the path's prison. Keyset-paginated, oldest first.", params(("prison_id" = uuid::Uuid, Path), ("person_id" = uuid::Uuid, Path), ("Saldo-Purpose" = String, Header, description = "Why the data is consulted: a code from the closed list (access log)"), ("Saldo-Case-Ref" = Option<String>, Header, description = "Optional case reference"), StatementQuery), responses((status = 200, description = "A page of postings", body = crate::openapi::StatementResponse)),
+)]
 pub async fn show(
     State(state): State<AppState>,
     access: RequireRole<CaseReaders>,

@@ -13,7 +13,7 @@ use crate::app::AppState;
 use crate::auth::{BookReaders, RequireRole};
 use crate::problem::Problem;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Line {
     /// An institutional account's code, or `prisoners:<purpose>:<currency>` for the sum of all
     /// prisoners' accounts of that purpose.
@@ -25,7 +25,7 @@ pub struct Line {
     pub credit_minor: i64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Total {
     pub currency: String,
     pub debit_minor: i64,
@@ -33,7 +33,7 @@ pub struct Total {
     pub balanced: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct TrialBalance {
     pub lines: Vec<Line>,
     pub totals: Vec<Total>,
@@ -43,7 +43,7 @@ fn overflow() -> Problem {
     Problem::unprocessable("amount_overflow", "a total does not fit in 64 bits")
 }
 
-async fn compute(state: &AppState) -> Result<TrialBalance, Problem> {
+pub async fn compute(state: &AppState) -> Result<TrialBalance, Problem> {
     let client = state.pool.get().await?;
     let rows = client
         .query(
@@ -93,6 +93,9 @@ async fn compute(state: &AppState) -> Result<TrialBalance, Problem> {
     })
 }
 
+#[utoipa::path(
+    get, path = "/api/staff/trial-balance", tag = "books", description = "Roles: finance, finance_approver, auditor (any prison).", responses((status = 200, description = "The trial balance", body = TrialBalance)),
+)]
 pub async fn json(
     State(state): State<AppState>,
     _access: RequireRole<BookReaders>,
@@ -109,6 +112,9 @@ fn csv_field(text: &str) -> String {
     }
 }
 
+#[utoipa::path(
+    get, path = "/api/staff/trial-balance.csv", tag = "books", description = "Roles: finance, finance_approver, auditor (any prison). The same as CSV, with total lines.", responses((status = 200, description = "CSV", body = String, content_type = "text/csv")),
+)]
 pub async fn csv(
     State(state): State<AppState>,
     _access: RequireRole<BookReaders>,

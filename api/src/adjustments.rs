@@ -1,0 +1,436 @@
+//! Ledger adjustments with four-eyes approval: finance staff propose a balanced entry between one
+//! of a prisoner's sub-accounts and an institutional account; a finance approver other than the
+//! maker approves it, and only then is it posted (idempotent by the proposal id). Proposals and
+//! decisions are append-only (`migrations/V6__adjustments.sql`); the database also refuses a
+//! decision by the maker.
+use deadpool_postgres::{GenericClient, Transaction};
+use ledger::{AccountType, Currency, EntryDraft, Money, Overdraft, PostingDraft};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::problem::Problem;
+
+/// Which side of the entry the prisoner's account is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Money to the prisoner: the institutional account is debited.
+    CreditPrisoner,
+    /// Money from the prisoner: the institutional account is credited.
+    DebitPrisoner,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::CreditPrisoner => "credit_prisoner",
+            Direction::DebitPrisoner => "debit_prisoner",
+        }
+    }
+
+    fn parse(text: &str) -> Direction {
+        if text == "debit_prisoner" {
+            Direction::DebitPrisoner
+        } else {
+            Direction::CreditPrisoner
+        }
+    }
+}
+
+/// Why: a closed list, so the ledger entry's description (which the prisoner sees at the kiosk)
+/// never carries free text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasonCode {
+    Correction,
+    Refund,
+    WriteOff,
+    SuspenseClearing,
+    Other,
+}
+
+impl ReasonCode {
+    pub const ALL: [ReasonCode; 5] = [
+        ReasonCode::Correction,
+        ReasonCode::Refund,
+        ReasonCode::WriteOff,
+        ReasonCode::SuspenseClearing,
+        ReasonCode::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReasonCode::Correction => "correction",
+            ReasonCode::Refund => "refund",
+            ReasonCode::WriteOff => "write_off",
+            ReasonCode::SuspenseClearing => "suspense_clearing",
+            ReasonCode::Other => "other",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ReasonCode> {
+        ReasonCode::ALL
+            .into_iter()
+            .find(|code| code.as_str() == text)
+    }
+
+    fn description(self) -> &'static str {
+        match self {
+            ReasonCode::Correction => "Adjustment: correction",
+            ReasonCode::Refund => "Adjustment: refund",
+            ReasonCode::WriteOff => "Adjustment: write-off",
+            ReasonCode::SuspenseClearing => "Adjustment: suspense clearing",
+            ReasonCode::Other => "Adjustment",
+        }
+    }
+}
+
+/// The institutional accounts an adjustment may use, with the type each is opened with.
+pub const INSTITUTION_ACCOUNTS: [(&str, AccountType); 5] = [
+    (
+        ledger::institution_purpose::SUSPENSE,
+        AccountType::Liability,
+    ),
+    (
+        ledger::institution_purpose::FEES_INCOME,
+        AccountType::Income,
+    ),
+    (
+        ledger::institution_purpose::CASH_ON_HAND,
+        AccountType::Asset,
+    ),
+    (ledger::institution_purpose::BANK_TRUST, AccountType::Asset),
+    (
+        ledger::institution_purpose::WAGES_EXPENSE,
+        AccountType::Expense,
+    ),
+];
+
+/// What the maker proposes.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    pub person_id: Uuid,
+    /// `spendable`, `release_savings` or `held_deposits`.
+    pub account: String,
+    /// One of [`INSTITUTION_ACCOUNTS`].
+    pub institution_account: String,
+    pub direction: Direction,
+    pub amount_minor: i64,
+    pub reason_code: ReasonCode,
+    pub reason: String,
+}
+
+/// A proposal and, once decided, its decision.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Proposal {
+    pub id: Uuid,
+    pub prison_id: Uuid,
+    pub person_id: Uuid,
+    /// The prisoner's sub-account (`spendable`, `release_savings`, `held_deposits`).
+    pub account: String,
+    /// The institutional account's purpose (`suspense`, `fees_income`…).
+    pub institution_account: String,
+    pub direction: Direction,
+    pub amount_minor: i64,
+    #[schema(example = "EUR")]
+    pub currency: String,
+    pub reason_code: ReasonCode,
+    pub reason: String,
+    pub proposed_by: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub proposed_at: OffsetDateTime,
+    /// `proposed`, `approved` or `rejected`.
+    #[schema(example = "proposed")]
+    pub state: String,
+    pub decided_by: Option<Uuid>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub decided_at: Option<OffsetDateTime>,
+    /// The posted entry (approved proposals only).
+    pub entry_id: Option<Uuid>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdjustmentError {
+    #[error("no such adjustment")]
+    NotFound,
+    #[error("this adjustment has already been decided")]
+    AlreadyDecided,
+    #[error("the maker of an adjustment cannot decide it; another finance approver must")]
+    OwnProposal,
+    #[error("{1}")]
+    Invalid(&'static str, &'static str),
+    #[error(transparent)]
+    Ledger(#[from] ledger::LedgerError),
+    #[error("database error")]
+    Database(#[from] tokio_postgres::Error),
+}
+
+impl From<AdjustmentError> for Problem {
+    fn from(error: AdjustmentError) -> Problem {
+        match error {
+            AdjustmentError::NotFound => Problem::not_found("adjustment"),
+            AdjustmentError::AlreadyDecided => {
+                Problem::conflict("already_decided", error.to_string())
+            }
+            AdjustmentError::OwnProposal => Problem::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "four_eyes",
+                Some(error.to_string()),
+            ),
+            AdjustmentError::Invalid(code, message) => Problem::unprocessable(code, message),
+            AdjustmentError::Ledger(error) => Problem::from(error),
+            AdjustmentError::Database(error) => Problem::from(error),
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, AdjustmentError>;
+
+/// Checks a draft's shape before anything is read or written.
+pub fn validate(draft: &Draft) -> Result<()> {
+    if !crate::routes::staff::SUB_ACCOUNTS.contains(&draft.account.as_str()) {
+        return Err(AdjustmentError::Invalid(
+            "account_invalid",
+            "account is spendable, release_savings or held_deposits",
+        ));
+    }
+    if !INSTITUTION_ACCOUNTS
+        .iter()
+        .any(|(purpose, _)| *purpose == draft.institution_account)
+    {
+        return Err(AdjustmentError::Invalid(
+            "institution_account_invalid",
+            "institution_account is suspense, fees_income, cash_on_hand, bank_trust or wages_expense",
+        ));
+    }
+    if draft.amount_minor <= 0 {
+        return Err(AdjustmentError::Invalid(
+            "amount_not_positive",
+            "an adjustment is a positive amount; direction says which way",
+        ));
+    }
+    let length = draft.reason.trim().chars().count();
+    if !(1..=500).contains(&length) {
+        return Err(AdjustmentError::Invalid(
+            "reason_invalid",
+            "a reason is 1 to 500 characters",
+        ));
+    }
+    Ok(())
+}
+
+const COLUMNS: &str = "p.id, p.prison_id, p.person_id, pa.purpose, ia.purpose, p.direction,
+     p.amount_minor, p.currency::text, p.reason_code, p.reason, p.proposed_by, p.proposed_at,
+     coalesce(d.decision, 'proposed'), d.decided_by, d.decided_at, d.entry_id";
+const FROM: &str = "adjustments.proposals p
+     join ledger_accounts pa on pa.id = p.prisoner_account_id
+     join ledger_accounts ia on ia.id = p.institution_account_id
+     left join adjustments.decisions d on d.proposal_id = p.id";
+
+fn from_row(row: &tokio_postgres::Row) -> Proposal {
+    Proposal {
+        id: row.get(0),
+        prison_id: row.get(1),
+        person_id: row.get(2),
+        account: row.get(3),
+        institution_account: row.get(4),
+        direction: Direction::parse(row.get(5)),
+        amount_minor: row.get(6),
+        currency: row.get(7),
+        reason_code: ReasonCode::parse(row.get(8)).unwrap_or(ReasonCode::Other),
+        reason: row.get(9),
+        proposed_by: row.get(10),
+        proposed_at: row.get(11),
+        state: row.get(12),
+        decided_by: row.get(13),
+        decided_at: row.get(14),
+        entry_id: row.get(15),
+    }
+}
+
+/// Records a proposal. The caller has already checked (and logged) that the prisoner belongs to
+/// `prison_id`.
+pub async fn propose(
+    tx: &Transaction<'_>,
+    maker: Uuid,
+    prison_id: Uuid,
+    draft: &Draft,
+) -> Result<Proposal> {
+    validate(draft)?;
+    let code = format!("person:{}:{}:EUR", draft.person_id, draft.account);
+    let account =
+        ledger::store::account_by_code(tx, &code)
+            .await?
+            .ok_or(AdjustmentError::Invalid(
+                "account_missing",
+                "the prisoner has no such account",
+            ))?;
+    let account_type = INSTITUTION_ACCOUNTS
+        .iter()
+        .find(|(purpose, _)| *purpose == draft.institution_account)
+        .map(|(_, account_type)| *account_type)
+        .unwrap_or(AccountType::Liability);
+    let institution =
+        crate::routes::staff::institution_account(tx, &draft.institution_account, account_type)
+            .await
+            .map_err(|_| {
+                AdjustmentError::Invalid("institution_account_invalid", "no such account")
+            })?;
+    let id = Uuid::now_v7();
+    tx.execute(
+        "insert into adjustments.proposals (id, prison_id, person_id, prisoner_account_id,
+             institution_account_id, direction, amount_minor, currency, reason_code, reason,
+             proposed_by)
+         values ($1, $2, $3, $4, $5, $6, $7, 'EUR', $8, $9, $10)",
+        &[
+            &id,
+            &prison_id,
+            &draft.person_id,
+            &account.id,
+            &institution,
+            &draft.direction.as_str(),
+            &draft.amount_minor,
+            &draft.reason_code.as_str(),
+            &draft.reason.trim(),
+            &maker,
+        ],
+    )
+    .await?;
+    find(tx, prison_id, id)
+        .await?
+        .ok_or(AdjustmentError::NotFound)
+}
+
+/// One proposal of a prison.
+pub async fn find(
+    client: &impl GenericClient,
+    prison_id: Uuid,
+    id: Uuid,
+) -> Result<Option<Proposal>> {
+    let row = client
+        .query_opt(
+            &format!("select {COLUMNS} from {FROM} where p.id = $1 and p.prison_id = $2"),
+            &[&id, &prison_id],
+        )
+        .await?;
+    Ok(row.as_ref().map(from_row))
+}
+
+/// A prison's proposals, newest first; `state` filters (`proposed`, `approved`, `rejected`).
+pub async fn list(
+    client: &impl GenericClient,
+    prison_id: Uuid,
+    state: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Proposal>> {
+    let rows = client
+        .query(
+            &format!(
+                "select {COLUMNS} from {FROM}
+                 where p.prison_id = $1 and ($2::text is null or coalesce(d.decision, 'proposed') = $2)
+                 order by p.proposed_at desc, p.id desc limit $3"
+            ),
+            &[&prison_id, &state, &limit],
+        )
+        .await?;
+    Ok(rows.iter().map(from_row).collect())
+}
+
+/// The proposal's person, for the access check before a decision.
+pub async fn person_of(tx: &Transaction<'_>, prison_id: Uuid, id: Uuid) -> Result<Uuid> {
+    let row = tx
+        .query_opt(
+            "select person_id from adjustments.proposals where id = $1 and prison_id = $2",
+            &[&id, &prison_id],
+        )
+        .await?;
+    row.map(|row| row.get(0)).ok_or(AdjustmentError::NotFound)
+}
+
+/// Approves and posts, or rejects, a proposal. The proposal row is locked first, so two
+/// approvers one after the other see the first decision; the ledger entry's idempotency key is
+/// the proposal id, so it can be posted only once whatever happens.
+pub async fn decide(
+    tx: &Transaction<'_>,
+    checker: Uuid,
+    prison_id: Uuid,
+    id: Uuid,
+    approve: bool,
+) -> Result<Proposal> {
+    let locked = tx
+        .query_opt(
+            "select proposed_by, prisoner_account_id, institution_account_id, direction,
+                    amount_minor, reason_code
+             from adjustments.proposals where id = $1 and prison_id = $2 for update",
+            &[&id, &prison_id],
+        )
+        .await?
+        .ok_or(AdjustmentError::NotFound)?;
+    let decided = tx
+        .query_opt(
+            "select 1 from adjustments.decisions where proposal_id = $1",
+            &[&id],
+        )
+        .await?;
+    if decided.is_some() {
+        return Err(AdjustmentError::AlreadyDecided);
+    }
+    let maker: Uuid = locked.get(0);
+    if maker == checker {
+        return Err(AdjustmentError::OwnProposal);
+    }
+    let entry_id = if approve {
+        let prisoner_account: Uuid = locked.get(1);
+        let institution_account: Uuid = locked.get(2);
+        let amount = Money::new(locked.get(4), Currency::EUR);
+        let reason = ReasonCode::parse(locked.get(5)).unwrap_or(ReasonCode::Other);
+        let postings = match Direction::parse(locked.get(3)) {
+            Direction::CreditPrisoner => vec![
+                PostingDraft::debit(institution_account, amount),
+                PostingDraft::credit(prisoner_account, amount)?,
+            ],
+            Direction::DebitPrisoner => vec![
+                PostingDraft::debit(prisoner_account, amount),
+                PostingDraft::credit(institution_account, amount)?,
+            ],
+        };
+        let prison = crate::identity::store::prison(tx, prison_id)
+            .await
+            .map_err(|_| AdjustmentError::NotFound)?
+            .ok_or(AdjustmentError::NotFound)?;
+        let draft = EntryDraft {
+            idempotency_key: format!("adjustment:{id}"),
+            effective_date: crate::routes::staff::prison_today(&prison.time_zone),
+            description: reason.description().to_owned(),
+            metadata: serde_json::json!({
+                "adjustment_id": id,
+                "prison_id": prison_id,
+                "proposed_by_staff_id": maker,
+                "approved_by_staff_id": checker,
+            }),
+            external_refs: vec![],
+            postings,
+            overdraft: Overdraft::Refuse,
+        };
+        Some(ledger::store::post_entry(tx, &draft).await?.id)
+    } else {
+        None
+    };
+    tx.execute(
+        "insert into adjustments.decisions (proposal_id, decision, decided_by, entry_id)
+         values ($1, $2, $3, $4)",
+        &[
+            &id,
+            &if approve { "approved" } else { "rejected" },
+            &checker,
+            &entry_id,
+        ],
+    )
+    .await?;
+    find(tx, prison_id, id)
+        .await?
+        .ok_or(AdjustmentError::NotFound)
+}

@@ -1,0 +1,471 @@
+//! The OpenAPI 3.1 document, served at `GET /openapi.json`.
+//!
+//! The staff API and the staff pages are built with `utoipa-axum`'s `OpenApiRouter`: each route
+//! is added through its handler's `#[utoipa::path]`, so router and document come from the same
+//! place. Routes built elsewhere (health and readiness, metrics, the kiosk, reconciliation, the
+//! processor webhook) are described here by hand; `tests/tests/e2e/api_openapi.rs` checks that
+//! every route the application answers is in the document and every documented route is
+//! answered, so neither side can drift.
+use std::sync::LazyLock;
+
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, OpenApi as Document, RefOr, ResponseBuilder};
+use utoipa::{OpenApi, ToSchema};
+use uuid::Uuid;
+
+/// An amount: integer minor units and an ISO 4217 currency (never a float).
+#[derive(Serialize, ToSchema)]
+#[schema(as = Money)]
+pub struct MoneyDoc {
+    #[schema(example = 1250)]
+    pub amount_minor: i64,
+    #[schema(example = "EUR")]
+    pub currency: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LoginResponse {
+    pub token: String,
+    #[schema(example = "Bearer")]
+    pub token_type: String,
+    pub staff_id: Uuid,
+    #[schema(format = DateTime)]
+    pub expires_at: String,
+    pub idle_timeout_seconds: i32,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MeResponse {
+    pub staff_id: Uuid,
+    pub username: String,
+    pub grants: Vec<crate::auth::Grant>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StaffCreated {
+    pub staff_id: Uuid,
+    pub grants: Vec<crate::auth::Grant>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SendAs {
+    #[schema(example = "Saldo-Kiosk-Device")]
+    pub header: String,
+    #[schema(example = "saldo_kiosk_device")]
+    pub or_cookie: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DeviceIssued {
+    pub device_id: Uuid,
+    pub prison_id: Uuid,
+    /// Shown once; only its hash is kept.
+    pub device_token: String,
+    pub send_as: SendAs,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OpenedAccount {
+    pub account_id: Uuid,
+    #[schema(example = "spendable")]
+    pub purpose: String,
+    #[schema(example = "EUR")]
+    pub currency: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Admitted {
+    pub person_id: Uuid,
+    pub prison_id: Uuid,
+    pub regime: crate::identity::Regime,
+    pub accounts: Vec<OpenedAccount>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StatementLineDoc {
+    pub posting_id: i64,
+    pub entry_id: Uuid,
+    #[schema(format = Date)]
+    pub effective_date: String,
+    #[schema(format = DateTime)]
+    pub recorded_at: String,
+    pub description: String,
+    /// In the account's normal direction: positive adds to the balance.
+    pub amount: MoneyDoc,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StatementResponse {
+    pub person_id: Uuid,
+    pub account_id: Uuid,
+    #[schema(example = "spendable")]
+    pub account: String,
+    pub lines: Vec<StatementLineDoc>,
+    /// Pass as `after_posting_id` for the next page; null on the last page.
+    pub next_after_posting_id: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BalanceDoc {
+    pub account_id: Uuid,
+    pub posted: MoneyDoc,
+    pub held: MoneyDoc,
+    pub available: MoneyDoc,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DepositPosted {
+    pub entry_id: Uuid,
+    #[schema(format = Date)]
+    pub effective_date: String,
+    pub amount_minor: i64,
+    #[schema(example = "EUR")]
+    pub currency: String,
+    pub spendable: BalanceDoc,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DepositorCreated {
+    pub person_id: Uuid,
+    pub regime: crate::identity::Regime,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AccessLogRow {
+    pub id: i64,
+    #[schema(format = DateTime)]
+    pub logged_at: String,
+    pub actor_kind: String,
+    pub actor_id: Option<Uuid>,
+    pub action: String,
+    pub subject_kind: String,
+    pub subject_person_id: Option<Uuid>,
+    pub prison_id: Option<Uuid>,
+    /// Field names only, never values.
+    pub fields: Vec<String>,
+    pub purpose: String,
+    pub case_ref: Option<String>,
+    pub recipient: Option<String>,
+    pub outcome: String,
+    pub request_id: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AccessLogPage {
+    pub rows: Vec<AccessLogRow>,
+    pub next_after_id: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Status {
+    #[schema(example = "ok")]
+    pub status: String,
+}
+
+/// A processor webhook (protocol v1, Standard Webhooks): signed with the headers `webhook-id`,
+/// `webhook-timestamp` and `webhook-signature`.
+#[derive(Serialize, ToSchema)]
+pub struct ProcessorWebhook {
+    /// `authorization.request`, `authorization.advice`, `authorization.reversal`,
+    /// `authorization.expired`, `transaction.clearing`, `transaction.refund`,
+    /// `card.state_changed`…
+    #[serde(rename = "type")]
+    #[schema(example = "authorization.request")]
+    pub event_type: String,
+    #[schema(format = DateTime)]
+    pub timestamp: String,
+    /// The event's fields (protocol §3): pseudonymous ids and amounts only.
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+}
+
+/// The answer to `authorization.request` (protocol §3.3).
+#[derive(Serialize, ToSchema)]
+pub struct AuthorizationAnswer {
+    /// `APPROVE` or `DECLINE`.
+    #[schema(example = "APPROVE")]
+    pub decision: String,
+    /// Below the requested amount only for a partial approval.
+    pub approved_amount: Option<i64>,
+    /// `INSUFFICIENT_FUNDS`, `CARD_INACTIVE`, `LIMIT_EXCEEDED`, `UNKNOWN_CARD`…
+    pub decline_reason: Option<String>,
+}
+
+/// Routes whose handlers live elsewhere, described by hand (the coverage test keeps them true).
+#[allow(dead_code)]
+mod elsewhere {
+    use super::{AuthorizationAnswer, ProcessorWebhook, Status};
+
+    #[utoipa::path(get, path = "/health", tag = "service",
+        responses((status = 200, description = "The process is alive", body = Status)))]
+    fn health() {}
+
+    #[utoipa::path(get, path = "/ready", tag = "service",
+        responses((status = 200, description = "The database answers and its schema is current", body = Status),
+                  (status = 503, description = "migrations_pending or database_unavailable", body = crate::problem::Problem, content_type = "application/problem+json")))]
+    fn ready() {}
+
+    #[utoipa::path(get, path = "/metrics", tag = "service",
+        responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
+    fn metrics() {}
+
+    #[utoipa::path(get, path = "/openapi.json", tag = "service",
+        responses((status = 200, description = "This document", body = Object)))]
+    fn openapi() {}
+
+    #[utoipa::path(post, path = "/webhooks/processor", tag = "processor",
+        description = "The processor's signed webhooks (protocol v1). Verified (Standard Webhooks, \
+            5-minute tolerance), recorded in the inbox and booked in one transaction before the \
+            2xx. `authorization.request` is answered with a decision within 1200 ms; other events \
+            with `{\"status\": \"recorded\"}`.",
+        params(("webhook-id" = String, Header), ("webhook-timestamp" = String, Header),
+               ("webhook-signature" = String, Header)),
+        request_body = ProcessorWebhook,
+        responses((status = 200, description = "A decision (authorization.request) or {\"status\": \"recorded\"}", body = AuthorizationAnswer),
+                  (status = 401, description = "Bad or stale signature", body = crate::problem::Problem, content_type = "application/problem+json"),
+                  (status = 503, description = "Not recorded: the processor retries", body = crate::problem::Problem, content_type = "application/problem+json")))]
+    fn webhook() {}
+
+    // The kiosk: server-rendered pages for prisoners (a registered kiosk device is required).
+    #[utoipa::path(get, path = "/kiosk", tag = "kiosk",
+        params(("lang" = Option<String>, Query)),
+        responses((status = 200, description = "The sign-in page", content_type = "text/html", body = String)))]
+    fn kiosk_page() {}
+    #[utoipa::path(post, path = "/kiosk/sign-in", tag = "kiosk",
+        request_body(content_type = "application/x-www-form-urlencoded", content = Object, description = "prisoner_number, pin, lang"),
+        responses((status = 303, description = "Signed in: to /kiosk/home"),
+                  (status = 401, description = "The sign-in page with a message", content_type = "text/html", body = String)))]
+    fn kiosk_sign_in() {}
+    #[utoipa::path(get, path = "/kiosk/home", tag = "kiosk",
+        responses((status = 200, description = "Balances and recent transactions", content_type = "text/html", body = String),
+                  (status = 303, description = "No kiosk session: to /kiosk")))]
+    fn kiosk_home() {}
+    #[utoipa::path(get, path = "/kiosk/pin", tag = "kiosk",
+        responses((status = 200, description = "The PIN change form", content_type = "text/html", body = String)))]
+    fn kiosk_pin_form() {}
+    #[utoipa::path(post, path = "/kiosk/pin", tag = "kiosk",
+        request_body(content_type = "application/x-www-form-urlencoded", content = Object, description = "current_pin, new_pin, new_pin_again"),
+        responses((status = 200, description = "The result", content_type = "text/html", body = String)))]
+    fn kiosk_pin_change() {}
+    #[utoipa::path(post, path = "/kiosk/language", tag = "kiosk",
+        request_body(content_type = "application/x-www-form-urlencoded", content = Object, description = "lang"),
+        responses((status = 303, description = "Back to the page")))]
+    fn kiosk_language() {}
+    #[utoipa::path(post, path = "/kiosk/sign-out", tag = "kiosk",
+        responses((status = 303, description = "To /kiosk")))]
+    fn kiosk_sign_out() {}
+    #[utoipa::path(get, path = "/kiosk/style.css", tag = "kiosk",
+        responses((status = 200, description = "The stylesheet", content_type = "text/css", body = String)))]
+    fn kiosk_style() {}
+
+    // Reconciliation (api/src/routes/recon, docs/reconciliation.md).
+    #[utoipa::path(get, path = "/staff/recon", tag = "reconciliation",
+        description = "Roles: finance, finance_approver, auditor.",
+        params(("from" = Option<String>, Query), ("to" = Option<String>, Query), ("currency" = Option<String>, Query)),
+        responses((status = 200, description = "The reconciliation page", content_type = "text/html", body = String)))]
+    fn recon_page() {}
+    #[utoipa::path(get, path = "/api/staff/recon/report", tag = "reconciliation",
+        description = "Roles: finance, finance_approver, auditor.",
+        params(("from" = Option<String>, Query), ("to" = Option<String>, Query), ("currency" = Option<String>, Query)),
+        responses((status = 200, description = "The daily report", body = Object)))]
+    fn recon_report() {}
+    #[utoipa::path(get, path = "/api/staff/recon/report.csv", tag = "reconciliation",
+        description = "Roles: finance, finance_approver, auditor.",
+        params(("from" = Option<String>, Query), ("to" = Option<String>, Query), ("currency" = Option<String>, Query)),
+        responses((status = 200, description = "The daily report as CSV", content_type = "text/csv", body = String)))]
+    fn recon_report_csv() {}
+    #[utoipa::path(get, path = "/api/staff/recon/breaks", tag = "reconciliation",
+        description = "Roles: finance, finance_approver, auditor.",
+        responses((status = 200, description = "Breaks", body = Object)))]
+    fn recon_breaks() {}
+    #[utoipa::path(get, path = "/api/staff/recon/breaks/{break_id}", tag = "reconciliation",
+        description = "Roles: finance, finance_approver, auditor.",
+        params(("break_id" = uuid::Uuid, Path)),
+        responses((status = 200, description = "A break with its events", body = Object)))]
+    fn recon_break() {}
+    #[utoipa::path(post, path = "/api/staff/recon/breaks/{break_id}/assign", tag = "reconciliation",
+        description = "Roles: finance, finance_approver.",
+        params(("break_id" = uuid::Uuid, Path)),
+        request_body(content = Object, description = "{\"assignee\": username}"),
+        responses((status = 200, description = "The break", body = Object)))]
+    fn recon_assign() {}
+    #[utoipa::path(post, path = "/api/staff/recon/breaks/{break_id}/comments", tag = "reconciliation",
+        description = "Roles: finance, finance_approver.",
+        params(("break_id" = uuid::Uuid, Path)),
+        request_body(content = Object, description = "{\"body\": text}"),
+        responses((status = 201, description = "Commented")))]
+    fn recon_comment() {}
+    #[utoipa::path(post, path = "/api/staff/recon/breaks/{break_id}/accept", tag = "reconciliation",
+        description = "Roles: finance, finance_approver.",
+        params(("break_id" = uuid::Uuid, Path)),
+        request_body(content = Object, description = "{\"reason\": text}"),
+        responses((status = 200, description = "The break", body = Object)))]
+    fn recon_accept() {}
+    #[utoipa::path(post, path = "/api/staff/recon/breaks/{break_id}/adjustments", tag = "reconciliation",
+        description = "Roles: finance, finance_approver. An adjusting entry for a break (four-eyes).",
+        params(("break_id" = uuid::Uuid, Path)),
+        request_body(content = Object, description = "The adjusting entry's draft"),
+        responses((status = 201, description = "Proposed", body = Object)))]
+    fn recon_propose() {}
+    #[utoipa::path(post, path = "/api/staff/recon/adjustments/{adjustment_id}/approve", tag = "reconciliation",
+        description = "Role: finance_approver, not the proposer.",
+        params(("adjustment_id" = uuid::Uuid, Path)),
+        responses((status = 200, description = "Approved and posted", body = Object)))]
+    fn recon_approve() {}
+    #[utoipa::path(post, path = "/api/staff/recon/adjustments/{adjustment_id}/reject", tag = "reconciliation",
+        description = "Role: finance_approver, not the proposer.",
+        params(("adjustment_id" = uuid::Uuid, Path)),
+        request_body(content = Object, description = "{\"reason\": text}"),
+        responses((status = 204, description = "Rejected")))]
+    fn recon_reject() {}
+    #[utoipa::path(post, path = "/api/staff/recon/settlements", tag = "reconciliation",
+        description = "Roles: finance, finance_approver. The processor's settlement CSV for a day.",
+        params(("date" = String, Query)),
+        request_body(content = String, content_type = "text/csv"),
+        responses((status = 200, description = "Import outcome", body = Object)))]
+    fn recon_settlement() {}
+    #[utoipa::path(post, path = "/api/staff/recon/bank-statements", tag = "reconciliation",
+        description = "Roles: finance, finance_approver. A camt.053 bank statement.",
+        request_body(content = String, content_type = "application/xml"),
+        responses((status = 200, description = "Import outcome", body = Object)))]
+    fn recon_bank_statement() {}
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Saldo",
+        description = "The system of record for prisoners' money: the staff API, the staff pages, \
+            the kiosk, reconciliation and the processor webhook. Errors are RFC 9457 \
+            `application/problem+json` (schema `Problem`) with a stable `code`. Amounts are \
+            integer minor units. See docs/api.md.",
+        license(name = "EUPL-1.2", identifier = "EUPL-1.2"),
+        version = "1"
+    ),
+    paths(
+        elsewhere::health,
+        elsewhere::ready,
+        elsewhere::metrics,
+        elsewhere::openapi,
+        elsewhere::webhook,
+        elsewhere::kiosk_page,
+        elsewhere::kiosk_sign_in,
+        elsewhere::kiosk_home,
+        elsewhere::kiosk_pin_form,
+        elsewhere::kiosk_pin_change,
+        elsewhere::kiosk_language,
+        elsewhere::kiosk_sign_out,
+        elsewhere::kiosk_style,
+        elsewhere::recon_page,
+        elsewhere::recon_report,
+        elsewhere::recon_report_csv,
+        elsewhere::recon_breaks,
+        elsewhere::recon_break,
+        elsewhere::recon_assign,
+        elsewhere::recon_comment,
+        elsewhere::recon_accept,
+        elsewhere::recon_propose,
+        elsewhere::recon_approve,
+        elsewhere::recon_reject,
+        elsewhere::recon_settlement,
+        elsewhere::recon_bank_statement,
+    ),
+    components(schemas(crate::problem::Problem, MoneyDoc))
+)]
+struct ApiDoc;
+
+/// The complete document: the hand-described routes, then the staff API and the staff pages as
+/// their routers built them, then the shared parts (errors, security) added to every operation.
+pub fn document() -> Document {
+    let mut document = ApiDoc::openapi();
+    document.merge(crate::routes::staff::api().into_openapi());
+    document.merge(crate::routes::pages::api().into_openapi());
+    let components = document.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .description(Some("The token from POST /api/staff/login"))
+                .build(),
+        ),
+    );
+    components.add_security_scheme(
+        "staff_cookie",
+        SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::auth::STAFF_COOKIE))),
+    );
+    let problem = ResponseBuilder::new()
+        .description("An error as RFC 9457 problem+json")
+        .content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+                    "Problem",
+                ))))
+                .build(),
+        )
+        .build();
+    let staff_security = vec![
+        utoipa::openapi::security::SecurityRequirement::new("bearer", Vec::<String>::new()),
+        utoipa::openapi::security::SecurityRequirement::new("staff_cookie", Vec::<String>::new()),
+    ];
+    for (path, item) in document.paths.paths.iter_mut() {
+        let signed_in = (path.starts_with("/api/staff/") || path.starts_with("/staff/"))
+            && path != "/api/staff/login"
+            && path != "/staff/sign-in";
+        for operation in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            operation
+                .responses
+                .responses
+                .entry("default".to_owned())
+                .or_insert_with(|| RefOr::T(problem.clone()));
+            if signed_in {
+                operation.security = Some(staff_security.clone());
+            }
+        }
+    }
+    document
+}
+
+static DOCUMENT_JSON: LazyLock<String> =
+    LazyLock::new(|| document().to_pretty_json().unwrap_or_default());
+
+/// `GET /openapi.json`.
+pub async fn serve() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        DOCUMENT_JSON.as_str(),
+    )
+        .into_response()
+}
+
+/// Every (method, path template) the document describes, for the coverage test.
+pub fn operations(document: &Document) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (path, item) in &document.paths.paths {
+        for (method, present) in [
+            ("GET", item.get.is_some()),
+            ("POST", item.post.is_some()),
+            ("PUT", item.put.is_some()),
+            ("PATCH", item.patch.is_some()),
+            ("DELETE", item.delete.is_some()),
+        ] {
+            if present {
+                out.push((method.to_owned(), path.clone()));
+            }
+        }
+    }
+    out
+}

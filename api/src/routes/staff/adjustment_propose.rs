@@ -1,0 +1,93 @@
+//! `POST /api/staff/prisons/{prison_id}/prisoners/{person_id}/adjustments`: finance staff propose
+//! a ledger adjustment between one of the prisoner's sub-accounts and an institutional account.
+//! Nothing is posted until another finance approver approves it.
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use ledger::Currency;
+use serde::Deserialize;
+
+use super::PrisonerPath;
+use crate::access_log::{Action, Purpose};
+use crate::adjustments::{self, Direction, Draft, Proposal, ReasonCode};
+use crate::app::AppState;
+use crate::auth::{FinanceStaff, RequireRole};
+use crate::http::{ApiJson, ApiPath};
+use crate::identity::{self, PrisonerField};
+use crate::problem::Problem;
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProposalRequest {
+    /// The prisoner's sub-account: `spendable`, `release_savings` or `held_deposits`.
+    #[schema(example = "spendable")]
+    account: String,
+    /// `suspense`, `fees_income`, `cash_on_hand`, `bank_trust` or `wages_expense`.
+    #[schema(example = "suspense")]
+    institution_account: String,
+    direction: Direction,
+    /// Positive, in minor units.
+    #[schema(example = 1250)]
+    amount_minor: i64,
+    #[schema(value_type = String, example = "EUR")]
+    currency: Currency,
+    reason_code: ReasonCode,
+    /// 1 to 500 characters, for the approver; never logged, never shown to the prisoner.
+    reason: String,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/staff/prisons/{prison_id}/prisoners/{person_id}/adjustments",
+    tag = "adjustments",
+    description = "Roles: finance, finance_approver in the path's prison. Proposes an adjustment; \
+        nothing is posted until another finance approver approves it.",
+    params(("prison_id" = uuid::Uuid, Path), ("person_id" = uuid::Uuid, Path)),
+    request_body = ProposalRequest,
+    responses((status = 201, description = "Proposed", body = Proposal)),
+)]
+pub async fn propose(
+    State(state): State<AppState>,
+    access: RequireRole<FinanceStaff>,
+    ApiPath(path): ApiPath<PrisonerPath>,
+    ApiJson(request): ApiJson<ProposalRequest>,
+) -> Result<Response, Problem> {
+    let prison_id = access.prison()?;
+    if request.currency != Currency::EUR {
+        return Err(Problem::unprocessable(
+            "currency_not_supported",
+            "prisoners' accounts are in EUR",
+        ));
+    }
+    let draft = Draft {
+        person_id: path.person_id,
+        account: request.account,
+        institution_account: request.institution_account,
+        direction: request.direction,
+        amount_minor: request.amount_minor,
+        reason_code: request.reason_code,
+        reason: request.reason,
+    };
+    // Shape first: a malformed proposal changes nothing, not even the access log.
+    adjustments::validate(&draft)?;
+    let who = access.staff.accessor(Purpose::CaseManagement, None);
+    let mut client = state.pool.get().await?;
+    let tx = client.transaction().await?;
+    let found = identity::store::access_prisoner(
+        &tx,
+        &who,
+        Some(prison_id),
+        path.person_id,
+        Action::Change,
+        &[PrisonerField::Adjustment],
+    )
+    .await?;
+    if found.is_none() {
+        tx.commit().await?;
+        return Err(super::no_such_prisoner());
+    }
+    let proposal = adjustments::propose(&tx, access.staff.id, prison_id, &draft).await?;
+    tx.commit().await?;
+    tracing::info!(adjustment.id = %proposal.id, staff.id = %access.staff.id, "adjustment proposed");
+    Ok((StatusCode::CREATED, axum::Json(proposal)).into_response())
+}
