@@ -12,6 +12,7 @@ pub mod identity;
 pub mod metrics;
 pub mod openapi;
 pub mod problem;
+pub mod processor;
 pub mod recon;
 pub mod routes;
 pub mod staff_cli;

@@ -1,5 +1,6 @@
 pub mod booking;
 pub mod client;
+pub mod controls;
 pub mod egress;
 pub mod outbox;
 pub mod process;
@@ -7,4 +8,5 @@ pub mod protocol;
 pub mod pseudonym;
 pub mod reissue;
 pub mod signature;
+pub mod sim;
 pub mod webhook;

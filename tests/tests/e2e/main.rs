@@ -8,6 +8,7 @@ mod api_roles;
 mod api_staff;
 mod api_support;
 mod card_booking;
+mod card_e2e;
 mod card_webhook;
 mod fixtures;
 mod ledger_concurrency;
