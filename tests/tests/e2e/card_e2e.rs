@@ -226,8 +226,16 @@ async fn scenarios_delivered_shuffled_and_twice_end_in_the_same_ledger_as_once_i
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_outbox_recovers_from_503s_rate_limits_and_lost_answers() {
-    let harness = Harness::start().await;
+async fn the_outbox_recovers_from_timeouts_503s_rate_limits_and_lost_answers() {
+    let mut harness = Harness::start().await;
+    // A short client timeout, so a slow answer counts as a timeout within the test.
+    let mut client_config = card_adapter::client::ClientConfig::new(harness.sim.base_url(), API_KEY, "PRISON SERVICE CARD");
+    client_config.total_timeout_ms = 300;
+    harness.worker.client = card_adapter::client::ProcessorClient::new(client_config).unwrap();
+    harness.sim.push_fault(Fault::Slow {
+        count: 1,
+        delay_ms: 1_000,
+    });
     harness.sim.push_fault(Fault::ServerError {
         count: 1,
         status: 503,
