@@ -4,7 +4,6 @@ use card_adapter::process::{
     self, AdviceReason, Applied, AuthorizationInput, CardEvent, CardStateOnly, InboxMessage,
     MerchantFacts,
 };
-use ledger::*;
 use saldo_tests::TestDb;
 
 use crate::fixtures::*;
