@@ -1,9 +1,11 @@
 //! End-to-end tests against a real PostgreSQL: one binary, one module per area.
 mod api_access_log;
+mod api_adjustments;
 mod api_bad_input;
 mod api_kiosk;
 mod api_login;
 mod api_openapi;
+mod api_outbox_cards;
 mod api_roles;
 mod api_staff;
 mod api_support;
