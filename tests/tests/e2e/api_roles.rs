@@ -100,6 +100,55 @@ fn routes() -> Vec<Route> {
             &[AU],
             false,
         ),
+        route(
+            Method::POST,
+            "/api/staff/prisons/{A}/prisoners/{P}/adjustments",
+            &[F, FA],
+            false,
+        ),
+        route(
+            Method::GET,
+            "/api/staff/prisons/{A}/adjustments",
+            &[F, FA],
+            false,
+        ),
+        route(
+            Method::POST,
+            "/api/staff/prisons/{A}/adjustments/{ADJ}/approve",
+            &[FA],
+            false,
+        ),
+        route(
+            Method::POST,
+            "/api/staff/prisons/{A}/adjustments/{ADJ}/reject",
+            &[FA],
+            false,
+        ),
+        route(Method::GET, "/api/staff/dead-letters", &[AD, F, FA], true),
+        route(
+            Method::POST,
+            "/api/staff/dead-letters/{DL}/retry",
+            &[AD, F, FA],
+            true,
+        ),
+        route(
+            Method::POST,
+            "/api/staff/prisons/{A}/prisoners/{P}/card/freeze",
+            &[O],
+            false,
+        ),
+        route(
+            Method::POST,
+            "/api/staff/prisons/{A}/prisoners/{Q}/card/unfreeze",
+            &[O],
+            false,
+        ),
+        route(
+            Method::POST,
+            "/api/staff/prisons/{A}/prisoners/{P}/card/reissue",
+            &[O],
+            false,
+        ),
     ]
 }
 
@@ -124,16 +173,94 @@ fn body_for(path: &str, n: usize) -> Option<Value> {
         )
     } else if path.ends_with("/depositors") {
         Some(json!({"full_name": "A Depositor"}))
+    } else if path.ends_with("/prisoners/{P}/adjustments") {
+        Some(
+            json!({"account": "spendable", "institution_account": "suspense",
+            "direction": "credit_prisoner", "amount_minor": 100, "currency": "EUR",
+            "reason_code": "correction", "reason": "matrix"}),
+        )
+    } else if path.ends_with("/card/reissue") {
+        Some(json!({"reason": "DAMAGED"}))
     } else {
         None
     }
 }
 
-async fn call(world: &World, route: &Route, token: &str, person: Uuid, n: usize) -> u16 {
-    let path = route
-        .path
+/// The matrix's prisoners and the maker of its adjustment proposals.
+struct Seeds {
+    /// Has an active card.
+    person: Uuid,
+    /// Has a paused card.
+    paused: Uuid,
+    maker: StaffUser,
+}
+
+/// A card for the matrix's prisoners, registered as the processor would have it.
+async fn give_card(world: &World, person: Uuid, card_id: &str, state: &str) {
+    let mut client = world.db.pool.get().await.unwrap();
+    let tx = client.transaction().await.unwrap();
+    let account = ledger::store::account_by_code(&tx, &format!("person:{person}:spendable:EUR"))
+        .await
+        .unwrap()
+        .unwrap();
+    card_adapter::booking::register_card(
+        &tx,
+        card_id,
+        "ch_matrix",
+        person,
+        account.id,
+        state,
+        None,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+}
+
+/// The route's path with its placeholders filled; `{ADJ}` and `{DL}` get a fresh proposal and
+/// a fresh dead call each time, so every allowed call has something to act on.
+async fn concrete_path(world: &World, seeds: &Seeds, path: &str) -> String {
+    let mut path = path
         .replace("{A}", &world.prison_a.to_string())
-        .replace("{P}", &person.to_string());
+        .replace("{P}", &seeds.person.to_string())
+        .replace("{Q}", &seeds.paused.to_string());
+    if path.contains("{ADJ}") {
+        let proposal: Value = world
+            .http
+            .post(world.prison_url(
+                world.prison_a,
+                &format!("/prisoners/{}/adjustments", seeds.person),
+            ))
+            .bearer_auth(&seeds.maker.token)
+            .json(&body_for("/prisoners/{P}/adjustments", 0).unwrap())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        path = path.replace("{ADJ}", proposal["id"].as_str().unwrap());
+    }
+    if path.contains("{DL}") {
+        let id = Uuid::now_v7();
+        world
+            .db
+            .raw_client()
+            .await
+            .execute(
+                "insert into card.outbox (id, idempotency_key, operation, method, path, state)
+                 values ($1, $2, 'set_card_state', 'POST', '/v1/cards/card_x/state', 'dead')",
+                &[&id, &format!("st_{}", id.simple())],
+            )
+            .await
+            .unwrap();
+        path = path.replace("{DL}", &id.to_string());
+    }
+    path
+}
+
+async fn call(world: &World, route: &Route, token: &str, seeds: &Seeds, n: usize) -> u16 {
+    let path = concrete_path(world, seeds, route.path).await;
     let mut request = world
         .http
         .request(route.method.clone(), world.url(&path))
@@ -156,6 +283,15 @@ async fn every_role_reaches_exactly_its_routes_and_no_other_prisons_data() {
     let world = World::new().await;
     let officer = world.staff("seed.officer", &[O], world.prison_a).await;
     let person = world.admit(&officer, world.prison_a, "MATRIX-1").await;
+    let paused = world.admit(&officer, world.prison_a, "MATRIX-2").await;
+    give_card(&world, person, "card_matrix1", "ACTIVE").await;
+    give_card(&world, paused, "card_matrix2", "PAUSED").await;
+    let maker = world.staff("seed.maker", &[F], world.prison_a).await;
+    let seeds = Seeds {
+        person,
+        paused,
+        maker,
+    };
     let mut n = 0;
     let mut checked = 0;
     for route in routes() {
@@ -169,7 +305,7 @@ async fn every_role_reaches_exactly_its_routes_and_no_other_prisons_data() {
                     world.prison_a,
                 )
                 .await;
-            let status = call(&world, &route, &user.token, person, n).await;
+            let status = call(&world, &route, &user.token, &seeds, n).await;
             let allowed = route.allowed.contains(&role);
             if allowed {
                 assert!(
@@ -200,7 +336,7 @@ async fn every_role_reaches_exactly_its_routes_and_no_other_prisons_data() {
                     world.prison_b,
                 )
                 .await;
-            let status = call(&world, &route, &outsider.token, person, n).await;
+            let status = call(&world, &route, &outsider.token, &seeds, n).await;
             if route.any_prison && allowed {
                 assert!(
                     (200..300).contains(&status),
@@ -225,12 +361,7 @@ async fn every_role_reaches_exactly_its_routes_and_no_other_prisons_data() {
             .http
             .request(
                 route.method.clone(),
-                world.url(
-                    &route
-                        .path
-                        .replace("{A}", &world.prison_a.to_string())
-                        .replace("{P}", &person.to_string()),
-                ),
+                world.url(&concrete_path(&world, &seeds, route.path).await),
             )
             .send()
             .await
@@ -245,7 +376,7 @@ async fn every_role_reaches_exactly_its_routes_and_no_other_prisons_data() {
             &world,
             &route,
             "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-            person,
+            &seeds,
             0,
         )
         .await;

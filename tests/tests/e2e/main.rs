@@ -2,6 +2,7 @@
 mod api_access_log;
 mod api_adjustments;
 mod api_bad_input;
+mod api_bad_input_ops;
 mod api_kiosk;
 mod api_login;
 mod api_openapi;
