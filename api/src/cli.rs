@@ -136,7 +136,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     tokio::spawn(crate::processor::run_outbox(worker));
                     tracing::info!(program = %config.program, "processor outbox worker started");
                 }
-                None => tracing::warn!("no SALDO_PROCESSOR_URL: calls to the processor wait in the outbox"),
+                None => tracing::warn!(
+                    "no SALDO_PROCESSOR_URL: calls to the processor wait in the outbox"
+                ),
             }
             let state = crate::app::AppState::new(pool).with_webhook_secrets(secrets);
             crate::app::serve(state, listener).await?;
@@ -152,7 +154,12 @@ pub struct ProcessorArgs {
     /// The processor's API base URL. Without it, calls wait in the outbox.
     #[arg(long, env = "SALDO_PROCESSOR_URL")]
     pub processor_url: Option<String>,
-    #[arg(long, env = "SALDO_PROCESSOR_API_KEY", hide_env_values = true, default_value = "")]
+    #[arg(
+        long,
+        env = "SALDO_PROCESSOR_API_KEY",
+        hide_env_values = true,
+        default_value = ""
+    )]
     pub processor_api_key: String,
     /// The card program's name at the processor.
     #[arg(long, env = "SALDO_CARD_PROGRAM", default_value = "prison")]
@@ -161,7 +168,12 @@ pub struct ProcessorArgs {
     #[arg(long, env = "SALDO_CARD_NAME", default_value = "PRISON SERVICE CARD")]
     pub card_name: String,
     /// Pseudonym keys, `<version>:<base64 of 32+ bytes>` comma-separated.
-    #[arg(long, env = "SALDO_PSEUDONYM_KEYS", hide_env_values = true, default_value = "")]
+    #[arg(
+        long,
+        env = "SALDO_PSEUDONYM_KEYS",
+        hide_env_values = true,
+        default_value = ""
+    )]
     pub pseudonym_keys: String,
     /// Which of the pseudonym keys is current.
     #[arg(long, env = "SALDO_PSEUDONYM_KEY_VERSION", default_value_t = 1)]

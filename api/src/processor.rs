@@ -21,7 +21,9 @@ const OUTBOX_POLL_MS: u64 = 500;
 const OUTBOX_BATCH: i64 = 50;
 /// The processor is told to block these categories itself too (a second fence that also holds
 /// when it stands in for us): gambling, quasi-cash, money transfer, securities.
-const PROCESSOR_BLOCKED_MCC: [&str; 8] = ["7995", "7800", "7801", "7802", "6051", "4829", "6540", "6211"];
+const PROCESSOR_BLOCKED_MCC: [&str; 8] = [
+    "7995", "7800", "7801", "7802", "6051", "4829", "6540", "6211",
+];
 
 #[derive(Debug, Clone)]
 pub struct ProcessorConfig {

@@ -1,7 +1,7 @@
 //! End to end over HTTP: Saldo (webhooks in, outbox out) against the processor simulator.
 use card_adapter::outbox::OutboxWorker;
-use card_adapter::sim::{Fault, Scenario, SimConfig, Simulator, WebhookSettings};
 use card_adapter::signature::WebhookSecret;
+use card_adapter::sim::{Fault, Scenario, SimConfig, Simulator, WebhookSettings};
 use saldo::access_log::{Accessor, ActorKind, Purpose};
 use saldo::identity::{self, Language, NewPrison, NewPrisoner};
 use saldo::processor::ProcessorConfig;
@@ -60,7 +60,8 @@ impl Harness {
         let secret = WebhookSecret::generate();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
-        let state = saldo::app::AppState::new(db.pool.clone()).with_webhook_secrets(vec![secret.clone()]);
+        let state =
+            saldo::app::AppState::new(db.pool.clone()).with_webhook_secrets(vec![secret.clone()]);
         tokio::spawn(saldo::app::serve(state, listener));
 
         let mut config = SimConfig::for_tests(API_KEY, secret);
@@ -88,7 +89,10 @@ impl Harness {
     /// `n` tells admissions of the same person apart (a prisoner number is unique per prison).
     pub async fn admit(&self, person: &TestPerson, n: usize, deposit_minor: i64) -> Admitted {
         let mut client = self.db.pool.get().await.unwrap();
-        let prison = match identity::store::prison_by_code(&client, "HML").await.unwrap() {
+        let prison = match identity::store::prison_by_code(&client, "HML")
+            .await
+            .unwrap()
+        {
             Some(prison) => prison,
             None => identity::store::create_prison(
                 &client,
@@ -118,7 +122,13 @@ impl Harness {
                 prisoner_number: format!("{}-{n}", person.prisoner_number),
                 full_name: person.full_name.into(),
                 national_id: Some(person.national_id.into()),
-                date_of_birth: Some(time::Date::parse(person.date_of_birth, time::macros::format_description!("[year]-[month]-[day]")).unwrap()),
+                date_of_birth: Some(
+                    time::Date::parse(
+                        person.date_of_birth,
+                        time::macros::format_description!("[year]-[month]-[day]"),
+                    )
+                    .unwrap(),
+                ),
                 preferred_language: Language::Fi,
                 unit: Some(person.unit.into()),
                 payout_iban: Some(person.iban.into()),
@@ -134,7 +144,9 @@ impl Harness {
         .await
         .unwrap()
         .id;
-        card_adapter::outbox::request_card(&tx, person_id).await.unwrap();
+        card_adapter::outbox::request_card(&tx, person_id)
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
         drop(client);
 
@@ -146,13 +158,24 @@ impl Harness {
             .db
             .raw_client()
             .await
-            .query_one("select card_id from card.cards where person_id = $1 and state = 'ACTIVE'", &[&person_id])
+            .query_one(
+                "select card_id from card.cards where person_id = $1 and state = 'ACTIVE'",
+                &[&person_id],
+            )
             .await
             .expect("the card is registered and active")
             .get(0);
         let ledger = self.db.ledger();
-        let bank = open_institution(&ledger, ledger::institution_purpose::BANK_TRUST, ledger::AccountType::Asset).await;
-        ledger.post_entry(&deposit_draft(bank, spendable, deposit_minor)).await.unwrap();
+        let bank = open_institution(
+            &ledger,
+            ledger::institution_purpose::BANK_TRUST,
+            ledger::AccountType::Asset,
+        )
+        .await;
+        ledger
+            .post_entry(&deposit_draft(bank, spendable, deposit_minor))
+            .await
+            .unwrap();
         Admitted {
             person_id,
             spendable,
@@ -167,9 +190,15 @@ impl Harness {
 
     pub async fn run(&self, scenario: Scenario, card_id: &str) {
         let report = self.sim.run_scenario(scenario, card_id).await.unwrap();
-        assert!(report.completed || scenario == Scenario::BlockedMccOnline, "{report:?}");
+        assert!(
+            report.completed || scenario == Scenario::BlockedMccOnline,
+            "{report:?}"
+        );
         self.sim.flush_webhooks();
-        assert!(self.sim.wait_for_deliveries(10_000).await, "webhooks delivered");
+        assert!(
+            self.sim.wait_for_deliveries(10_000).await,
+            "webhooks delivered"
+        );
     }
 }
 
@@ -193,7 +222,11 @@ async fn every_scenario_books_the_expected_ledger_entries_through_http() {
     for (i, scenario) in Scenario::ALL.into_iter().enumerate() {
         let person = harness.admit(&PEOPLE[0], i, 10_000).await;
         harness.run(scenario, &person.card_id).await;
-        assert_eq!(harness.balance(person.spendable).await, expected(scenario), "{scenario:?}");
+        assert_eq!(
+            harness.balance(person.spendable).await,
+            expected(scenario),
+            "{scenario:?}"
+        );
     }
     let report = harness.db.ledger().verify().await.unwrap();
     assert!(report.is_ok(), "{report}");
@@ -211,15 +244,26 @@ async fn scenarios_delivered_shuffled_and_twice_end_in_the_same_ledger_as_once_i
     let mut people = Vec::new();
     for (i, scenario) in Scenario::ALL.into_iter().enumerate() {
         let person = harness.admit(&PEOPLE[i % 2], i, 10_000).await;
-        let report = harness.sim.run_scenario(scenario, &person.card_id).await.unwrap();
-        assert!(report.completed || scenario == Scenario::BlockedMccOnline, "{report:?}");
+        let report = harness
+            .sim
+            .run_scenario(scenario, &person.card_id)
+            .await
+            .unwrap();
+        assert!(
+            report.completed || scenario == Scenario::BlockedMccOnline,
+            "{report:?}"
+        );
         people.push((scenario, person));
     }
     // Everything held back so far goes out now, shuffled, each message twice.
     harness.sim.flush_webhooks();
     assert!(harness.sim.wait_for_deliveries(20_000).await);
     for (scenario, person) in &people {
-        assert_eq!(harness.balance(person.spendable).await, expected(*scenario), "{scenario:?}");
+        assert_eq!(
+            harness.balance(person.spendable).await,
+            expected(*scenario),
+            "{scenario:?}"
+        );
     }
     let report = harness.db.ledger().verify().await.unwrap();
     assert!(report.is_ok(), "{report}");
@@ -229,7 +273,11 @@ async fn scenarios_delivered_shuffled_and_twice_end_in_the_same_ledger_as_once_i
 async fn the_outbox_recovers_from_timeouts_503s_rate_limits_and_lost_answers() {
     let mut harness = Harness::start().await;
     // A short client timeout, so a slow answer counts as a timeout within the test.
-    let mut client_config = card_adapter::client::ClientConfig::new(harness.sim.base_url(), API_KEY, "PRISON SERVICE CARD");
+    let mut client_config = card_adapter::client::ClientConfig::new(
+        harness.sim.base_url(),
+        API_KEY,
+        "PRISON SERVICE CARD",
+    );
     client_config.total_timeout_ms = 300;
     harness.worker.client = card_adapter::client::ProcessorClient::new(client_config).unwrap();
     harness.sim.push_fault(Fault::Slow {
@@ -260,11 +308,17 @@ async fn the_outbox_recovers_from_timeouts_503s_rate_limits_and_lost_answers() {
         for _ in 0..12 {
             harness.worker.deliver_due(10).await.unwrap();
             client
-                .execute("update card.outbox set next_attempt_at = now() where state = 'pending'", &[])
+                .execute(
+                    "update card.outbox set next_attempt_at = now() where state = 'pending'",
+                    &[],
+                )
                 .await
                 .unwrap();
             let active = client
-                .query_opt("select 1 from card.cards where person_id = $1 and state = 'ACTIVE'", &[&task])
+                .query_opt(
+                    "select 1 from card.cards where person_id = $1 and state = 'ACTIVE'",
+                    &[&task],
+                )
                 .await
                 .unwrap();
             if active.is_some() {
@@ -298,7 +352,10 @@ async fn the_outbox_recovers_from_timeouts_503s_rate_limits_and_lost_answers() {
         .count();
     assert!(cardholders >= 2);
     let cards: i64 = client
-        .query_one("select count(*) from card.cards where person_id = $1", &[&admitted])
+        .query_one(
+            "select count(*) from card.cards where person_id = $1",
+            &[&admitted],
+        )
         .await
         .unwrap()
         .get(0);
@@ -350,7 +407,9 @@ impl Harness {
         )
         .await
         .unwrap();
-        card_adapter::outbox::request_card(&tx, person_id).await.unwrap();
+        card_adapter::outbox::request_card(&tx, person_id)
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
         person_id
     }
@@ -370,7 +429,14 @@ async fn nothing_the_processor_receives_contains_personal_data() {
     assert!(received.len() >= 6, "the processor was called");
     let mut needles: Vec<String> = Vec::new();
     for person in &PEOPLE {
-        for value in [person.prisoner_number, person.full_name, person.national_id, person.date_of_birth, person.unit, person.iban] {
+        for value in [
+            person.prisoner_number,
+            person.full_name,
+            person.national_id,
+            person.date_of_birth,
+            person.unit,
+            person.iban,
+        ] {
             needles.push(value.to_lowercase());
             needles.push(hex::encode(Sha256::digest(value.as_bytes())));
         }
@@ -379,18 +445,34 @@ async fn nothing_the_processor_receives_contains_personal_data() {
     needles.push(harness.prison_name.to_lowercase());
     needles.push("hml".into());
     for request in &received {
-        let text = format!("{} {} {:?} {}", request.method, request.path, request.headers, request.body).to_lowercase();
+        let text = format!(
+            "{} {} {:?} {}",
+            request.method, request.path, request.headers, request.body
+        )
+        .to_lowercase();
         for needle in &needles {
-            assert!(!text.contains(needle.as_str()), "{needle:?} reached the processor in {} {}", request.method, request.path);
+            assert!(
+                !text.contains(needle.as_str()),
+                "{needle:?} reached the processor in {} {}",
+                request.method,
+                request.path
+            );
         }
     }
-    assert!(harness.sim.privacy_flags().is_empty(), "{:?}", harness.sim.privacy_flags());
+    assert!(
+        harness.sim.privacy_flags().is_empty(),
+        "{:?}",
+        harness.sim.privacy_flags()
+    );
     // Every call is in the egress register, with a pseudonym and no values.
     let registered: i64 = harness
         .db
         .raw_client()
         .await
-        .query_one("select count(*) from card.egress_register where outcome = 'sent'", &[])
+        .query_one(
+            "select count(*) from card.egress_register where outcome = 'sent'",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
@@ -404,7 +486,8 @@ async fn a_call_carrying_personal_data_is_refused_parked_and_registered_and_neve
     let before = harness.sim.requests().len();
     let mut client = harness.db.pool.get().await.unwrap();
     let tx = client.transaction().await.unwrap();
-    let body = serde_json::json!({"state": "PAUSED", "reason": format!("moved to {}", PEOPLE[0].unit)});
+    let body =
+        serde_json::json!({"state": "PAUSED", "reason": format!("moved to {}", PEOPLE[0].unit)});
     card_adapter::outbox::enqueue(
         &tx,
         "st_leaky",
@@ -422,12 +505,17 @@ async fn a_call_carrying_personal_data_is_refused_parked_and_registered_and_neve
     assert_eq!(harness.sim.requests().len(), before, "nothing was sent");
     let raw = harness.db.raw_client().await;
     let refused: i64 = raw
-        .query_one("select count(*) from card.egress_register where outcome = 'refused'", &[])
+        .query_one(
+            "select count(*) from card.egress_register where outcome = 'refused'",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
     assert_eq!(refused, 1);
-    let dead = card_adapter::outbox::dead_letters(&harness.db.pool.get().await.unwrap(), 10).await.unwrap();
+    let dead = card_adapter::outbox::dead_letters(&harness.db.pool.get().await.unwrap(), 10)
+        .await
+        .unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].operation, "set_card_state");
 }
