@@ -122,85 +122,64 @@ pub async fn post_payroll(
     persons.sort();
     persons.dedup();
 
-    // Every person is placed in this prison now.
-    let placements = tx
+    // Per person, in one statement: their current prison, their four sub-accounts and the
+    // balances allocation rules may look at.
+    let statement = tx
         .prepare_cached(
-            "select distinct on (person_id) person_id, prison_id from controls.card_modes
-             where person_id = any($1) and effective_from <= clock_timestamp()
-             order by person_id, effective_from desc, id desc",
+            "select p.person_id,
+                    (select m.prison_id from controls.card_modes m
+                     where m.person_id = p.person_id and m.effective_from <= clock_timestamp()
+                     order by m.effective_from desc, m.id desc limit 1),
+                    (array_agg(a.id) filter (where a.purpose = 'spendable'))[1],
+                    (array_agg(a.id) filter (where a.purpose = 'release_savings'))[1],
+                    (array_agg(a.id) filter (where a.purpose = 'held_deposits'))[1],
+                    (array_agg(a.id) filter (where a.purpose = 'restitution'))[1],
+                    coalesce(sum(b.posted_minor) filter (where a.purpose = 'spendable'), 0)::bigint,
+                    coalesce(sum(b.posted_minor) filter (where a.purpose = 'release_savings'), 0)::bigint,
+                    coalesce(sum(b.posted_minor) filter (where a.purpose = 'restitution'), 0)::bigint
+             from unnest($1::uuid[]) as p(person_id)
+             left join ledger_accounts a
+                    on a.person_id = p.person_id and a.currency = $2 and a.closed_at is null
+                   and a.purpose in ('spendable', 'release_savings', 'held_deposits', 'restitution')
+             left join account_balances b on b.account_id = a.id
+             group by p.person_id",
         )
         .await?;
-    let placed: HashMap<Uuid, Uuid> = tx
-        .query(&placements, &[&persons])
-        .await?
-        .into_iter()
-        .map(|row| (row.get(0), row.get(1)))
-        .collect();
-    if let Some(person) = persons
-        .iter()
-        .find(|p| placed.get(p) != Some(&batch.prison_id))
-    {
-        return Err(invalid(
-            "person_not_in_prison",
-            format!("person {person} is not placed in this prison"),
-        ));
-    }
-
-    // Their sub-accounts and balances, in one statement.
-    let accounts_statement = tx
-        .prepare_cached(
-            "select a.person_id, a.purpose, a.id, coalesce(b.posted_minor, 0)
-             from ledger_accounts a left join account_balances b on b.account_id = a.id
-             where a.person_id = any($1) and a.currency = $2 and a.closed_at is null
-               and a.purpose = any($3)",
-        )
-        .await?;
-    let purposes = crate::income::PERSON_PURPOSES;
-    let rows = tx
-        .query(
-            &accounts_statement,
-            &[&persons, &currency.code(), &purposes.as_slice()],
-        )
-        .await?;
-    let mut by_person: HashMap<Uuid, HashMap<String, (Uuid, i64)>> = HashMap::new();
-    for row in rows {
-        by_person
-            .entry(row.get(0))
-            .or_default()
-            .insert(row.get(1), (row.get(2), row.get(3)));
-    }
+    let rows = tx.query(&statement, &[&persons, &currency.code()]).await?;
     let mut accounts: HashMap<Uuid, PersonAccounts> = HashMap::with_capacity(persons.len());
     let mut balances: HashMap<Uuid, BTreeMap<Purpose, Money>> =
         HashMap::with_capacity(persons.len());
-    for person in &persons {
-        let found = by_person.get(person);
-        let get = |purpose: &str| {
-            found.and_then(|f| f.get(purpose)).copied().ok_or_else(|| {
+    for row in rows {
+        let person: Uuid = row.get(0);
+        if row.get::<_, Option<Uuid>>(1) != Some(batch.prison_id) {
+            return Err(invalid(
+                "person_not_in_prison",
+                format!("person {person} is not placed in this prison"),
+            ));
+        }
+        let account = |index: usize| {
+            row.get::<_, Option<Uuid>>(index).ok_or_else(|| {
                 invalid(
                     "person_accounts_missing",
-                    format!("person {person} has no open {purpose} account in {currency}"),
+                    format!("person {person} lacks an open sub-account in {currency}"),
                 )
             })
         };
-        let spendable = get(crate::person_purpose::SPENDABLE)?;
-        let savings = get(crate::person_purpose::RELEASE_SAVINGS)?;
-        let held = get(crate::person_purpose::HELD_DEPOSITS)?;
-        let restitution = get(crate::person_purpose::RESTITUTION)?;
         accounts.insert(
-            *person,
+            person,
             PersonAccounts {
-                spendable: spendable.0,
-                release_savings: savings.0,
-                held_deposits: held.0,
-                restitution: restitution.0,
+                spendable: account(2)?,
+                release_savings: account(3)?,
+                held_deposits: account(4)?,
+                restitution: account(5)?,
             },
         );
         balances.insert(
-            *person,
+            person,
             BTreeMap::from([
-                (Purpose::Spendable, Money::new(spendable.1, currency)),
-                (Purpose::ReleaseSavings, Money::new(savings.1, currency)),
-                (Purpose::Restitution, Money::new(restitution.1, currency)),
+                (Purpose::Spendable, Money::new(row.get(6), currency)),
+                (Purpose::ReleaseSavings, Money::new(row.get(7), currency)),
+                (Purpose::Restitution, Money::new(row.get(8), currency)),
             ]),
         );
     }
