@@ -28,6 +28,8 @@ pub enum Purpose {
     /// The outbox worker reads a person's data only to make sure none of it leaves for the
     /// processor (the egress guard), and records what it disclosed (a pseudonym, never data).
     EgressCheck,
+    /// The retention run erasing what is due (system only).
+    Retention,
 }
 
 impl Purpose {
@@ -45,6 +47,7 @@ impl Purpose {
             Purpose::PinManagement => "pin_management",
             Purpose::SelfService => "self_service",
             Purpose::EgressCheck => "egress_check",
+            Purpose::Retention => "retention",
         }
     }
 
@@ -102,6 +105,8 @@ pub enum Action {
     Create,
     Change,
     Disclose,
+    /// A record erased (crypto-shredded) by retention or on request.
+    Erase,
 }
 
 impl Action {
@@ -111,6 +116,7 @@ impl Action {
             Action::Create => "create",
             Action::Change => "change",
             Action::Disclose => "disclose",
+            Action::Erase => "erase",
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod model;
 pub mod money;
 pub mod payroll;
 pub mod policy_store;
+pub mod seal;
 pub mod store;
 pub mod verify;
 

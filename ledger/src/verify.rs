@@ -206,6 +206,7 @@ pub async fn verify(client: &impl GenericClient) -> LedgerResult<VerifyReport> {
                 .collect(),
         });
     }
+    checks.push(crate::seal::verify_journal(client).await?);
     Ok(VerifyReport {
         entries: counts.get(0),
         postings: counts.get(1),

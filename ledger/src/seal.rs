@@ -1,0 +1,432 @@
+//! Tamper evidence for the journal: checkpoints (SHA-256) over consecutive ranges of
+//! `journal_entries.seq`, each covering the entries of its range with their postings and the
+//! previous checkpoint's hash. Writers never wait for this: a job seals what has committed, in
+//! order, and `saldo verify` recomputes every range, so a row changed, deleted or inserted after
+//! its range was sealed is found. `saldo checkpoints export` copies the chain out of the database
+//! (a deleted or rewritten tail of the chain is then found against that copy).
+//!
+//! The generic parts ([`committed_horizon`], [`RangeHasher`], [`chain_hash`]) also seal the
+//! access log (`api`).
+use std::time::Duration;
+
+use deadpool_postgres::GenericClient;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::error::LedgerResult;
+use crate::verify::Check;
+
+/// At most this many entries per checkpoint: a range is hashed in one query.
+pub const MAX_ENTRIES_PER_CHECKPOINT: i64 = 5_000;
+/// Serialises sealers (two jobs would compute the same next checkpoint).
+const SEAL_LOCK: i64 = 0x5a1d_0000_5ea1;
+const JOURNAL_SEQUENCE: &str = "journal_entries_seq_ordered";
+
+/// The highest number of `sequence` below which no row can still appear: every number up to it
+/// was taken by a transaction that has since committed or rolled back. Numbers are taken only
+/// after the taking transaction has its xid (V7's numbering functions), so waiting until every
+/// transaction older than a snapshot taken after reading the sequence has ended is enough.
+/// `None` if that did not happen within `wait` (a long transaction): try again later. Runs on a
+/// connection outside any transaction.
+pub async fn committed_horizon(
+    client: &impl GenericClient,
+    sequence: &str,
+    wait: Duration,
+) -> LedgerResult<Option<i64>> {
+    let row = client
+        .query_one(
+            &format!("select last_value - case when is_called then 0 else 1 end from {sequence}"),
+            &[],
+        )
+        .await?;
+    let horizon: i64 = row.get(0);
+    let xmax: String = client
+        .query_one("select pg_snapshot_xmax(pg_current_snapshot())::text", &[])
+        .await?
+        .get(0);
+    let xmax: u64 = xmax.parse().unwrap_or(u64::MAX);
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let xmin: String = client
+            .query_one("select pg_snapshot_xmin(pg_current_snapshot())::text", &[])
+            .await?
+            .get(0);
+        if xmin.parse::<u64>().is_ok_and(|xmin| xmin >= xmax) {
+            return Ok(Some(horizon));
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(None);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Feeds typed, length-prefixed fields into SHA-256, so no two different rows hash alike.
+pub struct RangeHasher(Sha256);
+
+impl RangeHasher {
+    pub fn new(domain: &str) -> RangeHasher {
+        let mut hasher = RangeHasher(Sha256::new());
+        hasher.bytes(domain.as_bytes());
+        hasher
+    }
+
+    pub fn bytes(&mut self, bytes: &[u8]) {
+        self.0.update((bytes.len() as u64).to_be_bytes());
+        self.0.update(bytes);
+    }
+
+    pub fn tag(&mut self, tag: u8) {
+        self.0.update([tag]);
+    }
+
+    pub fn i64(&mut self, value: i64) {
+        self.bytes(&value.to_be_bytes());
+    }
+
+    pub fn bool(&mut self, value: bool) {
+        self.bytes(&[u8::from(value)]);
+    }
+
+    pub fn text(&mut self, value: &str) {
+        self.bytes(value.as_bytes());
+    }
+
+    pub fn uuid(&mut self, value: Uuid) {
+        self.bytes(value.as_bytes());
+    }
+
+    pub fn time(&mut self, value: OffsetDateTime) {
+        self.bytes(&value.unix_timestamp_nanos().to_be_bytes());
+    }
+
+    pub fn date(&mut self, value: time::Date) {
+        self.bytes(&value.to_julian_day().to_be_bytes());
+    }
+
+    /// An optional field: absent and present-but-empty differ.
+    pub fn opt<T>(&mut self, value: Option<T>, put: impl FnOnce(&mut RangeHasher, T)) {
+        match value {
+            None => self.tag(0),
+            Some(value) => {
+                self.tag(1);
+                put(self, value);
+            }
+        }
+    }
+
+    pub fn finish(self) -> [u8; 32] {
+        self.0.finalize().into()
+    }
+}
+
+/// The hash of one checkpoint: its place in the chain, its range, and the previous hash.
+pub fn chain_hash(
+    domain: &str,
+    n: i64,
+    first: i64,
+    last: i64,
+    counts: &[i64],
+    range: &[u8],
+    previous: Option<&[u8]>,
+) -> [u8; 32] {
+    let mut hasher = RangeHasher::new(domain);
+    hasher.i64(n);
+    hasher.i64(first);
+    hasher.i64(last);
+    for count in counts {
+        hasher.i64(*count);
+    }
+    hasher.bytes(range);
+    hasher.opt(previous, |h, previous| h.bytes(previous));
+    hasher.finish()
+}
+
+/// One checkpoint, as stored and as exported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Checkpoint {
+    pub n: i64,
+    pub first: i64,
+    pub last: i64,
+    /// Rows covered (entries and postings for the journal; rows for the access log).
+    pub counts: Vec<i64>,
+    #[serde(serialize_with = "hex_bytes")]
+    pub range_sha256: Vec<u8>,
+    #[serde(serialize_with = "hex_opt")]
+    pub previous_sha256: Option<Vec<u8>>,
+    #[serde(serialize_with = "hex_bytes")]
+    pub checkpoint_sha256: Vec<u8>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub sealed_at: OffsetDateTime,
+}
+
+fn hex_bytes<S: serde::Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&hex::encode(bytes))
+}
+
+fn hex_opt<S: serde::Serializer>(bytes: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+    match bytes {
+        Some(bytes) => s.serialize_str(&hex::encode(bytes)),
+        None => s.serialize_none(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The journal
+
+const RANGE_DOMAIN: &str = "saldo/journal-range/v1";
+const CHAIN_DOMAIN: &str = "saldo/journal-checkpoint/v1";
+
+/// Hashes the entries with `seq` in `first..=last` and their postings: (hash, entries, postings).
+async fn journal_range(
+    client: &impl GenericClient,
+    first: i64,
+    last: i64,
+) -> LedgerResult<([u8; 32], i64, i64)> {
+    let rows = client
+        .query(
+            "select e.seq, e.id, e.effective_date, e.recorded_at, e.description, e.metadata::text,
+                    e.reverses_entry_id, e.overdraft_flagged,
+                    p.id, p.account_id, p.currency::text, p.amount_minor, p.recorded_at
+             from journal_entries e left join journal_postings p on p.entry_id = e.id
+             where e.seq between $1 and $2
+             order by e.seq, p.id",
+            &[&first, &last],
+        )
+        .await?;
+    let mut hasher = RangeHasher::new(RANGE_DOMAIN);
+    let (mut entries, mut postings) = (0i64, 0i64);
+    let mut current: Option<i64> = None;
+    for row in &rows {
+        let seq: i64 = row.get(0);
+        if current != Some(seq) {
+            current = Some(seq);
+            entries += 1;
+            hasher.tag(b'E');
+            hasher.i64(seq);
+            hasher.uuid(row.get(1));
+            hasher.date(row.get(2));
+            hasher.time(row.get(3));
+            hasher.text(row.get(4));
+            hasher.text(row.get(5));
+            hasher.opt(row.get::<_, Option<Uuid>>(6), RangeHasher::uuid);
+            hasher.bool(row.get(7));
+        }
+        if let Some(posting_id) = row.get::<_, Option<i64>>(8) {
+            postings += 1;
+            hasher.tag(b'P');
+            hasher.i64(posting_id);
+            hasher.uuid(row.get(9));
+            hasher.text(row.get(10));
+            hasher.i64(row.get(11));
+            hasher.time(row.get(12));
+        }
+    }
+    Ok((hasher.finish(), entries, postings))
+}
+
+fn checkpoint_from_row(row: &tokio_postgres::Row) -> Checkpoint {
+    Checkpoint {
+        n: row.get(0),
+        first: row.get(1),
+        last: row.get(2),
+        counts: vec![row.get(3), row.get(4)],
+        range_sha256: row.get(5),
+        previous_sha256: row.get(6),
+        checkpoint_sha256: row.get(7),
+        sealed_at: row.get(8),
+    }
+}
+
+/// Every journal checkpoint, in order.
+pub async fn journal_checkpoints(client: &impl GenericClient) -> LedgerResult<Vec<Checkpoint>> {
+    Ok(client
+        .query(
+            "select n, first_seq, last_seq, entries, postings, range_sha256, previous_sha256,
+                    checkpoint_sha256, sealed_at
+             from ledger_checkpoints order by n",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(checkpoint_from_row)
+        .collect())
+}
+
+/// Seals every committed entry not yet sealed, in checkpoints of at most
+/// [`MAX_ENTRIES_PER_CHECKPOINT`] entries. Returns the new checkpoints (none if nothing new, or
+/// if a long transaction kept the horizon from settling within `wait`).
+pub async fn seal_journal(
+    client: &mut deadpool_postgres::Client,
+    wait: Duration,
+) -> LedgerResult<Vec<Checkpoint>> {
+    let Some(horizon) = committed_horizon(&*client, JOURNAL_SEQUENCE, wait).await? else {
+        return Ok(Vec::new());
+    };
+    let mut sealed = Vec::new();
+    loop {
+        let tx = client.transaction().await?;
+        tx.execute("select pg_advisory_xact_lock($1)", &[&SEAL_LOCK])
+            .await?;
+        let previous = tx
+            .query_opt(
+                "select n, last_seq, checkpoint_sha256 from ledger_checkpoints
+                 order by n desc limit 1",
+                &[],
+            )
+            .await?;
+        let (n, first, previous_hash) = match &previous {
+            Some(row) => (
+                row.get::<_, i64>(0) + 1,
+                row.get::<_, i64>(1) + 1,
+                Some(row.get::<_, Vec<u8>>(2)),
+            ),
+            None => (1, 1, None),
+        };
+        if first > horizon {
+            break;
+        }
+        // The range ends at the horizon or at the MAX-th entry after `first`, whichever first.
+        let cut = tx
+            .query_opt(
+                "select seq from journal_entries where seq >= $1 and seq <= $2
+                 order by seq offset $3 limit 1",
+                &[&first, &horizon, &(MAX_ENTRIES_PER_CHECKPOINT - 1)],
+            )
+            .await?;
+        let last = cut.map_or(horizon, |row| row.get(0));
+        let (range, entries, postings) = journal_range(&tx, first, last).await?;
+        if entries == 0 {
+            break;
+        }
+        let hash = chain_hash(
+            CHAIN_DOMAIN,
+            n,
+            first,
+            last,
+            &[entries, postings],
+            &range,
+            previous_hash.as_deref(),
+        );
+        let row = tx
+            .query_one(
+                "insert into ledger_checkpoints
+                    (n, first_seq, last_seq, entries, postings, range_sha256, previous_sha256,
+                     checkpoint_sha256)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8)
+                 returning n, first_seq, last_seq, entries, postings, range_sha256,
+                           previous_sha256, checkpoint_sha256, sealed_at",
+                &[
+                    &n,
+                    &first,
+                    &last,
+                    &entries,
+                    &postings,
+                    &range.as_slice(),
+                    &previous_hash,
+                    &hash.as_slice(),
+                ],
+            )
+            .await?;
+        tx.commit().await?;
+        sealed.push(checkpoint_from_row(&row));
+    }
+    Ok(sealed)
+}
+
+/// Checks a chain of checkpoints by itself: each one's hash, its link to the previous one, and
+/// that the ranges follow each other from 1. Returns descriptions of what does not match.
+pub fn verify_links(domain: &str, checkpoints: &[Checkpoint]) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut previous: Option<&Checkpoint> = None;
+    for checkpoint in checkpoints {
+        let (expected_n, expected_first, expected_previous) = match previous {
+            Some(p) => (p.n + 1, p.last + 1, Some(p.checkpoint_sha256.as_slice())),
+            None => (1, 1, None),
+        };
+        if checkpoint.n != expected_n || checkpoint.first != expected_first {
+            problems.push(format!(
+                "checkpoint {}: expected number {expected_n} starting at {expected_first}",
+                checkpoint.n
+            ));
+        }
+        if checkpoint.previous_sha256.as_deref() != expected_previous {
+            problems.push(format!(
+                "checkpoint {}: does not link to the previous checkpoint",
+                checkpoint.n
+            ));
+        }
+        let hash = chain_hash(
+            domain,
+            checkpoint.n,
+            checkpoint.first,
+            checkpoint.last,
+            &checkpoint.counts,
+            &checkpoint.range_sha256,
+            checkpoint.previous_sha256.as_deref(),
+        );
+        if hash.as_slice() != checkpoint.checkpoint_sha256 {
+            problems.push(format!(
+                "checkpoint {}: its own hash does not match its fields",
+                checkpoint.n
+            ));
+        }
+        previous = Some(checkpoint);
+    }
+    problems
+}
+
+/// What a range that no longer hashes to its checkpoint looks like in a report.
+pub fn range_problem(checkpoint: &Checkpoint, hash: &[u8; 32], counts: &[i64]) -> Option<String> {
+    (hash.as_slice() != checkpoint.range_sha256 || counts != checkpoint.counts).then(|| {
+        format!(
+            "checkpoint {} ({}..={}): rows changed, deleted or inserted since sealing \
+             (rows now {:?}, sealed {:?})",
+            checkpoint.n, checkpoint.first, checkpoint.last, counts, checkpoint.counts
+        )
+    })
+}
+
+/// The `journal_sealed` check of `saldo verify`.
+pub async fn verify_journal(client: &impl GenericClient) -> LedgerResult<Check> {
+    let checkpoints = journal_checkpoints(client).await?;
+    let mut problems = verify_links(CHAIN_DOMAIN, &checkpoints);
+    for checkpoint in &checkpoints {
+        let (hash, entries, postings) =
+            journal_range(client, checkpoint.first, checkpoint.last).await?;
+        problems.extend(range_problem(checkpoint, &hash, &[entries, postings]));
+    }
+    let below: i64 = client
+        .query_one("select count(*) from journal_entries where seq < 1", &[])
+        .await?
+        .get(0);
+    if below > 0 {
+        problems.push(format!("{below} entries numbered below 1, outside every range"));
+    }
+    Ok(Check {
+        name: "journal_sealed",
+        description: "every sealed range of the journal still hashes to its checkpoint, and the \
+                      checkpoints chain",
+        violations: problems.len() as i64,
+        examples: problems.into_iter().take(10).collect(),
+    })
+}
+
+/// A stored chain compared with an exported copy: every exported checkpoint must still be in the
+/// database, unchanged. Returns what differs.
+pub fn compare_with_export(stored: &[Checkpoint], exported: &[(i64, String)]) -> Vec<String> {
+    exported
+        .iter()
+        .filter_map(|(n, hash)| {
+            match stored.iter().find(|c| c.n == *n) {
+                None => Some(format!("checkpoint {n} is missing from the database")),
+                Some(c) if hex::encode(&c.checkpoint_sha256) != *hash => {
+                    Some(format!("checkpoint {n} differs from the exported copy"))
+                }
+                Some(_) => None,
+            }
+        })
+        .collect()
+}
