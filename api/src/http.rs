@@ -161,12 +161,13 @@ pub async fn same_origin_only(request: Request, next: Next) -> Response {
 }
 
 fn is_same_origin(headers: &HeaderMap) -> bool {
+    // A browser's own word (scripts cannot set it) settles it. It must come first: under our
+    // `Referrer-Policy: no-referrer` browsers send `Origin: null` even on same-origin form posts.
     if let Some(site) = headers
         .get("sec-fetch-site")
         .and_then(|value| value.to_str().ok())
-        && !matches!(site, "same-origin" | "none")
     {
-        return false;
+        return matches!(site, "same-origin" | "none");
     }
     let Some(origin) = headers.get(header::ORIGIN) else {
         return true;

@@ -1,14 +1,44 @@
-//! Staff pages: server-rendered HTML (maud), no JavaScript.
+//! Staff pages: server-rendered HTML (maud), no JavaScript. They sit on the same sessions, roles,
+//! access log and shared functions as the staff JSON API; forms are protected against cross-site
+//! posts by the same-origin check and `SameSite=Strict` cookies. Without a session a page
+//! redirects to the sign-in page.
+mod adjustments;
+mod books;
+mod dead_letters;
+mod home;
+mod layout;
+mod prisoner;
+mod sign_in;
+
 use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::AppState;
 
+/// The pages and their OpenAPI description, built together like the staff API.
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(sign_in::root))
+        .routes(routes!(sign_in::show, sign_in::submit))
+        .routes(routes!(sign_in::sign_out))
+        .routes(routes!(layout::css))
+        .routes(routes!(home::show))
+        .routes(routes!(books::show))
+        .routes(routes!(dead_letters::show))
+        .routes(routes!(dead_letters::retry))
+        .routes(routes!(prisoner::lookup))
+        .routes(routes!(prisoner::show))
+        .routes(routes!(adjustments::show))
+        .routes(routes!(adjustments::propose))
+        .routes(routes!(adjustments::approve))
+        .routes(routes!(adjustments::reject))
 }
 
 pub fn router() -> Router<AppState> {
     let (router, _) = api().split_for_parts();
     router
+        .method_not_allowed_fallback(crate::http::method_not_allowed)
+        .layer(axum::middleware::from_fn(crate::http::same_origin_only))
+        .layer(axum::middleware::from_fn(crate::http::security_headers))
 }

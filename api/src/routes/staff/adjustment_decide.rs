@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::access_log::{Action, Purpose};
 use crate::adjustments::{self, Proposal};
 use crate::app::AppState;
-use crate::auth::{Approvers, RequireRole};
+use crate::auth::{Approvers, RequireRole, Staff};
 use crate::http::ApiPath;
 use crate::identity::{self, PrisonerField};
 use crate::problem::Problem;
@@ -21,14 +21,16 @@ pub struct AdjustmentPath {
     adjustment_id: Uuid,
 }
 
-async fn decide(
+/// Decides a proposal of `prison_id` (the caller holds finance_approver there). Shared with the
+/// staff pages.
+pub async fn decide(
     state: &AppState,
-    access: &RequireRole<Approvers>,
+    staff: &Staff,
+    prison_id: Uuid,
     adjustment_id: Uuid,
     approve: bool,
 ) -> Result<Proposal, Problem> {
-    let prison_id = access.prison()?;
-    let who = access.staff.accessor(Purpose::CaseManagement, None);
+    let who = staff.accessor(Purpose::CaseManagement, None);
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
     let person_id = adjustments::person_of(&tx, prison_id, adjustment_id).await?;
@@ -46,10 +48,9 @@ async fn decide(
         return Err(super::no_such_prisoner());
     }
     // Any refusal below rolls the whole transaction back: no decision, no entry, no log row.
-    let proposal =
-        adjustments::decide(&tx, access.staff.id, prison_id, adjustment_id, approve).await?;
+    let proposal = adjustments::decide(&tx, staff.id, prison_id, adjustment_id, approve).await?;
     tx.commit().await?;
-    tracing::info!(adjustment.id = %adjustment_id, staff.id = %access.staff.id, decision = %proposal.state, "adjustment decided");
+    tracing::info!(adjustment.id = %adjustment_id, staff.id = %staff.id, decision = %proposal.state, "adjustment decided");
     Ok(proposal)
 }
 
@@ -67,9 +68,15 @@ pub async fn approve(
     access: RequireRole<Approvers>,
     ApiPath(path): ApiPath<AdjustmentPath>,
 ) -> Result<Json<Proposal>, Problem> {
-    decide(&state, &access, path.adjustment_id, true)
-        .await
-        .map(Json)
+    decide(
+        &state,
+        &access.staff,
+        access.prison()?,
+        path.adjustment_id,
+        true,
+    )
+    .await
+    .map(Json)
 }
 
 #[utoipa::path(
@@ -85,7 +92,13 @@ pub async fn reject(
     access: RequireRole<Approvers>,
     ApiPath(path): ApiPath<AdjustmentPath>,
 ) -> Result<Json<Proposal>, Problem> {
-    decide(&state, &access, path.adjustment_id, false)
-        .await
-        .map(Json)
+    decide(
+        &state,
+        &access.staff,
+        access.prison()?,
+        path.adjustment_id,
+        false,
+    )
+    .await
+    .map(Json)
 }

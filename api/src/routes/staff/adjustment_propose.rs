@@ -11,7 +11,7 @@ use super::PrisonerPath;
 use crate::access_log::{Action, Purpose};
 use crate::adjustments::{self, Direction, Draft, Proposal, ReasonCode};
 use crate::app::AppState;
-use crate::auth::{FinanceStaff, RequireRole};
+use crate::auth::{FinanceStaff, RequireRole, Staff};
 use crate::http::{ApiJson, ApiPath};
 use crate::identity::{self, PrisonerField};
 use crate::problem::Problem;
@@ -68,16 +68,28 @@ pub async fn propose(
         reason_code: request.reason_code,
         reason: request.reason,
     };
+    let proposal = propose_checked(&state, &access.staff, prison_id, &draft).await?;
+    Ok((StatusCode::CREATED, axum::Json(proposal)).into_response())
+}
+
+/// Checks the draft, then (logged, in one transaction) that the prisoner belongs to the prison,
+/// and records the proposal. Shared with the staff pages.
+pub async fn propose_checked(
+    state: &AppState,
+    staff: &Staff,
+    prison_id: uuid::Uuid,
+    draft: &Draft,
+) -> Result<Proposal, Problem> {
     // Shape first: a malformed proposal changes nothing, not even the access log.
-    adjustments::validate(&draft)?;
-    let who = access.staff.accessor(Purpose::CaseManagement, None);
+    adjustments::validate(draft)?;
+    let who = staff.accessor(Purpose::CaseManagement, None);
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
     let found = identity::store::access_prisoner(
         &tx,
         &who,
         Some(prison_id),
-        path.person_id,
+        draft.person_id,
         Action::Change,
         &[PrisonerField::Adjustment],
     )
@@ -86,8 +98,8 @@ pub async fn propose(
         tx.commit().await?;
         return Err(super::no_such_prisoner());
     }
-    let proposal = adjustments::propose(&tx, access.staff.id, prison_id, &draft).await?;
+    let proposal = adjustments::propose(&tx, staff.id, prison_id, draft).await?;
     tx.commit().await?;
-    tracing::info!(adjustment.id = %proposal.id, staff.id = %access.staff.id, "adjustment proposed");
-    Ok((StatusCode::CREATED, axum::Json(proposal)).into_response())
+    tracing::info!(adjustment.id = %proposal.id, staff.id = %staff.id, "adjustment proposed");
+    Ok(proposal)
 }

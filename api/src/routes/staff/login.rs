@@ -20,7 +20,7 @@ pub struct LoginRequest {
 }
 
 /// The client's address, from the connection (for the per-address counter).
-pub struct ClientIp(String);
+pub struct ClientIp(pub String);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = Problem;
@@ -47,9 +47,69 @@ pub async fn login(
     headers: axum::http::HeaderMap,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> Result<Response, Problem> {
+    let (staff_id, session) =
+        match authenticate(&state, &ip, &request.username, request.password).await? {
+            Outcome::SignedIn(staff_id, session) => (staff_id, session),
+            Outcome::Failed => return Ok(login_failed()),
+            Outcome::Locked(seconds) => return Ok(locked(seconds)),
+        };
+    let body = json!({
+        "token": session.token,
+        "token_type": "Bearer",
+        "staff_id": staff_id,
+        "expires_at": session.expires_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+        "idle_timeout_seconds": auth::STAFF_IDLE_SECONDS,
+    });
+    Ok((
+        [(header::SET_COOKIE, session_cookie(&session, &headers))],
+        axum::Json(body),
+    )
+        .into_response())
+}
+
+/// What a sign-in attempt came to (shared by the JSON login and the staff sign-in page).
+pub enum Outcome {
+    SignedIn(Uuid, auth::NewSession),
+    /// Wrong password or unknown user: the same answer.
+    Failed,
+    /// Throttled: try again after this many seconds.
+    Locked(i64),
+}
+
+fn locked(seconds: i64) -> Response {
+    let mut response = Problem::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "login_locked",
+        Some("too many failed sign-ins; try again later".to_owned()),
+    )
+    .into_response();
+    if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}
+
+/// The `saldo_staff` cookie for a new session.
+pub fn session_cookie(session: &auth::NewSession, headers: &axum::http::HeaderMap) -> HeaderValue {
+    crate::http::session_cookie(
+        auth::STAFF_COOKIE,
+        &session.token,
+        "/",
+        i64::from(auth::STAFF_ABSOLUTE_SECONDS),
+        crate::http::is_https(headers),
+    )
+}
+
+/// Checks a username and password under the throttle and starts a session when they match.
+pub async fn authenticate(
+    state: &AppState,
+    ip: &str,
+    username: &str,
+    password: String,
+) -> Result<Outcome, Problem> {
     // Over-long input is refused before argon2 ever sees it.
-    if request.username.len() > 64 || request.password.len() > 1024 {
-        return Ok(login_failed());
+    if username.len() > 64 || password.len() > 1024 {
+        return Ok(Outcome::Failed);
     }
     let client = state.pool.get().await?;
     let find = client
@@ -57,11 +117,11 @@ pub async fn login(
             "select id, password_hash from auth.staff where username = $1 and disabled_at is null",
         )
         .await?;
-    let account = client.query_opt(&find, &[&request.username]).await?;
+    let account = client.query_opt(&find, &[&username]).await?;
     let staff_id: Option<Uuid> = account.as_ref().map(|row| row.get(0));
     let stored: Option<String> = account.as_ref().and_then(|row| row.get(1));
 
-    let address_key = throttle::address_key(&ip);
+    let address_key = throttle::address_key(ip);
     let mut keys = vec![address_key.clone()];
     if let Some(id) = staff_id {
         keys.push(throttle::account_key(id));
@@ -70,46 +130,23 @@ pub async fn login(
         let seconds = (until - time::OffsetDateTime::now_utc())
             .whole_seconds()
             .max(1);
-        let mut response = Problem::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "login_locked",
-            Some("too many failed sign-ins; try again later".to_owned()),
-        )
-        .into_response();
-        if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
-            response.headers_mut().insert(header::RETRY_AFTER, value);
-        }
-        return Ok(response);
+        return Ok(Outcome::Locked(seconds));
     }
 
-    if !secret::verify(request.password, stored).await {
+    if !secret::verify(password, stored).await {
         throttle::record_failure(&client, &address_key, &throttle::ADDRESS).await?;
         if let Some(id) = staff_id {
             throttle::record_failure(&client, &throttle::account_key(id), &throttle::ACCOUNT)
                 .await?;
         }
         tracing::info!(staff.id = ?staff_id, "staff sign-in failed");
-        return Ok(login_failed());
+        return Ok(Outcome::Failed);
     }
     let Some(staff_id) = staff_id else {
-        return Ok(login_failed());
+        return Ok(Outcome::Failed);
     };
     throttle::clear(&client, &throttle::account_key(staff_id)).await?;
     let session = auth::start_staff_session(&client, staff_id).await?;
     tracing::info!(staff.id = %staff_id, "staff signed in");
-    let cookie = crate::http::session_cookie(
-        auth::STAFF_COOKIE,
-        &session.token,
-        "/",
-        i64::from(auth::STAFF_ABSOLUTE_SECONDS),
-        crate::http::is_https(&headers),
-    );
-    let body = json!({
-        "token": session.token,
-        "token_type": "Bearer",
-        "staff_id": staff_id,
-        "expires_at": session.expires_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
-        "idle_timeout_seconds": auth::STAFF_IDLE_SECONDS,
-    });
-    Ok(([(header::SET_COOKIE, cookie)], axum::Json(body)).into_response())
+    Ok(Outcome::SignedIn(staff_id, session))
 }

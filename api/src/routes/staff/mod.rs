@@ -23,11 +23,14 @@ mod staff_accounts;
 mod statement;
 mod trial_balance;
 
+pub use adjustment_decide::decide as decide_adjustment;
+pub use adjustment_propose::propose_checked as propose_adjustment;
 pub use admit::SUB_ACCOUNTS;
 pub use dead_letter_retry::requeue as requeue_dead_letter;
 pub use dead_letters::{DeadLetter, load as load_dead_letters};
 pub use deposit::institution_account;
 pub(crate) use deposit::prison_today;
+pub use login::{ClientIp, Outcome as LoginOutcome, authenticate, session_cookie};
 pub use trial_balance::{TrialBalance, compute as compute_trial_balance};
 
 use axum::Router;

@@ -1,0 +1,199 @@
+//! The adjustments page: a prison's proposals with approve and reject buttons for approvers
+//! (`GET /staff/prisons/{prison_id}/adjustments`), and the form posts that propose and decide.
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use ledger::{Currency, Money};
+use maud::html;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::layout::{money, page, refused};
+use crate::adjustments::{self, Direction, Draft, ReasonCode};
+use crate::app::AppState;
+use crate::auth::{Approvers, FinanceStaff, RequireRole, Role};
+use crate::http::{ApiPath, HtmlForm};
+use crate::problem::Problem;
+
+#[derive(Deserialize)]
+pub struct PrisonPath {
+    prison_id: Uuid,
+}
+
+#[utoipa::path(get, path = "/staff/prisons/{prison_id}/adjustments", tag = "staff pages",
+    description = "Roles: finance, finance_approver in the path's prison.",
+    params(("prison_id" = uuid::Uuid, Path)),
+    responses((status = 200, description = "Proposals; approve and reject buttons for approvers", content_type = "text/html", body = String)))]
+pub async fn show(
+    State(state): State<AppState>,
+    access: Result<RequireRole<FinanceStaff>, Problem>,
+    ApiPath(path): ApiPath<PrisonPath>,
+) -> Result<Response, Problem> {
+    let access = match access {
+        Ok(access) => access,
+        Err(problem) => return Ok(refused(problem)),
+    };
+    let client = state.pool.get().await?;
+    let proposals = adjustments::list(&client, path.prison_id, None, 200).await?;
+    let approver = access.staff.may(&[Role::FinanceApprover], path.prison_id);
+    Ok(page(
+        "Adjustments",
+        true,
+        html! {
+            p { "Propose an adjustment from a prisoner's page. The maker of a proposal cannot approve it." }
+            @if proposals.is_empty() {
+                p { "No adjustments yet." }
+            } @else {
+                table id="adjustments" {
+                    thead { tr {
+                        th { "Proposed" } th { "Prisoner" } th { "Entry" } th.amount { "Amount" }
+                        th { "Reason" } th { "State" } th {}
+                    } }
+                    tbody {
+                        @for p in &proposals {
+                            tr data-id=(p.id) {
+                                td { (p.proposed_at.date()) }
+                                td { (p.person_id) }
+                                td {
+                                    @match p.direction {
+                                        Direction::CreditPrisoner => { (p.institution_account) " → " (p.account) }
+                                        Direction::DebitPrisoner => { (p.account) " → " (p.institution_account) }
+                                    }
+                                }
+                                td.amount { (money(p.amount_minor, &p.currency)) }
+                                td { (p.reason_code.as_str()) ": " (p.reason) }
+                                td.state { (p.state) }
+                                td {
+                                    @if approver && p.state == "proposed" && p.proposed_by != access.staff.id {
+                                        form.inline method="post" action={ "/staff/prisons/" (path.prison_id) "/adjustments/" (p.id) "/approve" } {
+                                            button type="submit" { "Approve" }
+                                        }
+                                        form.inline method="post" action={ "/staff/prisons/" (path.prison_id) "/adjustments/" (p.id) "/reject" } {
+                                            button.secondary type="submit" { "Reject" }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+    .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct PrisonerPath {
+    prison_id: Uuid,
+    person_id: Uuid,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProposalForm {
+    account: String,
+    institution_account: String,
+    direction: Direction,
+    /// Major units as typed, e.g. `12.50`: read exactly, never through a float.
+    amount: String,
+    reason_code: ReasonCode,
+    reason: String,
+}
+
+#[utoipa::path(post, path = "/staff/prisons/{prison_id}/prisoners/{person_id}/adjustments", tag = "staff pages",
+    description = "Roles: finance, finance_approver in the path's prison.",
+    params(("prison_id" = uuid::Uuid, Path), ("person_id" = uuid::Uuid, Path)),
+    request_body(content_type = "application/x-www-form-urlencoded", content = Object,
+        description = "account, institution_account, direction, amount (e.g. 12.50), reason_code, reason"),
+    responses((status = 303, description = "Proposed: to the adjustments page")))]
+pub async fn propose(
+    State(state): State<AppState>,
+    access: Result<RequireRole<FinanceStaff>, Problem>,
+    ApiPath(path): ApiPath<PrisonerPath>,
+    HtmlForm(form): HtmlForm<ProposalForm>,
+) -> Result<Response, Problem> {
+    let access = match access {
+        Ok(access) => access,
+        Err(problem) => return Ok(refused(problem)),
+    };
+    let Ok(amount) = Money::parse_major(&form.amount, Currency::EUR) else {
+        return Ok(refused(Problem::unprocessable(
+            "amount_invalid",
+            "an amount is like 12.50",
+        )));
+    };
+    let draft = Draft {
+        person_id: path.person_id,
+        account: form.account,
+        institution_account: form.institution_account,
+        direction: form.direction,
+        amount_minor: amount.amount_minor,
+        reason_code: form.reason_code,
+        reason: form.reason,
+    };
+    match crate::routes::staff::propose_adjustment(&state, &access.staff, path.prison_id, &draft)
+        .await
+    {
+        Ok(_) => Ok(
+            Redirect::to(&format!("/staff/prisons/{}/adjustments", path.prison_id)).into_response(),
+        ),
+        Err(problem) => Ok(refused(problem)),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DecisionPath {
+    prison_id: Uuid,
+    adjustment_id: Uuid,
+}
+
+async fn decide(
+    state: &AppState,
+    access: Result<RequireRole<Approvers>, Problem>,
+    path: DecisionPath,
+    approve: bool,
+) -> Result<Response, Problem> {
+    let access = match access {
+        Ok(access) => access,
+        Err(problem) => return Ok(refused(problem)),
+    };
+    match crate::routes::staff::decide_adjustment(
+        state,
+        &access.staff,
+        path.prison_id,
+        path.adjustment_id,
+        approve,
+    )
+    .await
+    {
+        Ok(_) => Ok(
+            Redirect::to(&format!("/staff/prisons/{}/adjustments", path.prison_id)).into_response(),
+        ),
+        Err(problem) => Ok(refused(problem)),
+    }
+}
+
+#[utoipa::path(post, path = "/staff/prisons/{prison_id}/adjustments/{adjustment_id}/approve", tag = "staff pages",
+    description = "Role: finance_approver in the path's prison, not the maker.",
+    params(("prison_id" = uuid::Uuid, Path), ("adjustment_id" = uuid::Uuid, Path)),
+    responses((status = 303, description = "Approved and posted: back to the adjustments page"),
+              (status = 403, description = "The maker (four_eyes)", content_type = "text/html", body = String)))]
+pub async fn approve(
+    State(state): State<AppState>,
+    access: Result<RequireRole<Approvers>, Problem>,
+    ApiPath(path): ApiPath<DecisionPath>,
+) -> Result<Response, Problem> {
+    decide(&state, access, path, true).await
+}
+
+#[utoipa::path(post, path = "/staff/prisons/{prison_id}/adjustments/{adjustment_id}/reject", tag = "staff pages",
+    description = "Role: finance_approver in the path's prison, not the maker.",
+    params(("prison_id" = uuid::Uuid, Path), ("adjustment_id" = uuid::Uuid, Path)),
+    responses((status = 303, description = "Rejected: back to the adjustments page")))]
+pub async fn reject(
+    State(state): State<AppState>,
+    access: Result<RequireRole<Approvers>, Problem>,
+    ApiPath(path): ApiPath<DecisionPath>,
+) -> Result<Response, Problem> {
+    decide(&state, access, path, false).await
+}

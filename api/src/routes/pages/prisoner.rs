@@ -1,0 +1,221 @@
+//! `POST /staff/prisons/{prison_id}/lookup` (prisoner number and purpose, so the number never
+//! appears in a URL) and `GET /staff/prisons/{prison_id}/prisoners/{person_id}?purpose=`: the
+//! prisoner's balances and statement, consulted and logged like the JSON routes.
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::html;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::layout::{money, page, refused};
+use crate::access_log::Purpose;
+use crate::adjustments::{INSTITUTION_ACCOUNTS, ReasonCode};
+use crate::app::AppState;
+use crate::auth::{CaseReaders, RequireRole, Role};
+use crate::http::{ApiPath, ApiQuery, HtmlForm};
+use crate::identity::{self, PrisonerField};
+use crate::problem::Problem;
+use crate::routes::ledger_views::{balances_of, recent_lines};
+
+/// The purposes staff choose from on the pages (codes of the access log's closed list).
+pub const PURPOSES: [(&str, &str); 6] = [
+    ("balance_enquiry", "Balance enquiry"),
+    ("case_management", "Case management"),
+    ("prisoner_request", "Prisoner's request"),
+    ("release_preparation", "Release preparation"),
+    ("complaint", "Complaint"),
+    ("data_subject_request", "Data subject request"),
+];
+
+const STATEMENT_LINES: usize = 20;
+
+#[derive(Deserialize)]
+pub struct PrisonPath {
+    prison_id: Uuid,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LookupForm {
+    prisoner_number: String,
+    purpose: String,
+}
+
+fn purpose(text: &str) -> Result<Purpose, Problem> {
+    Purpose::parse_staff(text)
+        .ok_or_else(|| Problem::bad_request("purpose_invalid", "not a known purpose"))
+}
+
+#[utoipa::path(post, path = "/staff/prisons/{prison_id}/lookup", tag = "staff pages",
+    description = "Roles: officer, finance, finance_approver in the path's prison.",
+    params(("prison_id" = uuid::Uuid, Path)),
+    request_body(content_type = "application/x-www-form-urlencoded", content = Object, description = "prisoner_number, purpose"),
+    responses((status = 303, description = "To the prisoner's page"),
+              (status = 404, description = "No such prisoner in this prison", content_type = "text/html", body = String)))]
+pub async fn lookup(
+    State(state): State<AppState>,
+    access: Result<RequireRole<CaseReaders>, Problem>,
+    ApiPath(path): ApiPath<PrisonPath>,
+    HtmlForm(form): HtmlForm<LookupForm>,
+) -> Result<Response, Problem> {
+    let access = match access {
+        Ok(access) => access,
+        Err(problem) => return Ok(refused(problem)),
+    };
+    let stated = purpose(&form.purpose)?;
+    identity::validate::prisoner_number(&form.prisoner_number)?;
+    let who = access.staff.accessor(stated, None);
+    let mut client = state.pool.get().await?;
+    let tx = client.transaction().await?;
+    let found = identity::store::find_by_prisoner_number(
+        &tx,
+        &who,
+        path.prison_id,
+        &form.prisoner_number,
+        &[PrisonerField::PrisonerNumber],
+    )
+    .await?;
+    tx.commit().await?;
+    match found {
+        Some(prisoner) => Ok(Redirect::to(&format!(
+            "/staff/prisons/{}/prisoners/{}?purpose={}",
+            path.prison_id,
+            prisoner.person_id,
+            stated.as_str()
+        ))
+        .into_response()),
+        None => Ok(refused(Problem::not_found("prisoner"))),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PrisonerPagePath {
+    prison_id: Uuid,
+    person_id: Uuid,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PurposeQuery {
+    purpose: String,
+}
+
+#[utoipa::path(get, path = "/staff/prisons/{prison_id}/prisoners/{person_id}", tag = "staff pages",
+    description = "Roles: officer, finance, finance_approver in the path's prison. The purpose is \
+        required (access log); finance staff also get the form to propose an adjustment.",
+    params(("prison_id" = uuid::Uuid, Path), ("person_id" = uuid::Uuid, Path), ("purpose" = String, Query)),
+    responses((status = 200, description = "Balances and recent statement lines", content_type = "text/html", body = String)))]
+pub async fn show(
+    State(state): State<AppState>,
+    access: Result<RequireRole<CaseReaders>, Problem>,
+    ApiPath(path): ApiPath<PrisonerPagePath>,
+    ApiQuery(query): ApiQuery<PurposeQuery>,
+) -> Result<Response, Problem> {
+    let access = match access {
+        Ok(access) => access,
+        Err(problem) => return Ok(refused(problem)),
+    };
+    let stated = purpose(&query.purpose)?;
+    let who = access.staff.accessor(stated, None);
+    let mut client = state.pool.get().await?;
+    let tx = client.transaction().await?;
+    let found = identity::store::consult_prisoner(
+        &tx,
+        &who,
+        Some(path.prison_id),
+        path.person_id,
+        &[
+            PrisonerField::PrisonerNumber,
+            PrisonerField::Balances,
+            PrisonerField::Statement,
+        ],
+    )
+    .await?;
+    let Some(prisoner) = found else {
+        tx.commit().await?;
+        return Ok(refused(Problem::not_found("prisoner")));
+    };
+    let balances = balances_of(&tx, path.person_id).await?;
+    let spendable = balances
+        .iter()
+        .find(|b| b.purpose == ledger::person_purpose::SPENDABLE)
+        .map(|b| b.account_id);
+    let lines = match spendable {
+        Some(account_id) => recent_lines(&tx, account_id, STATEMENT_LINES).await?,
+        None => Vec::new(),
+    };
+    tx.commit().await?;
+    let finance = access
+        .staff
+        .may(&[Role::Finance, Role::FinanceApprover], path.prison_id);
+    let title = format!(
+        "Prisoner {}",
+        prisoner.prisoner_number.as_deref().unwrap_or("")
+    );
+    Ok(page(
+        &title,
+        true,
+        html! {
+            h2 { "Balances" }
+            table id="balances" {
+                thead { tr { th { "Account" } th.amount { "Posted" } th.amount { "Held" } th.amount { "Available" } } }
+                tbody {
+                    @for balance in &balances {
+                        tr data-purpose=(balance.purpose) {
+                            td { (balance.purpose) }
+                            td.amount { (money(balance.posted.amount_minor, balance.posted.currency.code())) }
+                            td.amount { (money(balance.held.amount_minor, balance.held.currency.code())) }
+                            td.amount.available { (money(balance.available.amount_minor, balance.available.currency.code())) }
+                        }
+                    }
+                }
+            }
+            h2 { "Spendable: latest transactions" }
+            @if lines.is_empty() {
+                p { "No transactions yet." }
+            } @else {
+                table {
+                    thead { tr { th { "Recorded" } th { "Description" } th.amount { "Amount" } } }
+                    tbody {
+                        @for line in &lines {
+                            tr {
+                                td { (line.recorded_at.date()) }
+                                td { (line.description) }
+                                td.amount { (money(line.amount.amount_minor, line.amount.currency.code())) }
+                            }
+                        }
+                    }
+                }
+            }
+            @if finance {
+                h2 { "Propose an adjustment" }
+                p { "Posted only when another finance approver approves it." }
+                form method="post" action={ "/staff/prisons/" (path.prison_id) "/prisoners/" (path.person_id) "/adjustments" } {
+                    label for="account" { "Prisoner's account" }
+                    select id="account" name="account" {
+                        @for account in crate::routes::staff::SUB_ACCOUNTS { option value=(account) { (account) } }
+                    }
+                    label for="institution_account" { "Institutional account" }
+                    select id="institution_account" name="institution_account" {
+                        @for (account, _) in INSTITUTION_ACCOUNTS { option value=(account) { (account) } }
+                    }
+                    label for="direction" { "Direction" }
+                    select id="direction" name="direction" {
+                        option value="credit_prisoner" { "Credit the prisoner" }
+                        option value="debit_prisoner" { "Debit the prisoner" }
+                    }
+                    label for="amount" { "Amount (EUR, e.g. 12.50)" }
+                    input id="amount" name="amount" required inputmode="decimal" maxlength="20";
+                    label for="reason_code" { "Reason" }
+                    select id="reason_code" name="reason_code" {
+                        @for code in ReasonCode::ALL { option value=(code.as_str()) { (code.as_str()) } }
+                    }
+                    label for="reason" { "Explanation for the approver" }
+                    input id="reason" name="reason" required maxlength="500";
+                    div { button type="submit" { "Propose" } }
+                }
+            }
+        },
+    )
+    .into_response())
+}
