@@ -148,7 +148,8 @@ async fn every_route_the_application_answers_is_in_the_document_and_every_docume
     let undocumented: Vec<_> = routed.difference(&documented).collect();
     assert!(
         undocumented.is_empty(),
-        "routes missing from the document: {undocumented:?}"
+        "routes missing from the document (add them through an OpenApiRouter with #[utoipa::path], \
+         or describe them in api/src/openapi.rs): {undocumented:?}"
     );
     let unrouted: Vec<_> = documented.difference(&routed).collect();
     assert!(
