@@ -7,6 +7,7 @@ mod api_kiosk;
 mod api_login;
 mod api_openapi;
 mod api_outbox_cards;
+mod api_pages;
 mod api_roles;
 mod api_staff;
 mod api_support;
