@@ -1,0 +1,956 @@
+//! Saldo's benchmark harness (`saldo-bench`, see `docs/performance.md`).
+//!
+//! From an empty database: load prisoners with cards and balances in bulk, start Saldo's server,
+//! run PostgreSQL's own pgbench against the same server at the same concurrency (the baseline),
+//! then drive the real webhook path and the other workloads, and report every figure beside its
+//! target and the baseline of the same run.
+
+pub mod data;
+pub mod load;
+pub mod pgbench;
+pub mod report;
+pub mod server;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use card_adapter::signature::WebhookSecret;
+use clap::Parser;
+use ledger::payroll::{PayrollBatch, PayrollLine};
+use ledger::{Currency, Money};
+use tokio_postgres::NoTls;
+
+use crate::load::{Outcome, authorization_body, authorization_outcome, clearing_body};
+use crate::report::{Report, display, per_second, ratio_bp};
+use crate::server::Server;
+
+#[derive(Debug, Clone, Parser, serde::Serialize)]
+#[command(
+    name = "saldo-bench",
+    about = "Saldo's figures beside PostgreSQL's pgbench, in one run"
+)]
+pub struct Options {
+    /// A PostgreSQL database to use as is (it must be empty). Default: a fresh database on the
+    /// server named by TEST_DATABASE_URL/DATABASE_URL's server or the PG* variables
+    /// (127.0.0.1:5432, user postgres), dropped afterwards.
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// Concurrent connections of the load generator (and of pgbench, and the server's pool).
+    #[arg(long, default_value_t = 32)]
+    pub concurrency: usize,
+    /// Seconds per measured phase (pgbench runs, each authorization run, clearings, reads).
+    #[arg(long, default_value_t = 20)]
+    pub duration_s: u64,
+    #[arg(long, default_value_t = 10_000)]
+    pub prisoners: usize,
+    /// Rows of the settlement file and card purchases for verify.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub rows: i64,
+    /// pgbench's scale (branches); default: the concurrency, so its clients do not queue on
+    /// a few branch rows.
+    #[arg(long)]
+    pub pgbench_scale: Option<u32>,
+    /// A smoke run: tiny sizes, one second per phase, the server in this process.
+    #[arg(long)]
+    pub quick: bool,
+    /// Run the server in this process instead of as `saldo serve` (its memory is then this
+    /// process's).
+    #[arg(long)]
+    pub in_process: bool,
+    /// The `saldo` binary to run (default: the one next to this binary).
+    #[arg(long)]
+    pub saldo_bin: Option<PathBuf>,
+    /// The server's SALDO_LOG filter.
+    #[arg(long, default_value = "info")]
+    pub server_log: String,
+    /// Keep the databases afterwards.
+    #[arg(long)]
+    pub keep_db: bool,
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    #[arg(long)]
+    pub markdown: Option<PathBuf>,
+    /// Milliseconds per measured phase of the load generator, overriding --duration-s (smoke).
+    #[arg(skip)]
+    pub phase_ms: Option<u64>,
+}
+
+impl Options {
+    /// The smoke run's options.
+    pub fn quick() -> Options {
+        let mut options = Options::parse_from(["saldo-bench", "--quick"]);
+        options.apply_quick();
+        options
+    }
+
+    fn apply_quick(&mut self) {
+        if self.quick {
+            self.concurrency = self.concurrency.min(4);
+            self.duration_s = 1;
+            self.phase_ms = Some(300);
+            self.prisoners = self.prisoners.min(200);
+            self.rows = self.rows.min(2_000);
+            self.pgbench_scale = Some(1);
+            self.in_process = true;
+        }
+    }
+}
+
+/// The server the harness uses, from the environment (the conventions of the test harness).
+pub fn server_config() -> anyhow::Result<tokio_postgres::Config> {
+    for variable in ["TEST_DATABASE_URL", "DATABASE_URL"] {
+        if let Ok(url) = std::env::var(variable) {
+            return Ok(url.parse()?);
+        }
+    }
+    let mut config = tokio_postgres::Config::new();
+    config.host(std::env::var("PGHOST").as_deref().unwrap_or("127.0.0.1"));
+    config.port(
+        std::env::var("PGPORT")
+            .ok()
+            .and_then(|port| port.parse().ok())
+            .unwrap_or(5432),
+    );
+    config.user(std::env::var("PGUSER").as_deref().unwrap_or("postgres"));
+    if let Ok(password) = std::env::var("PGPASSWORD") {
+        config.password(password);
+    }
+    config.dbname("postgres");
+    Ok(config)
+}
+
+fn url_of(config: &tokio_postgres::Config, dbname: &str) -> String {
+    let env = pgbench::libpq_env(config);
+    let get = |key: &str| env.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone());
+    let user = get("PGUSER").unwrap_or_else(|| "postgres".into());
+    let password = get("PGPASSWORD")
+        .map(|p| format!(":{p}"))
+        .unwrap_or_default();
+    let host = get("PGHOST").unwrap_or_else(|| "127.0.0.1".into());
+    let port = get("PGPORT").unwrap_or_else(|| "5432".into());
+    if host.starts_with('/') {
+        return format!("postgres://{user}{password}@/{dbname}?host={host}&port={port}");
+    }
+    format!("postgres://{user}{password}@{host}:{port}/{dbname}")
+}
+
+async fn admin_client(config: &tokio_postgres::Config) -> anyhow::Result<tokio_postgres::Client> {
+    let mut admin = config.clone();
+    admin.dbname("postgres");
+    let (client, connection) = admin.connect(NoTls).await?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(client)
+}
+
+fn micros(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX)
+}
+
+/// Runs everything and writes the report where asked; prints the markdown table.
+pub async fn run_and_write(options: Options) -> anyhow::Result<Report> {
+    let report = run(options.clone()).await?;
+    let markdown = report.to_markdown();
+    println!("{markdown}");
+    if let Some(path) = &options.json {
+        std::fs::write(path, report.to_json())?;
+    }
+    if let Some(path) = &options.markdown {
+        std::fs::write(path, &markdown)?;
+    }
+    Ok(report)
+}
+
+pub async fn run(mut options: Options) -> anyhow::Result<Report> {
+    options.apply_quick();
+    let mut report = Report {
+        started_at: load::now_rfc3339(),
+        options: serde_json::to_value(&options)?,
+        ..Report::default()
+    };
+    report.machine.cpus = std::thread::available_parallelism()
+        .map(usize::from)
+        .unwrap_or(1);
+
+    // The database: given, or fresh on the local server.
+    let run_id = format!(
+        "{}_{}",
+        time::OffsetDateTime::now_utc().unix_timestamp(),
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    let (config, database_url, created_db) = match &options.database_url {
+        Some(url) => {
+            let config: tokio_postgres::Config = url.parse()?;
+            (config, url.clone(), None)
+        }
+        None => {
+            let server = server_config()?;
+            let name = format!("saldo_bench_{run_id}");
+            admin_client(&server)
+                .await?
+                .batch_execute(&format!("create database {name}"))
+                .await?;
+            let mut config = server.clone();
+            config.dbname(&name);
+            (config, url_of(&server, &name), Some(name))
+        }
+    };
+    let result = run_on(&options, &mut report, &config, &database_url, &run_id).await;
+    if !options.keep_db
+        && let Some(name) = created_db
+        && let Ok(admin) = admin_client(&config).await
+    {
+        let _ = admin
+            .batch_execute(&format!("drop database if exists {name} with (force)"))
+            .await;
+    }
+    result?;
+    Ok(report)
+}
+
+async fn run_on(
+    options: &Options,
+    report: &mut Report,
+    config: &tokio_postgres::Config,
+    database_url: &str,
+    run_id: &str,
+) -> anyhow::Result<()> {
+    let n = options.concurrency.max(1);
+    let duration = match options.phase_ms {
+        Some(ms) => Duration::from_millis(ms.max(1)),
+        None => Duration::from_secs(options.duration_s.max(1)),
+    };
+    let started = Instant::now();
+    ledger::db::migrate(config).await?;
+    let pool = ledger::db::pool(config.clone(), n + 4)?;
+    {
+        let client = pool.get().await?;
+        for (name, slot) in [
+            ("server_version", &mut report.machine.postgres),
+            ("synchronous_commit", &mut report.machine.synchronous_commit),
+            ("fsync", &mut report.machine.fsync),
+        ] {
+            *slot = client
+                .query_one("select setting from pg_settings where name = $1", &[&name])
+                .await?
+                .get(0);
+        }
+    }
+    report.log(format!("migrated in {} ms", started.elapsed().as_millis()));
+
+    let started = Instant::now();
+    let data = data::load(&pool, options.prisoners).await?;
+    report.log(format!(
+        "loaded {} prisoners (4 sub-accounts, a deposit and a card each) in {} ms",
+        options.prisoners,
+        started.elapsed().as_millis()
+    ));
+
+    // The baseline first, while the server idles: pgbench in its own database.
+    let scale = options
+        .pgbench_scale
+        .unwrap_or_else(|| u32::try_from(n).unwrap_or(32));
+    let pgbench_db = format!("saldo_bench_pgbench_{run_id}");
+    let admin = admin_client(config).await?;
+    admin
+        .batch_execute(&format!("create database {pgbench_db}"))
+        .await?;
+    let started = Instant::now();
+    let init = pgbench::initialise(config, &pgbench_db, scale).await;
+    report.log(format!(
+        "{} in {} ms",
+        init.note,
+        started.elapsed().as_millis()
+    ));
+    let (tpcb, select_only) = if init.tps_milli.is_some() {
+        let tpcb = pgbench::run(config, &pgbench_db, n, options.duration_s, "tpcb-like").await;
+        let select_only =
+            pgbench::run(config, &pgbench_db, n, options.duration_s, "select-only").await;
+        (tpcb, select_only)
+    } else {
+        (init.clone(), init)
+    };
+    if !options.keep_db {
+        let _ = admin
+            .batch_execute(&format!(
+                "drop database if exists {pgbench_db} with (force)"
+            ))
+            .await;
+    }
+    let tpcb_tps = tpcb.tps_milli.map(|milli| milli / 1000);
+    let select_tps = select_only.tps_milli.map(|milli| milli / 1000);
+    let baseline_text = |tps: Option<u64>, what: &str| match tps {
+        Some(tps) => format!("pgbench {what}: {}/s", report::grouped(tps)),
+        None => format!("pgbench {what}: missing"),
+    };
+    let tpcb_baseline = baseline_text(tpcb_tps, "tpcb-like");
+    let select_baseline = baseline_text(select_tps, "select-only");
+    report.add(
+        "baseline_pgbench_tpcb_tps",
+        format!("Baseline: pgbench TPC-B-like, scale {scale}, {n} clients"),
+        tpcb_tps,
+        "per_s",
+        "",
+        None,
+        "",
+        tpcb.note.clone(),
+    );
+    report.add(
+        "baseline_pgbench_select_only_tps",
+        format!("Baseline: pgbench select-only, scale {scale}, {n} clients"),
+        select_tps,
+        "per_s",
+        "",
+        None,
+        "",
+        select_only.note.clone(),
+    );
+    report.log(format!(
+        "{tpcb_baseline} ({}); {select_baseline}",
+        tpcb.note
+    ));
+
+    // The server.
+    let secret = WebhookSecret::generate();
+    let binary = options
+        .saldo_bin
+        .clone()
+        .or_else(server::sibling_saldo_binary);
+    let server = match (&binary, options.in_process) {
+        (Some(binary), false) => {
+            Server::start_child(binary, database_url, &secret, n, &options.server_log).await?
+        }
+        _ => {
+            let server_pool = ledger::db::pool(config.clone(), n)?;
+            Server::start_in_process(server_pool, &secret).await?
+        }
+    };
+    report.machine.server_mode = if server.is_child() {
+        format!(
+            "`saldo serve` child process ({}), pool {n}, SALDO_LOG={}",
+            binary
+                .as_ref()
+                .map(|b| b.display().to_string())
+                .unwrap_or_default(),
+            options.server_log
+        )
+    } else {
+        format!("in process (saldo::app::serve), pool {n}; memory figures are of the whole harness")
+    };
+    report.log(format!("server: {}", report.machine.server_mode));
+    let webhook_url = Arc::new(format!("{}/webhooks/processor", server.base));
+    let client = load::http_client(n);
+    let secret = Arc::new(secret);
+    let mut rss_samples: Vec<u64> = Vec::new();
+
+    // Authorizations through the webhook path, over 10,000 / 100 / 1 cards.
+    let authorize = |cards: Arc<Vec<String>>, tag: &'static str| -> load::Job {
+        let client = client.clone();
+        let url = webhook_url.clone();
+        let secret = secret.clone();
+        let run_id = run_id.to_owned();
+        let timestamp = Arc::new(load::now_rfc3339());
+        Arc::new(move |task, k| {
+            let client = client.clone();
+            let url = url.clone();
+            let secret = secret.clone();
+            let cards = cards.clone();
+            let timestamp = timestamp.clone();
+            let id = format!("{run_id}_{tag}_{task}_{k}");
+            Box::pin(async move {
+                // Task t takes cards t, t+N, t+2N…: with many cards no two requests in flight
+                // share one; with few they do, as in a queue at one canteen till.
+                let index = usize::try_from(k)
+                    .unwrap_or(0)
+                    .wrapping_mul(n)
+                    .wrapping_add(task)
+                    % cards.len();
+                let card = &cards[index];
+                let authorization_id = format!("auth_{id}");
+                let amount = 100 + i64::try_from(k % 400).unwrap_or(0);
+                let body = authorization_body(&timestamp, card, &authorization_id, amount);
+                let answer =
+                    load::send_webhook(&client, &url, &secret, &format!("msg_{id}"), body).await;
+                authorization_outcome(answer, authorization_id, card.clone())
+            })
+        })
+    };
+    let all_cards = Arc::new(data.cards.clone());
+    let hundred = Arc::new(data.cards.iter().take(100).cloned().collect::<Vec<_>>());
+    let one = Arc::new(data.cards.iter().take(1).cloned().collect::<Vec<_>>());
+    // Warm up connections, prepared statements and caches.
+    let warm = load::drive(
+        n,
+        if options.quick {
+            duration
+        } else {
+            Duration::from_secs(3)
+        },
+        None,
+        authorize(all_cards.clone(), "warm"),
+    )
+    .await;
+    report.log(format!("warm-up: {}", warm.summary()));
+    let auth_all = load::drive(n, duration, None, authorize(all_cards.clone(), "a10k")).await;
+    report.log(format!(
+        "authorizations, {} cards: {}",
+        all_cards.len(),
+        auth_all.summary()
+    ));
+    rss_samples.extend(server.peak_rss_kib());
+    let auth_hundred = load::drive(n, duration, None, authorize(hundred.clone(), "a100")).await;
+    report.log(format!(
+        "authorizations, {} cards: {}",
+        hundred.len(),
+        auth_hundred.summary()
+    ));
+    let auth_one = load::drive(n, duration, None, authorize(one.clone(), "a1")).await;
+    report.log(format!("authorizations, 1 card: {}", auth_one.summary()));
+    // The same single card, one request at a time: the time one hold keeps the card's balance
+    // row locked is about one serial round trip, so 1 / that is the single card's bound.
+    let auth_serial = load::drive(1, duration, None, authorize(one.clone(), "a1s")).await;
+    report.log(format!(
+        "authorizations, 1 card, 1 connection: {}",
+        auth_serial.summary()
+    ));
+
+    let rate_all = auth_all.per_second();
+    let errors_all = auth_all.errors + auth_all.declined;
+    let vs_pgbench = tpcb_tps.and_then(|tps| ratio_bp(rate_all, tps));
+    report.add(
+        "auth_10000_cards_per_s",
+        format!(
+            "1. Authorizations, {} cards, {n} connections: decisions/s",
+            all_cards.len()
+        ),
+        Some(rate_all),
+        "per_s",
+        "≥ 1.0× pgbench TPC-B",
+        vs_pgbench.map(|bp| bp >= 10_000),
+        tpcb_baseline.clone(),
+        format!(
+            "{} approved, {} declined, {} errors",
+            auth_all.approved, auth_all.declined, auth_all.errors
+        ),
+    );
+    report.add(
+        "auth_10000_cards_vs_pgbench_bp",
+        "1. Authorizations ÷ pgbench TPC-B (same run)",
+        vs_pgbench,
+        "bp",
+        "≥ 1.00×",
+        vs_pgbench.map(|bp| bp >= 10_000),
+        tpcb_baseline.clone(),
+        "",
+    );
+    let latency = |report: &mut Report,
+                   id: &'static str,
+                   label: String,
+                   value: u64,
+                   target: &str,
+                   meets: Option<bool>| {
+        report.add(id, label, Some(value), "us", target, meets, "", "");
+    };
+    latency(
+        report,
+        "auth_10000_cards_p50_us",
+        "1. Authorizations: p50 latency".into(),
+        auth_all.p(50),
+        "",
+        None,
+    );
+    latency(
+        report,
+        "auth_10000_cards_p99_us",
+        "1. Authorizations: p99 latency".into(),
+        auth_all.p(99),
+        "≤ 25 ms",
+        Some(auth_all.p(99) <= 25_000),
+    );
+    latency(
+        report,
+        "auth_10000_cards_max_us",
+        "1. Authorizations: max latency".into(),
+        auth_all.max(),
+        "< 1.2 s (decision budget)",
+        Some(auth_all.max() < 1_200_000),
+    );
+    report.add(
+        "auth_10000_cards_errors",
+        "1. Authorizations: errors and declines",
+        Some(errors_all),
+        "requests",
+        "0",
+        Some(errors_all == 0),
+        "",
+        auth_all.first_error.clone().unwrap_or_default(),
+    );
+
+    let rate_hundred = auth_hundred.per_second();
+    let hundred_vs_all = ratio_bp(rate_hundred, rate_all);
+    report.add(
+        "auth_100_cards_per_s",
+        format!("7. Authorizations, 100 cards, {n} connections: decisions/s"),
+        Some(rate_hundred),
+        "per_s",
+        "",
+        None,
+        tpcb_baseline.clone(),
+        format!(
+            "{} errors, {} declined",
+            auth_hundred.errors, auth_hundred.declined
+        ),
+    );
+    report.add(
+        "auth_100_vs_10000_cards_bp",
+        "7. Authorizations: 100 cards ÷ 10,000 cards",
+        hundred_vs_all,
+        "bp",
+        "0.80× to 1.20×",
+        hundred_vs_all.map(|bp| (8_000..=12_000).contains(&bp)),
+        "",
+        "",
+    );
+    latency(
+        report,
+        "auth_100_cards_p99_us",
+        "7. Authorizations, 100 cards: p99 latency".into(),
+        auth_hundred.p(99),
+        "≤ 25 ms",
+        Some(auth_hundred.p(99) <= 25_000),
+    );
+    report.add(
+        "auth_1_card_per_s",
+        format!("7. Authorizations, 1 card, {n} connections: decisions/s"),
+        Some(auth_one.per_second()),
+        "per_s",
+        "≈ the serial bound below",
+        None,
+        "",
+        format!("{} errors, {} declined", auth_one.errors, auth_one.declined),
+    );
+    latency(
+        report,
+        "auth_1_card_p99_us",
+        "7. Authorizations, 1 card: p99 latency".into(),
+        auth_one.p(99),
+        "",
+        None,
+    );
+    let serial_bound = 1_000_000 / auth_serial.p(50).max(1);
+    report.add(
+        "auth_1_card_serial_bound_per_s",
+        "7. One card's serial bound: 1 ÷ (p50 of one request at a time)",
+        Some(serial_bound),
+        "per_s",
+        "",
+        None,
+        "",
+        format!(
+            "one connection: {}/s, p50 {}",
+            auth_serial.per_second(),
+            display(auth_serial.p(50), "us")
+        ),
+    );
+
+    // Clearings of the approved authorizations, through the webhook path.
+    let mut approvals = auth_all.approvals;
+    approvals.extend(auth_hundred.approvals);
+    let approvals = Arc::new(approvals);
+    let per_task = u64::try_from(approvals.len() / n).unwrap_or(0);
+    let clearing_job: load::Job = {
+        let client = client.clone();
+        let url = webhook_url.clone();
+        let secret = secret.clone();
+        let approvals = approvals.clone();
+        let timestamp = Arc::new(load::now_rfc3339());
+        let run_id = run_id.to_owned();
+        Arc::new(move |task, k| {
+            let client = client.clone();
+            let url = url.clone();
+            let secret = secret.clone();
+            let approvals = approvals.clone();
+            let timestamp = timestamp.clone();
+            let run_id = run_id.clone();
+            Box::pin(async move {
+                let index = usize::try_from(k).unwrap_or(0) * n + task;
+                let Some((authorization_id, card, amount)) = approvals.get(index) else {
+                    return Outcome::Error("no authorization left to clear".into());
+                };
+                let body = clearing_body(
+                    &timestamp,
+                    &format!("txn_{run_id}_{index}"),
+                    authorization_id,
+                    card,
+                    *amount,
+                );
+                match load::send_webhook(
+                    &client,
+                    &url,
+                    &secret,
+                    &format!("msg_{run_id}_clr_{index}"),
+                    body,
+                )
+                .await
+                {
+                    Ok((status, _)) if status.is_success() => Outcome::Ok,
+                    Ok((status, text)) => Outcome::Error(format!("HTTP {status}: {text}")),
+                    Err(error) => Outcome::Error(error),
+                }
+            })
+        })
+    };
+    let clearings = load::drive(n, duration, Some(per_task), clearing_job).await;
+    report.log(format!("clearings: {}", clearings.summary()));
+    rss_samples.extend(server.peak_rss_kib());
+    report.add(
+        "clearings_per_s",
+        format!("2. Clearings through the webhook path, {n} connections: events/s"),
+        Some(clearings.per_second()),
+        "per_s",
+        "no errors",
+        Some(clearings.errors == 0 && clearings.requests > 0),
+        tpcb_baseline.clone(),
+        format!(
+            "{} cleared, {} errors; p99 {}",
+            clearings.ok,
+            clearings.errors,
+            display(clearings.p(99), "us")
+        ),
+    );
+
+    // Balance reads.
+    let (kiosk, kiosk_note) = kiosk_reads(&pool, &data, n, duration).await?;
+    report.log(format!("balance reads: {}", kiosk.summary()));
+    report.add(
+        "kiosk_reads_per_s",
+        format!("4. Balance reads over HTTP, {n} connections: requests/s"),
+        Some(kiosk.per_second()),
+        "per_s",
+        "≥ 5,000/s",
+        Some(kiosk.per_second() >= 5_000 && kiosk.errors == 0),
+        select_baseline.clone(),
+        kiosk_note.clone(),
+    );
+    latency(
+        report,
+        "kiosk_reads_p99_us",
+        "4. Balance reads: p99 latency".into(),
+        kiosk.p(99),
+        "≤ 10 ms",
+        Some(kiosk.p(99) <= 10_000),
+    );
+
+    // Payroll: the controls' own function, one atomic batch.
+    let lines: Vec<PayrollLine> = data
+        .persons
+        .iter()
+        .enumerate()
+        .map(|(index, person_id)| PayrollLine {
+            person_id: *person_id,
+            amount: Money::new(
+                1_234 + i64::try_from(index % 1_000).unwrap_or(0),
+                Currency::EUR,
+            ),
+        })
+        .collect();
+    let line_count = u64::try_from(lines.len()).unwrap_or(0);
+    let batch = PayrollBatch {
+        batch_key: format!("bench-{run_id}"),
+        prison_id: data.prison_id,
+        kind: ledger::income::IncomeKind::Wages,
+        effective_date: time::OffsetDateTime::now_utc().date(),
+        description: "wages, benchmark week".into(),
+        lines,
+        posted_by: "bench".into(),
+    };
+    let started = Instant::now();
+    let posted = {
+        let mut client = pool.get().await?;
+        let tx = client.transaction().await?;
+        let posted = ledger::payroll::post_payroll(&tx, &batch).await?;
+        tx.commit().await?;
+        posted
+    };
+    let payroll_us = micros(started);
+    let postings: i64 = pool
+        .get()
+        .await?
+        .query_one(
+            "select count(*) from journal_postings p join journal_entry_refs r using (entry_id)
+             where r.ref_kind = 'payroll_batch' and r.ref_value = $1",
+            &[&batch.batch_key],
+        )
+        .await?
+        .get(0);
+    report.log(format!(
+        "payroll: {} lines, {postings} postings, posted and committed in {} µs",
+        posted.line_count, payroll_us
+    ));
+    report.add(
+        "payroll_10000_ms",
+        format!(
+            "3. Payroll of {} wage allocations (one batch, one transaction)",
+            report::grouped(line_count)
+        ),
+        Some(payroll_us / 1000),
+        "ms",
+        "≤ 1 s for 10,000",
+        Some(payroll_us <= 1_000_000),
+        tpcb_baseline.clone(),
+        format!(
+            "ledger::payroll::post_payroll; {postings} postings ({} per entry)",
+            postings / i64::try_from(line_count.max(1)).unwrap_or(1)
+        ),
+    );
+    report.add(
+        "payroll_entries_per_s",
+        "3. Payroll: entries/s",
+        Some(per_second(line_count, payroll_us)),
+        "per_s",
+        "≥ 10,000/s",
+        Some(per_second(line_count, payroll_us) >= 10_000),
+        tpcb_baseline.clone(),
+        "",
+    );
+
+    rss_samples.extend(server.peak_rss_kib());
+    let server_peak = rss_samples.iter().copied().max();
+    let server_is_child = server.is_child();
+    server.stop().await;
+    report.add(
+        "server_peak_rss_kib",
+        "8. Server peak resident memory (VmHWM) under load",
+        server_peak,
+        "kib",
+        "≤ 200 MiB",
+        server_peak.map(|kib| kib <= 200 * 1024),
+        "",
+        if server_is_child {
+            "of the `saldo serve` process"
+        } else {
+            "in process: of the whole harness (server and load generator)"
+        },
+    );
+
+    // A million card purchases: then `saldo verify` and the settlement file over them.
+    let date = time::OffsetDateTime::now_utc().date() - time::Duration::days(1);
+    let path = std::env::temp_dir().join(format!("saldo-bench-settlement-{run_id}.csv"));
+    let started = Instant::now();
+    data::card_purchases_and_settlement_file(&pool, &data, options.rows, date, &path).await?;
+    report.log(format!(
+        "{} card purchases booked in bulk and their settlement file written in {} ms",
+        options.rows,
+        started.elapsed().as_millis()
+    ));
+    let entries: i64 = pool
+        .get()
+        .await?
+        .query_one("select count(*) from journal_entries", &[])
+        .await?
+        .get(0);
+    let started = Instant::now();
+    let verified = ledger::Ledger::new(pool.clone()).verify().await?;
+    let verify_us = micros(started);
+    let violations: i64 = verified.checks.iter().map(|check| check.violations).sum();
+    report.log(format!(
+        "verify: {entries} entries in {verify_us} µs, ok: {}",
+        verified.is_ok()
+    ));
+    report.add(
+        "verify_ms",
+        format!(
+            "6. `saldo verify` over {} entries",
+            report::grouped(u64::try_from(entries).unwrap_or(0))
+        ),
+        Some(verify_us / 1000),
+        "ms",
+        "≤ 30 s for 1,000,000",
+        Some(verify_us <= 30_000_000 && verified.is_ok()),
+        "",
+        format!(
+            "ledger::verify; {} ({violations} violations)",
+            if verified.is_ok() {
+                "all checks pass"
+            } else {
+                "CHECKS FAIL"
+            }
+        ),
+    );
+
+    let (recon_us, recon_peak, recon_note) =
+        reconcile(options, &pool, &binary, database_url, &path, date).await?;
+    let _ = std::fs::remove_file(&path);
+    report.log(format!(
+        "reconciliation: {} rows in {recon_us} µs, peak {recon_peak:?} KiB; {recon_note}",
+        options.rows
+    ));
+    report.add(
+        "recon_settlement_ms",
+        format!(
+            "5. Reconciliation of {} settlement rows",
+            report::grouped(u64::try_from(options.rows).unwrap_or(0))
+        ),
+        Some(recon_us / 1000),
+        "ms",
+        "≤ 30 s for 1,000,000",
+        Some(recon_us <= 30_000_000),
+        "",
+        recon_note.clone(),
+    );
+    report.add(
+        "recon_peak_rss_kib",
+        "5. Reconciliation: peak resident memory",
+        recon_peak,
+        "kib",
+        "≤ 300 MiB",
+        recon_peak.map(|kib| kib <= 300 * 1024),
+        "",
+        "",
+    );
+    Ok(())
+}
+
+/// Balance reads. The kiosk page itself needs a registered kiosk device, a prisoner in the
+/// identity store and a PIN session; what is measured here is the read underneath it: HTTP GET
+/// → `ledger::Ledger::balance` (one indexed query on ledger_accounts ⋈ account_balances) →
+/// JSON, served by axum from this process with a pool of N connections.
+async fn kiosk_reads(
+    pool: &deadpool_postgres::Pool,
+    data: &data::Dataset,
+    n: usize,
+    duration: Duration,
+) -> anyhow::Result<(load::LoadResult, String)> {
+    use axum::extract::{Path, State};
+    use axum::response::IntoResponse;
+
+    async fn balance(
+        State(ledger): State<ledger::Ledger>,
+        Path(account_id): Path<uuid::Uuid>,
+    ) -> axum::response::Response {
+        match ledger.balance(account_id).await {
+            Ok(balance) => axum::Json(balance).into_response(),
+            Err(_) => axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        }
+    }
+    let app = axum::Router::new()
+        .route("/balance/{account_id}", axum::routing::get(balance))
+        .with_state(ledger::Ledger::new(pool.clone()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = Arc::new(format!("http://{}", listener.local_addr()?));
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let client = load::http_client(n);
+    let accounts = Arc::new(data.spendable.clone());
+    let job: load::Job = Arc::new(move |task, k| {
+        let client = client.clone();
+        let base = base.clone();
+        let accounts = accounts.clone();
+        Box::pin(async move {
+            let index = (usize::try_from(k).unwrap_or(0) * 7919 + task * 104_729) % accounts.len();
+            match client
+                .get(format!("{base}/balance/{}", accounts[index]))
+                .send()
+                .await
+            {
+                Ok(response) if response.status().is_success() => match response.bytes().await {
+                    Ok(_) => Outcome::Ok,
+                    Err(error) => Outcome::Error(error.to_string()),
+                },
+                Ok(response) => Outcome::Error(format!("HTTP {}", response.status())),
+                Err(error) => Outcome::Error(error.to_string()),
+            }
+        })
+    });
+    let result = load::drive(n, duration, None, job).await;
+    server.abort();
+    Ok((
+        result,
+        "GET → ledger::Ledger::balance → JSON (the read under the kiosk page; not the kiosk's \
+         session, identity and access-log work)"
+            .to_owned(),
+    ))
+}
+
+/// `saldo reconcile settlement FILE --date D` as a child process (its own peak memory), or
+/// `saldo::recon::import_settlement` in this process.
+async fn reconcile(
+    options: &Options,
+    pool: &deadpool_postgres::Pool,
+    binary: &Option<PathBuf>,
+    database_url: &str,
+    path: &std::path::Path,
+    date: time::Date,
+) -> anyhow::Result<(u64, Option<u64>, String)> {
+    let started = Instant::now();
+    match (binary, options.in_process) {
+        (Some(binary), false) => {
+            let mut child = tokio::process::Command::new(binary)
+                .arg("reconcile")
+                .arg("settlement")
+                .arg(path)
+                .arg("--date")
+                .arg(date.to_string())
+                .env("DATABASE_URL", database_url)
+                .env("SALDO_LOG", "warn")
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::null())
+                .kill_on_drop(true)
+                .spawn()?;
+            let pid = child.id();
+            let mut peak: Option<u64> = None;
+            let status = loop {
+                if let Some(kib) = server::proc_status_kib(pid, "VmHWM:") {
+                    peak = Some(peak.unwrap_or(0).max(kib));
+                }
+                tokio::select! {
+                    status = child.wait() => break status?,
+                    () = tokio::time::sleep(Duration::from_millis(20)) => {}
+                }
+            };
+            let elapsed = micros(started);
+            let mut stdout = String::new();
+            if let Some(mut out) = child.stdout.take() {
+                use tokio::io::AsyncReadExt;
+                let _ = out.read_to_string(&mut stdout).await;
+            }
+            if !status.success() {
+                anyhow::bail!("saldo reconcile settlement failed ({status}): {stdout}");
+            }
+            Ok((
+                elapsed,
+                peak,
+                format!(
+                    "`saldo reconcile settlement` child process (peak sampled every 20 ms): {}",
+                    stdout.lines().next().unwrap_or("")
+                ),
+            ))
+        }
+        _ => {
+            let before = server::proc_status_kib(None, "VmHWM:");
+            let reader = std::io::BufReader::with_capacity(256 * 1024, std::fs::File::open(path)?);
+            let outcome = saldo::recon::import_settlement(
+                pool,
+                reader,
+                &saldo::recon::ImportOptions::new("bench"),
+            )
+            .await
+            .map_err(|error| anyhow::anyhow!("reconciliation failed: {error}"))?;
+            let elapsed = micros(started);
+            let matched = match outcome {
+                saldo::recon::ImportOutcome::Imported(summary) => summary.matched_count,
+                saldo::recon::ImportOutcome::AlreadyImported { .. } => 0,
+            };
+            Ok((
+                elapsed,
+                server::proc_status_kib(None, "VmHWM:"),
+                format!(
+                    "in process (peak of the whole harness, {} KiB before): {matched} matched",
+                    before.unwrap_or(0)
+                ),
+            ))
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! The report: every figure with its target and the same-run baseline, as markdown and JSON.
+//! Integers only: rates per second, latencies in microseconds, memory in KiB, ratios in basis
+//! points.
+
+use serde::Serialize;
+
+/// The figures every full report carries (the smoke test checks them all).
+pub const FIGURE_IDS: &[&str] = &[
+    "baseline_pgbench_tpcb_tps",
+    "baseline_pgbench_select_only_tps",
+    "auth_10000_cards_per_s",
+    "auth_10000_cards_vs_pgbench_bp",
+    "auth_10000_cards_p50_us",
+    "auth_10000_cards_p99_us",
+    "auth_10000_cards_max_us",
+    "auth_10000_cards_errors",
+    "clearings_per_s",
+    "payroll_10000_ms",
+    "payroll_entries_per_s",
+    "kiosk_reads_per_s",
+    "kiosk_reads_p99_us",
+    "recon_settlement_ms",
+    "recon_peak_rss_kib",
+    "verify_ms",
+    "auth_100_cards_per_s",
+    "auth_100_vs_10000_cards_bp",
+    "auth_100_cards_p99_us",
+    "auth_1_card_per_s",
+    "auth_1_card_p99_us",
+    "auth_1_card_serial_bound_per_s",
+    "server_peak_rss_kib",
+];
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Figure {
+    pub id: &'static str,
+    pub label: String,
+    /// `None`: not measured (the note says why).
+    pub value: Option<u64>,
+    pub unit: &'static str,
+    pub target: String,
+    /// `Some(true)` meets the target, `Some(false)` misses it, `None`: no target or no value.
+    pub meets: Option<bool>,
+    pub baseline: String,
+    pub note: String,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    pub started_at: String,
+    pub machine: Machine,
+    pub options: serde_json::Value,
+    pub figures: Vec<Figure>,
+    /// Phase timings and everything else worth knowing, in order.
+    pub log: Vec<String>,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Machine {
+    pub cpus: usize,
+    pub server_mode: String,
+    pub postgres: String,
+    pub synchronous_commit: String,
+    pub fsync: String,
+}
+
+impl Report {
+    #[allow(clippy::too_many_arguments)]
+    pub fn add(
+        &mut self,
+        id: &'static str,
+        label: impl Into<String>,
+        value: Option<u64>,
+        unit: &'static str,
+        target: impl Into<String>,
+        meets: Option<bool>,
+        baseline: impl Into<String>,
+        note: impl Into<String>,
+    ) {
+        let meets = if value.is_some() { meets } else { None };
+        self.figures.push(Figure {
+            id,
+            label: label.into(),
+            value,
+            unit,
+            target: target.into(),
+            meets,
+            baseline: baseline.into(),
+            note: note.into(),
+        });
+    }
+
+    pub fn log(&mut self, line: impl Into<String>) {
+        let line = line.into();
+        eprintln!("saldo-bench: {line}");
+        self.log.push(line);
+    }
+
+    pub fn figure(&self, id: &str) -> Option<&Figure> {
+        self.figures.iter().find(|f| f.id == id)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".to_owned())
+    }
+
+    pub fn to_markdown(&self) -> String {
+        let mut out = String::new();
+        out.push_str(&format!(
+            "Run of {} on {} CPUs; server: {}; PostgreSQL {} (synchronous_commit={}, fsync={}).\n\n",
+            self.started_at,
+            self.machine.cpus,
+            self.machine.server_mode,
+            self.machine.postgres,
+            self.machine.synchronous_commit,
+            self.machine.fsync
+        ));
+        out.push_str("| figure | value | target | baseline (same run) | meets | note |\n");
+        out.push_str("|---|---:|---|---|---|---|\n");
+        for figure in &self.figures {
+            let value = figure
+                .value
+                .map(|v| display(v, figure.unit))
+                .unwrap_or_else(|| "missing".to_owned());
+            let meets = match figure.meets {
+                Some(true) => "yes",
+                Some(false) => "**no**",
+                None => "",
+            };
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} |\n",
+                figure.label, value, figure.target, figure.baseline, meets, figure.note
+            ));
+        }
+        out
+    }
+}
+
+/// Thousands grouped with a thin space, e.g. `12 345`.
+pub fn grouped(value: u64) -> String {
+    let digits = value.to_string();
+    let mut out = String::new();
+    for (index, ch) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            out.push(' ');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// `12345` µs as `12.345 ms`, `12345` bp as `1.2345×` and so on: integer arithmetic only.
+pub fn display(value: u64, unit: &str) -> String {
+    match unit {
+        "us" => format!("{}.{:03} ms", value / 1000, value % 1000),
+        "ms" => format!("{}.{:03} s", value / 1000, value % 1000),
+        "bp" => format!("{}.{:02}×", value / 10_000, (value % 10_000) / 100),
+        "kib" => format!("{} MiB", grouped(value / 1024)),
+        "milli_per_s" => format!("{}/s", grouped(value / 1000)),
+        other => format!("{} {other}", grouped(value)),
+    }
+}
+
+/// `a / b` in basis points, `None` when `b` is zero.
+pub fn ratio_bp(a: u64, b: u64) -> Option<u64> {
+    (b > 0).then(|| a.saturating_mul(10_000) / b)
+}
+
+/// Events per second from a count and microseconds.
+pub fn per_second(count: u64, elapsed_us: u64) -> u64 {
+    count.saturating_mul(1_000_000) / elapsed_us.max(1)
+}
+
+/// The `p`-th percentile (0 to 100) of sorted microseconds, nearest rank.
+pub fn percentile(sorted: &[u64], p: u64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let len = sorted.len() as u64;
+    let rank = (len.saturating_mul(p)).div_ceil(100).max(1);
+    sorted[usize::try_from(rank - 1).unwrap_or(0).min(sorted.len() - 1)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integer_display() {
+        assert_eq!(display(12_345, "us"), "12.345 ms");
+        assert_eq!(display(15_000, "bp"), "1.50×");
+        assert_eq!(grouped(1_234_567), "1 234 567");
+        assert_eq!(percentile(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 50), 5);
+        assert_eq!(percentile(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 99), 10);
+        assert_eq!(percentile(&[7], 99), 7);
+        assert_eq!(ratio_bp(3, 2), Some(15_000));
+    }
+}
