@@ -165,7 +165,8 @@ pub fn read_camt053<R: BufRead>(
         hasher: sha2::Digest::new(),
     });
     let mut xml = quick_xml::Reader::from_reader(&mut hashing);
-    xml.config_mut().trim_text(true);
+    // Not trimmed per piece: "a &amp; b" arrives as three pieces whose spaces matter.
+    xml.config_mut().trim_text(false);
     let mut buf = Vec::new();
     let mut path: Vec<String> = Vec::new();
     let mut saw_document = false;
@@ -177,60 +178,20 @@ pub fn read_camt053<R: BufRead>(
     let mut not_booked_entries: u64 = 0;
     // Ccy attribute of the Amt element being read.
     let mut amount_currency = String::new();
+    // The text of the element being read.
+    let mut text = String::new();
     loop {
         let position = xml.buffer_position();
         let event = xml
             .read_event_into(&mut buf)
             .map_err(|error| invalid(position, format!("not well-formed XML: {error}")))?;
-        match event {
-            Event::Start(start) => {
-                let name = String::from_utf8_lossy(start.local_name().as_ref()).into_owned();
-                if path.is_empty() {
-                    if name != "Document" {
-                        return Err(invalid(position, "the root element must be Document"));
-                    }
-                    saw_document = true;
-                }
-                if path.len() > 32 {
-                    return Err(invalid(position, "elements nested too deep"));
-                }
-                if name == "Amt" {
-                    amount_currency = match start.try_get_attribute("Ccy") {
-                        Ok(Some(attribute)) => attribute
-                            .unescape_value()
-                            .map_err(|_| invalid(position, "bad Ccy attribute"))?
-                            .into_owned(),
-                        _ => return Err(invalid(position, "an Amt without its Ccy attribute")),
-                    };
-                }
-                path.push(name);
-                let parent = path.len().checked_sub(2).and_then(|i| path.get(i));
-                match (parent.map(String::as_str), path.last().map(String::as_str)) {
-                    (Some("BkToCstmrStmt"), Some("Stmt")) => {
-                        statement = Some(StatementBeingRead::default());
-                    }
-                    (Some("Stmt"), Some("Bal")) => balance = Some(BalanceBeingRead::default()),
-                    (Some("Stmt"), Some("Ntry")) => entry = Some(EntryBeingRead::default()),
-                    (Some("NtryDtls"), Some("TxDtls")) => {
-                        if let Some(entry) = entry.as_mut() {
-                            if entry.details.len() >= MAX_DETAILS_PER_ENTRY {
-                                return Err(invalid(position, "too many TxDtls in one Ntry"));
-                            }
-                            entry.details.push(TxDetails::default());
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            Event::Empty(_) => {}
-            Event::Text(text) => {
-                let value = text
-                    .unescape()
-                    .map_err(|_| invalid(position, "bad character reference"))?;
-                if value.len() > MAX_TEXT_BYTES {
-                    return Err(invalid(position, "a text value is too long"));
-                }
-                let value = value.into_owned();
+        let ended_text = if matches!(event, Event::End(_)) {
+            let gathered = std::mem::take(&mut text);
+            Some(gathered.trim().to_owned()).filter(|value| !value.is_empty())
+        } else {
+            None
+        };
+        if let Some(value) = ended_text {
                 let ends = |suffix: &[&str]| {
                     path.len() >= suffix.len()
                         && path[path.len() - suffix.len()..]
@@ -300,6 +261,68 @@ pub fn read_camt053<R: BufRead>(
                             invalid(position, "TtlNtries/NbOfNtries is not a number")
                         })?);
                     }
+                }
+                    }
+        match event {
+            Event::Start(start) => {
+                text.clear();
+                let name = AsRef::<str>::as_ref(&start.local_name()).to_owned();
+                if path.is_empty() {
+                    if name != "Document" {
+                        return Err(invalid(position, "the root element must be Document"));
+                    }
+                    saw_document = true;
+                }
+                if path.len() > 32 {
+                    return Err(invalid(position, "elements nested too deep"));
+                }
+                if name == "Amt" {
+                    amount_currency = match start.try_get_attribute("Ccy") {
+                        Ok(Some(attribute)) => attribute
+                            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                            .map_err(|_| invalid(position, "bad Ccy attribute"))?
+                            .into_owned(),
+                        _ => return Err(invalid(position, "an Amt without its Ccy attribute")),
+                    };
+                }
+                path.push(name);
+                let parent = path.len().checked_sub(2).and_then(|i| path.get(i));
+                match (parent.map(String::as_str), path.last().map(String::as_str)) {
+                    (Some("BkToCstmrStmt"), Some("Stmt")) => {
+                        statement = Some(StatementBeingRead::default());
+                    }
+                    (Some("Stmt"), Some("Bal")) => balance = Some(BalanceBeingRead::default()),
+                    (Some("Stmt"), Some("Ntry")) => entry = Some(EntryBeingRead::default()),
+                    (Some("NtryDtls"), Some("TxDtls")) => {
+                        if let Some(entry) = entry.as_mut() {
+                            if entry.details.len() >= MAX_DETAILS_PER_ENTRY {
+                                return Err(invalid(position, "too many TxDtls in one Ntry"));
+                            }
+                            entry.details.push(TxDetails::default());
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            Event::Empty(_) => {}
+            // Text may come in pieces around entity references: it is gathered here and
+            // applied when its element ends.
+            Event::Text(chunk) => {
+                text.push_str(&chunk.xml10_content());
+                if text.len() > MAX_TEXT_BYTES {
+                    return Err(invalid(position, "a text value is too long"));
+                }
+            }
+            Event::GeneralRef(reference) => {
+                let resolved = match reference.resolve_char_ref() {
+                    Ok(Some(character)) => character.to_string(),
+                    _ => quick_xml::escape::resolve_predefined_entity(&reference.xml10_content())
+                        .ok_or_else(|| invalid(position, "bad character reference"))?
+                        .to_owned(),
+                };
+                text.push_str(&resolved);
+                if text.len() > MAX_TEXT_BYTES {
+                    return Err(invalid(position, "a text value is too long"));
                 }
             }
             Event::End(_) => {
