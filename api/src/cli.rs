@@ -32,6 +32,12 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Everything on one machine: a fresh demo database, the processor simulator, a demo
+    /// prison with staff, prisoners, cards and card activity; prints the URLs and sign-ins.
+    Demo {
+        #[arg(long, env = "SALDO_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
     /// Run the HTTP server (applies pending migrations first).
     Serve {
         #[arg(long, env = "SALDO_LISTEN", default_value = "127.0.0.1:8080")]
@@ -90,6 +96,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Staff { command } => crate::staff_cli::run_staff(&database.config, command).await,
         Command::Reconcile { command } => {
             crate::recon::command::run(command, &database.config).await
+        }
+        Command::Demo { listen } => {
+            crate::demo::run(database.config.clone(), &listen).await?;
+            drop(database);
+            Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {
             let report = ledger::db::migrate(&database.config).await?;

@@ -6,6 +6,7 @@ pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod database;
+pub mod demo;
 pub mod embedded_pg;
 pub mod http;
 pub mod identity;

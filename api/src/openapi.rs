@@ -257,6 +257,14 @@ mod elsewhere {
     #[utoipa::path(post, path = "/kiosk/sign-out", tag = "kiosk",
         responses((status = 303, description = "To /kiosk")))]
     fn kiosk_sign_out() {}
+    #[utoipa::path(get, path = "/kiosk/enrol", tag = "kiosk",
+        responses((status = 200, description = "The form to register this browser as a kiosk", content_type = "text/html")))]
+    fn kiosk_enrol_form() {}
+    #[utoipa::path(post, path = "/kiosk/enrol", tag = "kiosk",
+        description = "Form field `token`: a device token an admin issued. Sets the device cookie.",
+        responses((status = 303, description = "Registered: to /kiosk"),
+                  (status = 401, description = "Not a valid device token", body = crate::problem::Problem, content_type = "application/problem+json")))]
+    fn kiosk_enrol() {}
     #[utoipa::path(get, path = "/kiosk/style.css", tag = "kiosk",
         responses((status = 200, description = "The stylesheet", content_type = "text/css", body = String)))]
     fn kiosk_style() {}
@@ -358,6 +366,8 @@ mod elsewhere {
         elsewhere::kiosk_pin_change,
         elsewhere::kiosk_language,
         elsewhere::kiosk_sign_out,
+        elsewhere::kiosk_enrol_form,
+        elsewhere::kiosk_enrol,
         elsewhere::kiosk_style,
         elsewhere::recon_page,
         elsewhere::recon_report,

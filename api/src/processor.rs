@@ -70,8 +70,13 @@ impl IdentityPersonalData {
             values.extend(view.unit);
             values.extend(view.payout_iban);
             if let Some(name) = view.full_name {
-                // The whole name and each part of it: a surname alone identifies too.
-                values.extend(name.split_whitespace().map(str::to_owned));
+                // The whole name, and the surname alone, which identifies too. Not every part:
+                // a given name like "Card" would block the program's own card name.
+                if let Some(surname) = name.split_whitespace().last()
+                    && surname != name
+                {
+                    values.push(surname.to_owned());
+                }
                 values.push(name);
             }
             if let Some(date) = view.date_of_birth {

@@ -2,6 +2,7 @@
 //! browser on a device registered to a prison. Every route needs the device token; all but the
 //! sign-in page need a prisoner's kiosk session. Staff credentials mean nothing here.
 mod card_status;
+mod enrol;
 mod home;
 mod i18n;
 mod language;
@@ -21,6 +22,7 @@ use crate::app::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/kiosk", get(sign_in::page))
+        .route("/kiosk/enrol", get(enrol::form).post(enrol::enrol))
         .route("/kiosk/sign-in", post(sign_in::sign_in))
         .route("/kiosk/home", get(home::page))
         .route("/kiosk/pin", get(pin::form).post(pin::change))
