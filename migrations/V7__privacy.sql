@@ -95,35 +95,10 @@ create trigger retention_log_no_truncate before truncate on audit.retention_log
 -- id), each hash covering the previous checkpoint's. Writers never touch these tables; a job
 -- seals what has committed, in order.
 --
--- A checkpoint may only cover numbers that can no longer appear. A number is taken from a
--- sequence during an INSERT, and the transaction may commit much later. So the numbering
--- functions below first give the transaction its id (xid), then take the number: a sealer that
--- reads the sequence and then waits until every transaction older than its snapshot has ended
--- knows that every number up to what it read is committed or gone for good.
-create sequence journal_entries_seq_ordered;
-select setval('journal_entries_seq_ordered', coalesce((select max(seq) from journal_entries), 0) + 1, false);
-alter table journal_entries alter column seq drop identity if exists;
-create function ledger_next_seq() returns bigint language plpgsql volatile as $$
-begin
-    perform pg_current_xact_id();
-    return nextval('journal_entries_seq_ordered');
-end;
-$$;
-alter table journal_entries alter column seq set default ledger_next_seq();
-alter sequence journal_entries_seq_ordered owned by journal_entries.seq;
-
-create sequence audit.access_log_id_ordered;
-select setval('audit.access_log_id_ordered', coalesce((select max(id) from audit.access_log), 0) + 1, false);
-alter table audit.access_log alter column id drop identity if exists;
-create function audit.next_log_id() returns bigint language plpgsql volatile as $$
-begin
-    perform pg_current_xact_id();
-    return nextval('audit.access_log_id_ordered');
-end;
-$$;
-alter table audit.access_log alter column id set default audit.next_log_id();
-alter sequence audit.access_log_id_ordered owned by audit.access_log.id;
-
+-- A checkpoint may only cover numbers that can no longer appear: a number is taken from the
+-- sequence during an INSERT and its transaction may commit later. The sealer reads the sequence,
+-- then waits until every transaction that held a lock on the table at that moment has ended
+-- (an INSERT locks its table before it takes a number): see ledger::seal::committed_horizon.
 create table ledger_checkpoints (
     n                   bigint primary key check (n >= 1),
     first_seq           bigint not null,

@@ -73,6 +73,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::routes::pages::router())
         .merge(crate::routes::kiosk::router())
         .merge(crate::routes::recon::router())
+        .merge(crate::routes::privacy::router())
         .fallback(not_found)
         .with_state(state)
         .merge(webhooks)

@@ -79,6 +79,8 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::recon::command::ReconcileCommand,
     },
+    #[command(flatten)]
+    Privacy(crate::privacy::command::PrivacyCommand),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -97,6 +99,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Reconcile { command } => {
             crate::recon::command::run(command, &database.config).await
         }
+        Command::Privacy(command) => {
+            crate::privacy::command::run(command, &database.config, cli.data_dir.clone()).await
+        }
         Command::Demo { listen } => {
             crate::demo::run(database.config.clone(), &listen).await?;
             drop(database);
@@ -104,6 +109,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Migrate => {
             let report = ledger::db::migrate(&database.config).await?;
+            let pool = ledger::db::pool(database.config.clone(), 2)?;
+            crate::privacy::prepare_identity_store(&pool, cli.data_dir.clone()).await?;
             println!("migrations applied: {}", report.applied.len());
             for name in report.applied {
                 println!("  {name}");
@@ -112,7 +119,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Verify { json } => {
             let pool = ledger::db::pool(database.config.clone(), 2)?;
-            let report = ledger::Ledger::new(pool).verify().await?;
+            let mut report = ledger::Ledger::new(pool.clone()).verify().await?;
+            report.checks.push(crate::privacy::log_seal::verify(&pool.get().await?).await?);
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
@@ -140,6 +148,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             ledger::db::migrate(&database.config).await?;
             let pool = ledger::db::pool(database.config.clone(), db_pool_size)?;
+            crate::privacy::before_serving(&pool, cli.data_dir.clone()).await?;
             let listener = tokio::net::TcpListener::bind(&listen).await?;
             match processor.config()? {
                 Some(config) => {

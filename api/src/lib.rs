@@ -12,6 +12,7 @@ pub mod http;
 pub mod identity;
 pub mod metrics;
 pub mod openapi;
+pub mod privacy;
 pub mod problem;
 pub mod processor;
 pub mod recon;

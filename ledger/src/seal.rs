@@ -22,17 +22,21 @@ use crate::verify::Check;
 pub const MAX_ENTRIES_PER_CHECKPOINT: i64 = 5_000;
 /// Serialises sealers (two jobs would compute the same next checkpoint).
 const SEAL_LOCK: i64 = 0x5a1d_0000_5ea1;
-const JOURNAL_SEQUENCE: &str = "journal_entries_seq_ordered";
+const JOURNAL_SEQUENCE: &str = "journal_entries_seq_seq";
 
-/// The highest number of `sequence` below which no row can still appear: every number up to it
-/// was taken by a transaction that has since committed or rolled back. Numbers are taken only
-/// after the taking transaction has its xid (V7's numbering functions), so waiting until every
-/// transaction older than a snapshot taken after reading the sequence has ended is enough.
-/// `None` if that did not happen within `wait` (a long transaction): try again later. Runs on a
-/// connection outside any transaction.
+/// The highest number of `sequence` below which no row of `table` can still appear: every
+/// number up to it was taken by a transaction that has since committed or rolled back.
+///
+/// An INSERT locks its table (RowExclusiveLock, at parse time) before it takes a number from the
+/// sequence, and keeps the lock until its transaction ends. So: read the sequence, note which
+/// transactions hold a lock on the table at that moment, and wait until every one of them has
+/// ended. Only this database's writers to this table are waited for (not the whole cluster's
+/// transactions), and writers never wait for the sealer. `None` if they did not end within
+/// `wait` (a long transaction): try again later. Runs outside any transaction.
 pub async fn committed_horizon(
     client: &impl GenericClient,
     sequence: &str,
+    table: &str,
     wait: Duration,
 ) -> LedgerResult<Option<i64>> {
     let row = client
@@ -42,18 +46,30 @@ pub async fn committed_horizon(
         )
         .await?;
     let horizon: i64 = row.get(0);
-    let xmax: String = client
-        .query_one("select pg_snapshot_xmax(pg_current_snapshot())::text", &[])
+    let writers: Vec<String> = client
+        .query(
+            "select distinct virtualtransaction from pg_locks
+             where locktype = 'relation' and relation = $1::text::regclass
+               and database = (select oid from pg_database where datname = current_database())
+               and pid <> pg_backend_pid()",
+            &[&table],
+        )
         .await?
-        .get(0);
-    let xmax: u64 = xmax.parse().unwrap_or(u64::MAX);
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
     let deadline = tokio::time::Instant::now() + wait;
     loop {
-        let xmin: String = client
-            .query_one("select pg_snapshot_xmin(pg_current_snapshot())::text", &[])
+        let running: i64 = client
+            .query_one(
+                "select count(*) from pg_locks
+                 where virtualtransaction = any($1) and locktype = 'relation'
+                   and relation = $2::text::regclass",
+                &[&writers, &table],
+            )
             .await?
             .get(0);
-        if xmin.parse::<u64>().is_ok_and(|xmin| xmin >= xmax) {
+        if running == 0 {
             return Ok(Some(horizon));
         }
         if tokio::time::Instant::now() >= deadline {
@@ -262,7 +278,9 @@ pub async fn seal_journal(
     client: &mut deadpool_postgres::Client,
     wait: Duration,
 ) -> LedgerResult<Vec<Checkpoint>> {
-    let Some(horizon) = committed_horizon(&*client, JOURNAL_SEQUENCE, wait).await? else {
+    let Some(horizon) =
+        committed_horizon(&*client, JOURNAL_SEQUENCE, "journal_entries", wait).await?
+    else {
         return Ok(Vec::new());
     };
     let mut sealed = Vec::new();
@@ -403,7 +421,9 @@ pub async fn verify_journal(client: &impl GenericClient) -> LedgerResult<Check> 
         .await?
         .get(0);
     if below > 0 {
-        problems.push(format!("{below} entries numbered below 1, outside every range"));
+        problems.push(format!(
+            "{below} entries numbered below 1, outside every range"
+        ));
     }
     Ok(Check {
         name: "journal_sealed",
@@ -419,14 +439,12 @@ pub async fn verify_journal(client: &impl GenericClient) -> LedgerResult<Check> 
 pub fn compare_with_export(stored: &[Checkpoint], exported: &[(i64, String)]) -> Vec<String> {
     exported
         .iter()
-        .filter_map(|(n, hash)| {
-            match stored.iter().find(|c| c.n == *n) {
-                None => Some(format!("checkpoint {n} is missing from the database")),
-                Some(c) if hex::encode(&c.checkpoint_sha256) != *hash => {
-                    Some(format!("checkpoint {n} differs from the exported copy"))
-                }
-                Some(_) => None,
+        .filter_map(|(n, hash)| match stored.iter().find(|c| c.n == *n) {
+            None => Some(format!("checkpoint {n} is missing from the database")),
+            Some(c) if hex::encode(&c.checkpoint_sha256) != *hash => {
+                Some(format!("checkpoint {n} differs from the exported copy"))
             }
+            Some(_) => None,
         })
         .collect()
 }

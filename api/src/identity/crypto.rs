@@ -111,15 +111,18 @@ impl Keyring {
             let (version, key) = item.split_once(':').ok_or_else(|| {
                 KeyError::Config("SALDO_MASTER_KEYS: each key is <version>:<base64>".into())
             })?;
-            let version: i32 = version
-                .trim()
-                .parse()
-                .ok()
-                .filter(|v| *v >= 1)
-                .ok_or_else(|| KeyError::Config("SALDO_MASTER_KEYS: a version is 1 or more".into()))?;
-            let bytes = BASE64
-                .decode(key.trim())
-                .map_err(|_| KeyError::Config(format!("SALDO_MASTER_KEYS: key {version} is not base64")))?;
+            let version: i32 =
+                version
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|v| *v >= 1)
+                    .ok_or_else(|| {
+                        KeyError::Config("SALDO_MASTER_KEYS: a version is 1 or more".into())
+                    })?;
+            let bytes = BASE64.decode(key.trim()).map_err(|_| {
+                KeyError::Config(format!("SALDO_MASTER_KEYS: key {version} is not base64"))
+            })?;
             let secret = Secret::from_slice(&bytes).ok_or_else(|| {
                 KeyError::Config(format!("SALDO_MASTER_KEYS: key {version} is not 32 bytes"))
             })?;
@@ -177,7 +180,9 @@ impl Keyring {
         let mut next = self.clone();
         next.masters.remove(&version);
         if !next.masters.contains_key(&next.current) {
-            return Err(KeyError::Config("cannot retire the current master key".into()));
+            return Err(KeyError::Config(
+                "cannot retire the current master key".into(),
+            ));
         }
         Ok(next)
     }
@@ -288,8 +293,7 @@ impl Keyring {
     /// HMAC-SHA256 of a look-up value under the lookup key, separated by kind so a national id
     /// and a prisoner number that happen to be equal never collide.
     pub fn lookup_hash(&self, kind: &str, value: &str) -> Vec<u8> {
-        let mut mac =
-            hmac_with(&self.lookup);
+        let mut mac = hmac_with(&self.lookup);
         mac.update(b"saldo/lookup/v1/");
         mac.update(kind.as_bytes());
         mac.update(&[0]);
@@ -308,8 +312,7 @@ impl Keyring {
 
     /// The check value of the lookup key.
     pub fn lookup_check_value(&self) -> Vec<u8> {
-        let mut mac =
-            hmac_with(&self.lookup);
+        let mut mac = hmac_with(&self.lookup);
         mac.update(b"saldo/lookup-key-check/v1");
         mac.finalize().into_bytes().to_vec()
     }
@@ -365,7 +368,9 @@ static EPHEMERAL: OnceLock<Arc<Keyring>> = OnceLock::new();
 /// Makes `keyring` the one the identity store uses from now on. A rotation installs a superset
 /// of the previous keys, so records written a moment ago still open.
 pub fn install(keyring: Keyring) {
-    let mut slot = KEYRING.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut slot = KEYRING
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     *slot = Some(Arc::new(keyring));
 }
 
@@ -373,7 +378,9 @@ pub fn install(keyring: Keyring) {
 /// keys that live as long as the process: never a fixed key, and nothing it writes outlives it.
 /// `saldo` itself always installs configured keys or its key file's.
 pub fn current() -> Arc<Keyring> {
-    let slot = KEYRING.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let slot = KEYRING
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some(keyring) = slot.as_ref() {
         return keyring.clone();
     }
@@ -383,7 +390,9 @@ pub fn current() -> Arc<Keyring> {
             tracing::warn!("no identity keys installed: using random keys for this process only");
             let keyring = Arc::new(Keyring::generate());
             // The first caller's keys become the installed ones, so every later call agrees.
-            let mut slot = KEYRING.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut slot = KEYRING
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             slot.get_or_insert_with(|| keyring.clone()).clone()
         })
         .clone()
@@ -483,7 +492,10 @@ mod tests {
         let (key, wrapped) = keys.new_data_key(id).unwrap();
         let (nonce, sealed) = key.seal(b"row", b"secret").unwrap();
         let again = keys.unwrap(id, &wrapped).unwrap();
-        assert_eq!(again.open(b"row", &nonce, &sealed).unwrap().as_slice(), b"secret");
+        assert_eq!(
+            again.open(b"row", &nonce, &sealed).unwrap().as_slice(),
+            b"secret"
+        );
         assert!(keys.unwrap(Uuid::new_v4(), &wrapped).is_err());
         assert!(again.open(b"other row", &nonce, &sealed).is_err());
         let other = Keyring::generate();
@@ -500,7 +512,12 @@ mod tests {
         let key = new.unwrap(id, &wrapped).unwrap();
         let rewrapped = new.wrap(id, &key).unwrap();
         assert_eq!(rewrapped.version, 2);
-        assert!(new.without_version(1).unwrap().unwrap(id, &rewrapped).is_ok());
+        assert!(
+            new.without_version(1)
+                .unwrap()
+                .unwrap(id, &rewrapped)
+                .is_ok()
+        );
         assert_eq!(
             new.without_version(1).unwrap().unwrap(id, &wrapped).err(),
             Some(KeyError::UnknownVersion(1))

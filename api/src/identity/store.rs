@@ -165,11 +165,16 @@ mod optional_date {
         }
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Date>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Date>, D::Error> {
         let text: Option<String> = Option::deserialize(deserializer)?;
         text.map(|text| {
-            Date::parse(&text, time::macros::format_description!("[year]-[month]-[day]"))
-                .map_err(|_| serde::de::Error::custom("not a date"))
+            Date::parse(
+                &text,
+                time::macros::format_description!("[year]-[month]-[day]"),
+            )
+            .map_err(|_| serde::de::Error::custom("not a date"))
         })
         .transpose()
     }
@@ -222,9 +227,8 @@ async fn data_key(
 }
 
 fn seal<T: Serialize>(key: &DataKey, aad: &[u8], secret: &T) -> Result<(Vec<u8>, Vec<u8>)> {
-    let plaintext = zeroize::Zeroizing::new(
-        serde_json::to_vec(secret).map_err(|_| crypto::KeyError::Decrypt)?,
-    );
+    let plaintext =
+        zeroize::Zeroizing::new(serde_json::to_vec(secret).map_err(|_| crypto::KeyError::Decrypt)?);
     Ok(key.seal(aad, &plaintext)?)
 }
 
@@ -280,7 +284,11 @@ pub async fn admit_prisoner(
     let keys = crypto::current();
     let person_id = Uuid::new_v4();
     let key = new_data_key(tx, &keys, person_id).await?;
-    let (nonce, sealed) = seal(&key, &aad(PRISONER_AAD, person_id), &prisoner_secret(prisoner))?;
+    let (nonce, sealed) = seal(
+        &key,
+        &aad(PRISONER_AAD, person_id),
+        &prisoner_secret(prisoner),
+    )?;
     let statement = tx
         .prepare_cached(
             "insert into identity.prisoners
@@ -405,16 +413,21 @@ fn view_from_row(
         ..PrisonerView::default()
     };
     if let Some(secret) = secret {
-        view.prisoner_number = wants(PrisonerField::PrisonerNumber).then_some(secret.prisoner_number);
+        view.prisoner_number =
+            wants(PrisonerField::PrisonerNumber).then_some(secret.prisoner_number);
         view.full_name = wants(PrisonerField::FullName).then_some(secret.full_name);
-        view.national_id = secret.national_id.filter(|_| wants(PrisonerField::NationalId));
+        view.national_id = secret
+            .national_id
+            .filter(|_| wants(PrisonerField::NationalId));
         view.date_of_birth = secret
             .date_of_birth
             .filter(|_| wants(PrisonerField::DateOfBirth));
         view.preferred_language = Language::parse(&secret.preferred_language)
             .filter(|_| wants(PrisonerField::PreferredLanguage));
         view.unit = secret.unit.filter(|_| wants(PrisonerField::Unit));
-        view.payout_iban = secret.payout_iban.filter(|_| wants(PrisonerField::PayoutIban));
+        view.payout_iban = secret
+            .payout_iban
+            .filter(|_| wants(PrisonerField::PayoutIban));
     }
     view
 }
@@ -600,8 +613,17 @@ pub async fn record_release(
              where person_id = $1 and erased_at is null returning prison_id",
         )
         .await?;
-    let row = tx.query_opt(&statement, &[&person_id, &released_at]).await?;
-    log_change(tx, who, person_id, row.as_ref().map(|r| r.get(0)), &["released_at"]).await?;
+    let row = tx
+        .query_opt(&statement, &[&person_id, &released_at])
+        .await?;
+    log_change(
+        tx,
+        who,
+        person_id,
+        row.as_ref().map(|r| r.get(0)),
+        &["released_at"],
+    )
+    .await?;
     Ok(row.is_some())
 }
 
@@ -762,10 +784,21 @@ pub async fn restrict_prisoner(
     let row = tx
         .query_opt(
             &statement,
-            &[&person_id, &prison_scope, &reason.map(RestrictionReason::as_str)],
+            &[
+                &person_id,
+                &prison_scope,
+                &reason.map(RestrictionReason::as_str),
+            ],
         )
         .await?;
-    log_change(tx, who, person_id, row.as_ref().map(|r| r.get(0)), &["restriction"]).await?;
+    log_change(
+        tx,
+        who,
+        person_id,
+        row.as_ref().map(|r| r.get(0)),
+        &["restriction"],
+    )
+    .await?;
     Ok(row.is_some())
 }
 
@@ -1014,11 +1047,13 @@ pub async fn consult_depositor(
                 &sealed,
             )?)
         }
-        _ => row.get::<_, Option<String>>(5).map(|full_name| DepositorSecret {
-            full_name,
-            contact: row.get(6),
-            bank_account: row.get(7),
-        }),
+        _ => row
+            .get::<_, Option<String>>(5)
+            .map(|full_name| DepositorSecret {
+                full_name,
+                contact: row.get(6),
+                bank_account: row.get(7),
+            }),
     };
     Ok(Some(DepositorView {
         person_id,
@@ -1283,8 +1318,11 @@ pub async fn seal_legacy_records(client: &mut deadpool_postgres::Client) -> Resu
             payout_iban: row.get(7),
         };
         let key = new_data_key(&tx, &keys, person_id).await?;
-        let (nonce, sealed) =
-            seal(&key, &aad(PRISONER_AAD, person_id), &prisoner_secret(&prisoner))?;
+        let (nonce, sealed) = seal(
+            &key,
+            &aad(PRISONER_AAD, person_id),
+            &prisoner_secret(&prisoner),
+        )?;
         tx.execute(
             "update identity.prisoners set sealed = $2, nonce = $3, data_key_id = $1,
                 prisoner_number_hmac = $4, national_id_hmac = $5, prisoner_number = null,

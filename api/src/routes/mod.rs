@@ -3,5 +3,6 @@
 pub mod kiosk;
 pub mod ledger_views;
 pub mod pages;
+pub mod privacy;
 pub mod recon;
 pub mod staff;

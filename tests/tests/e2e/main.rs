@@ -26,5 +26,6 @@ mod ledger_entries;
 mod ledger_holds;
 mod ledger_properties;
 mod ledger_verify;
+mod privacy;
 mod recon;
 mod server;

@@ -1,0 +1,54 @@
+//! Privacy routes for auditors (the data protection officer's role): subject-access exports.
+//! One handler per file; documented through their `#[utoipa::path]`.
+mod subject_access;
+mod subject_access_document;
+
+use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::app::AppState;
+
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(subject_access::subject_access_export))
+        .routes(routes!(subject_access_document::subject_access_document))
+}
+
+pub fn router() -> Router<AppState> {
+    let (router, _) = api().split_for_parts();
+    router
+        .method_not_allowed_fallback(crate::http::method_not_allowed)
+        .layer(axum::middleware::from_fn(crate::http::same_origin_only))
+        .layer(axum::middleware::from_fn(crate::http::security_headers))
+}
+
+#[derive(serde::Deserialize)]
+struct PersonPath {
+    #[allow(dead_code)]
+    prison_id: Uuid,
+    person_id: Uuid,
+}
+
+/// Builds the export for an auditor of the path's prison (logged as a data subject request).
+async fn build(
+    state: &AppState,
+    access: &crate::auth::RequireRole<crate::auth::Auditors>,
+    person_id: Uuid,
+) -> Result<crate::privacy::subject_access::SubjectAccessExport, crate::problem::Problem> {
+    let prison_id = access.prison()?;
+    let who = access
+        .staff
+        .accessor(crate::access_log::Purpose::DataSubjectRequest, None);
+    let mut client = state.pool.get().await?;
+    let tx = client.transaction().await?;
+    let export = crate::privacy::subject_access::export(&tx, &who, Some(prison_id), person_id)
+        .await
+        .map_err(|_| {
+            tracing::error!("subject access export failed");
+            crate::problem::Problem::internal()
+        })?;
+    tx.commit().await?;
+    export.ok_or_else(|| crate::problem::Problem::not_found("prisoner"))
+}
