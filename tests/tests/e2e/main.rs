@@ -27,5 +27,6 @@ mod ledger_holds;
 mod ledger_properties;
 mod ledger_verify;
 mod privacy;
+mod privacy_logs;
 mod recon;
 mod server;
