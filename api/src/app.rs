@@ -57,7 +57,7 @@ fn webhook_router(state: &AppState) -> Router {
     card_adapter::webhook::router(Arc::new(card_adapter::webhook::WebhookState {
         pool: state.pool.clone(),
         secrets: state.webhook_secrets.as_ref().clone(),
-        decide: card_adapter::process::CardStateOnly,
+        decide: card_adapter::controls::SpendingControls,
     }))
 }
 

@@ -31,6 +31,8 @@ const DEMO_STAFF: [(&str, Role, &str); 5] = [
     ("admin", Role::Admin, "demo-admin-password"),
 ];
 /// (prisoner number, name, PIN, language, deposit in cents). The people are made up.
+/// This one is on leave, so the card works outside the prison too.
+const DEMO_PRISONER_ON_LEAVE: &str = "HML-0002";
 const DEMO_PRISONERS: [(&str, &str, &str, &str, i64); 3] = [
     ("HML-0001", "Aino Virtanen", "1234", "fi", 12_000),
     ("HML-0002", "Lars Holmström", "2345", "sv", 8_050),
@@ -62,10 +64,9 @@ pub async fn run(config: tokio_postgres::Config, listen: &str) -> anyhow::Result
         pseudonyms: card_adapter::pseudonym::PseudonymKeys::new(1, random_key())
             .map_err(|e| anyhow::anyhow!("{e}"))?,
     };
-    tokio::spawn(crate::processor::run_outbox(crate::processor::outbox_worker(
-        pool.clone(),
-        &processor,
-    )?));
+    tokio::spawn(crate::processor::run_outbox(
+        crate::processor::outbox_worker(pool.clone(), &processor)?,
+    ));
 
     let seeded = seed(&state).await?;
     let server = tokio::spawn(crate::app::serve(state, listener));
@@ -99,7 +100,9 @@ fn random_key() -> Vec<u8> {
     key
 }
 
-async fn recreate_demo_database(config: &tokio_postgres::Config) -> anyhow::Result<tokio_postgres::Config> {
+async fn recreate_demo_database(
+    config: &tokio_postgres::Config,
+) -> anyhow::Result<tokio_postgres::Config> {
     let (client, connection) = config
         .connect(tokio_postgres::NoTls)
         .await
@@ -138,6 +141,31 @@ async fn seed(state: &crate::app::AppState) -> anyhow::Result<Seeded> {
     )
     .await
     .map_err(|_| anyhow::anyhow!("cannot create the demo prison"))?;
+    // The prison's spending controls: the closed-prison template, the canteen allowed inside.
+    {
+        let mut client = state.pool.get().await?;
+        let tx = client.transaction().await?;
+        let since = time::OffsetDateTime::now_utc() - time::Duration::days(1);
+        let policy = ledger::policy_store::publish_policy(
+            &tx,
+            &ledger::controls::Policy::closed_prison("demo-closed", 1, "FI", &["m_canteen_01"]),
+            Some(prison.id),
+            since,
+            "demo",
+        )
+        .await?;
+        ledger::policy_store::assign_policy(
+            &tx,
+            prison.id,
+            policy.regime,
+            &policy.id,
+            "Europe/Helsinki",
+            since,
+            "demo",
+        )
+        .await?;
+        tx.commit().await?;
+    }
     let mut officer = Uuid::nil();
     let mut finance = Uuid::nil();
     let mut admin = Uuid::nil();
@@ -161,7 +189,8 @@ async fn seed(state: &crate::app::AppState) -> anyhow::Result<Seeded> {
             _ => {}
         }
     }
-    let (_, kiosk_token) = auth::kiosk::issue_device(&client, prison.id, "demo kiosk", admin).await?;
+    let (_, kiosk_token) =
+        auth::kiosk::issue_device(&client, prison.id, "demo kiosk", admin).await?;
     let officer_token = auth::start_staff_session(&client, officer).await?.token;
     let finance_token = auth::start_staff_session(&client, finance).await?.token;
     drop(client);
@@ -178,17 +207,43 @@ async fn seed(state: &crate::app::AppState) -> anyhow::Result<Seeded> {
             }),
         )
         .await?;
-        let person_id = admitted["person_id"].as_str().unwrap_or_default().to_owned();
+        let person_id = admitted["person_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         call(
             &app,
             &finance_token,
-            &format!("/api/staff/prisons/{}/prisoners/{person_id}/deposits", prison.id),
+            &format!(
+                "/api/staff/prisons/{}/prisoners/{person_id}/deposits",
+                prison.id
+            ),
             serde_json::json!({
                 "idempotency_key": format!("demo-deposit-{number}"), "source": "cash_at_intake",
                 "amount_minor": deposit_minor, "currency": "EUR",
             }),
         )
         .await?;
+        if number == DEMO_PRISONER_ON_LEAVE {
+            // On leave for three days: outside purchases allowed within the leave limits.
+            let person_id: Uuid = person_id.parse()?;
+            let mut client = state.pool.get().await?;
+            let tx = client.transaction().await?;
+            let now = time::OffsetDateTime::now_utc();
+            ledger::lifecycle::grant_leave(
+                &tx,
+                &ledger::lifecycle::GrantLeave {
+                    idempotency_key: format!("demo-leave-{number}"),
+                    person_id,
+                    from: now - time::Duration::hours(1),
+                    until: now + time::Duration::days(3),
+                    limits: None,
+                    granted_by: "demo".into(),
+                },
+            )
+            .await?;
+            tx.commit().await?;
+        }
         prisoners.push((number, pin));
     }
     Ok(Seeded {
@@ -209,13 +264,23 @@ async fn call(
         .uri(path)
         .header(header::AUTHORIZATION, format!("Bearer {token}"))
         .header(header::CONTENT_TYPE, "application/json")
-        .header("saldo-purpose", if path.ends_with("deposits") { "deposit" } else { "admission" })
+        .header(
+            "saldo-purpose",
+            if path.ends_with("deposits") {
+                "deposit"
+            } else {
+                "admission"
+            },
+        )
         .body(Body::from(body.to_string()))?;
     let response = app.clone().oneshot(request).await?;
     let status = response.status();
     let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await?;
     if !status.is_success() {
-        bail!("demo seeding: {path} answered {status}: {}", String::from_utf8_lossy(&bytes));
+        bail!(
+            "demo seeding: {path} answered {status}: {}",
+            String::from_utf8_lossy(&bytes)
+        );
     }
     Ok(serde_json::from_slice(&bytes)?)
 }
@@ -224,7 +289,10 @@ async fn wait_for_cards(pool: &deadpool_postgres::Pool, count: usize) -> anyhow:
     for _ in 0..100 {
         let client = pool.get().await?;
         let active: i64 = client
-            .query_one("select count(*) from card.cards where state = 'ACTIVE'", &[])
+            .query_one(
+                "select count(*) from card.cards where state = 'ACTIVE'",
+                &[],
+            )
             .await?
             .get(0);
         if usize::try_from(active).unwrap_or(0) >= count {
@@ -257,7 +325,10 @@ fn print_welcome(base: &str, sim: &str, seeded: &Seeded) {
     }
     println!("  Staff:       {base}/staff   (or the JSON API under {base}/api/staff)");
     for (username, role, password) in DEMO_STAFF {
-        println!("                 {username:<9} {password:<26} ({})", role.as_str());
+        println!(
+            "                 {username:<9} {password:<26} ({})",
+            role.as_str()
+        );
     }
     println!("  API:         {base}/openapi.json   {base}/health   {base}/metrics");
     println!("  Processor:   {sim}   (the simulator; its controls under /_sim)");

@@ -27,13 +27,14 @@ impl CardBooks {
             &tx,
             &card_id,
             "ch_test",
-            uuid::Uuid::now_v7(),
+            books.person_id,
             books.spendable,
             "ACTIVE",
             Some("4821"),
         )
         .await
         .unwrap();
+        place_released(&tx, books.person_id).await;
         tx.commit().await.unwrap();
         CardBooks {
             books,

@@ -147,6 +147,7 @@ impl Harness {
         card_adapter::outbox::request_card(&tx, person_id)
             .await
             .unwrap();
+        place_released(&tx, person_id).await;
         tx.commit().await.unwrap();
         drop(client);
 
@@ -410,6 +411,7 @@ impl Harness {
         card_adapter::outbox::request_card(&tx, person_id)
             .await
             .unwrap();
+        place_released(&tx, person_id).await;
         tx.commit().await.unwrap();
         person_id
     }

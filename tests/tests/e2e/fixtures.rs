@@ -19,6 +19,7 @@ pub fn key() -> String {
 /// A prisoner's spendable account plus the institution's bank and card settlement accounts.
 pub struct Books {
     pub ledger: Ledger,
+    pub person_id: Uuid,
 
     pub spendable: Uuid,
     pub bank: Uuid,
@@ -47,6 +48,7 @@ impl Books {
         .await;
         Books {
             ledger,
+            person_id,
 
             spendable,
             bank,
@@ -148,4 +150,62 @@ pub async fn row_counts(db: &TestDb) -> Vec<i64> {
         .await
         .unwrap();
     (0..9).map(|i| row.get(i)).collect()
+}
+
+/// Gives a person a placement at a prison of their own under the closed-prison template, with
+/// the card in `released` mode (a normal card within its balance): for tests about the processor
+/// boundary rather than the spending controls, which have their own tests.
+pub async fn place_released(tx: &deadpool_postgres::Transaction<'_>, person_id: Uuid) {
+    use ledger::controls::{CardMode, Policy};
+    let prison_id = Uuid::now_v7();
+    let since = OffsetDateTime::now_utc() - time::Duration::days(1);
+    let policy = ledger::policy_store::publish_policy(
+        tx,
+        &Policy::closed_prison(
+            &format!("test-{}", prison_id.simple()),
+            1,
+            "FI",
+            &["m_canteen"],
+        ),
+        Some(prison_id),
+        since,
+        "test",
+    )
+    .await
+    .unwrap();
+    ledger::policy_store::assign_policy(
+        tx,
+        prison_id,
+        policy.regime,
+        &policy.id,
+        "Europe/Helsinki",
+        since,
+        "test",
+    )
+    .await
+    .unwrap();
+    ledger::lifecycle::admit(
+        tx,
+        &ledger::lifecycle::Admission {
+            idempotency_key: format!("admit-{person_id}"),
+            person_id,
+            prison_id,
+            regime: policy.regime,
+            currency: Currency::EUR,
+            admitted_by: "test".into(),
+        },
+    )
+    .await
+    .unwrap();
+    ledger::policy_store::set_card_mode(
+        tx,
+        person_id,
+        &CardMode::Released {
+            until: OffsetDateTime::now_utc() + time::Duration::days(3650),
+        },
+        None,
+        "test",
+    )
+    .await
+    .unwrap();
 }

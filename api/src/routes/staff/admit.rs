@@ -89,6 +89,20 @@ pub async fn admit(
         .await?;
         accounts.push(json!({"account_id": account.id, "purpose": account.purpose, "currency": account.currency}));
     }
+    // The card's placement: this prison, the closed-prison regime, card in `inside` mode. It
+    // also opens the restitution sub-account the allocation rules may use.
+    ledger::lifecycle::admit(
+        &tx,
+        &ledger::lifecycle::Admission {
+            idempotency_key: person_id.to_string(),
+            person_id,
+            prison_id,
+            regime: ledger::controls::Regime::ClosedPrison,
+            currency: Currency::EUR,
+            admitted_by: access.staff.id.to_string(),
+        },
+    )
+    .await?;
     kiosk::set_pin(&tx, person_id, &pin_hash).await?;
     // The card is requested in the same transaction: the outbox delivers it to the processor.
     card_adapter::outbox::request_card(&tx, person_id)
