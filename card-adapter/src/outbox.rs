@@ -361,6 +361,38 @@ impl OutboxWorker {
                 )
                 .await?;
             }
+            "reissue_card" => {
+                // The replacement belongs to the same person and account; the old card closes by
+                // the processor's rules (at once for LOST/STOLEN, else on activation), which
+                // its card.state_changed webhook mirrors.
+                let person_id = call.person_id.unwrap_or_default();
+                let old_card_id = call
+                    .path
+                    .trim_start_matches("/v1/cards/")
+                    .trim_end_matches("/reissue");
+                if let Some(old) = booking::card(&tx, old_card_id).await? {
+                    let card_id = response["id"].as_str().unwrap_or_default();
+                    booking::register_card(
+                        &tx,
+                        card_id,
+                        response["cardholder_id"].as_str().unwrap_or_default(),
+                        old.person_id,
+                        old.account_id,
+                        response["state"].as_str().unwrap_or("INACTIVE"),
+                        response["last4"].as_str(),
+                    )
+                    .await?;
+                    request_card_state(
+                        &tx,
+                        card_id,
+                        Some(person_id),
+                        CardState::Active,
+                        "replacement issued",
+                        call.id,
+                    )
+                    .await?;
+                }
+            }
             "set_card_state" => {
                 let card_id = response["id"].as_str().unwrap_or_default();
                 let state = response["state"].as_str().unwrap_or_default();

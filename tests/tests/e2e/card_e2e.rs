@@ -521,3 +521,39 @@ async fn a_call_carrying_personal_data_is_refused_parked_and_registered_and_neve
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].operation, "set_card_state");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replacement_card_is_registered_for_the_same_account_and_activated() {
+    let harness = Harness::start().await;
+    let person = harness.admit(&PEOPLE[0], 0, 1_000).await;
+    let mut client = harness.db.pool.get().await.unwrap();
+    let tx = client.transaction().await.unwrap();
+    card_adapter::reissue::request_reissue(
+        &tx,
+        &person.card_id,
+        Some(person.person_id),
+        card_adapter::reissue::ReissueReason::Lost,
+        uuid::Uuid::now_v7(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    for _ in 0..2 {
+        harness.worker.deliver_due(10).await.unwrap();
+    }
+    let rows = harness
+        .db
+        .raw_client()
+        .await
+        .query(
+            "select card_id, account_id, state from card.cards where person_id = $1 order by created_at",
+            &[&person.person_id],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    let new_card: String = rows[1].get(0);
+    assert_ne!(new_card, person.card_id);
+    assert_eq!(rows[1].get::<_, uuid::Uuid>(1), person.spendable);
+    assert_eq!(rows[1].get::<_, String>(2), "ACTIVE");
+}
