@@ -120,7 +120,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Verify { json } => {
             let pool = ledger::db::pool(database.config.clone(), 2)?;
             let mut report = ledger::Ledger::new(pool.clone()).verify().await?;
-            report.checks.push(crate::privacy::log_seal::verify(&pool.get().await?).await?);
+            report
+                .checks
+                .push(crate::privacy::log_seal::verify(&pool.get().await?).await?);
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {

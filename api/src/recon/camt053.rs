@@ -192,77 +192,77 @@ pub fn read_camt053<R: BufRead>(
             None
         };
         if let Some(value) = ended_text {
-                let ends = |suffix: &[&str]| {
-                    path.len() >= suffix.len()
-                        && path[path.len() - suffix.len()..]
-                            .iter()
-                            .zip(suffix)
-                            .all(|(a, b)| a == b)
-                };
-                if let Some(balance) = balance.as_mut() {
-                    if ends(&["Bal", "Tp", "CdOrPrtry", "Cd"]) {
-                        balance.code = value;
-                    } else if ends(&["Bal", "Amt"]) {
-                        balance.amount = Amount {
-                            text: value,
-                            currency: amount_currency.clone(),
-                        };
-                    } else if ends(&["Bal", "CdtDbtInd"]) {
-                        balance.credit_debit = value;
-                    } else if ends(&["Bal", "Dt", "Dt"]) || ends(&["Bal", "Dt", "DtTm"]) {
-                        balance.date = value;
-                    }
-                } else if let Some(entry) = entry.as_mut() {
-                    if let Some(details) = entry
-                        .details
-                        .last_mut()
-                        .filter(|_| ends_in(&path, "TxDtls"))
+            let ends = |suffix: &[&str]| {
+                path.len() >= suffix.len()
+                    && path[path.len() - suffix.len()..]
+                        .iter()
+                        .zip(suffix)
+                        .all(|(a, b)| a == b)
+            };
+            if let Some(balance) = balance.as_mut() {
+                if ends(&["Bal", "Tp", "CdOrPrtry", "Cd"]) {
+                    balance.code = value;
+                } else if ends(&["Bal", "Amt"]) {
+                    balance.amount = Amount {
+                        text: value,
+                        currency: amount_currency.clone(),
+                    };
+                } else if ends(&["Bal", "CdtDbtInd"]) {
+                    balance.credit_debit = value;
+                } else if ends(&["Bal", "Dt", "Dt"]) || ends(&["Bal", "Dt", "DtTm"]) {
+                    balance.date = value;
+                }
+            } else if let Some(entry) = entry.as_mut() {
+                if let Some(details) = entry
+                    .details
+                    .last_mut()
+                    .filter(|_| ends_in(&path, "TxDtls"))
+                {
+                    if ends(&["TxDtls", "Refs", "EndToEndId"]) {
+                        details.end_to_end_id = Some(value);
+                    } else if ends(&["TxDtls", "Amt"])
+                        || ends(&["TxDtls", "AmtDtls", "TxAmt", "Amt"])
                     {
-                        if ends(&["TxDtls", "Refs", "EndToEndId"]) {
-                            details.end_to_end_id = Some(value);
-                        } else if ends(&["TxDtls", "Amt"])
-                            || ends(&["TxDtls", "AmtDtls", "TxAmt", "Amt"])
-                        {
-                            if details.amount.is_none() || ends(&["TxDtls", "Amt"]) {
-                                details.amount = Some(Amount {
-                                    text: value,
-                                    currency: amount_currency.clone(),
-                                });
-                            }
-                        } else if ends(&["TxDtls", "CdtDbtInd"]) {
-                            details.credit_debit = Some(value);
-                        } else if ends(&["TxDtls", "RmtInf", "Ustrd"]) {
-                            details.remittance = Some(value);
+                        if details.amount.is_none() || ends(&["TxDtls", "Amt"]) {
+                            details.amount = Some(Amount {
+                                text: value,
+                                currency: amount_currency.clone(),
+                            });
                         }
-                    } else if ends(&["Ntry", "Amt"]) {
-                        entry.amount = Amount {
-                            text: value,
-                            currency: amount_currency.clone(),
-                        };
-                    } else if ends(&["Ntry", "CdtDbtInd"]) {
-                        entry.credit_debit = value;
-                    } else if ends(&["Ntry", "Sts", "Cd"]) || ends(&["Ntry", "Sts"]) {
-                        entry.status = value;
-                    } else if ends(&["Ntry", "BookgDt", "Dt"]) || ends(&["Ntry", "BookgDt", "DtTm"])
-                    {
-                        entry.booking_date = value;
-                    } else if ends(&["Ntry", "AcctSvcrRef"]) {
-                        entry.account_servicer_ref = Some(value);
+                    } else if ends(&["TxDtls", "CdtDbtInd"]) {
+                        details.credit_debit = Some(value);
+                    } else if ends(&["TxDtls", "RmtInf", "Ustrd"]) {
+                        details.remittance = Some(value);
                     }
-                } else if let Some(statement) = statement.as_mut() {
-                    if ends(&["Stmt", "Id"]) {
-                        statement.id = value;
-                    } else if ends(&["Stmt", "Acct", "Id", "IBAN"]) {
-                        statement.iban = Some(value);
-                    } else if ends(&["Stmt", "Acct", "Ccy"]) {
-                        statement.currency = Some(value);
-                    } else if ends(&["Stmt", "TxsSummry", "TtlNtries", "NbOfNtries"]) {
-                        statement.declared_entries = Some(value.parse().map_err(|_| {
+                } else if ends(&["Ntry", "Amt"]) {
+                    entry.amount = Amount {
+                        text: value,
+                        currency: amount_currency.clone(),
+                    };
+                } else if ends(&["Ntry", "CdtDbtInd"]) {
+                    entry.credit_debit = value;
+                } else if ends(&["Ntry", "Sts", "Cd"]) || ends(&["Ntry", "Sts"]) {
+                    entry.status = value;
+                } else if ends(&["Ntry", "BookgDt", "Dt"]) || ends(&["Ntry", "BookgDt", "DtTm"]) {
+                    entry.booking_date = value;
+                } else if ends(&["Ntry", "AcctSvcrRef"]) {
+                    entry.account_servicer_ref = Some(value);
+                }
+            } else if let Some(statement) = statement.as_mut() {
+                if ends(&["Stmt", "Id"]) {
+                    statement.id = value;
+                } else if ends(&["Stmt", "Acct", "Id", "IBAN"]) {
+                    statement.iban = Some(value);
+                } else if ends(&["Stmt", "Acct", "Ccy"]) {
+                    statement.currency = Some(value);
+                } else if ends(&["Stmt", "TxsSummry", "TtlNtries", "NbOfNtries"]) {
+                    statement.declared_entries =
+                        Some(value.parse().map_err(|_| {
                             invalid(position, "TtlNtries/NbOfNtries is not a number")
                         })?);
-                    }
                 }
-                    }
+            }
+        }
         match event {
             Event::Start(start) => {
                 text.clear();

@@ -5,7 +5,12 @@ use crate::api_support::World;
 async fn a_pasted_device_token_registers_the_browser_as_a_kiosk() {
     let world = World::new().await;
     let token = world.kiosk_device(world.prison_a).await;
-    let form = world.http.get(world.url("/kiosk/enrol")).send().await.unwrap();
+    let form = world
+        .http
+        .get(world.url("/kiosk/enrol"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(form.status(), 200);
     assert!(form.text().await.unwrap().contains("name=\"token\""));
 
@@ -18,8 +23,14 @@ async fn a_pasted_device_token_registers_the_browser_as_a_kiosk() {
         .await
         .unwrap();
     assert_eq!(response.status(), 303);
-    let cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(cookie.starts_with(&format!("saldo_kiosk_device={token};")), "{cookie}");
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        cookie.starts_with(&format!("saldo_kiosk_device={token};")),
+        "{cookie}"
+    );
     assert!(cookie.contains("HttpOnly"));
     // With the cookie, the kiosk's sign-in page opens.
     let page = world
@@ -45,5 +56,8 @@ async fn an_unknown_device_token_is_refused_and_sets_nothing() {
         .unwrap();
     assert_eq!(response.status(), 401);
     assert!(response.headers().get("set-cookie").is_none());
-    assert_eq!(response.headers()["content-type"], "application/problem+json");
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
 }
