@@ -116,6 +116,25 @@ pub async fn load(pool: &Pool, prisoners: usize) -> anyhow::Result<Dataset> {
         &[&cards, &persons, &spendable],
     )
     .await?;
+    // The prison's spending controls: the closed-prison template with the canteen the load
+    // generator buys at, and no spend limits, so every card can take the whole run's load.
+    let mut policy =
+        ledger::controls::Policy::closed_prison("bench-closed", 1, "FI", &["m_canteen"]);
+    policy.limits = ledger::controls::Limits::NONE;
+    policy.max_balance = None;
+    let since = time::OffsetDateTime::now_utc() - time::Duration::days(1);
+    let policy =
+        ledger::policy_store::publish_policy(&tx, &policy, Some(prison_id), since, "bench").await?;
+    ledger::policy_store::assign_policy(
+        &tx,
+        prison_id,
+        policy.regime,
+        &policy.id,
+        "Europe/Helsinki",
+        since,
+        "bench",
+    )
+    .await?;
     tx.execute(
         "insert into controls.card_modes (person_id, prison_id, regime, mode, reason, changed_by)
          select p, $2, 'closed_prison', '{\"mode\": \"inside\"}', 'admission', 'bench'
