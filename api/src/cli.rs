@@ -155,6 +155,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             match processor.config()? {
                 Some(config) => {
                     let worker = crate::processor::outbox_worker(pool.clone(), &config)?;
+                    // The settlement files and funding balance, fetched and reconciled daily.
+                    tokio::spawn(crate::recon::scheduled::run(
+                        pool.clone(),
+                        worker.client.clone(),
+                    ));
                     tokio::spawn(crate::processor::run_outbox(worker));
                     tracing::info!(program = %config.program, "processor outbox worker started");
                 }

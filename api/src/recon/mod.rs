@@ -11,6 +11,7 @@ pub mod camt053;
 pub mod command;
 pub mod matching;
 pub mod report;
+pub mod scheduled;
 pub mod settlement;
 
 use std::collections::BTreeMap;

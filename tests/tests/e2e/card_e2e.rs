@@ -557,3 +557,47 @@ async fn a_replacement_card_is_registered_for_the_same_account_and_activated() {
     assert_eq!(rows[1].get::<_, uuid::Uuid>(1), person.spendable);
     assert_eq!(rows[1].get::<_, String>(2), "ACTIVE");
 }
+
+/// The scheduled job fetches the day's settlement file and the funding balance through the
+/// processor's API and reconciles them; asking again changes nothing; a day not yet closed is
+/// "not ready".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_days_settlement_file_is_fetched_from_the_processor_and_reconciled() {
+    let harness = Harness::start().await;
+    let person = harness.admit(&PEOPLE[0], 0, 10_000).await;
+    harness
+        .run(Scenario::CanteenPurchase, &person.card_id)
+        .await;
+    let today = time::OffsetDateTime::now_utc().date();
+    harness.sim.close_settlement_day(today).unwrap();
+    let client = &harness.worker.client;
+    let pool = &harness.db.pool;
+    use saldo::recon::scheduled::{Fetched, fetch_funding, fetch_settlement};
+    assert_eq!(
+        fetch_settlement(pool, client, today).await.unwrap(),
+        Fetched::Imported
+    );
+    assert_eq!(
+        fetch_settlement(pool, client, today).await.unwrap(),
+        Fetched::AlreadyImported
+    );
+    let tomorrow = today + time::Duration::days(1);
+    assert_eq!(
+        fetch_settlement(pool, client, tomorrow).await.unwrap(),
+        Fetched::NotReady
+    );
+    fetch_funding(pool, client).await.unwrap();
+    let raw = harness.db.raw_client().await;
+    let imports: i64 = raw
+        .query_one("select count(*) from recon.imports", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(imports, 1);
+    let funding: i64 = raw
+        .query_one("select count(*) from recon.funding_balances", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(funding, 1);
+}
