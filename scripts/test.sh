@@ -6,14 +6,31 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Runs cargo test (under pg_virtualenv when given as "$1") and ends with one summary line
+# over all test binaries, so the last line says how many tests ran.
+run_tests() {
+  local log status
+  log=$(mktemp)
+  set +e
+  "$@" 2>&1 | tee "$log"
+  status=${PIPESTATUS[0]}
+  set -e
+  awk '/^test result:/ { passed += $4; failed += $6; ignored += $8 }
+       END { printf "summary: %d passed, %d failed, %d skipped\n", passed, failed, ignored }' "$log"
+  rm -f "$log"
+  return "$status"
+}
+
 host="${PGHOST:-127.0.0.1}"
 port="${PGPORT:-5432}"
 if [[ -n "${TEST_DATABASE_URL:-}${DATABASE_URL:-}" ]] || pg_isready -q -h "$host" -p "$port" 2>/dev/null; then
-  exec cargo test --workspace "$@"
+  run_tests cargo test --workspace "$@"
+  exit $?
 fi
 if command -v pg_virtualenv >/dev/null; then
   echo "no PostgreSQL on $host:$port: running the tests in a throwaway cluster (pg_virtualenv)" >&2
-  exec pg_virtualenv -o fsync=off -o max_connections=200 cargo test --workspace "$@"
+  run_tests pg_virtualenv -o fsync=off -o max_connections=200 cargo test --workspace "$@"
+  exit $?
 fi
 cat >&2 <<'MSG'
 The tests need PostgreSQL and none was found.
