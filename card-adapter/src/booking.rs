@@ -129,8 +129,6 @@ pub async fn lock_authorization(
              values ($1, $2, $3, 'unknown') on conflict (authorization_id) do nothing",
         )
         .await?;
-    tx.execute(&insert, &[&authorization_id, &card_id, &currency])
-        .await?;
     let select = tx
         .prepare_cached(
             "select authorization_id, card_id, decision, approved_minor, decline_reason, reason_key,
@@ -138,7 +136,14 @@ pub async fn lock_authorization(
              from card.authorizations where authorization_id = $1 for update",
         )
         .await?;
-    let row = tx.query_one(&select, &[&authorization_id]).await?;
+    // Pipelined: PostgreSQL runs the select after the insert, in one round trip.
+    let insert_params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
+        [&authorization_id, &card_id, &currency];
+    let select_params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&authorization_id];
+    let (_, row) = tokio::try_join!(
+        tx.execute(&insert, &insert_params),
+        tx.query_one(&select, &select_params)
+    )?;
     Ok(AuthorizationRow {
         authorization_id: row.get(0),
         card_id: row.get(1),

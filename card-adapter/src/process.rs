@@ -205,11 +205,13 @@ async fn lock_webhook(tx: &Transaction<'_>, webhook_id: &str) -> BookingResult<b
     let lock = tx
         .prepare_cached("select pg_advisory_xact_lock(hashtextextended($1, 11))")
         .await?;
-    tx.execute(&lock, &[&webhook_id]).await?;
     let seen = tx
         .prepare_cached("select 1 from card.inbox where webhook_id = $1")
         .await?;
-    Ok(tx.query_opt(&seen, &[&webhook_id]).await?.is_some())
+    // Pipelined: PostgreSQL runs the lookup after the lock, in one round trip.
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&webhook_id];
+    let (_, found) = tokio::try_join!(tx.execute(&lock, &params), tx.query_opt(&seen, &params))?;
+    Ok(found.is_some())
 }
 
 async fn record_inbox(
@@ -310,10 +312,13 @@ async fn authorize_in_transaction(
     row.decline_reason = outcome.decline_reason.clone();
     row.reason_key = outcome.reason_key.clone();
     row.source = "request".to_owned();
-    booking::save_authorization(&tx, &row).await?;
-    if !seen {
-        record_inbox(&tx, message, Applied::Applied, None).await?;
-    }
+    // Two independent writes, pipelined.
+    tokio::try_join!(booking::save_authorization(&tx, &row), async {
+        if !seen {
+            record_inbox(&tx, message, Applied::Applied, None).await?;
+        }
+        Ok::<(), BookingError>(())
+    })?;
     tx.commit().await?;
     Ok(outcome)
 }

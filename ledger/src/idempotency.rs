@@ -44,13 +44,16 @@ pub async fn begin<T: DeserializeOwned>(
     let lock = tx
         .prepare_cached("select pg_advisory_xact_lock(hashtextextended($1, 7))")
         .await?;
-    tx.execute(&lock, &[&key]).await?;
     let lookup = tx
         .prepare_cached(
             "select command, request_sha256, result from idempotency_keys where key = $1",
         )
         .await?;
-    match tx.query_opt(&lookup, &[&key]).await? {
+    // Pipelined: both go out at once, and PostgreSQL runs them in order, so the lookup still
+    // happens under the lock; one round trip instead of two.
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&key];
+    let (_, found) = tokio::try_join!(tx.execute(&lock, &params), tx.query_opt(&lookup, &params))?;
+    match found {
         None => Ok(Begun::Fresh(Claim {
             key: key.to_owned(),
             command,

@@ -981,7 +981,11 @@ pub async fn place_hold(tx: &Transaction<'_>, command: &PlaceHold) -> LedgerResu
     }
     validate_text(&command.description)?;
     validate_metadata(&command.metadata)?;
-    let accounts = load_account_rows(tx, &[command.account_id]).await?;
+    // Pipelined (one round trip): the account's row, then its balance row locked. When the
+    // account turns out unusable below, the lock is simply released with the transaction.
+    let ids = [command.account_id];
+    let (accounts, balances) =
+        tokio::try_join!(load_account_rows(tx, &ids), lock_balances(tx, &ids))?;
     let account = &accounts[&command.account_id];
     if account.is_hot {
         return Err(LedgerError::HoldOnHotAccount(command.account_id));
@@ -993,8 +997,9 @@ pub async fn place_hold(tx: &Transaction<'_>, command: &PlaceHold) -> LedgerResu
             amount_currency: command.amount.currency.to_string(),
         });
     }
-    let balances = lock_balances(tx, &[command.account_id]).await?;
-    let (posted, held) = balances[&command.account_id];
+    let (posted, held) = *balances
+        .get(&command.account_id)
+        .ok_or(LedgerError::UnknownAccount(command.account_id))?;
     let (amount_minor, overdraft_flagged) = holdable(
         command.account_id,
         account.balance_rule,
@@ -1012,21 +1017,6 @@ pub async fn place_hold(tx: &Transaction<'_>, command: &PlaceHold) -> LedgerResu
              values ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .await?;
-    tx.execute(
-        &insert,
-        &[
-            &hold_id,
-            &command.account_id,
-            &command.amount.currency.code(),
-            &amount_minor,
-            &command.expires_at,
-            &command.description,
-            &command.metadata,
-            &overdraft_flagged,
-        ],
-    )
-    .await?;
-    add_held(tx, command.account_id, amount_minor).await?;
     let hold = Hold {
         id: hold_id,
         account_id: command.account_id,
@@ -1034,7 +1024,29 @@ pub async fn place_hold(tx: &Transaction<'_>, command: &PlaceHold) -> LedgerResu
         placed: Money::new(amount_minor, command.amount.currency),
         expires_at: command.expires_at,
     };
-    idempotency::finish(tx, claim, &hold).await?;
+    let currency = command.amount.currency.code();
+    // Three independent writes, pipelined: one round trip.
+    tokio::try_join!(
+        async {
+            tx.execute(
+                &insert,
+                &[
+                    &hold_id,
+                    &command.account_id,
+                    &currency,
+                    &amount_minor,
+                    &command.expires_at,
+                    &command.description,
+                    &command.metadata,
+                    &overdraft_flagged,
+                ],
+            )
+            .await
+            .map_err(LedgerError::from)
+        },
+        add_held(tx, command.account_id, amount_minor),
+        idempotency::finish(tx, claim, &hold)
+    )?;
     Ok(hold)
 }
 
