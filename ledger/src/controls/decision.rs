@@ -154,6 +154,9 @@ pub enum Lang {
     En,
     Fi,
     Sv,
+    Nl,
+    Fr,
+    De,
 }
 
 impl Lang {
@@ -164,6 +167,9 @@ impl Lang {
         match primary.to_ascii_lowercase().as_str() {
             "fi" => Lang::Fi,
             "sv" => Lang::Sv,
+            "nl" => Lang::Nl,
+            "fr" => Lang::Fr,
+            "de" => Lang::De,
             _ => Lang::En,
         }
     }
@@ -171,12 +177,15 @@ impl Lang {
 
 /// A plain-language explanation a prisoner can read on the kiosk.
 pub fn reason_text(key: ReasonKey, lang: Lang) -> &'static str {
-    use Lang::{En, Fi, Sv};
+    use Lang::{De, En, Fi, Fr, Nl, Sv};
     use ReasonKey as K;
     match (key, lang) {
         (K::CardFrozen, En) => "Your card is frozen. Ask staff for help.",
         (K::CardFrozen, Fi) => "Korttisi on jäädytetty. Kysy apua henkilökunnalta.",
         (K::CardFrozen, Sv) => "Ditt kort är spärrat. Fråga personalen om hjälp.",
+        (K::CardFrozen, Nl) => "Je kaart is geblokkeerd. Vraag het personeel om hulp.",
+        (K::CardFrozen, Fr) => "Votre carte est bloquée. Demandez de l’aide au personnel.",
+        (K::CardFrozen, De) => "Ihre Karte ist gesperrt. Bitten Sie das Personal um Hilfe.",
 
         (K::ReleasePeriodEnded, En) => {
             "The time to use your card after release has ended. Ask the prison how to get the money that is left."
@@ -187,22 +196,45 @@ pub fn reason_text(key: ReasonKey, lang: Lang) -> &'static str {
         (K::ReleasePeriodEnded, Sv) => {
             "Tiden att använda kortet efter frigivningen har gått ut. Fråga fängelset hur du får pengarna som finns kvar."
         }
+        (K::ReleasePeriodEnded, Nl) => {
+            "De tijd om je kaart na je vrijlating te gebruiken is voorbij. Vraag de gevangenis hoe je het resterende geld krijgt."
+        }
+        (K::ReleasePeriodEnded, Fr) => {
+            "La période d’utilisation de votre carte après la libération est terminée. Demandez à la prison comment recevoir l’argent restant."
+        }
+        (K::ReleasePeriodEnded, De) => {
+            "Die Zeit, in der Sie Ihre Karte nach der Entlassung nutzen konnten, ist abgelaufen. Fragen Sie die Anstalt, wie Sie das restliche Geld erhalten."
+        }
 
         (K::AtmNotAllowed, En) => "Cash withdrawals are not allowed with your card.",
         (K::AtmNotAllowed, Fi) => "Käteisnostot eivät ole sallittuja kortillasi.",
         (K::AtmNotAllowed, Sv) => "Kontantuttag är inte tillåtna med ditt kort.",
+        (K::AtmNotAllowed, Nl) => "Geld opnemen is met je kaart niet toegestaan.",
+        (K::AtmNotAllowed, Fr) => "Les retraits d’espèces ne sont pas autorisés avec votre carte.",
+        (K::AtmNotAllowed, De) => "Bargeldabhebungen sind mit Ihrer Karte nicht erlaubt.",
 
         (K::EcommerceNotAllowed, En) => "Online purchases are not allowed with your card.",
         (K::EcommerceNotAllowed, Fi) => "Verkko-ostokset eivät ole sallittuja kortillasi.",
         (K::EcommerceNotAllowed, Sv) => "Köp på nätet är inte tillåtna med ditt kort.",
+        (K::EcommerceNotAllowed, Nl) => "Online aankopen zijn met je kaart niet toegestaan.",
+        (K::EcommerceNotAllowed, Fr) => {
+            "Les achats en ligne ne sont pas autorisés avec votre carte."
+        }
+        (K::EcommerceNotAllowed, De) => "Online-Einkäufe sind mit Ihrer Karte nicht erlaubt.",
 
         (K::ChannelNotAllowed, En) => "This way of paying is not allowed with your card.",
         (K::ChannelNotAllowed, Fi) => "Tämä maksutapa ei ole sallittu kortillasi.",
         (K::ChannelNotAllowed, Sv) => "Det här sättet att betala är inte tillåtet med ditt kort.",
+        (K::ChannelNotAllowed, Nl) => "Deze manier van betalen is met je kaart niet toegestaan.",
+        (K::ChannelNotAllowed, Fr) => "Ce mode de paiement n’est pas autorisé avec votre carte.",
+        (K::ChannelNotAllowed, De) => "Diese Art zu bezahlen ist mit Ihrer Karte nicht erlaubt.",
 
         (K::CountryNotAllowed, En) => "Your card cannot be used in this country.",
         (K::CountryNotAllowed, Fi) => "Korttiasi ei voi käyttää tässä maassa.",
         (K::CountryNotAllowed, Sv) => "Ditt kort kan inte användas i det här landet.",
+        (K::CountryNotAllowed, Nl) => "Je kaart kan in dit land niet gebruikt worden.",
+        (K::CountryNotAllowed, Fr) => "Votre carte ne peut pas être utilisée dans ce pays.",
+        (K::CountryNotAllowed, De) => "Ihre Karte kann in diesem Land nicht verwendet werden.",
 
         (K::MerchantCategoryBlocked, En) => {
             "Your card cannot be used for this kind of payment, for example gambling or sending money."
@@ -213,6 +245,15 @@ pub fn reason_text(key: ReasonKey, lang: Lang) -> &'static str {
         (K::MerchantCategoryBlocked, Sv) => {
             "Ditt kort kan inte användas för den här sortens betalning, till exempel spel om pengar eller att skicka pengar."
         }
+        (K::MerchantCategoryBlocked, Nl) => {
+            "Je kaart kan niet gebruikt worden voor dit soort betaling, bijvoorbeeld gokken of geld versturen."
+        }
+        (K::MerchantCategoryBlocked, Fr) => {
+            "Votre carte ne peut pas être utilisée pour ce type de paiement, par exemple les jeux d’argent ou l’envoi d’argent."
+        }
+        (K::MerchantCategoryBlocked, De) => {
+            "Ihre Karte kann für diese Art von Zahlung nicht verwendet werden, zum Beispiel Glücksspiel oder Geldversand."
+        }
 
         (K::MerchantCategoryNotAllowed, En) => "Your card cannot be used in this type of shop.",
         (K::MerchantCategoryNotAllowed, Fi) => {
@@ -221,10 +262,22 @@ pub fn reason_text(key: ReasonKey, lang: Lang) -> &'static str {
         (K::MerchantCategoryNotAllowed, Sv) => {
             "Ditt kort kan inte användas i den här typen av butik."
         }
+        (K::MerchantCategoryNotAllowed, Nl) => {
+            "Je kaart kan in dit soort winkel niet gebruikt worden."
+        }
+        (K::MerchantCategoryNotAllowed, Fr) => {
+            "Votre carte ne peut pas être utilisée dans ce type de commerce."
+        }
+        (K::MerchantCategoryNotAllowed, De) => {
+            "Ihre Karte kann in dieser Art von Geschäft nicht verwendet werden."
+        }
 
         (K::MerchantBlocked, En) => "Your card cannot be used at this shop.",
         (K::MerchantBlocked, Fi) => "Korttiasi ei voi käyttää tässä liikkeessä.",
         (K::MerchantBlocked, Sv) => "Ditt kort kan inte användas i den här butiken.",
+        (K::MerchantBlocked, Nl) => "Je kaart kan in deze winkel niet gebruikt worden.",
+        (K::MerchantBlocked, Fr) => "Votre carte ne peut pas être utilisée chez ce commerçant.",
+        (K::MerchantBlocked, De) => "Ihre Karte kann in diesem Geschäft nicht verwendet werden.",
 
         (K::MerchantNotAllowedInside, En) => {
             "While you are in prison, your card works only at the prison's own shop and services."
@@ -234,6 +287,15 @@ pub fn reason_text(key: ReasonKey, lang: Lang) -> &'static str {
         }
         (K::MerchantNotAllowedInside, Sv) => {
             "Medan du är i fängelset fungerar ditt kort bara i fängelsets egen butik och tjänster."
+        }
+        (K::MerchantNotAllowedInside, Nl) => {
+            "Zolang je in de gevangenis bent, werkt je kaart alleen in de eigen winkel en diensten van de gevangenis."
+        }
+        (K::MerchantNotAllowedInside, Fr) => {
+            "Pendant votre détention, votre carte ne fonctionne qu’à la cantine et aux services de la prison."
+        }
+        (K::MerchantNotAllowedInside, De) => {
+            "Während Sie in Haft sind, funktioniert Ihre Karte nur im Einkauf und bei den Diensten der Anstalt."
         }
 
         (K::PerAuthorizationLimitExceeded, En) => {
@@ -245,28 +307,62 @@ pub fn reason_text(key: ReasonKey, lang: Lang) -> &'static str {
         (K::PerAuthorizationLimitExceeded, Sv) => {
             "Betalningen är större än det högsta belopp du får betala på en gång."
         }
+        (K::PerAuthorizationLimitExceeded, Nl) => {
+            "Deze betaling is hoger dan wat je in één keer mag betalen."
+        }
+        (K::PerAuthorizationLimitExceeded, Fr) => {
+            "Ce paiement dépasse le montant maximum que vous pouvez payer en une fois."
+        }
+        (K::PerAuthorizationLimitExceeded, De) => {
+            "Diese Zahlung ist höher als der Betrag, den Sie auf einmal zahlen dürfen."
+        }
 
         (K::DailyLimitExceeded, En) => "This payment would go over your limit for today.",
         (K::DailyLimitExceeded, Fi) => "Maksu ylittäisi tämän päivän rajasi.",
         (K::DailyLimitExceeded, Sv) => "Betalningen skulle gå över din gräns för i dag.",
+        (K::DailyLimitExceeded, Nl) => {
+            "Met deze betaling zou je je limiet voor vandaag overschrijden."
+        }
+        (K::DailyLimitExceeded, Fr) => "Ce paiement dépasserait votre limite pour aujourd’hui.",
+        (K::DailyLimitExceeded, De) => "Diese Zahlung würde Ihr Limit für heute überschreiten.",
 
         (K::WeeklyLimitExceeded, En) => "This payment would go over your limit for this week.",
         (K::WeeklyLimitExceeded, Fi) => "Maksu ylittäisi tämän viikon rajasi.",
         (K::WeeklyLimitExceeded, Sv) => "Betalningen skulle gå över din gräns för den här veckan.",
+        (K::WeeklyLimitExceeded, Nl) => {
+            "Met deze betaling zou je je limiet voor deze week overschrijden."
+        }
+        (K::WeeklyLimitExceeded, Fr) => "Ce paiement dépasserait votre limite pour cette semaine.",
+        (K::WeeklyLimitExceeded, De) => {
+            "Diese Zahlung würde Ihr Limit für diese Woche überschreiten."
+        }
 
         (K::MonthlyLimitExceeded, En) => "This payment would go over your limit for this month.",
         (K::MonthlyLimitExceeded, Fi) => "Maksu ylittäisi tämän kuukauden rajasi.",
         (K::MonthlyLimitExceeded, Sv) => {
             "Betalningen skulle gå över din gräns för den här månaden."
         }
+        (K::MonthlyLimitExceeded, Nl) => {
+            "Met deze betaling zou je je limiet voor deze maand overschrijden."
+        }
+        (K::MonthlyLimitExceeded, Fr) => "Ce paiement dépasserait votre limite pour ce mois.",
+        (K::MonthlyLimitExceeded, De) => {
+            "Diese Zahlung würde Ihr Limit für diesen Monat überschreiten."
+        }
 
         (K::InsufficientFunds, En) => "There is not enough money on your card.",
         (K::InsufficientFunds, Fi) => "Kortillasi ei ole tarpeeksi rahaa.",
         (K::InsufficientFunds, Sv) => "Det finns inte tillräckligt med pengar på ditt kort.",
+        (K::InsufficientFunds, Nl) => "Er staat niet genoeg geld op je kaart.",
+        (K::InsufficientFunds, Fr) => "Il n’y a pas assez d’argent sur votre carte.",
+        (K::InsufficientFunds, De) => "Auf Ihrer Karte ist nicht genug Geld.",
 
         (K::CurrencyNotSupported, En) => "Your card cannot pay in this currency.",
         (K::CurrencyNotSupported, Fi) => "Kortillasi ei voi maksaa tässä valuutassa.",
         (K::CurrencyNotSupported, Sv) => "Ditt kort kan inte betala i den här valutan.",
+        (K::CurrencyNotSupported, Nl) => "Je kaart kan niet betalen in deze munt.",
+        (K::CurrencyNotSupported, Fr) => "Votre carte ne peut pas payer dans cette devise.",
+        (K::CurrencyNotSupported, De) => "Ihre Karte kann in dieser Währung nicht bezahlen.",
 
         (K::InvalidRequest, En) => {
             "The payment could not be checked. Try again, or ask staff for help."
@@ -276,6 +372,15 @@ pub fn reason_text(key: ReasonKey, lang: Lang) -> &'static str {
         }
         (K::InvalidRequest, Sv) => {
             "Betalningen kunde inte kontrolleras. Försök igen eller fråga personalen om hjälp."
+        }
+        (K::InvalidRequest, Nl) => {
+            "De betaling kon niet gecontroleerd worden. Probeer opnieuw of vraag het personeel om hulp."
+        }
+        (K::InvalidRequest, Fr) => {
+            "Le paiement n’a pas pu être vérifié. Réessayez ou demandez de l’aide au personnel."
+        }
+        (K::InvalidRequest, De) => {
+            "Die Zahlung konnte nicht geprüft werden. Versuchen Sie es erneut oder bitten Sie das Personal um Hilfe."
         }
 
         (K::EvaluationError, En) => {
@@ -287,10 +392,24 @@ pub fn reason_text(key: ReasonKey, lang: Lang) -> &'static str {
         (K::EvaluationError, Sv) => {
             "Betalningen kunde inte godkännas på grund av ett tekniskt fel. Försök igen senare."
         }
+        (K::EvaluationError, Nl) => {
+            "De betaling kon door een technisch probleem niet goedgekeurd worden. Probeer het later opnieuw."
+        }
+        (K::EvaluationError, Fr) => {
+            "Le paiement n’a pas pu être accepté à cause d’un problème technique. Réessayez plus tard."
+        }
+        (K::EvaluationError, De) => {
+            "Die Zahlung konnte wegen eines technischen Problems nicht genehmigt werden. Versuchen Sie es später erneut."
+        }
 
         (K::UnknownCard, En) => "This card is not recognised. Ask staff for help.",
         (K::UnknownCard, Fi) => "Korttia ei tunnistettu. Kysy apua henkilökunnalta.",
         (K::UnknownCard, Sv) => "Kortet kändes inte igen. Fråga personalen om hjälp.",
+        (K::UnknownCard, Nl) => "Deze kaart wordt niet herkend. Vraag het personeel om hulp.",
+        (K::UnknownCard, Fr) => "Cette carte n’est pas reconnue. Demandez de l’aide au personnel.",
+        (K::UnknownCard, De) => {
+            "Diese Karte wurde nicht erkannt. Bitten Sie das Personal um Hilfe."
+        }
 
         (K::SuspectedFraud, En) => "This payment was stopped for safety. Ask staff for help.",
         (K::SuspectedFraud, Fi) => {
@@ -298,6 +417,15 @@ pub fn reason_text(key: ReasonKey, lang: Lang) -> &'static str {
         }
         (K::SuspectedFraud, Sv) => {
             "Betalningen stoppades av säkerhetsskäl. Fråga personalen om hjälp."
+        }
+        (K::SuspectedFraud, Nl) => {
+            "Deze betaling is voor de veiligheid tegengehouden. Vraag het personeel om hulp."
+        }
+        (K::SuspectedFraud, Fr) => {
+            "Ce paiement a été bloqué par sécurité. Demandez de l’aide au personnel."
+        }
+        (K::SuspectedFraud, De) => {
+            "Diese Zahlung wurde aus Sicherheitsgründen gestoppt. Bitten Sie das Personal um Hilfe."
         }
     }
 }

@@ -331,3 +331,138 @@ async fn a_revoked_or_unknown_device_gets_no_kiosk() {
     };
     assert_eq!(unknown.get("/kiosk", None).await.status(), 401);
 }
+
+/// Prison A gets the closed-prison policy (inside, the card works only at the canteen) and the
+/// prisoner an active card on their spendable account, so authorizations run the real controls.
+async fn with_card(world: &World, person_id: Uuid) -> crate::controls_support::Prisoner {
+    use crate::controls_support::{CANTEEN, POLICIES_FROM, Prisoner};
+    let mut client = world.db.pool.get().await.unwrap();
+    let tx = client.transaction().await.unwrap();
+    let policy = ledger::controls::Policy::closed_prison("closed-hel", 1, "FI", &[CANTEEN]);
+    let stored = ledger::policy_store::publish_policy(
+        &tx,
+        &policy,
+        Some(world.prison_a),
+        POLICIES_FROM,
+        "test",
+    )
+    .await
+    .unwrap();
+    ledger::policy_store::assign_policy(
+        &tx,
+        world.prison_a,
+        stored.regime,
+        &stored.id,
+        "Europe/Helsinki",
+        POLICIES_FROM,
+        "test",
+    )
+    .await
+    .unwrap();
+    let accounts = ledger::lifecycle::PersonAccounts::of(&tx, person_id, ledger::Currency::EUR)
+        .await
+        .unwrap();
+    let card_id = format!("card_{}", Uuid::new_v4().simple());
+    card_adapter::booking::register_card(
+        &tx,
+        &card_id,
+        "ch_test",
+        person_id,
+        accounts.spendable,
+        "ACTIVE",
+        Some("4821"),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    Prisoner {
+        pool: world.db.pool.clone(),
+        ledger: world.db.ledger(),
+        person_id,
+        accounts,
+        card_id,
+        // Only `credit` uses it; the deposit came through the API.
+        bank: Uuid::nil(),
+    }
+}
+
+#[tokio::test]
+async fn the_kiosk_shows_card_payments_and_why_one_was_declined_in_the_prisoners_language() {
+    use ledger::controls::{Lang, ReasonKey, reason_text};
+    let world = World::new().await;
+    let (kiosk, person) = setup(&world).await;
+    let prisoner = with_card(&world, person).await;
+    let canteen = prisoner
+        .authorize(&prisoner.input("auth_kiosk_1", 1250))
+        .await;
+    assert!(canteen.approve, "{canteen:?}");
+    let town = crate::controls_support::Prisoner::in_town(prisoner.input("auth_kiosk_2", 800));
+    let outcome = prisoner.authorize(&town).await;
+    assert_eq!(
+        crate::controls_support::declined(&outcome),
+        (
+            Some("MERCHANT_BLOCKED"),
+            Some("merchant_not_allowed_inside")
+        )
+    );
+
+    let session = kiosk.session("K-1", PIN).await;
+    let page = |lang: &'static str| {
+        let kiosk = &kiosk;
+        let session = session.clone();
+        async move {
+            let switched = kiosk
+                .post("/kiosk/language", Some(&session), &[("lang", lang)])
+                .await;
+            assert_eq!(switched.status(), 303);
+            let home = kiosk.get("/kiosk/home", Some(&session)).await;
+            assert_eq!(home.status(), 200);
+            home.text().await.unwrap()
+        }
+    };
+    let inside = ReasonKey::MerchantNotAllowedInside;
+    let html = page("fi").await;
+    assert!(html.contains("Korttimaksut") && html.contains("Laitoksessa"));
+    assert!(html.contains("CANTEEN") && html.contains("R-KIOSKI"));
+    assert!(html.contains("12,50 €") && html.contains("8,00 €"));
+    assert!(html.contains("Hyväksytty") && html.contains("Hylätty"));
+    assert!(html.contains(reason_text(inside, Lang::Fi)), "{html}");
+    assert!(
+        !html.contains("merchant_not_allowed_inside") && !html.contains("MERCHANT_BLOCKED"),
+        "no raw codes on the kiosk"
+    );
+    assert!(
+        html.contains("30,00 €"),
+        "42.50 deposited less the 12.50 hold: {html}"
+    );
+
+    for (lang, words, language) in [
+        (
+            "de",
+            ["Kartenzahlungen", "Abgelehnt", "In der Anstalt"],
+            Lang::De,
+        ),
+        (
+            "fr",
+            ["Paiements par carte", "Refusé", "En détention"],
+            Lang::Fr,
+        ),
+        ("nl", ["Kaartbetalingen", "Geweigerd", "Binnen"], Lang::Nl),
+        (
+            "sv",
+            ["Kortbetalningar", "Avvisad", "I anstalten"],
+            Lang::Sv,
+        ),
+        ("en", ["Card payments", "Declined", "Inside"], Lang::En),
+    ] {
+        let html = page(lang).await;
+        assert!(html.contains(&format!("lang=\"{lang}\"")));
+        for word in words {
+            assert!(html.contains(word), "{lang}: {word}");
+        }
+        assert!(
+            html.contains(reason_text(inside, language)),
+            "{lang}: the reason in the page's language"
+        );
+    }
+}

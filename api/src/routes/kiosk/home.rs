@@ -12,6 +12,7 @@ use crate::problem::Problem;
 use crate::routes::ledger_views::{balances_of, recent_lines};
 
 const RECENT_LINES: usize = 10;
+const RECENT_CARD_PAYMENTS: i64 = 10;
 
 /// A recording time as the prison's clock shows it.
 fn local_time(at: time::OffsetDateTime, time_zone: &jiff::tz::TimeZone) -> String {
@@ -36,7 +37,11 @@ pub async fn page(
         &session.accessor(),
         Some(session.device.prison_id),
         session.person_id,
-        &[PrisonerField::Balances, PrisonerField::Statement],
+        &[
+            PrisonerField::Balances,
+            PrisonerField::Statement,
+            PrisonerField::Card,
+        ],
     )
     .await?;
     if found.is_none() {
@@ -58,6 +63,8 @@ pub async fn page(
         None => Vec::new(),
     };
     let card = super::card_status(&tx, session.person_id).await;
+    let payments =
+        super::recent_card_payments(&tx, session.person_id, RECENT_CARD_PAYMENTS).await?;
     tx.commit().await?;
     Ok(shell(
         texts,
@@ -81,7 +88,12 @@ pub async fn page(
             table {
                 tr {
                     td { (texts.card_mode) }
-                    td.amount { (card.mode.as_deref().unwrap_or(texts.not_available_yet)) }
+                    td.amount {
+                        @match card.mode {
+                            Some(mode) => (texts.mode(mode)),
+                            None => (texts.not_available_yet),
+                        }
+                    }
                 }
                 tr {
                     td { (texts.weekly_left) }
@@ -89,6 +101,46 @@ pub async fn page(
                         @match &card.weekly_limit_left {
                             Some(left) => (texts.money(left)),
                             None => (texts.not_available_yet),
+                        }
+                    }
+                }
+            }
+            h2 { (texts.card_payments) }
+            @if payments.is_empty() {
+                p { (texts.no_transactions) }
+            } @else {
+                table.payments {
+                    thead {
+                        tr {
+                            th { (texts.date) }
+                            th { (texts.merchant) }
+                            th.amount { (texts.amount) }
+                            th { (texts.result) }
+                        }
+                    }
+                    tbody {
+                        @for payment in &payments {
+                            tr {
+                                td { (local_time(payment.at, &time_zone)) }
+                                td { (payment.merchant.as_deref().unwrap_or("")) }
+                                td.amount { (texts.money(&payment.requested)) }
+                                td {
+                                    @match payment.decision.as_deref() {
+                                        Some("APPROVE") => {
+                                            (texts.approved)
+                                            @if let Some(key) = &payment.reason_key {
+                                                br; small { (texts.reason(key)) }
+                                            }
+                                        }
+                                        Some(_) => {
+                                            strong { (texts.declined) }
+                                            br;
+                                            (texts.reason(payment.reason_key.as_deref().unwrap_or("")))
+                                        }
+                                        None => (texts.pending),
+                                    }
+                                }
+                            }
                         }
                     }
                 }

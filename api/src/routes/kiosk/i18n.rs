@@ -1,5 +1,7 @@
-//! The kiosk's words in Finnish, Swedish and English. Dutch, French and German prisoners see
-//! English until their translations are written (the prisoner can switch at any time).
+//! The kiosk's words in Finnish, Swedish, English, Dutch, French and German: every language a
+//! prisoner's record can name. The prisoner's own language is the default; they can switch.
+use ledger::controls::{Lang, ReasonKey};
+
 use crate::identity::Language;
 
 pub struct Texts {
@@ -38,6 +40,24 @@ pub struct Texts {
     pub back: &'static str,
     pub sign_out: &'static str,
     pub language: &'static str,
+    pub card_payments: &'static str,
+    pub merchant: &'static str,
+    pub result: &'static str,
+    pub approved: &'static str,
+    pub declined: &'static str,
+    pub pending: &'static str,
+    /// The card's modes, in [`ModeShown`] order.
+    pub modes: [&'static str; 5],
+}
+
+/// The card's mode as the kiosk names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModeShown {
+    Inside,
+    Leave,
+    Released,
+    Frozen,
+    Closed,
 }
 
 const FI: Texts = Texts {
@@ -76,6 +96,19 @@ const FI: Texts = Texts {
     back: "Takaisin",
     sign_out: "Kirjaudu ulos",
     language: "Kieli",
+    card_payments: "Korttimaksut",
+    merchant: "Kauppa",
+    result: "Tulos",
+    approved: "Hyväksytty",
+    declined: "Hylätty",
+    pending: "Käsittelyssä",
+    modes: [
+        "Laitoksessa",
+        "Lomalla",
+        "Vapautunut",
+        "Jäädytetty",
+        "Suljettu",
+    ],
 };
 
 const SV: Texts = Texts {
@@ -114,6 +147,13 @@ const SV: Texts = Texts {
     back: "Tillbaka",
     sign_out: "Logga ut",
     language: "Språk",
+    card_payments: "Kortbetalningar",
+    merchant: "Butik",
+    result: "Resultat",
+    approved: "Godkänd",
+    declined: "Avvisad",
+    pending: "Behandlas",
+    modes: ["I anstalten", "Permission", "Frigiven", "Spärrat", "Stängt"],
 };
 
 const EN: Texts = Texts {
@@ -152,21 +192,199 @@ const EN: Texts = Texts {
     back: "Back",
     sign_out: "Sign out",
     language: "Language",
+    card_payments: "Card payments",
+    merchant: "Shop",
+    result: "Result",
+    approved: "Approved",
+    declined: "Declined",
+    pending: "Pending",
+    modes: ["Inside", "On leave", "Released", "Frozen", "Closed"],
 };
+
+const NL: Texts = Texts {
+    lang: "nl",
+    title: "Mijn geld",
+    sign_in: "Aanmelden",
+    prisoner_number: "Gedetineerdennummer",
+    pin: "Pincode",
+    sign_in_failed: "Aanmelden mislukt. Controleer het nummer en de pincode.",
+    pin_locked: "Te vaak een verkeerde pincode. Probeer het later opnieuw of vraag het personeel.",
+    kiosk_busy: "Te veel mislukte pogingen op deze kiosk. Wacht even.",
+    balances: "Saldo's",
+    available: "Beschikbaar",
+    held: "Gereserveerd",
+    spendable: "Zakgeld",
+    release_savings: "Spaargeld voor vrijlating",
+    held_deposits: "Tegengehouden stortingen",
+    recent: "Recente verrichtingen",
+    no_transactions: "Geen verrichtingen.",
+    date: "Datum",
+    description: "Omschrijving",
+    amount: "Bedrag",
+    card: "Betaalkaart",
+    card_mode: "Status van de kaart",
+    weekly_left: "Over van de weeklimiet",
+    not_available_yet: "Nog niet beschikbaar",
+    change_pin: "Pincode wijzigen",
+    current_pin: "Huidige pincode",
+    new_pin: "Nieuwe pincode",
+    new_pin_again: "Nieuwe pincode opnieuw",
+    save: "Opslaan",
+    pin_changed: "Je pincode is gewijzigd.",
+    pin_wrong: "De huidige pincode is fout.",
+    pin_mismatch: "De nieuwe pincodes zijn niet gelijk.",
+    pin_rules: "Een pincode heeft 4 tot 8 cijfers.",
+    back: "Terug",
+    sign_out: "Afmelden",
+    language: "Taal",
+    card_payments: "Kaartbetalingen",
+    merchant: "Winkel",
+    result: "Resultaat",
+    approved: "Goedgekeurd",
+    declined: "Geweigerd",
+    pending: "In behandeling",
+    modes: [
+        "Binnen",
+        "Met verlof",
+        "Vrijgelaten",
+        "Geblokkeerd",
+        "Afgesloten",
+    ],
+};
+
+const FR: Texts = Texts {
+    lang: "fr",
+    title: "Mon argent",
+    sign_in: "Se connecter",
+    prisoner_number: "Numéro d’écrou",
+    pin: "Code PIN",
+    sign_in_failed: "La connexion a échoué. Vérifiez le numéro et le code PIN.",
+    pin_locked: "Trop de codes PIN erronés. Réessayez plus tard ou demandez au personnel.",
+    kiosk_busy: "Trop de tentatives échouées sur cette borne. Patientez un moment.",
+    balances: "Soldes",
+    available: "Disponible",
+    held: "Réservé",
+    spendable: "Argent disponible",
+    release_savings: "Pécule de libération",
+    held_deposits: "Dépôts retenus",
+    recent: "Opérations récentes",
+    no_transactions: "Aucune opération.",
+    date: "Date",
+    description: "Libellé",
+    amount: "Montant",
+    card: "Carte de paiement",
+    card_mode: "Mode de la carte",
+    weekly_left: "Reste de la limite de la semaine",
+    not_available_yet: "Pas encore disponible",
+    change_pin: "Changer le code PIN",
+    current_pin: "Code PIN actuel",
+    new_pin: "Nouveau code PIN",
+    new_pin_again: "Confirmer le nouveau code PIN",
+    save: "Enregistrer",
+    pin_changed: "Votre code PIN a été changé.",
+    pin_wrong: "Le code PIN actuel est erroné.",
+    pin_mismatch: "Les nouveaux codes PIN ne correspondent pas.",
+    pin_rules: "Un code PIN compte de 4 à 8 chiffres.",
+    back: "Retour",
+    sign_out: "Se déconnecter",
+    language: "Langue",
+    card_payments: "Paiements par carte",
+    merchant: "Commerçant",
+    result: "Résultat",
+    approved: "Accepté",
+    declined: "Refusé",
+    pending: "En cours",
+    modes: [
+        "En détention",
+        "En congé",
+        "Libération",
+        "Bloquée",
+        "Clôturée",
+    ],
+};
+
+const DE: Texts = Texts {
+    lang: "de",
+    title: "Mein Geld",
+    sign_in: "Anmelden",
+    prisoner_number: "Gefangenennummer",
+    pin: "PIN",
+    sign_in_failed: "Anmeldung fehlgeschlagen. Prüfen Sie Nummer und PIN.",
+    pin_locked: "Zu viele falsche PINs. Versuchen Sie es später erneut oder fragen Sie das Personal.",
+    kiosk_busy: "Zu viele fehlgeschlagene Versuche an diesem Terminal. Bitte warten Sie einen Moment.",
+    balances: "Guthaben",
+    available: "Verfügbar",
+    held: "Vorgemerkt",
+    spendable: "Hausgeld",
+    release_savings: "Überbrückungsgeld",
+    held_deposits: "Zurückgehaltene Einzahlungen",
+    recent: "Letzte Buchungen",
+    no_transactions: "Keine Buchungen.",
+    date: "Datum",
+    description: "Beschreibung",
+    amount: "Betrag",
+    card: "Bezahlkarte",
+    card_mode: "Kartenmodus",
+    weekly_left: "Rest des Wochenlimits",
+    not_available_yet: "Noch nicht verfügbar",
+    change_pin: "PIN ändern",
+    current_pin: "Aktuelle PIN",
+    new_pin: "Neue PIN",
+    new_pin_again: "Neue PIN wiederholen",
+    save: "Speichern",
+    pin_changed: "Ihre PIN wurde geändert.",
+    pin_wrong: "Die aktuelle PIN ist falsch.",
+    pin_mismatch: "Die neuen PINs stimmen nicht überein.",
+    pin_rules: "Eine PIN hat 4 bis 8 Ziffern.",
+    back: "Zurück",
+    sign_out: "Abmelden",
+    language: "Sprache",
+    card_payments: "Kartenzahlungen",
+    merchant: "Geschäft",
+    result: "Ergebnis",
+    approved: "Genehmigt",
+    declined: "Abgelehnt",
+    pending: "In Bearbeitung",
+    modes: [
+        "In der Anstalt",
+        "Im Urlaub",
+        "Entlassen",
+        "Gesperrt",
+        "Geschlossen",
+    ],
+};
+
+/// The controls' reason for a stored reason key. The card adapter also stores a few keys of its
+/// own (a card not active at the processor, a capped amount, technical failures): they map to the
+/// nearest controls reason, and anything unknown to "a technical problem", so a prisoner never
+/// sees a raw code.
+pub fn kiosk_reason(stored_key: &str) -> ReasonKey {
+    ReasonKey::parse(stored_key).unwrap_or(match stored_key {
+        "card_inactive" => ReasonKey::CardFrozen,
+        "limit_exceeded" => ReasonKey::PerAuthorizationLimitExceeded,
+        _ => ReasonKey::EvaluationError,
+    })
+}
 
 pub fn texts(language: Language) -> &'static Texts {
     match language {
         Language::Fi => &FI,
         Language::Sv => &SV,
-        _ => &EN,
+        Language::En => &EN,
+        Language::Nl => &NL,
+        Language::Fr => &FR,
+        Language::De => &DE,
     }
 }
 
 /// The languages offered by the switch, each named in itself.
-pub const SWITCH: [(Language, &str); 3] = [
+pub const SWITCH: [(Language, &str); 6] = [
     (Language::Fi, "Suomi"),
     (Language::Sv, "Svenska"),
     (Language::En, "English"),
+    (Language::Nl, "Nederlands"),
+    (Language::Fr, "Français"),
+    (Language::De, "Deutsch"),
 ];
 
 impl Texts {
@@ -179,7 +397,17 @@ impl Texts {
         }
     }
 
-    /// Amounts as people read them: `12,50 €` in Finnish and Swedish, `€12.50` in English.
+    pub fn mode(&self, mode: ModeShown) -> &'static str {
+        self.modes[mode as usize]
+    }
+
+    /// Why a payment was declined, in plain words: the controls' own text for the stored reason
+    /// key (see [`kiosk_reason`]).
+    pub fn reason(&self, stored_key: &str) -> &'static str {
+        ledger::controls::reason_text(kiosk_reason(stored_key), Lang::from_tag(self.lang))
+    }
+
+    /// Amounts as people read them: `€12.50` in English, `12,50 €` in the other languages.
     pub fn money(&self, money: &ledger::Money) -> String {
         let exponent = u32::from(money.currency.exponent());
         let factor = 10_i64.pow(exponent);
@@ -205,5 +433,48 @@ impl Texts {
         } else {
             format!("{sign}{number} {symbol}")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_language_has_its_own_texts_and_reason_texts() {
+        for language in Language::ALL {
+            let texts = texts(language);
+            assert_eq!(texts.lang, language.as_str());
+            assert!(texts.modes.iter().all(|mode| !mode.trim().is_empty()));
+            // Reason texts come in the same language as the page (English is only English's).
+            let insufficient = texts.reason("insufficient_funds");
+            assert_eq!(
+                insufficient == EN.reason("insufficient_funds"),
+                language == Language::En,
+                "{}",
+                texts.lang
+            );
+        }
+        assert_eq!(SWITCH.map(|pair| pair.0), Language::ALL);
+    }
+
+    #[test]
+    fn stored_reason_keys_outside_the_controls_list_still_get_a_plain_text() {
+        for key in ReasonKey::ALL {
+            assert_eq!(kiosk_reason(key.as_str()), key);
+        }
+        assert_eq!(kiosk_reason("card_inactive"), ReasonKey::CardFrozen);
+        assert_eq!(
+            kiosk_reason("limit_exceeded"),
+            ReasonKey::PerAuthorizationLimitExceeded
+        );
+        assert_eq!(
+            kiosk_reason("technical_problem"),
+            ReasonKey::EvaluationError
+        );
+        assert_eq!(
+            kiosk_reason("a_key_added_later"),
+            ReasonKey::EvaluationError
+        );
     }
 }

@@ -12,7 +12,7 @@ mod sign_in;
 mod sign_out;
 mod style;
 
-pub use card_status::{CardStatus, card_status};
+pub use card_status::{CardPayment, CardStatus, card_status, recent_card_payments};
 
 use axum::Router;
 use axum::routing::{get, post};

@@ -40,12 +40,17 @@ pub struct SignInForm {
 }
 
 /// The device's prison's country decides the sign-in page's language until a prisoner signs in.
+/// Countries with more than one language of prisons (Belgium) start in English; the switch on
+/// the page and, once signed in, the prisoner's own language take over.
 async fn default_language(state: &AppState, device: &KioskDevice) -> Result<Language, Problem> {
     let client = state.pool.get().await?;
     let prison = identity::store::prison(&client, device.prison_id).await?;
     Ok(match prison.as_ref().map(|p| p.country.as_str()) {
         Some("FI") => Language::Fi,
         Some("SE") => Language::Sv,
+        Some("NL") => Language::Nl,
+        Some("FR") => Language::Fr,
+        Some("DE" | "AT") => Language::De,
         _ => Language::En,
     })
 }
