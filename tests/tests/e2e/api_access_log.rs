@@ -203,7 +203,7 @@ async fn every_consultation_and_change_writes_a_row_naming_who_which_record_what
         "before sign-in the prisoner is not yet known"
     );
     assert_eq!(kiosk_rows[1].actor_id, Some(person));
-    assert_eq!(kiosk_rows[1].fields, ["balances", "statement"]);
+    assert_eq!(kiosk_rows[1].fields, ["balances", "statement", "card"]);
 }
 
 #[tokio::test]

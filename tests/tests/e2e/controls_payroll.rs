@@ -237,8 +237,8 @@ async fn a_payroll_of_ten_thousand_lines_posts_atomically_and_a_replay_changes_n
     .await
     .unwrap();
     let elapsed = started.elapsed();
+    // Printed, not asserted: speed is measured by saldo-bench (docs/performance.md).
     println!("payroll of 10 000 lines posted and committed in {elapsed:?}");
-    assert!(elapsed.as_secs() < 10, "payroll took {elapsed:?}");
     assert_eq!(posted.line_count, 10_000);
     assert_eq!(posted.total, eur(total));
 
