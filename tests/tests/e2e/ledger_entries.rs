@@ -260,12 +260,12 @@ async fn postgres_itself_refuses_updates_and_deletes_of_journal_rows() {
     assert_eq!(books.available().await, 100);
 }
 
-#[tokio::test]
-async fn the_database_refuses_an_unbalanced_entry_even_when_the_code_is_bypassed() {
-    let db = TestDb::new().await;
-    let books = Books::open(&db).await;
-    let mut client = db.raw_client().await;
-    let tx = client.transaction().await.unwrap();
+/// Raw SQL as any client could write it: inserts an entry and, in one statement, its postings
+/// `(account, amount_minor)`; returns the database's error if the statement is refused.
+async fn insert_entry_raw(
+    tx: &tokio_postgres::Transaction<'_>,
+    postings: &[(uuid::Uuid, i64)],
+) -> Result<uuid::Uuid, String> {
     let entry_id = uuid::Uuid::now_v7();
     tx.execute(
         "insert into journal_entries (id, effective_date, description) values ($1, current_date, 'x')",
@@ -273,18 +273,159 @@ async fn the_database_refuses_an_unbalanced_entry_even_when_the_code_is_bypassed
     )
     .await
     .unwrap();
+    insert_postings_raw(tx, entry_id, postings).await?;
+    Ok(entry_id)
+}
+
+async fn insert_postings_raw(
+    tx: &tokio_postgres::Transaction<'_>,
+    entry_id: uuid::Uuid,
+    postings: &[(uuid::Uuid, i64)],
+) -> Result<(), String> {
+    let accounts: Vec<uuid::Uuid> = postings.iter().map(|p| p.0).collect();
+    let amounts: Vec<i64> = postings.iter().map(|p| p.1).collect();
     tx.execute(
         "insert into journal_postings (entry_id, account_id, currency, amount_minor, recorded_at)
-         values ($1, $2, 'EUR', 100, now())",
-        &[&entry_id, &books.bank],
+         select $1, account_id, 'EUR', amount_minor, now()
+         from unnest($2::uuid[], $3::bigint[]) as p(account_id, amount_minor)",
+        &[&entry_id, &accounts, &amounts],
+    )
+    .await
+    .map(|_| ())
+    .map_err(|error| {
+        error
+            .as_db_error()
+            .map(|db| db.message().to_owned())
+            .unwrap_or_else(|| error.to_string())
+    })
+}
+
+#[tokio::test]
+async fn the_database_refuses_an_unbalanced_entry_even_when_the_code_is_bypassed() {
+    let db = TestDb::new().await;
+    let books = Books::open(&db).await;
+    let before = row_counts(&db).await;
+    let mut client = db.raw_client().await;
+
+    let tx = client.transaction().await.unwrap();
+    let error = insert_entry_raw(&tx, &[(books.bank, 100)])
+        .await
+        .unwrap_err();
+    assert!(error.contains("fewer than two postings"), "{error}");
+    drop(tx);
+
+    let tx = client.transaction().await.unwrap();
+    let error = insert_entry_raw(&tx, &[(books.bank, 100), (books.spendable, -99)])
+        .await
+        .unwrap_err();
+    assert!(error.contains("does not balance in EUR"), "{error}");
+    drop(tx);
+
+    assert_eq!(row_counts(&db).await, before);
+}
+
+/// The check runs per statement over every entry the statement touched, with all of each entry's
+/// postings: a balanced entry can't be made unbalanced by a later statement, and an entry's
+/// postings can't be split over statements to pass a half-written entry.
+#[tokio::test]
+async fn the_database_checks_every_entry_a_statement_touches_with_all_its_postings() {
+    let db = TestDb::new().await;
+    let books = Books::open(&db).await;
+    let mut client = db.raw_client().await;
+
+    let tx = client.transaction().await.unwrap();
+    let entry = insert_entry_raw(&tx, &[(books.bank, 100), (books.spendable, -100)])
+        .await
+        .unwrap();
+    let error = insert_postings_raw(&tx, entry, &[(books.bank, 5)])
+        .await
+        .unwrap_err();
+    assert!(error.contains("does not balance in EUR"), "{error}");
+    drop(tx);
+
+    // Many entries in one statement, one of them unbalanced: the whole statement is refused.
+    let tx = client.transaction().await.unwrap();
+    let ids: Vec<uuid::Uuid> = (0..500).map(|_| uuid::Uuid::now_v7()).collect();
+    tx.execute(
+        "insert into journal_entries (id, effective_date, description)
+         select id, current_date, 'x' from unnest($1::uuid[]) as e(id)",
+        &[&ids],
     )
     .await
     .unwrap();
-    let error = tx.commit().await.unwrap_err();
+    let error = tx
+        .execute(
+            "insert into journal_postings (entry_id, account_id, currency, amount_minor, recorded_at)
+             select e.id, a.account_id, 'EUR',
+                    a.sign * (case when e.n = 317 and a.sign = -1 then 99 else 100 end), now()
+             from unnest($1::uuid[]) with ordinality as e(id, n),
+                  (values ($2::uuid, 1), ($3::uuid, -1)) as a(account_id, sign)",
+            &[&ids, &books.bank, &books.spendable],
+        )
+        .await
+        .unwrap_err();
+    let message = error.as_db_error().unwrap().message().to_owned();
     assert!(
-        error.to_string().contains("fewer than two postings")
-            || format!("{error:?}").contains("fewer than two")
+        message.contains(&format!("journal entry {} does not balance", ids[316])),
+        "{message}"
     );
+    drop(tx);
+
+    // The same 500 entries, all balanced, go in.
+    let tx = client.transaction().await.unwrap();
+    tx.execute(
+        "insert into journal_entries (id, effective_date, description)
+         select id, current_date, 'x' from unnest($1::uuid[]) as e(id)",
+        &[&ids],
+    )
+    .await
+    .unwrap();
+    let inserted = tx
+        .execute(
+            "insert into journal_postings (entry_id, account_id, currency, amount_minor, recorded_at)
+             select e.id, a.account_id, 'EUR', a.sign * 100, now()
+             from unnest($1::uuid[]) as e(id),
+                  (values ($2::uuid, 1), ($3::uuid, -1)) as a(account_id, sign)",
+            &[&ids, &books.bank, &books.spendable],
+        )
+        .await
+        .unwrap();
+    assert_eq!(inserted, 1_000);
+    tx.commit().await.unwrap();
+    let committed: i64 = client
+        .query_one(
+            "select count(*) from journal_postings where entry_id = any($1)",
+            &[&ids],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(committed, 1_000);
+}
+
+#[tokio::test]
+async fn the_database_refuses_a_posting_to_a_closed_account_even_when_the_code_is_bypassed() {
+    let db = TestDb::new().await;
+    let books = Books::open(&db).await;
+    let closed = books
+        .ledger
+        .open_account(
+            &key(),
+            &NewAccount::person(uuid::Uuid::now_v7(), "spendable", Currency::EUR),
+        )
+        .await
+        .unwrap()
+        .id;
+    books.ledger.close_account(&key(), closed).await.unwrap();
+    let before = row_counts(&db).await;
+    let mut client = db.raw_client().await;
+    let tx = client.transaction().await.unwrap();
+    let error = insert_entry_raw(&tx, &[(books.bank, 100), (closed, -100)])
+        .await
+        .unwrap_err();
+    assert_eq!(error, format!("account {closed} is closed"));
+    drop(tx);
+    assert_eq!(row_counts(&db).await, before);
 }
 
 #[tokio::test]
