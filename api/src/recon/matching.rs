@@ -60,6 +60,45 @@ pub async fn reconcile_settlement(
     let payables = institution_ids(tx, institution_purpose::CARD_SETTLEMENT_PAYABLE).await?;
     let funding_accounts = institution_ids(tx, institution_purpose::PROCESSOR_FUNDING).await?;
     tx.execute("analyze recon_stage_settlement", &[]).await?;
+    // The file's totals come from the staged rows (the same rows settlement_rows gets), so the
+    // day's entry and the import row are written first and each settlement row's import is
+    // checked once per statement (V9) instead of a deferred foreign-key check per row.
+    let totals = tx
+        .query_one(
+            "select coalesce(sum(amount_minor) filter (where row_type in ('CLEARING', 'REFUND')
+                        and currency = $1), 0)::bigint,
+                    coalesce(sum(amount_minor) filter (where row_type = 'FEE' and currency = $1), 0)::bigint,
+                    coalesce(sum(amount_minor) filter (where row_type = 'ADJUSTMENT'), 0)::bigint
+             from recon_stage_settlement",
+            &[&currency.code()],
+        )
+        .await?;
+    let card_net_minor: i64 = totals.get(0);
+    let fee_minor: i64 = totals.get(1);
+    let adjustment_minor: i64 = totals.get(2);
+    let settlement_entry_id =
+        book_settlement_day(tx, date, currency, card_net_minor, fee_minor, import_id).await?;
+    tx.execute(
+        "insert into recon.imports (id, kind, file_sha256, file_name, business_date, currency,
+             row_count, net_minor, card_net_minor, fee_minor, adjustment_minor,
+             settlement_entry_id, imported_by)
+         values ($1, 'settlement', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        &[
+            &import_id,
+            &sha256_hex,
+            &options.file_name,
+            &date,
+            &currency.code(),
+            &row_count(rows)?,
+            &net_minor,
+            &card_net_minor,
+            &fee_minor,
+            &adjustment_minor,
+            &settlement_entry_id,
+            &options.imported_by,
+        ],
+    )
+    .await?;
     // Precedence: a repeated transaction is a duplicate whatever else is true of it; an unknown
     // card comes next (nothing else about the row can be trusted); then the ledger side.
     tx.execute(
@@ -88,14 +127,20 @@ pub async fn reconcile_settlement(
                    order by line_no) as repeat_no
                from recon_stage_settlement) s
          left join lateral (
-             select r.entry_id, -p.amount_minor as amount_minor, p.currency::text as currency
-             from journal_entry_refs r
-             join journal_postings p on p.entry_id = r.entry_id
-             where (s.row_type in ('CLEARING', 'REFUND') and r.ref_kind = 'processor_transaction'
-                    and r.ref_value = s.transaction_id and p.account_id = any($2))
-                or (s.row_type = 'ADJUSTMENT' and r.ref_kind = 'processor_settlement_record'
-                    and r.ref_value = s.settlement_date::text || ':' || s.record_id
-                    and p.account_id = any($3))
+             (select r.entry_id, -p.amount_minor as amount_minor, p.currency::text as currency
+              from journal_entry_refs r
+              join journal_postings p on p.entry_id = r.entry_id
+              where s.row_type in ('CLEARING', 'REFUND') and r.ref_kind = 'processor_transaction'
+                and r.ref_value = s.transaction_id and p.account_id = any($2)
+              limit 1)
+             union all
+             (select r.entry_id, -p.amount_minor as amount_minor, p.currency::text as currency
+              from journal_entry_refs r
+              join journal_postings p on p.entry_id = r.entry_id
+              where s.row_type = 'ADJUSTMENT' and r.ref_kind = 'processor_settlement_record'
+                and r.ref_value = s.settlement_date::text || ':' || s.record_id
+                and p.account_id = any($3)
+              limit 1)
              limit 1) l on true
          left join card.cards c on c.card_id = s.card_id
          left join lateral (
@@ -104,42 +149,6 @@ pub async fn reconcile_settlement(
                and o.row_type in ('CLEARING', 'REFUND')
              limit 1) earlier on true",
         &[&import_id, &payables, &funding_accounts],
-    )
-    .await?;
-    let totals = tx
-        .query_one(
-            "select coalesce(sum(amount_minor) filter (where row_type in ('CLEARING', 'REFUND')
-                        and currency = $2), 0)::bigint,
-                    coalesce(sum(amount_minor) filter (where row_type = 'FEE' and currency = $2), 0)::bigint,
-                    coalesce(sum(amount_minor) filter (where row_type = 'ADJUSTMENT'), 0)::bigint
-             from recon.settlement_rows where import_id = $1",
-            &[&import_id, &currency.code()],
-        )
-        .await?;
-    let card_net_minor: i64 = totals.get(0);
-    let fee_minor: i64 = totals.get(1);
-    let adjustment_minor: i64 = totals.get(2);
-    let settlement_entry_id =
-        book_settlement_day(tx, date, currency, card_net_minor, fee_minor, import_id).await?;
-    tx.execute(
-        "insert into recon.imports (id, kind, file_sha256, file_name, business_date, currency,
-             row_count, net_minor, card_net_minor, fee_minor, adjustment_minor,
-             settlement_entry_id, imported_by)
-         values ($1, 'settlement', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        &[
-            &import_id,
-            &sha256_hex,
-            &options.file_name,
-            &date,
-            &currency.code(),
-            &row_count(rows)?,
-            &net_minor,
-            &card_net_minor,
-            &fee_minor,
-            &adjustment_minor,
-            &settlement_entry_id,
-            &options.imported_by,
-        ],
     )
     .await?;
     tx.execute(

@@ -342,6 +342,49 @@ async fn importing_the_same_file_again_changes_nothing() {
     assert_eq!(recon_row_counts(&db).await, recon_before);
 }
 
+/// The database itself keeps every settlement row tied to its import (V9: one check per
+/// statement instead of a deferred foreign-key check per row), and imports are never changed.
+#[tokio::test]
+async fn settlement_rows_need_an_existing_import_and_imports_are_never_changed() {
+    let db = TestDb::new().await;
+    let program = Program::open(&db).await;
+    program.card_entry("txn_a", 1000, day(10)).await;
+    let file = settlement_file(day(10), &[("CLEARING", "txn_a", CARD, 1000, "EUR")]);
+    let summary = imported(import_settlement(&db, file).await.unwrap());
+    let before = recon_row_counts(&db).await;
+    let client = db.raw_client().await;
+    let orphan = client
+        .execute(
+            "insert into recon.settlement_rows (import_id, line_no, record_id, settlement_date,
+                 row_type, amount_minor, currency, outcome)
+             values ($1, 1, 'r1', current_date, 'FEE', 5, 'EUR', 'booked')",
+            &[&Uuid::now_v7()],
+        )
+        .await
+        .unwrap_err();
+    let message = orphan.as_db_error().unwrap().message().to_owned();
+    assert!(message.contains("which does not exist"), "{message}");
+    for statement in [
+        "update recon.imports set net_minor = net_minor + 1",
+        "delete from recon.imports",
+        "truncate recon.imports cascade",
+    ] {
+        let error = client.batch_execute(statement).await.unwrap_err();
+        let message = error.as_db_error().unwrap().message().to_owned();
+        assert!(message.contains("append-only"), "{statement}: {message}");
+    }
+    assert_eq!(recon_row_counts(&db).await, before);
+    let rows: i64 = client
+        .query_one(
+            "select count(*) from recon.settlement_rows where import_id = $1",
+            &[&summary.import_id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, 1);
+}
+
 #[tokio::test]
 async fn a_clearing_settled_the_next_day_is_a_timing_difference_not_a_break() {
     let db = TestDb::new().await;
