@@ -109,6 +109,8 @@ pub enum PrisonerField {
     Card,
     /// A ledger adjustment proposed or decided by finance staff.
     Adjustment,
+    /// Where the person is placed (transfer, leave, release).
+    Placement,
 }
 
 impl PrisonerField {
@@ -138,6 +140,7 @@ impl PrisonerField {
             PrisonerField::Pin => "pin",
             PrisonerField::Card => "card",
             PrisonerField::Adjustment => "adjustment",
+            PrisonerField::Placement => "placement",
         }
     }
 }

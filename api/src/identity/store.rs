@@ -763,6 +763,53 @@ pub async fn rectify_prisoner(
     Ok(true)
 }
 
+/// Moves a prisoner's record to another prison (a transfer): from then on the destination's
+/// staff find it and the origin's do not. The unit is replaced by `unit` (the origin's unit means
+/// nothing at the destination). Logged as a change of `prison` under the destination (whose
+/// auditors then see the arrival) and of `unit`. False when the prisoner is not in `from_prison`.
+pub async fn transfer_prisoner(
+    tx: &Transaction<'_>,
+    who: &Accessor,
+    from_prison: Uuid,
+    person_id: Uuid,
+    to_prison: Uuid,
+    unit: Option<String>,
+) -> Result<bool> {
+    if let Some(unit) = &unit {
+        super::validate::short_text(unit, "unit_invalid", "a unit is 1 to 64 characters", 64)?;
+    }
+    let statement = tx
+        .prepare_cached(
+            "update identity.prisoners set prison_id = $3, updated_at = now()
+             where person_id = $1 and prison_id = $2
+             returning erased_at is not null",
+        )
+        .await?;
+    let row = tx
+        .query_opt(&statement, &[&person_id, &from_prison, &to_prison])
+        .await?;
+    log_change(
+        tx,
+        who,
+        person_id,
+        row.as_ref().map(|_| to_prison),
+        &["prison"],
+    )
+    .await?;
+    let Some(row) = row else {
+        return Ok(false);
+    };
+    // An erased record has no unit left to replace.
+    if !row.get::<_, bool>(0) {
+        let change = Rectification {
+            unit: Some(unit),
+            ..Rectification::default()
+        };
+        rectify_prisoner(tx, who, Some(to_prison), person_id, &change).await?;
+    }
+    Ok(true)
+}
+
 /// Restricts processing of a prisoner's record (or lifts the restriction with `None`): while
 /// restricted, its fields are only read for the purposes [`allowed_while_restricted`] lists.
 pub async fn restrict_prisoner(

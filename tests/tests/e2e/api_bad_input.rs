@@ -45,6 +45,22 @@ fn json_routes(world: &World, person: uuid::Uuid) -> Vec<(Method, String, Value)
             prison("/depositors"),
             json!({"full_name": "Someone"}),
         ),
+        (
+            Method::POST,
+            prison(&format!("/prisoners/{person}/leave")),
+            json!({"idempotency_key": "l", "from": "2030-01-01T08:00:00Z",
+                "until": "2030-01-02T08:00:00Z", "limits": {"daily_minor": 100}}),
+        ),
+        (
+            Method::POST,
+            prison(&format!("/prisoners/{person}/transfer")),
+            json!({"idempotency_key": "t", "to_prison_id": world.prison_b}),
+        ),
+        (
+            Method::POST,
+            prison(&format!("/prisoners/{person}/release")),
+            json!({"idempotency_key": "r", "savings": "to_spendable"}),
+        ),
     ]
 }
 

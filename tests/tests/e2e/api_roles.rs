@@ -149,6 +149,30 @@ fn routes() -> Vec<Route> {
             &[O],
             false,
         ),
+        route(
+            Method::POST,
+            "/api/staff/prisons/{A}/prisoners/{L}/leave",
+            &[O],
+            false,
+        ),
+        route(
+            Method::POST,
+            "/api/staff/prisons/{A}/prisoners/{L}/leave/end",
+            &[O],
+            false,
+        ),
+        route(
+            Method::POST,
+            "/api/staff/prisons/{A}/prisoners/{T}/transfer",
+            &[O],
+            false,
+        ),
+        route(
+            Method::POST,
+            "/api/staff/prisons/{A}/prisoners/{R}/release",
+            &[O],
+            false,
+        ),
     ]
 }
 
@@ -181,6 +205,22 @@ fn body_for(path: &str, n: usize) -> Option<Value> {
         )
     } else if path.ends_with("/card/reissue") {
         Some(json!({"reason": "DAMAGED"}))
+    } else if path.ends_with("/leave") {
+        // Limits of its own: prison A has no spending-controls policy.
+        let now = time::OffsetDateTime::now_utc();
+        let at = |t: time::OffsetDateTime| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .unwrap()
+        };
+        Some(
+            json!({"idempotency_key": unique, "from": at(now), "until": at(now + time::Duration::days(1)),
+            "limits": {"daily_minor": 1000}}),
+        )
+    } else if path.ends_with("/transfer") {
+        // `{B}`: prison B's id, filled in by `call`.
+        Some(json!({"idempotency_key": unique, "to_prison_id": "{B}"}))
+    } else if path.ends_with("/release") {
+        Some(json!({"idempotency_key": unique, "savings": "to_spendable"}))
     } else {
         None
     }
@@ -192,6 +232,11 @@ struct Seeds {
     person: Uuid,
     /// Has a paused card.
     paused: Uuid,
+    /// Granted a leave, then back (`{L}`); transferred to prison B (`{T}`); released (`{R}`):
+    /// one each, so every state-changing route finds its prisoner in the state it needs.
+    on_leave: Uuid,
+    moving: Uuid,
+    releasing: Uuid,
     maker: StaffUser,
 }
 
@@ -223,7 +268,10 @@ async fn concrete_path(world: &World, seeds: &Seeds, path: &str) -> String {
     let mut path = path
         .replace("{A}", &world.prison_a.to_string())
         .replace("{P}", &seeds.person.to_string())
-        .replace("{Q}", &seeds.paused.to_string());
+        .replace("{Q}", &seeds.paused.to_string())
+        .replace("{L}", &seeds.on_leave.to_string())
+        .replace("{T}", &seeds.moving.to_string())
+        .replace("{R}", &seeds.releasing.to_string());
     if path.contains("{ADJ}") {
         let proposal: Value = world
             .http
@@ -266,7 +314,10 @@ async fn call(world: &World, route: &Route, token: &str, seeds: &Seeds, n: usize
         .request(route.method.clone(), world.url(&path))
         .bearer_auth(token)
         .header("saldo-purpose", "case_management");
-    if let Some(body) = body_for(route.path, n) {
+    if let Some(mut body) = body_for(route.path, n) {
+        if body.get("to_prison_id").is_some() {
+            body["to_prison_id"] = json!(world.prison_b);
+        }
         request = request.json(&body);
     }
     let response = request.send().await.unwrap();
@@ -290,6 +341,9 @@ async fn every_role_reaches_exactly_its_routes_and_no_other_prisons_data() {
     let seeds = Seeds {
         person,
         paused,
+        on_leave: world.admit(&officer, world.prison_a, "MATRIX-3").await,
+        moving: world.admit(&officer, world.prison_a, "MATRIX-4").await,
+        releasing: world.admit(&officer, world.prison_a, "MATRIX-5").await,
         maker,
     };
     let mut n = 0;

@@ -5,6 +5,7 @@ mod api_bad_input;
 mod api_bad_input_ops;
 mod api_kiosk;
 mod api_kiosk_enrol;
+mod api_lifecycle;
 mod api_login;
 mod api_openapi;
 mod api_outbox_cards;

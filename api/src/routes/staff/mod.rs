@@ -13,14 +13,19 @@ mod dead_letters;
 mod deposit;
 mod depositors;
 mod kiosk_devices;
+mod leave_end;
+mod leave_grant;
+mod lifecycle;
 mod login;
 mod logout;
 mod lookup;
 mod me;
 mod pin;
 mod prisoner;
+mod release;
 mod staff_accounts;
 mod statement;
+mod transfer;
 mod trial_balance;
 
 pub use adjustment_decide::decide as decide_adjustment;
@@ -29,8 +34,13 @@ pub use admit::SUB_ACCOUNTS;
 pub use dead_letter_retry::requeue as requeue_dead_letter;
 pub use dead_letters::{DeadLetter, load as load_dead_letters};
 pub use deposit::institution_account;
+pub use leave_end::end_checked as end_leave;
+pub use leave_grant::{LeaveRequest, grant_checked as grant_leave};
+pub use lifecycle::{LeaveLimits, PlacementView, effective_mode_str};
 pub(crate) use deposit::prison_today;
 pub use login::{ClientIp, Outcome as LoginOutcome, authenticate, session_cookie};
+pub use release::{ReleaseRequest, release_checked as release_prisoner};
+pub use transfer::{TransferRequest, transfer_checked as transfer_prisoner};
 pub use trial_balance::{TrialBalance, compute as compute_trial_balance};
 
 use axum::Router;
@@ -70,6 +80,10 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(card_actions::freeze))
         .routes(routes!(card_actions::unfreeze))
         .routes(routes!(card_actions::reissue))
+        .routes(routes!(leave_grant::grant))
+        .routes(routes!(leave_end::end))
+        .routes(routes!(transfer::transfer))
+        .routes(routes!(release::release))
 }
 
 pub fn router() -> Router<AppState> {
