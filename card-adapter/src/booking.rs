@@ -236,7 +236,9 @@ pub async fn place_authorization_hold(
     allow_partial: bool,
     overdraft: Overdraft,
 ) -> BookingResult<Money> {
-    let hold = store::place_hold(
+    // The authorization row (locked by the caller, answered from its decision when seen again)
+    // is what makes this hold happen once: no second, ledger-level idempotency record.
+    let hold = store::place_hold_deduplicated_by_caller(
         tx,
         &PlaceHold {
             idempotency_key: format!("card:hold:{}", row.authorization_id),

@@ -34,9 +34,12 @@ impl Decide for SpendingControls {
         card: &Card,
         input: &AuthorizationInput,
     ) -> BookingResult<ControlVerdict> {
-        record_authorized_at(tx, &input.authorization_id, input.at).await?;
-        let Some(controls) = policy_store::effective_controls(tx, card.person_id, input.at).await?
-        else {
+        // Independent: pipelined, one round trip.
+        let ((), controls) = tokio::try_join!(
+            record_authorized_at(tx, &input.authorization_id, input.at),
+            async { Ok(policy_store::effective_controls(tx, card.person_id, input.at).await?) }
+        )?;
+        let Some(controls) = controls else {
             // No placement or no policy in effect: fail closed, and say so in the logs.
             tracing::warn!(
                 card_id = card.card_id,
@@ -60,8 +63,11 @@ impl Decide for SpendingControls {
         };
         let currency = controls.policy.currency;
         let windows = controls.windows(input.at)?;
-        let spent = window_spend(tx, card.person_id, card.account_id, currency, &windows).await?;
-        let available = available(tx, card.account_id, currency).await?;
+        // Two independent reads, pipelined.
+        let (spent, available) = tokio::try_join!(
+            window_spend(tx, card.person_id, card.account_id, currency, &windows),
+            available(tx, card.account_id, currency)
+        )?;
         let decision = evaluate(
             &request,
             &EvaluationContext {

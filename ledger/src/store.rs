@@ -976,6 +976,26 @@ pub async fn place_hold(tx: &Transaction<'_>, command: &PlaceHold) -> LedgerResu
             Begun::Replayed(hold) => return Ok(hold),
             Begun::Fresh(claim) => claim,
         };
+    place_hold_claimed(tx, command, Some(claim)).await
+}
+
+/// [`place_hold`] for a caller whose own row already makes the command happen at most once per
+/// transaction that commits: a card authorization, whose `card.authorizations` row is locked
+/// `FOR UPDATE` and answered from its stored decision when seen again. The ledger's own
+/// idempotency record would repeat that check (an advisory lock, a look-up and an insert per
+/// authorization), so it is skipped; `command.idempotency_key` is not used.
+pub async fn place_hold_deduplicated_by_caller(
+    tx: &Transaction<'_>,
+    command: &PlaceHold,
+) -> LedgerResult<Hold> {
+    place_hold_claimed(tx, command, None).await
+}
+
+async fn place_hold_claimed(
+    tx: &Transaction<'_>,
+    command: &PlaceHold,
+    claim: Option<idempotency::Claim>,
+) -> LedgerResult<Hold> {
     if !command.amount.is_positive() {
         return Err(crate::money::MoneyError::NotPositive.into());
     }
@@ -1045,7 +1065,12 @@ pub async fn place_hold(tx: &Transaction<'_>, command: &PlaceHold) -> LedgerResu
             .map_err(LedgerError::from)
         },
         add_held(tx, command.account_id, amount_minor),
-        idempotency::finish(tx, claim, &hold)
+        async {
+            match claim {
+                Some(claim) => idempotency::finish(tx, claim, &hold).await,
+                None => Ok(()),
+            }
+        }
     )?;
     Ok(hold)
 }
