@@ -1411,26 +1411,10 @@ pub async fn statement(
         )
         .await?;
     let has_more = rows.len() as i64 > limit;
-    let sign = account.account_type.normal_sign();
     let lines: Vec<StatementLine> = rows
         .iter()
         .take(limit as usize)
-        .map(|row| {
-            let amount_minor: i64 = row.get(5);
-            Ok(StatementLine {
-                posting_id: row.get(0),
-                entry_id: row.get(1),
-                effective_date: row.get(2),
-                recorded_at: row.get(3),
-                description: row.get(4),
-                amount: Money::new(
-                    amount_minor
-                        .checked_mul(sign)
-                        .ok_or(crate::money::MoneyError::Overflow)?,
-                    account.currency,
-                ),
-            })
-        })
+        .map(|row| statement_line(row, &account))
         .collect::<LedgerResult<_>>()?;
     let next_after_posting_id = if has_more {
         lines.last().map(|line| line.posting_id)
@@ -1440,5 +1424,52 @@ pub async fn statement(
     Ok(StatementPage {
         lines,
         next_after_posting_id,
+    })
+}
+
+/// The account's newest `count` lines, newest first: what a kiosk or a case page shows, read
+/// from the end of the account's index instead of paging through its whole history.
+pub async fn latest_statement_lines(
+    client: &impl GenericClient,
+    account_id: Uuid,
+    count: i64,
+) -> LedgerResult<Vec<StatementLine>> {
+    if !(1..=MAX_STATEMENT_PAGE).contains(&count) {
+        return Err(LedgerError::invalid(
+            "page_size_invalid",
+            format!("a page holds 1 to {MAX_STATEMENT_PAGE} lines"),
+        ));
+    }
+    let account = account(client, account_id).await?;
+    let statement = client
+        .prepare_cached(
+            "select p.id, p.entry_id, e.effective_date, p.recorded_at, e.description, p.amount_minor
+             from journal_postings p join journal_entries e on e.id = p.entry_id
+             where p.account_id = $1
+             order by p.id desc limit $2",
+        )
+        .await?;
+    let rows = client.query(&statement, &[&account_id, &count]).await?;
+    rows.iter()
+        .map(|row| statement_line(row, &account))
+        .collect()
+}
+
+/// A statement row (id, entry, effective date, recorded at, description, amount) with the amount
+/// in the account's normal direction.
+fn statement_line(row: &tokio_postgres::Row, account: &Account) -> LedgerResult<StatementLine> {
+    let amount_minor: i64 = row.get(5);
+    Ok(StatementLine {
+        posting_id: row.get(0),
+        entry_id: row.get(1),
+        effective_date: row.get(2),
+        recorded_at: row.get(3),
+        description: row.get(4),
+        amount: Money::new(
+            amount_minor
+                .checked_mul(account.account_type.normal_sign())
+                .ok_or(crate::money::MoneyError::Overflow)?,
+            account.currency,
+        ),
     })
 }

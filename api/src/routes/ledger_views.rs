@@ -39,30 +39,12 @@ pub async fn balances_of(
     Ok(out)
 }
 
-/// The newest `count` lines of an account, newest first. The ledger pages oldest-first, so this
-/// walks the pages (at most 500 lines each) and keeps the tail.
+/// The newest `count` lines of an account, newest first.
 pub async fn recent_lines(
     client: &impl GenericClient,
     account_id: Uuid,
     count: usize,
 ) -> Result<Vec<ledger::StatementLine>, Problem> {
-    let mut tail: std::collections::VecDeque<ledger::StatementLine> =
-        std::collections::VecDeque::with_capacity(count + 1);
-    let mut after = None;
-    loop {
-        let page =
-            ledger::store::statement(client, account_id, after, ledger::store::MAX_STATEMENT_PAGE)
-                .await?;
-        for line in page.lines {
-            tail.push_back(line);
-            if tail.len() > count {
-                tail.pop_front();
-            }
-        }
-        match page.next_after_posting_id {
-            Some(next) => after = Some(next),
-            None => break,
-        }
-    }
-    Ok(tail.into_iter().rev().collect())
+    let count = i64::try_from(count).unwrap_or(ledger::store::MAX_STATEMENT_PAGE);
+    Ok(ledger::store::latest_statement_lines(client, account_id, count).await?)
 }

@@ -468,6 +468,12 @@ async fn balances_as_of_a_past_moment_and_statements_page_in_a_stable_order() {
         }
     }
     assert_eq!(seen, vec![100, 1, 2, 3, 4, 5, 6]);
+    let client = db.pool.get().await.unwrap();
+    let newest = ledger::store::latest_statement_lines(&client, books.spendable, 3)
+        .await
+        .unwrap();
+    let newest: Vec<i64> = newest.iter().map(|line| line.amount.amount_minor).collect();
+    assert_eq!(newest, vec![6, 5, 4], "the newest three, newest first");
     let error = books
         .ledger
         .statement(books.spendable, None, 0)
