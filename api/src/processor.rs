@@ -8,7 +8,6 @@ use std::time::Duration;
 use card_adapter::client::{ClientConfig, ProcessorClient};
 use card_adapter::egress::EgressRecord;
 use card_adapter::outbox::{OutboxWorker, PersonalData};
-use card_adapter::protocol::SpendControls;
 use card_adapter::pseudonym::PseudonymKeys;
 use deadpool_postgres::Pool;
 use uuid::Uuid;
@@ -19,11 +18,6 @@ use crate::identity::PrisonerField;
 /// How often the worker looks for due calls, and how many it takes at once.
 const OUTBOX_POLL_MS: u64 = 500;
 const OUTBOX_BATCH: i64 = 50;
-/// The processor is told to block these categories itself too (a second fence that also holds
-/// when it stands in for us): gambling, quasi-cash, money transfer, securities.
-const PROCESSOR_BLOCKED_MCC: [&str; 8] = [
-    "7995", "7800", "7801", "7802", "6051", "4829", "6540", "6211",
-];
 
 #[derive(Debug, Clone)]
 pub struct ProcessorConfig {
@@ -162,15 +156,6 @@ pub fn outbox_worker(pool: Pool, config: &ProcessorConfig) -> anyhow::Result<Out
         pool,
         client,
         program_card_name: config.program_card_name.clone(),
-        default_spend_controls: SpendControls {
-            blocked_mcc: Some(
-                PROCESSOR_BLOCKED_MCC
-                    .iter()
-                    .filter_map(|m| card_adapter::protocol::Mcc::new(m).ok())
-                    .collect(),
-            ),
-            ..SpendControls::default()
-        },
         pseudonyms: config.pseudonyms.clone(),
         program: config.program.clone(),
     })

@@ -2,6 +2,7 @@ pub mod booking;
 pub mod client;
 pub mod controls;
 pub mod egress;
+pub mod fence;
 pub mod outbox;
 pub mod process;
 pub mod protocol;

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use deadpool_postgres::{GenericClient, Pool, Transaction};
 use reqwest::Method;
 use serde_json::{Value, json};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::booking::{self, BookingError, BookingResult};
@@ -25,7 +26,6 @@ use crate::client::{self, ClientError, ProcessorClient};
 use crate::egress::EgressRecord;
 use crate::protocol::{
     CardForm, CardState, CreateCardRequest, CreateCardholderRequest, SetCardStateRequest,
-    SpendControls,
 };
 use crate::pseudonym::PseudonymKeys;
 
@@ -91,10 +91,36 @@ pub async fn enqueue(
     body: Option<&Value>,
     person_id: Option<Uuid>,
 ) -> BookingResult<()> {
+    enqueue_at(
+        tx,
+        idempotency_key,
+        operation,
+        method,
+        path,
+        body,
+        person_id,
+        OffsetDateTime::now_utc(),
+    )
+    .await
+}
+
+/// [`enqueue`], to be sent no earlier than `not_before`.
+#[allow(clippy::too_many_arguments)]
+pub async fn enqueue_at(
+    tx: &Transaction<'_>,
+    idempotency_key: &str,
+    operation: &str,
+    method: &Method,
+    path: &str,
+    body: Option<&Value>,
+    person_id: Option<Uuid>,
+    not_before: OffsetDateTime,
+) -> BookingResult<()> {
     let insert = tx
         .prepare_cached(
-            "insert into card.outbox (id, idempotency_key, operation, method, path, body, person_id)
-             values ($1, $2, $3, $4, $5, $6, $7) on conflict (idempotency_key) do nothing",
+            "insert into card.outbox
+                 (id, idempotency_key, operation, method, path, body, person_id, next_attempt_at)
+             values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict (idempotency_key) do nothing",
         )
         .await?;
     tx.execute(
@@ -107,6 +133,7 @@ pub async fn enqueue(
             &path,
             &body,
             &person_id,
+            &not_before,
         ],
     )
     .await?;
@@ -167,8 +194,6 @@ pub struct OutboxWorker {
     pub personal_data: Arc<dyn PersonalData>,
     /// The program's card name, embossed on every card.
     pub program_card_name: String,
-    /// The processor's second fence, applied also when it stands in for us.
-    pub default_spend_controls: SpendControls,
     /// Keys for the `external_ref` pseudonyms (versioned: rotation keeps old refs resolvable).
     pub pseudonyms: PseudonymKeys,
     /// The card program's name at the processor, e.g. `prison-fi`.
@@ -229,6 +254,14 @@ impl OutboxWorker {
                 ))
                 .map_err(|e| ledger::LedgerError::invalid("body", e.to_string()))?,
             ),
+            (crate::fence::SYNC_OPERATION, Some(person_id), None) => {
+                let client = self.pool.get().await.map_err(ledger::LedgerError::from)?;
+                let controls = crate::fence::current_spend_controls(&client, person_id).await?;
+                Some(
+                    serde_json::to_value(controls)
+                        .map_err(|e| ledger::LedgerError::invalid("body", e.to_string()))?,
+                )
+            }
             _ => call.body.clone(),
         };
         let prepared = match self.client.prepare(
@@ -306,11 +339,13 @@ impl OutboxWorker {
             "create_cardholder" => {
                 let cardholder_id = response["id"].as_str().unwrap_or_default().to_owned();
                 let person_id = call.person_id.unwrap_or_default();
+                // The fence for the person's mode now; later changes queue syncs (`fence`).
+                let spend_controls = crate::fence::current_spend_controls(&tx, person_id).await?;
                 let body = serde_json::to_value(CreateCardRequest {
                     cardholder_id,
                     form: CardForm::Physical,
                     embossed_name: Some(self.program_card_name.clone()),
-                    spend_controls: Some(self.default_spend_controls.clone()),
+                    spend_controls: Some(spend_controls),
                     memo: None,
                 })
                 .map_err(|e| ledger::LedgerError::invalid("body", e.to_string()))?;

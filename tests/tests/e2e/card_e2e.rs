@@ -601,3 +601,123 @@ async fn the_days_settlement_file_is_fetched_from_the_processor_and_reconciled()
         .get(0);
     assert_eq!(funding, 1);
 }
+
+/// The spend controls the simulated processor holds for a card.
+fn fence_of(harness: &Harness, card_id: &str) -> (Option<i64>, Option<i64>, Vec<String>) {
+    let controls = harness
+        .sim
+        .card(card_id)
+        .expect("the processor knows the card")
+        .spend_controls
+        .unwrap_or_default();
+    (
+        controls.per_authorization_max,
+        controls.daily_max,
+        controls
+            .blocked_mcc
+            .unwrap_or_default()
+            .iter()
+            .map(|mcc| mcc.as_str().to_owned())
+            .collect(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_processors_own_fence_follows_the_card_mode_and_shuts_when_the_card_is_frozen() {
+    let harness = Harness::start().await;
+    let person = harness.admit(&PEOPLE[0], 0, 1_000).await;
+    // Released under the closed-prison template: no limits, so the most a prisoner may hold
+    // (1,500.00), and every safe-default category blocked.
+    let (per_authorization, daily, blocked) = fence_of(&harness, &person.card_id);
+    assert_eq!((per_authorization, daily), (Some(150_000), Some(150_000)));
+    assert_eq!(
+        blocked.len(),
+        ledger::controls::SAFE_DEFAULT_BLOCKED_MCCS.len()
+    );
+    assert!(blocked.contains(&"7995".to_owned()) && blocked.contains(&"6010".to_owned()));
+
+    let mut client = harness.db.pool.get().await.unwrap();
+    let tx = client.transaction().await.unwrap();
+    ledger::lifecycle::freeze(
+        &tx,
+        &ledger::lifecycle::Freeze {
+            idempotency_key: "freeze-fence".into(),
+            person_id: person.person_id,
+            cause: ledger::lifecycle::FreezeCause::Staff,
+            note: None,
+            frozen_by: "test".into(),
+        },
+    )
+    .await
+    .unwrap();
+    card_adapter::fence::request_sync(&tx, person.person_id)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let report = harness.worker.deliver_due(10).await.unwrap();
+    assert_eq!(report.delivered, 1, "{report:?}");
+    let (per_authorization, daily, _) = fence_of(&harness, &person.card_id);
+    assert_eq!(
+        (per_authorization, daily),
+        (Some(0), Some(0)),
+        "a stand-in can approve nothing on a frozen card"
+    );
+    let sent = harness
+        .sim
+        .requests()
+        .into_iter()
+        .filter(|request| request.path.ends_with("/spend_controls"))
+        .count();
+    assert_eq!(sent, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_future_leave_queues_fence_syncs_for_its_start_and_its_end() {
+    let harness = Harness::start().await;
+    let person = harness.admit(&PEOPLE[0], 0, 1_000).await;
+    let from = time::OffsetDateTime::now_utc() + time::Duration::hours(2);
+    let until = from + time::Duration::days(1);
+    let mut client = harness.db.pool.get().await.unwrap();
+    let tx = client.transaction().await.unwrap();
+    ledger::policy_store::set_card_mode(
+        &tx,
+        person.person_id,
+        &ledger::controls::CardMode::Leave {
+            from,
+            until,
+            limits: ledger::controls::Limits::NONE,
+        },
+        None,
+        "test",
+    )
+    .await
+    .unwrap();
+    card_adapter::fence::request_sync(&tx, person.person_id)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let raw = harness.db.raw_client().await;
+    let rows = raw
+        .query(
+            "select next_attempt_at from card.outbox
+             where operation = 'sync_spend_controls' and state = 'pending' and path = $1
+             order by next_attempt_at",
+            &[&format!("/v1/cards/{}/spend_controls", person.card_id)],
+        )
+        .await
+        .unwrap();
+    let times: Vec<time::OffsetDateTime> = rows.iter().map(|row| row.get(0)).collect();
+    assert_eq!(times.len(), 3, "now, the start and the end");
+    let microseconds = |at: time::OffsetDateTime| at.unix_timestamp_nanos() / 1_000;
+    assert_eq!(
+        times[1..]
+            .iter()
+            .copied()
+            .map(microseconds)
+            .collect::<Vec<_>>(),
+        vec![microseconds(from), microseconds(until)]
+    );
+    // Only the one due now goes out; the others wait for their moment.
+    let report = harness.worker.deliver_due(10).await.unwrap();
+    assert_eq!(report.delivered, 1, "{report:?}");
+}
