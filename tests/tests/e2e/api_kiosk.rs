@@ -334,7 +334,7 @@ async fn a_revoked_or_unknown_device_gets_no_kiosk() {
 
 /// Prison A gets the closed-prison policy (inside, the card works only at the canteen) and the
 /// prisoner an active card on their spendable account, so authorizations run the real controls.
-async fn with_card(world: &World, person_id: Uuid) -> crate::controls_support::Prisoner {
+pub(crate) async fn with_card(world: &World, person_id: Uuid) -> crate::controls_support::Prisoner {
     use crate::controls_support::{CANTEEN, POLICIES_FROM, Prisoner};
     let mut client = world.db.pool.get().await.unwrap();
     let tx = client.transaction().await.unwrap();

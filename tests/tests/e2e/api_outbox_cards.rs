@@ -270,3 +270,69 @@ async fn a_prisoner_without_a_card_has_nothing_to_freeze() {
     );
     assert!(queued(&world, "set_card_state").await.is_empty());
 }
+
+/// The fence syncs queued for a card, by when they are due.
+async fn fence_syncs(world: &World, card_id: &str) -> Vec<time::OffsetDateTime> {
+    world
+        .db
+        .raw_client()
+        .await
+        .query(
+            "select next_attempt_at from card.outbox
+             where operation = 'sync_spend_controls' and path = $1 order by next_attempt_at",
+            &[&format!("/v1/cards/{card_id}/spend_controls")],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect()
+}
+
+#[tokio::test]
+async fn granting_and_ending_a_leave_queue_the_processor_fence_for_now_and_for_its_start_and_end() {
+    let world = World::new().await;
+    let officer = world
+        .staff("fence.officer", &[Role::Officer], world.prison_a)
+        .await;
+    let person = world.admit(&officer, world.prison_a, "F-1").await;
+    let prisoner = crate::api_kiosk::with_card(&world, person).await;
+    let from = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
+    let until = from + time::Duration::hours(24);
+    let rfc3339 = |at: time::OffsetDateTime| {
+        at.format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    let granted = world
+        .http
+        .post(world.prison_url(world.prison_a, &format!("/prisoners/{person}/leave")))
+        .bearer_auth(&officer.token)
+        .json(&json!({"idempotency_key": "fence-leave", "from": rfc3339(from), "until": rfc3339(until)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(granted.status(), 200);
+    let seconds = |times: Vec<time::OffsetDateTime>| {
+        times
+            .into_iter()
+            .map(|at| at.unix_timestamp())
+            .collect::<Vec<_>>()
+    };
+    let queued = seconds(fence_syncs(&world, &prisoner.card_id).await);
+    assert_eq!(queued.len(), 3, "now, the leave's start and its end");
+    assert_eq!(queued[1..], [from.unix_timestamp(), until.unix_timestamp()]);
+
+    let ended = world
+        .http
+        .post(world.prison_url(world.prison_a, &format!("/prisoners/{person}/leave/end")))
+        .bearer_auth(&officer.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ended.status(), 200);
+    assert_eq!(
+        fence_syncs(&world, &prisoner.card_id).await.len(),
+        4,
+        "one more, due now"
+    );
+}

@@ -57,6 +57,7 @@ pub async fn end_checked(
     let placement = ledger::lifecycle::end_leave(&tx, person_id, &staff.id.to_string())
         .await
         .map_err(lifecycle::refused)?;
+    lifecycle::sync_fence(&tx, person_id).await?;
     tx.commit().await?;
     tracing::info!(%person_id, %prison_id, staff.id = %staff.id, "leave ended");
     Ok(PlacementView::of(&placement, OffsetDateTime::now_utc()))

@@ -123,6 +123,7 @@ pub async fn grant_checked(
     )
     .await
     .map_err(lifecycle::refused)?;
+    lifecycle::sync_fence(&tx, person_id).await?;
     let view = PlacementView::of(&placement, now);
     ledger::idempotency::finish(&tx, claim, &view)
         .await

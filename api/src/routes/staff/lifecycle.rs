@@ -222,6 +222,17 @@ pub async fn gate(
 
 /// The ledger's refusals: a card in the wrong mode for the command is a conflict (`409
 /// mode_conflict`, `person_released`); the rest keep their usual status and stable code.
+/// Queues the processor fence's sync for the person's new mode (`card_adapter::fence`), in the
+/// transaction that changed it.
+pub async fn sync_fence(tx: &Transaction<'_>, person_id: Uuid) -> Result<(), Problem> {
+    card_adapter::fence::request_sync(tx, person_id)
+        .await
+        .map_err(|error| {
+            tracing::error!(error.code = error.code(), "fence sync could not be queued");
+            Problem::internal()
+        })
+}
+
 pub fn refused(error: LedgerError) -> Problem {
     match error.code() {
         code @ ("mode_conflict" | "person_released") => Problem::conflict(code, error.to_string()),

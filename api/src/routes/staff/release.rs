@@ -163,6 +163,7 @@ pub async fn release_checked(
     .map_err(lifecycle::refused)?;
     let who = staff.accessor(Purpose::ReleasePreparation, None);
     identity::store::record_release(&tx, &who, person_id, now).await?;
+    lifecycle::sync_fence(&tx, person_id).await?;
     let balances = balances_of(&tx, person_id)
         .await?
         .into_iter()

@@ -152,6 +152,8 @@ pub async fn transfer_checked(
         tracing::error!(%person_id, "identity record not moved on transfer");
         return Err(Problem::internal());
     }
+    // The destination's policy sets the fence from now on (shut if it has none).
+    lifecycle::sync_fence(&tx, person_id).await?;
     let now = OffsetDateTime::now_utc();
     let destination_has_policy = ledger::policy_store::effective_controls(&tx, person_id, now)
         .await
