@@ -145,6 +145,32 @@ pub async fn request_sync(tx: &Transaction<'_>, person_id: Uuid) -> BookingResul
     Ok(())
 }
 
+/// Queues a fence sync, due at `at`, for every card not closed of everyone placed in the prison
+/// now: for a policy published or assigned there (effective at `at`). One statement, whatever
+/// the prison's size.
+pub async fn request_prison_sync(
+    tx: &Transaction<'_>,
+    prison_id: Uuid,
+    at: OffsetDateTime,
+) -> BookingResult<u64> {
+    let queued = tx
+        .execute(
+            "insert into card.outbox
+                 (id, idempotency_key, operation, method, path, body, person_id, next_attempt_at)
+             select gen_random_uuid(), 'sc_' || replace(gen_random_uuid()::text, '-', ''), $3,
+                    'PATCH', '/v1/cards/' || c.card_id || '/spend_controls', null, c.person_id, $2
+             from card.cards c
+             join (select distinct on (person_id) person_id, prison_id from controls.card_modes
+                   where effective_from <= clock_timestamp()
+                   order by person_id, effective_from desc, id desc) placed
+               on placed.person_id = c.person_id
+             where placed.prison_id = $1 and c.state <> 'CLOSED'",
+            &[&prison_id, &at, &SYNC_OPERATION],
+        )
+        .await?;
+    Ok(queued)
+}
+
 /// The moments a mode changes its meaning by itself.
 fn mode_boundaries(mode: &CardMode) -> Vec<OffsetDateTime> {
     match mode {
