@@ -841,3 +841,224 @@ async fn other_prisons_get_404_other_roles_403_and_neither_changes_anything() {
         && row.prison_id == Some(world.prison_b)));
     assert_eq!(mode_now(&world, person).await, EffectiveMode::Inside);
 }
+
+/// A staff page request as a browser sends it from the pages' own forms.
+fn page(
+    world: &World,
+    user: &StaffUser,
+    method: reqwest::Method,
+    path: &str,
+) -> reqwest::RequestBuilder {
+    world
+        .http
+        .request(method, world.url(path))
+        .header("cookie", format!("saldo_staff={}", user.token))
+        .header("sec-fetch-site", "same-origin")
+}
+
+async fn form(world: &World, user: &StaffUser, path: &str, body: String) -> reqwest::Response {
+    page(world, user, reqwest::Method::POST, path)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// A `datetime-local` value: far enough from now that the prison's offset does not matter.
+fn local(at: OffsetDateTime) -> String {
+    at.format(time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]"
+    ))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn officers_grant_and_end_a_leave_and_release_from_the_prisoner_page_without_javascript() {
+    let world = World::new().await;
+    give_policy(&world, world.prison_a).await;
+    let officer = world
+        .staff("lc.officer", &[Role::Officer], world.prison_a)
+        .await;
+    let finance = world
+        .staff("lc.finance", &[Role::Finance], world.prison_a)
+        .await;
+    let person = world.admit(&officer, world.prison_a, "LC-10").await;
+    let prison = world.prison_a;
+    let base = format!("/staff/prisons/{prison}/prisoners/{person}");
+    let show = async |user: &StaffUser, query: &str| {
+        let response = page(
+            &world,
+            user,
+            reqwest::Method::GET,
+            &format!("{base}?purpose=case_management{query}"),
+        )
+        .send()
+        .await
+        .unwrap();
+        assert_eq!(response.status(), 200);
+        response.text().await.unwrap()
+    };
+    let html = show(&officer, "").await;
+    assert!(
+        html.contains("Card and placement") && html.contains(r#"<td class="mode">inside</td>"#),
+        "{html}"
+    );
+    for action in ["leave", "transfer", "release"] {
+        assert!(
+            html.contains(&format!(r#"action="{base}/{action}""#)),
+            "{action}: {html}"
+        );
+    }
+    // Finance staff see the placement but get no officer forms, and their posts are refused.
+    let html = show(&finance, "").await;
+    assert!(html.contains("Card and placement") && !html.contains("Grant the leave"));
+    let now = OffsetDateTime::now_utc();
+    let leave_form = |key: &str| {
+        format!(
+            "idempotency_key={key}&purpose=case_management&from={}&until={}",
+            local(now - Duration::days(1)),
+            local(now + Duration::days(2))
+        )
+    };
+    let refused = form(&world, &finance, &format!("{base}/leave"), leave_form("f1")).await;
+    assert_eq!(refused.status(), 403);
+    assert_eq!(mode_now(&world, person).await, EffectiveMode::Inside);
+
+    // Bad input is a page with the stable code, and nothing changes.
+    let before = everything(&world).await;
+    let bad = form(
+        &world,
+        &officer,
+        &format!("{base}/leave"),
+        "idempotency_key=b1&purpose=case_management&from=tomorrow&until=later".into(),
+    )
+    .await;
+    assert_eq!(bad.status(), 422);
+    assert!(bad.text().await.unwrap().contains("leave_invalid"));
+    let bad = form(
+        &world,
+        &officer,
+        &format!("{base}/transfer"),
+        "idempotency_key=b2&purpose=case_management&to_prison=NOWHERE&regime=&unit=".into(),
+    )
+    .await;
+    assert_eq!(bad.status(), 422);
+    assert!(bad.text().await.unwrap().contains("prison_unknown"));
+    assert_eq!(everything(&world).await, before, "nothing changed");
+
+    let granted = form(&world, &officer, &format!("{base}/leave"), leave_form("p1")).await;
+    assert_eq!(granted.status(), 303);
+    let location = granted.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(
+        location,
+        format!("{base}?purpose=case_management&done=leave_granted")
+    );
+    assert!(matches!(
+        mode_now(&world, person).await,
+        EffectiveMode::Leave { .. }
+    ));
+    // The browser sends the form twice: the same key, nothing more.
+    let modes = card_modes(&world).await;
+    assert_eq!(
+        form(&world, &officer, &format!("{base}/leave"), leave_form("p1"))
+            .await
+            .status(),
+        303
+    );
+    assert_eq!(card_modes(&world).await, modes);
+    let html = show(&officer, "&done=leave_granted").await;
+    assert!(
+        html.contains("Leave granted.") && html.contains("End the leave"),
+        "{html}"
+    );
+
+    let ended = form(
+        &world,
+        &officer,
+        &format!("{base}/leave/end"),
+        "purpose=case_management".into(),
+    )
+    .await;
+    assert_eq!(ended.status(), 303);
+    assert!(
+        ended.headers()["location"]
+            .to_str()
+            .unwrap()
+            .ends_with("&done=leave_ended")
+    );
+    assert_eq!(mode_now(&world, person).await, EffectiveMode::Inside);
+
+    let released = form(
+        &world,
+        &officer,
+        &format!("{base}/release"),
+        "idempotency_key=r1&purpose=release_preparation&savings=to_spendable".into(),
+    )
+    .await;
+    assert_eq!(released.status(), 303);
+    assert!(
+        released.headers()["location"]
+            .to_str()
+            .unwrap()
+            .ends_with("purpose=release_preparation&done=released")
+    );
+    assert_eq!(mode_now(&world, person).await, EffectiveMode::Released);
+    let html = show(&officer, "&done=released").await;
+    assert!(
+        html.contains("Grace period until") && html.contains(r#"<td class="mode">released</td>"#),
+        "{html}"
+    );
+    assert!(
+        !html.contains("Grant the leave") && !html.contains(r#"name="savings""#),
+        "no forms once released"
+    );
+    // An unknown status code is not echoed.
+    assert!(!show(&officer, "&done=%3Cb%3Ehello").await.contains("hello"));
+}
+
+#[tokio::test]
+async fn a_transfer_from_the_prisoner_page_says_where_the_prisoner_went_and_the_page_is_gone_here()
+{
+    let world = World::new().await;
+    give_policy(&world, world.prison_a).await;
+    let officer = world
+        .staff("lc.officer", &[Role::Officer], world.prison_a)
+        .await;
+    let person = world.admit(&officer, world.prison_a, "LC-11").await;
+    let base = format!("/staff/prisons/{}/prisoners/{person}", world.prison_a);
+    let moved = form(
+        &world,
+        &officer,
+        &format!("{base}/transfer"),
+        "idempotency_key=t1&purpose=case_management&to_prison=bru&regime=open_prison&unit=D4"
+            .into(),
+    )
+    .await;
+    assert_eq!(moved.status(), 200);
+    let html = moved.text().await.unwrap();
+    assert!(html.contains("BRU prison"), "{html}");
+    assert!(
+        html.contains("no spending-controls policy"),
+        "prison B has none: {html}"
+    );
+    let placement =
+        ledger::policy_store::current_placement(&world.db.pool.get().await.unwrap(), person)
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(
+        (placement.prison_id, placement.regime),
+        (world.prison_b, ledger::controls::Regime::OpenPrison)
+    );
+    let gone = page(
+        &world,
+        &officer,
+        reqwest::Method::GET,
+        &format!("{base}?purpose=case_management"),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(gone.status(), 404);
+}

@@ -7,6 +7,7 @@ mod books;
 mod dead_letters;
 mod home;
 mod layout;
+mod lifecycle;
 mod prisoner;
 mod sign_in;
 
@@ -29,6 +30,10 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(dead_letters::retry))
         .routes(routes!(prisoner::lookup))
         .routes(routes!(prisoner::show))
+        .routes(routes!(lifecycle::grant_leave))
+        .routes(routes!(lifecycle::end_leave))
+        .routes(routes!(lifecycle::transfer))
+        .routes(routes!(lifecycle::release))
         .routes(routes!(adjustments::show))
         .routes(routes!(adjustments::propose))
         .routes(routes!(adjustments::approve))

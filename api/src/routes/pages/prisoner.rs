@@ -16,6 +16,10 @@ use crate::http::{ApiPath, ApiQuery, HtmlForm};
 use crate::identity::{self, PrisonerField};
 use crate::problem::Problem;
 use crate::routes::ledger_views::{balances_of, recent_lines};
+use crate::routes::staff::{PlacementView, effective_mode_str};
+use ledger::controls::CardMode;
+
+use super::lifecycle::DONE as LIFECYCLE_DONE;
 
 /// The purposes staff choose from on the pages (codes of the access log's closed list).
 pub const PURPOSES: [(&str, &str); 6] = [
@@ -98,6 +102,31 @@ pub struct PrisonerPagePath {
 #[serde(deny_unknown_fields)]
 pub struct PurposeQuery {
     purpose: String,
+    /// A status line after a lifecycle form (only the known codes are shown).
+    #[serde(default)]
+    done: Option<String>,
+}
+
+/// A moment as the prison's clock shows it.
+fn local_time(at: time::OffsetDateTime, time_zone: &jiff::tz::TimeZone) -> String {
+    jiff::Timestamp::from_second(at.unix_timestamp())
+        .map(|ts| {
+            ts.to_zoned(time_zone.clone())
+                .strftime("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+/// A `datetime-local` input's value for a moment, the prison's time.
+fn local_input(at: time::OffsetDateTime, time_zone: &jiff::tz::TimeZone) -> String {
+    jiff::Timestamp::from_second(at.unix_timestamp())
+        .map(|ts| {
+            ts.to_zoned(time_zone.clone())
+                .strftime("%Y-%m-%dT%H:%M")
+                .to_string()
+        })
+        .unwrap_or_default()
 }
 
 #[utoipa::path(get, path = "/staff/prisons/{prison_id}/prisoners/{person_id}", tag = "staff pages",
@@ -128,6 +157,7 @@ pub async fn show(
             PrisonerField::PrisonerNumber,
             PrisonerField::Balances,
             PrisonerField::Statement,
+            PrisonerField::Placement,
         ],
     )
     .await?;
@@ -135,6 +165,11 @@ pub async fn show(
         tx.commit().await?;
         return Ok(refused(Problem::not_found("prisoner")));
     };
+    let placement = ledger::policy_store::current_placement(&tx, path.person_id).await?;
+    let time_zone = identity::store::prison(&tx, path.prison_id)
+        .await?
+        .and_then(|prison| jiff::tz::TimeZone::get(&prison.time_zone).ok())
+        .unwrap_or(jiff::tz::TimeZone::UTC);
     let balances = balances_of(&tx, path.person_id).await?;
     let spendable = balances
         .iter()
@@ -148,6 +183,27 @@ pub async fn show(
     let finance = access
         .staff
         .may(&[Role::Finance, Role::FinanceApprover], path.prison_id);
+    let officer = access.staff.may(&[Role::Officer], path.prison_id);
+    let now = time::OffsetDateTime::now_utc();
+    let done = query.done.as_deref().and_then(|code| {
+        LIFECYCLE_DONE
+            .iter()
+            .find(|(known, _)| *known == code)
+            .map(|(_, text)| *text)
+    });
+    // What the officer may do next, from the mode staff set.
+    let (leave_running, released) = match placement.as_ref().map(|p| p.mode) {
+        Some(CardMode::Leave { until, .. }) => (until > now, false),
+        Some(CardMode::Released { .. }) => (false, true),
+        _ => (false, false),
+    };
+    let frozen = matches!(placement.as_ref().map(|p| p.mode), Some(CardMode::Frozen));
+    let lifecycle_form = |action: &str| {
+        format!(
+            "/staff/prisons/{}/prisoners/{}/{action}",
+            path.prison_id, path.person_id
+        )
+    };
     let title = format!(
         "Prisoner {}",
         prisoner.prisoner_number.as_deref().unwrap_or("")
@@ -156,6 +212,76 @@ pub async fn show(
         &title,
         true,
         html! {
+            @if let Some(done) = done {
+                p role="status" { (done) }
+            }
+            h2 { "Card and placement" }
+            @match &placement {
+                None => p { "Not placed yet: no card mode." },
+                Some(placement) => {
+                    table id="placement" {
+                        tbody {
+                            tr { th { "Card now" } td.mode { (effective_mode_str(&placement.mode.effective_at(now))) } }
+                            tr { th { "Mode set" } td { (PlacementView::of(placement, now).mode) " (" (placement.reason) ", " (local_time(placement.since, &time_zone)) ")" } }
+                            tr { th { "Regime" } td { (ledger::policy_store::regime_str(placement.regime)) } }
+                            @if let CardMode::Leave { from, until, .. } = placement.mode {
+                                tr { th { "Leave" } td { (local_time(from, &time_zone)) " to " (local_time(until, &time_zone)) } }
+                            }
+                            @if let CardMode::Released { until } = placement.mode {
+                                tr { th { "Grace period until" } td { (local_time(until, &time_zone)) } }
+                            }
+                        }
+                    }
+                }
+            }
+            @if officer && placement.is_some() && !released {
+                @if leave_running {
+                    form.inline method="post" action=(lifecycle_form("leave/end")) {
+                        input type="hidden" name="purpose" value=(stated.as_str());
+                        button type="submit" { "End the leave" }
+                    }
+                } @else if !frozen {
+                    h2 { "Grant a leave" }
+                    p { "Times are the prison's. The policy's leave limits apply." }
+                    form method="post" action=(lifecycle_form("leave")) {
+                        input type="hidden" name="idempotency_key" value=(Uuid::new_v4());
+                        input type="hidden" name="purpose" value=(stated.as_str());
+                        label for="leave_from" { "From" }
+                        input id="leave_from" name="from" type="datetime-local" required value=(local_input(now, &time_zone));
+                        label for="leave_until" { "Until" }
+                        input id="leave_until" name="until" type="datetime-local" required;
+                        div { button type="submit" { "Grant the leave" } }
+                    }
+                }
+                h2 { "Transfer" }
+                form method="post" action=(lifecycle_form("transfer")) {
+                    input type="hidden" name="idempotency_key" value=(Uuid::new_v4());
+                    input type="hidden" name="purpose" value=(stated.as_str());
+                    label for="to_prison" { "Destination prison code" }
+                    input id="to_prison" name="to_prison" required maxlength="32";
+                    label for="regime" { "Regime there" }
+                    select id="regime" name="regime" {
+                        option value="" { "As now" }
+                        option value="closed_prison" { "closed_prison" }
+                        option value="open_prison" { "open_prison" }
+                        option value="remand" { "remand" }
+                    }
+                    label for="unit" { "Unit there (optional)" }
+                    input id="unit" name="unit" maxlength="64";
+                    div { button type="submit" { "Transfer" } }
+                }
+                h2 { "Release" }
+                form method="post" action=(lifecycle_form("release")) {
+                    input type="hidden" name="idempotency_key" value=(Uuid::new_v4());
+                    input type="hidden" name="purpose" value=(stated.as_str());
+                    label for="savings" { "Release savings" }
+                    select id="savings" name="savings" {
+                        option value="to_spendable" { "To spendable (usable on the card)" }
+                        option value="pay_out" { "Pay out to the account on record" }
+                    }
+                    div { button type="submit" { "Release" } }
+                }
+            }
             h2 { "Balances" }
             table id="balances" {
                 thead { tr { th { "Account" } th.amount { "Posted" } th.amount { "Held" } th.amount { "Available" } } }

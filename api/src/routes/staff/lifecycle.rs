@@ -220,8 +220,6 @@ pub async fn gate(
         .map(|placement| (found, placement)))
 }
 
-/// The ledger's refusals: a card in the wrong mode for the command is a conflict (`409
-/// mode_conflict`, `person_released`); the rest keep their usual status and stable code.
 /// Queues the processor fence's sync for the person's new mode (`card_adapter::fence`), in the
 /// transaction that changed it.
 pub async fn sync_fence(tx: &Transaction<'_>, person_id: Uuid) -> Result<(), Problem> {
@@ -233,6 +231,8 @@ pub async fn sync_fence(tx: &Transaction<'_>, person_id: Uuid) -> Result<(), Pro
         })
 }
 
+/// The ledger's refusals: a card in the wrong mode for the command is a conflict (`409
+/// mode_conflict`, `person_released`); the rest keep their usual status and stable code.
 pub fn refused(error: LedgerError) -> Problem {
     match error.code() {
         code @ ("mode_conflict" | "person_released") => Problem::conflict(code, error.to_string()),

@@ -1,0 +1,277 @@
+//! The officers' lifecycle forms on the prisoner page: grant a leave, end it, transfer, release.
+//! Each posts here; the handler calls the same function as the JSON route, then goes back to the
+//! prisoner page with a status line (`done=`). A transfer shows its own page instead: the
+//! prisoner is no longer in this prison, so their page here is gone.
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use ledger::lifecycle::SavingsOnRelease;
+use maud::html;
+use serde::Deserialize;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::layout::{page, refused};
+use crate::access_log::Purpose;
+use crate::app::AppState;
+use crate::auth::{Officers, RequireRole};
+use crate::http::{ApiPath, HtmlForm};
+use crate::identity;
+use crate::problem::Problem;
+use crate::routes::staff::{LeaveRequest, ReleaseRequest, TransferRequest};
+
+#[derive(Deserialize)]
+pub struct PrisonerPath {
+    prison_id: Uuid,
+    person_id: Uuid,
+}
+
+/// The status lines the prisoner page shows after a form, by `done=` code.
+pub const DONE: [(&str, &str); 3] = [
+    ("leave_granted", "Leave granted."),
+    ("leave_ended", "Leave ended: the card works inside only."),
+    (
+        "released",
+        "Released: the card works as a normal card until the grace period ends.",
+    ),
+];
+
+/// Back to the prisoner page with the purpose it was opened for and a status line.
+fn back(path: &PrisonerPath, purpose: &str, done: &str) -> Response {
+    let purpose = Purpose::parse_staff(purpose).unwrap_or(Purpose::CaseManagement);
+    Redirect::to(&format!(
+        "/staff/prisons/{}/prisoners/{}?purpose={}&done={done}",
+        path.prison_id,
+        path.person_id,
+        purpose.as_str()
+    ))
+    .into_response()
+}
+
+/// A `datetime-local` value (`2026-05-01T08:00`) read as the prison's local time.
+fn local_instant(text: &str, time_zone: &str) -> Result<OffsetDateTime, Problem> {
+    let invalid = || Problem::unprocessable("leave_invalid", "a time is like 2026-05-01T08:00");
+    let zone = jiff::tz::TimeZone::get(time_zone).map_err(|_| Problem::internal())?;
+    let civil: jiff::civil::DateTime = text.parse().map_err(|_| invalid())?;
+    let zoned = civil.to_zoned(zone).map_err(|_| invalid())?;
+    OffsetDateTime::from_unix_timestamp_nanos(zoned.timestamp().as_nanosecond())
+        .map_err(|_| invalid())
+}
+
+async fn prison_time_zone(state: &AppState, prison_id: Uuid) -> Result<String, Problem> {
+    let client = state.pool.get().await?;
+    Ok(identity::store::prison(&client, prison_id)
+        .await?
+        .ok_or_else(|| Problem::not_found("prison"))?
+        .time_zone)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeaveForm {
+    idempotency_key: String,
+    purpose: String,
+    /// `datetime-local`, the prison's time.
+    from: String,
+    until: String,
+}
+
+#[utoipa::path(post, path = "/staff/prisons/{prison_id}/prisoners/{person_id}/leave", tag = "staff pages",
+    description = "Role: officer in the path's prison. The prisoner page's leave form (times in the \
+        prison's local time; the policy's default leave limits).",
+    params(("prison_id" = uuid::Uuid, Path), ("person_id" = uuid::Uuid, Path)),
+    request_body(content_type = "application/x-www-form-urlencoded", content = Object,
+        description = "idempotency_key, purpose, from, until (e.g. 2026-05-01T08:00)"),
+    responses((status = 303, description = "Granted: back to the prisoner page")))]
+pub async fn grant_leave(
+    State(state): State<AppState>,
+    access: Result<RequireRole<Officers>, Problem>,
+    ApiPath(path): ApiPath<PrisonerPath>,
+    HtmlForm(form): HtmlForm<LeaveForm>,
+) -> Result<Response, Problem> {
+    let access = match access {
+        Ok(access) => access,
+        Err(problem) => return Ok(refused(problem)),
+    };
+    let time_zone = prison_time_zone(&state, path.prison_id).await?;
+    let request = match (
+        local_instant(&form.from, &time_zone),
+        local_instant(&form.until, &time_zone),
+    ) {
+        (Ok(from), Ok(until)) => LeaveRequest {
+            idempotency_key: form.idempotency_key,
+            from,
+            until,
+            limits: None,
+        },
+        (Err(problem), _) | (_, Err(problem)) => return Ok(refused(problem)),
+    };
+    match crate::routes::staff::grant_leave(
+        &state,
+        &access.staff,
+        path.prison_id,
+        path.person_id,
+        &request,
+    )
+    .await
+    {
+        Ok(_) => Ok(back(&path, &form.purpose, "leave_granted")),
+        Err(problem) => Ok(refused(problem)),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndLeaveForm {
+    purpose: String,
+}
+
+#[utoipa::path(post, path = "/staff/prisons/{prison_id}/prisoners/{person_id}/leave/end", tag = "staff pages",
+    description = "Role: officer in the path's prison. Ends the card's leave.",
+    params(("prison_id" = uuid::Uuid, Path), ("person_id" = uuid::Uuid, Path)),
+    request_body(content_type = "application/x-www-form-urlencoded", content = Object, description = "purpose"),
+    responses((status = 303, description = "Ended: back to the prisoner page")))]
+pub async fn end_leave(
+    State(state): State<AppState>,
+    access: Result<RequireRole<Officers>, Problem>,
+    ApiPath(path): ApiPath<PrisonerPath>,
+    HtmlForm(form): HtmlForm<EndLeaveForm>,
+) -> Result<Response, Problem> {
+    let access = match access {
+        Ok(access) => access,
+        Err(problem) => return Ok(refused(problem)),
+    };
+    match crate::routes::staff::end_leave(&state, &access.staff, path.prison_id, path.person_id)
+        .await
+    {
+        Ok(_) => Ok(back(&path, &form.purpose, "leave_ended")),
+        Err(problem) => Ok(refused(problem)),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferForm {
+    idempotency_key: String,
+    /// Sent like every form's; unused: the answer is not the prisoner page.
+    #[allow(dead_code)]
+    purpose: String,
+    /// The destination prison's code, e.g. `BRU`.
+    to_prison: String,
+    /// Empty: the current regime.
+    regime: String,
+    /// Empty: none.
+    unit: String,
+}
+
+#[utoipa::path(post, path = "/staff/prisons/{prison_id}/prisoners/{person_id}/transfer", tag = "staff pages",
+    description = "Role: officer in the path's prison. Transfers the prisoner to the prison with the \
+        code given; the answer is a page saying so (the prisoner's page here is gone).",
+    params(("prison_id" = uuid::Uuid, Path), ("person_id" = uuid::Uuid, Path)),
+    request_body(content_type = "application/x-www-form-urlencoded", content = Object,
+        description = "idempotency_key, purpose, to_prison (code), regime (empty: the current one), unit (empty: none)"),
+    responses((status = 200, description = "Transferred", content_type = "text/html", body = String)))]
+pub async fn transfer(
+    State(state): State<AppState>,
+    access: Result<RequireRole<Officers>, Problem>,
+    ApiPath(path): ApiPath<PrisonerPath>,
+    HtmlForm(form): HtmlForm<TransferForm>,
+) -> Result<Response, Problem> {
+    let access = match access {
+        Ok(access) => access,
+        Err(problem) => return Ok(refused(problem)),
+    };
+    let regime = match form.regime.as_str() {
+        "" => None,
+        text => match ledger::policy_store::parse_regime(text) {
+            Ok(regime) => Some(regime),
+            Err(error) => return Ok(refused(error.into())),
+        },
+    };
+    let code = form.to_prison.trim().to_ascii_uppercase();
+    let destination = {
+        let client = state.pool.get().await?;
+        identity::store::prison_by_code(&client, &code).await?
+    };
+    let Some(destination) = destination else {
+        return Ok(refused(Problem::unprocessable(
+            "prison_unknown",
+            "no prison has that code",
+        )));
+    };
+    let request = TransferRequest {
+        idempotency_key: form.idempotency_key,
+        to_prison_id: destination.id,
+        regime,
+        unit: Some(form.unit.trim().to_owned()).filter(|unit| !unit.is_empty()),
+    };
+    match crate::routes::staff::transfer_prisoner(
+        &state,
+        &access.staff,
+        path.prison_id,
+        path.person_id,
+        &request,
+    )
+    .await
+    {
+        Ok(done) => Ok(page(
+            "Transferred",
+            true,
+            html! {
+                p role="status" {
+                    "The prisoner is now at " strong { (destination.name) } " (" (destination.code) "). "
+                    "Their record and card have moved there; this prison no longer shows them."
+                }
+                @if !done.destination_has_policy {
+                    p.message role="alert" {
+                        "The destination has no spending-controls policy for the regime: the card is declined there until it gets one."
+                    }
+                }
+                p { a href="/staff/home" { "Back to the home page" } }
+            },
+        )
+        .into_response()),
+        Err(problem) => Ok(refused(problem)),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseForm {
+    idempotency_key: String,
+    purpose: String,
+    savings: SavingsOnRelease,
+}
+
+#[utoipa::path(post, path = "/staff/prisons/{prison_id}/prisoners/{person_id}/release", tag = "staff pages",
+    description = "Role: officer in the path's prison. Releases the prisoner.",
+    params(("prison_id" = uuid::Uuid, Path), ("person_id" = uuid::Uuid, Path)),
+    request_body(content_type = "application/x-www-form-urlencoded", content = Object,
+        description = "idempotency_key, purpose, savings (to_spendable or pay_out)"),
+    responses((status = 303, description = "Released: back to the prisoner page")))]
+pub async fn release(
+    State(state): State<AppState>,
+    access: Result<RequireRole<Officers>, Problem>,
+    ApiPath(path): ApiPath<PrisonerPath>,
+    HtmlForm(form): HtmlForm<ReleaseForm>,
+) -> Result<Response, Problem> {
+    let access = match access {
+        Ok(access) => access,
+        Err(problem) => return Ok(refused(problem)),
+    };
+    let request = ReleaseRequest {
+        idempotency_key: form.idempotency_key,
+        savings: form.savings,
+    };
+    match crate::routes::staff::release_prisoner(
+        &state,
+        &access.staff,
+        path.prison_id,
+        path.person_id,
+        &request,
+    )
+    .await
+    {
+        Ok(_) => Ok(back(&path, &form.purpose, "released")),
+        Err(problem) => Ok(refused(problem)),
+    }
+}
