@@ -23,6 +23,8 @@ pub enum Purpose {
     DataSubjectRequest,
     Audit,
     PinManagement,
+    /// Wages and allowances credited by a payroll import.
+    Payroll,
     /// The prisoner at the kiosk, consulting their own data.
     SelfService,
     /// The outbox worker reads a person's data only to make sure none of it leaves for the
@@ -45,6 +47,7 @@ impl Purpose {
             Purpose::DataSubjectRequest => "data_subject_request",
             Purpose::Audit => "audit",
             Purpose::PinManagement => "pin_management",
+            Purpose::Payroll => "payroll",
             Purpose::SelfService => "self_service",
             Purpose::EgressCheck => "egress_check",
             Purpose::Retention => "retention",

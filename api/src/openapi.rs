@@ -118,6 +118,7 @@ pub struct BalanceDoc {
 
 #[derive(Serialize, ToSchema)]
 pub struct DepositPosted {
+    /// The receipt's entry: the allocation, or the credit to held_deposits when held.
     pub entry_id: Uuid,
     #[schema(format = Date)]
     pub effective_date: String,
@@ -125,6 +126,16 @@ pub struct DepositPosted {
     #[schema(example = "EUR")]
     pub currency: String,
     pub spendable: BalanceDoc,
+    /// Family deposits only.
+    pub deposit_id: Option<Uuid>,
+    /// Family deposits only: `accepted` or `pending_review`.
+    #[schema(example = "pending_review")]
+    pub state: Option<String>,
+    /// Why it waits for review: `above_review_threshold` or `over_max_balance`.
+    pub held_because: Option<String>,
+    /// Monitoring rules the deposit raised (they never stop it): `many_senders_to_prisoner`,
+    /// `sender_to_many_prisoners`, `high_amount`.
+    pub flags: Option<Vec<String>>,
 }
 
 #[derive(Serialize, ToSchema)]

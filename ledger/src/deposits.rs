@@ -305,10 +305,12 @@ pub async fn receive_deposit(
         }
     }
     let deposit_id = Uuid::now_v7();
+    // Who recorded it travels with the receipt entry: the review refuses them (four eyes).
     let metadata = serde_json::json!({
         "deposit_id": deposit_id,
         "sender_id": command.sender_id,
         "prison_id": placement.prison_id,
+        "received_by": command.received_by,
     });
     let entry_id = if held_because.is_some() {
         let bank = institution_account(
@@ -530,6 +532,21 @@ pub async fn pending_deposits(
         .collect())
 }
 
+/// Who recorded a deposit, from its receipt entry (`None` for deposits booked before it was
+/// recorded there).
+pub async fn received_by(
+    client: &impl GenericClient,
+    received_entry_id: Uuid,
+) -> LedgerResult<Option<String>> {
+    let statement = client
+        .prepare_cached("select metadata->>'received_by' from journal_entries where id = $1")
+        .await?;
+    Ok(client
+        .query_opt(&statement, &[&received_entry_id])
+        .await?
+        .and_then(|row| row.get(0)))
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReviewDeposit {
     pub deposit_id: Uuid,
@@ -542,7 +559,8 @@ pub struct ReviewDeposit {
 
 /// Accepts (allocated from `held_deposits` like any deposit) or rejects (refunded: debit
 /// `held_deposits`, credit `bank_trust`, reference `refund`; finance returns the money to the
-/// sender) a held deposit. A second decision is `deposit_already_decided`.
+/// sender) a held deposit. A second decision is `deposit_already_decided`; the member of staff
+/// who recorded the deposit cannot decide it (`four_eyes`).
 pub async fn review_deposit(
     tx: &Transaction<'_>,
     command: &ReviewDeposit,
@@ -554,6 +572,14 @@ pub async fn review_deposit(
         return Err(LedgerError::invalid(
             "deposit_already_decided",
             "the deposit is not pending review",
+        ));
+    }
+    if received_by(tx, current.received_entry_id).await?.as_deref()
+        == Some(command.decided_by.as_str())
+    {
+        return Err(LedgerError::invalid(
+            "four_eyes",
+            "the member of staff who recorded a deposit cannot review it",
         ));
     }
     if !command.accept

@@ -204,6 +204,82 @@ pub async fn assign_policy(
     Ok(())
 }
 
+/// A prison regime's policy assignment in effect at an instant, with the template it names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssignedPolicy {
+    pub prison_id: Uuid,
+    pub regime: Regime,
+    pub policy_id: String,
+    pub time_zone: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub effective_from: OffsetDateTime,
+    pub assigned_by: String,
+    /// The template's latest version in effect at the instant (`None` if none is yet).
+    pub policy: Option<Policy>,
+}
+
+/// The assignment of `regime` in `prison_id` in effect at `at`, as [`effective_controls`] reads
+/// it; `None` when the regime has none.
+pub async fn assigned_policy(
+    client: &impl GenericClient,
+    prison_id: Uuid,
+    regime: Regime,
+    at: OffsetDateTime,
+) -> LedgerResult<Option<AssignedPolicy>> {
+    let statement = client
+        .prepare_cached(
+            "with a as (
+                 select pp.policy_id, pp.time_zone, pp.effective_from, pp.assigned_by
+                 from controls.prison_policies pp
+                 where pp.prison_id = $1 and pp.regime = $2 and pp.effective_from <= $3
+                 order by pp.effective_from desc, pp.id desc limit 1
+             )
+             select a.policy_id, a.time_zone, a.effective_from, a.assigned_by,
+                    (select cp.policy from controls.policies cp
+                     where cp.policy_id = a.policy_id and cp.effective_from <= $3
+                     order by cp.version desc limit 1)
+             from a",
+        )
+        .await?;
+    let Some(row) = client
+        .query_opt(&statement, &[&prison_id, &regime_str(regime), &at])
+        .await?
+    else {
+        return Ok(None);
+    };
+    let policy = row
+        .get::<_, Option<serde_json::Value>>(4)
+        .map(serde_json::from_value)
+        .transpose()?;
+    Ok(Some(AssignedPolicy {
+        prison_id,
+        regime,
+        policy_id: row.get(0),
+        time_zone: row.get(1),
+        effective_from: row.get(2),
+        assigned_by: row.get(3),
+        policy,
+    }))
+}
+
+/// The prison a policy id was last published for (`Some(None)`: a national template; `None`:
+/// no such policy).
+pub async fn policy_owner(
+    client: &impl GenericClient,
+    policy_id: &str,
+) -> LedgerResult<Option<Option<Uuid>>> {
+    let statement = client
+        .prepare_cached(
+            "select prison_id from controls.policies where policy_id = $1
+             order by version desc limit 1",
+        )
+        .await?;
+    Ok(client
+        .query_opt(&statement, &[&policy_id])
+        .await?
+        .map(|row| row.get(0)))
+}
+
 // ---------------------------------------------------------------------------------------------
 // Card modes
 
@@ -477,6 +553,54 @@ pub async fn grant_override(
             .map_err(|_| LedgerError::invalid("override_invalid", "version out of range"))?,
         ..command.item.clone()
     })
+}
+
+/// An override's latest version as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredOverride {
+    pub person_id: Uuid,
+    pub prison_id: Uuid,
+    pub item: PolicyOverride,
+    #[serde(with = "time::serde::rfc3339")]
+    pub effective_from: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub effective_until: Option<OffsetDateTime>,
+    pub revoked: bool,
+}
+
+/// The latest version of an override, if it exists (revoked or not).
+pub async fn latest_override(
+    client: &impl GenericClient,
+    override_id: &str,
+) -> LedgerResult<Option<StoredOverride>> {
+    let statement = client
+        .prepare_cached(
+            "select o.person_id, o.prison_id, o.version, o.change, o.reason, o.requested_by,
+                    o.approved_by, o.effective_from, o.effective_until,
+                    exists (select 1 from controls.override_revocations r
+                            where r.override_id = o.override_id)
+             from controls.policy_overrides o where o.override_id = $1
+             order by o.version desc limit 1",
+        )
+        .await?;
+    let Some(row) = client.query_opt(&statement, &[&override_id]).await? else {
+        return Ok(None);
+    };
+    Ok(Some(StoredOverride {
+        person_id: row.get(0),
+        prison_id: row.get(1),
+        item: PolicyOverride {
+            id: override_id.to_owned(),
+            version: u32::try_from(row.get::<_, i32>(2)).unwrap_or(0),
+            change: serde_json::from_value(row.get(3))?,
+            reason: row.get(4),
+            requested_by: row.get(5),
+            approved_by: row.get(6),
+        },
+        effective_from: row.get(7),
+        effective_until: row.get(8),
+        revoked: row.get(9),
+    }))
 }
 
 /// Ends an override from now on. Decisions already made keep their record of it.

@@ -34,7 +34,8 @@ pub enum Role {
     Officer,
     /// Finance staff: deposits, balances, the books.
     Finance,
-    /// Finance staff who may also approve (four-eyes work comes later); has finance's rights.
+    /// Finance staff who may also approve (adjustments, held deposits, per-person overrides,
+    /// policies); has finance's rights.
     FinanceApprover,
     /// Auditor / data protection officer: the access log and the books, no case data.
     Auditor,
@@ -120,6 +121,15 @@ policy!(
 policy!(
     /// Deciding ledger adjustments (and never one's own: checked by the handler and the database).
     Approvers, [FinanceApprover], PathPrison
+);
+policy!(
+    /// Reading a prison's spending-control policies (prison-level rules, no person-level data).
+    PolicyReaders, [Finance, FinanceApprover, Admin], PathPrison
+);
+policy!(
+    /// Publishing and assigning a prison's spending-control policies: a finance approver or an
+    /// administrator (per-person overrides are [`Approvers`] only: they touch case data).
+    PolicyMakers, [FinanceApprover, Admin], PathPrison
 );
 policy!(
     /// The processor outbox's dead calls (service-wide: one program, no person-level data shown).

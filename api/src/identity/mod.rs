@@ -111,6 +111,10 @@ pub enum PrisonerField {
     Adjustment,
     /// Where the person is placed (transfer, leave, release).
     Placement,
+    /// Wages or allowances credited by a payroll import.
+    Payroll,
+    /// The person's spending controls (a per-person policy override).
+    SpendingControls,
 }
 
 impl PrisonerField {
@@ -141,6 +145,8 @@ impl PrisonerField {
             PrisonerField::Card => "card",
             PrisonerField::Adjustment => "adjustment",
             PrisonerField::Placement => "placement",
+            PrisonerField::Payroll => "payroll",
+            PrisonerField::SpendingControls => "spending_controls",
         }
     }
 }

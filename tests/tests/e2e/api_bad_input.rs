@@ -61,6 +61,32 @@ fn json_routes(world: &World, person: uuid::Uuid) -> Vec<(Method, String, Value)
             prison(&format!("/prisoners/{person}/release")),
             json!({"idempotency_key": "r", "savings": "to_spendable"}),
         ),
+        (
+            Method::POST,
+            prison(&format!("/deposits/{}/reject", uuid::Uuid::now_v7())),
+            json!({"reason": "bad input"}),
+        ),
+        (
+            Method::POST,
+            prison(&format!("/depositors/{}/approval", uuid::Uuid::now_v7())),
+            json!({"person_id": person, "approved": true}),
+        ),
+        (
+            Method::POST,
+            prison("/policies"),
+            json!({"policy": ledger::controls::Policy::closed_prison("bad-input", 1, "FI", &[])}),
+        ),
+        (
+            Method::POST,
+            prison(&format!("/prisoners/{person}/overrides")),
+            json!({"override_id": "o-1", "change": {"change": "allow_mcc", "mcc": "5942"},
+                   "reason": "r", "requested_by": person}),
+        ),
+        (
+            Method::POST,
+            prison(&format!("/prisoners/{person}/overrides/o-1/revoke")),
+            json!({"reason": "r"}),
+        ),
     ]
 }
 

@@ -173,6 +173,61 @@ fn routes() -> Vec<Route> {
             &[O],
             false,
         ),
+        route(
+            Method::POST,
+            "/api/staff/prisons/{A}/payroll?effective_date=2026-11-27",
+            &[F, FA],
+            false,
+        ),
+        route(
+            Method::GET,
+            "/api/staff/prisons/{A}/deposits/pending",
+            &[F, FA],
+            false,
+        ),
+        route(
+            Method::POST,
+            "/api/staff/prisons/{A}/deposits/{DEP}/approve",
+            &[FA],
+            false,
+        ),
+        route(
+            Method::POST,
+            "/api/staff/prisons/{A}/deposits/{DEP}/reject",
+            &[FA],
+            false,
+        ),
+        route(
+            Method::POST,
+            "/api/staff/prisons/{A}/depositors/{D}/approval",
+            &[F, FA],
+            false,
+        ),
+        route(
+            Method::GET,
+            "/api/staff/prisons/{A}/policies",
+            &[F, FA, AD],
+            false,
+        ),
+        // Publishes prison A's policy: the override routes below need one in effect.
+        route(
+            Method::POST,
+            "/api/staff/prisons/{A}/policies",
+            &[FA, AD],
+            false,
+        ),
+        route(
+            Method::POST,
+            "/api/staff/prisons/{A}/prisoners/{P}/overrides",
+            &[FA],
+            false,
+        ),
+        route(
+            Method::POST,
+            "/api/staff/prisons/{A}/prisoners/{P}/overrides/matrix-ovr/revoke",
+            &[FA],
+            false,
+        ),
     ]
 }
 
@@ -219,6 +274,23 @@ fn body_for(path: &str, n: usize) -> Option<Value> {
     } else if path.ends_with("/transfer") {
         // `{B}`: prison B's id, filled in by `call`.
         Some(json!({"idempotency_key": unique, "to_prison_id": "{B}"}))
+    } else if path.contains("/deposits/") && path.ends_with("/reject") {
+        Some(json!({"reason": "matrix"}))
+    } else if path.ends_with("/approval") {
+        // `{P}`: the matrix's prisoner, filled in by `call`.
+        Some(json!({"person_id": "{P}", "approved": true}))
+    } else if path.ends_with("/policies") {
+        Some(
+            json!({"policy": ledger::controls::Policy::closed_prison("matrix-closed", 1, "FI", &["m_canteen"])}),
+        )
+    } else if path.ends_with("/overrides") {
+        // `{MAKER}`: another member of staff of prison A, filled in by `call`.
+        Some(
+            json!({"override_id": "matrix-ovr", "change": {"change": "allow_mcc", "mcc": "5942"},
+            "reason": "matrix", "requested_by": "{MAKER}"}),
+        )
+    } else if path.ends_with("/revoke") {
+        Some(json!({"reason": "matrix"}))
     } else if path.ends_with("/release") {
         Some(json!({"idempotency_key": unique, "savings": "to_spendable"}))
     } else {
@@ -238,6 +310,9 @@ struct Seeds {
     moving: Uuid,
     releasing: Uuid,
     maker: StaffUser,
+    /// A depositor of prison A approved as a sender to `person` (`{D}`; `{DEP}` is a fresh
+    /// deposit of theirs held for review, recorded by `maker`).
+    depositor: Uuid,
 }
 
 /// A card for the matrix's prisoners, registered as the processor would have it.
@@ -262,6 +337,32 @@ async fn give_card(world: &World, person: Uuid, card_id: &str, state: &str) {
     tx.commit().await.unwrap();
 }
 
+/// A depositor of prison A, approved as a sender to `person`.
+async fn seed_depositor(world: &World, maker: &StaffUser, person: Uuid) -> Uuid {
+    let registered: Value = world
+        .http
+        .post(world.prison_url(world.prison_a, "/depositors"))
+        .bearer_auth(&maker.token)
+        .json(&json!({"full_name": "Matrix Depositor"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let depositor = registered["person_id"].as_str().unwrap();
+    let approval = world
+        .http
+        .post(world.prison_url(world.prison_a, &format!("/depositors/{depositor}/approval")))
+        .bearer_auth(&maker.token)
+        .json(&json!({"person_id": person, "approved": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(approval.status(), 200);
+    depositor.parse().unwrap()
+}
+
 /// The route's path with its placeholders filled; `{ADJ}` and `{DL}` get a fresh proposal and
 /// a fresh dead call each time, so every allowed call has something to act on.
 async fn concrete_path(world: &World, seeds: &Seeds, path: &str) -> String {
@@ -271,7 +372,29 @@ async fn concrete_path(world: &World, seeds: &Seeds, path: &str) -> String {
         .replace("{Q}", &seeds.paused.to_string())
         .replace("{L}", &seeds.on_leave.to_string())
         .replace("{T}", &seeds.moving.to_string())
-        .replace("{R}", &seeds.releasing.to_string());
+        .replace("{R}", &seeds.releasing.to_string())
+        .replace("{D}", &seeds.depositor.to_string());
+    if path.contains("{DEP}") {
+        let held: Value = world
+            .http
+            .post(world.prison_url(
+                world.prison_a,
+                &format!("/prisoners/{}/deposits", seeds.person),
+            ))
+            .bearer_auth(&seeds.maker.token)
+            .json(
+                &json!({"idempotency_key": Uuid::new_v4().to_string(), "source": "family_deposit",
+                "amount_minor": 30000, "currency": "EUR", "depositor_person_id": seeds.depositor}),
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(held["state"], "pending_review");
+        path = path.replace("{DEP}", held["deposit_id"].as_str().unwrap());
+    }
     if path.contains("{ADJ}") {
         let proposal: Value = world
             .http
@@ -318,7 +441,22 @@ async fn call(world: &World, route: &Route, token: &str, seeds: &Seeds, n: usize
         if body.get("to_prison_id").is_some() {
             body["to_prison_id"] = json!(world.prison_b);
         }
+        if body.get("person_id") == Some(&json!("{P}")) {
+            body["person_id"] = json!(seeds.person);
+        }
+        if body.get("requested_by").is_some() {
+            body["requested_by"] = json!(seeds.maker.id);
+        }
         request = request.json(&body);
+    }
+    if route.path.contains("/payroll") {
+        request = request
+            .header("idempotency-key", format!("matrix-{n}"))
+            .header("content-type", "text/csv")
+            .body(format!(
+                "person_id,amount,currency\n{},1.00,EUR\n",
+                seeds.person
+            ));
     }
     let response = request.send().await.unwrap();
     let status = response.status().as_u16();
@@ -338,6 +476,7 @@ async fn every_role_reaches_exactly_its_routes_and_no_other_prisons_data() {
     give_card(&world, person, "card_matrix1", "ACTIVE").await;
     give_card(&world, paused, "card_matrix2", "PAUSED").await;
     let maker = world.staff("seed.maker", &[F], world.prison_a).await;
+    let depositor = seed_depositor(&world, &maker, person).await;
     let seeds = Seeds {
         person,
         paused,
@@ -345,6 +484,7 @@ async fn every_role_reaches_exactly_its_routes_and_no_other_prisons_data() {
         moving: world.admit(&officer, world.prison_a, "MATRIX-4").await,
         releasing: world.admit(&officer, world.prison_a, "MATRIX-5").await,
         maker,
+        depositor,
     };
     let mut n = 0;
     let mut checked = 0;

@@ -279,6 +279,24 @@ async fn a_family_deposit_needs_a_registered_depositor_and_is_booked_once_per_ke
     assert_eq!(depositor["regime"], "gdpr");
     let body = json!({"idempotency_key": "f2", "source": "family_deposit", "amount_minor": 1000,
                       "currency": "EUR", "depositor_person_id": depositor["person_id"]});
+    // A registered depositor still needs approval as a sender to this prisoner.
+    let unapproved = deposit(&world, &finance.token, person, body.clone()).await;
+    assert_eq!(problem(unapproved).await.1["code"], "sender_not_approved");
+    let approval = world
+        .http
+        .post(world.prison_url(
+            world.prison_a,
+            &format!(
+                "/depositors/{}/approval",
+                depositor["person_id"].as_str().unwrap()
+            ),
+        ))
+        .bearer_auth(&finance.token)
+        .json(&json!({"person_id": person, "approved": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(approval.status(), 200);
     let first: Value = deposit(&world, &finance.token, person, body.clone())
         .await
         .json()
@@ -293,6 +311,8 @@ async fn a_family_deposit_needs_a_registered_depositor_and_is_booked_once_per_ke
         first["entry_id"], again["entry_id"],
         "a replay returns the same entry"
     );
+    assert_eq!(first["state"], "accepted", "under the review threshold");
+    assert_eq!(first["spendable"]["available"]["amount_minor"], 1000);
     let entries: i64 = world
         .db
         .raw_client()

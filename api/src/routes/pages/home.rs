@@ -81,6 +81,11 @@ pub async fn show(
                     }
                     @if roles.iter().any(|r| matches!(r, Role::Finance | Role::FinanceApprover)) {
                         p { a href={ "/staff/prisons/" (prison_id) "/adjustments" } { "Adjustments" } }
+                        p { a href={ "/staff/prisons/" (prison_id) "/payroll" } { "Payroll" } }
+                        p { a href={ "/staff/prisons/" (prison_id) "/deposits" } { "Deposits held for review" } }
+                    }
+                    @if roles.iter().any(|r| matches!(r, Role::Finance | Role::FinanceApprover | Role::Admin)) {
+                        p { a href={ "/staff/prisons/" (prison_id) "/policies" } { "Spending-control policies" } }
                     }
                 }
             }

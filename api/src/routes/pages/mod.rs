@@ -5,9 +5,12 @@
 mod adjustments;
 mod books;
 mod dead_letters;
+mod deposits;
 mod home;
 mod layout;
 mod lifecycle;
+mod payroll;
+mod policies;
 mod prisoner;
 mod sign_in;
 
@@ -38,6 +41,11 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(adjustments::propose))
         .routes(routes!(adjustments::approve))
         .routes(routes!(adjustments::reject))
+        .routes(routes!(payroll::show, payroll::post))
+        .routes(routes!(deposits::show))
+        .routes(routes!(deposits::approve))
+        .routes(routes!(deposits::reject))
+        .routes(routes!(policies::show))
 }
 
 pub fn router() -> Router<AppState> {

@@ -1,6 +1,9 @@
 //! `POST /api/staff/prisons/{prison_id}/prisoners/{person_id}/deposits`: cash at intake (debit
-//! the institution's cash on hand) or a family deposit (debit the trust bank account), credit the
-//! prisoner's spendable account. Idempotent on the client's key.
+//! the institution's cash on hand, credit the prisoner's spendable account) or a family deposit
+//! under the prison's deposit rules (`ledger::deposits::receive_deposit`: only from a sender
+//! approved for this prisoner; above the review threshold or the policy's maximum balance it
+//! waits in `held_deposits` for a finance approver; otherwise it is allocated at once like any
+//! income). Idempotent on the client's key.
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -73,7 +76,7 @@ pub(crate) fn prison_today(time_zone: &str) -> time::Date {
 }
 
 #[utoipa::path(
-    post, path = "/api/staff/prisons/{prison_id}/prisoners/{person_id}/deposits", tag = "money", description = "Roles: finance, finance_approver in the path's prison. Idempotent on the key; 409 idempotency_conflict.", params(("prison_id" = uuid::Uuid, Path), ("person_id" = uuid::Uuid, Path)), request_body = DepositRequest, responses((status = 201, description = "Posted", body = crate::openapi::DepositPosted)),
+    post, path = "/api/staff/prisons/{prison_id}/prisoners/{person_id}/deposits", tag = "money", description = "Roles: finance, finance_approver in the path's prison. Idempotent on the key; 409 idempotency_conflict. A family deposit needs a sender approved for the prisoner (422 sender_not_approved) and may be held for review (state pending_review, see /deposits/pending).", params(("prison_id" = uuid::Uuid, Path), ("person_id" = uuid::Uuid, Path)), request_body = DepositRequest, responses((status = 201, description = "Posted", body = crate::openapi::DepositPosted)),
 )]
 pub async fn record(
     State(state): State<AppState>,
@@ -131,11 +134,8 @@ pub async fn record(
     let prison = identity::store::prison(&tx, prison_id)
         .await?
         .ok_or_else(|| Problem::not_found("prison"))?;
-    let (debit_purpose, description) = match request.source {
-        Source::CashAtIntake => (ledger::institution_purpose::CASH_ON_HAND, "Cash at intake"),
-        Source::FamilyDeposit => (ledger::institution_purpose::BANK_TRUST, "Family deposit"),
-    };
-    let debit_account = institution_account(&tx, debit_purpose, AccountType::Asset).await?;
+    let effective_date = prison_today(&prison.time_zone);
+    let amount = Money::new(request.amount_minor, Currency::EUR);
     let spendable_code = format!(
         "person:{}:{}:EUR",
         path.person_id,
@@ -144,39 +144,67 @@ pub async fn record(
     let spendable = ledger::store::account_by_code(&tx, &spendable_code)
         .await?
         .ok_or_else(|| Problem::not_found("account"))?;
-    let amount = Money::new(request.amount_minor, Currency::EUR);
-    let draft = EntryDraft {
-        idempotency_key: format!("api:deposit:{}:{}", path.person_id, request.idempotency_key),
-        effective_date: prison_today(&prison.time_zone),
-        description: description.to_owned(),
-        metadata: json!({
-            "source": match request.source {
-                Source::CashAtIntake => "cash_at_intake",
-                Source::FamilyDeposit => "family_deposit",
-            },
-            "prison_id": prison_id,
-            "recorded_by_staff_id": access.staff.id,
-            "depositor_person_id": request.depositor_person_id,
-        }),
-        external_refs: vec![],
-        postings: vec![
-            PostingDraft::debit(debit_account, amount),
-            PostingDraft::credit(spendable.id, amount)?,
-        ],
-        overdraft: Overdraft::Refuse,
+    let mut answer = match (request.source, request.depositor_person_id) {
+        // A family deposit follows the prison's deposit rules: approved senders only, held
+        // for review above the threshold, allocated like any income otherwise.
+        (Source::FamilyDeposit, Some(sender_id)) => {
+            let received = ledger::deposits::receive_deposit(
+                &tx,
+                &ledger::deposits::ReceiveDeposit {
+                    idempotency_key: format!("api:{}:{}", path.person_id, request.idempotency_key),
+                    person_id: path.person_id,
+                    sender_id,
+                    amount,
+                    effective_date,
+                    received_by: access.staff.id.to_string(),
+                },
+            )
+            .await?;
+            json!({
+                "entry_id": received.deposit.received_entry_id,
+                "deposit_id": received.deposit.deposit_id,
+                "state": received.deposit.state,
+                "held_because": received.held_because,
+                "flags": received.flags,
+            })
+        }
+        _ => {
+            let debit_account = institution_account(
+                &tx,
+                ledger::institution_purpose::CASH_ON_HAND,
+                AccountType::Asset,
+            )
+            .await?;
+            let draft = EntryDraft {
+                idempotency_key: format!(
+                    "api:deposit:{}:{}",
+                    path.person_id, request.idempotency_key
+                ),
+                effective_date,
+                description: "Cash at intake".to_owned(),
+                metadata: json!({
+                    "source": "cash_at_intake",
+                    "prison_id": prison_id,
+                    "recorded_by_staff_id": access.staff.id,
+                }),
+                external_refs: vec![],
+                postings: vec![
+                    PostingDraft::debit(debit_account, amount),
+                    PostingDraft::credit(spendable.id, amount)?,
+                ],
+                overdraft: Overdraft::Refuse,
+            };
+            let entry = ledger::store::post_entry(&tx, &draft).await?;
+            json!({"entry_id": entry.id})
+        }
     };
-    let entry = ledger::store::post_entry(&tx, &draft).await?;
     let balance = ledger::store::balance(&tx, spendable.id).await?;
     tx.commit().await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(json!({
-            "entry_id": entry.id,
-            "effective_date": draft.effective_date.to_string(),
-            "amount_minor": amount.amount_minor,
-            "currency": amount.currency,
-            "spendable": balance,
-        })),
-    )
-        .into_response())
+    if let Some(object) = answer.as_object_mut() {
+        object.insert("effective_date".into(), effective_date.to_string().into());
+        object.insert("amount_minor".into(), amount.amount_minor.into());
+        object.insert("currency".into(), json!(amount.currency));
+        object.insert("spendable".into(), json!(balance));
+    }
+    Ok((StatusCode::CREATED, axum::Json(answer)).into_response())
 }

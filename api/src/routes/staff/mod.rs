@@ -11,6 +11,7 @@ mod card_actions;
 mod dead_letter_retry;
 mod dead_letters;
 mod deposit;
+mod deposit_review;
 mod depositors;
 mod kiosk_devices;
 mod leave_end;
@@ -20,9 +21,13 @@ mod login;
 mod logout;
 mod lookup;
 mod me;
+mod payroll_import;
 mod pin;
+mod policies;
+mod policy_overrides;
 mod prisoner;
 mod release;
+mod sender_approval;
 mod staff_accounts;
 mod statement;
 mod transfer;
@@ -34,11 +39,17 @@ pub use admit::SUB_ACCOUNTS;
 pub use dead_letter_retry::requeue as requeue_dead_letter;
 pub use dead_letters::{DeadLetter, load as load_dead_letters};
 pub use deposit::institution_account;
+pub(crate) use deposit::prison_today;
+pub use deposit_review::{DepositView, decide as decide_deposit, pending as pending_deposits};
 pub use leave_end::end_checked as end_leave;
 pub use leave_grant::{LeaveRequest, grant_checked as grant_leave};
 pub use lifecycle::{LeaveLimits, PlacementView, effective_mode_str};
-pub(crate) use deposit::prison_today;
 pub use login::{ClientIp, Outcome as LoginOutcome, authenticate, session_cookie};
+pub use payroll_import::{
+    ImportError as PayrollImportError, PayKind, PayrollImport, PayrollImported,
+    import as import_payroll,
+};
+pub use policies::{PrisonPolicies, current as current_policies};
 pub use release::{ReleaseRequest, release_checked as release_prisoner};
 pub use transfer::{TransferRequest, transfer_checked as transfer_prisoner};
 pub use trial_balance::{TrialBalance, compute as compute_trial_balance};
@@ -84,6 +95,14 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(leave_end::end))
         .routes(routes!(transfer::transfer))
         .routes(routes!(release::release))
+        .routes(routes!(payroll_import::post))
+        .routes(routes!(deposit_review::list))
+        .routes(routes!(deposit_review::approve))
+        .routes(routes!(deposit_review::reject))
+        .routes(routes!(sender_approval::set))
+        .routes(routes!(policies::list, policies::post))
+        .routes(routes!(policy_overrides::grant))
+        .routes(routes!(policy_overrides::revoke))
 }
 
 pub fn router() -> Router<AppState> {

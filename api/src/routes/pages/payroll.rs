@@ -1,0 +1,167 @@
+//! The payroll page: a form to paste a payroll file (`GET /staff/prisons/{prison_id}/payroll`)
+//! and the post that imports it through the same function as the JSON route, showing what was
+//! posted or which lines were refused.
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::layout::{money, page, refused};
+use crate::app::AppState;
+use crate::auth::{FinanceStaff, RequireRole};
+use crate::http::{ApiPath, HtmlForm};
+use crate::identity;
+use crate::problem::Problem;
+use crate::routes::staff::{PayKind, PayrollImport, PayrollImportError};
+
+#[derive(Deserialize)]
+pub struct PrisonPath {
+    prison_id: Uuid,
+}
+
+fn form(prison_id: Uuid, today: &str) -> Markup {
+    // A fresh key per form: submitting the same form twice posts the batch once.
+    let key = Uuid::now_v7();
+    html! {
+        p { "One line per payment after a header line, e.g. " code { "person_id,amount,currency" }
+            " (or " code { "prisoner_number" } ", " code { "amount_minor" } "). "
+            "All lines are posted or none; each is split by the prison's allocation rules. "
+            "Files larger than this form allows go to the JSON API (see docs/api.md)." }
+        form method="post" action={ "/staff/prisons/" (prison_id) "/payroll" } {
+            input type="hidden" name="idempotency_key" value=(key);
+            label for="kind" { "Kind" }
+            select id="kind" name="kind" {
+                option value="wages" { "Wages" }
+                option value="allowance" { "Allowance" }
+            }
+            label for="effective_date" { "Pay date" }
+            input id="effective_date" name="effective_date" type="date" required value=(today);
+            label for="description" { "Description" }
+            input id="description" name="description" maxlength="200" placeholder="Wages";
+            label for="csv" { "Payroll file (CSV)" }
+            textarea id="csv" name="csv" rows="12" cols="70" required {}
+            div { button type="submit" { "Post payroll" } }
+        }
+    }
+}
+
+async fn today(state: &AppState, prison_id: Uuid) -> Result<String, Problem> {
+    let client = state.pool.get().await?;
+    let prison = identity::store::prison(&client, prison_id)
+        .await?
+        .ok_or_else(|| Problem::not_found("prison"))?;
+    Ok(crate::routes::staff::prison_today(&prison.time_zone).to_string())
+}
+
+#[utoipa::path(get, path = "/staff/prisons/{prison_id}/payroll", tag = "staff pages",
+    description = "Roles: finance, finance_approver in the path's prison.",
+    params(("prison_id" = uuid::Uuid, Path)),
+    responses((status = 200, description = "The payroll form", content_type = "text/html", body = String)))]
+pub async fn show(
+    State(state): State<AppState>,
+    access: Result<RequireRole<FinanceStaff>, Problem>,
+    ApiPath(path): ApiPath<PrisonPath>,
+) -> Result<Response, Problem> {
+    if let Err(problem) = access {
+        return Ok(refused(problem));
+    }
+    let today = match today(&state, path.prison_id).await {
+        Ok(today) => today,
+        Err(problem) => return Ok(refused(problem)),
+    };
+    Ok(page("Payroll", true, form(path.prison_id, &today)).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PayrollForm {
+    idempotency_key: String,
+    kind: PayKind,
+    effective_date: String,
+    #[serde(default)]
+    description: String,
+    csv: String,
+}
+
+#[utoipa::path(post, path = "/staff/prisons/{prison_id}/payroll", tag = "staff pages",
+    description = "Roles: finance, finance_approver in the path's prison.",
+    params(("prison_id" = uuid::Uuid, Path)),
+    request_body(content_type = "application/x-www-form-urlencoded", content = Object,
+        description = "idempotency_key, kind, effective_date, description, csv"),
+    responses((status = 201, description = "Posted: what was posted", content_type = "text/html", body = String),
+              (status = 422, description = "Refused: the bad lines", content_type = "text/html", body = String)))]
+pub async fn post(
+    State(state): State<AppState>,
+    access: Result<RequireRole<FinanceStaff>, Problem>,
+    ApiPath(path): ApiPath<PrisonPath>,
+    HtmlForm(form_data): HtmlForm<PayrollForm>,
+) -> Result<Response, Problem> {
+    let access = match access {
+        Ok(access) => access,
+        Err(problem) => return Ok(refused(problem)),
+    };
+    let Ok(effective_date) = time::Date::parse(
+        &form_data.effective_date,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    ) else {
+        return Ok(refused(Problem::unprocessable(
+            "date_invalid",
+            "a date is YYYY-MM-DD",
+        )));
+    };
+    let description = match form_data.description.trim() {
+        "" => match form_data.kind {
+            PayKind::Wages => "Wages".to_owned(),
+            PayKind::Allowance => "Allowance".to_owned(),
+        },
+        text => text.to_owned(),
+    };
+    let request = PayrollImport {
+        idempotency_key: form_data.idempotency_key,
+        kind: form_data.kind,
+        effective_date,
+        description,
+        csv: form_data.csv,
+    };
+    let prison_id = path.prison_id;
+    match crate::routes::staff::import_payroll(&state, &access.staff, prison_id, &request).await {
+        Ok(imported) => Ok((
+            StatusCode::CREATED,
+            page(
+                "Payroll posted",
+                true,
+                html! {
+                    p { (imported.entries_posted) " payments posted, "
+                        (money(imported.total_minor, &imported.currency)) " in all, dated "
+                        (imported.effective_date) " (allocation rules version "
+                        (imported.rule_set_version) ")." }
+                    p { a href={ "/staff/prisons/" (prison_id) "/payroll" } { "Post another file" } }
+                },
+            ),
+        )
+            .into_response()),
+        Err(PayrollImportError::Problem(problem)) => Ok(refused(problem)),
+        Err(PayrollImportError::Lines(errors)) => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            page(
+                "Payroll refused",
+                true,
+                html! {
+                    p.message role="alert" { (errors.len()) " line(s) are invalid; nothing was posted." }
+                    table id="line-errors" {
+                        thead { tr { th { "Line" } th { "Problem" } } }
+                        tbody {
+                            @for error in errors.iter().take(100) {
+                                tr { td { (error.line) } td { (error.code) } }
+                            }
+                        }
+                    }
+                    p { a href={ "/staff/prisons/" (prison_id) "/payroll" } { "Back to the payroll form" } }
+                },
+            ),
+        )
+            .into_response()),
+    }
+}
