@@ -79,6 +79,9 @@ pub fn router(state: AppState) -> Router {
         .merge(webhooks)
         .layer(axum::middleware::from_fn(crate::metrics::track))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(axum::middleware::map_response(
+            crate::http::oversized_as_problem,
+        ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_millis(REQUEST_TIMEOUT_MS),

@@ -334,6 +334,28 @@ where
 }
 
 /// A known path with the wrong method: problem+json rather than an empty 405.
+/// The outer body limit (`app::MAX_BODY_BYTES`, for every route, the webhook and CSV imports
+/// included) refuses from `Content-Length` alone with a plain-text 413: every error here is
+/// problem+json, so it is re-worded.
+pub async fn oversized_as_problem(response: Response) -> Response {
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/problem+json"));
+    if response.status() != StatusCode::PAYLOAD_TOO_LARGE || is_problem {
+        return response;
+    }
+    Problem::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+        Some(format!(
+            "a request body may hold at most {} bytes",
+            crate::app::MAX_BODY_BYTES
+        )),
+    )
+    .into_response()
+}
+
 pub async fn method_not_allowed() -> Problem {
     Problem::new(
         StatusCode::METHOD_NOT_ALLOWED,

@@ -501,3 +501,27 @@ async fn kiosk_forms_refuse_unknown_fields_wrong_content_types_and_oversized_bod
     assert_eq!(status, 400);
     assert_eq!(world.table_counts().await, before, "nothing changed");
 }
+
+#[tokio::test]
+async fn a_body_over_the_servers_own_limit_is_refused_as_a_problem_on_any_route() {
+    let world = World::new().await;
+    let before = world.table_counts().await;
+    let huge = "x".repeat(saldo::app::MAX_BODY_BYTES + 1);
+    for path in ["/api/staff/login", "/webhooks/processor", "/kiosk/sign-in"] {
+        let response = world
+            .http
+            .post(world.url(path))
+            .header("content-type", "application/json")
+            .body(huge.clone())
+            .send()
+            .await
+            .unwrap();
+        let (status, problem) = problem(response).await;
+        assert_eq!(
+            (status, problem["code"].as_str()),
+            (413, Some("body_too_large")),
+            "{path}"
+        );
+    }
+    assert_eq!(world.table_counts().await, before, "nothing changed");
+}
