@@ -192,13 +192,16 @@ pub fn allocate<'a>(
                     .get(&rule.purpose)
                     .map_or(0, |b| b.amount_minor);
                 let given = given_so_far(&parts, rule.purpose)?;
-                let have = balance.checked_add(given).ok_or(MoneyError::Overflow)?;
-                // Overflow only when `have` is hugely negative: then it wants everything.
-                target
-                    .amount_minor
-                    .checked_sub(have)
-                    .unwrap_or(i64::MAX)
-                    .max(0)
+                match balance.checked_add(given) {
+                    // Overflow only when `have` is hugely negative: then it wants everything.
+                    Some(have) => target
+                        .amount_minor
+                        .checked_sub(have)
+                        .unwrap_or(i64::MAX)
+                        .max(0),
+                    // `given` is never negative: an overflow is past any target, nothing more.
+                    None => 0,
+                }
             }
         };
         let capped = rule.cap.map_or(wanted, |cap| wanted.min(cap.amount_minor));
