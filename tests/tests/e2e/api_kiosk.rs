@@ -332,66 +332,13 @@ async fn a_revoked_or_unknown_device_gets_no_kiosk() {
     assert_eq!(unknown.get("/kiosk", None).await.status(), 401);
 }
 
-/// Prison A gets the closed-prison policy (inside, the card works only at the canteen) and the
-/// prisoner an active card on their spendable account, so authorizations run the real controls.
-pub(crate) async fn with_card(world: &World, person_id: Uuid) -> crate::controls_support::Prisoner {
-    use crate::controls_support::{CANTEEN, POLICIES_FROM, Prisoner};
-    let mut client = world.db.pool.get().await.unwrap();
-    let tx = client.transaction().await.unwrap();
-    let policy = ledger::controls::Policy::closed_prison("closed-hel", 1, "FI", &[CANTEEN]);
-    let stored = ledger::policy_store::publish_policy(
-        &tx,
-        &policy,
-        Some(world.prison_a),
-        POLICIES_FROM,
-        "test",
-    )
-    .await
-    .unwrap();
-    ledger::policy_store::assign_policy(
-        &tx,
-        world.prison_a,
-        stored.regime,
-        &stored.id,
-        "Europe/Helsinki",
-        POLICIES_FROM,
-        "test",
-    )
-    .await
-    .unwrap();
-    let accounts = ledger::lifecycle::PersonAccounts::of(&tx, person_id, ledger::Currency::EUR)
-        .await
-        .unwrap();
-    let card_id = format!("card_{}", Uuid::new_v4().simple());
-    card_adapter::booking::register_card(
-        &tx,
-        &card_id,
-        "ch_test",
-        person_id,
-        accounts.spendable,
-        "ACTIVE",
-        Some("4821"),
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    Prisoner {
-        pool: world.db.pool.clone(),
-        ledger: world.db.ledger(),
-        person_id,
-        accounts,
-        card_id,
-        // Only `credit` uses it; the deposit came through the API.
-        bank: Uuid::nil(),
-    }
-}
-
 #[tokio::test]
 async fn the_kiosk_shows_card_payments_and_why_one_was_declined_in_the_prisoners_language() {
     use ledger::controls::{Lang, ReasonKey, reason_text};
     let world = World::new().await;
     let (kiosk, person) = setup(&world).await;
-    let prisoner = with_card(&world, person).await;
+    give_policy(&world, world.prison_a).await;
+    let prisoner = with_card(&world, person, 0).await;
     let canteen = prisoner
         .authorize(&prisoner.input("auth_kiosk_1", 1250))
         .await;

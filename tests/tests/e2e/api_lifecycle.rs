@@ -3,8 +3,7 @@
 //! it is asked, and refuses bad input, other prisons and other roles without changing anything.
 // Cent amounts are grouped as euros_cents: `100_00` is 100.00 EUR.
 #![allow(clippy::inconsistent_digit_grouping)]
-use ledger::controls::{EffectiveMode, Policy};
-use ledger::lifecycle::PersonAccounts;
+use ledger::controls::EffectiveMode;
 use ledger::*;
 use saldo::auth::Role;
 use serde_json::{Value, json};
@@ -13,80 +12,11 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::api_support::*;
-use crate::controls_support::{CANTEEN, POLICIES_FROM, Prisoner};
+use crate::controls_support::Prisoner;
 use crate::fixtures::*;
 
 fn rfc3339(at: OffsetDateTime) -> String {
     at.format(&Rfc3339).unwrap()
-}
-
-/// Gives a prison of the World the closed-prison template (Helsinki time).
-async fn give_policy(world: &World, prison_id: Uuid) {
-    let mut client = world.db.pool.get().await.unwrap();
-    let tx = client.transaction().await.unwrap();
-    let policy = ledger::policy_store::publish_policy(
-        &tx,
-        &Policy::closed_prison(
-            &format!("closed-{}", prison_id.simple()),
-            1,
-            "FI",
-            &[CANTEEN],
-        ),
-        Some(prison_id),
-        POLICIES_FROM,
-        "test",
-    )
-    .await
-    .unwrap();
-    ledger::policy_store::assign_policy(
-        &tx,
-        prison_id,
-        policy.regime,
-        &policy.id,
-        "Europe/Helsinki",
-        POLICIES_FROM,
-        "test",
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-}
-
-/// A prisoner admitted through the API, with an active card registered as the processor would
-/// have it, and `deposit_minor` on spendable.
-async fn with_card(world: &World, person_id: Uuid, deposit_minor: i64) -> Prisoner {
-    let mut client = world.db.pool.get().await.unwrap();
-    let tx = client.transaction().await.unwrap();
-    let accounts = PersonAccounts::of(&tx, person_id, Currency::EUR)
-        .await
-        .unwrap();
-    let card_id = format!("card_{}", Uuid::new_v4().simple());
-    card_adapter::booking::register_card(
-        &tx,
-        &card_id,
-        "ch_lifecycle",
-        person_id,
-        accounts.spendable,
-        "ACTIVE",
-        Some("4821"),
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    let ledger = world.db.ledger();
-    let bank = open_institution(&ledger, institution_purpose::BANK_TRUST, AccountType::Asset).await;
-    let prisoner = Prisoner {
-        pool: world.db.pool.clone(),
-        ledger,
-        person_id,
-        accounts,
-        card_id,
-        bank,
-    };
-    if deposit_minor > 0 {
-        prisoner.credit(deposit_minor).await;
-    }
-    prisoner
 }
 
 async fn post(

@@ -296,7 +296,8 @@ async fn granting_and_ending_a_leave_queue_the_processor_fence_for_now_and_for_i
         .staff("fence.officer", &[Role::Officer], world.prison_a)
         .await;
     let person = world.admit(&officer, world.prison_a, "F-1").await;
-    let prisoner = crate::api_kiosk::with_card(&world, person).await;
+    give_policy(&world, world.prison_a).await;
+    let prisoner = crate::api_support::with_card(&world, person, 0).await;
     let from = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
     let until = from + time::Duration::hours(24);
     let rfc3339 = |at: time::OffsetDateTime| {

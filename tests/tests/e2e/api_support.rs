@@ -215,3 +215,81 @@ pub async fn problem(response: reqwest::Response) -> (u16, Value) {
     );
     (status, response.json().await.unwrap())
 }
+
+/// Gives a prison of the World the closed-prison template (Helsinki time).
+pub async fn give_policy(world: &World, prison_id: Uuid) {
+    let mut client = world.db.pool.get().await.unwrap();
+    let tx = client.transaction().await.unwrap();
+    let policy = ledger::policy_store::publish_policy(
+        &tx,
+        &ledger::controls::Policy::closed_prison(
+            &format!("closed-{}", prison_id.simple()),
+            1,
+            "FI",
+            &[crate::controls_support::CANTEEN],
+        ),
+        Some(prison_id),
+        crate::controls_support::POLICIES_FROM,
+        "test",
+    )
+    .await
+    .unwrap();
+    ledger::policy_store::assign_policy(
+        &tx,
+        prison_id,
+        policy.regime,
+        &policy.id,
+        "Europe/Helsinki",
+        crate::controls_support::POLICIES_FROM,
+        "test",
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+}
+
+/// A prisoner admitted through the API, with an active card registered as the processor would
+/// have it, and `deposit_minor` on spendable.
+pub async fn with_card(
+    world: &World,
+    person_id: Uuid,
+    deposit_minor: i64,
+) -> crate::controls_support::Prisoner {
+    let mut client = world.db.pool.get().await.unwrap();
+    let tx = client.transaction().await.unwrap();
+    let accounts = ledger::lifecycle::PersonAccounts::of(&tx, person_id, ledger::Currency::EUR)
+        .await
+        .unwrap();
+    let card_id = format!("card_{}", Uuid::new_v4().simple());
+    card_adapter::booking::register_card(
+        &tx,
+        &card_id,
+        "ch_lifecycle",
+        person_id,
+        accounts.spendable,
+        "ACTIVE",
+        Some("4821"),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let ledger = world.db.ledger();
+    let bank = crate::fixtures::open_institution(
+        &ledger,
+        ledger::institution_purpose::BANK_TRUST,
+        ledger::AccountType::Asset,
+    )
+    .await;
+    let prisoner = crate::controls_support::Prisoner {
+        pool: world.db.pool.clone(),
+        ledger,
+        person_id,
+        accounts,
+        card_id,
+        bank,
+    };
+    if deposit_minor > 0 {
+        prisoner.credit(deposit_minor).await;
+    }
+    prisoner
+}
