@@ -87,7 +87,7 @@ fn blocked_mcc(policy: &Policy) -> Vec<Mcc> {
 }
 
 /// Every safe-default category: the fence of a card no policy applies to.
-fn default_blocked_mcc() -> Vec<Mcc> {
+pub fn default_blocked_mcc() -> Vec<Mcc> {
     ledger::controls::SAFE_DEFAULT_BLOCKED_MCCS
         .iter()
         .filter_map(|(code, _)| Mcc::new(code).ok())
@@ -111,14 +111,12 @@ pub async fn current_spend_controls(
 /// the mode, the policy or the overrides.
 pub async fn request_sync(tx: &Transaction<'_>, person_id: Uuid) -> BookingResult<()> {
     let now = OffsetDateTime::now_utc();
-    // `None`: due at once.
-    let mut when = vec![None];
+    let mut when = vec![now];
     if let Some(placement) = ledger::policy_store::current_placement(tx, person_id).await? {
         when.extend(
             mode_boundaries(&placement.mode)
                 .into_iter()
-                .filter(|at| *at > now)
-                .map(Some),
+                .filter(|at| *at > now),
         );
     }
     let cards = tx

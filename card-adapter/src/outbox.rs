@@ -99,13 +99,12 @@ pub async fn enqueue(
         path,
         body,
         person_id,
-        None,
+        OffsetDateTime::now_utc(),
     )
     .await
 }
 
-/// [`enqueue`], to be sent no earlier than `not_before` (`None`: now, by the database's clock,
-/// which is also the clock the worker claims by).
+/// [`enqueue`], to be sent no earlier than `not_before`.
 #[allow(clippy::too_many_arguments)]
 pub async fn enqueue_at(
     tx: &Transaction<'_>,
@@ -115,14 +114,13 @@ pub async fn enqueue_at(
     path: &str,
     body: Option<&Value>,
     person_id: Option<Uuid>,
-    not_before: Option<OffsetDateTime>,
+    not_before: OffsetDateTime,
 ) -> BookingResult<()> {
     let insert = tx
         .prepare_cached(
             "insert into card.outbox
                  (id, idempotency_key, operation, method, path, body, person_id, next_attempt_at)
-             values ($1, $2, $3, $4, $5, $6, $7, coalesce($8, now()))
-             on conflict (idempotency_key) do nothing",
+             values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict (idempotency_key) do nothing",
         )
         .await?;
     tx.execute(

@@ -1389,7 +1389,12 @@ pub async fn statement(
     after_posting_id: Option<i64>,
     limit: i64,
 ) -> LedgerResult<StatementPage> {
-    check_page_size(limit)?;
+    if !(1..=MAX_STATEMENT_PAGE).contains(&limit) {
+        return Err(LedgerError::invalid(
+            "page_size_invalid",
+            format!("a page holds 1 to {MAX_STATEMENT_PAGE} lines"),
+        ));
+    }
     let account = account(client, account_id).await?;
     let statement = client
         .prepare_cached(
@@ -1429,7 +1434,12 @@ pub async fn latest_statement_lines(
     account_id: Uuid,
     count: i64,
 ) -> LedgerResult<Vec<StatementLine>> {
-    check_page_size(count)?;
+    if !(1..=MAX_STATEMENT_PAGE).contains(&count) {
+        return Err(LedgerError::invalid(
+            "page_size_invalid",
+            format!("a page holds 1 to {MAX_STATEMENT_PAGE} lines"),
+        ));
+    }
     let account = account(client, account_id).await?;
     let statement = client
         .prepare_cached(
@@ -1443,16 +1453,6 @@ pub async fn latest_statement_lines(
     rows.iter()
         .map(|row| statement_line(row, &account))
         .collect()
-}
-
-fn check_page_size(lines: i64) -> LedgerResult<()> {
-    if !(1..=MAX_STATEMENT_PAGE).contains(&lines) {
-        return Err(LedgerError::invalid(
-            "page_size_invalid",
-            format!("a page holds 1 to {MAX_STATEMENT_PAGE} lines"),
-        ));
-    }
-    Ok(())
 }
 
 /// A statement row (id, entry, effective date, recorded at, description, amount) with the amount
