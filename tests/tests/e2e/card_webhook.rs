@@ -52,9 +52,13 @@ impl WebhookApp {
 }
 
 pub fn authorization_request(card_id: &str, authorization_id: &str, amount_minor: i64) -> String {
+    // Requested now: the card's policy takes effect a day before the test, not on a fixed date.
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
     serde_json::json!({
         "type": "authorization.request",
-        "timestamp": "2026-11-26T10:15:02Z",
+        "timestamp": now,
         "data": {
             "authorization_id": authorization_id, "card_id": card_id, "cardholder_id": "ch_test",
             "amount": amount_minor, "currency": "EUR", "merchant_amount": amount_minor,
