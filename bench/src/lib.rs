@@ -64,6 +64,10 @@ pub struct Options {
     /// The server's SALDO_LOG filter.
     #[arg(long, default_value = "info")]
     pub server_log: String,
+    /// Connections in the server's database pool (default: the concurrency, as many as the
+    /// load generator's).
+    #[arg(long)]
+    pub server_pool: Option<usize>,
     /// Keep the databases afterwards.
     #[arg(long)]
     pub keep_db: bool,
@@ -318,18 +322,26 @@ async fn run_on(
         .saldo_bin
         .clone()
         .or_else(server::sibling_saldo_binary);
+    let server_pool_size = options.server_pool.unwrap_or(n).max(1);
     let server = match (&binary, options.in_process) {
         (Some(binary), false) => {
-            Server::start_child(binary, database_url, &secret, n, &options.server_log).await?
+            Server::start_child(
+                binary,
+                database_url,
+                &secret,
+                server_pool_size,
+                &options.server_log,
+            )
+            .await?
         }
         _ => {
-            let server_pool = ledger::db::pool(config.clone(), n)?;
+            let server_pool = ledger::db::pool(config.clone(), server_pool_size)?;
             Server::start_in_process(server_pool, &secret).await?
         }
     };
     report.machine.server_mode = if server.is_child() {
         format!(
-            "`saldo serve` child process ({}), pool {n}, SALDO_LOG={}",
+            "`saldo serve` child process ({}), pool {server_pool_size}, SALDO_LOG={}",
             binary
                 .as_ref()
                 .map(|b| b.display().to_string())
@@ -337,7 +349,9 @@ async fn run_on(
             options.server_log
         )
     } else {
-        format!("in process (saldo::app::serve), pool {n}; memory figures are of the whole harness")
+        format!(
+            "in process (saldo::app::serve), pool {server_pool_size}; memory figures are of the whole harness"
+        )
     };
     report.log(format!("server: {}", report.machine.server_mode));
     let webhook_url = Arc::new(format!("{}/webhooks/processor", server.base));

@@ -190,32 +190,62 @@ pub async fn save_authorization(tx: &Transaction<'_>, row: &AuthorizationRow) ->
     Ok(())
 }
 
-/// Records the details of the request (amount, merchant, channel) once known.
-pub async fn save_request_details(
+/// What an authorization request asked for and how the controls placed it, written together
+/// with the decision (one update of the row, not one per fact).
+#[derive(Debug, Clone)]
+pub struct RequestDetails {
+    pub parent_authorization_id: Option<String>,
+    pub requested_minor: i64,
+    pub merchant: serde_json::Value,
+    pub channel: String,
+    /// Kept when `None` (an advice does not replace the version we decided under).
+    pub policy_version: Option<String>,
+    /// The moment that places the authorization in its spend windows; kept once set.
+    pub authorized_at: Option<OffsetDateTime>,
+    /// The control that capped a partial approval (e.g. `weekly_limit_exceeded`).
+    pub limited_by: Option<String>,
+}
+
+/// [`save_authorization`] plus the request's details, in one statement.
+pub async fn save_authorization_with_request(
     tx: &Transaction<'_>,
-    authorization_id: &str,
-    parent_authorization_id: Option<&str>,
-    requested_minor: i64,
-    merchant: &serde_json::Value,
-    channel: &str,
-    policy_version: Option<&str>,
+    row: &AuthorizationRow,
+    details: &RequestDetails,
 ) -> BookingResult<()> {
     let update = tx
         .prepare_cached(
-            "update card.authorizations set requested_minor = $2, merchant = $3, channel = $4,
-                    parent_authorization_id = $5, policy_version = coalesce($6, policy_version)
+            "update card.authorizations set decision = $2, approved_minor = $3, decline_reason = $4,
+                    reason_key = $5, source = $6, hold_id = $7, pending_release_minor = $8,
+                    expired = $9, cleared_minor = $10, final_cleared = $11,
+                    requested_minor = $12, merchant = $13, channel = $14,
+                    parent_authorization_id = $15, policy_version = coalesce($16, policy_version),
+                    authorized_at = coalesce(authorized_at, $17),
+                    limited_by = coalesce($18, limited_by),
+                    updated_at = clock_timestamp()
              where authorization_id = $1",
         )
         .await?;
     tx.execute(
         &update,
         &[
-            &authorization_id,
-            &requested_minor,
-            merchant,
-            &channel,
-            &parent_authorization_id,
-            &policy_version,
+            &row.authorization_id,
+            &row.decision,
+            &row.approved_minor,
+            &row.decline_reason,
+            &row.reason_key,
+            &row.source,
+            &row.hold_id,
+            &row.pending_release_minor,
+            &row.expired,
+            &row.cleared_minor,
+            &row.final_cleared,
+            &details.requested_minor,
+            &details.merchant,
+            &details.channel,
+            &details.parent_authorization_id,
+            &details.policy_version,
+            &details.authorized_at,
+            &details.limited_by,
         ],
     )
     .await?;

@@ -2,7 +2,7 @@
 //! [`Decide`] with `ledger::controls::evaluate`, loading in the authorization's own transaction
 //! the person's mode, their prison's policy with their overrides, the prison's time zone, the
 //! spend already counted in the day, week and month, and the available balance. Two indexed
-//! statements and one small update, all prepared once per connection.
+//! statements, prepared once per connection; what they decide is written with the decision.
 //!
 //! Spend per window (docs/controls.md): for every authorization of the person's cards requested
 //! in the window, what it still holds plus what was cleared against it; plus clearings with no
@@ -34,12 +34,8 @@ impl Decide for SpendingControls {
         card: &Card,
         input: &AuthorizationInput,
     ) -> BookingResult<ControlVerdict> {
-        // Independent: pipelined, one round trip.
-        let ((), controls) = tokio::try_join!(
-            record_authorized_at(tx, &input.authorization_id, input.at),
-            async { Ok(policy_store::effective_controls(tx, card.person_id, input.at).await?) }
-        )?;
-        let Some(controls) = controls else {
+        let Some(controls) = policy_store::effective_controls(tx, card.person_id, input.at).await?
+        else {
             // No placement or no policy in effect: fail closed, and say so in the logs.
             tracing::warn!(
                 card_id = card.card_id,
@@ -63,11 +59,8 @@ impl Decide for SpendingControls {
         };
         let currency = controls.policy.currency;
         let windows = controls.windows(input.at)?;
-        // Two independent reads, pipelined.
-        let (spent, available) = tokio::try_join!(
-            window_spend(tx, card.person_id, card.account_id, currency, &windows),
-            available(tx, card.account_id, currency)
-        )?;
+        let (spent, available) =
+            spend_and_available(tx, card.person_id, card.account_id, currency, &windows).await?;
         let decision = evaluate(
             &request,
             &EvaluationContext {
@@ -85,22 +78,19 @@ impl Decide for SpendingControls {
                 )),
                 max_approve_minor: None,
                 policy_version: Some(version),
+                limited_by: None,
             },
             Decision::Approve {
                 approved_amount,
                 limited_by,
                 ..
-            } => {
-                if let Some(reason) = limited_by {
-                    record_limited_by(tx, &input.authorization_id, reason).await?;
-                }
-                ControlVerdict {
-                    decline: None,
-                    max_approve_minor: (approved_amount.amount_minor < input.amount.amount_minor)
-                        .then_some(approved_amount.amount_minor),
-                    policy_version: Some(version),
-                }
-            }
+            } => ControlVerdict {
+                decline: None,
+                max_approve_minor: (approved_amount.amount_minor < input.amount.amount_minor)
+                    .then_some(approved_amount.amount_minor),
+                policy_version: Some(version),
+                limited_by: limited_by.map(|reason| reason.as_str().to_owned()),
+            },
         })
     }
 }
@@ -113,56 +103,8 @@ fn decline(reason: ReasonKey, policy_version: Option<String>) -> ControlVerdict 
         )),
         max_approve_minor: None,
         policy_version,
+        limited_by: None,
     }
-}
-
-/// Places the authorization in its spend window by the moment it was requested.
-async fn record_authorized_at(
-    tx: &Transaction<'_>,
-    authorization_id: &str,
-    at: OffsetDateTime,
-) -> BookingResult<()> {
-    let update = tx
-        .prepare_cached(
-            "update card.authorizations set authorized_at = $2
-             where authorization_id = $1 and authorized_at is null",
-        )
-        .await?;
-    tx.execute(&update, &[&authorization_id, &at]).await?;
-    Ok(())
-}
-
-async fn record_limited_by(
-    tx: &Transaction<'_>,
-    authorization_id: &str,
-    reason: ReasonKey,
-) -> BookingResult<()> {
-    let update = tx
-        .prepare_cached(
-            "update card.authorizations set limited_by = $2 where authorization_id = $1",
-        )
-        .await?;
-    tx.execute(&update, &[&authorization_id, &reason.as_str()])
-        .await?;
-    Ok(())
-}
-
-/// Spendable balance minus open holds, from the account's balance row.
-async fn available(
-    client: &impl GenericClient,
-    account_id: Uuid,
-    currency: Currency,
-) -> BookingResult<Money> {
-    let statement = client
-        .prepare_cached(
-            "select posted_minor - held_minor from account_balances where account_id = $1",
-        )
-        .await?;
-    let minor: i64 = client
-        .query_opt(&statement, &[&account_id])
-        .await?
-        .map_or(0, |row| row.get(0));
-    Ok(Money::new(minor, currency))
 }
 
 /// The person's card spend counted in each window (see the module documentation).
@@ -173,6 +115,22 @@ pub async fn window_spend(
     currency: Currency,
     windows: &SpendWindows,
 ) -> BookingResult<WindowSpend> {
+    Ok(
+        spend_and_available(client, person_id, account_id, currency, windows)
+            .await?
+            .0,
+    )
+}
+
+/// [`window_spend`], and the spendable account's available balance (posted minus open holds,
+/// read without a lock: the hold that follows locks the row and checks again), in one statement.
+async fn spend_and_available(
+    client: &impl GenericClient,
+    person_id: Uuid,
+    account_id: Uuid,
+    currency: Currency,
+    windows: &SpendWindows,
+) -> BookingResult<(WindowSpend, Money)> {
     let from = windows
         .day
         .start
@@ -219,7 +177,9 @@ pub async fn window_spend(
              )
              select coalesce(sum(minor) filter (where at >= $6 and at < $7), 0)::bigint,
                     coalesce(sum(minor) filter (where at >= $8 and at < $9), 0)::bigint,
-                    coalesce(sum(minor) filter (where at >= $10 and at < $11), 0)::bigint
+                    coalesce(sum(minor) filter (where at >= $10 and at < $11), 0)::bigint,
+                    coalesce((select b.posted_minor - b.held_minor from account_balances b
+                              where b.account_id = $2), 0)::bigint
              from spend",
         )
         .await?;
@@ -241,11 +201,14 @@ pub async fn window_spend(
             ],
         )
         .await?;
-    Ok(WindowSpend {
-        day: Money::new(row.get(0), currency),
-        week: Money::new(row.get(1), currency),
-        month: Money::new(row.get(2), currency),
-    })
+    Ok((
+        WindowSpend {
+            day: Money::new(row.get(0), currency),
+            week: Money::new(row.get(1), currency),
+            month: Money::new(row.get(2), currency),
+        },
+        Money::new(row.get(3), currency),
+    ))
 }
 
 /// What the kiosk shows: the room left under each limit now, with the mode and policy behind it.

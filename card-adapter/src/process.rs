@@ -9,7 +9,9 @@ use deadpool_postgres::{Pool, Transaction};
 use ledger::{Money, Overdraft};
 use time::OffsetDateTime;
 
-use crate::booking::{self, AuthorizationRow, BookingError, BookingResult, Card, Clearing};
+use crate::booking::{
+    self, AuthorizationRow, BookingError, BookingResult, Card, Clearing, RequestDetails,
+};
 
 /// Our own budget for an authorization decision, well inside the processor's 2000 ms deadline
 /// (protocol 3.3): network time both ways must fit in what is left.
@@ -181,6 +183,8 @@ pub struct ControlVerdict {
     /// Approve at most this much (a limit that leaves room for part of the amount).
     pub max_approve_minor: Option<i64>,
     pub policy_version: Option<String>,
+    /// The control that capped a partial approval, recorded on the authorization.
+    pub limited_by: Option<String>,
 }
 
 /// Card state and balance only: used when no spending controls are configured.
@@ -197,6 +201,7 @@ impl Decide for CardStateOnly {
             decline: None,
             max_approve_minor: None,
             policy_version: None,
+            limited_by: None,
         })
     }
 }
@@ -223,7 +228,7 @@ async fn record_inbox(
     let insert = tx
         .prepare_cached(
             "insert into card.inbox (webhook_id, event_type, webhook_timestamp, body, outcome, detail)
-             values ($1, $2, $3, $4, $5, $6)",
+             values ($1, $2, $3, $4, $5, $6) on conflict (webhook_id) do nothing",
         )
         .await?;
     tx.execute(
@@ -283,23 +288,35 @@ async fn authorize_in_transaction(
 ) -> BookingResult<AuthorizationOutcome> {
     let mut client = pool.get().await.map_err(ledger::LedgerError::from)?;
     let tx = client.transaction().await?;
-    let seen = lock_webhook(&tx, message.webhook_id).await?;
-    let mut row = booking::lock_authorization(
-        &tx,
-        &input.authorization_id,
-        &input.card_id,
-        input.amount.currency.code(),
-    )
-    .await?;
+    // The authorization's row, created if new and locked, is what makes a request (and any
+    // redelivery of its webhook) decided once: no separate webhook lock on this path; the inbox
+    // row is written once whatever the order (`on conflict do nothing`). The card is read in the
+    // same round trip.
+    let (mut row, card) = tokio::try_join!(
+        booking::lock_authorization(
+            &tx,
+            &input.authorization_id,
+            &input.card_id,
+            input.amount.currency.code(),
+        ),
+        booking::card(&tx, &input.card_id)
+    )?;
     if let Some(outcome) = AuthorizationOutcome::from_row(&row) {
         // The same authorization id is answered the same way every time, and held once.
-        if !seen {
-            record_inbox(&tx, message, Applied::Duplicate, None).await?;
-        }
+        record_inbox(&tx, message, Applied::Duplicate, None).await?;
         tx.commit().await?;
         return Ok(outcome);
     }
-    let outcome = decide_and_hold(&tx, decide, &mut row, input).await?;
+    let mut details = RequestDetails {
+        parent_authorization_id: input.parent_authorization_id.clone(),
+        requested_minor: input.amount.amount_minor,
+        merchant: merchant_json(&input.merchant),
+        channel: input.channel.clone(),
+        policy_version: None,
+        authorized_at: Some(input.at),
+        limited_by: None,
+    };
+    let outcome = decide_and_hold(&tx, decide, &mut row, card, input, &mut details).await?;
     row.decision = Some(
         if outcome.approve {
             "APPROVE"
@@ -313,12 +330,10 @@ async fn authorize_in_transaction(
     row.reason_key = outcome.reason_key.clone();
     row.source = "request".to_owned();
     // Two independent writes, pipelined.
-    tokio::try_join!(booking::save_authorization(&tx, &row), async {
-        if !seen {
-            record_inbox(&tx, message, Applied::Applied, None).await?;
-        }
-        Ok::<(), BookingError>(())
-    })?;
+    tokio::try_join!(
+        booking::save_authorization_with_request(&tx, &row, &details),
+        record_inbox(&tx, message, Applied::Applied, None)
+    )?;
     tx.commit().await?;
     Ok(outcome)
 }
@@ -327,12 +342,14 @@ async fn decide_and_hold(
     tx: &Transaction<'_>,
     decide: &impl Decide,
     row: &mut AuthorizationRow,
+    card: Option<Card>,
     input: &AuthorizationInput,
+    details: &mut RequestDetails,
 ) -> BookingResult<AuthorizationOutcome> {
     if !input.amount.is_positive() {
         return Ok(AuthorizationOutcome::decline("OTHER", "invalid_amount"));
     }
-    let Some(card) = booking::card(tx, &input.card_id).await? else {
+    let Some(card) = card else {
         return Ok(AuthorizationOutcome::decline(
             "UNKNOWN_CARD",
             "unknown_card",
@@ -345,83 +362,61 @@ async fn decide_and_hold(
         ));
     }
     let verdict = decide.decide(tx, &card, input).await?;
-    let merchant = merchant_json(&input.merchant);
-    let details = booking::save_request_details(
-        tx,
-        &input.authorization_id,
-        input.parent_authorization_id.as_deref(),
-        input.amount.amount_minor,
-        &merchant,
-        &input.channel,
-        verdict.policy_version.as_deref(),
-    );
+    details.policy_version = verdict.policy_version;
+    details.limited_by = verdict.limited_by;
     let amount = match verdict.decline {
         Some(decline) => Err(decline),
         None => approvable_amount(verdict.max_approve_minor, input),
     };
     let amount = match amount {
         Ok(amount) => amount,
-        Err(decline) => {
-            details.await?;
-            return Ok(decline);
+        Err(decline) => return Ok(decline),
+    };
+    let held = match &input.parent_authorization_id {
+        Some(parent_id) => {
+            let parent =
+                booking::lock_authorization(tx, parent_id, &input.card_id, amount.currency.code())
+                    .await?;
+            if parent.hold_id.is_none() || parent.card_id != input.card_id {
+                return Ok(AuthorizationOutcome::decline(
+                    "OTHER",
+                    "unknown_parent_authorization",
+                ));
+            }
+            booking::increase_authorization_hold(
+                tx,
+                &parent,
+                &input.authorization_id,
+                amount,
+                input.partial_approval_capable,
+                Overdraft::Refuse,
+            )
+            .await
+        }
+        None => {
+            booking::place_authorization_hold(
+                tx,
+                row,
+                &card,
+                amount,
+                input.partial_approval_capable,
+                Overdraft::Refuse,
+            )
+            .await
         }
     };
-    let hold = async {
-        let held = match &input.parent_authorization_id {
-            Some(parent_id) => {
-                let parent = booking::lock_authorization(
-                    tx,
-                    parent_id,
-                    &input.card_id,
-                    amount.currency.code(),
-                )
-                .await?;
-                if parent.hold_id.is_none() || parent.card_id != input.card_id {
-                    return Ok(AuthorizationOutcome::decline(
-                        "OTHER",
-                        "unknown_parent_authorization",
-                    ));
-                }
-                booking::increase_authorization_hold(
-                    tx,
-                    &parent,
-                    &input.authorization_id,
-                    amount,
-                    input.partial_approval_capable,
-                    Overdraft::Refuse,
-                )
-                .await
-            }
-            None => {
-                booking::place_authorization_hold(
-                    tx,
-                    row,
-                    &card,
-                    amount,
-                    input.partial_approval_capable,
-                    Overdraft::Refuse,
-                )
-                .await
-            }
-        };
-        match held {
-            Ok(held) => Ok(AuthorizationOutcome {
-                approve: true,
-                approved_minor: held.amount_minor,
-                decline_reason: None,
-                reason_key: None,
-            }),
-            Err(BookingError::Ledger(ledger::LedgerError::InsufficientFunds { .. })) => Ok(
-                AuthorizationOutcome::decline("INSUFFICIENT_FUNDS", "insufficient_funds"),
-            ),
-            Err(error) => Err(error),
-        }
-    };
-    // The request details and the hold are independent writes: pipelined, one round trip
-    // fewer. `join`, not `try_join`: both run to the end, so neither is dropped half-sent.
-    let (details, outcome) = tokio::join!(details, hold);
-    details?;
-    outcome
+    match held {
+        Ok(held) => Ok(AuthorizationOutcome {
+            approve: true,
+            approved_minor: held.amount_minor,
+            decline_reason: None,
+            reason_key: None,
+        }),
+        Err(BookingError::Ledger(ledger::LedgerError::InsufficientFunds { .. })) => Ok(
+            AuthorizationOutcome::decline("INSUFFICIENT_FUNDS", "insufficient_funds"),
+        ),
+        Err(error) => Err(error),
+    }
 }
 
 /// The amount to hold: all of it, or the controls' limit when the terminal takes a partial
@@ -576,15 +571,18 @@ async fn apply_event(
                 row.decline_reason.get_or_insert_with(|| "OTHER".to_owned());
             }
             row.source = reason.as_str().to_owned();
-            booking::save_authorization(tx, &row).await?;
-            booking::save_request_details(
+            booking::save_authorization_with_request(
                 tx,
-                &input.authorization_id,
-                input.parent_authorization_id.as_deref(),
-                input.amount.amount_minor,
-                &merchant_json(&input.merchant),
-                &input.channel,
-                None,
+                &row,
+                &RequestDetails {
+                    parent_authorization_id: input.parent_authorization_id.clone(),
+                    requested_minor: input.amount.amount_minor,
+                    merchant: merchant_json(&input.merchant),
+                    channel: input.channel.clone(),
+                    policy_version: None,
+                    authorized_at: None,
+                    limited_by: None,
+                },
             )
             .await?;
             Ok(Applied::Applied)

@@ -991,6 +991,49 @@ pub async fn place_hold_deduplicated_by_caller(
     place_hold_claimed(tx, command, None).await
 }
 
+/// The account a hold goes on, with its balance row locked: one statement (a hold is on the
+/// card authorization's path). Returns the account and its (posted, held).
+async fn lock_account_for_hold(
+    tx: &Transaction<'_>,
+    account_id: Uuid,
+) -> LedgerResult<(AccountRow, i64, i64)> {
+    let statement = tx
+        .prepare_cached(
+            "select a.account_type, a.currency, a.balance_rule, a.is_hot, a.closed_at is not null,
+                    b.posted_minor, b.held_minor
+             from ledger_accounts a join account_balances b on b.account_id = a.id
+             where a.id = $1
+             for update of b",
+        )
+        .await?;
+    let Some(row) = tx.query_opt(&statement, &[&account_id]).await? else {
+        // No balance row: say why (unknown, closed, or a hot account, which has none).
+        let accounts = load_account_rows(tx, &[account_id]).await?;
+        return Err(if accounts[&account_id].is_hot {
+            LedgerError::HoldOnHotAccount(account_id)
+        } else {
+            LedgerError::invalid(
+                "balance_row_missing",
+                format!("account {account_id} has no balance row"),
+            )
+        });
+    };
+    let account = AccountRow {
+        account_type: AccountType::parse(row.get(0))?,
+        currency: Currency::from_code(row.get(1))?,
+        balance_rule: BalanceRule::parse(row.get(2))?,
+        is_hot: row.get(3),
+        closed: row.get(4),
+    };
+    if account.closed {
+        return Err(LedgerError::AccountClosed(account_id));
+    }
+    if account.is_hot {
+        return Err(LedgerError::HoldOnHotAccount(account_id));
+    }
+    Ok((account, row.get(5), row.get(6)))
+}
+
 async fn place_hold_claimed(
     tx: &Transaction<'_>,
     command: &PlaceHold,
@@ -1001,15 +1044,7 @@ async fn place_hold_claimed(
     }
     validate_text(&command.description)?;
     validate_metadata(&command.metadata)?;
-    // Pipelined (one round trip): the account's row, then its balance row locked. When the
-    // account turns out unusable below, the lock is simply released with the transaction.
-    let ids = [command.account_id];
-    let (accounts, balances) =
-        tokio::try_join!(load_account_rows(tx, &ids), lock_balances(tx, &ids))?;
-    let account = &accounts[&command.account_id];
-    if account.is_hot {
-        return Err(LedgerError::HoldOnHotAccount(command.account_id));
-    }
+    let (account, posted, held) = lock_account_for_hold(tx, command.account_id).await?;
     if account.currency != command.amount.currency {
         return Err(LedgerError::AccountCurrencyMismatch {
             account_id: command.account_id,
@@ -1017,9 +1052,6 @@ async fn place_hold_claimed(
             amount_currency: command.amount.currency.to_string(),
         });
     }
-    let (posted, held) = *balances
-        .get(&command.account_id)
-        .ok_or(LedgerError::UnknownAccount(command.account_id))?;
     let (amount_minor, overdraft_flagged) = holdable(
         command.account_id,
         account.balance_rule,
