@@ -277,3 +277,33 @@ async fn asynchronous_events_are_recorded_before_the_answer_and_duplicates_chang
         .get(0);
     assert_eq!(outcome, "ignored");
 }
+
+#[tokio::test]
+async fn the_same_request_delivered_many_times_at_once_is_decided_and_held_once() {
+    let db = TestDb::new().await;
+    let card = CardBooks::open(&db, 1_000).await;
+    let app = WebhookApp::spawn(&db, vec![WebhookSecret::generate()]).await;
+    let body = authorization_request(&card.card_id, "auth_race", 300);
+    // Eight redeliveries of one webhook and four copies under other webhook ids, all in flight
+    // together: the authorization row, not a webhook lock, makes them one decision.
+    let sends = (0..12).map(|i| {
+        let webhook_id = if i < 8 {
+            "msg_race".to_owned()
+        } else {
+            format!("msg_race_{i}")
+        };
+        let app = &app;
+        let body = &body;
+        async move {
+            let response = app.send_signed(&webhook_id, body).await;
+            assert_eq!(response.status(), 200);
+            response.json::<serde_json::Value>().await.unwrap()
+        }
+    });
+    let answers = futures_util::future::join_all(sends).await;
+    assert_eq!(answers[0]["decision"], "APPROVE");
+    assert!(answers.iter().all(|answer| *answer == answers[0]));
+    assert_eq!(card.state().await, (1_000, 300, 0));
+    // One inbox row per webhook id: the one delivery and the four other ids.
+    assert_eq!(inbox_count(&db).await, 5);
+}
