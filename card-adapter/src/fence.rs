@@ -87,7 +87,7 @@ fn blocked_mcc(policy: &Policy) -> Vec<Mcc> {
 }
 
 /// Every safe-default category: the fence of a card no policy applies to.
-pub fn default_blocked_mcc() -> Vec<Mcc> {
+fn default_blocked_mcc() -> Vec<Mcc> {
     ledger::controls::SAFE_DEFAULT_BLOCKED_MCCS
         .iter()
         .filter_map(|(code, _)| Mcc::new(code).ok())

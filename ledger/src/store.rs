@@ -1421,12 +1421,7 @@ pub async fn statement(
     after_posting_id: Option<i64>,
     limit: i64,
 ) -> LedgerResult<StatementPage> {
-    if !(1..=MAX_STATEMENT_PAGE).contains(&limit) {
-        return Err(LedgerError::invalid(
-            "page_size_invalid",
-            format!("a page holds 1 to {MAX_STATEMENT_PAGE} lines"),
-        ));
-    }
+    check_page_size(limit)?;
     let account = account(client, account_id).await?;
     let statement = client
         .prepare_cached(
@@ -1466,12 +1461,7 @@ pub async fn latest_statement_lines(
     account_id: Uuid,
     count: i64,
 ) -> LedgerResult<Vec<StatementLine>> {
-    if !(1..=MAX_STATEMENT_PAGE).contains(&count) {
-        return Err(LedgerError::invalid(
-            "page_size_invalid",
-            format!("a page holds 1 to {MAX_STATEMENT_PAGE} lines"),
-        ));
-    }
+    check_page_size(count)?;
     let account = account(client, account_id).await?;
     let statement = client
         .prepare_cached(
@@ -1485,6 +1475,16 @@ pub async fn latest_statement_lines(
     rows.iter()
         .map(|row| statement_line(row, &account))
         .collect()
+}
+
+fn check_page_size(lines: i64) -> LedgerResult<()> {
+    if !(1..=MAX_STATEMENT_PAGE).contains(&lines) {
+        return Err(LedgerError::invalid(
+            "page_size_invalid",
+            format!("a page holds 1 to {MAX_STATEMENT_PAGE} lines"),
+        ));
+    }
+    Ok(())
 }
 
 /// A statement row (id, entry, effective date, recorded at, description, amount) with the amount
