@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use deadpool_postgres::Transaction;
 use time::{Date, OffsetDateTime};
+use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use crate::error::{LedgerError, LedgerResult};
@@ -251,10 +252,41 @@ pub async fn post_entries(
     let now = tx.prepare_cached("select clock_timestamp()").await?;
     let recorded_at: OffsetDateTime = tx.query_one(&now, &[]).await?.get(0);
 
+    // Every parameter is built before anything is sent: the four writes then go out pipelined
+    // (no round trip between them) and run one after the other in this transaction. Should one
+    // fail, the ones after it fail too (the transaction is aborted) and the first error is the
+    // one returned; the caller drops the transaction either way.
     let ids: Vec<Uuid> = entries.iter().map(|_| Uuid::now_v7()).collect();
     let dates: Vec<Date> = entries.iter().map(|e| e.effective_date).collect();
     let descriptions: Vec<&str> = entries.iter().map(|e| e.description.as_str()).collect();
     let metadata: Vec<&serde_json::Value> = entries.iter().map(|e| &e.metadata).collect();
+    let posting_count: usize = entries.iter().map(|e| e.postings.len()).sum();
+    let ref_count: usize = entries.iter().map(|e| e.external_refs.len()).sum();
+    let mut posting_entries = Vec::with_capacity(posting_count);
+    let mut posting_accounts = Vec::with_capacity(posting_count);
+    let mut posting_currencies = Vec::with_capacity(posting_count);
+    let mut posting_amounts = Vec::with_capacity(posting_count);
+    let mut ref_entries = Vec::with_capacity(ref_count);
+    let mut ref_kinds = Vec::with_capacity(ref_count);
+    let mut ref_values = Vec::with_capacity(ref_count);
+    let mut ref_unique = Vec::with_capacity(ref_count);
+    for (entry, id) in entries.iter().zip(&ids) {
+        for posting in &entry.postings {
+            posting_entries.push(*id);
+            posting_accounts.push(posting.account_id);
+            posting_currencies.push(posting.amount.currency.code());
+            posting_amounts.push(posting.amount.amount_minor);
+        }
+        for reference in &entry.external_refs {
+            ref_entries.push(*id);
+            ref_kinds.push(reference.kind.as_str());
+            ref_values.push(reference.value.as_str());
+            ref_unique.push(reference.unique);
+        }
+    }
+    let balance_ids: Vec<Uuid> = balances.keys().copied().collect();
+    let balance_posted: Vec<i64> = balances.values().map(|b| b.0).collect();
+
     let insert_entries = tx
         .prepare_cached(
             "insert into journal_entries
@@ -266,45 +298,6 @@ pub async fn post_entries(
              returning id, seq",
         )
         .await?;
-    let seqs: HashMap<Uuid, i64> = tx
-        .query(
-            &insert_entries,
-            &[
-                &ids,
-                &dates,
-                &descriptions,
-                &metadata,
-                &flagged,
-                &recorded_at,
-            ],
-        )
-        .await?
-        .into_iter()
-        .map(|row| (row.get(0), row.get(1)))
-        .collect();
-
-    let mut posting_entries = Vec::new();
-    let mut posting_accounts = Vec::new();
-    let mut posting_currencies = Vec::new();
-    let mut posting_amounts = Vec::new();
-    let mut ref_entries = Vec::new();
-    let mut ref_kinds = Vec::new();
-    let mut ref_values = Vec::new();
-    let mut ref_unique = Vec::new();
-    for (entry, id) in entries.iter().zip(&ids) {
-        for posting in &entry.postings {
-            posting_entries.push(*id);
-            posting_accounts.push(posting.account_id);
-            posting_currencies.push(posting.amount.currency.code().to_owned());
-            posting_amounts.push(posting.amount.amount_minor);
-        }
-        for reference in &entry.external_refs {
-            ref_entries.push(*id);
-            ref_kinds.push(reference.kind.as_str());
-            ref_values.push(reference.value.as_str());
-            ref_unique.push(reference.unique);
-        }
-    }
     let insert_postings = tx
         .prepare_cached(
             "insert into journal_postings (entry_id, account_id, currency, amount_minor, recorded_at)
@@ -314,42 +307,66 @@ pub async fn post_entries(
              order by line",
         )
         .await?;
-    tx.execute(
-        &insert_postings,
-        &[
-            &posting_entries,
-            &posting_accounts,
-            &posting_currencies,
-            &posting_amounts,
-            &recorded_at,
-        ],
-    )
-    .await?;
-    if !ref_entries.is_empty() {
-        let insert_refs = tx
-            .prepare_cached(
-                "insert into journal_entry_refs (entry_id, ref_kind, ref_value, is_unique)
-                 select * from unnest($1::uuid[], $2::text[], $3::text[], $4::bool[])",
-            )
-            .await?;
+    let insert_refs = tx
+        .prepare_cached(
+            "insert into journal_entry_refs (entry_id, ref_kind, ref_value, is_unique)
+             select * from unnest($1::uuid[], $2::text[], $3::text[], $4::bool[])",
+        )
+        .await?;
+    let update_balances = tx
+        .prepare_cached(
+            "update account_balances b set posted_minor = n.posted
+             from unnest($1::uuid[], $2::bigint[]) as n(account_id, posted)
+             where b.account_id = n.account_id",
+        )
+        .await?;
+    let entry_params: [&(dyn ToSql + Sync); 6] = [
+        &ids,
+        &dates,
+        &descriptions,
+        &metadata,
+        &flagged,
+        &recorded_at,
+    ];
+    let entry_rows = tx.query(&insert_entries, &entry_params);
+    let posting_params: [&(dyn ToSql + Sync); 5] = [
+        &posting_entries,
+        &posting_accounts,
+        &posting_currencies,
+        &posting_amounts,
+        &recorded_at,
+    ];
+    let postings = tx.execute(&insert_postings, &posting_params);
+    let references = async {
+        if ref_entries.is_empty() {
+            return Ok(0);
+        }
         tx.execute(
             &insert_refs,
             &[&ref_entries, &ref_kinds, &ref_values, &ref_unique],
         )
-        .await?;
-    }
-    if !balances.is_empty() {
-        let update = tx
-            .prepare_cached(
-                "update account_balances b set posted_minor = n.posted
-                 from unnest($1::uuid[], $2::bigint[]) as n(account_id, posted)
-                 where b.account_id = n.account_id",
-            )
-            .await?;
-        let ids: Vec<Uuid> = balances.keys().copied().collect();
-        let posted: Vec<i64> = balances.values().map(|b| b.0).collect();
-        tx.execute(&update, &[&ids, &posted]).await?;
-    }
+        .await
+    };
+    let balance_update = async {
+        if balance_ids.is_empty() {
+            return Ok(0);
+        }
+        tx.execute(&update_balances, &[&balance_ids, &balance_posted])
+            .await
+    };
+    // `biased`: polled in this order, so sent in this order (a statement goes out on its first
+    // poll), and of two failures the earlier statement's is the one returned.
+    let (entry_rows, _, _, _) = tokio::try_join!(
+        biased;
+        entry_rows,
+        postings,
+        references,
+        balance_update
+    )?;
+    let seqs: HashMap<Uuid, i64> = entry_rows
+        .into_iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect();
 
     Ok(ids
         .iter()

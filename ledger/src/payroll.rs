@@ -123,7 +123,9 @@ pub async fn post_payroll(
     persons.dedup();
 
     // Per person, in one statement: their current prison, their four sub-accounts and the
-    // balances allocation rules may look at.
+    // balances allocation rules may look at. `$2::char(3)`: compared as the column's own type,
+    // the planner uses its statistics (as text it guessed 0.5 % of the accounts and probed the
+    // balances one account at a time: ~50 ms more for 10,000 persons).
     let statement = tx
         .prepare_cached(
             "select p.person_id,
@@ -139,7 +141,7 @@ pub async fn post_payroll(
                     coalesce(sum(b.posted_minor) filter (where a.purpose = 'restitution'), 0)::bigint
              from unnest($1::uuid[]) as p(person_id)
              left join ledger_accounts a
-                    on a.person_id = p.person_id and a.currency = $2 and a.closed_at is null
+                    on a.person_id = p.person_id and a.currency = $2::char(3) and a.closed_at is null
                    and a.purpose in ('spendable', 'release_savings', 'held_deposits', 'restitution')
              left join account_balances b on b.account_id = a.id
              group by p.person_id",
