@@ -140,13 +140,9 @@ async fn spend_and_available(
     let statement = client
         .prepare_cached(
             "with spend(at, minor) as (
-                 -- Authorizations: what each still holds plus what was cleared against it.
-                 select coalesce(a.authorized_at, a.created_at),
-                        a.cleared_minor + coalesce((
-                            select h.amount_minor + coalesce(sum(case when e.kind = 'increase'
-                                        then e.held_delta_minor else -e.held_delta_minor end), 0)
-                            from holds h left join hold_events e on e.hold_id = h.id
-                            where h.id = a.hold_id group by h.amount_minor), 0)
+                 -- Authorizations: what each still holds (`held_minor`, kept by V11's
+                 -- triggers from the hold and its events) plus what was cleared against it.
+                 select coalesce(a.authorized_at, a.created_at), a.cleared_minor + a.held_minor
                  from card.authorizations a
                  where a.card_id in (select card_id from card.cards where person_id = $1)
                    and a.currency = $3

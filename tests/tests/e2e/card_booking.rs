@@ -178,6 +178,29 @@ async fn settlement_id(pool: &deadpool_postgres::Pool) -> uuid::Uuid {
     .unwrap_or_default()
 }
 
+/// Each authorization's `held_minor` (kept by V11's triggers) against its hold's remaining
+/// amount worked out here from `holds` and `hold_events`: (authorization, kept, worked out).
+async fn held_minor_mismatches(pool: &deadpool_postgres::Pool) -> Vec<(String, i64, i64)> {
+    pool.get()
+        .await
+        .unwrap()
+        .query(
+            "select a.authorization_id, a.held_minor,
+                    coalesce(h.amount_minor + coalesce((
+                        select sum(case when e.kind = 'increase' then e.held_delta_minor
+                                        else -e.held_delta_minor end)
+                        from hold_events e where e.hold_id = h.id), 0), 0)::bigint
+             from card.authorizations a left join holds h on h.id = a.hold_id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| (row.get(0), row.get(1), row.get(2)))
+        .filter(|(_, kept, worked_out): &(String, i64, i64)| kept != worked_out)
+        .collect()
+}
+
 #[tokio::test]
 async fn an_authorization_within_the_balance_is_approved_and_held_once_however_often_it_is_asked() {
     let db = TestDb::new().await;
@@ -252,9 +275,41 @@ async fn an_incremental_authorization_grows_the_parents_hold() {
     let outcome = card.authorize(&increment).await;
     assert!(outcome.approve);
     assert_eq!(card.state().await, (1_000, 500, 0));
+    assert_eq!(held_minor_mismatches(&card.pool).await, vec![]);
     card.apply(&card.clearing("txn_inc", Some("auth_parent"), 500, true))
         .await;
     assert_eq!(card.state().await, (500, 0, 500));
+    assert_eq!(held_minor_mismatches(&card.pool).await, vec![]);
+}
+
+#[tokio::test]
+async fn what_an_authorization_still_holds_follows_its_hold_even_when_the_ledger_expires_it() {
+    let db = TestDb::new().await;
+    let card = CardBooks::open(&db, 1_000).await;
+    assert!(card.authorize(&card.input("auth_kept", 300)).await.approve);
+    card.apply(&card.reversal("auth_kept", 100)).await;
+    let held: i64 = card
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .query_one(
+            "select held_minor from card.authorizations where authorization_id = 'auth_kept'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(held, 200);
+    // No expiry event from the processor: the ledger's own expiry frees the hold a day later.
+    let later = time::OffsetDateTime::now_utc()
+        + time::Duration::days(card_adapter::booking::HOLD_LIFETIME_DAYS + 1);
+    assert_eq!(
+        card.books.ledger.expire_due_holds(later, 10).await.unwrap(),
+        1
+    );
+    assert_eq!(card.state().await, (1_000, 0, 0));
+    assert_eq!(held_minor_mismatches(&card.pool).await, vec![]);
 }
 
 #[tokio::test]
@@ -449,6 +504,11 @@ async fn scenarios_delivered_shuffled_and_twice_end_in_the_same_ledger_as_in_ord
             );
             let report = shuffled.books.ledger.verify().await.unwrap();
             assert!(report.is_ok(), "{name}: {report}");
+            assert_eq!(
+                held_minor_mismatches(&shuffled.pool).await,
+                vec![],
+                "{name}: order {permutation:?}"
+            );
         }
     }
 }
