@@ -33,17 +33,21 @@ $$;
 
 create function card.authorization_held_from_hold() returns trigger language plpgsql as $$
 begin
-    -- Otherwise the row keeps what the hold events below made of it.
-    if tg_op = 'INSERT' or new.hold_id is distinct from old.hold_id then
-        new.held_minor := case when new.hold_id is null then 0
-                               else card.hold_remaining_minor(new.hold_id) end;
-    end if;
+    new.held_minor := case when new.hold_id is null then 0
+                           else card.hold_remaining_minor(new.hold_id) end;
     return new;
 end;
 $$;
 
-create trigger authorizations_held_from_hold before insert or update of hold_id on card.authorizations
-    for each row execute function card.authorization_held_from_hold();
+-- Only when the row comes to point at another hold (once per authorization, when its hold is
+-- placed): otherwise the row keeps what the hold events below made of it, and the decision's
+-- other updates pay no trigger call.
+create trigger authorizations_held_on_insert before insert on card.authorizations
+    for each row when (new.hold_id is not null)
+    execute function card.authorization_held_from_hold();
+create trigger authorizations_held_from_hold before update of hold_id on card.authorizations
+    for each row when (new.hold_id is distinct from old.hold_id)
+    execute function card.authorization_held_from_hold();
 
 create function card.authorization_held_follows_event() returns trigger language plpgsql as $$
 begin
