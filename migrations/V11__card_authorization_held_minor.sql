@@ -22,19 +22,19 @@ alter table card.authorizations add column held_minor bigint not null default 0
 
 create index authorizations_hold on card.authorizations (hold_id) where hold_id is not null;
 
-create function card.hold_remaining_minor(the_hold uuid) returns bigint language sql stable as $$
-    select coalesce((
-        select h.amount_minor + coalesce(sum(case when e.kind = 'increase' then e.held_delta_minor
-                                                  else -e.held_delta_minor end), 0)
-        from holds h left join hold_events e on e.hold_id = h.id
-        where h.id = the_hold
-        group by h.amount_minor), 0)::bigint
-$$;
-
+-- plpgsql, not a `language sql` helper: plpgsql keeps the query's plan for the session, where
+-- a SQL function called per row would be parsed and planned on every call.
 create function card.authorization_held_from_hold() returns trigger language plpgsql as $$
+declare
+    remaining bigint;
 begin
-    new.held_minor := case when new.hold_id is null then 0
-                           else card.hold_remaining_minor(new.hold_id) end;
+    select h.amount_minor + coalesce(sum(case when e.kind = 'increase' then e.held_delta_minor
+                                              else -e.held_delta_minor end), 0)
+      into remaining
+      from holds h left join hold_events e on e.hold_id = h.id
+     where h.id = new.hold_id
+     group by h.amount_minor;
+    new.held_minor := coalesce(remaining, 0);
     return new;
 end;
 $$;
@@ -62,5 +62,10 @@ $$;
 create trigger hold_events_update_authorization_held after insert on hold_events
     for each row execute function card.authorization_held_follows_event();
 
-update card.authorizations set held_minor = card.hold_remaining_minor(hold_id)
-where hold_id is not null;
+update card.authorizations a
+   set held_minor = h.amount_minor + coalesce((
+           select sum(case when e.kind = 'increase' then e.held_delta_minor
+                           else -e.held_delta_minor end)
+           from hold_events e where e.hold_id = h.id), 0)
+  from holds h
+ where h.id = a.hold_id;
