@@ -116,34 +116,28 @@ pub struct AuthorizationRow {
     pub final_cleared: bool,
 }
 
-/// Creates the row if this is the first event about the authorization, then locks it.
+/// Creates the row if this is the first event about the authorization, then locks it: one
+/// statement (`on conflict do update` locks the existing row as `FOR UPDATE` would, waiting for
+/// whoever holds it, and returns it as committed).
 pub async fn lock_authorization(
     tx: &Transaction<'_>,
     authorization_id: &str,
     card_id: &str,
     currency: &str,
 ) -> BookingResult<AuthorizationRow> {
-    let insert = tx
+    let statement = tx
         .prepare_cached(
             "insert into card.authorizations (authorization_id, card_id, currency, source)
-             values ($1, $2, $3, 'unknown') on conflict (authorization_id) do nothing",
+             values ($1, $2, $3, 'unknown')
+             on conflict (authorization_id) do update set authorization_id = excluded.authorization_id
+             returning authorization_id, card_id, decision, approved_minor, decline_reason,
+                       reason_key, source, hold_id, pending_release_minor, expired, cleared_minor,
+                       final_cleared",
         )
         .await?;
-    let select = tx
-        .prepare_cached(
-            "select authorization_id, card_id, decision, approved_minor, decline_reason, reason_key,
-                    source, hold_id, pending_release_minor, expired, cleared_minor, final_cleared
-             from card.authorizations where authorization_id = $1 for update",
-        )
+    let row = tx
+        .query_one(&statement, &[&authorization_id, &card_id, &currency])
         .await?;
-    // Pipelined: PostgreSQL runs the select after the insert, in one round trip.
-    let insert_params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
-        [&authorization_id, &card_id, &currency];
-    let select_params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&authorization_id];
-    let (_, row) = tokio::try_join!(
-        tx.execute(&insert, &insert_params),
-        tx.query_one(&select, &select_params)
-    )?;
     Ok(AuthorizationRow {
         authorization_id: row.get(0),
         card_id: row.get(1),

@@ -1062,11 +1062,18 @@ async fn place_hold_claimed(
         command.overdraft,
     )?;
     let hold_id = Uuid::now_v7();
+    // The hold and what its account holds, in one statement.
     let insert = tx
         .prepare_cached(
-            "insert into holds
-                (id, account_id, currency, amount_minor, expires_at, description, metadata, overdraft_flagged)
-             values ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "with hold as (
+                 insert into holds
+                     (id, account_id, currency, amount_minor, expires_at, description, metadata,
+                      overdraft_flagged)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8)
+                 returning account_id, amount_minor
+             )
+             update account_balances b set held_minor = b.held_minor + hold.amount_minor
+             from hold where b.account_id = hold.account_id",
         )
         .await?;
     let hold = Hold {
@@ -1077,7 +1084,7 @@ async fn place_hold_claimed(
         expires_at: command.expires_at,
     };
     let currency = command.amount.currency.code();
-    // Three independent writes, pipelined: one round trip.
+    // Independent writes, pipelined: one round trip.
     tokio::try_join!(
         async {
             tx.execute(
@@ -1096,7 +1103,6 @@ async fn place_hold_claimed(
             .await
             .map_err(LedgerError::from)
         },
-        add_held(tx, command.account_id, amount_minor),
         async {
             match claim {
                 Some(claim) => idempotency::finish(tx, claim, &hold).await,
