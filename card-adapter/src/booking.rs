@@ -154,36 +154,6 @@ pub async fn lock_authorization(
     })
 }
 
-pub async fn save_authorization(tx: &Transaction<'_>, row: &AuthorizationRow) -> BookingResult<()> {
-    let update = tx
-        .prepare_cached(
-            "update card.authorizations set decision = $2, approved_minor = $3, decline_reason = $4,
-                    reason_key = $5, source = $6, hold_id = $7, pending_release_minor = $8,
-                    expired = $9, cleared_minor = $10, final_cleared = $11,
-                    updated_at = clock_timestamp()
-             where authorization_id = $1",
-        )
-        .await?;
-    tx.execute(
-        &update,
-        &[
-            &row.authorization_id,
-            &row.decision,
-            &row.approved_minor,
-            &row.decline_reason,
-            &row.reason_key,
-            &row.source,
-            &row.hold_id,
-            &row.pending_release_minor,
-            &row.expired,
-            &row.cleared_minor,
-            &row.final_cleared,
-        ],
-    )
-    .await?;
-    Ok(())
-}
-
 /// What an authorization request asked for and how the controls placed it, written together
 /// with the decision (one update of the row, not one per fact).
 #[derive(Debug, Clone)]
@@ -200,19 +170,22 @@ pub struct RequestDetails {
     pub limited_by: Option<String>,
 }
 
-/// [`save_authorization`] plus the request's details, in one statement.
-pub async fn save_authorization_with_request(
+/// Writes the row back as this event left it, with the request's details when the event
+/// carried them (a request or an advice): one statement either way.
+pub async fn save_authorization(
     tx: &Transaction<'_>,
     row: &AuthorizationRow,
-    details: &RequestDetails,
+    details: Option<&RequestDetails>,
 ) -> BookingResult<()> {
     let update = tx
         .prepare_cached(
             "update card.authorizations set decision = $2, approved_minor = $3, decline_reason = $4,
                     reason_key = $5, source = $6, hold_id = $7, pending_release_minor = $8,
                     expired = $9, cleared_minor = $10, final_cleared = $11,
-                    requested_minor = $12, merchant = $13, channel = $14,
-                    parent_authorization_id = $15, policy_version = coalesce($16, policy_version),
+                    requested_minor = coalesce($12, requested_minor),
+                    merchant = coalesce($13, merchant), channel = coalesce($14, channel),
+                    parent_authorization_id = coalesce($15, parent_authorization_id),
+                    policy_version = coalesce($16, policy_version),
                     authorized_at = coalesce(authorized_at, $17),
                     limited_by = coalesce($18, limited_by),
                     updated_at = clock_timestamp()
@@ -233,13 +206,13 @@ pub async fn save_authorization_with_request(
             &row.expired,
             &row.cleared_minor,
             &row.final_cleared,
-            &details.requested_minor,
-            &details.merchant,
-            &details.channel,
-            &details.parent_authorization_id,
-            &details.policy_version,
-            &details.authorized_at,
-            &details.limited_by,
+            &details.map(|d| d.requested_minor),
+            &details.map(|d| &d.merchant),
+            &details.map(|d| d.channel.as_str()),
+            &details.and_then(|d| d.parent_authorization_id.as_deref()),
+            &details.and_then(|d| d.policy_version.as_deref()),
+            &details.and_then(|d| d.authorized_at),
+            &details.and_then(|d| d.limited_by.as_deref()),
         ],
     )
     .await?;

@@ -250,6 +250,22 @@ fn merchant_json(merchant: &MerchantFacts) -> serde_json::Value {
     serde_json::to_value(merchant).unwrap_or(serde_json::Value::Null)
 }
 
+/// What a request or advice says of itself; the controls add the policy version and `limited_by`.
+fn request_details(
+    input: &AuthorizationInput,
+    authorized_at: Option<OffsetDateTime>,
+) -> RequestDetails {
+    RequestDetails {
+        parent_authorization_id: input.parent_authorization_id.clone(),
+        requested_minor: input.amount.amount_minor,
+        merchant: merchant_json(&input.merchant),
+        channel: input.channel.clone(),
+        policy_version: None,
+        authorized_at,
+        limited_by: None,
+    }
+}
+
 /// Answers `authorization.request`: within [`DECISION_BUDGET_MS`], else declines (fail closed);
 /// the processor then sends a TIMEOUT advice that releases anything we held.
 pub async fn authorize(
@@ -307,15 +323,7 @@ async fn authorize_in_transaction(
         tx.commit().await?;
         return Ok(outcome);
     }
-    let mut details = RequestDetails {
-        parent_authorization_id: input.parent_authorization_id.clone(),
-        requested_minor: input.amount.amount_minor,
-        merchant: merchant_json(&input.merchant),
-        channel: input.channel.clone(),
-        policy_version: None,
-        authorized_at: Some(input.at),
-        limited_by: None,
-    };
+    let mut details = request_details(input, Some(input.at));
     let outcome = decide_and_hold(&tx, decide, &mut row, card, input, &mut details).await?;
     row.decision = Some(
         if outcome.approve {
@@ -331,7 +339,7 @@ async fn authorize_in_transaction(
     row.source = "request".to_owned();
     // Two independent writes, pipelined.
     tokio::try_join!(
-        booking::save_authorization_with_request(&tx, &row, &details),
+        booking::save_authorization(&tx, &row, Some(&details)),
         record_inbox(&tx, message, Applied::Applied, None)
     )?;
     tx.commit().await?;
@@ -571,20 +579,8 @@ async fn apply_event(
                 row.decline_reason.get_or_insert_with(|| "OTHER".to_owned());
             }
             row.source = reason.as_str().to_owned();
-            booking::save_authorization_with_request(
-                tx,
-                &row,
-                &RequestDetails {
-                    parent_authorization_id: input.parent_authorization_id.clone(),
-                    requested_minor: input.amount.amount_minor,
-                    merchant: merchant_json(&input.merchant),
-                    channel: input.channel.clone(),
-                    policy_version: None,
-                    authorized_at: None,
-                    limited_by: None,
-                },
-            )
-            .await?;
+            // An advice is not placed in a spend window by its request time (it was not ours).
+            booking::save_authorization(tx, &row, Some(&request_details(input, None))).await?;
             Ok(Applied::Applied)
         }
         CardEvent::Reversal {
@@ -603,7 +599,7 @@ async fn apply_event(
                 &format!("card:reversal:{}", message.webhook_id),
             )
             .await?;
-            booking::save_authorization(tx, &row).await?;
+            booking::save_authorization(tx, &row, None).await?;
             Ok(Applied::Applied)
         }
         CardEvent::Expired {
@@ -615,7 +611,7 @@ async fn apply_event(
             let mut row =
                 booking::lock_authorization(tx, authorization_id, card_id, currency.code()).await?;
             booking::expire_authorization(tx, &mut row).await?;
-            booking::save_authorization(tx, &row).await?;
+            booking::save_authorization(tx, &row, None).await?;
             Ok(Applied::Applied)
         }
         CardEvent::Clearing {
@@ -653,7 +649,7 @@ async fn apply_event(
                     )
                     .await?;
                     booking::book_clearing(tx, Some(&mut row), clearing).await?;
-                    booking::save_authorization(tx, &row).await?;
+                    booking::save_authorization(tx, &row, None).await?;
                 }
                 None => {
                     booking::book_clearing(tx, None, clearing).await?;
