@@ -54,11 +54,11 @@ impl AppState {
 
 /// The processor's signed webhooks: their own state (the decision seam), merged into the app.
 fn webhook_router(state: &AppState) -> Router {
-    card_adapter::webhook::router(Arc::new(card_adapter::webhook::WebhookState {
+    card_adapter::webhook::router(card_adapter::webhook::WebhookState {
         pool: state.pool.clone(),
         secrets: state.webhook_secrets.as_ref().clone(),
         decide: card_adapter::controls::SpendingControls,
-    }))
+    })
 }
 
 pub fn router(state: AppState) -> Router {

@@ -85,6 +85,33 @@ pub async fn card(tx: &Transaction<'_>, card_id: &str) -> BookingResult<Option<C
         }))
 }
 
+/// The cards with these ids that exist, by id: one statement.
+pub async fn cards(
+    tx: &Transaction<'_>,
+    card_ids: &[&str],
+) -> BookingResult<std::collections::HashMap<String, Card>> {
+    let statement = tx
+        .prepare_cached(
+            "select card_id, person_id, account_id, state from card.cards
+             where card_id = any($1)",
+        )
+        .await?;
+    Ok(tx
+        .query(&statement, &[&card_ids])
+        .await?
+        .iter()
+        .map(|row| {
+            let card = Card {
+                card_id: row.get(0),
+                person_id: row.get(1),
+                account_id: row.get(2),
+                state: row.get(3),
+            };
+            (card.card_id.clone(), card)
+        })
+        .collect())
+}
+
 /// The card settlement payable account for a currency, opened on first use.
 pub async fn settlement_account(tx: &Transaction<'_>, money: Money) -> BookingResult<Uuid> {
     let account = NewAccount::institution(
@@ -116,29 +143,12 @@ pub struct AuthorizationRow {
     pub final_cleared: bool,
 }
 
-/// Creates the row if this is the first event about the authorization, then locks it: one
-/// statement (`on conflict do update` locks the existing row as `FOR UPDATE` would, waiting for
-/// whoever holds it, and returns it as committed).
-pub async fn lock_authorization(
-    tx: &Transaction<'_>,
-    authorization_id: &str,
-    card_id: &str,
-    currency: &str,
-) -> BookingResult<AuthorizationRow> {
-    let statement = tx
-        .prepare_cached(
-            "insert into card.authorizations (authorization_id, card_id, currency, source)
-             values ($1, $2, $3, 'unknown')
-             on conflict (authorization_id) do update set authorization_id = excluded.authorization_id
-             returning authorization_id, card_id, decision, approved_minor, decline_reason,
-                       reason_key, source, hold_id, pending_release_minor, expired, cleared_minor,
-                       final_cleared",
-        )
-        .await?;
-    let row = tx
-        .query_one(&statement, &[&authorization_id, &card_id, &currency])
-        .await?;
-    Ok(AuthorizationRow {
+const AUTHORIZATION_COLUMNS: &str = "authorization_id, card_id, decision, approved_minor, \
+     decline_reason, reason_key, source, hold_id, pending_release_minor, expired, cleared_minor, \
+     final_cleared";
+
+fn authorization_from_row(row: &tokio_postgres::Row) -> AuthorizationRow {
+    AuthorizationRow {
         authorization_id: row.get(0),
         card_id: row.get(1),
         decision: row.get(2),
@@ -151,7 +161,60 @@ pub async fn lock_authorization(
         expired: row.get(9),
         cleared_minor: row.get(10),
         final_cleared: row.get(11),
-    })
+    }
+}
+
+/// Creates the row if this is the first event about the authorization, then locks it: one
+/// statement (`on conflict do update` locks the existing row as `FOR UPDATE` would, waiting for
+/// whoever holds it, and returns it as committed).
+pub async fn lock_authorization(
+    tx: &Transaction<'_>,
+    authorization_id: &str,
+    card_id: &str,
+    currency: &str,
+) -> BookingResult<AuthorizationRow> {
+    let statement = tx
+        .prepare_cached(&format!(
+            "insert into card.authorizations (authorization_id, card_id, currency, source)
+             values ($1, $2, $3, 'unknown')
+             on conflict (authorization_id) do update set authorization_id = excluded.authorization_id
+             returning {AUTHORIZATION_COLUMNS}"
+        ))
+        .await?;
+    let row = tx
+        .query_one(&statement, &[&authorization_id, &card_id, &currency])
+        .await?;
+    Ok(authorization_from_row(&row))
+}
+
+/// [`lock_authorization`] for many authorizations (distinct ids) in one statement, locked in id
+/// order so that two batches cannot deadlock on each other; returned by id.
+pub async fn lock_authorizations(
+    tx: &Transaction<'_>,
+    authorizations: &[(&str, &str, &str)],
+) -> BookingResult<std::collections::HashMap<String, AuthorizationRow>> {
+    let statement = tx
+        .prepare_cached(&format!(
+            "insert into card.authorizations (authorization_id, card_id, currency, source)
+             select authorization_id, card_id, currency, 'unknown'
+             from unnest($1::text[], $2::text[], $3::text[]) as r(authorization_id, card_id, currency)
+             order by authorization_id
+             on conflict (authorization_id) do update set authorization_id = excluded.authorization_id
+             returning {AUTHORIZATION_COLUMNS}"
+        ))
+        .await?;
+    let ids: Vec<&str> = authorizations.iter().map(|a| a.0).collect();
+    let card_ids: Vec<&str> = authorizations.iter().map(|a| a.1).collect();
+    let currencies: Vec<&str> = authorizations.iter().map(|a| a.2).collect();
+    Ok(tx
+        .query(&statement, &[&ids, &card_ids, &currencies])
+        .await?
+        .iter()
+        .map(|row| {
+            let row = authorization_from_row(row);
+            (row.authorization_id.clone(), row)
+        })
+        .collect())
 }
 
 /// What an authorization request asked for and how the controls placed it, written together
@@ -219,8 +282,105 @@ pub async fn save_authorization(
     Ok(())
 }
 
+/// [`save_authorization`] for the new decisions of a batch, each with its request's details:
+/// one statement.
+pub async fn save_decisions(
+    tx: &Transaction<'_>,
+    decisions: &[(&AuthorizationRow, &RequestDetails)],
+) -> BookingResult<()> {
+    if decisions.is_empty() {
+        return Ok(());
+    }
+    let update = tx
+        .prepare_cached(
+            "update card.authorizations a
+             set decision = v.decision, approved_minor = v.approved_minor,
+                 decline_reason = v.decline_reason, reason_key = v.reason_key, source = v.source,
+                 hold_id = v.hold_id, pending_release_minor = v.pending_release_minor,
+                 expired = v.expired, cleared_minor = v.cleared_minor,
+                 final_cleared = v.final_cleared, requested_minor = v.requested_minor,
+                 merchant = v.merchant, channel = v.channel,
+                 parent_authorization_id = coalesce(v.parent_authorization_id,
+                                                    a.parent_authorization_id),
+                 policy_version = coalesce(v.policy_version, a.policy_version),
+                 authorized_at = coalesce(a.authorized_at, v.authorized_at),
+                 limited_by = coalesce(v.limited_by, a.limited_by),
+                 updated_at = clock_timestamp()
+             from unnest($1::text[], $2::text[], $3::int8[], $4::text[], $5::text[], $6::text[],
+                         $7::uuid[], $8::int8[], $9::bool[], $10::int8[], $11::bool[],
+                         $12::int8[], $13::jsonb[], $14::text[], $15::text[], $16::text[],
+                         $17::timestamptz[], $18::text[])
+                  as v(authorization_id, decision, approved_minor, decline_reason, reason_key,
+                       source, hold_id, pending_release_minor, expired, cleared_minor,
+                       final_cleared, requested_minor, merchant, channel,
+                       parent_authorization_id, policy_version, authorized_at, limited_by)
+             where a.authorization_id = v.authorization_id",
+        )
+        .await?;
+    let rows = || decisions.iter().map(|(row, _)| *row);
+    let details = || decisions.iter().map(|(_, details)| *details);
+    tx.execute(
+        &update,
+        &[
+            &rows()
+                .map(|r| r.authorization_id.as_str())
+                .collect::<Vec<_>>(),
+            &rows().map(|r| r.decision.as_deref()).collect::<Vec<_>>(),
+            &rows().map(|r| r.approved_minor).collect::<Vec<_>>(),
+            &rows()
+                .map(|r| r.decline_reason.as_deref())
+                .collect::<Vec<_>>(),
+            &rows().map(|r| r.reason_key.as_deref()).collect::<Vec<_>>(),
+            &rows().map(|r| r.source.as_str()).collect::<Vec<_>>(),
+            &rows().map(|r| r.hold_id).collect::<Vec<_>>(),
+            &rows().map(|r| r.pending_release_minor).collect::<Vec<_>>(),
+            &rows().map(|r| r.expired).collect::<Vec<_>>(),
+            &rows().map(|r| r.cleared_minor).collect::<Vec<_>>(),
+            &rows().map(|r| r.final_cleared).collect::<Vec<_>>(),
+            &details().map(|d| d.requested_minor).collect::<Vec<_>>(),
+            &details().map(|d| &d.merchant).collect::<Vec<_>>(),
+            &details().map(|d| d.channel.as_str()).collect::<Vec<_>>(),
+            &details()
+                .map(|d| d.parent_authorization_id.as_deref())
+                .collect::<Vec<_>>(),
+            &details()
+                .map(|d| d.policy_version.as_deref())
+                .collect::<Vec<_>>(),
+            &details().map(|d| d.authorized_at).collect::<Vec<_>>(),
+            &details()
+                .map(|d| d.limited_by.as_deref())
+                .collect::<Vec<_>>(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
 fn hold_expiry() -> OffsetDateTime {
     OffsetDateTime::now_utc() + time::Duration::days(HOLD_LIFETIME_DAYS)
+}
+
+/// The hold an approved authorization places on its card's spendable account.
+pub fn hold_command(
+    authorization_id: &str,
+    card: &Card,
+    amount: Money,
+    allow_partial: bool,
+    overdraft: Overdraft,
+) -> PlaceHold {
+    PlaceHold {
+        idempotency_key: format!("card:hold:{authorization_id}"),
+        account_id: card.account_id,
+        amount,
+        expires_at: Some(hold_expiry()),
+        description: "card authorization".into(),
+        metadata: serde_json::json!({
+            "authorization_id": authorization_id,
+            "card_id": card.card_id,
+        }),
+        allow_partial,
+        overdraft,
+    }
 }
 
 /// Places the hold for an approved authorization (ours or the processor's stand-in), then
@@ -237,19 +397,13 @@ pub async fn place_authorization_hold(
     // is what makes this hold happen once: no second, ledger-level idempotency record.
     let hold = store::place_hold_deduplicated_by_caller(
         tx,
-        &PlaceHold {
-            idempotency_key: format!("card:hold:{}", row.authorization_id),
-            account_id: card.account_id,
+        &hold_command(
+            &row.authorization_id,
+            card,
             amount,
-            expires_at: Some(hold_expiry()),
-            description: "card authorization".into(),
-            metadata: serde_json::json!({
-                "authorization_id": row.authorization_id,
-                "card_id": card.card_id,
-            }),
             allow_partial,
             overdraft,
-        },
+        ),
     )
     .await?;
     row.hold_id = Some(hold.id);

@@ -2,7 +2,9 @@
 //! [`Decide`] with `ledger::controls::evaluate`, loading in the authorization's own transaction
 //! the person's mode, their prison's policy with their overrides, the prison's time zone, the
 //! spend already counted in the day, week and month, and the available balance. Two indexed
-//! statements, prepared once per connection; what they decide is written with the decision.
+//! statements for a whole batch of requests, prepared once per connection; each request is then
+//! decided in memory, counting the batch's earlier approvals; what they decide is written with
+//! the decision.
 //!
 //! Spend per window (docs/controls.md): for every authorization of the person's cards requested
 //! in the window, what it still holds plus what was cleared against it; plus clearings with no
@@ -21,20 +23,92 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::booking::{BookingResult, Card};
-use crate::process::{AuthorizationInput, AuthorizationOutcome, ControlVerdict, Decide};
+use crate::process::{
+    AuthorizationInput, AuthorizationOutcome, ControlVerdict, Decide, EarlierApproval,
+};
 
 /// The real controls. Stateless: everything is read in the authorization's transaction.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SpendingControls;
 
+/// What the controls read for one request before deciding it.
+#[derive(Debug, Clone)]
+pub enum LoadedControls {
+    /// No placement or no policy in effect: the request is declined (fail closed).
+    Missing,
+    Loaded {
+        controls: Box<EffectiveControls>,
+        windows: SpendWindows,
+        /// Committed spend in the windows, before this transaction's own approvals.
+        spent: WindowSpend,
+        /// Available balance, before this transaction's own approvals.
+        available: Money,
+    },
+}
+
 impl Decide for SpendingControls {
-    async fn decide(
+    type Loaded = LoadedControls;
+
+    async fn load(
         &self,
         tx: &Transaction<'_>,
+        requests: &[(&Card, &AuthorizationInput)],
+    ) -> BookingResult<Vec<LoadedControls>> {
+        let persons: Vec<(Uuid, OffsetDateTime)> = requests
+            .iter()
+            .map(|(card, input)| (card.person_id, input.at))
+            .collect();
+        let all_controls = policy_store::effective_controls_many(tx, &persons).await?;
+        let mut queries = Vec::with_capacity(requests.len());
+        let mut with_controls = Vec::with_capacity(requests.len());
+        for ((card, input), controls) in requests.iter().zip(all_controls) {
+            let Some(controls) = controls else {
+                with_controls.push(None);
+                continue;
+            };
+            let windows = controls.windows(input.at)?;
+            queries.push(SpendQuery {
+                person_id: card.person_id,
+                account_id: card.account_id,
+                currency: controls.policy.currency,
+                windows,
+            });
+            with_controls.push(Some((controls, windows)));
+        }
+        let mut spends = spend_and_available_many(tx, &queries).await?.into_iter();
+        let mut loaded = Vec::with_capacity(requests.len());
+        for entry in with_controls {
+            loaded.push(match entry {
+                None => LoadedControls::Missing,
+                Some((controls, windows)) => {
+                    let (spent, available) = spends.next().ok_or_else(|| {
+                        ledger::LedgerError::invalid("spend_missing", "a spend row is missing")
+                    })?;
+                    LoadedControls::Loaded {
+                        controls: Box::new(controls),
+                        windows,
+                        spent,
+                        available,
+                    }
+                }
+            });
+        }
+        Ok(loaded)
+    }
+
+    fn verdict(
+        &self,
+        loaded: &LoadedControls,
         card: &Card,
         input: &AuthorizationInput,
+        earlier: &[EarlierApproval],
     ) -> BookingResult<ControlVerdict> {
-        let Some(controls) = policy_store::effective_controls(tx, card.person_id, input.at).await?
+        let LoadedControls::Loaded {
+            controls,
+            windows,
+            spent,
+            available,
+        } = loaded
         else {
             // No placement or no policy in effect: fail closed, and say so in the logs.
             tracing::warn!(
@@ -57,10 +131,7 @@ impl Decide for SpendingControls {
             at: input.at,
             partial_approval_capable: input.partial_approval_capable,
         };
-        let currency = controls.policy.currency;
-        let windows = controls.windows(input.at)?;
-        let (spent, available) =
-            spend_and_available(tx, card.person_id, card.account_id, currency, &windows).await?;
+        let (spent, available) = with_earlier(card, windows, *spent, *available, earlier)?;
         let decision = evaluate(
             &request,
             &EvaluationContext {
@@ -95,6 +166,37 @@ impl Decide for SpendingControls {
     }
 }
 
+/// Counts this transaction's earlier approvals as committed ones would be counted: in the
+/// person's windows that contain them, and off the account's available balance.
+fn with_earlier(
+    card: &Card,
+    windows: &SpendWindows,
+    mut spent: WindowSpend,
+    mut available: Money,
+    earlier: &[EarlierApproval],
+) -> BookingResult<(WindowSpend, Money)> {
+    for approval in earlier {
+        if approval.amount.currency != spent.day.currency {
+            continue;
+        }
+        if approval.person_id == card.person_id {
+            for (window, total) in [
+                (&windows.day, &mut spent.day),
+                (&windows.week, &mut spent.week),
+                (&windows.month, &mut spent.month),
+            ] {
+                if window.contains(approval.at) {
+                    *total = total.checked_add(approval.amount)?;
+                }
+            }
+        }
+        if approval.account_id == card.account_id {
+            available = available.checked_sub(approval.amount)?;
+        }
+    }
+    Ok((spent, available))
+}
+
 fn decline(reason: ReasonKey, policy_version: Option<String>) -> ControlVerdict {
     ControlVerdict {
         decline: Some(AuthorizationOutcome::decline(
@@ -115,96 +217,151 @@ pub async fn window_spend(
     currency: Currency,
     windows: &SpendWindows,
 ) -> BookingResult<WindowSpend> {
-    Ok(
-        spend_and_available(client, person_id, account_id, currency, windows)
-            .await?
-            .0,
-    )
+    let query = SpendQuery {
+        person_id,
+        account_id,
+        currency,
+        windows: *windows,
+    };
+    let mut spends = spend_and_available_many(client, std::slice::from_ref(&query)).await?;
+    let (spent, _) = spends
+        .pop()
+        .ok_or_else(|| ledger::LedgerError::invalid("spend_missing", "no spend row"))?;
+    Ok(spent)
 }
 
-/// [`window_spend`], and the spendable account's available balance (posted minus open holds,
-/// read without a lock: the hold that follows locks the row and checks again), in one statement.
-async fn spend_and_available(
-    client: &impl GenericClient,
+/// One person's windows to sum, and the spendable account whose balance to read.
+#[derive(Debug, Clone, Copy)]
+struct SpendQuery {
     person_id: Uuid,
     account_id: Uuid,
     currency: Currency,
-    windows: &SpendWindows,
-) -> BookingResult<(WindowSpend, Money)> {
-    let from = windows
-        .day
-        .start
-        .min(windows.week.start)
-        .min(windows.month.start);
-    let until = windows.day.end.max(windows.week.end).max(windows.month.end);
+    windows: SpendWindows,
+}
+
+/// [`window_spend`] for each query, in order, with the spendable account's available balance
+/// (posted minus open holds): one statement for all of them.
+async fn spend_and_available_many(
+    client: &impl GenericClient,
+    queries: &[SpendQuery],
+) -> BookingResult<Vec<(WindowSpend, Money)>> {
+    if queries.is_empty() {
+        return Ok(Vec::new());
+    }
     let statement = client
         .prepare_cached(
-            "with spend(at, minor) as (
-                 -- Authorizations: what each still holds (`held_minor`, kept by V11's
-                 -- triggers from the hold and its events) plus what was cleared against it.
-                 select coalesce(a.authorized_at, a.created_at), a.cleared_minor + a.held_minor
-                 from card.authorizations a
-                 where a.card_id in (select card_id from card.cards where person_id = $1)
-                   and a.currency = $3
-                   and coalesce(a.authorized_at, a.created_at) >= $4
-                   and coalesce(a.authorized_at, a.created_at) < $5
-               union all
-                 -- Clearings without an authorization (force posts), when booked; and refunds
-                 -- (credits), in the window of the purchase they refund when it is known.
-                 select case when e.metadata ? 'original_transaction_id'
-                             then coalesce(oa.authorized_at, oa.created_at, p.recorded_at)
-                             else p.recorded_at end,
-                        p.amount_minor
-                 from journal_postings p
-                 join journal_entries e on e.id = p.entry_id
-                 left join journal_entry_refs r
-                        on e.metadata ? 'original_transaction_id'
-                       and r.ref_kind = 'processor_transaction' and r.is_unique
-                       and r.ref_value = e.metadata->>'original_transaction_id'
-                 left join journal_entries oe on oe.id = r.entry_id
-                 left join card.authorizations oa
-                        on oa.authorization_id = oe.metadata->>'authorization_id'
-                 where p.account_id = $2 and p.recorded_at >= $4
-                   and e.reverses_entry_id is null
-                   and ((e.metadata ? 'authorization_id'
-                         and jsonb_typeof(e.metadata->'authorization_id') = 'null'
-                         and e.metadata ? 'card_id' and p.amount_minor > 0)
-                        or (e.metadata ? 'original_transaction_id' and p.amount_minor < 0))
-             )
-             select coalesce(sum(minor) filter (where at >= $6 and at < $7), 0)::bigint,
-                    coalesce(sum(minor) filter (where at >= $8 and at < $9), 0)::bigint,
-                    coalesce(sum(minor) filter (where at >= $10 and at < $11), 0)::bigint,
+            "select r.n, w.day, w.week, w.month,
                     coalesce((select b.posted_minor - b.held_minor from account_balances b
-                              where b.account_id = $2), 0)::bigint
-             from spend",
+                              where b.account_id = r.account_id), 0)::bigint
+             from unnest($1::uuid[], $2::uuid[], $3::char(3)[], $4::timestamptz[],
+                         $5::timestamptz[], $6::timestamptz[], $7::timestamptz[],
+                         $8::timestamptz[], $9::timestamptz[], $10::timestamptz[],
+                         $11::timestamptz[])
+                  with ordinality as r(person_id, account_id, currency, from_at, until_at,
+                                       day_start, day_end, week_start, week_end, month_start,
+                                       month_end, n)
+             cross join lateral (
+                 select coalesce(sum(s.minor) filter (where s.at >= r.day_start
+                                                        and s.at < r.day_end), 0)::bigint as day,
+                        coalesce(sum(s.minor) filter (where s.at >= r.week_start
+                                                        and s.at < r.week_end), 0)::bigint as week,
+                        coalesce(sum(s.minor) filter (where s.at >= r.month_start
+                                                        and s.at < r.month_end), 0)::bigint as month
+                 from (
+                     -- Authorizations: what each still holds (`held_minor`, kept by V11's
+                     -- triggers from the hold and its events) plus what was cleared against it.
+                     select coalesce(a.authorized_at, a.created_at) as at,
+                            a.cleared_minor + a.held_minor as minor
+                     from card.authorizations a
+                     where a.card_id in (select c.card_id from card.cards c
+                                         where c.person_id = r.person_id)
+                       and a.currency = r.currency
+                       and coalesce(a.authorized_at, a.created_at) >= r.from_at
+                       and coalesce(a.authorized_at, a.created_at) < r.until_at
+                   union all
+                     -- Clearings without an authorization (force posts), when booked; and
+                     -- refunds (credits), in the window of the purchase they refund when it is
+                     -- known.
+                     select case when e.metadata ? 'original_transaction_id'
+                                 then coalesce(oa.authorized_at, oa.created_at, p.recorded_at)
+                                 else p.recorded_at end,
+                            p.amount_minor
+                     from journal_postings p
+                     join journal_entries e on e.id = p.entry_id
+                     left join journal_entry_refs jr
+                            on e.metadata ? 'original_transaction_id'
+                           and jr.ref_kind = 'processor_transaction' and jr.is_unique
+                           and jr.ref_value = e.metadata->>'original_transaction_id'
+                     left join journal_entries oe on oe.id = jr.entry_id
+                     left join card.authorizations oa
+                            on oa.authorization_id = oe.metadata->>'authorization_id'
+                     where p.account_id = r.account_id and p.recorded_at >= r.from_at
+                       and e.reverses_entry_id is null
+                       and ((e.metadata ? 'authorization_id'
+                             and jsonb_typeof(e.metadata->'authorization_id') = 'null'
+                             and e.metadata ? 'card_id' and p.amount_minor > 0)
+                            or (e.metadata ? 'original_transaction_id' and p.amount_minor < 0))
+                 ) s
+             ) w
+             order by r.n",
         )
         .await?;
-    let row = client
-        .query_one(
+    let column = |pick: fn(&SpendQuery) -> OffsetDateTime| -> Vec<OffsetDateTime> {
+        queries.iter().map(pick).collect()
+    };
+    let person_ids: Vec<Uuid> = queries.iter().map(|q| q.person_id).collect();
+    let account_ids: Vec<Uuid> = queries.iter().map(|q| q.account_id).collect();
+    let currencies: Vec<&str> = queries.iter().map(|q| q.currency.code()).collect();
+    let from = column(|q| {
+        q.windows
+            .day
+            .start
+            .min(q.windows.week.start)
+            .min(q.windows.month.start)
+    });
+    let until = column(|q| {
+        q.windows
+            .day
+            .end
+            .max(q.windows.week.end)
+            .max(q.windows.month.end)
+    });
+    let rows = client
+        .query(
             &statement,
             &[
-                &person_id,
-                &account_id,
-                &currency.code(),
+                &person_ids,
+                &account_ids,
+                &currencies,
                 &from,
                 &until,
-                &windows.day.start,
-                &windows.day.end,
-                &windows.week.start,
-                &windows.week.end,
-                &windows.month.start,
-                &windows.month.end,
+                &column(|q| q.windows.day.start),
+                &column(|q| q.windows.day.end),
+                &column(|q| q.windows.week.start),
+                &column(|q| q.windows.week.end),
+                &column(|q| q.windows.month.start),
+                &column(|q| q.windows.month.end),
             ],
         )
         .await?;
-    Ok((
-        WindowSpend {
-            day: Money::new(row.get(0), currency),
-            week: Money::new(row.get(1), currency),
-            month: Money::new(row.get(2), currency),
-        },
-        Money::new(row.get(3), currency),
-    ))
+    if rows.len() != queries.len() {
+        return Err(ledger::LedgerError::invalid("spend_missing", "a spend row is missing").into());
+    }
+    Ok(rows
+        .iter()
+        .zip(queries)
+        .map(|(row, query)| {
+            let currency = query.currency;
+            (
+                WindowSpend {
+                    day: Money::new(row.get(1), currency),
+                    week: Money::new(row.get(2), currency),
+                    month: Money::new(row.get(3), currency),
+                },
+                Money::new(row.get(4), currency),
+            )
+        })
+        .collect())
 }
 
 /// What the kiosk shows: the room left under each limit now, with the mode and policy behind it.

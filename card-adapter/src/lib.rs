@@ -1,6 +1,7 @@
 pub mod booking;
 pub mod client;
 pub mod controls;
+pub mod decisions;
 pub mod egress;
 pub mod fence;
 pub mod outbox;

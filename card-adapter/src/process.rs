@@ -69,7 +69,7 @@ impl AuthorizationOutcome {
         }
     }
 
-    fn from_row(row: &AuthorizationRow) -> Option<AuthorizationOutcome> {
+    pub(crate) fn from_row(row: &AuthorizationRow) -> Option<AuthorizationOutcome> {
         let decision = row.decision.as_deref()?;
         Some(AuthorizationOutcome {
             approve: decision == "APPROVE",
@@ -154,7 +154,7 @@ pub enum Applied {
 }
 
 impl Applied {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Applied::Applied => "applied",
             Applied::Duplicate => "duplicate",
@@ -165,15 +165,38 @@ impl Applied {
 }
 
 /// Decides an authorization from what Saldo knows of the card: the seam where spending
-/// controls plug in.
+/// controls plug in. In two steps so that a batch of requests reads what it needs together
+/// ([`Decide::load`], a few statements for all) and is then decided one request after another
+/// in memory ([`Decide::verdict`]), each counting the approvals before it.
 pub trait Decide: Send + Sync {
-    /// `None` lets the ledger decide on the available balance; `Some(decline)` declines.
-    fn decide(
+    /// What one request's verdict needs from the database.
+    type Loaded: Send + Sync;
+
+    /// Reads, for each `(card, request)` in order, what its verdict needs.
+    fn load(
         &self,
         tx: &Transaction<'_>,
+        requests: &[(&Card, &AuthorizationInput)],
+    ) -> impl std::future::Future<Output = BookingResult<Vec<Self::Loaded>>> + Send;
+
+    /// Decides one request; `earlier` are the approvals this transaction made before it (not yet
+    /// in what was loaded). `decline: None` lets the ledger decide on the available balance.
+    fn verdict(
+        &self,
+        loaded: &Self::Loaded,
         card: &Card,
         input: &AuthorizationInput,
-    ) -> impl std::future::Future<Output = BookingResult<ControlVerdict>> + Send;
+        earlier: &[EarlierApproval],
+    ) -> BookingResult<ControlVerdict>;
+}
+
+/// An approval made earlier in the same transaction, which a later request must count.
+#[derive(Debug, Clone, Copy)]
+pub struct EarlierApproval {
+    pub person_id: uuid::Uuid,
+    pub account_id: uuid::Uuid,
+    pub at: OffsetDateTime,
+    pub amount: Money,
 }
 
 #[derive(Debug, Clone)]
@@ -191,11 +214,22 @@ pub struct ControlVerdict {
 pub struct CardStateOnly;
 
 impl Decide for CardStateOnly {
-    async fn decide(
+    type Loaded = ();
+
+    async fn load(
         &self,
         _tx: &Transaction<'_>,
+        requests: &[(&Card, &AuthorizationInput)],
+    ) -> BookingResult<Vec<()>> {
+        Ok(vec![(); requests.len()])
+    }
+
+    fn verdict(
+        &self,
+        _loaded: &(),
         _card: &Card,
         _input: &AuthorizationInput,
+        _earlier: &[EarlierApproval],
     ) -> BookingResult<ControlVerdict> {
         Ok(ControlVerdict {
             decline: None,
@@ -251,7 +285,7 @@ fn merchant_json(merchant: &MerchantFacts) -> serde_json::Value {
 }
 
 /// What a request or advice says of itself; the controls add the policy version and `limited_by`.
-fn request_details(
+pub(crate) fn request_details(
     input: &AuthorizationInput,
     authorized_at: Option<OffsetDateTime>,
 ) -> RequestDetails {
@@ -267,16 +301,32 @@ fn request_details(
 }
 
 /// Answers `authorization.request`: within [`DECISION_BUDGET_MS`], else declines (fail closed);
-/// the processor then sends a TIMEOUT advice that releases anything we held.
+/// the processor then sends a TIMEOUT advice that releases anything we held. A batch of one
+/// (`crate::decisions`): the webhook batches requests that arrive together.
 pub async fn authorize(
     pool: &Pool,
     decide: &impl Decide,
     message: &InboxMessage<'_>,
     input: &AuthorizationInput,
 ) -> AuthorizationOutcome {
-    let budget = Duration::from_millis(DECISION_BUDGET_MS);
-    match tokio::time::timeout(
-        budget,
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(DECISION_BUDGET_MS);
+    crate::decisions::authorize_batch(pool, decide, &[(message.clone(), input, deadline)])
+        .await
+        .pop()
+        .unwrap_or_else(|| AuthorizationOutcome::decline("OTHER", "technical_problem"))
+}
+
+/// Decides one request in its own transaction by `deadline`, else declines: the path for what a
+/// batch does not take (an incremental authorization, a row earlier events touched, ...).
+pub(crate) async fn authorize_alone(
+    pool: &Pool,
+    decide: &impl Decide,
+    message: &InboxMessage<'_>,
+    input: &AuthorizationInput,
+    deadline: tokio::time::Instant,
+) -> AuthorizationOutcome {
+    match tokio::time::timeout_at(
+        deadline,
         authorize_in_transaction(pool, decide, message, input),
     )
     .await
@@ -369,7 +419,11 @@ async fn decide_and_hold(
             "card_inactive",
         ));
     }
-    let verdict = decide.decide(tx, &card, input).await?;
+    let loaded = decide.load(tx, &[(&card, input)]).await?;
+    let Some(loaded) = loaded.first() else {
+        return Err(ledger::LedgerError::invalid("controls_missing", "nothing loaded").into());
+    };
+    let verdict = decide.verdict(loaded, &card, input, &[])?;
     details.policy_version = verdict.policy_version;
     details.limited_by = verdict.limited_by;
     let amount = match verdict.decline {
@@ -429,7 +483,7 @@ async fn decide_and_hold(
 
 /// The amount to hold: all of it, or the controls' limit when the terminal takes a partial
 /// approval; else the decline.
-fn approvable_amount(
+pub(crate) fn approvable_amount(
     max_approve_minor: Option<i64>,
     input: &AuthorizationInput,
 ) -> Result<Money, AuthorizationOutcome> {

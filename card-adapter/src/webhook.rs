@@ -16,6 +16,7 @@ use deadpool_postgres::Pool;
 use ledger::{Currency, Money};
 use serde_json::json;
 
+use crate::decisions::DecisionQueue;
 use crate::process::{
     self, AdviceReason, AuthorizationInput, AuthorizationOutcome, CardEvent, Decide, InboxMessage,
     MerchantFacts,
@@ -34,11 +35,23 @@ pub struct WebhookState<D> {
     pub decide: D,
 }
 
-pub fn router<D: Decide + 'static>(state: Arc<WebhookState<D>>) -> Router {
+/// What the handler shares: the state, with its authorization requests queued for batches.
+struct Receiver<D> {
+    pool: Pool,
+    secrets: Vec<WebhookSecret>,
+    decisions: DecisionQueue<D>,
+}
+
+pub fn router<D: Decide + 'static>(state: WebhookState<D>) -> Router {
+    let receiver = Arc::new(Receiver {
+        decisions: DecisionQueue::new(state.pool.clone(), state.decide),
+        pool: state.pool,
+        secrets: state.secrets,
+    });
     Router::new()
         .route(PATH, post(receive::<D>))
         .layer(DefaultBodyLimit::max(MAX_WEBHOOK_BODY_BYTES))
-        .with_state(state)
+        .with_state(receiver)
 }
 
 fn problem(status: StatusCode, code: &'static str, detail: &str) -> Response {
@@ -60,8 +73,8 @@ fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|value| value.to_str().ok())
 }
 
-async fn receive<D: Decide>(
-    State(state): State<Arc<WebhookState<D>>>,
+async fn receive<D: Decide + 'static>(
+    State(state): State<Arc<Receiver<D>>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -122,7 +135,7 @@ async fn receive<D: Decide>(
         WebhookEvent::AuthorizationRequest(request) => {
             let started = std::time::Instant::now();
             let outcome = match authorization_input(request, envelope.timestamp) {
-                Ok(input) => process::authorize(&state.pool, &state.decide, &message, &input).await,
+                Ok(input) => state.decisions.decide(&message, body.clone(), input).await,
                 Err(_) => AuthorizationOutcome::decline("OTHER", "currency_not_supported"),
             };
             let decision = if outcome.approve {

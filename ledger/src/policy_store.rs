@@ -677,46 +677,75 @@ pub async fn effective_controls(
     person_id: Uuid,
     at: OffsetDateTime,
 ) -> LedgerResult<Option<EffectiveControls>> {
+    let mut controls = effective_controls_many(client, &[(person_id, at)]).await?;
+    Ok(controls.pop().flatten())
+}
+
+/// [`effective_controls`] for many (person, moment) pairs in one statement, in their order: a
+/// batch of card authorizations reads all its persons' controls at once.
+pub async fn effective_controls_many(
+    client: &impl GenericClient,
+    requests: &[(Uuid, OffsetDateTime)],
+) -> LedgerResult<Vec<Option<EffectiveControls>>> {
     let statement = client
         .prepare_cached(
-            "with m as (
-                 select prison_id, regime, mode, reason, effective_from from controls.card_modes
-                 where person_id = $1 and effective_from <= clock_timestamp()
-                 order by effective_from desc, id desc limit 1
-             ), a as (
-                 select pp.policy_id, pp.time_zone from controls.prison_policies pp, m
+            "select m.prison_id, m.regime, m.mode, m.reason, m.effective_from, a.time_zone,
+                    p.policy, o.overrides, r.n
+             from unnest($1::uuid[], $2::timestamptz[]) with ordinality as r(person_id, at, n)
+             cross join lateral (
+                 select cm.prison_id, cm.regime, cm.mode, cm.reason, cm.effective_from
+                 from controls.card_modes cm
+                 where cm.person_id = r.person_id and cm.effective_from <= clock_timestamp()
+                 order by cm.effective_from desc, cm.id desc limit 1
+             ) m
+             left join lateral (
+                 select pp.policy_id, pp.time_zone from controls.prison_policies pp
                  where pp.prison_id = m.prison_id and pp.regime = m.regime
-                   and pp.effective_from <= $2
+                   and pp.effective_from <= r.at
                  order by pp.effective_from desc, pp.id desc limit 1
-             ), p as (
-                 select cp.policy from controls.policies cp, a
-                 where cp.policy_id = a.policy_id and cp.effective_from <= $2
+             ) a on true
+             left join lateral (
+                 select cp.policy from controls.policies cp
+                 where cp.policy_id = a.policy_id and cp.effective_from <= r.at
                  order by cp.version desc limit 1
-             ), o as (
-                 select distinct on (ov.override_id) ov.* from controls.policy_overrides ov, m
-                 where ov.person_id = $1 and ov.prison_id = m.prison_id
-                 order by ov.override_id, ov.version desc
-             )
-             select m.prison_id, m.regime, m.mode, m.reason, m.effective_from, a.time_zone,
-                    p.policy,
-                    (select coalesce(jsonb_agg(jsonb_build_object(
-                                'id', o.override_id, 'version', o.version, 'reason', o.reason,
-                                'requested_by', o.requested_by, 'approved_by', o.approved_by,
-                                'change', o.change) order by o.created_at, o.override_id),
-                             '[]'::jsonb)
-                     from o
-                     where o.effective_from <= $2
-                       and (o.effective_until is null or $2 < o.effective_until)
-                       and not exists (select 1 from controls.override_revocations r
-                                       where r.override_id = o.override_id
-                                         and r.revoked_at <= $2))
-             from m left join a on true left join p on true",
+             ) p on true
+             cross join lateral (
+                 select coalesce(jsonb_agg(jsonb_build_object(
+                            'id', o.override_id, 'version', o.version, 'reason', o.reason,
+                            'requested_by', o.requested_by, 'approved_by', o.approved_by,
+                            'change', o.change) order by o.created_at, o.override_id),
+                        '[]'::jsonb) as overrides
+                 from (select distinct on (ov.override_id) ov.* from controls.policy_overrides ov
+                       where ov.person_id = r.person_id and ov.prison_id = m.prison_id
+                       order by ov.override_id, ov.version desc) o
+                 where o.effective_from <= r.at
+                   and (o.effective_until is null or r.at < o.effective_until)
+                   and not exists (select 1 from controls.override_revocations rv
+                                   where rv.override_id = o.override_id
+                                     and rv.revoked_at <= r.at)
+             ) o",
         )
         .await?;
-    let Some(row) = client.query_opt(&statement, &[&person_id, &at]).await? else {
-        return Ok(None);
-    };
-    let placement = placement_from_row(person_id, &row)?;
+    let person_ids: Vec<Uuid> = requests.iter().map(|(person_id, _)| *person_id).collect();
+    let moments: Vec<OffsetDateTime> = requests.iter().map(|(_, at)| *at).collect();
+    let rows = client.query(&statement, &[&person_ids, &moments]).await?;
+    let mut controls: Vec<Option<EffectiveControls>> = vec![None; requests.len()];
+    for row in rows {
+        let index = usize::try_from(row.get::<_, i64>(8) - 1)
+            .map_err(|_| LedgerError::invalid("ordinality", "row number out of range"))?;
+        let Some((person_id, _)) = requests.get(index) else {
+            continue;
+        };
+        controls[index] = controls_from_row(*person_id, &row)?;
+    }
+    Ok(controls)
+}
+
+fn controls_from_row(
+    person_id: Uuid,
+    row: &tokio_postgres::Row,
+) -> LedgerResult<Option<EffectiveControls>> {
+    let placement = placement_from_row(person_id, row)?;
     let Some(template) = row.get::<_, Option<serde_json::Value>>(6) else {
         return Ok(None);
     };

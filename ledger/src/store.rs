@@ -991,47 +991,202 @@ pub async fn place_hold_deduplicated_by_caller(
     place_hold_claimed(tx, command, None).await
 }
 
-/// The account a hold goes on, with its balance row locked: one statement (a hold is on the
-/// card authorization's path). Returns the account and its (posted, held).
-async fn lock_account_for_hold(
+/// An account holds can go on, its balance row locked by this transaction. Holds are checked
+/// against it one after another in memory ([`HoldAccount::plan`]) and then written together
+/// ([`insert_holds`]): the card authorization path places many holds in one transaction.
+#[derive(Debug, Clone)]
+pub struct HoldAccount {
+    id: Uuid,
+    account: AccountRow,
+    posted_minor: i64,
+    held_minor: i64,
+}
+
+/// A hold checked against its locked account by [`HoldAccount::plan`], not yet written.
+#[derive(Debug, Clone)]
+pub struct PlannedHold {
+    pub hold: Hold,
+    description: String,
+    metadata: serde_json::Value,
+    overdraft_flagged: bool,
+}
+
+/// Locks the balance rows of these accounts, in id order (so two transactions locking
+/// overlapping sets cannot deadlock on each other), and returns the accounts that have one.
+/// Hot accounts have no balance row and take no holds; unknown ids are simply absent.
+pub async fn lock_accounts_for_holds(
     tx: &Transaction<'_>,
-    account_id: Uuid,
-) -> LedgerResult<(AccountRow, i64, i64)> {
+    account_ids: &[Uuid],
+) -> LedgerResult<HashMap<Uuid, HoldAccount>> {
     let statement = tx
         .prepare_cached(
-            "select a.account_type, a.currency, a.balance_rule, a.is_hot, a.closed_at is not null,
-                    b.posted_minor, b.held_minor
+            "select a.id, a.account_type, a.currency, a.balance_rule, a.is_hot,
+                    a.closed_at is not null, b.posted_minor, b.held_minor
              from ledger_accounts a join account_balances b on b.account_id = a.id
-             where a.id = $1
+             where a.id = any($1)
+             order by a.id
              for update of b",
         )
         .await?;
-    let Some(row) = tx.query_opt(&statement, &[&account_id]).await? else {
-        // No balance row: say why (unknown, closed, or a hot account, which has none).
-        let accounts = load_account_rows(tx, &[account_id]).await?;
-        return Err(if accounts[&account_id].is_hot {
-            LedgerError::HoldOnHotAccount(account_id)
-        } else {
-            LedgerError::invalid(
-                "balance_row_missing",
-                format!("account {account_id} has no balance row"),
-            )
-        });
-    };
-    let account = AccountRow {
-        account_type: AccountType::parse(row.get(0))?,
-        currency: Currency::from_code(row.get(1))?,
-        balance_rule: BalanceRule::parse(row.get(2))?,
-        is_hot: row.get(3),
-        closed: row.get(4),
-    };
-    if account.closed {
-        return Err(LedgerError::AccountClosed(account_id));
+    let rows = tx.query(&statement, &[&account_ids]).await?;
+    let mut accounts = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let id: Uuid = row.get(0);
+        let account = AccountRow {
+            account_type: AccountType::parse(row.get(1))?,
+            currency: Currency::from_code(row.get(2))?,
+            balance_rule: BalanceRule::parse(row.get(3))?,
+            is_hot: row.get(4),
+            closed: row.get(5),
+        };
+        accounts.insert(
+            id,
+            HoldAccount {
+                id,
+                account,
+                posted_minor: row.get(6),
+                held_minor: row.get(7),
+            },
+        );
     }
-    if account.is_hot {
-        return Err(LedgerError::HoldOnHotAccount(account_id));
+    Ok(accounts)
+}
+
+fn validate_hold(command: &PlaceHold) -> LedgerResult<()> {
+    if !command.amount.is_positive() {
+        return Err(crate::money::MoneyError::NotPositive.into());
     }
-    Ok((account, row.get(5), row.get(6)))
+    validate_text(&command.description)?;
+    validate_metadata(&command.metadata)
+}
+
+impl HoldAccount {
+    pub fn id(&self) -> Uuid {
+        self.id
+    }
+
+    /// What can be held now: posted less held, counting the holds planned before this one.
+    pub fn available(&self) -> LedgerResult<Money> {
+        let available_minor = self
+            .posted_minor
+            .checked_sub(self.held_minor)
+            .ok_or(crate::money::MoneyError::Overflow)?;
+        Ok(Money::new(available_minor, self.account.currency))
+    }
+
+    /// Checks a hold against the account as this transaction has it (the holds planned before
+    /// it included) and counts it as held; [`insert_holds`] writes it.
+    pub fn plan(&mut self, command: &PlaceHold) -> LedgerResult<PlannedHold> {
+        validate_hold(command)?;
+        if command.account_id != self.id {
+            return Err(LedgerError::invalid(
+                "hold_account_mismatch",
+                "the hold is for another account",
+            ));
+        }
+        if self.account.closed {
+            return Err(LedgerError::AccountClosed(self.id));
+        }
+        if self.account.is_hot {
+            return Err(LedgerError::HoldOnHotAccount(self.id));
+        }
+        if self.account.currency != command.amount.currency {
+            return Err(LedgerError::AccountCurrencyMismatch {
+                account_id: self.id,
+                account_currency: self.account.currency.to_string(),
+                amount_currency: command.amount.currency.to_string(),
+            });
+        }
+        let (amount_minor, overdraft_flagged) = holdable(
+            self.id,
+            self.account.balance_rule,
+            self.posted_minor,
+            self.held_minor,
+            command.amount.amount_minor,
+            command.allow_partial,
+            command.overdraft,
+        )?;
+        self.held_minor = self
+            .held_minor
+            .checked_add(amount_minor)
+            .ok_or(crate::money::MoneyError::Overflow)?;
+        let amount = Money::new(amount_minor, command.amount.currency);
+        Ok(PlannedHold {
+            hold: Hold {
+                id: Uuid::now_v7(),
+                account_id: self.id,
+                remaining: amount,
+                placed: amount,
+                expires_at: command.expires_at,
+            },
+            description: command.description.clone(),
+            metadata: command.metadata.clone(),
+            overdraft_flagged,
+        })
+    }
+}
+
+/// Writes planned holds and adds them to their accounts' held amounts: one statement however
+/// many holds (their accounts locked by [`lock_accounts_for_holds`] in this transaction).
+pub async fn insert_holds(tx: &Transaction<'_>, holds: &[PlannedHold]) -> LedgerResult<()> {
+    if holds.is_empty() {
+        return Ok(());
+    }
+    let statement = tx
+        .prepare_cached(
+            "with hold as (
+                 insert into holds
+                     (id, account_id, currency, amount_minor, expires_at, description, metadata,
+                      overdraft_flagged)
+                 select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::int8[],
+                                      $5::timestamptz[], $6::text[], $7::jsonb[], $8::bool[])
+                 returning account_id, amount_minor
+             ), per_account as (
+                 select account_id, sum(amount_minor)::bigint as amount_minor
+                 from hold group by account_id
+             )
+             update account_balances b set held_minor = b.held_minor + per_account.amount_minor
+             from per_account where b.account_id = per_account.account_id",
+        )
+        .await?;
+    let ids: Vec<Uuid> = holds.iter().map(|h| h.hold.id).collect();
+    let account_ids: Vec<Uuid> = holds.iter().map(|h| h.hold.account_id).collect();
+    let currencies: Vec<&str> = holds
+        .iter()
+        .map(|h| h.hold.placed.currency.code())
+        .collect();
+    let amounts_minor: Vec<i64> = holds.iter().map(|h| h.hold.placed.amount_minor).collect();
+    let expiries: Vec<Option<OffsetDateTime>> = holds.iter().map(|h| h.hold.expires_at).collect();
+    let descriptions: Vec<&str> = holds.iter().map(|h| h.description.as_str()).collect();
+    let metadata: Vec<&serde_json::Value> = holds.iter().map(|h| &h.metadata).collect();
+    let flagged: Vec<bool> = holds.iter().map(|h| h.overdraft_flagged).collect();
+    tx.execute(
+        &statement,
+        &[
+            &ids,
+            &account_ids,
+            &currencies,
+            &amounts_minor,
+            &expiries,
+            &descriptions,
+            &metadata,
+            &flagged,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Why an account has no balance row to hold on: unknown, closed, or hot.
+async fn no_balance_row(tx: &Transaction<'_>, account_id: Uuid) -> LedgerError {
+    match load_account_rows(tx, &[account_id]).await {
+        Ok(accounts) if accounts[&account_id].is_hot => LedgerError::HoldOnHotAccount(account_id),
+        Ok(_) => LedgerError::invalid(
+            "balance_row_missing",
+            format!("account {account_id} has no balance row"),
+        ),
+        Err(error) => error,
+    }
 }
 
 async fn place_hold_claimed(
@@ -1039,78 +1194,20 @@ async fn place_hold_claimed(
     command: &PlaceHold,
     claim: Option<idempotency::Claim>,
 ) -> LedgerResult<Hold> {
-    if !command.amount.is_positive() {
-        return Err(crate::money::MoneyError::NotPositive.into());
-    }
-    validate_text(&command.description)?;
-    validate_metadata(&command.metadata)?;
-    let (account, posted, held) = lock_account_for_hold(tx, command.account_id).await?;
-    if account.currency != command.amount.currency {
-        return Err(LedgerError::AccountCurrencyMismatch {
-            account_id: command.account_id,
-            account_currency: account.currency.to_string(),
-            amount_currency: command.amount.currency.to_string(),
-        });
-    }
-    let (amount_minor, overdraft_flagged) = holdable(
-        command.account_id,
-        account.balance_rule,
-        posted,
-        held,
-        command.amount.amount_minor,
-        command.allow_partial,
-        command.overdraft,
-    )?;
-    let hold_id = Uuid::now_v7();
-    // The hold and what its account holds, in one statement.
-    let insert = tx
-        .prepare_cached(
-            "with hold as (
-                 insert into holds
-                     (id, account_id, currency, amount_minor, expires_at, description, metadata,
-                      overdraft_flagged)
-                 values ($1, $2, $3, $4, $5, $6, $7, $8)
-                 returning account_id, amount_minor
-             )
-             update account_balances b set held_minor = b.held_minor + hold.amount_minor
-             from hold where b.account_id = hold.account_id",
-        )
-        .await?;
-    let hold = Hold {
-        id: hold_id,
-        account_id: command.account_id,
-        remaining: Money::new(amount_minor, command.amount.currency),
-        placed: Money::new(amount_minor, command.amount.currency),
-        expires_at: command.expires_at,
+    validate_hold(command)?;
+    let mut accounts = lock_accounts_for_holds(tx, &[command.account_id]).await?;
+    let Some(account) = accounts.get_mut(&command.account_id) else {
+        return Err(no_balance_row(tx, command.account_id).await);
     };
-    let currency = command.amount.currency.code();
+    let planned = account.plan(command)?;
     // Independent writes, pipelined: one round trip.
-    tokio::try_join!(
-        async {
-            tx.execute(
-                &insert,
-                &[
-                    &hold_id,
-                    &command.account_id,
-                    &currency,
-                    &amount_minor,
-                    &command.expires_at,
-                    &command.description,
-                    &command.metadata,
-                    &overdraft_flagged,
-                ],
-            )
-            .await
-            .map_err(LedgerError::from)
-        },
-        async {
-            match claim {
-                Some(claim) => idempotency::finish(tx, claim, &hold).await,
-                None => Ok(()),
-            }
+    tokio::try_join!(insert_holds(tx, std::slice::from_ref(&planned)), async {
+        match claim {
+            Some(claim) => idempotency::finish(tx, claim, &planned.hold).await,
+            None => Ok(()),
         }
-    )?;
-    Ok(hold)
+    })?;
+    Ok(planned.hold)
 }
 
 /// Holds more on an existing hold (an incremental card authorization).

@@ -180,7 +180,7 @@ async fn settlement_id(pool: &deadpool_postgres::Pool) -> uuid::Uuid {
 
 /// Each authorization's `held_minor` (kept by V11's triggers) against its hold's remaining
 /// amount worked out here from `holds` and `hold_events`: (authorization, kept, worked out).
-async fn held_minor_mismatches(pool: &deadpool_postgres::Pool) -> Vec<(String, i64, i64)> {
+pub async fn held_minor_mismatches(pool: &deadpool_postgres::Pool) -> Vec<(String, i64, i64)> {
     pool.get()
         .await
         .unwrap()

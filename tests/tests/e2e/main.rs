@@ -17,6 +17,7 @@ mod api_roles;
 mod api_staff;
 mod api_support;
 mod browser;
+mod card_batches;
 mod card_booking;
 mod card_e2e;
 mod card_webhook;
