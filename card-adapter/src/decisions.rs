@@ -4,10 +4,12 @@
 //! One decision per transaction costs PostgreSQL about ten statements (BEGIN, the authorization
 //! row, the card, the controls, the spend, the balance-row lock, the hold, the decision, the
 //! inbox, COMMIT), and statements, not rows, are what a decision's CPU goes to
-//! (docs/performance.md). A batch runs the same ten for all its requests: the rows are written
-//! together, the balance rows locked together in id order, and the requests decided one after
-//! another in memory in arrival order, each counting the approvals before it (two requests on
-//! one card see each other's holds).
+//! (docs/performance.md). A batch runs the same ten for all its requests: existing authorization
+//! rows and the cards read together, the balance rows locked together in id order, the controls
+//! and spend of all the persons read together, then the requests decided one after another in
+//! memory in arrival order, each counting the approvals before it (two requests on one card see
+//! each other's holds); then the holds, the new authorization rows (inserted once, with their
+//! decisions) and the inbox rows written, one statement each.
 //!
 //! Batches form by themselves: [`DecisionQueue`] has a few workers; an idle worker takes the
 //! first waiting request and everything queued behind it (up to [`MAX_BATCH_REQUESTS`]). Under
@@ -16,8 +18,8 @@
 //!
 //! What does not fit a batch takes the one-request path after the batch commits, in arrival
 //! order: an incremental authorization (its parent's hold), a second request with the same
-//! authorization id, a row that earlier events already touched, an account without a balance row
-//! or that refuses the hold for a reason other than money. If the batch's transaction fails, each
+//! authorization id, an authorization whose row events created first, an account without a
+//! balance row or that refuses the hold for a reason other than money. If the batch's transaction fails, each
 //! of its requests is decided alone the same way: nothing of the batch was committed, and the
 //! authorization row makes every request decided once whatever happens.
 
@@ -87,7 +89,11 @@ impl<D: Decide + 'static> DecisionQueue<D> {
         self.sender.get_or_init(|| {
             let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
             let receiver = Arc::new(Mutex::new(receiver));
-            for _ in 0..DECISION_WORKERS {
+            let workers = std::env::var("TUNE_WORKERS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(DECISION_WORKERS);
+            for _ in 0..workers {
                 tokio::spawn(work(
                     self.pool.clone(),
                     Arc::clone(&self.decide),
@@ -249,20 +255,17 @@ async fn batch_in_transaction(
 ) -> BookingResult<Decided> {
     let mut client = pool.get().await.map_err(LedgerError::from)?;
     let tx = client.transaction().await?;
-    let ids: Vec<(&str, &str, &str)> = batched
+    let ids: Vec<&str> = batched
         .iter()
-        .map(|&index| {
-            let input = requests[index].1;
-            (
-                input.authorization_id.as_str(),
-                input.card_id.as_str(),
-                input.amount.currency.code(),
-            )
-        })
+        .map(|&index| requests[index].1.authorization_id.as_str())
         .collect();
-    let card_ids: Vec<&str> = ids.iter().map(|(_, card_id, _)| *card_id).collect();
-    let (mut rows, cards) = tokio::try_join!(
-        booking::lock_authorizations(&tx, &ids),
+    let card_ids: Vec<&str> = batched
+        .iter()
+        .map(|&index| requests[index].1.card_id.as_str())
+        .collect();
+    let (_, existing, cards) = tokio::try_join!(
+        booking::use_generic_plans(&tx),
+        booking::lock_existing_authorizations(&tx, &ids),
         booking::cards(&tx, &card_ids)
     )?;
 
@@ -271,36 +274,33 @@ async fn batch_in_transaction(
         alone: Vec::new(),
     };
     let mut inbox: Vec<(usize, Applied)> = Vec::with_capacity(batched.len());
-    // Requests to decide with the controls, in arrival order.
+    // New authorizations to decide, in arrival order.
     let mut to_decide = Vec::with_capacity(batched.len());
     for &index in batched {
         let input = requests[index].1;
-        let Some(row) = rows.get(&input.authorization_id) else {
-            return Err(missing("authorization row"));
-        };
-        if let Some(outcome) = AuthorizationOutcome::from_row(row) {
-            // Decided before: the same answer, held once.
-            decided.outcomes.push((index, outcome));
-            inbox.push((index, Applied::Duplicate));
-            continue;
+        match existing.get(&input.authorization_id) {
+            None => to_decide.push(index),
+            Some(row) => match AuthorizationOutcome::from_row(row) {
+                Some(outcome) => {
+                    // Decided before: the same answer, held once.
+                    decided.outcomes.push((index, outcome));
+                    inbox.push((index, Applied::Duplicate));
+                }
+                // Events came first (an early reversal, say): their row is updated alone.
+                None => decided.alone.push(index),
+            },
         }
-        let touched_by_events = row.hold_id.is_some()
-            || row.cleared_minor != 0
-            || row.pending_release_minor != 0
-            || row.expired
-            || row.final_cleared;
-        if touched_by_events {
-            decided.alone.push(index);
-            continue;
-        }
-        to_decide.push(index);
     }
     let account_ids: Vec<uuid::Uuid> = to_decide
         .iter()
         .filter_map(|&index| cards.get(&requests[index].1.card_id))
         .map(|card| card.account_id)
         .collect();
-    let mut accounts = ledger::store::lock_accounts_for_holds(&tx, &account_ids).await?;
+    let mut accounts = if account_ids.is_empty() {
+        HashMap::new()
+    } else {
+        ledger::store::lock_accounts_for_holds(&tx, &account_ids).await?
+    };
 
     // The card decides before the controls: unknown and inactive cards are declined as such.
     let mut with_controls = Vec::with_capacity(to_decide.len());
@@ -395,40 +395,50 @@ async fn batch_in_transaction(
     }
     ledger::store::insert_holds(&tx, &holds).await?;
 
-    for (index, outcome, _) in &saved {
-        let input = requests[*index].1;
-        let Some(row) = rows.get_mut(&input.authorization_id) else {
-            return Err(missing("authorization row"));
-        };
-        row.decision = Some(
-            if outcome.approve {
-                "APPROVE"
-            } else {
-                "DECLINE"
-            }
-            .to_owned(),
-        );
-        row.approved_minor = outcome.approved_minor;
-        row.decline_reason = outcome.decline_reason.clone();
-        row.reason_key = outcome.reason_key.clone();
-        row.source = "request".to_owned();
-        row.hold_id = hold_ids.get(index).copied();
-        inbox.push((*index, Applied::Applied));
-    }
-    let decisions: Vec<(&booking::AuthorizationRow, &RequestDetails)> = saved
+    let rows: Vec<booking::AuthorizationRow> = saved
         .iter()
-        .filter_map(|(index, _, details)| {
-            rows.get(&requests[*index].1.authorization_id)
-                .map(|row| (row, details))
+        .map(|(index, outcome, _)| {
+            let input = requests[*index].1;
+            booking::AuthorizationRow {
+                authorization_id: input.authorization_id.clone(),
+                card_id: input.card_id.clone(),
+                decision: Some(
+                    if outcome.approve {
+                        "APPROVE"
+                    } else {
+                        "DECLINE"
+                    }
+                    .to_owned(),
+                ),
+                approved_minor: outcome.approved_minor,
+                decline_reason: outcome.decline_reason.clone(),
+                reason_key: outcome.reason_key.clone(),
+                source: "request".to_owned(),
+                hold_id: hold_ids.get(index).copied(),
+                pending_release_minor: 0,
+                expired: false,
+                cleared_minor: 0,
+                final_cleared: false,
+            }
         })
         .collect();
+    let decisions: Vec<booking::NewDecision<'_>> = saved
+        .iter()
+        .zip(&rows)
+        .map(|((index, _, details), row)| booking::NewDecision {
+            row,
+            currency: requests[*index].1.amount.currency.code(),
+            details,
+        })
+        .collect();
+    inbox.extend(saved.iter().map(|(index, _, _)| (*index, Applied::Applied)));
     let messages: Vec<(&InboxMessage<'_>, Applied)> = inbox
         .iter()
         .map(|(index, applied)| (&requests[*index].0, *applied))
         .collect();
     // Two independent writes, pipelined.
     tokio::try_join!(
-        booking::save_decisions(&tx, &decisions),
+        booking::insert_decisions(&tx, &decisions),
         record_inbox_many(&tx, &messages)
     )?;
     tx.commit().await?;

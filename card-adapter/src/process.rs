@@ -358,7 +358,8 @@ async fn authorize_in_transaction(
     // redelivery of its webhook) decided once: no separate webhook lock on this path; the inbox
     // row is written once whatever the order (`on conflict do nothing`). The card is read in the
     // same round trip.
-    let (mut row, card) = tokio::try_join!(
+    let (_, mut row, card) = tokio::try_join!(
+        booking::use_generic_plans(&tx),
         booking::lock_authorization(
             &tx,
             &input.authorization_id,

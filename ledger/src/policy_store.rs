@@ -687,6 +687,9 @@ pub async fn effective_controls_many(
     client: &impl GenericClient,
     requests: &[(Uuid, OffsetDateTime)],
 ) -> LedgerResult<Vec<Option<EffectiveControls>>> {
+    if requests.is_empty() {
+        return Ok(Vec::new());
+    }
     let statement = client
         .prepare_cached(
             "select m.prison_id, m.regime, m.mode, m.reason, m.effective_from, a.time_zone,

@@ -6,7 +6,9 @@
 #![allow(clippy::inconsistent_digit_grouping)]
 use card_adapter::controls::SpendingControls;
 use card_adapter::decisions::authorize_batch;
-use card_adapter::process::{AuthorizationInput, AuthorizationOutcome, CardStateOnly, InboxMessage};
+use card_adapter::process::{
+    AuthorizationInput, AuthorizationOutcome, CardStateOnly, InboxMessage,
+};
 use saldo_tests::TestDb;
 use tokio::time::{Duration, Instant};
 
