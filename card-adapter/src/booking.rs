@@ -112,15 +112,28 @@ pub async fn cards(
         .collect())
 }
 
-/// Makes this transaction use PostgreSQL's generic plans for its prepared statements. The
-/// decision's statements take arrays (a batch of any size), and the plan cache would plan them
-/// anew on every call, because their custom plans (which see the arrays' lengths) look cheaper
-/// than the generic ones (which assume ten elements): about 3 ms of planning per batch,
-/// measured in the server's log. Their generic plans are the right ones (index look-ups per
-/// element), so the decision uses them.
-pub async fn use_generic_plans(tx: &Transaction<'_>) -> BookingResult<()> {
-    tx.batch_execute("set local plan_cache_mode = force_generic_plan")
-        .await?;
+/// How PostgreSQL plans this transaction's next prepared statements (`plan_cache_mode`).
+#[derive(Debug, Clone, Copy)]
+pub enum Plans {
+    /// One plan per statement and connection. The decision's statements take arrays (a batch
+    /// of any size), and in the default mode the plan cache plans them anew on every call
+    /// (their custom plans, which see the arrays' lengths, look cheaper than the generic ones):
+    /// about 3 ms of planning per batch for the controls and spend, measured in the server's
+    /// log. Their generic plans are index look-ups driven by the arrays.
+    Generic,
+    /// A plan per call. For the simple look-ups by primary key of tables that start empty: a
+    /// generic plan made while `card.authorizations` was nearly empty scanned the whole table
+    /// for every batch afterwards (23 million rows read in one benchmark run); planning these
+    /// each time costs a few hundredths of a millisecond.
+    EachCall,
+}
+
+pub async fn set_plans(tx: &Transaction<'_>, plans: Plans) -> BookingResult<()> {
+    tx.batch_execute(match plans {
+        Plans::Generic => "set local plan_cache_mode = force_generic_plan",
+        Plans::EachCall => "set local plan_cache_mode = force_custom_plan",
+    })
+    .await?;
     Ok(())
 }
 

@@ -11,8 +11,9 @@
 //! each other's holds); then the holds, the new authorization rows (inserted once, with their
 //! decisions) and the inbox rows written, one statement each.
 //!
-//! Batches form by themselves: [`DecisionQueue`] has a few workers; an idle worker takes the
-//! first waiting request and everything queued behind it (up to [`MAX_BATCH_REQUESTS`]). Under
+//! Batches form by themselves: [`DecisionQueue`] has a few workers, each with its own queue and
+//! its share of the cards; an idle worker takes the first waiting request and everything queued
+//! behind it (up to [`MAX_BATCH_REQUESTS`]). Under
 //! light load a batch is one request; under load, requests that waited for a worker go
 //! together. A single request (`process::authorize`) is a batch of one.
 //!
@@ -29,7 +30,7 @@ use std::sync::{Arc, OnceLock};
 use axum::body::Bytes;
 use deadpool_postgres::{Pool, Transaction};
 use ledger::{LedgerError, Overdraft};
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use crate::booking::{self, BookingError, BookingResult, RequestDetails};
@@ -40,10 +41,11 @@ use crate::process::{
 /// Requests decided in one transaction at most: bounds the statements' arrays and how long one
 /// batch holds its balance rows.
 pub const MAX_BATCH_REQUESTS: usize = 32;
-/// Workers deciding batches at once. Two cores run PostgreSQL, the server and the load; more
-/// concurrent batches only make each smaller (docs/performance.md has the runs).
+/// Workers deciding batches at once, each for its share of the cards. Measured on two cores
+/// (docs/performance.md): 2 gave the most decisions per second with 10,000 cards but let 100
+/// cards fall below 0.8 of it; 8 gave fewer; 4 meets both.
 pub const DECISION_WORKERS: usize = 4;
-/// Requests waiting for a worker before the webhook handler waits to queue (back-pressure).
+/// Requests waiting for one worker before the webhook handler waits to queue (back-pressure).
 const QUEUE_CAPACITY: usize = 4 * 1024;
 
 /// An authorization request waiting for its decision.
@@ -68,12 +70,12 @@ impl Pending {
     }
 }
 
-/// The webhook's way to a decision: queues the request for the batch workers.
+/// The webhook's way to a decision: queues the request for the batch worker of its card.
 pub struct DecisionQueue<D> {
     pool: Pool,
     decide: Arc<D>,
-    /// Started on first use, inside the runtime that serves the webhooks.
-    sender: OnceLock<mpsc::Sender<Pending>>,
+    /// One queue per worker; started on first use, inside the runtime that serves the webhooks.
+    senders: OnceLock<Vec<mpsc::Sender<Pending>>>,
 }
 
 impl<D: Decide + 'static> DecisionQueue<D> {
@@ -81,27 +83,27 @@ impl<D: Decide + 'static> DecisionQueue<D> {
         DecisionQueue {
             pool,
             decide: Arc::new(decide),
-            sender: OnceLock::new(),
+            senders: OnceLock::new(),
         }
     }
 
-    fn sender(&self) -> &mpsc::Sender<Pending> {
-        self.sender.get_or_init(|| {
-            let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
-            let receiver = Arc::new(Mutex::new(receiver));
-            let workers = std::env::var("TUNE_WORKERS")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(DECISION_WORKERS);
-            for _ in 0..workers {
-                tokio::spawn(work(
-                    self.pool.clone(),
-                    Arc::clone(&self.decide),
-                    Arc::clone(&receiver),
-                ));
-            }
-            sender
-        })
+    /// The queue of the worker that decides this card's requests. One card's requests always go
+    /// to one worker, so two batches never wait for each other's balance-row locks (a busy
+    /// card's requests are decided together in one transaction instead).
+    fn sender(&self, card_id: &str) -> &mpsc::Sender<Pending> {
+        let senders = self.senders.get_or_init(|| {
+            (0..DECISION_WORKERS)
+                .map(|_| {
+                    let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
+                    tokio::spawn(work(self.pool.clone(), Arc::clone(&self.decide), receiver));
+                    sender
+                })
+                .collect()
+        });
+        let mut hasher = std::hash::DefaultHasher::new();
+        std::hash::Hash::hash(card_id, &mut hasher);
+        let shard = std::hash::Hasher::finish(&hasher) % senders.len() as u64;
+        &senders[usize::try_from(shard).unwrap_or(0)]
     }
 
     /// Decides the request within [`process::DECISION_BUDGET_MS`] of now, else declines (fail
@@ -115,6 +117,7 @@ impl<D: Decide + 'static> DecisionQueue<D> {
         let deadline =
             Instant::now() + std::time::Duration::from_millis(process::DECISION_BUDGET_MS);
         let (reply, answer) = oneshot::channel();
+        let sender = self.sender(&input.card_id);
         let pending = Pending {
             webhook_id: message.webhook_id.to_owned(),
             webhook_timestamp: message.webhook_timestamp,
@@ -124,8 +127,8 @@ impl<D: Decide + 'static> DecisionQueue<D> {
             deadline,
             reply,
         };
-        if self.sender().send(pending).await.is_err() {
-            tracing::error!("authorization workers stopped: declining");
+        if sender.send(pending).await.is_err() {
+            tracing::error!("authorization worker stopped: declining");
             return AuthorizationOutcome::decline("OTHER", "technical_problem");
         }
         // The worker answers by the deadline (its transaction is cut off there); a worker that
@@ -136,26 +139,16 @@ impl<D: Decide + 'static> DecisionQueue<D> {
     }
 }
 
-async fn work<D: Decide>(
-    pool: Pool,
-    decide: Arc<D>,
-    receiver: Arc<Mutex<mpsc::Receiver<Pending>>>,
-) {
-    loop {
-        let batch = {
-            let mut receiver = receiver.lock().await;
-            let Some(first) = receiver.recv().await else {
-                return;
-            };
-            let mut batch = vec![first];
-            while batch.len() < MAX_BATCH_REQUESTS {
-                match receiver.try_recv() {
-                    Ok(pending) => batch.push(pending),
-                    Err(_) => break,
-                }
+/// Decides batches from one queue: the first waiting request and whatever queued behind it.
+async fn work<D: Decide>(pool: Pool, decide: Arc<D>, mut receiver: mpsc::Receiver<Pending>) {
+    while let Some(first) = receiver.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH_REQUESTS {
+            match receiver.try_recv() {
+                Ok(pending) => batch.push(pending),
+                Err(_) => break,
             }
-            batch
-        };
+        }
         let outcomes = {
             let requests: Vec<(InboxMessage<'_>, &AuthorizationInput, Instant)> = batch
                 .iter()
@@ -264,7 +257,7 @@ async fn batch_in_transaction(
         .map(|&index| requests[index].1.card_id.as_str())
         .collect();
     let (_, existing, cards) = tokio::try_join!(
-        booking::use_generic_plans(&tx),
+        booking::set_plans(&tx, booking::Plans::EachCall),
         booking::lock_existing_authorizations(&tx, &ids),
         booking::cards(&tx, &card_ids)
     )?;
@@ -296,11 +289,14 @@ async fn batch_in_transaction(
         .filter_map(|&index| cards.get(&requests[index].1.card_id))
         .map(|card| card.account_id)
         .collect();
-    let mut accounts = if account_ids.is_empty() {
-        HashMap::new()
-    } else {
-        ledger::store::lock_accounts_for_holds(&tx, &account_ids).await?
-    };
+    let (_, mut accounts) =
+        tokio::try_join!(booking::set_plans(&tx, booking::Plans::Generic), async {
+            if account_ids.is_empty() {
+                Ok(HashMap::new())
+            } else {
+                Ok(ledger::store::lock_accounts_for_holds(&tx, &account_ids).await?)
+            }
+        })?;
 
     // The card decides before the controls: unknown and inactive cards are declined as such.
     let mut with_controls = Vec::with_capacity(to_decide.len());

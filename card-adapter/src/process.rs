@@ -359,7 +359,7 @@ async fn authorize_in_transaction(
     // row is written once whatever the order (`on conflict do nothing`). The card is read in the
     // same round trip.
     let (_, mut row, card) = tokio::try_join!(
-        booking::use_generic_plans(&tx),
+        booking::set_plans(&tx, booking::Plans::Generic),
         booking::lock_authorization(
             &tx,
             &input.authorization_id,
