@@ -77,12 +77,16 @@ pub async fn card(tx: &Transaction<'_>, card_id: &str) -> BookingResult<Option<C
     Ok(tx
         .query_opt(&statement, &[&card_id])
         .await?
-        .map(|row| Card {
-            card_id: row.get(0),
-            person_id: row.get(1),
-            account_id: row.get(2),
-            state: row.get(3),
-        }))
+        .map(|row| card_from_row(&row)))
+}
+
+fn card_from_row(row: &tokio_postgres::Row) -> Card {
+    Card {
+        card_id: row.get(0),
+        person_id: row.get(1),
+        account_id: row.get(2),
+        state: row.get(3),
+    }
 }
 
 /// The cards with these ids that exist, by id: one statement.
@@ -101,12 +105,7 @@ pub async fn cards(
         .await?
         .iter()
         .map(|row| {
-            let card = Card {
-                card_id: row.get(0),
-                person_id: row.get(1),
-                account_id: row.get(2),
-                state: row.get(3),
-            };
+            let card = card_from_row(row);
             (card.card_id.clone(), card)
         })
         .collect())
@@ -166,6 +165,26 @@ pub struct AuthorizationRow {
     pub expired: bool,
     pub cleared_minor: i64,
     pub final_cleared: bool,
+}
+
+impl AuthorizationRow {
+    /// The row of an authorization no event has touched yet.
+    pub fn new(authorization_id: &str, card_id: &str) -> AuthorizationRow {
+        AuthorizationRow {
+            authorization_id: authorization_id.to_owned(),
+            card_id: card_id.to_owned(),
+            decision: None,
+            approved_minor: 0,
+            decline_reason: None,
+            reason_key: None,
+            source: "unknown".to_owned(),
+            hold_id: None,
+            pending_release_minor: 0,
+            expired: false,
+            cleared_minor: 0,
+            final_cleared: false,
+        }
+    }
 }
 
 const AUTHORIZATION_COLUMNS: &str = "authorization_id, card_id, decision, approved_minor, \

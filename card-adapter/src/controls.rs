@@ -312,20 +312,8 @@ async fn spend_and_available_many(
     let person_ids: Vec<Uuid> = queries.iter().map(|q| q.person_id).collect();
     let account_ids: Vec<Uuid> = queries.iter().map(|q| q.account_id).collect();
     let currencies: Vec<&str> = queries.iter().map(|q| q.currency.code()).collect();
-    let from = column(|q| {
-        q.windows
-            .day
-            .start
-            .min(q.windows.week.start)
-            .min(q.windows.month.start)
-    });
-    let until = column(|q| {
-        q.windows
-            .day
-            .end
-            .max(q.windows.week.end)
-            .max(q.windows.month.end)
-    });
+    let from = column(|q| q.windows.covering().start);
+    let until = column(|q| q.windows.covering().end);
     let rows = client
         .query(
             &statement,

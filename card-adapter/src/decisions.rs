@@ -4,7 +4,8 @@
 //! One decision per transaction costs PostgreSQL about ten statements (BEGIN, the authorization
 //! row, the card, the controls, the spend, the balance-row lock, the hold, the decision, the
 //! inbox, COMMIT), and statements, not rows, are what a decision's CPU goes to
-//! (docs/performance.md). A batch runs the same ten for all its requests: existing authorization
+//! (docs/performance.md). A batch runs the same ten for all its requests (and two `set local
+//! plan_cache_mode`, pipelined with them: `booking::Plans`): existing authorization
 //! rows and the cards read together, the balance rows locked together in id order, the controls
 //! and spend of all the persons read together, then the requests decided one after another in
 //! memory in arrival order, each counting the approvals before it (two requests on one card see
@@ -284,9 +285,10 @@ async fn batch_in_transaction(
             },
         }
     }
+    // Only the accounts of cards a hold can go on.
     let account_ids: Vec<uuid::Uuid> = to_decide
         .iter()
-        .filter_map(|&index| cards.get(&requests[index].1.card_id))
+        .filter_map(|&index| process::usable_card(cards.get(&requests[index].1.card_id)).ok())
         .map(|card| card.account_id)
         .collect();
     let (_, mut accounts) =
@@ -300,24 +302,14 @@ async fn batch_in_transaction(
 
     // The card decides before the controls: unknown and inactive cards are declined as such.
     let mut with_controls = Vec::with_capacity(to_decide.len());
-    let mut saved: Vec<(usize, AuthorizationOutcome, RequestDetails)> =
-        Vec::with_capacity(to_decide.len());
+    let mut saved: Vec<Saved> = Vec::with_capacity(to_decide.len());
     for &index in &to_decide {
         let input = requests[index].1;
         let details = process::request_details(input, Some(input.at));
-        match cards.get(&input.card_id) {
-            None => saved.push((
-                index,
-                AuthorizationOutcome::decline("UNKNOWN_CARD", "unknown_card"),
-                details,
-            )),
-            Some(card) if card.state != "ACTIVE" => saved.push((
-                index,
-                AuthorizationOutcome::decline("CARD_INACTIVE", "card_inactive"),
-                details,
-            )),
-            Some(card) if !accounts.contains_key(&card.account_id) => decided.alone.push(index),
-            Some(card) => with_controls.push((index, card, details)),
+        match process::usable_card(cards.get(&input.card_id)) {
+            Err(outcome) => saved.push(Saved::new(index, outcome, details)),
+            Ok(card) if !accounts.contains_key(&card.account_id) => decided.alone.push(index),
+            Ok(card) => with_controls.push((index, card, details)),
         }
     }
     let pairs: Vec<(&booking::Card, &AuthorizationInput)> = with_controls
@@ -331,7 +323,6 @@ async fn batch_in_transaction(
 
     let mut earlier: Vec<EarlierApproval> = Vec::with_capacity(pairs.len());
     let mut holds = Vec::with_capacity(pairs.len());
-    let mut hold_ids = HashMap::with_capacity(pairs.len());
     for ((index, card, mut details), loaded) in with_controls.into_iter().zip(&loaded) {
         let input = requests[index].1;
         let verdict = decide.verdict(loaded, card, input, &earlier)?;
@@ -344,7 +335,7 @@ async fn batch_in_transaction(
         let amount = match amount {
             Ok(amount) => amount,
             Err(decline) => {
-                saved.push((index, decline, details));
+                saved.push(Saved::new(index, decline, details));
                 continue;
             }
         };
@@ -367,20 +358,14 @@ async fn batch_in_transaction(
                     at: input.at,
                     amount: held,
                 });
-                hold_ids.insert(index, planned.hold.id);
+                let outcome = AuthorizationOutcome::approved(held.amount_minor);
+                saved.push(Saved {
+                    hold_id: Some(planned.hold.id),
+                    ..Saved::new(index, outcome, details)
+                });
                 holds.push(planned);
-                saved.push((
-                    index,
-                    AuthorizationOutcome {
-                        approve: true,
-                        approved_minor: held.amount_minor,
-                        decline_reason: None,
-                        reason_key: None,
-                    },
-                    details,
-                ));
             }
-            Err(LedgerError::InsufficientFunds { .. }) => saved.push((
+            Err(LedgerError::InsufficientFunds { .. }) => saved.push(Saved::new(
                 index,
                 AuthorizationOutcome::decline("INSUFFICIENT_FUNDS", "insufficient_funds"),
                 details,
@@ -393,41 +378,28 @@ async fn batch_in_transaction(
 
     let rows: Vec<booking::AuthorizationRow> = saved
         .iter()
-        .map(|(index, outcome, _)| {
-            let input = requests[*index].1;
-            booking::AuthorizationRow {
-                authorization_id: input.authorization_id.clone(),
-                card_id: input.card_id.clone(),
-                decision: Some(
-                    if outcome.approve {
-                        "APPROVE"
-                    } else {
-                        "DECLINE"
-                    }
-                    .to_owned(),
-                ),
-                approved_minor: outcome.approved_minor,
-                decline_reason: outcome.decline_reason.clone(),
-                reason_key: outcome.reason_key.clone(),
-                source: "request".to_owned(),
-                hold_id: hold_ids.get(index).copied(),
-                pending_release_minor: 0,
-                expired: false,
-                cleared_minor: 0,
-                final_cleared: false,
-            }
+        .map(|decision| {
+            let input = requests[decision.index].1;
+            let mut row = booking::AuthorizationRow::new(&input.authorization_id, &input.card_id);
+            decision.outcome.record_on(&mut row);
+            row.hold_id = decision.hold_id;
+            row
         })
         .collect();
     let decisions: Vec<booking::NewDecision<'_>> = saved
         .iter()
         .zip(&rows)
-        .map(|((index, _, details), row)| booking::NewDecision {
+        .map(|(decision, row)| booking::NewDecision {
             row,
-            currency: requests[*index].1.amount.currency.code(),
-            details,
+            currency: requests[decision.index].1.amount.currency.code(),
+            details: &decision.details,
         })
         .collect();
-    inbox.extend(saved.iter().map(|(index, _, _)| (*index, Applied::Applied)));
+    inbox.extend(
+        saved
+            .iter()
+            .map(|decision| (decision.index, Applied::Applied)),
+    );
     let messages: Vec<(&InboxMessage<'_>, Applied)> = inbox
         .iter()
         .map(|(index, applied)| (&requests[*index].0, *applied))
@@ -441,9 +413,28 @@ async fn batch_in_transaction(
     decided.outcomes.extend(
         saved
             .into_iter()
-            .map(|(index, outcome, _)| (index, outcome)),
+            .map(|decision| (decision.index, decision.outcome)),
     );
     Ok(decided)
+}
+
+/// A new authorization this batch decided: its row is inserted with the decision.
+struct Saved {
+    index: usize,
+    outcome: AuthorizationOutcome,
+    details: RequestDetails,
+    hold_id: Option<uuid::Uuid>,
+}
+
+impl Saved {
+    fn new(index: usize, outcome: AuthorizationOutcome, details: RequestDetails) -> Saved {
+        Saved {
+            index,
+            outcome,
+            details,
+            hold_id: None,
+        }
+    }
 }
 
 fn missing(what: &str) -> BookingError {

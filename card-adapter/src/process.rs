@@ -69,6 +69,24 @@ impl AuthorizationOutcome {
         }
     }
 
+    pub(crate) fn approved(approved_minor: i64) -> AuthorizationOutcome {
+        AuthorizationOutcome {
+            approve: true,
+            approved_minor,
+            decline_reason: None,
+            reason_key: None,
+        }
+    }
+
+    /// Writes this decision, ours, on the authorization's row.
+    pub(crate) fn record_on(&self, row: &mut AuthorizationRow) {
+        row.decision = Some(if self.approve { "APPROVE" } else { "DECLINE" }.to_owned());
+        row.approved_minor = self.approved_minor;
+        row.decline_reason = self.decline_reason.clone();
+        row.reason_key = self.reason_key.clone();
+        row.source = "request".to_owned();
+    }
+
     pub(crate) fn from_row(row: &AuthorizationRow) -> Option<AuthorizationOutcome> {
         let decision = row.decision.as_deref()?;
         Some(AuthorizationOutcome {
@@ -376,18 +394,7 @@ async fn authorize_in_transaction(
     }
     let mut details = request_details(input, Some(input.at));
     let outcome = decide_and_hold(&tx, decide, &mut row, card, input, &mut details).await?;
-    row.decision = Some(
-        if outcome.approve {
-            "APPROVE"
-        } else {
-            "DECLINE"
-        }
-        .to_owned(),
-    );
-    row.approved_minor = outcome.approved_minor;
-    row.decline_reason = outcome.decline_reason.clone();
-    row.reason_key = outcome.reason_key.clone();
-    row.source = "request".to_owned();
+    outcome.record_on(&mut row);
     // Two independent writes, pipelined.
     tokio::try_join!(
         booking::save_authorization(&tx, &row, Some(&details)),
@@ -408,23 +415,15 @@ async fn decide_and_hold(
     if !input.amount.is_positive() {
         return Ok(AuthorizationOutcome::decline("OTHER", "invalid_amount"));
     }
-    let Some(card) = card else {
-        return Ok(AuthorizationOutcome::decline(
-            "UNKNOWN_CARD",
-            "unknown_card",
-        ));
+    let card = match usable_card(card.as_ref()) {
+        Ok(card) => card,
+        Err(decline) => return Ok(decline),
     };
-    if card.state != "ACTIVE" {
-        return Ok(AuthorizationOutcome::decline(
-            "CARD_INACTIVE",
-            "card_inactive",
-        ));
-    }
-    let loaded = decide.load(tx, &[(&card, input)]).await?;
+    let loaded = decide.load(tx, &[(card, input)]).await?;
     let Some(loaded) = loaded.first() else {
         return Err(ledger::LedgerError::invalid("controls_missing", "nothing loaded").into());
     };
-    let verdict = decide.verdict(loaded, &card, input, &[])?;
+    let verdict = decide.verdict(loaded, card, input, &[])?;
     details.policy_version = verdict.policy_version;
     details.limited_by = verdict.limited_by;
     let amount = match verdict.decline {
@@ -460,7 +459,7 @@ async fn decide_and_hold(
             booking::place_authorization_hold(
                 tx,
                 row,
-                &card,
+                card,
                 amount,
                 input.partial_approval_capable,
                 Overdraft::Refuse,
@@ -469,16 +468,26 @@ async fn decide_and_hold(
         }
     };
     match held {
-        Ok(held) => Ok(AuthorizationOutcome {
-            approve: true,
-            approved_minor: held.amount_minor,
-            decline_reason: None,
-            reason_key: None,
-        }),
+        Ok(held) => Ok(AuthorizationOutcome::approved(held.amount_minor)),
         Err(BookingError::Ledger(ledger::LedgerError::InsufficientFunds { .. })) => Ok(
             AuthorizationOutcome::decline("INSUFFICIENT_FUNDS", "insufficient_funds"),
         ),
         Err(error) => Err(error),
+    }
+}
+
+/// The card a request can be held on, or why not: unknown, or not `ACTIVE`.
+pub(crate) fn usable_card(card: Option<&Card>) -> Result<&Card, AuthorizationOutcome> {
+    match card {
+        None => Err(AuthorizationOutcome::decline(
+            "UNKNOWN_CARD",
+            "unknown_card",
+        )),
+        Some(card) if card.state != "ACTIVE" => Err(AuthorizationOutcome::decline(
+            "CARD_INACTIVE",
+            "card_inactive",
+        )),
+        Some(card) => Ok(card),
     }
 }
 

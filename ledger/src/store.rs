@@ -36,6 +36,18 @@ struct AccountRow {
     closed: bool,
 }
 
+/// Columns 1 to 5 of a row that selects `id, account_type, currency, balance_rule, is_hot,
+/// closed_at is not null` first.
+fn account_row_from(row: &tokio_postgres::Row) -> LedgerResult<AccountRow> {
+    Ok(AccountRow {
+        account_type: AccountType::parse(row.get(1))?,
+        currency: Currency::from_code(row.get(2))?,
+        balance_rule: BalanceRule::parse(row.get(3))?,
+        is_hot: row.get(4),
+        closed: row.get(5),
+    })
+}
+
 async fn load_account_rows(
     tx: &Transaction<'_>,
     ids: &[Uuid],
@@ -49,17 +61,7 @@ async fn load_account_rows(
     let rows = tx.query(&statement, &[&ids]).await?;
     let mut accounts = HashMap::with_capacity(rows.len());
     for row in rows {
-        let currency: String = row.get(2);
-        accounts.insert(
-            row.get::<_, Uuid>(0),
-            AccountRow {
-                account_type: AccountType::parse(row.get(1))?,
-                currency: Currency::from_code(&currency)?,
-                balance_rule: BalanceRule::parse(row.get(3))?,
-                is_hot: row.get(4),
-                closed: row.get(5),
-            },
-        );
+        accounts.insert(row.get::<_, Uuid>(0), account_row_from(&row)?);
     }
     for id in ids {
         match accounts.get(id) {
@@ -1032,13 +1034,7 @@ pub async fn lock_accounts_for_holds(
     let mut accounts = HashMap::with_capacity(rows.len());
     for row in rows {
         let id: Uuid = row.get(0);
-        let account = AccountRow {
-            account_type: AccountType::parse(row.get(1))?,
-            currency: Currency::from_code(row.get(2))?,
-            balance_rule: BalanceRule::parse(row.get(3))?,
-            is_hot: row.get(4),
-            closed: row.get(5),
-        };
+        let account = account_row_from(&row)?;
         accounts.insert(
             id,
             HoldAccount {
@@ -1061,19 +1057,6 @@ fn validate_hold(command: &PlaceHold) -> LedgerResult<()> {
 }
 
 impl HoldAccount {
-    pub fn id(&self) -> Uuid {
-        self.id
-    }
-
-    /// What can be held now: posted less held, counting the holds planned before this one.
-    pub fn available(&self) -> LedgerResult<Money> {
-        let available_minor = self
-            .posted_minor
-            .checked_sub(self.held_minor)
-            .ok_or(crate::money::MoneyError::Overflow)?;
-        Ok(Money::new(available_minor, self.account.currency))
-    }
-
     /// Checks a hold against the account as this transaction has it (the holds planned before
     /// it included) and counts it as held; [`insert_holds`] writes it.
     pub fn plan(&mut self, command: &PlaceHold) -> LedgerResult<PlannedHold> {

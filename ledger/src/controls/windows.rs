@@ -36,6 +36,14 @@ pub struct SpendWindows {
 }
 
 impl SpendWindows {
+    /// From the earliest start to the latest end of the three: everything any of them counts.
+    pub fn covering(&self) -> Interval {
+        Interval {
+            start: self.day.start.min(self.week.start).min(self.month.start),
+            end: self.day.end.max(self.week.end).max(self.month.end),
+        }
+    }
+
     /// The day, week and month containing `at` in `tz`. Local midnights are found in the time
     /// zone database, so a day is 23 or 25 hours long across a daylight-saving change; where a
     /// zone skips midnight itself, the day starts at the first instant that exists.

@@ -13,6 +13,7 @@ use saldo_tests::TestDb;
 use tokio::time::{Duration, Instant};
 
 use crate::card_booking::{CardBooks, held_minor_mismatches};
+use crate::card_webhook::inbox_count;
 use crate::controls_support::{Prison, Prisoner, declined, weekly_only};
 
 /// One batch of requests, each under its own fresh webhook id, decided with `decide`.
@@ -47,16 +48,6 @@ fn approved(outcome: &AuthorizationOutcome) -> i64 {
     outcome.approved_minor
 }
 
-async fn inbox_rows(pool: &deadpool_postgres::Pool) -> i64 {
-    pool.get()
-        .await
-        .unwrap()
-        .query_one("select count(*) from card.inbox", &[])
-        .await
-        .unwrap()
-        .get(0)
-}
-
 #[tokio::test]
 async fn requests_in_one_batch_count_each_others_holds_against_the_balance() {
     let db = TestDb::new().await;
@@ -76,7 +67,7 @@ async fn requests_in_one_batch_count_each_others_holds_against_the_balance() {
     );
     assert_eq!(approved(&outcomes[3]), 200);
     assert_eq!(card.state().await, (1_000, 1_000, 0));
-    assert_eq!(inbox_rows(&card.pool).await, 4);
+    assert_eq!(inbox_count(&db).await, 4);
     assert_eq!(held_minor_mismatches(&card.pool).await, vec![]);
 
     // Asked again, in another batch, each is answered as before and held once.
@@ -147,7 +138,7 @@ async fn a_batch_answers_repeats_and_unusual_requests_as_they_are_answered_alone
     assert_eq!(card.state().await, (1_000, 700, 0));
     assert_eq!(held_minor_mismatches(&card.pool).await, vec![]);
     // One inbox row per message (each had its own webhook id), plus the earlier request's.
-    assert_eq!(inbox_rows(&card.pool).await, 7);
+    assert_eq!(inbox_count(&db).await, 7);
 }
 
 #[tokio::test]

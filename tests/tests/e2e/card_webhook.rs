@@ -70,7 +70,7 @@ pub fn authorization_request(card_id: &str, authorization_id: &str, amount_minor
     .to_string()
 }
 
-async fn inbox_count(db: &TestDb) -> i64 {
+pub async fn inbox_count(db: &TestDb) -> i64 {
     db.raw_client()
         .await
         .query_one("select count(*) from card.inbox", &[])
