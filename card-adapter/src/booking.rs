@@ -111,27 +111,23 @@ pub async fn cards(
         .collect())
 }
 
-/// How PostgreSQL plans this transaction's next prepared statements (`plan_cache_mode`).
-#[derive(Debug, Clone, Copy)]
-pub enum Plans {
-    /// One plan per statement and connection. The decision's statements take arrays (a batch
-    /// of any size), and in the default mode the plan cache plans them anew on every call
-    /// (their custom plans, which see the arrays' lengths, look cheaper than the generic ones):
-    /// about 3 ms of planning per batch for the controls and spend, measured in the server's
-    /// log. Their generic plans are index look-ups driven by the arrays.
-    Generic,
-    /// A plan per call. For the simple look-ups by primary key of tables that start empty: a
-    /// generic plan made while `card.authorizations` was nearly empty scanned the whole table
-    /// for every batch afterwards (23 million rows read in one benchmark run); planning these
-    /// each time costs a few hundredths of a millisecond.
-    EachCall,
-}
-
-pub async fn set_plans(tx: &Transaction<'_>, plans: Plans) -> BookingResult<()> {
-    tx.batch_execute(match plans {
-        Plans::Generic => "set local plan_cache_mode = force_generic_plan",
-        Plans::EachCall => "set local plan_cache_mode = force_custom_plan",
-    })
+/// How PostgreSQL plans the rest of an authorization decision's transaction: sent first, in
+/// the same round trip as the decision's first statements (`biased` joins).
+///
+/// Generic plans: the decision's statements take arrays (a batch of any size), and in the
+/// default mode the plan cache plans them anew on every call, because their custom plans, which
+/// see the arrays' lengths, look cheaper than the generic ones. That cost about 3 ms of
+/// planning per batch for the controls and spend (measured in the server's log), and 0.07 ms
+/// for the two look-ups by primary key (pg_stat_statements).
+///
+/// No sequential scans: a connection keeps its generic plan until the table's statistics
+/// change. A plan made while `card.authorizations` was nearly empty, on a new database, scanned
+/// the whole table for every batch afterwards (23 million rows read in one benchmark run).
+/// Every statement of a decision is an index look-up driven by its arrays.
+pub async fn plan_decision_statements(tx: &Transaction<'_>) -> BookingResult<()> {
+    tx.batch_execute(
+        "set local plan_cache_mode = force_generic_plan; set local enable_seqscan = off",
+    )
     .await?;
     Ok(())
 }
@@ -327,6 +323,9 @@ pub struct NewDecision<'a> {
     pub row: &'a AuthorizationRow,
     pub currency: &'a str,
     pub details: &'a RequestDetails,
+    /// What the row's hold (placed earlier in the transaction) holds; 0 without a hold. V12
+    /// checks it once per statement.
+    pub held_minor: i64,
 }
 
 /// Inserts the rows of new authorizations with their decisions: one statement. Two deliveries of
@@ -344,11 +343,11 @@ pub async fn insert_decisions(
             "insert into card.authorizations
                  (authorization_id, card_id, currency, decision, approved_minor, decline_reason,
                   reason_key, source, hold_id, requested_minor, merchant, channel,
-                  parent_authorization_id, policy_version, authorized_at, limited_by)
+                  parent_authorization_id, policy_version, authorized_at, limited_by, held_minor)
              select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[],
                                   $6::text[], $7::text[], $8::text[], $9::uuid[], $10::int8[],
                                   $11::jsonb[], $12::text[], $13::text[], $14::text[],
-                                  $15::timestamptz[], $16::text[])",
+                                  $15::timestamptz[], $16::text[], $17::int8[])",
         )
         .await?;
     let rows = || decisions.iter().map(|d| d.row);
@@ -382,6 +381,7 @@ pub async fn insert_decisions(
             &details()
                 .map(|d| d.limited_by.as_deref())
                 .collect::<Vec<_>>(),
+            &decisions.iter().map(|d| d.held_minor).collect::<Vec<_>>(),
         ],
     )
     .await?;

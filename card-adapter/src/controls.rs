@@ -59,7 +59,9 @@ impl Decide for SpendingControls {
             .map(|(card, input)| (card.person_id, input.at))
             .collect();
         let all_controls = policy_store::effective_controls_many(tx, &persons).await?;
-        let mut queries = Vec::with_capacity(requests.len());
+        // One spend row per distinct query: a busy card's requests in one batch share theirs
+        // (each sums the card's month of authorizations).
+        let mut queries: Vec<SpendQuery> = Vec::with_capacity(requests.len());
         let mut with_controls = Vec::with_capacity(requests.len());
         for ((card, input), controls) in requests.iter().zip(all_controls) {
             let Some(controls) = controls else {
@@ -67,21 +69,28 @@ impl Decide for SpendingControls {
                 continue;
             };
             let windows = controls.windows(input.at)?;
-            queries.push(SpendQuery {
+            let query = SpendQuery {
                 person_id: card.person_id,
                 account_id: card.account_id,
                 currency: controls.policy.currency,
                 windows,
-            });
-            with_controls.push(Some((controls, windows)));
+            };
+            let query_index = match queries.iter().position(|known| *known == query) {
+                Some(known) => known,
+                None => {
+                    queries.push(query);
+                    queries.len() - 1
+                }
+            };
+            with_controls.push(Some((controls, windows, query_index)));
         }
-        let mut spends = spend_and_available_many(tx, &queries).await?.into_iter();
+        let spends = spend_and_available_many(tx, &queries).await?;
         let mut loaded = Vec::with_capacity(requests.len());
         for entry in with_controls {
             loaded.push(match entry {
                 None => LoadedControls::Missing,
-                Some((controls, windows)) => {
-                    let (spent, available) = spends.next().ok_or_else(|| {
+                Some((controls, windows, query_index)) => {
+                    let (spent, available) = *spends.get(query_index).ok_or_else(|| {
                         ledger::LedgerError::invalid("spend_missing", "a spend row is missing")
                     })?;
                     LoadedControls::Loaded {
@@ -231,7 +240,7 @@ pub async fn window_spend(
 }
 
 /// One person's windows to sum, and the spendable account whose balance to read.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct SpendQuery {
     person_id: Uuid,
     account_id: Uuid,
@@ -268,8 +277,8 @@ async fn spend_and_available_many(
                         coalesce(sum(s.minor) filter (where s.at >= r.month_start
                                                         and s.at < r.month_end), 0)::bigint as month
                  from (
-                     -- Authorizations: what each still holds (`held_minor`, kept by V11's
-                     -- triggers from the hold and its events) plus what was cleared against it.
+                     -- Authorizations: what each still holds (`held_minor`: V11's triggers
+                     -- keep it, V12 checks new rows) plus what was cleared against it.
                      select coalesce(a.authorized_at, a.created_at) as at,
                             a.cleared_minor + a.held_minor as minor
                      from card.authorizations a

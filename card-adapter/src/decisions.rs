@@ -4,8 +4,8 @@
 //! One decision per transaction costs PostgreSQL about ten statements (BEGIN, the authorization
 //! row, the card, the controls, the spend, the balance-row lock, the hold, the decision, the
 //! inbox, COMMIT), and statements, not rows, are what a decision's CPU goes to
-//! (docs/performance.md). A batch runs the same ten for all its requests (and two `set local
-//! plan_cache_mode`, pipelined with them: `booking::Plans`): existing authorization
+//! (docs/performance.md). A batch runs the same ten for all its requests (and one `set local`
+//! of its plans, pipelined with them: `booking::plan_decision_statements`): existing authorization
 //! rows and the cards read together, the balance rows locked together in id order, the controls
 //! and spend of all the persons read together, then the requests decided one after another in
 //! memory in arrival order, each counting the approvals before it (two requests on one card see
@@ -42,10 +42,12 @@ use crate::process::{
 /// Requests decided in one transaction at most: bounds the statements' arrays and how long one
 /// batch holds its balance rows.
 pub const MAX_BATCH_REQUESTS: usize = 32;
-/// Workers deciding batches at once, each for its share of the cards. Measured on two cores
-/// (docs/performance.md): 2 gave the most decisions per second with 10,000 cards but let 100
-/// cards fall below 0.8 of it; 8 gave fewer; 4 meets both.
-pub const DECISION_WORKERS: usize = 4;
+/// Workers deciding batches at once, each for its share of the cards. Fewer workers make bigger
+/// batches, and a decision's cost is mostly per statement, not per row. Measured on two cores
+/// (docs/performance.md): with 10,000 cards 3 workers decided ~8 % more per second than 4, and
+/// 6 or 8 fewer still; 2 decided about as many as 3, but let 100 cards fall to ~0.72 of it (their
+/// month of history is summed per decision, and bigger batches leave more to that sum).
+pub const DECISION_WORKERS: usize = 3;
 /// Requests waiting for one worker before the webhook handler waits to queue (back-pressure).
 const QUEUE_CAPACITY: usize = 4 * 1024;
 
@@ -258,7 +260,8 @@ async fn batch_in_transaction(
         .map(|&index| requests[index].1.card_id.as_str())
         .collect();
     let (_, existing, cards) = tokio::try_join!(
-        booking::set_plans(&tx, booking::Plans::EachCall),
+        biased;
+        booking::plan_decision_statements(&tx),
         booking::lock_existing_authorizations(&tx, &ids),
         booking::cards(&tx, &card_ids)
     )?;
@@ -291,14 +294,11 @@ async fn batch_in_transaction(
         .filter_map(|&index| process::usable_card(cards.get(&requests[index].1.card_id)).ok())
         .map(|card| card.account_id)
         .collect();
-    let (_, mut accounts) =
-        tokio::try_join!(booking::set_plans(&tx, booking::Plans::Generic), async {
-            if account_ids.is_empty() {
-                Ok(HashMap::new())
-            } else {
-                Ok(ledger::store::lock_accounts_for_holds(&tx, &account_ids).await?)
-            }
-        })?;
+    let mut accounts = if account_ids.is_empty() {
+        HashMap::new()
+    } else {
+        ledger::store::lock_accounts_for_holds(&tx, &account_ids).await?
+    };
 
     // The card decides before the controls: unknown and inactive cards are declined as such.
     let mut with_controls = Vec::with_capacity(to_decide.len());
@@ -360,7 +360,7 @@ async fn batch_in_transaction(
                 });
                 let outcome = AuthorizationOutcome::approved(held.amount_minor);
                 saved.push(Saved {
-                    hold_id: Some(planned.hold.id),
+                    hold: Some((planned.hold.id, held.amount_minor)),
                     ..Saved::new(index, outcome, details)
                 });
                 holds.push(planned);
@@ -374,7 +374,6 @@ async fn batch_in_transaction(
             Err(_) => decided.alone.push(index),
         }
     }
-    ledger::store::insert_holds(&tx, &holds).await?;
 
     let rows: Vec<booking::AuthorizationRow> = saved
         .iter()
@@ -382,7 +381,7 @@ async fn batch_in_transaction(
             let input = requests[decision.index].1;
             let mut row = booking::AuthorizationRow::new(&input.authorization_id, &input.card_id);
             decision.outcome.record_on(&mut row);
-            row.hold_id = decision.hold_id;
+            row.hold_id = decision.hold.map(|(hold_id, _)| hold_id);
             row
         })
         .collect();
@@ -393,6 +392,7 @@ async fn batch_in_transaction(
             row,
             currency: requests[decision.index].1.amount.currency.code(),
             details: &decision.details,
+            held_minor: decision.hold.map_or(0, |(_, held_minor)| held_minor),
         })
         .collect();
     inbox.extend(
@@ -404,8 +404,12 @@ async fn batch_in_transaction(
         .iter()
         .map(|(index, applied)| (&requests[*index].0, *applied))
         .collect();
-    // Two independent writes, pipelined.
+    // The three writes in one round trip. `biased`: polled in this order, so sent in this order
+    // (the holds before the rows that point at them and whose `held_minor` V12 checks), and of
+    // two failures the earlier statement's is returned.
     tokio::try_join!(
+        biased;
+        async { Ok::<_, BookingError>(ledger::store::insert_holds(&tx, &holds).await?) },
         booking::insert_decisions(&tx, &decisions),
         record_inbox_many(&tx, &messages)
     )?;
@@ -423,7 +427,8 @@ struct Saved {
     index: usize,
     outcome: AuthorizationOutcome,
     details: RequestDetails,
-    hold_id: Option<uuid::Uuid>,
+    /// The hold placed for it and the amount it holds.
+    hold: Option<(uuid::Uuid, i64)>,
 }
 
 impl Saved {
@@ -432,7 +437,7 @@ impl Saved {
             index,
             outcome,
             details,
-            hold_id: None,
+            hold: None,
         }
     }
 }

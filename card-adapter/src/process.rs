@@ -377,7 +377,8 @@ async fn authorize_in_transaction(
     // row is written once whatever the order (`on conflict do nothing`). The card is read in the
     // same round trip.
     let (_, mut row, card) = tokio::try_join!(
-        booking::set_plans(&tx, booking::Plans::Generic),
+        biased;
+        booking::plan_decision_statements(&tx),
         booking::lock_authorization(
             &tx,
             &input.authorization_id,

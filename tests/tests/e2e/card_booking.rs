@@ -178,7 +178,7 @@ async fn settlement_id(pool: &deadpool_postgres::Pool) -> uuid::Uuid {
     .unwrap_or_default()
 }
 
-/// Each authorization's `held_minor` (kept by V11's triggers) against its hold's remaining
+/// Each authorization's `held_minor` (kept by V11's triggers, checked by V12's) against its hold's remaining
 /// amount worked out here from `holds` and `hold_events`: (authorization, kept, worked out).
 pub async fn held_minor_mismatches(pool: &deadpool_postgres::Pool) -> Vec<(String, i64, i64)> {
     pool.get()
@@ -309,6 +309,60 @@ async fn what_an_authorization_still_holds_follows_its_hold_even_when_the_ledger
         1
     );
     assert_eq!(card.state().await, (1_000, 0, 0));
+    assert_eq!(held_minor_mismatches(&card.pool).await, vec![]);
+}
+
+#[tokio::test]
+async fn a_new_authorization_row_is_refused_unless_it_holds_what_its_hold_holds() {
+    let db = TestDb::new().await;
+    let card = CardBooks::open(&db, 1_000).await;
+    assert!(card.authorize(&card.input("auth_held", 300)).await.approve);
+    let mut client = card.pool.get().await.unwrap();
+    let hold_id: uuid::Uuid = client
+        .query_one(
+            "select hold_id from card.authorizations where authorization_id = 'auth_held'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    // V12 checks each INSERT statement's rows: the hold's 300, or 0 without a hold.
+    let insert = |id: &'static str, hold: Option<uuid::Uuid>, held_minor: i64| {
+        format!(
+            "insert into card.authorizations
+                 (authorization_id, card_id, currency, source, hold_id, held_minor)
+             values ('{id}', '{}', 'EUR', 'request', {}, {held_minor})",
+            card.card_id,
+            hold.map_or("null".to_owned(), |hold| format!("'{hold}'"))
+        )
+    };
+    for (id, hold, held_minor) in [
+        ("auth_too_little", Some(hold_id), 299),
+        ("auth_too_much", Some(hold_id), 301),
+        ("auth_no_hold", None, 5),
+    ] {
+        let tx = client.transaction().await.unwrap();
+        let error = tx
+            .batch_execute(&insert(id, hold, held_minor))
+            .await
+            .expect_err(id);
+        let error = error.as_db_error().expect("a database error");
+        assert_eq!(
+            (error.code(), error.constraint()),
+            (
+                &tokio_postgres::error::SqlState::CHECK_VIOLATION,
+                Some("authorizations_held_minor_is_the_hold")
+            ),
+            "{id}"
+        );
+    }
+    for (id, hold, held_minor) in [("auth_right", Some(hold_id), 300), ("auth_none", None, 0)] {
+        let tx = client.transaction().await.unwrap();
+        tx.batch_execute(&insert(id, hold, held_minor))
+            .await
+            .expect(id);
+        // Rolled back: the hold is the first authorization's.
+    }
     assert_eq!(held_minor_mismatches(&card.pool).await, vec![]);
 }
 
