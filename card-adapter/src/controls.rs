@@ -277,16 +277,16 @@ async fn spend_and_available_many(
                         coalesce(sum(s.minor) filter (where s.at >= r.month_start
                                                         and s.at < r.month_end), 0)::bigint as month
                  from (
-                     -- Authorizations: what each still holds (`held_minor`: V11's triggers
-                     -- keep it, V12 checks new rows) plus what was cleared against it.
-                     select coalesce(a.authorized_at, a.created_at) as at,
-                            a.cleared_minor + a.held_minor as minor
-                     from card.authorizations a
-                     where a.card_id in (select c.card_id from card.cards c
+                     -- Authorizations: what each still holds plus what was cleared against
+                     -- it, per minute of their time (V13's counters; the windows start and end
+                     -- on whole minutes, so the minutes inside a window are exactly its own).
+                     select m.minute as at, m.spent_minor as minor
+                     from card.authorization_spend_minutes m
+                     where m.card_id in (select c.card_id from card.cards c
                                          where c.person_id = r.person_id)
-                       and a.currency = r.currency
-                       and coalesce(a.authorized_at, a.created_at) >= r.from_at
-                       and coalesce(a.authorized_at, a.created_at) < r.until_at
+                       and m.currency = r.currency
+                       and m.minute >= r.from_at
+                       and m.minute < r.until_at
                    union all
                      -- Clearings without an authorization (force posts), when booked; and
                      -- refunds (credits), in the window of the purchase they refund when it is
@@ -318,6 +318,17 @@ async fn spend_and_available_many(
     let column = |pick: fn(&SpendQuery) -> OffsetDateTime| -> Vec<OffsetDateTime> {
         queries.iter().map(pick).collect()
     };
+    if let Some(unaligned) = queries.iter().find(|q| !q.windows.on_whole_minutes()) {
+        // Not in any current time zone; summing minutes would then be inexact.
+        return Err(ledger::LedgerError::invalid(
+            "spend_window_unaligned",
+            format!(
+                "a spend window of {:?} is not on whole minutes",
+                unaligned.windows
+            ),
+        )
+        .into());
+    }
     let person_ids: Vec<Uuid> = queries.iter().map(|q| q.person_id).collect();
     let account_ids: Vec<Uuid> = queries.iter().map(|q| q.account_id).collect();
     let currencies: Vec<&str> = queries.iter().map(|q| q.currency.code()).collect();

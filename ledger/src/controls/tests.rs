@@ -229,7 +229,25 @@ fn windows_are_correct_across_daylight_saving_changes_and_period_ends() {
             "month of {at}"
         );
         assert!(w.day.contains(*at) && w.week.contains(*at) && w.month.contains(*at));
+        assert!(w.on_whole_minutes(), "windows of {at}");
     }
+}
+
+#[test]
+fn windows_are_on_whole_minutes_in_current_zones_but_not_in_local_mean_time() {
+    for zone in [
+        "Europe/Helsinki",
+        "Europe/Brussels",
+        "Asia/Kathmandu",
+        "Pacific/Chatham",
+    ] {
+        let tz = TimeZone::get(zone).unwrap();
+        let w = SpendWindows::containing(datetime!(2026-12-05 10:00:30.5 UTC), &tz).unwrap();
+        assert!(w.on_whole_minutes(), "{zone}");
+    }
+    // Helsinki kept local mean time (+01:39:49) until 1921.
+    let w = SpendWindows::containing(datetime!(1900-06-15 12:00 UTC), &helsinki()).unwrap();
+    assert!(!w.on_whole_minutes());
 }
 
 #[test]

@@ -24,6 +24,13 @@ impl Interval {
     pub fn contains(&self, at: OffsetDateTime) -> bool {
         self.start <= at && at < self.end
     }
+
+    /// Starts and ends on a whole minute (of Unix time): spend counted per minute (V13) sums
+    /// exactly to this interval's.
+    pub fn on_whole_minutes(&self) -> bool {
+        let whole = |at: OffsetDateTime| at.unix_timestamp_nanos() % 60_000_000_000 == 0;
+        whole(self.start) && whole(self.end)
+    }
 }
 
 /// The local calendar periods containing one instant.
@@ -36,6 +43,12 @@ pub struct SpendWindows {
 }
 
 impl SpendWindows {
+    /// All three on whole minutes: true in every current time zone (their offsets are whole
+    /// minutes); not in local mean time before time zones existed.
+    pub fn on_whole_minutes(&self) -> bool {
+        self.day.on_whole_minutes() && self.week.on_whole_minutes() && self.month.on_whole_minutes()
+    }
+
     /// From the earliest start to the latest end of the three: everything any of them counts.
     pub fn covering(&self) -> Interval {
         Interval {

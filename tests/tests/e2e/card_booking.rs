@@ -178,6 +178,35 @@ async fn settlement_id(pool: &deadpool_postgres::Pool) -> uuid::Uuid {
     .unwrap_or_default()
 }
 
+/// Each (card, currency, minute) whose spend counter (V13) differs from the sum over the card's
+/// authorizations worked out here: (card, minute, counted, worked out).
+pub async fn spend_minute_mismatches(
+    pool: &deadpool_postgres::Pool,
+) -> Vec<(String, String, i64, i64)> {
+    pool.get()
+        .await
+        .unwrap()
+        .query(
+            "with worked_out as (
+                 select card_id, currency,
+                        date_bin('1 minute', coalesce(authorized_at, created_at),
+                                 timestamptz '1970-01-01 00:00:00+00') as minute,
+                        sum(held_minor + cleared_minor)::bigint as spent_minor
+                 from card.authorizations group by 1, 2, 3)
+             select coalesce(m.card_id, w.card_id), coalesce(m.minute, w.minute)::text,
+                    coalesce(m.spent_minor, 0), coalesce(w.spent_minor, 0)
+             from card.authorization_spend_minutes m
+             full join worked_out w using (card_id, currency, minute)
+             where coalesce(m.spent_minor, 0) <> coalesce(w.spent_minor, 0)",
+            &[],
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| (row.get(0), row.get(1), row.get(2), row.get(3)))
+        .collect()
+}
+
 /// Each authorization's `held_minor` (kept by V11's triggers, checked by V12's) against its hold's remaining
 /// amount worked out here from `holds` and `hold_events`: (authorization, kept, worked out).
 pub async fn held_minor_mismatches(pool: &deadpool_postgres::Pool) -> Vec<(String, i64, i64)> {
@@ -276,10 +305,12 @@ async fn an_incremental_authorization_grows_the_parents_hold() {
     assert!(outcome.approve);
     assert_eq!(card.state().await, (1_000, 500, 0));
     assert_eq!(held_minor_mismatches(&card.pool).await, vec![]);
+    assert_eq!(spend_minute_mismatches(&card.pool).await, vec![]);
     card.apply(&card.clearing("txn_inc", Some("auth_parent"), 500, true))
         .await;
     assert_eq!(card.state().await, (500, 0, 500));
     assert_eq!(held_minor_mismatches(&card.pool).await, vec![]);
+    assert_eq!(spend_minute_mismatches(&card.pool).await, vec![]);
 }
 
 #[tokio::test]
@@ -310,6 +341,7 @@ async fn what_an_authorization_still_holds_follows_its_hold_even_when_the_ledger
     );
     assert_eq!(card.state().await, (1_000, 0, 0));
     assert_eq!(held_minor_mismatches(&card.pool).await, vec![]);
+    assert_eq!(spend_minute_mismatches(&card.pool).await, vec![]);
 }
 
 #[tokio::test]
@@ -364,6 +396,7 @@ async fn a_new_authorization_row_is_refused_unless_it_holds_what_its_hold_holds(
         // Rolled back: the hold is the first authorization's.
     }
     assert_eq!(held_minor_mismatches(&card.pool).await, vec![]);
+    assert_eq!(spend_minute_mismatches(&card.pool).await, vec![]);
 }
 
 #[tokio::test]
@@ -560,6 +593,11 @@ async fn scenarios_delivered_shuffled_and_twice_end_in_the_same_ledger_as_in_ord
             assert!(report.is_ok(), "{name}: {report}");
             assert_eq!(
                 held_minor_mismatches(&shuffled.pool).await,
+                vec![],
+                "{name}: order {permutation:?}"
+            );
+            assert_eq!(
+                spend_minute_mismatches(&shuffled.pool).await,
                 vec![],
                 "{name}: order {permutation:?}"
             );
