@@ -13,9 +13,10 @@ use ledger::income::{self, IncomeKind};
 use ledger::{AccountType, Currency, Money, NewAccount, institution_purpose};
 use uuid::Uuid;
 
-/// Every prisoner's opening deposit: 100,000.00 EUR, so no authorization in a run is declined
-/// for lack of money (the hot single card takes tens of thousands of holds).
-pub const OPENING_DEPOSIT_MINOR: i64 = 10_000_000;
+/// Every prisoner's opening deposit: 10,000,000.00 EUR, so no authorization in a run is declined
+/// for lack of money (the hot single card takes tens of thousands of holds of up to 4.99 each:
+/// 100,000.00 ran out after ~35,000 in a 10 s phase once its spend sum became per minute).
+pub const OPENING_DEPOSIT_MINOR: i64 = 1_000_000_000;
 
 pub struct Dataset {
     pub prison_id: Uuid,
