@@ -44,10 +44,9 @@ use crate::process::{
 pub const MAX_BATCH_REQUESTS: usize = 32;
 /// Workers deciding batches at once, each for its share of the cards. Fewer workers make bigger
 /// batches, and a decision's cost is mostly per statement, not per row. Measured on two cores
-/// (docs/performance.md): with 10,000 cards 3 workers decided ~8 % more per second than 4, and
-/// 6 or 8 fewer still; 2 decided about as many as 3, but let 100 cards fall to ~0.72 of it (their
-/// month of history is summed per decision, and bigger batches leave more to that sum).
-pub const DECISION_WORKERS: usize = 3;
+/// (docs/performance.md): with 10,000 cards 2 workers decided ~10 % more per second than 3, 3
+/// ~8 % more than 4, and 6 or 8 fewer still. Before V13 the 100-card figure kept it at 3.
+pub const DECISION_WORKERS: usize = 2;
 /// Requests waiting for one worker before the webhook handler waits to queue (back-pressure).
 const QUEUE_CAPACITY: usize = 4 * 1024;
 
