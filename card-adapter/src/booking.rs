@@ -323,9 +323,14 @@ pub struct NewDecision<'a> {
     pub row: &'a AuthorizationRow,
     pub currency: &'a str,
     pub details: &'a RequestDetails,
-    /// What the row's hold (placed earlier in the transaction) holds; 0 without a hold. V12
-    /// checks it once per statement.
-    pub held_minor: i64,
+}
+
+impl NewDecision<'_> {
+    /// What the row's hold holds (V12 checks it): the approved amount, since the hold was placed
+    /// for it earlier in the transaction and nothing has touched it since; 0 without a hold.
+    fn held_minor(&self) -> i64 {
+        self.row.hold_id.map_or(0, |_| self.row.approved_minor)
+    }
 }
 
 /// Inserts the rows of new authorizations with their decisions: one statement. Two deliveries of
@@ -381,7 +386,10 @@ pub async fn insert_decisions(
             &details()
                 .map(|d| d.limited_by.as_deref())
                 .collect::<Vec<_>>(),
-            &decisions.iter().map(|d| d.held_minor).collect::<Vec<_>>(),
+            &decisions
+                .iter()
+                .map(NewDecision::held_minor)
+                .collect::<Vec<_>>(),
         ],
     )
     .await?;

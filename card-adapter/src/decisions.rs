@@ -359,7 +359,7 @@ async fn batch_in_transaction(
                 });
                 let outcome = AuthorizationOutcome::approved(held.amount_minor);
                 saved.push(Saved {
-                    hold: Some((planned.hold.id, held.amount_minor)),
+                    hold_id: Some(planned.hold.id),
                     ..Saved::new(index, outcome, details)
                 });
                 holds.push(planned);
@@ -380,7 +380,7 @@ async fn batch_in_transaction(
             let input = requests[decision.index].1;
             let mut row = booking::AuthorizationRow::new(&input.authorization_id, &input.card_id);
             decision.outcome.record_on(&mut row);
-            row.hold_id = decision.hold.map(|(hold_id, _)| hold_id);
+            row.hold_id = decision.hold_id;
             row
         })
         .collect();
@@ -391,7 +391,6 @@ async fn batch_in_transaction(
             row,
             currency: requests[decision.index].1.amount.currency.code(),
             details: &decision.details,
-            held_minor: decision.hold.map_or(0, |(_, held_minor)| held_minor),
         })
         .collect();
     inbox.extend(
@@ -426,8 +425,7 @@ struct Saved {
     index: usize,
     outcome: AuthorizationOutcome,
     details: RequestDetails,
-    /// The hold placed for it and the amount it holds.
-    hold: Option<(uuid::Uuid, i64)>,
+    hold_id: Option<uuid::Uuid>,
 }
 
 impl Saved {
@@ -436,7 +434,7 @@ impl Saved {
             index,
             outcome,
             details,
-            hold: None,
+            hold_id: None,
         }
     }
 }
