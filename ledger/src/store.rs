@@ -1500,7 +1500,9 @@ pub async fn balance_as_of(
     Ok(Money::new(posted, account.currency))
 }
 
-/// A page of an account's postings in a stable order (posting id), with keyset pagination.
+/// A page of an account's postings in recording order (recording time, then posting id), with
+/// keyset pagination: the next page starts after the posting `after_posting_id` names, which
+/// must be one of this account's.
 pub async fn statement(
     client: &impl GenericClient,
     account_id: Uuid,
@@ -1509,20 +1511,62 @@ pub async fn statement(
 ) -> LedgerResult<StatementPage> {
     check_page_size(limit)?;
     let account = account(client, account_id).await?;
-    let statement = client
-        .prepare_cached(
-            "select p.id, p.entry_id, e.effective_date, p.recorded_at, e.description, p.amount_minor
-             from journal_postings p join journal_entries e on e.id = p.entry_id
-             where p.account_id = $1 and p.id > $2
-             order by p.id limit $3",
-        )
-        .await?;
-    let rows = client
-        .query(
-            &statement,
-            &[&account_id, &after_posting_id.unwrap_or(0), &(limit + 1)],
-        )
-        .await?;
+    let limit_plus_one = limit + 1;
+    let rows = match after_posting_id {
+        None => {
+            let first_page = client
+                .prepare_cached(
+                    "select p.id, p.entry_id, e.effective_date, p.recorded_at, e.description,
+                            p.amount_minor
+                     from journal_postings p join journal_entries e on e.id = p.entry_id
+                     where p.account_id = $1
+                     order by p.recorded_at, p.id limit $2",
+                )
+                .await?;
+            client
+                .query(&first_page, &[&account_id, &limit_plus_one])
+                .await?
+        }
+        Some(posting_id) => {
+            // After the cursor's own (recorded_at, id): a range of the index (account_id,
+            // recorded_at, id) read in its order and stopped at the limit, however deep the page
+            // or busy the account. (The cursor as a scalar subquery, not a join: joined, the
+            // planner sorts everything after the cursor before taking the page.)
+            let next_page = client
+                .prepare_cached(
+                    "select p.id, p.entry_id, e.effective_date, p.recorded_at, e.description,
+                            p.amount_minor
+                     from journal_postings p join journal_entries e on e.id = p.entry_id
+                     where p.account_id = $2
+                       and (p.recorded_at, p.id) > ((select c.recorded_at from journal_postings c
+                                                     where c.id = $1 and c.account_id = $2), $1)
+                     order by p.recorded_at, p.id limit $3",
+                )
+                .await?;
+            let rows = client
+                .query(&next_page, &[&posting_id, &account_id, &limit_plus_one])
+                .await?;
+            if rows.is_empty() {
+                // No page after it, or not one of this account's postings: tell them apart.
+                let cursor = client
+                    .prepare_cached(
+                        "select 1 from journal_postings where id = $1 and account_id = $2",
+                    )
+                    .await?;
+                if client
+                    .query_opt(&cursor, &[&posting_id, &account_id])
+                    .await?
+                    .is_none()
+                {
+                    return Err(LedgerError::invalid(
+                        "after_posting_id_unknown",
+                        format!("posting {posting_id} is not one of this account's"),
+                    ));
+                }
+            }
+            rows
+        }
+    };
     let has_more = rows.len() as i64 > limit;
     let lines: Vec<StatementLine> = rows
         .iter()
@@ -1554,7 +1598,7 @@ pub async fn latest_statement_lines(
             "select p.id, p.entry_id, e.effective_date, p.recorded_at, e.description, p.amount_minor
              from journal_postings p join journal_entries e on e.id = p.entry_id
              where p.account_id = $1
-             order by p.id desc limit $2",
+             order by p.recorded_at desc, p.id desc limit $2",
         )
         .await?;
     let rows = client.query(&statement, &[&account_id, &count]).await?;

@@ -429,7 +429,7 @@ async fn the_database_refuses_a_posting_to_a_closed_account_even_when_the_code_i
 }
 
 #[tokio::test]
-async fn balances_as_of_a_past_moment_and_statements_page_in_a_stable_order() {
+async fn balances_as_of_a_past_moment_and_statements_page_in_recording_order() {
     let db = TestDb::new().await;
     let books = Books::open(&db).await;
     let first = books.deposit(100).await;
@@ -468,6 +468,35 @@ async fn balances_as_of_a_past_moment_and_statements_page_in_a_stable_order() {
         }
     }
     assert_eq!(seen, vec![100, 1, 2, 3, 4, 5, 6]);
+    let whole = books
+        .ledger
+        .statement(books.spendable, None, 10)
+        .await
+        .unwrap();
+    let last_id = whole.lines.last().unwrap().posting_id;
+    let after_last = books
+        .ledger
+        .statement(books.spendable, Some(last_id), 3)
+        .await
+        .unwrap();
+    assert!(after_last.lines.is_empty() && after_last.next_after_posting_id.is_none());
+    let bank_posting = books
+        .ledger
+        .statement(books.bank, None, 1)
+        .await
+        .unwrap()
+        .lines[0]
+        .posting_id;
+    let error = books
+        .ledger
+        .statement(books.spendable, Some(bank_posting), 3)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.code(),
+        "after_posting_id_unknown",
+        "another account's posting is no cursor for this one"
+    );
     let client = db.pool.get().await.unwrap();
     let newest = ledger::store::latest_statement_lines(&client, books.spendable, 3)
         .await
