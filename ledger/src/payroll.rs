@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use deadpool_postgres::Transaction;
 use serde::{Deserialize, Serialize};
 use time::Date;
+use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use crate::allocation::Purpose;
@@ -16,7 +17,9 @@ use crate::error::{LedgerError, LedgerResult};
 use crate::idempotency::{self, Begun};
 use crate::income::{IncomeKind, credit_parts, current_rule_set};
 use crate::lifecycle::{PersonAccounts, institution_account};
-use crate::model::{AccountType, ExternalRef, Overdraft, PostingDraft, institution_purpose};
+use crate::model::{
+    AccountType, ExternalRef, Overdraft, PostingDraft, institution_purpose, person_purpose,
+};
 use crate::money::{Money, MoneyError};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -122,66 +125,96 @@ pub async fn post_payroll(
     persons.sort();
     persons.dedup();
 
-    // Per person, in one statement: their current prison, their four sub-accounts and the
-    // balances allocation rules may look at. `$2::char(3)`: compared as the column's own type,
-    // the planner uses its statistics (as text it guessed 0.5 % of the accounts and probed the
-    // balances one account at a time: ~50 ms more for 10,000 persons).
-    let statement = tx
+    // Per person: their current prison, and (one row per account) their open sub-accounts with
+    // the balances allocation rules may look at; both sent at once. One row per account, not
+    // one per person: grouping 40,000 rows into per-person arrays cost PostgreSQL more than
+    // the client's sorting them into a map (~85 → ~55 ms for 10,000 persons). `$2::char(3)`:
+    // compared as the column's own type, the planner uses its statistics (as text it guessed
+    // 0.5 % of the accounts and probed the balances one account at a time).
+    let places = tx
         .prepare_cached(
             "select p.person_id,
                     (select m.prison_id from controls.card_modes m
                      where m.person_id = p.person_id and m.effective_from <= clock_timestamp()
-                     order by m.effective_from desc, m.id desc limit 1),
-                    (array_agg(a.id) filter (where a.purpose = 'spendable'))[1],
-                    (array_agg(a.id) filter (where a.purpose = 'release_savings'))[1],
-                    (array_agg(a.id) filter (where a.purpose = 'held_deposits'))[1],
-                    (array_agg(a.id) filter (where a.purpose = 'restitution'))[1],
-                    coalesce(sum(b.posted_minor) filter (where a.purpose = 'spendable'), 0)::bigint,
-                    coalesce(sum(b.posted_minor) filter (where a.purpose = 'release_savings'), 0)::bigint,
-                    coalesce(sum(b.posted_minor) filter (where a.purpose = 'restitution'), 0)::bigint
-             from unnest($1::uuid[]) as p(person_id)
-             left join ledger_accounts a
-                    on a.person_id = p.person_id and a.currency = $2::char(3) and a.closed_at is null
-                   and a.purpose in ('spendable', 'release_savings', 'held_deposits', 'restitution')
-             left join account_balances b on b.account_id = a.id
-             group by p.person_id",
+                     order by m.effective_from desc, m.id desc limit 1)
+             from unnest($1::uuid[]) as p(person_id)",
         )
         .await?;
-    let rows = tx.query(&statement, &[&persons, &currency.code()]).await?;
-    let mut accounts: HashMap<Uuid, PersonAccounts> = HashMap::with_capacity(persons.len());
-    let mut balances: HashMap<Uuid, BTreeMap<Purpose, Money>> =
-        HashMap::with_capacity(persons.len());
-    for row in rows {
-        let person: Uuid = row.get(0);
+    let sub_accounts = tx
+        .prepare_cached(
+            "select a.person_id, a.purpose, a.id, b.posted_minor
+             from unnest($1::uuid[]) as p(person_id)
+             join ledger_accounts a on a.person_id = p.person_id
+             left join account_balances b on b.account_id = a.id
+             where a.currency = $2::char(3) and a.closed_at is null
+               and a.purpose in ('spendable', 'release_savings', 'held_deposits', 'restitution')",
+        )
+        .await?;
+    let currency_code = currency.code();
+    let place_params: [&(dyn ToSql + Sync); 1] = [&persons];
+    let account_params: [&(dyn ToSql + Sync); 2] = [&persons, &currency_code];
+    let (place_rows, account_rows) = tokio::try_join!(
+        biased;
+        tx.query(&places, &place_params),
+        tx.query(&sub_accounts, &account_params)
+    )?;
+    for row in place_rows {
         if row.get::<_, Option<Uuid>>(1) != Some(batch.prison_id) {
+            let person: Uuid = row.get(0);
             return Err(invalid(
                 "person_not_in_prison",
                 format!("person {person} is not placed in this prison"),
             ));
         }
-        let account = |index: usize| {
-            row.get::<_, Option<Uuid>>(index).ok_or_else(|| {
-                invalid(
-                    "person_accounts_missing",
-                    format!("person {person} lacks an open sub-account in {currency}"),
-                )
-            })
+    }
+    // spendable, release savings, held deposits, restitution: (account, posted balance).
+    let mut found: HashMap<Uuid, [Option<(Uuid, i64)>; 4]> = HashMap::with_capacity(persons.len());
+    for row in account_rows {
+        let slot = match row.get::<_, &str>(1) {
+            person_purpose::SPENDABLE => 0,
+            person_purpose::RELEASE_SAVINGS => 1,
+            person_purpose::HELD_DEPOSITS => 2,
+            _ => 3,
+        };
+        let posted_minor = row.get::<_, Option<i64>>(3).unwrap_or(0);
+        found.entry(row.get(0)).or_default()[slot].get_or_insert((row.get(2), posted_minor));
+    }
+    let mut accounts: HashMap<Uuid, PersonAccounts> = HashMap::with_capacity(persons.len());
+    let mut balances: HashMap<Uuid, BTreeMap<Purpose, Money>> =
+        HashMap::with_capacity(persons.len());
+    for person in &persons {
+        let Some(
+            [
+                Some(spendable),
+                Some(release_savings),
+                Some(held_deposits),
+                Some(restitution),
+            ],
+        ) = found.get(person).copied()
+        else {
+            return Err(invalid(
+                "person_accounts_missing",
+                format!("person {person} lacks an open sub-account in {currency}"),
+            ));
         };
         accounts.insert(
-            person,
+            *person,
             PersonAccounts {
-                spendable: account(2)?,
-                release_savings: account(3)?,
-                held_deposits: account(4)?,
-                restitution: account(5)?,
+                spendable: spendable.0,
+                release_savings: release_savings.0,
+                held_deposits: held_deposits.0,
+                restitution: restitution.0,
             },
         );
         balances.insert(
-            person,
+            *person,
             BTreeMap::from([
-                (Purpose::Spendable, Money::new(row.get(6), currency)),
-                (Purpose::ReleaseSavings, Money::new(row.get(7), currency)),
-                (Purpose::Restitution, Money::new(row.get(8), currency)),
+                (Purpose::Spendable, Money::new(spendable.1, currency)),
+                (
+                    Purpose::ReleaseSavings,
+                    Money::new(release_savings.1, currency),
+                ),
+                (Purpose::Restitution, Money::new(restitution.1, currency)),
             ]),
         );
     }
