@@ -88,15 +88,19 @@ const CHECKS: &[(&str, &str, &str)] = &[
     ),
     (
         "posting_currency",
-        "every posting is in its account's currency",
-        "select p.id::text from journal_postings p join ledger_accounts a on a.id = p.account_id
-         where a.currency <> p.currency",
+        "every posting names an existing account, in that account's currency",
+        "select p.id::text || coalesce(' in ' || p.currency || ', its account in ' || a.currency,
+                                       ' names no account')
+         from journal_postings p left join ledger_accounts a on a.id = p.account_id
+         where a.id is null or a.currency <> p.currency",
     ),
     (
         "posting_time",
-        "every posting carries its entry's recording time",
-        "select p.id::text from journal_postings p join journal_entries e on e.id = p.entry_id
-         where p.recorded_at <> e.recorded_at",
+        "every posting belongs to an existing entry and carries its recording time",
+        "select p.id::text || case when e.id is null then ' names no entry' else ' recorded at '
+                                   || p.recorded_at || ', its entry at ' || e.recorded_at end
+         from journal_postings p left join journal_entries e on e.id = p.entry_id
+         where e.id is null or p.recorded_at <> e.recorded_at",
     ),
     (
         "stored_balances",

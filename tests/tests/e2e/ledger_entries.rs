@@ -324,6 +324,142 @@ async fn the_database_refuses_an_unbalanced_entry_even_when_the_code_is_bypassed
     assert_eq!(row_counts(&db).await, before);
 }
 
+/// What V1's foreign keys refused, V15's statement check refuses: a posting naming no account, an
+/// account in another currency, or no entry; and the accounts it names cannot be truncated away.
+#[tokio::test]
+async fn the_database_refuses_a_posting_that_names_no_account_or_no_entry() {
+    let db = TestDb::new().await;
+    let books = Books::open(&db).await;
+    let before = row_counts(&db).await;
+    let mut client = db.raw_client().await;
+    let unknown = uuid::Uuid::now_v7();
+    for (account, currency, entry_exists, message, constraint) in [
+        (
+            unknown,
+            "EUR",
+            true,
+            format!("account {unknown} in EUR does not exist"),
+            "journal_postings_account_id_currency_fkey",
+        ),
+        (
+            books.spendable,
+            "SEK",
+            true,
+            format!("account {} in SEK does not exist", books.spendable),
+            "journal_postings_account_id_currency_fkey",
+        ),
+        (
+            books.spendable,
+            "EUR",
+            false,
+            "does not exist".to_owned(),
+            "journal_postings_entry_id_fkey",
+        ),
+    ] {
+        let tx = client.transaction().await.unwrap();
+        let entry_id = uuid::Uuid::now_v7();
+        if entry_exists {
+            tx.execute(
+                "insert into journal_entries (id, effective_date, description)
+                 values ($1, current_date, 'x')",
+                &[&entry_id],
+            )
+            .await
+            .unwrap();
+        }
+        let error = tx
+            .execute(
+                "insert into journal_postings (entry_id, account_id, currency, amount_minor, recorded_at)
+                 values ($1, $2, $3::text::char(3), -100, now()), ($1, $4, 'EUR', 100, now())",
+                &[&entry_id, &account, &currency, &books.bank],
+            )
+            .await
+            .unwrap_err();
+        let db_error = error.as_db_error().unwrap();
+        assert_eq!(
+            db_error.code(),
+            &tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION
+        );
+        assert_eq!(db_error.constraint(), Some(constraint));
+        assert!(
+            db_error.message().ends_with(&message),
+            "{}",
+            db_error.message()
+        );
+        drop(tx);
+    }
+    let error = client
+        .batch_execute("truncate ledger_accounts cascade")
+        .await
+        .unwrap_err();
+    assert!(
+        error
+            .as_db_error()
+            .unwrap()
+            .message()
+            .contains("append-only"),
+        "{error}"
+    );
+    assert_eq!(row_counts(&db).await, before);
+}
+
+/// An entry in two currencies balances in each of them, or it is refused naming the currency
+/// that does not balance.
+#[tokio::test]
+async fn an_entry_in_two_currencies_must_balance_in_each() {
+    let db = TestDb::new().await;
+    let books = Books::open(&db).await;
+    let mut client = db.raw_client().await;
+    let tx = client.transaction().await.unwrap();
+    let sek_accounts: Vec<uuid::Uuid> = (0..2).map(|_| uuid::Uuid::now_v7()).collect();
+    tx.execute(
+        "insert into ledger_accounts
+            (id, code, account_type, currency, owner_kind, purpose, balance_rule, is_hot)
+         select id, 'test:sek:' || id, 'asset', 'SEK', 'institution', 'test', 'may_go_negative', true
+         from unnest($1::uuid[]) as a(id)",
+        &[&sek_accounts],
+    )
+    .await
+    .unwrap();
+    let entry_in = |sek_credit: i64| {
+        let tx = &tx;
+        let sek_accounts = &sek_accounts;
+        async move {
+            let entry_id = uuid::Uuid::now_v7();
+            tx.execute(
+                "insert into journal_entries (id, effective_date, description)
+                 values ($1, current_date, 'two currencies')",
+                &[&entry_id],
+            )
+            .await
+            .unwrap();
+            tx.execute(
+                "insert into journal_postings (entry_id, account_id, currency, amount_minor, recorded_at)
+                 values ($1, $2, 'EUR', 100, now()), ($1, $3, 'EUR', -100, now()),
+                        ($1, $4, 'SEK', 1000, now()), ($1, $5, 'SEK', $6, now())",
+                &[
+                    &entry_id,
+                    &books.bank,
+                    &books.spendable,
+                    &sek_accounts[0],
+                    &sek_accounts[1],
+                    &-sek_credit,
+                ],
+            )
+            .await
+            .map(|_| entry_id)
+            .map_err(|error| error.as_db_error().unwrap().message().to_owned())
+        }
+    };
+    let balanced = entry_in(1000).await;
+    assert!(balanced.is_ok(), "{balanced:?}");
+    let error = entry_in(999).await.unwrap_err();
+    assert!(
+        error.ends_with("does not balance in SEK"),
+        "the EUR half balances, the SEK half does not: {error}"
+    );
+}
+
 /// The check runs per statement over every entry the statement touched, with all of each entry's
 /// postings: a balanced entry can't be made unbalanced by a later statement, and an entry's
 /// postings can't be split over statements to pass a half-written entry.

@@ -51,6 +51,46 @@ async fn verify_finds_a_posting_altered_behind_the_ledgers_back() {
     assert!(failed.contains(&"trial_balance"), "{report}");
 }
 
+/// With the triggers off, a posting can name an account or an entry that does not exist; verify
+/// finds both (the database's own check is V15's trigger, no longer a foreign key).
+#[tokio::test]
+async fn verify_finds_postings_that_name_no_account_or_no_entry() {
+    let db = TestDb::new().await;
+    let books = Books::open(&db).await;
+    books.deposit(1_000).await;
+    let client = db.raw_client().await;
+    client
+        .batch_execute(
+            "set session_replication_role = replica;
+             insert into journal_postings (entry_id, account_id, currency, amount_minor, recorded_at)
+             select entry_id, gen_random_uuid(), currency, amount_minor, recorded_at
+             from journal_postings where id = (select min(id) from journal_postings);
+             insert into journal_postings (entry_id, account_id, currency, amount_minor, recorded_at)
+             select gen_random_uuid(), account_id, currency, amount_minor, recorded_at
+             from journal_postings where id = (select min(id) from journal_postings);",
+        )
+        .await
+        .unwrap();
+    let report = books.ledger.verify().await.unwrap();
+    let check = |name: &str| {
+        report
+            .checks
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap()
+            .clone()
+    };
+    let accounts = check("posting_currency");
+    assert_eq!(accounts.violations, 1, "{report}");
+    assert!(
+        accounts.examples[0].ends_with("names no account"),
+        "{report}"
+    );
+    let entries = check("posting_time");
+    assert_eq!(entries.violations, 1, "{report}");
+    assert!(entries.examples[0].ends_with("names no entry"), "{report}");
+}
+
 #[tokio::test]
 async fn verify_finds_a_stored_balance_that_drifted_from_its_postings() {
     let db = TestDb::new().await;
