@@ -174,7 +174,8 @@ pub async fn post_payroll(
             person_purpose::SPENDABLE => 0,
             person_purpose::RELEASE_SAVINGS => 1,
             person_purpose::HELD_DEPOSITS => 2,
-            _ => 3,
+            person_purpose::RESTITUTION => 3,
+            _ => continue,
         };
         let posted_minor = row.get::<_, Option<i64>>(3).unwrap_or(0);
         found.entry(row.get(0)).or_default()[slot].get_or_insert((row.get(2), posted_minor));
