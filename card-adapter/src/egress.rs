@@ -14,6 +14,11 @@ use crate::pseudonym::PseudonymKeys;
 /// Personal values shorter than this (after normalisation) are only checked in hashed form:
 /// a two-letter value would be found inside unrelated words and block every request.
 pub const MIN_MATCHED_VALUE_CHARS: usize = 3;
+/// Personal values shorter than this are found only as whole words (not inside a longer run of
+/// letters and digits). A prison code such as `HML` occurs by chance in about one processor id in
+/// 1,600 (`card_` + 20 random letters and digits), which would dead-letter that card's calls;
+/// at six characters the chance is about one in 100 million.
+pub const WORD_MATCHED_BELOW_CHARS: usize = 6;
 /// A hash leaked in part is still a leak; this many leading hex digits (64 bits) identify it.
 const HASH_PREFIX_HEX_CHARS: usize = 16;
 
@@ -103,8 +108,10 @@ fn compact(value: &str) -> String {
 
 /// The forms of the personal values we look for.
 struct Needles {
-    /// Normalised and whitespace-free forms, long enough to search for.
+    /// Normalised and whitespace-free forms, long enough to search for anywhere.
     plain: Vec<String>,
+    /// Short forms, searched for as whole words only.
+    words: Vec<String>,
     /// Leading hex digits of unkeyed hashes of the usual spellings of each value.
     hashes: Vec<String>,
 }
@@ -112,6 +119,7 @@ struct Needles {
 impl Needles {
     fn new(personal_values: &[String]) -> Needles {
         let mut plain = Vec::new();
+        let mut words = Vec::new();
         let mut hashes = Vec::new();
         for value in personal_values {
             let normalised = normalise(value);
@@ -120,8 +128,16 @@ impl Needles {
             }
             let compacted = compact(value);
             for form in [&normalised, &compacted] {
-                if form.chars().count() >= MIN_MATCHED_VALUE_CHARS && !plain.contains(form) {
-                    plain.push(form.clone());
+                let chars = form.chars().count();
+                let list = if chars < MIN_MATCHED_VALUE_CHARS {
+                    continue;
+                } else if chars < WORD_MATCHED_BELOW_CHARS {
+                    &mut words
+                } else {
+                    &mut plain
+                };
+                if !list.contains(form) {
+                    list.push(form.clone());
                 }
             }
             let spellings = [
@@ -147,18 +163,26 @@ impl Needles {
                 }
             }
         }
-        Needles { plain, hashes }
+        Needles {
+            plain,
+            words,
+            hashes,
+        }
     }
 
     fn check(&self, field: &str, text: &str) -> Result<(), EgressViolation> {
-        if self.plain.is_empty() && self.hashes.is_empty() {
+        if self.plain.is_empty() && self.words.is_empty() && self.hashes.is_empty() {
             return Ok(());
         }
         let normalised = normalise(text);
         let compacted = compact(text);
         if self.plain.iter().any(|needle| {
             normalised.contains(needle.as_str()) || compacted.contains(needle.as_str())
-        }) {
+        }) || self
+            .words
+            .iter()
+            .any(|needle| contains_word(&normalised, needle))
+        {
             return Err(EgressViolation::PersonalValue {
                 field: field.to_owned(),
             });
@@ -174,6 +198,15 @@ impl Needles {
         }
         Ok(())
     }
+}
+
+/// Whether `needle` occurs in `haystack` with no letter or digit right before or after it.
+fn contains_word(haystack: &str, needle: &str) -> bool {
+    haystack.match_indices(needle).any(|(start, _)| {
+        let before = haystack[..start].chars().next_back();
+        let after = haystack[start + needle.len()..].chars().next();
+        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+    })
 }
 
 struct Walk<'a> {
@@ -480,5 +513,39 @@ mod tests {
             &["Li".to_owned(), "".to_owned()],
         );
         assert!(record.is_ok());
+    }
+
+    #[test]
+    fn values_under_six_characters_are_found_as_words_but_not_inside_ids() {
+        let values = vec!["HML".to_owned(), "Virta".to_owned()];
+        for (path, reason) in [
+            ("/v1/cards/card_aXhMlq0rT5/state", "activated"),
+            ("/v1/cards/card_1/state", "virtanen"),
+            ("/v1/cards/card_1/state", "hml2"),
+        ] {
+            let record = guard().inspect(
+                "POST",
+                path,
+                &json!({"state": "ACTIVE", "reason": reason}),
+                &values,
+            );
+            assert!(record.is_ok(), "{path} {reason}: {record:?}");
+        }
+        for (path, reason) in [
+            ("/v1/prisons/HML/cards", "activated"),
+            ("/v1/cards/card_1/state", "moved to hml"),
+            ("/v1/cards/card_1/state", "virta, hml-2026"),
+            ("/v1/cards/card_1/state", "(Virta)"),
+        ] {
+            let err = guard()
+                .inspect(
+                    "POST",
+                    path,
+                    &json!({"state": "ACTIVE", "reason": reason}),
+                    &values,
+                )
+                .unwrap_err();
+            assert_eq!(err.code(), "egress_personal_value", "{path} {reason}");
+        }
     }
 }
