@@ -108,7 +108,9 @@ async fn run(commands: Vec<Command>) {
             } => {
                 let draft = deposit_draft(books.bank, spendables[person], amount_minor);
                 let result = ledger.post_entry(&draft).await.map(|e| entries.push(e.id));
-                last = Some(Sent::Entry(draft));
+                if result.is_ok() {
+                    last = Some(Sent::Entry(draft));
+                }
                 result
             }
             Command::Spend {
@@ -123,7 +125,9 @@ async fn run(commands: Vec<Command>) {
                     ..deposit_draft(books.bank, spendables[person], 1)
                 };
                 let result = ledger.post_entry(&draft).await.map(|e| entries.push(e.id));
-                last = Some(Sent::Entry(draft));
+                if result.is_ok() {
+                    last = Some(Sent::Entry(draft));
+                }
                 result
             }
             Command::Hold {
@@ -135,7 +139,9 @@ async fn run(commands: Vec<Command>) {
                 hold.account_id = spendables[person];
                 hold.allow_partial = allow_partial;
                 let result = ledger.place_hold(&hold).await.map(|h| holds.push(h.id));
-                last = Some(Sent::Hold(hold));
+                if result.is_ok() {
+                    last = Some(Sent::Hold(hold));
+                }
                 result
             }
             Command::Capture {
@@ -152,7 +158,9 @@ async fn run(commands: Vec<Command>) {
                         .capture_hold(&capture)
                         .await
                         .map(|c| entries.push(c.entry.id));
-                    last = Some(Sent::Capture(capture));
+                    if result.is_ok() {
+                        last = Some(Sent::Capture(capture));
+                    }
                     result
                 }
             },
@@ -185,7 +193,9 @@ async fn run(commands: Vec<Command>) {
                     .map(drop),
             },
             Command::ReplayLast => {
-                // A replay returns the original result and writes nothing.
+                // A replay of a command that succeeded returns the original result and writes
+                // nothing. (A failed command stores nothing under its key, so sending it again
+                // is a new attempt, which may succeed once a hold is released.)
                 match &last {
                     Some(Sent::Entry(draft)) => ledger.post_entry(draft).await.map(drop),
                     Some(Sent::Hold(hold)) => ledger.place_hold(hold).await.map(drop),
