@@ -142,7 +142,15 @@ impl<D: Decide + 'static> DecisionQueue<D> {
 }
 
 /// Decides batches from one queue: the first waiting request and whatever queued behind it.
-async fn work<D: Decide>(pool: Pool, decide: Arc<D>, mut receiver: mpsc::Receiver<Pending>) {
+/// Each batch runs as a task of its own and the worker waits for it, so batches stay one at a
+/// time; a batch that panics (a bug) drops its requests' reply channels, which declines them,
+/// and the worker goes on with the next batch instead of leaving its share of the cards
+/// declined until the server restarts.
+async fn work<D: Decide + 'static>(
+    pool: Pool,
+    decide: Arc<D>,
+    mut receiver: mpsc::Receiver<Pending>,
+) {
     while let Some(first) = receiver.recv().await {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH_REQUESTS {
@@ -151,17 +159,30 @@ async fn work<D: Decide>(pool: Pool, decide: Arc<D>, mut receiver: mpsc::Receive
                 Err(_) => break,
             }
         }
-        let outcomes = {
-            let requests: Vec<(InboxMessage<'_>, &AuthorizationInput, Instant)> = batch
-                .iter()
-                .map(|p| (p.message(), &p.input, p.deadline))
-                .collect();
-            authorize_batch(&pool, decide.as_ref(), &requests).await
-        };
-        for (pending, outcome) in batch.into_iter().zip(outcomes) {
-            // The webhook's caller may be gone (connection closed): nothing to answer then.
-            let _ = pending.reply.send(outcome);
+        let requests = batch.len();
+        let decided =
+            tokio::spawn(decide_and_answer(pool.clone(), Arc::clone(&decide), batch)).await;
+        if let Err(error) = decided {
+            tracing::error!(
+                requests,
+                panicked = error.is_panic(),
+                "an authorization batch failed: its requests were declined"
+            );
         }
+    }
+}
+
+async fn decide_and_answer<D: Decide>(pool: Pool, decide: Arc<D>, batch: Vec<Pending>) {
+    let outcomes = {
+        let requests: Vec<(InboxMessage<'_>, &AuthorizationInput, Instant)> = batch
+            .iter()
+            .map(|p| (p.message(), &p.input, p.deadline))
+            .collect();
+        authorize_batch(&pool, decide.as_ref(), &requests).await
+    };
+    for (pending, outcome) in batch.into_iter().zip(outcomes) {
+        // The webhook's caller may be gone (connection closed): nothing to answer then.
+        let _ = pending.reply.send(outcome);
     }
 }
 

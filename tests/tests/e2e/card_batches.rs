@@ -182,3 +182,63 @@ async fn concurrent_batches_over_the_same_cards_neither_deadlock_nor_overspend()
     assert_eq!(held_minor_mismatches(&db.pool).await, vec![]);
     assert_eq!(spend_minute_mismatches(&db.pool).await, vec![]);
 }
+
+/// Spending controls with a bug: they panic on one amount.
+struct PanicsOnAmount(i64);
+
+impl card_adapter::process::Decide for PanicsOnAmount {
+    type Loaded = ();
+
+    async fn load(
+        &self,
+        tx: &deadpool_postgres::Transaction<'_>,
+        requests: &[(&card_adapter::booking::Card, &AuthorizationInput)],
+    ) -> card_adapter::booking::BookingResult<Vec<()>> {
+        CardStateOnly.load(tx, requests).await
+    }
+
+    fn verdict(
+        &self,
+        loaded: &(),
+        card: &card_adapter::booking::Card,
+        input: &AuthorizationInput,
+        earlier: &[card_adapter::process::EarlierApproval],
+    ) -> card_adapter::booking::BookingResult<card_adapter::process::ControlVerdict> {
+        assert_ne!(input.amount.amount_minor, self.0, "a bug in the controls");
+        CardStateOnly.verdict(loaded, card, input, earlier)
+    }
+}
+
+#[tokio::test]
+async fn a_batch_that_panics_is_declined_and_its_worker_decides_the_next_one() {
+    let db = TestDb::new().await;
+    let card = CardBooks::open(&db, 1_000).await;
+    let queue = card_adapter::decisions::DecisionQueue::new(db.pool.clone(), PanicsOnAmount(666));
+    let decide = |authorization_id: &'static str, amount_minor: i64| {
+        let queue = &queue;
+        let input = card.input(authorization_id, amount_minor);
+        async move {
+            let webhook_id = format!("msg_{}", uuid::Uuid::new_v4().simple());
+            let message = InboxMessage {
+                webhook_id: &webhook_id,
+                webhook_timestamp: 0,
+                event_type: "authorization.request",
+                body: b"{}",
+            };
+            queue
+                .decide(&message, axum::body::Bytes::from_static(b"{}"), input)
+                .await
+        }
+    };
+    let panicked = decide("auth_bug", 666).await;
+    assert!(!panicked.approve, "{panicked:?}");
+    // The same card goes to the same worker: it is still there.
+    for (authorization_id, amount_minor) in [("auth_after_1", 100), ("auth_after_2", 200)] {
+        assert_eq!(
+            approved(&decide(authorization_id, amount_minor).await),
+            amount_minor
+        );
+    }
+    assert!(held_minor_mismatches(&db.pool).await.is_empty());
+    assert!(spend_minute_mismatches(&db.pool).await.is_empty());
+}
