@@ -1,5 +1,5 @@
 //! `/metrics` in Prometheus text format: request rates and latencies, card authorization
-//! decisions by outcome, outbox depth, database pool use. Labels carry routes and codes only,
+//! decisions by outcome, requests per decision batch, outbox depth, database pool use. Labels carry routes and codes only,
 //! never ids or personal data.
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -19,6 +19,9 @@ const LATENCY_BUCKETS_SECONDS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0,
 ];
 
+/// Requests per card decision batch: one under light load, up to the batch limit (32).
+const BATCH_REQUESTS_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0];
+
 /// Installs the process-wide recorder once; later calls reuse it.
 pub fn handle() -> &'static PrometheusHandle {
     HANDLE.get_or_init(|| {
@@ -27,6 +30,12 @@ pub fn handle() -> &'static PrometheusHandle {
                 Matcher::Suffix("duration_seconds".to_owned()),
                 LATENCY_BUCKETS_SECONDS,
             )
+            .and_then(|builder| {
+                builder.set_buckets_for_metric(
+                    Matcher::Full("saldo_card_decision_batch_requests".to_owned()),
+                    BATCH_REQUESTS_BUCKETS,
+                )
+            })
             .and_then(|builder| builder.install_recorder())
             .unwrap_or_else(|_| {
                 // Another recorder is installed (a test harness): render an empty registry.

@@ -160,6 +160,9 @@ async fn work<D: Decide + 'static>(
             }
         }
         let requests = batch.len();
+        // How many requests each transaction carries: how much batching the load gives.
+        metrics::histogram!("saldo_card_decision_batch_requests")
+            .record(u32::try_from(requests).unwrap_or(u32::MAX));
         let decided =
             tokio::spawn(decide_and_answer(pool.clone(), Arc::clone(&decide), batch)).await;
         if let Err(error) = decided {

@@ -191,6 +191,10 @@ async fn no_personal_data_of_identifiable_persons_reaches_the_logs_or_the_metric
         metrics.contains("saldo_http_requests_total"),
         "metrics were rendered"
     );
+    assert!(
+        metrics.contains("saldo_card_decision_batch_requests_bucket{le=\"1\"}"),
+        "the card payments above were decided in batches, and their sizes counted: {metrics}"
+    );
 
     // Done capturing: the other tests of the process need not pay for TRACE formatting.
     level.modify(|filter| *filter = Level::OFF).unwrap();
