@@ -80,7 +80,11 @@ pub struct OpenedAccount {
 pub struct Admitted {
     pub person_id: Uuid,
     pub prison_id: Uuid,
+    /// The data-protection regime of the record (`led` for prisoners).
     pub regime: crate::identity::Regime,
+    /// The prison regime whose policy the card follows.
+    #[schema(example = "closed_prison")]
+    pub prison_regime: String,
     pub accounts: Vec<OpenedAccount>,
 }
 

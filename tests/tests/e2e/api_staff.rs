@@ -24,6 +24,7 @@ async fn an_officer_admits_a_prisoner_with_three_euro_sub_accounts_and_a_pin() {
     assert_eq!(response.status(), 201);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["regime"], "led");
+    assert_eq!(body["prison_regime"], "closed_prison", "the default");
     let mut purposes: Vec<&str> = body["accounts"]
         .as_array()
         .unwrap()
@@ -62,6 +63,59 @@ async fn an_officer_admits_a_prisoner_with_three_euro_sub_accounts_and_a_pin() {
             .iter()
             .all(|c| !c.contains("A-1001") && !c.contains("Matti"))
     );
+}
+
+/// The card follows the policy of the regime it is admitted under; an unknown one is refused.
+#[tokio::test]
+async fn an_admission_names_the_prison_regime_whose_policy_the_card_follows() {
+    let world = World::new().await;
+    let officer = world
+        .staff("officer.a", &[Role::Officer], world.prison_a)
+        .await;
+    for (number, regime) in [("A-2001", "open_prison"), ("A-2002", "remand")] {
+        let mut request = admission(number);
+        request["prison_regime"] = json!(regime);
+        let response = world
+            .http
+            .post(world.prison_url(world.prison_a, "/prisoners"))
+            .bearer_auth(&officer.token)
+            .json(&request)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["prison_regime"], regime);
+        let person_id: uuid::Uuid = body["person_id"].as_str().unwrap().parse().unwrap();
+        let placed: String = world
+            .db
+            .raw_client()
+            .await
+            .query_one(
+                "select regime from controls.card_modes where person_id = $1
+                 order by effective_from desc, id desc limit 1",
+                &[&person_id],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(placed, regime);
+    }
+    let before = world.table_counts().await;
+    let mut request = admission("A-2003");
+    request["prison_regime"] = json!("hotel");
+    let response = world
+        .http
+        .post(world.prison_url(world.prison_a, "/prisoners"))
+        .bearer_auth(&officer.token)
+        .json(&request)
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = problem(response).await;
+    assert_eq!(status, 422);
+    assert_eq!(body["code"], "regime_invalid");
+    assert_eq!(world.table_counts().await, before);
 }
 
 #[tokio::test]

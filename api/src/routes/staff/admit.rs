@@ -3,6 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use ledger::controls::Regime;
 use ledger::{Currency, NewAccount, person_purpose};
 use serde::Deserialize;
 use serde_json::json;
@@ -37,6 +38,10 @@ pub struct Admission {
     #[serde(default)]
     payout_iban: Option<String>,
     pin: String,
+    /// Which of the prison's policies the card follows: `closed_prison` (the default),
+    /// `open_prison` or `remand`.
+    #[serde(default)]
+    prison_regime: Option<String>,
 }
 
 pub fn parse_date(text: &str) -> Result<time::Date, Problem> {
@@ -57,6 +62,15 @@ pub async fn admit(
 ) -> Result<Response, Problem> {
     let prison_id = access.prison()?;
     identity::validate::pin(&request.pin)?;
+    let prison_regime = match request.prison_regime.as_deref() {
+        None => Regime::ClosedPrison,
+        Some(text) => ledger::policy_store::parse_regime(text).map_err(|_| {
+            Problem::unprocessable(
+                "regime_invalid",
+                "prison_regime is closed_prison, open_prison or remand",
+            )
+        })?,
+    };
     let date_of_birth = request
         .date_of_birth
         .as_deref()
@@ -89,15 +103,15 @@ pub async fn admit(
         .await?;
         accounts.push(json!({"account_id": account.id, "purpose": account.purpose, "currency": account.currency}));
     }
-    // The card's placement: this prison, the closed-prison regime, card in `inside` mode. It
-    // also opens the restitution sub-account the allocation rules may use.
+    // The card's placement: this prison, its regime, card in `inside` mode. It also opens the
+    // restitution sub-account the allocation rules may use.
     ledger::lifecycle::admit(
         &tx,
         &ledger::lifecycle::Admission {
             idempotency_key: person_id.to_string(),
             person_id,
             prison_id,
-            regime: ledger::controls::Regime::ClosedPrison,
+            regime: prison_regime,
             currency: Currency::EUR,
             admitted_by: access.staff.id.to_string(),
         },
@@ -119,6 +133,7 @@ pub async fn admit(
             "person_id": person_id,
             "prison_id": prison_id,
             "regime": identity::Regime::Led,
+            "prison_regime": ledger::policy_store::regime_str(prison_regime),
             "accounts": accounts,
         })),
     )
