@@ -30,7 +30,10 @@ pub fn parse_regime(text: &str) -> LedgerResult<Regime> {
         "closed_prison" => Ok(Regime::ClosedPrison),
         "open_prison" => Ok(Regime::OpenPrison),
         "remand" => Ok(Regime::Remand),
-        _ => Err(LedgerError::invalid("regime_invalid", "unknown regime")),
+        _ => Err(LedgerError::invalid(
+            "regime_invalid",
+            "a regime is closed_prison, open_prison or remand",
+        )),
     }
 }
 

@@ -76,13 +76,8 @@ async fn an_admission_names_the_prison_regime_whose_policy_the_card_follows() {
         let mut request = admission(number);
         request["prison_regime"] = json!(regime);
         let response = world
-            .http
-            .post(world.prison_url(world.prison_a, "/prisoners"))
-            .bearer_auth(&officer.token)
-            .json(&request)
-            .send()
-            .await
-            .unwrap();
+            .post_admission(&officer, world.prison_a, &request)
+            .await;
         assert_eq!(response.status(), 201);
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["prison_regime"], regime);
@@ -105,13 +100,8 @@ async fn an_admission_names_the_prison_regime_whose_policy_the_card_follows() {
     let mut request = admission("A-2003");
     request["prison_regime"] = json!("hotel");
     let response = world
-        .http
-        .post(world.prison_url(world.prison_a, "/prisoners"))
-        .bearer_auth(&officer.token)
-        .json(&request)
-        .send()
-        .await
-        .unwrap();
+        .post_admission(&officer, world.prison_a, &request)
+        .await;
     let (status, body) = problem(response).await;
     assert_eq!(status, 422);
     assert_eq!(body["code"], "regime_invalid");

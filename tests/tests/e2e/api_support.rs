@@ -101,15 +101,26 @@ impl World {
     }
 
     /// Admits a prisoner through the API; returns the person id.
-    pub async fn admit(&self, officer: &StaffUser, prison_id: Uuid, number: &str) -> Uuid {
-        let response = self
-            .http
+    /// Posts an admission request as `officer`, whatever its answer.
+    pub async fn post_admission(
+        &self,
+        officer: &StaffUser,
+        prison_id: Uuid,
+        request: &Value,
+    ) -> reqwest::Response {
+        self.http
             .post(self.prison_url(prison_id, "/prisoners"))
             .bearer_auth(&officer.token)
-            .json(&admission(number))
+            .json(request)
             .send()
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    pub async fn admit(&self, officer: &StaffUser, prison_id: Uuid, number: &str) -> Uuid {
+        let response = self
+            .post_admission(officer, prison_id, &admission(number))
+            .await;
         assert_eq!(response.status(), 201, "admission failed");
         let body: Value = response.json().await.unwrap();
         body["person_id"].as_str().unwrap().parse().unwrap()

@@ -12,7 +12,7 @@ use card_adapter::process::{
 use saldo_tests::TestDb;
 use tokio::time::{Duration, Instant};
 
-use crate::card_booking::{CardBooks, held_minor_mismatches, spend_minute_mismatches};
+use crate::card_booking::{CardBooks, assert_card_counters_match};
 use crate::card_webhook::inbox_count;
 use crate::controls_support::{Prison, Prisoner, declined, weekly_only};
 
@@ -68,8 +68,7 @@ async fn requests_in_one_batch_count_each_others_holds_against_the_balance() {
     assert_eq!(approved(&outcomes[3]), 200);
     assert_eq!(card.state().await, (1_000, 1_000, 0));
     assert_eq!(inbox_count(&db).await, 4);
-    assert_eq!(held_minor_mismatches(&card.pool).await, vec![]);
-    assert_eq!(spend_minute_mismatches(&card.pool).await, vec![]);
+    assert_card_counters_match(&card.pool).await;
 
     // Asked again, in another batch, each is answered as before and held once.
     let again = batch(&card.pool, &CardStateOnly, &inputs).await;
@@ -137,8 +136,7 @@ async fn a_batch_answers_repeats_and_unusual_requests_as_they_are_answered_alone
     assert_eq!(approved(&outcomes[5]), 200);
     // 300 earlier, 100 new, the earlier hold grown by 100, 200 last.
     assert_eq!(card.state().await, (1_000, 700, 0));
-    assert_eq!(held_minor_mismatches(&card.pool).await, vec![]);
-    assert_eq!(spend_minute_mismatches(&card.pool).await, vec![]);
+    assert_card_counters_match(&card.pool).await;
     // One inbox row per message (each had its own webhook id), plus the earlier request's.
     assert_eq!(inbox_count(&db).await, 7);
 }
@@ -179,8 +177,7 @@ async fn concurrent_batches_over_the_same_cards_neither_deadlock_nor_overspend()
     for card in &cards {
         assert_eq!(card.state().await, (1_000, 900, 0));
     }
-    assert_eq!(held_minor_mismatches(&db.pool).await, vec![]);
-    assert_eq!(spend_minute_mismatches(&db.pool).await, vec![]);
+    assert_card_counters_match(&db.pool).await;
 }
 
 /// Spending controls with a bug: they panic on one amount.
@@ -239,6 +236,5 @@ async fn a_batch_that_panics_is_declined_and_its_worker_decides_the_next_one() {
             amount_minor
         );
     }
-    assert!(held_minor_mismatches(&db.pool).await.is_empty());
-    assert!(spend_minute_mismatches(&db.pool).await.is_empty());
+    assert_card_counters_match(&db.pool).await;
 }

@@ -178,9 +178,17 @@ async fn settlement_id(pool: &deadpool_postgres::Pool) -> uuid::Uuid {
     .unwrap_or_default()
 }
 
+/// The card tables' two kept counters agree with what they count: each authorization's
+/// `held_minor` with its hold (V11, V12) and each card's spend per minute with its
+/// authorizations (V13).
+pub async fn assert_card_counters_match(pool: &deadpool_postgres::Pool) {
+    assert_eq!(held_minor_mismatches(pool).await, vec![]);
+    assert_eq!(spend_minute_mismatches(pool).await, vec![]);
+}
+
 /// Each (card, currency, minute) whose spend counter (V13) differs from the sum over the card's
 /// authorizations worked out here: (card, minute, counted, worked out).
-pub async fn spend_minute_mismatches(
+async fn spend_minute_mismatches(
     pool: &deadpool_postgres::Pool,
 ) -> Vec<(String, String, i64, i64)> {
     pool.get()
@@ -209,7 +217,7 @@ pub async fn spend_minute_mismatches(
 
 /// Each authorization's `held_minor` (kept by V11's triggers, checked by V12's) against its hold's remaining
 /// amount worked out here from `holds` and `hold_events`: (authorization, kept, worked out).
-pub async fn held_minor_mismatches(pool: &deadpool_postgres::Pool) -> Vec<(String, i64, i64)> {
+async fn held_minor_mismatches(pool: &deadpool_postgres::Pool) -> Vec<(String, i64, i64)> {
     pool.get()
         .await
         .unwrap()
@@ -304,13 +312,11 @@ async fn an_incremental_authorization_grows_the_parents_hold() {
     let outcome = card.authorize(&increment).await;
     assert!(outcome.approve);
     assert_eq!(card.state().await, (1_000, 500, 0));
-    assert_eq!(held_minor_mismatches(&card.pool).await, vec![]);
-    assert_eq!(spend_minute_mismatches(&card.pool).await, vec![]);
+    assert_card_counters_match(&card.pool).await;
     card.apply(&card.clearing("txn_inc", Some("auth_parent"), 500, true))
         .await;
     assert_eq!(card.state().await, (500, 0, 500));
-    assert_eq!(held_minor_mismatches(&card.pool).await, vec![]);
-    assert_eq!(spend_minute_mismatches(&card.pool).await, vec![]);
+    assert_card_counters_match(&card.pool).await;
 }
 
 #[tokio::test]
@@ -340,8 +346,7 @@ async fn what_an_authorization_still_holds_follows_its_hold_even_when_the_ledger
         1
     );
     assert_eq!(card.state().await, (1_000, 0, 0));
-    assert_eq!(held_minor_mismatches(&card.pool).await, vec![]);
-    assert_eq!(spend_minute_mismatches(&card.pool).await, vec![]);
+    assert_card_counters_match(&card.pool).await;
 }
 
 #[tokio::test]
@@ -395,8 +400,7 @@ async fn a_new_authorization_row_is_refused_unless_it_holds_what_its_hold_holds(
             .expect(id);
         // Rolled back: the hold is the first authorization's.
     }
-    assert_eq!(held_minor_mismatches(&card.pool).await, vec![]);
-    assert_eq!(spend_minute_mismatches(&card.pool).await, vec![]);
+    assert_card_counters_match(&card.pool).await;
 }
 
 #[tokio::test]

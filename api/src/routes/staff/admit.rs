@@ -62,15 +62,12 @@ pub async fn admit(
 ) -> Result<Response, Problem> {
     let prison_id = access.prison()?;
     identity::validate::pin(&request.pin)?;
-    let prison_regime = match request.prison_regime.as_deref() {
-        None => Regime::ClosedPrison,
-        Some(text) => ledger::policy_store::parse_regime(text).map_err(|_| {
-            Problem::unprocessable(
-                "regime_invalid",
-                "prison_regime is closed_prison, open_prison or remand",
-            )
-        })?,
-    };
+    let prison_regime = request
+        .prison_regime
+        .as_deref()
+        .map(ledger::policy_store::parse_regime)
+        .transpose()?
+        .unwrap_or(Regime::ClosedPrison);
     let date_of_birth = request
         .date_of_birth
         .as_deref()
