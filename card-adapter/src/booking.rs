@@ -516,6 +516,34 @@ pub async fn increase_authorization_hold(
     Ok(after.checked_sub(before)?)
 }
 
+/// Records on the parent's row an increment its hold just grew by, so that the increment's amount
+/// is counted in the spend window of `at`, the moment it was approved, not in the parent's
+/// (V16's `card.authorization_spend_parts`). Nothing for an increment of zero.
+pub async fn record_increment(
+    tx: &Transaction<'_>,
+    parent_authorization_id: &str,
+    at: OffsetDateTime,
+    amount: Money,
+) -> BookingResult<()> {
+    if !amount.is_positive() {
+        return Ok(());
+    }
+    let update = tx
+        .prepare_cached(
+            "update card.authorizations
+                set increment_at = increment_at || $2::timestamptz,
+                    increment_minor = increment_minor || $3::int8
+              where authorization_id = $1",
+        )
+        .await?;
+    tx.execute(
+        &update,
+        &[&parent_authorization_id, &at, &amount.amount_minor],
+    )
+    .await?;
+    Ok(())
+}
+
 /// Releases part (`Some`) or all (`None`) of what an authorization holds, capped at what
 /// remains; remembered for later when no hold exists yet.
 pub async fn release_authorization(

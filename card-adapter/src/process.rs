@@ -446,7 +446,7 @@ async fn decide_and_hold(
                     "unknown_parent_authorization",
                 ));
             }
-            booking::increase_authorization_hold(
+            let held = booking::increase_authorization_hold(
                 tx,
                 &parent,
                 &input.authorization_id,
@@ -454,7 +454,14 @@ async fn decide_and_hold(
                 input.partial_approval_capable,
                 Overdraft::Refuse,
             )
-            .await
+            .await;
+            match held {
+                // Counted in the window it was checked against: the request's own.
+                Ok(held) => booking::record_increment(tx, parent_id, input.at, held)
+                    .await
+                    .map(|()| held),
+                Err(error) => Err(error),
+            }
         }
         None => {
             booking::place_authorization_hold(
@@ -593,13 +600,21 @@ async fn apply_event(
                                 )
                                 .await?;
                                 if parent.hold_id.is_some() {
-                                    booking::increase_authorization_hold(
+                                    let held = booking::increase_authorization_hold(
                                         tx,
                                         &parent,
                                         &input.authorization_id,
                                         amount,
                                         false,
                                         Overdraft::AllowAndFlag,
+                                    )
+                                    .await?;
+                                    // Not ours, so not at its request time: when recorded.
+                                    booking::record_increment(
+                                        tx,
+                                        parent_id,
+                                        OffsetDateTime::now_utc(),
+                                        held,
                                     )
                                     .await?;
                                 } else {

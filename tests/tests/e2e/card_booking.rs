@@ -186,8 +186,8 @@ pub async fn assert_card_counters_match(pool: &deadpool_postgres::Pool) {
     assert_eq!(spend_minute_mismatches(pool).await, vec![]);
 }
 
-/// Each (card, currency, minute) whose spend counter (V13) differs from the sum over the card's
-/// authorizations worked out here: (card, minute, counted, worked out).
+/// Each (card, currency, minute) whose spend counter (V13, V16) differs from the sum over the
+/// card's authorizations worked out here: (card, minute, counted, worked out).
 async fn spend_minute_mismatches(
     pool: &deadpool_postgres::Pool,
 ) -> Vec<(String, String, i64, i64)> {
@@ -195,12 +195,31 @@ async fn spend_minute_mismatches(
         .await
         .unwrap()
         .query(
-            "with worked_out as (
+            // Each increment (V16) at its own time, as much of it as the total beyond the
+            // original approval and the earlier increments covers; the rest at the
+            // authorization's time.
+            "with increments as (
+                 select a.authorization_id, a.card_id, a.currency, a.increment_at[k] as at,
+                        least(a.increment_minor[k], greatest(0,
+                              a.held_minor + a.cleared_minor - a.approved_minor
+                              - coalesce((select sum(a.increment_minor[j])
+                                          from generate_series(1, k - 1) j), 0)))::bigint
+                            as part_minor
+                 from card.authorizations a, generate_subscripts(a.increment_minor, 1) k),
+             parts as (
+                 select a.card_id, a.currency, coalesce(a.authorized_at, a.created_at) as at,
+                        a.held_minor + a.cleared_minor
+                        - coalesce((select sum(i.part_minor) from increments i
+                                    where i.authorization_id = a.authorization_id), 0)
+                            as part_minor
+                 from card.authorizations a
+                 union all
+                 select card_id, currency, at, part_minor from increments),
+             worked_out as (
                  select card_id, currency,
-                        date_bin('1 minute', coalesce(authorized_at, created_at),
-                                 timestamptz '1970-01-01 00:00:00+00') as minute,
-                        sum(held_minor + cleared_minor)::bigint as spent_minor
-                 from card.authorizations group by 1, 2, 3)
+                        date_bin('1 minute', at, timestamptz '1970-01-01 00:00:00+00') as minute,
+                        sum(part_minor)::bigint as spent_minor
+                 from parts group by 1, 2, 3)
              select coalesce(m.card_id, w.card_id), coalesce(m.minute, w.minute)::text,
                     coalesce(m.spent_minor, 0), coalesce(w.spent_minor, 0)
              from card.authorization_spend_minutes m

@@ -25,6 +25,7 @@ mod controls_authorization;
 mod controls_lifecycle;
 mod controls_payroll;
 mod controls_support;
+mod controls_webhook;
 mod fixtures;
 mod ledger_concurrency;
 mod ledger_entries;
