@@ -267,6 +267,8 @@ pub struct RequestDetails {
     pub authorized_at: Option<OffsetDateTime>,
     /// The control that capped a partial approval (e.g. `weekly_limit_exceeded`).
     pub limited_by: Option<String>,
+    /// The request's own time as the processor said it; kept once set.
+    pub request_timestamp: Option<OffsetDateTime>,
 }
 
 /// Writes the row back as this event left it, with the request's details when the event
@@ -287,6 +289,7 @@ pub async fn save_authorization(
                     policy_version = coalesce($16, policy_version),
                     authorized_at = coalesce(authorized_at, $17),
                     limited_by = coalesce($18, limited_by),
+                    request_timestamp = coalesce(request_timestamp, $19),
                     updated_at = clock_timestamp()
              where authorization_id = $1",
         )
@@ -312,6 +315,7 @@ pub async fn save_authorization(
             &details.and_then(|d| d.policy_version.as_deref()),
             &details.and_then(|d| d.authorized_at),
             &details.and_then(|d| d.limited_by.as_deref()),
+            &details.and_then(|d| d.request_timestamp),
         ],
     )
     .await?;
@@ -348,11 +352,13 @@ pub async fn insert_decisions(
             "insert into card.authorizations
                  (authorization_id, card_id, currency, decision, approved_minor, decline_reason,
                   reason_key, source, hold_id, requested_minor, merchant, channel,
-                  parent_authorization_id, policy_version, authorized_at, limited_by, held_minor)
+                  parent_authorization_id, policy_version, authorized_at, limited_by, held_minor,
+                  request_timestamp)
              select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[],
                                   $6::text[], $7::text[], $8::text[], $9::uuid[], $10::int8[],
                                   $11::jsonb[], $12::text[], $13::text[], $14::text[],
-                                  $15::timestamptz[], $16::text[], $17::int8[])",
+                                  $15::timestamptz[], $16::text[], $17::int8[],
+                                  $18::timestamptz[])",
         )
         .await?;
     let rows = || decisions.iter().map(|d| d.row);
@@ -390,6 +396,7 @@ pub async fn insert_decisions(
                 .iter()
                 .map(NewDecision::held_minor)
                 .collect::<Vec<_>>(),
+            &details().map(|d| d.request_timestamp).collect::<Vec<_>>(),
         ],
     )
     .await?;

@@ -45,7 +45,35 @@ pub struct AuthorizationInput {
     pub channel: String,
     pub partial_approval_capable: bool,
     pub parent_authorization_id: Option<String>,
+    /// The moment that decides the request: its spend windows, the card's mode (a leave, the
+    /// release period) and the policy in effect. The processor's `requested_at`, unless that was
+    /// beyond [`REQUEST_TIME_TOLERANCE_SECONDS`] of our clock ([`AuthorizationInput::on_our_clock`]).
     pub at: OffsetDateTime,
+    /// The request's time as the processor's envelope said it, kept on the row.
+    pub requested_at: OffsetDateTime,
+}
+
+/// How far a request's own time may be from our clock and still decide it: the webhook's own
+/// tolerance for its signed timestamp (protocol 3.1), since a request is decided as it arrives.
+pub const REQUEST_TIME_TOLERANCE_SECONDS: u64 = crate::signature::TIMESTAMP_TOLERANCE_SECONDS;
+
+impl AuthorizationInput {
+    /// Decides on our clock, `now`, a request whose own time is more than the tolerance away
+    /// from it: the envelope's time would otherwise choose the spend window (another day's room),
+    /// the leave and the release period. The claim stays in `requested_at` for staff.
+    pub fn on_our_clock(mut self, now: OffsetDateTime) -> AuthorizationInput {
+        let skew = self.requested_at - now;
+        if skew.unsigned_abs() > Duration::from_secs(REQUEST_TIME_TOLERANCE_SECONDS) {
+            tracing::warn!(
+                security_event = "request_time_out_of_tolerance",
+                authorization_id = %self.authorization_id,
+                skew_seconds = skew.whole_seconds(),
+                "authorization request's own time is far from our clock: decided on our clock"
+            );
+            self.at = now;
+        }
+        self
+    }
 }
 
 /// Our answer to an authorization request.
@@ -315,6 +343,8 @@ pub(crate) fn request_details(
         policy_version: None,
         authorized_at,
         limited_by: None,
+        // With the decision's time, the processor's claim (they differ beyond the tolerance).
+        request_timestamp: authorized_at.map(|_| input.requested_at),
     }
 }
 

@@ -135,7 +135,10 @@ async fn receive<D: Decide + 'static>(
         WebhookEvent::AuthorizationRequest(request) => {
             let started = std::time::Instant::now();
             let outcome = match authorization_input(request, envelope.timestamp) {
-                Ok(input) => state.decisions.decide(&message, body.clone(), input).await,
+                Ok(input) => {
+                    let input = input.on_our_clock(time::OffsetDateTime::now_utc());
+                    state.decisions.decide(&message, body.clone(), input).await
+                }
                 Err(_) => AuthorizationOutcome::decline("OTHER", "currency_not_supported"),
             };
             let decision = if outcome.approve {
@@ -231,6 +234,7 @@ fn authorization_input(
         partial_approval_capable: request.partial_approval_capable,
         parent_authorization_id: request.parent_authorization_id.clone(),
         at,
+        requested_at: at,
     })
 }
 

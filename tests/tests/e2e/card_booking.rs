@@ -59,6 +59,7 @@ impl CardBooks {
             partial_approval_capable: false,
             parent_authorization_id: None,
             at: time::OffsetDateTime::now_utc(),
+            requested_at: time::OffsetDateTime::now_utc(),
         }
     }
 

@@ -173,6 +173,7 @@ impl Prisoner {
             partial_approval_capable: false,
             parent_authorization_id: None,
             at,
+            requested_at: at,
         }
     }
 

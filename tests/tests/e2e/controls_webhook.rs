@@ -167,3 +167,70 @@ async fn a_reversal_gives_room_back_from_the_latest_increment_first() {
     assert_eq!(spent_today(&prisoner).await, 50_00);
     assert_card_counters_match(&db.pool).await;
 }
+
+/// (authorized_at, request_timestamp) as recorded on the authorization row.
+async fn recorded_times(
+    db: &TestDb,
+    authorization_id: &str,
+) -> (Option<OffsetDateTime>, Option<OffsetDateTime>) {
+    let row = db
+        .raw_client()
+        .await
+        .query_one(
+            "select authorized_at, request_timestamp from card.authorizations
+             where authorization_id = $1",
+            &[&authorization_id],
+        )
+        .await
+        .unwrap();
+    (row.get(0), row.get(1))
+}
+
+#[tokio::test]
+async fn a_request_time_far_from_the_servers_clock_is_decided_on_the_servers_clock_and_kept() {
+    let db = TestDb::new().await;
+    let prison = Prison::with_policy(&db, daily_only("daily-80", 80_00)).await;
+    let prisoner = Prisoner::admit(&db, &prison, 500_00).await;
+    let app = WebhookApp::spawn(&db, vec![WebhookSecret::generate()]).await;
+    // Whole seconds: compared with what PostgreSQL keeps (microseconds).
+    let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+    let used_up = send(
+        &app,
+        &request_body(&prisoner.card_id, "auth_today", 80_00, now),
+    )
+    .await;
+    assert_eq!(used_up["decision"], "APPROVE");
+    // The envelope claims another day; the signed header says now. Both are today's.
+    for (name, claimed) in [
+        ("auth_past", now - Duration::days(3)),
+        ("auth_future", now + Duration::days(3)),
+    ] {
+        let answer = send(&app, &request_body(&prisoner.card_id, name, 50_00, claimed)).await;
+        assert_eq!(answer["decision"], "DECLINE", "{name}: {answer}");
+        assert_eq!(answer["decline_reason"], "LIMIT_EXCEEDED", "{name}");
+        let (authorized_at, request_timestamp) = recorded_times(&db, name).await;
+        assert_eq!(
+            request_timestamp,
+            Some(claimed),
+            "{name}: the claim is kept"
+        );
+        let authorized_at = authorized_at.expect("decided at a time");
+        assert!(
+            (authorized_at - OffsetDateTime::now_utc()).abs() < Duration::minutes(1),
+            "{name}: decided on the server's clock, not {authorized_at}"
+        );
+    }
+    // Within the tolerance (a processor clock two minutes behind) the request's own time stands.
+    let close = now - Duration::minutes(2);
+    let answer = send(
+        &app,
+        &request_body(&prisoner.card_id, "auth_close", 1_00, close),
+    )
+    .await;
+    assert_eq!(answer["decision"], "DECLINE");
+    assert_eq!(
+        recorded_times(&db, "auth_close").await,
+        (Some(close), Some(close))
+    );
+    assert_eq!(spent_today(&prisoner).await, 80_00);
+}
