@@ -179,6 +179,17 @@ mod checked {
         Ok(id)
     }
 
+    /// At most `MAX_ID_LEN` characters, possibly empty (for the controls to decline).
+    pub fn bounded_id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        let id = String::deserialize(d)?;
+        if id.len() > MAX_ID_LEN {
+            return Err(D::Error::custom(format!(
+                "identifier must be at most {MAX_ID_LEN} characters"
+            )));
+        }
+        Ok(id)
+    }
+
     pub fn opt_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
         match Option::<String>::deserialize(d)? {
             Some(id) if id.is_empty() || id.len() > MAX_ID_LEN => Err(D::Error::custom(format!(
@@ -221,6 +232,48 @@ pub struct Merchant {
     pub mcc: Mcc,
     pub city: String,
     pub country: Country,
+}
+
+/// The merchant of an authorization request (3.3) as the processor sent it, shape unchecked: a
+/// malformed MCC, country or an empty id is the spending controls' to decline (`invalid_request`,
+/// docs/controls.md), as a decision on record, rather than a message refused with nothing kept.
+/// Every other event carries a checked [`Merchant`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestMerchant {
+    #[serde(deserialize_with = "checked::bounded_id")]
+    pub id: String,
+    pub name: String,
+    pub mcc: String,
+    pub city: String,
+    pub country: String,
+}
+
+impl From<Merchant> for RequestMerchant {
+    fn from(merchant: Merchant) -> RequestMerchant {
+        RequestMerchant {
+            id: merchant.id,
+            name: merchant.name,
+            mcc: merchant.mcc.into(),
+            city: merchant.city,
+            country: merchant.country.into(),
+        }
+    }
+}
+
+impl TryFrom<RequestMerchant> for Merchant {
+    type Error = String;
+    fn try_from(merchant: RequestMerchant) -> Result<Merchant, String> {
+        if merchant.id.is_empty() {
+            return Err("merchant id must not be empty".into());
+        }
+        Ok(Merchant {
+            id: merchant.id,
+            name: merchant.name,
+            mcc: Mcc::new(&merchant.mcc)?,
+            city: merchant.city,
+            country: Country::new(&merchant.country)?,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -293,7 +346,7 @@ pub struct AuthorizationRequest {
     #[serde(deserialize_with = "checked::non_negative")]
     pub merchant_amount: i64,
     pub merchant_currency: Currency,
-    pub merchant: Merchant,
+    pub merchant: RequestMerchant,
     pub channel: Channel,
     /// Absent means not capable: the fail-safe reading.
     #[serde(default)]
@@ -1629,8 +1682,6 @@ mod tests {
         float["amount"] = json!(12.5);
         let mut lower = auth_data();
         lower["currency"] = json!("eur");
-        let mut mcc = auth_data();
-        mcc["merchant"]["mcc"] = json!("541");
         let mut channel = auth_data();
         channel["channel"] = json!("MAIL");
         let mut missing = auth_data();
@@ -1641,7 +1692,6 @@ mod tests {
             (negative, "negative"),
             (float, "i64"),
             (lower, "currency"),
-            (mcc, "mcc"),
             (channel, "MAIL"),
             (missing, "card_id"),
             (empty_id, "identifier"),
@@ -1665,6 +1715,24 @@ mod tests {
             let err = WebhookEnvelope::from_slice(body).unwrap_err();
             assert_eq!(err.code(), "malformed_envelope", "{err}");
         }
+        // A request's merchant facts are the controls' to decline (invalid_request), as a
+        // decision on record; every other event's merchant is checked here.
+        let mut mcc = auth_data();
+        mcc["merchant"]["mcc"] = json!("541");
+        let parsed = WebhookEnvelope::from_slice(&envelope("authorization.request", mcc)).unwrap();
+        let WebhookEvent::AuthorizationRequest(request) = parsed.event else {
+            panic!("not a request: {parsed:?}");
+        };
+        assert_eq!(request.merchant.mcc, "541");
+        assert!(Merchant::try_from(request.merchant).is_err());
+        let mut bad_merchant = merchant();
+        bad_merchant["mcc"] = json!("541");
+        let clearing = json!({"transaction_id": "txn_1", "authorization_id": "auth_1", "card_id": "card_1",
+               "amount": 700, "currency": "EUR", "merchant": bad_merchant,
+               "cleared_at": "2026-11-26T10:15:02Z", "final": true});
+        let err =
+            WebhookEnvelope::from_slice(&envelope("transaction.clearing", clearing)).unwrap_err();
+        assert!(err.to_string().contains("mcc"), "{err}");
         // A clearing without `final` is refused rather than guessed.
         let clearing = json!({"transaction_id": "txn_1", "authorization_id": "auth_1", "card_id": "card_1",
                "amount": 700, "currency": "EUR", "merchant": merchant(),

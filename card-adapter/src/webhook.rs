@@ -207,7 +207,7 @@ fn money(amount_minor: i64, currency: &protocol::Currency) -> Result<Money, &'st
     Ok(Money::new(amount_minor, currency))
 }
 
-fn merchant_facts(merchant: &protocol::Merchant) -> MerchantFacts {
+fn merchant_facts(merchant: &protocol::RequestMerchant) -> MerchantFacts {
     MerchantFacts {
         id: merchant.id.clone(),
         name: merchant.name.clone(),
@@ -218,7 +218,8 @@ fn merchant_facts(merchant: &protocol::Merchant) -> MerchantFacts {
 }
 
 fn merchant_json(merchant: &protocol::Merchant) -> serde_json::Value {
-    serde_json::to_value(merchant_facts(merchant)).unwrap_or(serde_json::Value::Null)
+    serde_json::to_value(merchant_facts(&merchant.clone().into()))
+        .unwrap_or(serde_json::Value::Null)
 }
 
 fn authorization_input(

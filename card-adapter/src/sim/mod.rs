@@ -28,9 +28,9 @@ use tokio::sync::{Notify, mpsc, watch};
 use crate::protocol::{
     AdviceReason, AuthorizationAdvice, AuthorizationExpired, AuthorizationRequest,
     AuthorizationResponse, AuthorizationReversal, Card, CardState, CardStateChanged, Cardholder,
-    ChangedBy, Channel, Country, Currency, Decision, DeclineReason, Mcc, Merchant, SettlementRow,
-    SettlementTrailer, SettlementType, SettlementWriter, TransactionClearing, TransactionRefund,
-    WebhookEnvelope, WebhookEvent,
+    ChangedBy, Channel, Country, Currency, Decision, DeclineReason, Mcc, Merchant, RequestMerchant,
+    SettlementRow, SettlementTrailer, SettlementType, SettlementWriter, TransactionClearing,
+    TransactionRefund, WebhookEnvelope, WebhookEvent,
 };
 use crate::signature::WebhookSecret;
 
@@ -283,7 +283,7 @@ struct CardRec {
 #[derive(Debug, Clone)]
 struct AuthRec {
     card_id: String,
-    merchant: Merchant,
+    merchant: RequestMerchant,
     approved_minor: i64,
     cleared_minor: i64,
     reversed_minor: i64,
@@ -634,7 +634,7 @@ impl Simulator {
                 card_id,
                 amount: non_negative(amount_minor)?,
                 currency,
-                merchant,
+                merchant: Merchant::try_from(merchant).map_err(SimError::Invalid)?,
                 cleared_at: now(),
                 is_final,
             };
@@ -1014,7 +1014,7 @@ fn prepare_authorization(
         currency: config.currency.clone(),
         merchant_amount: input.amount_minor,
         merchant_currency: config.currency.clone(),
-        merchant: input.merchant.clone(),
+        merchant: input.merchant.clone().into(),
         channel: input.channel,
         partial_approval_capable: input.partial_approval_capable,
         parent_authorization_id: input.parent_authorization_id.clone(),

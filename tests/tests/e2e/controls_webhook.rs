@@ -234,3 +234,50 @@ async fn a_request_time_far_from_the_servers_clock_is_decided_on_the_servers_clo
     );
     assert_eq!(spent_today(&prisoner).await, 80_00);
 }
+
+#[tokio::test]
+async fn a_request_with_malformed_merchant_facts_is_declined_as_invalid_and_recorded() {
+    let db = TestDb::new().await;
+    let prison = Prison::closed(&db).await;
+    let prisoner = Prisoner::admit(&db, &prison, 500_00).await;
+    let app = WebhookApp::spawn(&db, vec![WebhookSecret::generate()]).await;
+    let now = OffsetDateTime::now_utc();
+    for (name, field, value) in [
+        ("auth_mcc", "mcc", "54a1"),
+        ("auth_country", "country", "fi"),
+        ("auth_merchant_id", "id", ""),
+    ] {
+        let mut body = request_body(&prisoner.card_id, name, 5_00, now);
+        body["data"]["merchant"][field] = value.into();
+        let answer = send(&app, &body).await;
+        assert_eq!(answer["decision"], "DECLINE", "{name}: {answer}");
+        assert_eq!(answer["decline_reason"], "OTHER", "{name}");
+        let row = db
+            .raw_client()
+            .await
+            .query_one(
+                "select a.decision, a.reason_key, a.merchant ->> $2, i.outcome
+                 from card.authorizations a, card.inbox i
+                 where a.authorization_id = $1 and convert_from(i.body, 'UTF8') like '%' || $1 || '%'",
+                &[&name, &field],
+            )
+            .await
+            .unwrap();
+        let recorded: (String, String, String, String) =
+            (row.get(0), row.get(1), row.get(2), row.get(3));
+        assert_eq!(
+            recorded,
+            (
+                "DECLINE".into(),
+                "invalid_request".into(),
+                value.into(),
+                "applied".into()
+            ),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        prisoner.balance(prisoner.accounts.spendable).await.held,
+        eur(0)
+    );
+}
