@@ -124,20 +124,21 @@ pub fn evaluate(request: &AuthorizationRequest, context: &EvaluationContext<'_>)
     // 6-8. Amount against the per-authorization maximum, the windows and the balance.
     match approvable(request.amount, &limits, &context.spent, context.available) {
         Err(_) => decline(ReasonKey::EvaluationError),
-        Ok((approved, None)) => Decision::Approve {
+        Ok((approved, None, _)) => Decision::Approve {
             approved_amount: approved,
             limited_by: None,
             policy: policy.reference(),
         },
-        Ok((approved, Some(binding))) => {
+        Ok((approved, Some(first), binding)) => {
             if request.partial_approval_capable && approved.is_positive() {
                 Decision::Approve {
                     approved_amount: approved,
-                    limited_by: Some(binding),
+                    limited_by: Some(binding.unwrap_or(first)),
                     policy: policy.reference(),
                 }
             } else {
-                decline(binding)
+                // A decline reports the first failing check, as every other step does.
+                decline(first)
             }
         }
     }
@@ -153,14 +154,16 @@ fn rules_for<'p>(policy: &'p Policy, effective: &EffectiveMode) -> Option<(&'p M
     }
 }
 
-/// The most of `amount` every cap allows, and the first cap (in evaluation order) that is below
-/// the full amount.
+/// The most of `amount` every cap allows, the first cap (in evaluation order) below the amount
+/// (a decline's reason), and the cap that bound it: the smallest one below the
+/// full amount (of equal ones, the first in evaluation order), so a partial approval's
+/// `limited_by` names the limit that set the approved amount.
 fn approvable(
     amount: Money,
     limits: &Limits,
     spent: &WindowSpend,
     available: Money,
-) -> Result<(Money, Option<ReasonKey>), ControlsError> {
+) -> Result<(Money, Option<ReasonKey>, Option<ReasonKey>), ControlsError> {
     let room = RemainingRoom::of(limits, spent)?;
     let available = Money::new(available.amount_minor.max(0), available.currency);
     let caps = [
@@ -174,7 +177,8 @@ fn approvable(
         (Some(available), ReasonKey::InsufficientFunds),
     ];
     let mut approved = amount.amount_minor;
-    let mut binding = None;
+    let mut first = None;
+    let mut binding: Option<ReasonKey> = None;
     for (cap, reason) in caps {
         let Some(cap) = cap else { continue };
         if cap.currency != amount.currency {
@@ -183,12 +187,15 @@ fn approvable(
                 found: cap.currency,
             });
         }
-        if cap.amount_minor < amount.amount_minor && binding.is_none() {
-            binding = Some(reason);
+        if cap.amount_minor < amount.amount_minor && first.is_none() {
+            first = Some(reason);
         }
-        approved = approved.min(cap.amount_minor);
+        if cap.amount_minor < approved {
+            binding = Some(reason);
+            approved = cap.amount_minor;
+        }
     }
-    Ok((Money::new(approved.max(0), amount.currency), binding))
+    Ok((Money::new(approved.max(0), amount.currency), first, binding))
 }
 
 /// What is left under each limit at `at`, for the kiosk ("what is left of this week's limit").

@@ -1373,3 +1373,30 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_partial_approval_names_the_smallest_cap_not_the_first_below_the_amount() {
+    // Closed template: day 50.00, week 100.00. Spent 20.00 today, 80.00 this week: day room
+    // 30.00, week room 20.00; 40.00 asked (under the per-authorization 50.00).
+    let request = AuthorizationRequest {
+        partial_approval_capable: true,
+        ..request(40_00)
+    };
+    let spent = WindowSpend {
+        day: eur(20_00),
+        week: eur(80_00),
+        month: eur(80_00),
+    };
+    let decision = decide_with(&request, &CardMode::Inside, &closed(), spent, eur(500_00));
+    assert_eq!(decision.approved_amount(), Some(eur(20_00)));
+    assert_eq!(decision.reason(), Some(ReasonKey::WeeklyLimitExceeded));
+    // Equal caps: the first in evaluation order.
+    let spent = WindowSpend {
+        day: eur(30_00),
+        week: eur(80_00),
+        month: eur(80_00),
+    };
+    let decision = decide_with(&request, &CardMode::Inside, &closed(), spent, eur(500_00));
+    assert_eq!(decision.approved_amount(), Some(eur(20_00)));
+    assert_eq!(decision.reason(), Some(ReasonKey::DailyLimitExceeded));
+}

@@ -281,3 +281,34 @@ async fn a_request_with_malformed_merchant_facts_is_declined_as_invalid_and_reco
         eur(0)
     );
 }
+
+#[tokio::test]
+async fn a_partial_approval_names_the_limit_that_bound_it_not_the_first_one_below_the_amount() {
+    let db = TestDb::new().await;
+    let mut policy = daily_only("day-50-week-40", 50_00);
+    policy.limits.weekly = Some(eur(40_00));
+    let prison = Prison::with_policy(&db, policy).await;
+    let prisoner = Prisoner::admit(&db, &prison, 500_00).await;
+    let app = WebhookApp::spawn(&db, vec![WebhookSecret::generate()]).await;
+    let now = OffsetDateTime::now_utc();
+    let first = send(
+        &app,
+        &request_body(&prisoner.card_id, "auth_first", 10_00, now),
+    )
+    .await;
+    assert_eq!(first["decision"], "APPROVE");
+    // Day room 40.00, week room 30.00: 50.00 asked, 30.00 approved because of the week.
+    let mut capable = request_body(&prisoner.card_id, "auth_partial", 50_00, now);
+    capable["data"]["partial_approval_capable"] = true.into();
+    let answer = send(&app, &capable).await;
+    assert_eq!(answer["decision"], "APPROVE");
+    assert_eq!(answer["approved_amount"], 30_00);
+    assert_eq!(
+        prisoner.recorded("auth_partial").await,
+        (
+            Some("day-50-week-40@1".to_owned()),
+            Some("weekly_limit_exceeded".to_owned()),
+            30_00
+        )
+    );
+}
