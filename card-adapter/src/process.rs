@@ -521,6 +521,11 @@ pub(crate) fn usable_card(card: Option<&Card>) -> Result<&Card, AuthorizationOut
             "UNKNOWN_CARD",
             "unknown_card",
         )),
+        // Paused: a staff freeze (or the processor's fraud team) froze it.
+        Some(card) if card.state == "PAUSED" => Err(AuthorizationOutcome::decline(
+            "CARD_INACTIVE",
+            "card_frozen",
+        )),
         Some(card) if card.state != "ACTIVE" => Err(AuthorizationOutcome::decline(
             "CARD_INACTIVE",
             "card_inactive",

@@ -312,3 +312,39 @@ async fn a_partial_approval_names_the_limit_that_bound_it_not_the_first_one_belo
         )
     );
 }
+
+#[tokio::test]
+async fn a_request_on_a_paused_card_is_recorded_as_card_frozen() {
+    let db = TestDb::new().await;
+    let prison = Prison::closed(&db).await;
+    let prisoner = Prisoner::admit(&db, &prison, 500_00).await;
+    let app = WebhookApp::spawn(&db, vec![WebhookSecret::generate()]).await;
+    let paused = serde_json::json!({
+        "type": "card.state_changed", "timestamp": OffsetDateTime::now_utc().format(&Rfc3339).unwrap(),
+        "data": {"card_id": prisoner.card_id, "state": "PAUSED", "previous_state": "ACTIVE",
+                 "reason": "staff_freeze", "changed_by": "API"}
+    });
+    send(&app, &paused).await;
+    let answer = send(
+        &app,
+        &request_body(
+            &prisoner.card_id,
+            "auth_paused",
+            1_00,
+            OffsetDateTime::now_utc(),
+        ),
+    )
+    .await;
+    assert_eq!(answer["decline_reason"], "CARD_INACTIVE");
+    let reason: String = db
+        .raw_client()
+        .await
+        .query_one(
+            "select reason_key from card.authorizations where authorization_id = 'auth_paused'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(reason, "card_frozen");
+}
