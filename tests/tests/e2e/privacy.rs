@@ -839,3 +839,54 @@ async fn an_entry_inserted_into_a_sealed_range_is_found_and_an_export_notices_a_
         vec!["checkpoint 1 differs from the exported copy".to_owned()]
     );
 }
+
+/// An auditor who runs `saldo checkpoints check-export` alone must not be told OK over rows
+/// rewritten behind the ledger's back: the export vouches for the checkpoints, the rows are
+/// recomputed.
+#[tokio::test]
+async fn check_export_fails_when_a_sealed_row_was_rewritten_though_the_checkpoints_match() {
+    use clap::Parser;
+    let db = TestDb::new().await;
+    let books = crate::fixtures::Books::open(&db).await;
+    books.deposit(500).await;
+    books.deposit(700).await;
+    let export = std::env::temp_dir().join(format!("checkpoints-{}.json", uuid::Uuid::new_v4()));
+    let run = |args: &[&str]| {
+        let cli = saldo::cli::Cli::parse_from(
+            ["saldo", "--database-url", &db.url(), "checkpoints"]
+                .iter()
+                .chain(args)
+                .map(|s| s.to_string()),
+        );
+        saldo::cli::run(cli)
+    };
+    let file = export.display().to_string();
+    assert_eq!(
+        run(&["seal"]).await.unwrap(),
+        std::process::ExitCode::SUCCESS
+    );
+    assert_eq!(
+        run(&["export", "--out", &file]).await.unwrap(),
+        std::process::ExitCode::SUCCESS
+    );
+    assert_eq!(
+        run(&["check-export", &file]).await.unwrap(),
+        std::process::ExitCode::SUCCESS,
+        "nothing changed yet"
+    );
+    db.raw_client()
+        .await
+        .batch_execute(
+            "set session_replication_role = replica;
+             update journal_postings set amount_minor = amount_minor * 2
+             where id = (select min(id) from journal_postings);",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        run(&["check-export", &file]).await.unwrap(),
+        std::process::ExitCode::from(2),
+        "the checkpoints still match the export, but a sealed posting changed"
+    );
+    let _ = std::fs::remove_file(&export);
+}
