@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use time::Date;
 
 use super::{
-    AuthorizeInput, CardRec, ChangedBy, Fault, IdempotencyEntry, Inner, RecordedRequest, Scenario,
+    AuthorizeInput, CardRec, ChangedBy, Fault, FaultRule, IdempotencyEntry, Inner, RecordedRequest, Scenario,
     SimError, SimState, Simulator, StateChangeError, WebhookSettings, change_state,
     merchant_canteen, new_id, now,
 };
@@ -131,10 +131,11 @@ async fn api(
             return Answer::error(401, "unauthorized", "missing or wrong API key")
                 .into_response(None);
         }
-        take_fault(&mut state)
+        take_fault(&mut state, &path)
     };
 
     let mut lose_answer: Option<u16> = None;
+    let mut refusal: Option<Answer> = None;
     match fault {
         Some(Fault::RateLimit { retry_after_s, .. }) => {
             return Answer::error(429, "rate_limited", "too many requests")
@@ -152,6 +153,9 @@ async fn api(
         Some(Fault::Slow { delay_ms, .. }) => {
             tokio::time::sleep(Duration::from_millis(delay_ms)).await;
         }
+        Some(Fault::Refuse { status, code, .. }) => {
+            refusal = Some(Answer::error(status, &code, "simulated refusal"));
+        }
         None => {}
     }
 
@@ -160,7 +164,15 @@ async fn api(
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     let (answer, events) = {
         let mut state = inner.state();
-        handle_idempotent(&mut state, &inner, &method, &path, idempotency_key, &body)
+        handle_idempotent(
+            &mut state,
+            &inner,
+            &method,
+            &path,
+            idempotency_key,
+            &body,
+            refusal,
+        )
     };
     for event in events {
         inner.emit(event);
@@ -176,23 +188,19 @@ async fn api(
     answer.into_response(None)
 }
 
-fn take_fault(state: &mut SimState) -> Option<Fault> {
-    let fault = state.faults.first_mut()?;
-    let count = fault.count_mut();
-    if *count == 0 {
-        state.faults.remove(0);
-        return take_fault(state);
-    }
-    *count -= 1;
-    let taken = fault.clone();
-    if *state.faults[0].count_mut() == 0 {
-        state.faults.remove(0);
-    }
+/// The first queued fault for this path, one of its `count` used up.
+fn take_fault(state: &mut SimState, path: &str) -> Option<Fault> {
+    state.faults.retain_mut(|rule| *rule.fault.count_mut() > 0);
+    let rule = state.faults.iter_mut().find(|rule| rule.applies_to(path))?;
+    *rule.fault.count_mut() -= 1;
+    let taken = rule.fault.clone();
+    state.faults.retain_mut(|rule| *rule.fault.count_mut() > 0);
     Some(taken)
 }
 
 /// Idempotency (section 2): the same key and body get the original answer, the same key with
-/// another body `409 idempotency_conflict`. Every POST must carry a key.
+/// another body `409 idempotency_conflict`. Every POST must carry a key. A `refusal` (fault)
+/// stands in for processing the request, and is stored like any 4xx.
 fn handle_idempotent(
     state: &mut SimState,
     inner: &Inner,
@@ -200,6 +208,7 @@ fn handle_idempotent(
     path: &str,
     key: Option<String>,
     body: &[u8],
+    refusal: Option<Answer>,
 ) -> (Answer, Vec<WebhookEvent>) {
     let writes = *method == Method::POST || *method == Method::PATCH;
     let key = match key {
@@ -255,7 +264,10 @@ fn handle_idempotent(
         );
     }
     let mut events = Vec::new();
-    let answer = dispatch(state, inner, method, path, body, &mut events);
+    let answer = match refusal {
+        Some(refusal) => refusal,
+        None => dispatch(state, inner, method, path, body, &mut events),
+    };
     if let Some(key) = key
         && answer.status < 500
         && answer.status != 429
@@ -590,9 +602,15 @@ async fn get_privacy(State(inner): State<Arc<Inner>>) -> Response {
 }
 
 async fn post_fault(State(inner): State<Arc<Inner>>, body: Bytes) -> Response {
-    match control_body::<Fault>(&body) {
-        Ok(fault) => {
-            sim(inner).push_fault(fault);
+    match control_body::<FaultRule>(&body) {
+        Ok(FaultRule {
+            fault: Fault::Refuse { status, .. },
+            ..
+        }) if !(400..=499).contains(&status) => {
+            Answer::error(400, "invalid_request", "a refusal is a 4xx").into_response(None)
+        }
+        Ok(rule) => {
+            sim(inner).push_fault_rule(rule);
             StatusCode::NO_CONTENT.into_response()
         }
         Err(bad) => bad.into_response(),

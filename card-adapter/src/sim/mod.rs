@@ -147,10 +147,28 @@ pub enum Fault {
     },
     /// The answer comes after `delay_ms`.
     Slow { count: u32, delay_ms: u64 },
+    /// The processor refuses the request with `status` (a 4xx) and error `code`, as if it had
+    /// processed it: the answer is stored under the request's Idempotency-Key like any 4xx, so
+    /// the same key and body get it again (protocol 2). Nothing else changes.
+    Refuse {
+        count: u32,
+        #[serde(default = "default_4xx")]
+        status: u16,
+        #[serde(default = "default_refusal_code")]
+        code: String,
+    },
 }
 
 fn default_5xx() -> u16 {
     503
+}
+
+fn default_4xx() -> u16 {
+    409
+}
+
+fn default_refusal_code() -> String {
+    "conflict".to_owned()
 }
 
 impl Fault {
@@ -158,8 +176,28 @@ impl Fault {
         match self {
             Fault::RateLimit { count, .. }
             | Fault::ServerError { count, .. }
-            | Fault::Slow { count, .. } => count,
+            | Fault::Slow { count, .. }
+            | Fault::Refuse { count, .. } => count,
         }
+    }
+}
+
+/// A queued fault, for every processor-API request or only those whose path contains
+/// `path_contains` (e.g. one card's id). `POST /_sim/faults` takes the fault's fields and
+/// `path_contains` side by side.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultRule {
+    #[serde(flatten)]
+    pub fault: Fault,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_contains: Option<String>,
+}
+
+impl FaultRule {
+    fn applies_to(&self, path: &str) -> bool {
+        self.path_contains
+            .as_deref()
+            .is_none_or(|part| path.contains(part))
     }
 }
 
@@ -321,7 +359,7 @@ struct SimState {
     settlements: BTreeMap<Date, Vec<u8>>,
     funding_balance_minor: i64,
     idempotency: HashMap<String, IdempotencyEntry>,
-    faults: Vec<Fault>,
+    faults: Vec<FaultRule>,
     requests: Vec<RecordedRequest>,
     deliveries: Vec<DeliveryAttempt>,
     emitted: Vec<EmittedMessage>,
@@ -542,7 +580,22 @@ impl Simulator {
     }
 
     pub fn push_fault(&self, fault: Fault) {
-        self.inner.state().faults.push(fault);
+        self.push_fault_rule(FaultRule {
+            fault,
+            path_contains: None,
+        });
+    }
+
+    /// A fault for the requests whose path contains `path_contains` only.
+    pub fn push_fault_for(&self, path_contains: impl Into<String>, fault: Fault) {
+        self.push_fault_rule(FaultRule {
+            fault,
+            path_contains: Some(path_contains.into()),
+        });
+    }
+
+    pub fn push_fault_rule(&self, rule: FaultRule) {
+        self.inner.state().faults.push(rule);
     }
 
     pub fn clear_faults(&self) {
