@@ -3,10 +3,9 @@
 //! logged).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use card_adapter::client::{ClientConfig, ProcessorClient};
-use card_adapter::egress::EgressRecord;
+use card_adapter::egress::{EgressRecord, PgEgressRegister};
 use card_adapter::outbox::{OutboxWorker, PersonalData};
 use card_adapter::pseudonym::PseudonymKeys;
 use deadpool_postgres::Pool;
@@ -15,9 +14,9 @@ use uuid::Uuid;
 use crate::access_log::{self, Access, Accessor, Action, ActorKind, Outcome, Purpose, SubjectKind};
 use crate::identity::PrisonerField;
 
-/// How often the worker looks for due calls, and how many it takes at once.
+/// How often the worker looks for due calls (it sends up to
+/// `card_adapter::outbox::MAX_CALLS_IN_FLIGHT` at once).
 const OUTBOX_POLL_MS: u64 = 500;
-const OUTBOX_BATCH: i64 = 50;
 
 #[derive(Debug, Clone)]
 pub struct ProcessorConfig {
@@ -144,13 +143,22 @@ impl PersonalData for IdentityPersonalData {
     }
 }
 
+/// Saldo's processor client: every request it sends, reads included, is written to the egress
+/// register in `pool`'s database.
+pub fn processor_client(pool: Pool, config: ClientConfig) -> anyhow::Result<ProcessorClient> {
+    ProcessorClient::new(config, Arc::new(PgEgressRegister { pool }))
+        .map_err(|error| anyhow::anyhow!("processor client: {error}"))
+}
+
 pub fn outbox_worker(pool: Pool, config: &ProcessorConfig) -> anyhow::Result<OutboxWorker> {
-    let client = ProcessorClient::new(ClientConfig::new(
-        config.base_url.clone(),
-        config.api_key.clone(),
-        config.program_card_name.clone(),
-    ))
-    .map_err(|error| anyhow::anyhow!("processor client: {error}"))?;
+    let client = processor_client(
+        pool.clone(),
+        ClientConfig::new(
+            config.base_url.clone(),
+            config.api_key.clone(),
+            config.program_card_name.clone(),
+        ),
+    )?;
     Ok(OutboxWorker {
         personal_data: Arc::new(IdentityPersonalData { pool: pool.clone() }),
         pool,
@@ -161,22 +169,8 @@ pub fn outbox_worker(pool: Pool, config: &ProcessorConfig) -> anyhow::Result<Out
     })
 }
 
-/// Delivers the outbox until the process ends.
+/// Delivers the outbox until the process ends: calls go out concurrently, each card's in order
+/// (`OutboxWorker::run`).
 pub async fn run_outbox(worker: OutboxWorker) {
-    let mut interval = tokio::time::interval(Duration::from_millis(OUTBOX_POLL_MS));
-    loop {
-        interval.tick().await;
-        match worker.deliver_due(OUTBOX_BATCH).await {
-            Ok(report) if report.delivered + report.retried + report.dead > 0 => {
-                tracing::info!(
-                    outbox.delivered = report.delivered,
-                    outbox.retried = report.retried,
-                    outbox.dead = report.dead,
-                    "outbox run"
-                );
-            }
-            Ok(_) => {}
-            Err(error) => tracing::warn!(error.code = error.code(), "outbox run failed"),
-        }
-    }
+    Arc::new(worker).run(OUTBOX_POLL_MS).await;
 }

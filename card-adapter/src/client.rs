@@ -2,10 +2,13 @@
 //!
 //! Every request is first *prepared*: path and body are built and passed through the
 //! [`EgressGuard`]; a refused request never leaves. The prepared request carries the
-//! [`EgressRecord`] so the caller (the outbox worker) can write the egress register row before
-//! it is sent. The client never retries by itself: it classifies failures as transient or
-//! permanent, and [`backoff_delay_ms`] says how long the outbox should wait.
+//! [`EgressRecord`], and the one function that sends (`execute`) writes it to the client's
+//! [`EgressRegister`] once the processor's status is known: every request that leaves is
+//! recorded, the outbox's calls and the reads (settlement files, funding, cards) alike. The
+//! client never retries by itself: it classifies failures as transient or permanent, and
+//! [`backoff_delay_ms`] says how long the outbox should wait.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -15,7 +18,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use time::Date;
 
-use crate::egress::{EgressGuard, EgressRecord, EgressViolation, body_bytes};
+use crate::egress::{EgressGuard, EgressRecord, EgressRegister, EgressViolation, body_bytes};
 use crate::protocol::{
     Card, Cardholder, CreateCardRequest, CreateCardholderRequest, ErrorBody, Funding,
     ReissueRequest, SetCardStateRequest, SpendControls, format_date, is_safe_id, is_token_1_64,
@@ -119,9 +122,16 @@ pub struct PreparedRequest {
     body: Option<Vec<u8>>,
     idempotency_key: Option<String>,
     egress: EgressRecord,
+    /// Whose call it is (pseudonymous at the processor), for the egress register.
+    person_id: Option<uuid::Uuid>,
 }
 
 impl PreparedRequest {
+    /// Names the person the request concerns, for the register row.
+    pub fn concerning(mut self, person_id: Option<uuid::Uuid>) -> PreparedRequest {
+        self.person_id = person_id;
+        self
+    }
     pub fn egress(&self) -> &EgressRecord {
         &self.egress
     }
@@ -143,6 +153,7 @@ pub struct ProcessorClient {
     api_key: String,
     guard: EgressGuard,
     settlement_timeout_ms: u64,
+    register: Arc<dyn EgressRegister>,
 }
 
 fn safe_id(kind: &str, id: &str) -> Result<(), ClientError> {
@@ -209,7 +220,11 @@ fn transport(error: &reqwest::Error) -> ClientError {
 }
 
 impl ProcessorClient {
-    pub fn new(config: ClientConfig) -> Result<ProcessorClient, ClientError> {
+    /// A client whose every request is written to `register`.
+    pub fn new(
+        config: ClientConfig,
+        register: Arc<dyn EgressRegister>,
+    ) -> Result<ProcessorClient, ClientError> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_millis(config.connect_timeout_ms))
             .timeout(Duration::from_millis(config.total_timeout_ms))
@@ -224,11 +239,17 @@ impl ProcessorClient {
             api_key: config.api_key,
             guard: EgressGuard::new(config.program_card_name),
             settlement_timeout_ms: config.settlement_timeout_ms,
+            register,
         })
     }
 
     pub fn guard(&self) -> &EgressGuard {
         &self.guard
+    }
+
+    /// Where this client records what it sends (and the outbox what the guard refused).
+    pub fn register(&self) -> &Arc<dyn EgressRegister> {
+        &self.register
     }
 
     /// Builds and inspects any request. POST and PATCH need an idempotency key.
@@ -276,6 +297,7 @@ impl ProcessorClient {
             body,
             idempotency_key: idempotency_key.map(str::to_owned),
             egress,
+            person_id: None,
         })
     }
 
@@ -401,7 +423,33 @@ impl ProcessorClient {
             builder = builder.timeout(Duration::from_millis(timeout_ms));
         }
         tracing::debug!(endpoint = %request.egress.endpoint(), "processor request");
-        builder.send().await.map_err(|e| transport(&e))
+        let sent = builder.send().await;
+        // Recorded once the status is known, whatever it is: a read says which day or programme
+        // we asked about, and a failed call was said all the same.
+        let status = sent
+            .as_ref()
+            .ok()
+            .map(|response| response.status().as_u16());
+        if self
+            .register
+            .sent(&request.egress, request.person_id, status)
+            .await
+            .is_err()
+        {
+            // The request left without its row. Report it failed, so the outbox retries (with
+            // the same key: harmless) and the retry is recorded; a read is asked again.
+            tracing::error!(
+                security_event = "egress_register_failed",
+                endpoint = %request.egress.endpoint(),
+                "a processor request was sent but could not be recorded in the egress register"
+            );
+            return Err(ClientError::Transient {
+                retry_after_ms: None,
+                status,
+                reason: "egress register unavailable".to_owned(),
+            });
+        }
+        sent.map_err(|e| transport(&e))
     }
 
     async fn fail(response: reqwest::Response, settlement: bool) -> ClientError {
@@ -640,11 +688,10 @@ mod tests {
 
     #[test]
     fn refused_and_invalid_requests_never_get_built() {
-        let client = ProcessorClient::new(ClientConfig::new(
-            "http://127.0.0.1:9",
-            "k",
-            "PRISON SERVICE CARD",
-        ))
+        let client = ProcessorClient::new(
+            ClientConfig::new("http://127.0.0.1:9", "k", "PRISON SERVICE CARD"),
+            Arc::new(crate::egress::NoEgressRegister),
+        )
         .unwrap();
         let body = CreateCardholderRequest {
             first_name: Some(Value::String("Matti".into())),

@@ -342,6 +342,128 @@ pub fn body_bytes(body: &Value) -> Vec<u8> {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// The egress register
+// ---------------------------------------------------------------------------------------------
+
+type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// Where the record of every request said to the processor is kept. The [`ProcessorClient`]
+/// writes to it from the one place requests leave, so writes and reads (settlement files, the
+/// funding balance, card look-ups) alike are recorded.
+///
+/// [`ProcessorClient`]: crate::client::ProcessorClient
+pub trait EgressRegister: Send + Sync + std::fmt::Debug {
+    /// A request that left; `status` is the processor's HTTP status, `None` when no answer came
+    /// (a timeout or a broken connection: it may still have arrived).
+    fn sent<'a>(
+        &'a self,
+        request: &'a EgressRecord,
+        person_id: Option<uuid::Uuid>,
+        status: Option<u16>,
+    ) -> BoxFuture<'a, anyhow::Result<()>>;
+
+    /// A request the egress guard refused: it never left. Only the hash of its body is kept.
+    fn refused<'a>(
+        &'a self,
+        method: &'a str,
+        path: &'a str,
+        person_id: Option<uuid::Uuid>,
+        body_sha256: &'a str,
+    ) -> BoxFuture<'a, anyhow::Result<()>>;
+}
+
+/// The register in `card.egress_register` (append-only).
+#[derive(Clone)]
+pub struct PgEgressRegister {
+    pub pool: deadpool_postgres::Pool,
+}
+
+impl std::fmt::Debug for PgEgressRegister {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PgEgressRegister")
+    }
+}
+
+impl EgressRegister for PgEgressRegister {
+    fn sent<'a>(
+        &'a self,
+        request: &'a EgressRecord,
+        person_id: Option<uuid::Uuid>,
+        status: Option<u16>,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            let status = status.map(i32::from);
+            client
+                .execute(
+                    "insert into card.egress_register
+                        (method, path, pseudonym, person_id, field_names, body_sha256, outcome,
+                         status_code)
+                     values ($1, $2, $3, $4, $5, $6, 'sent', $7)",
+                    &[
+                        &request.method,
+                        &request.path,
+                        &request.pseudonym,
+                        &person_id,
+                        &request.fields,
+                        &request.body_sha256,
+                        &status,
+                    ],
+                )
+                .await?;
+            Ok(())
+        })
+    }
+
+    fn refused<'a>(
+        &'a self,
+        method: &'a str,
+        path: &'a str,
+        person_id: Option<uuid::Uuid>,
+        body_sha256: &'a str,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            client
+                .execute(
+                    "insert into card.egress_register
+                        (method, path, pseudonym, person_id, field_names, body_sha256, outcome)
+                     values ($1, $2, null, $3, '{}', $4, 'refused')",
+                    &[&method, &path, &person_id, &body_sha256],
+                )
+                .await?;
+            Ok(())
+        })
+    }
+}
+
+/// No register: only for the simulator's own tests, which run without a database. Saldo's
+/// client is always built with [`PgEgressRegister`] (`saldo::processor::processor_client`).
+#[derive(Debug, Clone, Copy)]
+pub struct NoEgressRegister;
+
+impl EgressRegister for NoEgressRegister {
+    fn sent<'a>(
+        &'a self,
+        _request: &'a EgressRecord,
+        _person_id: Option<uuid::Uuid>,
+        _status: Option<u16>,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn refused<'a>(
+        &'a self,
+        _method: &'a str,
+        _path: &'a str,
+        _person_id: Option<uuid::Uuid>,
+        _body_sha256: &'a str,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,12 +8,18 @@
 //! process dies between the commit and the call, the call is still in the table: nothing is
 //! lost, and the processor's idempotency makes a repeated call harmless.
 //!
+//! Calls go out concurrently (at most [`MAX_CALLS_IN_FLIGHT`] per worker), so one slow answer
+//! holds up only its own call. Calls about the same card (or, before there is a card, the same
+//! person) keep their order: one is sent only when every earlier due call with its
+//! `ordering_key` is delivered or dead, so a freeze and the unfreeze after it never swap places.
+//!
 //! Every request that leaves, and every one the egress guard refuses, is written to the egress
 //! register (`card.egress_register`) for the data protection officer.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use deadpool_postgres::{GenericClient, Pool, Transaction};
 use reqwest::Method;
@@ -28,11 +34,18 @@ use crate::protocol::{
     CardForm, CardState, CreateCardRequest, CreateCardholderRequest, SetCardStateRequest,
 };
 use crate::pseudonym::PseudonymKeys;
+use tokio::task::JoinSet;
 
 /// After this many failed attempts a call is parked as dead.
 pub const MAX_ATTEMPTS: i32 = 12;
 /// A claimed call is someone's for this long; if its worker dies, another takes it over.
 const CLAIM_LEASE_SECONDS: i32 = 120;
+/// Calls one worker has at the processor at once: enough that a slow answer (the processor may
+/// take 10 s) does not hold up a freeze, few enough for the processor's rate limits and our
+/// connection pool (each call takes a connection for moments, never while it waits).
+pub const MAX_CALLS_IN_FLIGHT: usize = 8;
+/// An Idempotency-Key is at most 64 characters (protocol 2).
+const MAX_IDEMPOTENCY_KEY_CHARS: usize = 64;
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -66,19 +79,63 @@ impl PersonalData for NoPersonalData {
     }
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct OutboxCall {
     pub id: Uuid,
+    /// The key the call was queued under (one call per key).
     pub idempotency_key: String,
     pub operation: String,
     pub method: String,
     pub path: String,
     pub body: Option<Value>,
     pub person_id: Option<Uuid>,
+    /// `pending`, `delivered` or `dead`.
     pub state: String,
+    /// Attempts since the call was queued, or since staff last put it back.
     pub attempts: i32,
+    /// The code of the last failure (`invalid_state_transition`, `transient`, `egress_…`).
     pub last_error: Option<String>,
+    /// The processor's HTTP status of that failure; `None` without an answer.
+    pub last_error_status: Option<i32>,
+    /// Bumped when staff put back a call the processor refused with a 4xx (see [`retry_dead`]).
+    pub idempotency_round: i32,
+    /// When the call is due (for a pending call, its next attempt).
+    pub next_attempt_at: OffsetDateTime,
+    /// A worker is sending it now.
+    pub in_flight: bool,
+    pub last_attempt_at: Option<OffsetDateTime>,
+    pub delivered_at: Option<OffsetDateTime>,
+    /// Times staff put it back after it was parked dead.
+    pub staff_retries: i32,
 }
+
+impl OutboxCall {
+    /// The Idempotency-Key this attempt carries: the queued key, or after a staff retry of a
+    /// call the processor refused, a key of that retry's own (see [`retry_dead`]).
+    pub fn idempotency_key_to_send(&self) -> String {
+        round_key(&self.idempotency_key, self.idempotency_round)
+    }
+}
+
+/// `key` for round 0; `key_r<round>` after; a hash of `key` with the round when that would
+/// be longer than the protocol allows. Deterministic, so a lost answer's retry reuses it.
+pub fn round_key(key: &str, round: i32) -> String {
+    if round <= 0 {
+        return key.to_owned();
+    }
+    let suffixed = format!("{key}_r{round}");
+    if suffixed.len() <= MAX_IDEMPOTENCY_KEY_CHARS {
+        return suffixed;
+    }
+    use sha2::Digest;
+    let digest = hex::encode(sha2::Sha256::digest(key.as_bytes()));
+    format!("r{round}_{}", &digest[..40])
+}
+
+/// The columns [`call_from_row`] reads, in its order.
+const CALL_COLUMNS: &str = "id, idempotency_key, operation, method, path, body, person_id, state,
+    attempts, last_error, last_error_status, idempotency_round, next_attempt_at,
+    coalesce(claimed_until > now(), false), last_attempt_at, delivered_at, staff_retries";
 
 /// Writes a call into the outbox, in the caller's transaction. The same idempotency key twice
 /// is one call.
@@ -116,11 +173,15 @@ pub async fn enqueue_at(
     person_id: Option<Uuid>,
     not_before: OffsetDateTime,
 ) -> BookingResult<()> {
+    // `scheduled_at` is the call's place among the calls about the same card; retries move
+    // `next_attempt_at` only.
     let insert = tx
         .prepare_cached(
             "insert into card.outbox
-                 (id, idempotency_key, operation, method, path, body, person_id, next_attempt_at)
-             values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict (idempotency_key) do nothing",
+                 (id, idempotency_key, operation, method, path, body, person_id, next_attempt_at,
+                  scheduled_at)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $8)
+             on conflict (idempotency_key) do nothing",
         )
         .await?;
     tx.execute(
@@ -188,6 +249,7 @@ pub async fn request_card_state(
 }
 
 /// What the worker needs.
+#[derive(Clone)]
 pub struct OutboxWorker {
     pub pool: Pool,
     pub client: ProcessorClient,
@@ -208,32 +270,107 @@ pub struct DeliveryReport {
 }
 
 impl OutboxWorker {
-    /// Delivers up to `batch` due calls once. Returns what happened to them.
+    /// Delivers up to `batch` due calls once, [`MAX_CALLS_IN_FLIGHT`] at a time, and waits for
+    /// all of them. Returns what happened to them; a database error of any call is returned
+    /// after the others finished (that call comes back when its lease ends).
     pub async fn deliver_due(&self, batch: i64) -> BookingResult<DeliveryReport> {
-        let claimed = self.claim(batch).await?;
+        let mut waiting = self.claim(batch).await?.into_iter();
+        let worker = Arc::new(self.clone());
+        let mut in_flight = JoinSet::new();
         let mut report = DeliveryReport::default();
-        for call in claimed {
-            match self.deliver(&call).await? {
-                Outcome::Delivered => report.delivered += 1,
-                Outcome::Retry => report.retried += 1,
-                Outcome::Dead => report.dead += 1,
+        let mut first_error = None;
+        loop {
+            while in_flight.len() < MAX_CALLS_IN_FLIGHT {
+                let Some(call) = waiting.next() else { break };
+                let worker = Arc::clone(&worker);
+                in_flight.spawn(async move { worker.deliver(&call).await });
+            }
+            let Some(joined) = in_flight.join_next().await else {
+                break;
+            };
+            match joined {
+                Ok(Ok(Outcome::Delivered)) => report.delivered += 1,
+                Ok(Ok(Outcome::Retry)) => report.retried += 1,
+                Ok(Ok(Outcome::Dead)) => report.dead += 1,
+                Ok(Err(error)) => {
+                    first_error.get_or_insert(error);
+                }
+                Err(panic) => tracing::error!(error = %panic, "outbox delivery panicked"),
             }
         }
-        Ok(report)
+        match first_error {
+            Some(error) => Err(error),
+            None => Ok(report),
+        }
+    }
+
+    /// Delivers the outbox until the process ends. Every `poll_ms` it claims due calls for its
+    /// free slots and sends each as a task of its own: a slow answer holds its own slot (and
+    /// the calls behind it for the same card), never the rest, and a call queued meanwhile goes
+    /// out at the next poll.
+    pub async fn run(self: Arc<Self>, poll_ms: u64) {
+        let mut in_flight: JoinSet<BookingResult<Outcome>> = JoinSet::new();
+        let mut interval = tokio::time::interval(Duration::from_millis(poll_ms));
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = interval.tick() => {
+                    let free = MAX_CALLS_IN_FLIGHT.saturating_sub(in_flight.len());
+                    if free == 0 {
+                        continue;
+                    }
+                    match self.claim(i64::try_from(free).unwrap_or(1)).await {
+                        Ok(calls) => {
+                            for call in calls {
+                                let worker = Arc::clone(&self);
+                                in_flight.spawn(async move { worker.deliver(&call).await });
+                            }
+                        }
+                        Err(error) => {
+                            tracing::warn!(error.code = error.code(), "outbox claim failed");
+                        }
+                    }
+                }
+                Some(joined) = in_flight.join_next(), if !in_flight.is_empty() => match joined {
+                    Ok(Ok(outcome)) => tracing::debug!(outcome = outcome.as_str(), "outbox call"),
+                    Ok(Err(error)) => {
+                        tracing::warn!(error.code = error.code(), "outbox delivery failed");
+                    }
+                    Err(panic) => tracing::error!(error = %panic, "outbox delivery panicked"),
+                },
+            }
+        }
     }
 
     /// Takes due calls under a lease, so two workers never send the same call at once and a
-    /// dead worker's calls come back by themselves.
+    /// dead worker's calls come back by themselves. A call is due only when no earlier due call
+    /// with its `ordering_key` is still pending (being sent, or waiting for a retry): calls about
+    /// one card reach the processor in the order they were queued. A call queued for later (a
+    /// leave's start) holds nothing up before its time.
     async fn claim(&self, batch: i64) -> BookingResult<Vec<OutboxCall>> {
         let client = self.pool.get().await.map_err(ledger::LedgerError::from)?;
         let rows = client
             .query(
-                "update card.outbox set next_attempt_at = now() + $2::int * interval '1 second'
-                 where id in (select id from card.outbox
-                              where state = 'pending' and next_attempt_at <= now()
-                              order by next_attempt_at limit $1 for update skip locked)
-                 returning id, idempotency_key, operation, method, path, body, person_id, state,
-                           attempts, last_error",
+                &format!(
+                    "with due as (
+                         select c.id as due_id from card.outbox c
+                         where c.state = 'pending' and c.next_attempt_at <= now()
+                           and (c.claimed_until is null or c.claimed_until <= now())
+                           and not exists (
+                               select 1 from card.outbox earlier
+                               where earlier.ordering_key = c.ordering_key
+                                 and earlier.state = 'pending'
+                                 and earlier.scheduled_at <= now()
+                                 and (earlier.scheduled_at, earlier.id) < (c.scheduled_at, c.id))
+                         order by c.next_attempt_at
+                         limit $1
+                         for update of c skip locked)
+                     update card.outbox
+                        set claimed_until = now() + $2::int * interval '1 second',
+                            last_attempt_at = now()
+                       from due where id = due.due_id
+                     returning {CALL_COLUMNS}"
+                ),
                 &[&batch, &CLAIM_LEASE_SECONDS],
             )
             .await?;
@@ -264,14 +401,15 @@ impl OutboxWorker {
             }
             _ => call.body.clone(),
         };
+        let idempotency_key = call.idempotency_key_to_send();
         let prepared = match self.client.prepare(
             method,
             &call.path,
             body.as_ref(),
-            Some(&call.idempotency_key),
+            Some(&idempotency_key),
             &personal_values,
         ) {
-            Ok(prepared) => prepared,
+            Ok(prepared) => prepared.concerning(call.person_id),
             Err(error) => {
                 // Refused before anything left: a security event, and never retried.
                 tracing::warn!(
@@ -283,18 +421,18 @@ impl OutboxWorker {
                 if let ClientError::Refused(_) = &error {
                     self.register_refusal(call).await?;
                 }
-                self.finish(call, "dead", Some(error.code()), None).await?;
+                self.fail(call, "dead", error.code(), None, 0).await?;
                 return Ok(Outcome::Dead);
             }
         };
+        // The client writes the egress register row for what it sends.
         let result = self.client.send::<Value>(&prepared).await;
         let status = match &result {
-            Ok(_) => Some(200),
+            Ok(_) => None,
             Err(ClientError::Transient { status, .. }) => status.map(i32::from),
             Err(ClientError::Permanent { status, .. }) => Some(i32::from(*status)),
             Err(_) => None,
         };
-        self.register_sent(call, prepared.egress(), status).await?;
         if let Some(person_id) = call.person_id {
             self.personal_data
                 .record_disclosure(person_id, prepared.egress())
@@ -320,12 +458,13 @@ impl OutboxWorker {
                     error.retry_after_ms(),
                     client::random_jitter,
                 );
-                self.retry_later(call, error.code(), delay_ms).await?;
+                self.fail(call, "pending", error.code(), status, delay_ms)
+                    .await?;
                 Ok(Outcome::Retry)
             }
             Err(error) => {
                 tracing::warn!(outbox_id = %call.id, operation = %call.operation, error.code = error.code(), "processor call parked as dead");
-                self.finish(call, "dead", Some(error.code()), None).await?;
+                self.fail(call, "dead", error.code(), status, 0).await?;
                 Ok(Outcome::Dead)
             }
         }
@@ -450,64 +589,42 @@ impl OutboxWorker {
             }
             _ => {}
         }
-        finish_in(&tx, call, "delivered", None, Some(response)).await?;
+        tx.execute(
+            "update card.outbox set state = 'delivered', attempts = attempts + 1, response = $2,
+                    delivered_at = now(), claimed_until = null
+             where id = $1",
+            &[&call.id, &response],
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn retry_later(
+    /// Records a failed attempt: `pending` again after `delay_ms`, or parked `dead`. The code
+    /// and status replace the last ones, so staff see why the latest attempt failed.
+    async fn fail(
         &self,
         call: &OutboxCall,
+        state: &str,
         error_code: &str,
+        status: Option<i32>,
         delay_ms: u64,
     ) -> BookingResult<()> {
         let client = self.pool.get().await.map_err(ledger::LedgerError::from)?;
         let delay_ms = i64::try_from(delay_ms).unwrap_or(i64::MAX);
         client
             .execute(
-                "update card.outbox set attempts = attempts + 1, last_error = $2,
-                        next_attempt_at = now() + $3::bigint * interval '1 millisecond'
+                "update card.outbox set state = $2, attempts = attempts + 1, last_error = $3,
+                        last_error_status = $4, claimed_until = null,
+                        next_attempt_at = now() + $5::bigint * interval '1 millisecond'
                  where id = $1",
-                &[&call.id, &error_code, &delay_ms],
-            )
-            .await?;
-        Ok(())
-    }
-
-    async fn finish(
-        &self,
-        call: &OutboxCall,
-        state: &str,
-        error_code: Option<&str>,
-        response: Option<&Value>,
-    ) -> BookingResult<()> {
-        let mut client = self.pool.get().await.map_err(ledger::LedgerError::from)?;
-        let tx = client.transaction().await?;
-        finish_in(&tx, call, state, error_code, response).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn register_sent(
-        &self,
-        call: &OutboxCall,
-        egress: &crate::egress::EgressRecord,
-        status: Option<i32>,
-    ) -> BookingResult<()> {
-        let client = self.pool.get().await.map_err(ledger::LedgerError::from)?;
-        client
-            .execute(
-                "insert into card.egress_register
-                    (method, path, pseudonym, person_id, field_names, body_sha256, outcome, status_code)
-                 values ($1, $2, $3, $4, $5, $6, 'sent', $7)",
-                &[&egress.method, &egress.path, &egress.pseudonym, &call.person_id, &egress.fields, &egress.body_sha256, &status],
+                &[&call.id, &state, &error_code, &status, &delay_ms],
             )
             .await?;
         Ok(())
     }
 
     async fn register_refusal(&self, call: &OutboxCall) -> BookingResult<()> {
-        let client = self.pool.get().await.map_err(ledger::LedgerError::from)?;
         // The refused body is not kept anywhere: only its hash.
         let body_sha256 = call
             .body
@@ -517,14 +634,16 @@ impl OutboxWorker {
                 hex::encode(sha2::Sha256::digest(crate::egress::body_bytes(body)))
             })
             .unwrap_or_default();
-        client
-            .execute(
-                "insert into card.egress_register
-                    (method, path, pseudonym, person_id, field_names, body_sha256, outcome)
-                 values ($1, $2, null, $3, '{}', $4, 'refused')",
-                &[&call.method, &call.path, &call.person_id, &body_sha256],
-            )
-            .await?;
+        self.client
+            .register()
+            .refused(&call.method, &call.path, call.person_id, &body_sha256)
+            .await
+            .map_err(|_| {
+                ledger::LedgerError::invalid(
+                    "egress_register_unavailable",
+                    "the refusal could not be recorded",
+                )
+            })?;
         Ok(())
     }
 }
@@ -535,21 +654,14 @@ enum Outcome {
     Dead,
 }
 
-async fn finish_in(
-    tx: &Transaction<'_>,
-    call: &OutboxCall,
-    state: &str,
-    error_code: Option<&str>,
-    response: Option<&Value>,
-) -> BookingResult<()> {
-    tx.execute(
-        "update card.outbox set state = $2, attempts = attempts + 1, last_error = coalesce($3, last_error),
-                response = $4, delivered_at = case when $2 = 'delivered' then now() end
-         where id = $1",
-        &[&call.id, &state, &error_code, &response],
-    )
-    .await?;
-    Ok(())
+impl Outcome {
+    fn as_str(&self) -> &'static str {
+        match self {
+            Outcome::Delivered => "delivered",
+            Outcome::Retry => "retry",
+            Outcome::Dead => "dead",
+        }
+    }
 }
 
 fn call_from_row(row: &tokio_postgres::Row) -> OutboxCall {
@@ -564,6 +676,13 @@ fn call_from_row(row: &tokio_postgres::Row) -> OutboxCall {
         state: row.get(7),
         attempts: row.get(8),
         last_error: row.get(9),
+        last_error_status: row.get(10),
+        idempotency_round: row.get(11),
+        next_attempt_at: row.get(12),
+        in_flight: row.get(13),
+        last_attempt_at: row.get(14),
+        delivered_at: row.get(15),
+        staff_retries: row.get(16),
     }
 }
 
@@ -574,25 +693,62 @@ pub async fn dead_letters(
 ) -> BookingResult<Vec<OutboxCall>> {
     let rows = client
         .query(
-            "select id, idempotency_key, operation, method, path, body, person_id, state, attempts,
-                    last_error
-             from card.outbox where state = 'dead' order by created_at desc limit $1",
+            &format!(
+                "select {CALL_COLUMNS} from card.outbox where state = 'dead'
+                 order by created_at desc, id desc limit $1"
+            ),
             &[&limit],
         )
         .await?;
     Ok(rows.iter().map(call_from_row).collect())
 }
 
-/// Puts a dead call back in the queue (staff action); same idempotency key, so harmless.
-pub async fn retry_dead(client: &impl GenericClient, id: Uuid) -> BookingResult<bool> {
-    let updated = client
-        .execute(
-            "update card.outbox set state = 'pending', attempts = 0, next_attempt_at = now()
-             where id = $1 and state = 'dead'",
+/// A call that is dead, or was dead and put back by staff, as it is now: whether the retry was
+/// delivered, is waiting (and till when), or died again. `None` for any other call.
+pub async fn dead_letter(
+    client: &impl GenericClient,
+    id: Uuid,
+) -> BookingResult<Option<OutboxCall>> {
+    let row = client
+        .query_opt(
+            &format!(
+                "select {CALL_COLUMNS} from card.outbox
+                 where id = $1 and (state = 'dead' or staff_retries > 0)"
+            ),
             &[&id],
         )
         .await?;
-    Ok(updated == 1)
+    Ok(row.as_ref().map(call_from_row))
+}
+
+/// Puts a dead call back in the queue, due now (staff action), and answers it as it is then;
+/// `None` when no dead call has that id. It gets a fresh set of attempts.
+///
+/// The key: a call that died on a 4xx answer gets a key of this retry's own
+/// (`idempotency_round` + 1), because the processor replays its stored answer for a key it has
+/// seen (protocol 2), and replaying that 4xx is all a retry under the old key would get; a 4xx
+/// means the processor did nothing, so the new key cannot make it act twice. Any other dead call
+/// (refused by the egress guard: never sent; out of attempts on 5xx or timeouts: perhaps done)
+/// keeps its key, so a call the processor did carry out is not done again.
+pub async fn retry_dead(
+    client: &impl GenericClient,
+    id: Uuid,
+) -> BookingResult<Option<OutboxCall>> {
+    let row = client
+        .query_opt(
+            &format!(
+                "update card.outbox
+                    set state = 'pending', attempts = 0, next_attempt_at = now(),
+                        claimed_until = null, staff_retries = staff_retries + 1,
+                        idempotency_round = idempotency_round
+                            + case when last_error_status between 400 and 499 then 1 else 0 end
+                  where id = $1 and state = 'dead'
+                 returning {CALL_COLUMNS}"
+            ),
+            &[&id],
+        )
+        .await?;
+    Ok(row.as_ref().map(call_from_row))
 }
 
 /// Calls not yet delivered (for `/metrics`: the outbox depth).

@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use card_adapter::client::{ClientConfig, ClientError, ProcessorClient};
+use card_adapter::egress::NoEgressRegister;
 use card_adapter::protocol::{
     AdviceReason, AuthorizationResponse, Card, CardForm, CardState, CreateCardRequest,
     CreateCardholderRequest, Decision, DeclineReason, Mcc, ReissueReason, ReissueRequest,
@@ -151,8 +152,11 @@ async fn world_with(adjust: impl FnOnce(&mut SimConfig)) -> World {
     config.webhook_url = Some(url);
     adjust(&mut config);
     let sim = Simulator::start(config).await.unwrap();
-    let client =
-        ProcessorClient::new(ClientConfig::new(sim.base_url(), API_KEY, CARD_NAME)).unwrap();
+    let client = ProcessorClient::new(
+        ClientConfig::new(sim.base_url(), API_KEY, CARD_NAME),
+        Arc::new(NoEgressRegister),
+    )
+    .unwrap();
     World {
         sim,
         client,
@@ -630,7 +634,7 @@ async fn faults_are_classified() {
     // A slow answer beyond the client's total timeout is a transient timeout.
     let mut config = ClientConfig::new(w.sim.base_url(), API_KEY, CARD_NAME);
     config.total_timeout_ms = 100;
-    let impatient = ProcessorClient::new(config).unwrap();
+    let impatient = ProcessorClient::new(config, Arc::new(NoEgressRegister)).unwrap();
     w.sim.push_fault(Fault::Slow {
         count: 1,
         delay_ms: 400,
@@ -642,6 +646,67 @@ async fn faults_are_classified() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+/// A fault for one path leaves the others alone; a refusal is kept under its key like any 4xx
+/// (protocol 2), so only a new key gets the request carried out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fault_for_one_path_and_a_refusal_kept_under_its_key() {
+    let w = world().await;
+    let card = w.active_card(None).await;
+    let http = reqwest::Client::new();
+    let rule = http
+        .post(format!("{}/_sim/faults", w.sim.base_url()))
+        .json(&json!({"kind": "refuse", "count": 1, "status": 409,
+                      "code": "invalid_state_transition",
+                      "path_contains": format!("/v1/cards/{}/state", card.id)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rule.status(), 204);
+    let not_4xx = http
+        .post(format!("{}/_sim/faults", w.sim.base_url()))
+        .json(&json!({"kind": "refuse", "count": 1, "status": 503}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_4xx.status(), 400);
+    // Another path first: untouched by the rule.
+    assert!(w.client.get_funding().await.is_ok());
+    let pause = SetCardStateRequest {
+        state: CardState::Paused,
+        reason: Some("test".to_owned()),
+    };
+    let refused = w
+        .client
+        .set_card_state("st-refused", &card.id, &pause)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused,
+        ClientError::Permanent {
+            status: 409,
+            code: "invalid_state_transition".into(),
+            message: "simulated refusal".into(),
+            existing_id: None
+        }
+    );
+    // The same key and body: the stored refusal again, although the fault is used up.
+    assert_eq!(
+        w.client
+            .set_card_state("st-refused", &card.id, &pause)
+            .await
+            .unwrap_err()
+            .code(),
+        "invalid_state_transition"
+    );
+    assert_eq!(w.sim.card(&card.id).unwrap().state, CardState::Active);
+    let paused = w
+        .client
+        .set_card_state("st-refused_r1", &card.id, &pause)
+        .await
+        .unwrap();
+    assert_eq!(paused.state, CardState::Paused);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1032,8 +1097,11 @@ async fn rotation_signs_with_both_secrets() {
     config.webhook_secrets.push(new);
     config.webhook_url = Some(url);
     let sim = Simulator::start(config).await.unwrap();
-    let client =
-        ProcessorClient::new(ClientConfig::new(sim.base_url(), API_KEY, CARD_NAME)).unwrap();
+    let client = ProcessorClient::new(
+        ClientConfig::new(sim.base_url(), API_KEY, CARD_NAME),
+        Arc::new(NoEgressRegister),
+    )
+    .unwrap();
     let keys = PseudonymKeys::new(1, vec![1; 32]).unwrap();
     let holder = client
         .create_cardholder(

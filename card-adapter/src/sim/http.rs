@@ -16,8 +16,8 @@ use sha2::{Digest, Sha256};
 use time::Date;
 
 use super::{
-    AuthorizeInput, CardRec, ChangedBy, Fault, FaultRule, IdempotencyEntry, Inner, RecordedRequest, Scenario,
-    SimError, SimState, Simulator, StateChangeError, WebhookSettings, change_state,
+    AuthorizeInput, CardRec, ChangedBy, Fault, FaultRule, IdempotencyEntry, Inner, RecordedRequest,
+    Scenario, SimError, SimState, Simulator, StateChangeError, WebhookSettings, change_state,
     merchant_canteen, new_id, now,
 };
 use crate::protocol::{

@@ -52,6 +52,10 @@ async fn staff_list_dead_calls_without_their_bodies_and_put_one_back_in_the_queu
     assert_eq!(listed["operation"], "set_card_state");
     assert_eq!(listed["path"], "/v1/cards/card_dead1/state");
     assert_eq!(listed["last_error"], "http_409");
+    assert_eq!(listed["state"], "dead");
+    assert_eq!(listed["attempts"], 12);
+    assert_eq!(listed["staff_retries"], 0);
+    assert_eq!(listed["next_attempt_at"], Value::Null);
 
     let retry = world
         .http
@@ -60,7 +64,16 @@ async fn staff_list_dead_calls_without_their_bodies_and_put_one_back_in_the_queu
         .send()
         .await
         .unwrap();
-    assert_eq!(retry.status(), 204);
+    assert_eq!(retry.status(), 200);
+    let text = retry.text().await.unwrap();
+    assert!(!text.contains("SECRET-BODY-VALUE"), "a body leaked: {text}");
+    assert!(!text.contains("person_id"), "whose call it was leaked");
+    let answer: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(answer["id"], json!(id));
+    assert_eq!(answer["state"], "pending");
+    assert_eq!(answer["attempts"], 0);
+    assert_eq!(answer["staff_retries"], 1);
+    assert!(answer["next_attempt_at"].is_string(), "{answer}");
     let client = world.db.raw_client().await;
     let row = client
         .query_one(

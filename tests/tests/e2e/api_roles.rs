@@ -126,6 +126,12 @@ fn routes() -> Vec<Route> {
         ),
         route(Method::GET, "/api/staff/dead-letters", &[AD, F, FA], true),
         route(
+            Method::GET,
+            "/api/staff/dead-letters/{DL}",
+            &[AD, F, FA],
+            true,
+        ),
+        route(
             Method::POST,
             "/api/staff/dead-letters/{DL}/retry",
             &[AD, F, FA],

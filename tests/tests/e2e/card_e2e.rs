@@ -46,6 +46,10 @@ pub struct Harness {
     pub sim: Simulator,
     pub worker: OutboxWorker,
     pub prison_name: String,
+    /// Saldo's HTTP server (webhooks, staff API), `http://127.0.0.1:<port>`.
+    pub base_url: String,
+    /// How Saldo's workers reach the simulator.
+    pub processor: ProcessorConfig,
 }
 
 pub struct Admitted {
@@ -82,6 +86,8 @@ impl Harness {
             sim,
             worker,
             prison_name: "Hämeenlinnan vankila".into(),
+            base_url: format!("http://{address}"),
+            processor,
         }
     }
 
@@ -304,7 +310,8 @@ async fn the_outbox_recovers_from_timeouts_503s_rate_limits_and_lost_answers() {
         "PRISON SERVICE CARD",
     );
     client_config.total_timeout_ms = 300;
-    harness.worker.client = card_adapter::client::ProcessorClient::new(client_config).unwrap();
+    harness.worker.client =
+        saldo::processor::processor_client(harness.db.pool.clone(), client_config).unwrap();
     harness.sim.push_fault(Fault::Slow {
         count: 1,
         delay_ms: 1_000,

@@ -20,6 +20,7 @@ mod browser;
 mod card_batches;
 mod card_booking;
 mod card_e2e;
+mod card_outbox;
 mod card_webhook;
 mod controls_authorization;
 mod controls_lifecycle;

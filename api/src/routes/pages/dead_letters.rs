@@ -72,7 +72,10 @@ pub async fn retry(
         Ok(access) => access,
         Err(problem) => return Ok(refused(problem)),
     };
-    if !crate::routes::staff::requeue_dead_letter(&state, access.staff.id, path.outbox_id).await? {
+    if crate::routes::staff::requeue_dead_letter(&state, access.staff.id, path.outbox_id)
+        .await?
+        .is_none()
+    {
         return Ok(refused(Problem::not_found("dead letter")));
     }
     Ok(Redirect::to("/staff/dead-letters").into_response())

@@ -1,14 +1,16 @@
-//! `GET /api/staff/dead-letters?limit=`: processor calls the outbox parked as dead, newest first.
-//! Only the operation, method, path, attempt count and error code are shown: never the body or
-//! whose call it was.
+//! `GET /api/staff/dead-letters?limit=`: processor calls the outbox parked as dead, newest first;
+//! `GET /api/staff/dead-letters/{outbox_id}`: one of them, or one staff put back, as it is now
+//! (so a retry can be followed to its delivery). Only the operation, method, path, attempts,
+//! error code and status and the times are shown: never the body or whose call it was.
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::auth::{OutboxOperators, RequireRole};
-use crate::http::ApiQuery;
+use crate::http::{ApiPath, ApiQuery};
 use crate::problem::Problem;
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -17,10 +19,25 @@ use crate::problem::Problem;
 pub struct DeadLetterQuery {
     /// 1 to 500 (default 100).
     #[serde(default)]
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
 }
 
-/// A dead call as staff see it.
+/// Where a call stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CallState {
+    /// Parked: it will not be sent again unless staff retry it.
+    Dead,
+    /// Waiting for its next attempt (`next_attempt_at`).
+    Pending,
+    /// A worker has it at the processor now.
+    Sending,
+    /// The processor answered with success.
+    Delivered,
+}
+
+/// A dead call (or one staff put back) as staff see it.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct DeadLetter {
     pub id: Uuid,
@@ -30,9 +47,58 @@ pub struct DeadLetter {
     pub method: String,
     #[schema(example = "/v1/cards/card_123/state")]
     pub path: String,
+    pub state: CallState,
+    /// Attempts since the call was queued, or since staff last put it back; it is parked after
+    /// 12, or at once on a refusal.
+    #[schema(minimum = 0, maximum = 12)]
     pub attempts: i32,
-    /// An error code such as `egress_personal_value` or `http_409`.
+    /// Times staff put it back after it was parked.
+    #[schema(minimum = 0)]
+    pub staff_retries: i32,
+    /// The code of the last failure, such as `invalid_state_transition` (the processor's),
+    /// `transient` (429, 5xx or no answer) or `egress_personal_value` (refused before sending).
+    /// Kept after a later success, as history.
     pub last_error: Option<String>,
+    /// The processor's HTTP status of that failure; null when no answer came or nothing was
+    /// sent.
+    #[schema(minimum = 100, maximum = 599)]
+    pub last_error_status: Option<i32>,
+    /// When the last attempt started.
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_attempt_at: Option<OffsetDateTime>,
+    /// When the next attempt is due: only while `pending`.
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub next_attempt_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub delivered_at: Option<OffsetDateTime>,
+}
+
+impl From<card_adapter::outbox::OutboxCall> for DeadLetter {
+    fn from(call: card_adapter::outbox::OutboxCall) -> DeadLetter {
+        let state = match call.state.as_str() {
+            "delivered" => CallState::Delivered,
+            "pending" if call.in_flight => CallState::Sending,
+            "pending" => CallState::Pending,
+            _ => CallState::Dead,
+        };
+        DeadLetter {
+            id: call.id,
+            operation: call.operation,
+            method: call.method,
+            path: call.path,
+            state,
+            attempts: call.attempts,
+            staff_retries: call.staff_retries,
+            last_error: call.last_error,
+            last_error_status: call.last_error_status,
+            last_attempt_at: call.last_attempt_at,
+            next_attempt_at: (state == CallState::Pending).then_some(call.next_attempt_at),
+            delivered_at: call.delivered_at,
+        }
+    }
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -40,26 +106,18 @@ pub struct DeadLetters {
     pub dead_letters: Vec<DeadLetter>,
 }
 
+fn outbox_unavailable(error: card_adapter::booking::BookingError) -> Problem {
+    tracing::error!(error.code = error.code(), "dead letters unavailable");
+    Problem::internal()
+}
+
 /// The dead calls, reduced to what staff may see.
 pub async fn load(state: &AppState, limit: i64) -> Result<Vec<DeadLetter>, Problem> {
     let client = state.pool.get().await?;
     let calls = card_adapter::outbox::dead_letters(&client, limit)
         .await
-        .map_err(|error| {
-            tracing::error!(error.code = error.code(), "dead letters unavailable");
-            Problem::internal()
-        })?;
-    Ok(calls
-        .into_iter()
-        .map(|call| DeadLetter {
-            id: call.id,
-            operation: call.operation,
-            method: call.method,
-            path: call.path,
-            attempts: call.attempts,
-            last_error: call.last_error,
-        })
-        .collect())
+        .map_err(outbox_unavailable)?;
+    Ok(calls.into_iter().map(DeadLetter::from).collect())
 }
 
 #[utoipa::path(
@@ -82,4 +140,32 @@ pub async fn list(
     Ok(Json(DeadLetters {
         dead_letters: load(&state, limit).await?,
     }))
+}
+
+#[derive(Deserialize)]
+pub struct DeadLetterPath {
+    outbox_id: Uuid,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/staff/dead-letters/{outbox_id}",
+    tag = "outbox",
+    description = "Roles: admin, finance, finance_approver (in any prison). A dead call, or one staff put back, as it is now: `pending` with its next attempt, `sending`, `delivered`, or `dead` again. 404 for any other id.",
+    params(("outbox_id" = uuid::Uuid, Path)),
+    responses((status = 200, description = "The call now", body = DeadLetter)),
+)]
+pub async fn show(
+    State(state): State<AppState>,
+    _access: RequireRole<OutboxOperators>,
+    ApiPath(path): ApiPath<DeadLetterPath>,
+) -> Result<Json<DeadLetter>, Problem> {
+    let client = state.pool.get().await?;
+    match card_adapter::outbox::dead_letter(&client, path.outbox_id)
+        .await
+        .map_err(outbox_unavailable)?
+    {
+        Some(call) => Ok(Json(call.into())),
+        None => Err(Problem::not_found("dead letter")),
+    }
 }

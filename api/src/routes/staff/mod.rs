@@ -87,6 +87,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(adjustment_decide::approve))
         .routes(routes!(adjustment_decide::reject))
         .routes(routes!(dead_letters::list))
+        .routes(routes!(dead_letters::show))
         .routes(routes!(dead_letter_retry::retry))
         .routes(routes!(card_actions::freeze))
         .routes(routes!(card_actions::unfreeze))
