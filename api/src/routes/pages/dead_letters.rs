@@ -31,7 +31,7 @@ pub async fn show(
                 p { "None." }
             } @else {
                 table {
-                    thead { tr { th { "Operation" } th { "Call" } th.amount { "Attempts" } th { "Error" } th {} } }
+                    thead { tr { th { "Operation" } th { "Call" } th.amount { "Attempts" } th { "Error" } th.amount { "Status" } th {} } }
                     tbody {
                         @for call in &calls {
                             tr {
@@ -39,6 +39,7 @@ pub async fn show(
                                 td { (call.method) " " (call.path) }
                                 td.amount { (call.attempts) }
                                 td { (call.last_error.as_deref().unwrap_or("")) }
+                                td.amount { (call.last_error_status.map(|status| status.to_string()).unwrap_or_default()) }
                                 td {
                                     form.inline method="post" action={ "/staff/dead-letters/" (call.id) "/retry" } {
                                         button type="submit" { "Retry" }
