@@ -132,6 +132,19 @@ pub fn round_key(key: &str, round: i32) -> String {
     format!("r{round}_{}", &digest[..40])
 }
 
+/// `key` with the first 64 bits of the body's SHA-256 (`<key>_<16 hex>`), within the protocol's
+/// 64 characters (a longer key is itself replaced by a digest).
+fn with_body_digest(key: &str, body: &Value) -> String {
+    use sha2::Digest;
+    let digest = hex::encode(sha2::Sha256::digest(crate::egress::body_bytes(body)));
+    let base = if key.len() + 17 <= MAX_IDEMPOTENCY_KEY_CHARS {
+        key.to_owned()
+    } else {
+        hex::encode(sha2::Sha256::digest(key.as_bytes()))[..40].to_owned()
+    };
+    format!("{base}_{}", &digest[..16])
+}
+
 /// The columns [`call_from_row`] reads, in its order.
 const CALL_COLUMNS: &str = "id, idempotency_key, operation, method, path, body, person_id, state,
     attempts, last_error, last_error_status, idempotency_round, next_attempt_at,
@@ -401,7 +414,16 @@ impl OutboxWorker {
             }
             _ => call.body.clone(),
         };
-        let idempotency_key = call.idempotency_key_to_send();
+        let idempotency_key = match (call.operation.as_str(), &body) {
+            // A fence is computed when it is sent, so a retry after a lost answer can carry
+            // another body; under the same key the processor would answer 409
+            // idempotency_conflict and the call would die. A key per body: the same fence
+            // replays, a newer one is applied (a PATCH of the whole fence, harmless twice).
+            (crate::fence::SYNC_OPERATION, Some(body)) => {
+                with_body_digest(&call.idempotency_key_to_send(), body)
+            }
+            _ => call.idempotency_key_to_send(),
+        };
         let prepared = match self.client.prepare(
             method,
             &call.path,
@@ -760,4 +782,31 @@ pub async fn pending_count(client: &impl GenericClient) -> BookingResult<i64> {
         )
         .await?
         .get(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_stay_valid_idempotency_keys() {
+        let long = "k".repeat(64);
+        assert_eq!(round_key("st_1", 0), "st_1");
+        assert_eq!(round_key("st_1", 2), "st_1_r2");
+        assert!(round_key(&long, 1).len() <= 64);
+        assert_ne!(round_key(&long, 1), round_key(&long, 2));
+        let fence = json!({"daily_max": 0});
+        let keyed = with_body_digest("sc_1", &fence);
+        assert!(keyed.starts_with("sc_1_") && keyed.len() == "sc_1_".len() + 16);
+        assert_eq!(
+            keyed,
+            with_body_digest("sc_1", &fence),
+            "the same body, the same key"
+        );
+        assert_ne!(keyed, with_body_digest("sc_1", &json!({"daily_max": 1})));
+        assert!(with_body_digest(&round_key(&long, 3), &fence).len() <= 64);
+        for key in [round_key(&long, 1), with_body_digest(&long, &fence)] {
+            assert!(crate::protocol::is_token_1_64(&key), "{key}");
+        }
+    }
 }

@@ -529,3 +529,76 @@ async fn the_retry_answers_the_call_pending_and_due_now() {
     assert_eq!(report.delivered, 1, "{report:?}");
     assert_eq!(sim_card_state(&harness, &person.card_id), CardState::Paused);
 }
+
+/// A fence sync's body is computed when it is sent. When the processor carried out an attempt but
+/// its answer was lost, and the person's mode changed before the retry, the retry carries another
+/// body: under the same key the processor answers `409 idempotency_conflict` and the call would
+/// be parked dead for staff. It is sent under a key of its body instead, so the newer fence goes
+/// through and nothing is left for staff.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fence_sync_retried_after_the_mode_changed_is_delivered_not_parked() {
+    let harness = Harness::start().await;
+    let person = harness.admit(&PEOPLE[0], 0, 1_000).await;
+    let fence_path = format!("/v1/cards/{}/spend_controls", person.card_id);
+    harness.sim.push_fault_for(
+        fence_path.clone(),
+        Fault::ServerError {
+            count: 1,
+            status: 502,
+            after_processing: true,
+        },
+    );
+    let mut client = harness.db.pool.get().await.unwrap();
+    let tx = client.transaction().await.unwrap();
+    card_adapter::fence::request_sync(&tx, person.person_id)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let report = harness.worker.deliver_due(10).await.unwrap();
+    assert_eq!(report.retried, 1, "{report:?}");
+
+    // The person is frozen before the retry: the next attempt computes a closed fence.
+    let tx = client.transaction().await.unwrap();
+    ledger::lifecycle::freeze(
+        &tx,
+        &ledger::lifecycle::Freeze {
+            idempotency_key: "freeze-before-retry".into(),
+            person_id: person.person_id,
+            cause: ledger::lifecycle::FreezeCause::Staff,
+            note: None,
+            frozen_by: "test".into(),
+        },
+    )
+    .await
+    .unwrap();
+    card_adapter::fence::request_sync(&tx, person.person_id)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    for _ in 0..5 {
+        harness
+            .db
+            .raw_client()
+            .await
+            .execute(
+                "update card.outbox set next_attempt_at = now()
+                 where state = 'pending' and next_attempt_at < now() + interval '1 minute'",
+                &[],
+            )
+            .await
+            .unwrap();
+        harness.worker.deliver_due(10).await.unwrap();
+    }
+    let states = outbox_state(&harness, &fence_path).await;
+    assert!(!states.contains(&"dead".to_owned()), "{states:?}");
+    let controls = harness
+        .sim
+        .card(&person.card_id)
+        .unwrap()
+        .spend_controls
+        .unwrap_or_default();
+    assert_eq!(
+        (controls.per_authorization_max, controls.daily_max),
+        (Some(0), Some(0))
+    );
+}
