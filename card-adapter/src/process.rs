@@ -568,10 +568,13 @@ pub async fn apply(
         tx.commit().await?;
         return Ok(Applied::Duplicate);
     }
-    let (applied, detail) = match apply_event(&tx, message, event).await {
-        Ok(applied) => (applied, None),
-        Err(BookingError::UnknownCard) => (Applied::Rejected, Some("unknown_card")),
-        Err(error) => return Err(error),
+    let (applied, detail) = match not_bookable(event) {
+        Some(detail) => (Applied::Rejected, Some(detail)),
+        None => match apply_event(&tx, message, event).await {
+            Ok(applied) => (applied, None),
+            Err(BookingError::UnknownCard) => (Applied::Rejected, Some("unknown_card")),
+            Err(error) => return Err(error),
+        },
     };
     if applied == Applied::Rejected {
         // Nothing of the event was booked: start over in a clean transaction to record it.
@@ -592,6 +595,41 @@ pub async fn apply(
     record_inbox(&tx, message, applied, detail).await?;
     tx.commit().await?;
     Ok(applied)
+}
+
+/// Why an authentic event can never be booked as it stands, found before anything is written.
+/// Such an event is acknowledged and kept in the inbox (`rejected`, with this detail) for staff:
+/// refusing it would only make the processor deliver it again for 72 hours.
+/// - `amount_beyond_bound`: an amount beyond the currency's bound ([`ledger::Currency::max_amount_minor`]);
+///   a reversal is not checked, it only frees what is held, capped at what remains.
+/// - `zero_amount`: a clearing or refund of nothing, except a final clearing of an authorization,
+///   which frees what the hold still holds ([`apply_event`]).
+fn not_bookable(event: &CardEvent) -> Option<&'static str> {
+    let beyond = |amount: &Money| amount.within_bound().is_err();
+    match event {
+        CardEvent::Advice {
+            input,
+            approved_minor,
+            ..
+        } if beyond(&input.amount) || beyond(&Money::new(*approved_minor, input.amount.currency)) => {
+            Some("amount_beyond_bound")
+        }
+        CardEvent::Clearing { amount, .. } | CardEvent::Refund { amount, .. } if beyond(amount) => {
+            Some("amount_beyond_bound")
+        }
+        CardEvent::Clearing {
+            amount,
+            authorization_id: Some(_),
+            final_clearing: true,
+            ..
+        } if amount.amount_minor == 0 => None,
+        CardEvent::Clearing { amount, .. } | CardEvent::Refund { amount, .. }
+            if amount.amount_minor == 0 =>
+        {
+            Some("zero_amount")
+        }
+        _ => None,
+    }
 }
 
 async fn known_card(tx: &Transaction<'_>, card_id: &str) -> BookingResult<Card> {
@@ -741,6 +779,30 @@ async fn apply_event(
             let card = known_card(tx, card_id).await?;
             if booking::transaction_booked(tx, transaction_id).await? {
                 return Ok(Applied::Duplicate);
+            }
+            if let (0, Some(authorization_id)) = (amount.amount_minor, authorization_id) {
+                // A final clearing of nothing (`not_bookable` lets only final ones through): the
+                // purchase cleared at zero, so what the hold still holds is freed, as any final
+                // clearing frees it. No entry: nothing moved.
+                let mut row = booking::lock_authorization(
+                    tx,
+                    authorization_id,
+                    card_id,
+                    amount.currency.code(),
+                )
+                .await?;
+                row.final_cleared = true;
+                if row.hold_id.is_some() {
+                    booking::release_authorization(
+                        tx,
+                        &mut row,
+                        None,
+                        &format!("card:clearing:{transaction_id}"),
+                    )
+                    .await?;
+                }
+                booking::save_authorization(tx, &row, None).await?;
+                return Ok(Applied::Applied);
             }
             let clearing = Clearing {
                 transaction_id,

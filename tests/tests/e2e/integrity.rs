@@ -1,0 +1,244 @@
+//! Tamper evidence and amount bounds (issue #21, points 4, 5, 8 and 9): what an account is and
+//! whose it is, sealed; the access log pruned only by the retention run; a clearing or refund of
+//! nothing acknowledged; amounts beyond the currency's bound never booked.
+use std::process::ExitCode;
+
+use card_adapter::signature::WebhookSecret;
+use clap::Parser;
+use saldo_tests::TestDb;
+use serde_json::{Value, json};
+
+use crate::card_booking::CardBooks;
+use crate::card_webhook::WebhookApp;
+use crate::fixtures::Books;
+
+/// The bound on one amount in euros (`ledger::Currency::max_amount_minor`): 1,000,000.00.
+const MAX_EUR_MINOR: i64 = 100_000_000;
+
+/// Runs the `saldo` command line, in process, on the test's database.
+async fn saldo(db: &TestDb, args: &[&str]) -> ExitCode {
+    let cli = saldo::cli::Cli::parse_from(
+        ["saldo", "--database-url", &db.url()]
+            .iter()
+            .chain(args)
+            .map(|s| s.to_string()),
+    );
+    saldo::cli::run(cli).await.unwrap()
+}
+
+/// The names of the `saldo verify` checks that fail.
+async fn failing_checks(db: &TestDb) -> Vec<String> {
+    let mut report = db.ledger().verify().await.unwrap();
+    let client = db.pool.get().await.unwrap();
+    report.checks.push(
+        saldo::privacy::log_seal::verify(&client)
+            .await
+            .unwrap(),
+    );
+    report
+        .checks
+        .iter()
+        .filter(|check| check.violations > 0)
+        .map(|check| check.name.to_owned())
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// 8 and 9: processor events over signed webhooks
+
+fn event(event_type: &str, data: Value) -> String {
+    json!({"type": event_type, "timestamp": "2026-11-26T10:15:02Z", "data": data}).to_string()
+}
+
+fn merchant() -> Value {
+    json!({"id": "m_canteen", "name": "CANTEEN", "mcc": "5411", "city": "HAMEENLINNA", "country": "FI"})
+}
+
+fn clearing(card: &CardBooks, txn: &str, auth: Option<&str>, amount: i64, last: bool) -> String {
+    event(
+        "transaction.clearing",
+        json!({"transaction_id": txn, "authorization_id": auth, "card_id": card.card_id,
+               "amount": amount, "currency": "EUR", "merchant": merchant(),
+               "cleared_at": "2026-11-26T12:00:00Z", "final": last}),
+    )
+}
+
+fn refund(card: &CardBooks, txn: &str, amount: i64) -> String {
+    event(
+        "transaction.refund",
+        json!({"transaction_id": txn, "original_transaction_id": null, "card_id": card.card_id,
+               "amount": amount, "currency": "EUR", "merchant": merchant(),
+               "cleared_at": "2026-11-26T12:00:00Z"}),
+    )
+}
+
+async fn inbox(db: &TestDb, webhook_id: &str) -> (String, Option<String>) {
+    let row = db
+        .raw_client()
+        .await
+        .query_one(
+            "select outcome, detail from card.inbox where webhook_id = $1",
+            &[&webhook_id],
+        )
+        .await
+        .unwrap();
+    (row.get(0), row.get(1))
+}
+
+async fn entries(db: &TestDb) -> i64 {
+    db.raw_client()
+        .await
+        .query_one("select count(*) from journal_entries", &[])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test]
+async fn a_clearing_or_refund_of_nothing_is_acknowledged_and_kept_for_staff() {
+    let db = TestDb::new().await;
+    let card = CardBooks::open(&db, 99_900).await;
+    let app = WebhookApp::spawn(&db, vec![WebhookSecret::generate()]).await;
+    let before = entries(&db).await;
+    let zero_force_post = clearing(&card, "txn_zero_1", None, 0, true);
+    let zero_refund = refund(&card, "txn_zero_2", 0);
+    for (webhook_id, body) in [("msg_z1", &zero_force_post), ("msg_z2", &zero_refund)] {
+        let response = app.send_signed(webhook_id, body).await;
+        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+        assert_eq!(
+            inbox(&db, webhook_id).await,
+            ("rejected".to_owned(), Some("zero_amount".to_owned()))
+        );
+    }
+    // Delivered again: still acknowledged, nothing more.
+    assert_eq!(app.send_signed("msg_z1", &zero_force_post).await.status(), 200);
+    assert_eq!(entries(&db).await, before, "nothing booked");
+    assert_eq!(card.state().await, (99_900, 0, 0));
+
+    // A final clearing of nothing on an authorization frees what it held, as any final one does.
+    let request = crate::card_webhook::authorization_request(&card.card_id, "auth_z", 2_500);
+    assert_eq!(app.send_signed("msg_z3", &request).await.status(), 200);
+    assert_eq!(card.state().await, (99_900, 2_500, 0));
+    let final_zero = clearing(&card, "txn_zero_3", Some("auth_z"), 0, true);
+    assert_eq!(app.send_signed("msg_z4", &final_zero).await.status(), 200);
+    assert_eq!(inbox(&db, "msg_z4").await.0, "applied");
+    assert_eq!(card.state().await, (99_900, 0, 0), "the hold is released");
+    assert_eq!(saldo(&db, &["verify"]).await, ExitCode::SUCCESS);
+}
+
+#[tokio::test]
+async fn an_absurd_amount_from_the_processor_is_parked_for_staff_never_booked() {
+    let db = TestDb::new().await;
+    let card = CardBooks::open(&db, 99_900).await;
+    let app = WebhookApp::spawn(&db, vec![WebhookSecret::generate()]).await;
+    let before = entries(&db).await;
+    let max = MAX_EUR_MINOR;
+    let absurd = [
+        ("msg_a1", clearing(&card, "txn_absurd_1", None, i64::MAX, true)),
+        ("msg_a2", clearing(&card, "txn_absurd_2", None, i64::MAX, true)),
+        ("msg_a3", clearing(&card, "txn_absurd_3", None, max + 1, true)),
+        ("msg_a4", refund(&card, "txn_absurd_4", i64::MAX)),
+    ];
+    for (webhook_id, body) in &absurd {
+        let response = app.send_signed(webhook_id, body).await;
+        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+        assert_eq!(
+            inbox(&db, webhook_id).await,
+            ("rejected".to_owned(), Some("amount_beyond_bound".to_owned())),
+            "kept in the inbox for staff"
+        );
+    }
+    assert_eq!(entries(&db).await, before, "nothing booked");
+    assert_eq!(card.state().await, (99_900, 0, 0));
+
+    // At the bound itself a force post is booked (flagged, beyond the balance).
+    let at_bound = clearing(&card, "txn_bound", None, max, true);
+    assert_eq!(app.send_signed("msg_a5", &at_bound).await.status(), 200);
+    assert_eq!(inbox(&db, "msg_a5").await.0, "applied");
+    assert_eq!(card.state().await, (99_900 - max, 0, max));
+    assert_eq!(saldo(&db, &["verify"]).await, ExitCode::SUCCESS);
+}
+
+#[tokio::test]
+async fn every_amount_entering_the_books_is_bounded_per_currency() {
+    let db = TestDb::new().await;
+    let books = Books::open(&db).await;
+    let max = MAX_EUR_MINOR;
+    let error = books
+        .ledger
+        .post_entry(&books.deposit_draft(max + 1))
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), "amount_beyond_bound");
+    let mut hold = books.hold_command(max + 1);
+    hold.overdraft = ledger::Overdraft::AllowAndFlag;
+    assert_eq!(
+        books.ledger.place_hold(&hold).await.unwrap_err().code(),
+        "amount_beyond_bound"
+    );
+    assert_eq!(entries(&db).await, 0, "nothing written");
+    books.deposit(max).await;
+    assert_eq!(books.available().await, max, "the bound itself is taken");
+}
+
+#[tokio::test]
+async fn a_deposit_beyond_the_bound_gets_a_problem_and_changes_nothing() {
+    use crate::api_support::World;
+    use saldo::auth::Role;
+    let world = World::new().await;
+    let officer = world
+        .staff("officer.a", &[Role::Officer], world.prison_a)
+        .await;
+    let finance = world
+        .staff("finance.a", &[Role::Finance], world.prison_a)
+        .await;
+    let person = world.admit(&officer, world.prison_a, "A-9").await;
+    let before = entries(&world.db).await;
+    let response = world
+        .http
+        .post(world.prison_url(world.prison_a, &format!("/prisoners/{person}/deposits")))
+        .bearer_auth(&finance.token)
+        .json(&json!({"idempotency_key": "big", "source": "cash_at_intake",
+                      "amount_minor": MAX_EUR_MINOR + 1, "currency": "EUR"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+    let problem: Value = response.json().await.unwrap();
+    assert_eq!(problem["code"], "amount_beyond_bound", "{problem}");
+    assert_eq!(entries(&world.db).await, before);
+}
+
+#[tokio::test]
+async fn verify_flags_a_balance_beyond_any_plausible_bound() {
+    let db = TestDb::new().await;
+    let card = CardBooks::open(&db, 99_900).await;
+    let spendable = card.books.spendable;
+    let settlement = card.books.settlement;
+    assert_eq!(saldo(&db, &["verify"]).await, ExitCode::SUCCESS);
+    // What the unbounded code booked: a flagged force post of i64::MAX, with its balance row.
+    db.raw_client()
+        .await
+        .batch_execute(&format!(
+            "set session_replication_role = replica;
+             insert into journal_entries (id, effective_date, description, overdraft_flagged)
+                 values ('00000000-0000-7000-8000-00000000000a', current_date, 'card purchase (force post)', true);
+             insert into journal_postings (entry_id, account_id, currency, amount_minor, recorded_at)
+                 select '00000000-0000-7000-8000-00000000000a', a, 'EUR', m, recorded_at
+                 from journal_entries, (values ('{spendable}'::uuid, {max}::bigint), ('{settlement}'::uuid, -{max}::bigint)) v(a, m)
+                 where id = '00000000-0000-7000-8000-00000000000a';
+             update account_balances set posted_minor = posted_minor - {max} where account_id = '{spendable}';
+             update account_balances set posted_minor = posted_minor + {max} where account_id = '{settlement}';
+             set session_replication_role = origin;",
+            max = i64::MAX
+        ))
+        .await
+        .unwrap();
+    assert_eq!(saldo(&db, &["verify"]).await, ExitCode::from(2));
+    let failing = failing_checks(&db).await;
+    assert!(
+        failing.contains(&"amounts_bounded".to_owned())
+            && failing.contains(&"balances_plausible".to_owned()),
+        "{failing:?}"
+    );
+}
