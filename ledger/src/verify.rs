@@ -266,6 +266,7 @@ pub async fn verify(client: &impl GenericClient) -> LedgerResult<VerifyReport> {
         });
     }
     checks.push(crate::seal::verify_journal(client).await?);
+    checks.push(crate::seal::verify_accounts(client).await?);
     Ok(VerifyReport {
         entries: counts.get(0),
         postings: counts.get(1),

@@ -44,6 +44,184 @@ async fn failing_checks(db: &TestDb) -> Vec<String> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// 4. What an account is and whose it is
+
+#[tokio::test]
+async fn swapping_two_prisoners_spendable_accounts_is_found_by_verify() {
+    let db = TestDb::new().await;
+    let rich = Books::open(&db).await;
+    rich.deposit(99_900).await;
+    let poor = Books::open(&db).await;
+    poor.deposit(100).await;
+    assert_eq!(saldo(&db, &["checkpoints", "seal"]).await, ExitCode::SUCCESS);
+    assert_eq!(saldo(&db, &["verify"]).await, ExitCode::SUCCESS, "untouched");
+
+    // A superuser with the triggers off swaps owner and code: each prisoner gets the other's money.
+    let raw = db.raw_client().await;
+    raw.batch_execute(&format!(
+        "set session_replication_role = replica;
+         create temp table swap as select id, code, person_id from ledger_accounts
+             where id in ('{rich}', '{poor}');
+         update ledger_accounts set code = 'swapping:' || id where id in ('{rich}', '{poor}');
+         update ledger_accounts a set code = s.code, person_id = s.person_id from swap s
+             where s.id <> a.id and a.id in ('{rich}', '{poor}');
+         set session_replication_role = origin;",
+        rich = rich.spendable,
+        poor = poor.spendable
+    ))
+    .await
+    .unwrap();
+    let owner: uuid::Uuid = raw
+        .query_one(
+            "select person_id from ledger_accounts where id = $1",
+            &[&rich.spendable],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(owner, poor.person_id, "the tamper took");
+
+    assert_eq!(
+        saldo(&db, &["verify"]).await,
+        ExitCode::from(2),
+        "saldo verify must fail on swapped owners"
+    );
+    assert_eq!(failing_checks(&db).await, vec!["accounts_sealed".to_owned()]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. The access log is pruned only by the retention run
+
+/// Writes `count` access-log rows logged `age` ago (as the identity store would, at that time).
+async fn log_rows(db: &TestDb, count: i64, age: &str) {
+    db.raw_client()
+        .await
+        .execute(
+            "insert into audit.access_log (logged_at, actor_kind, action, subject_kind, fields,
+                                           purpose, outcome)
+             select now() - $2::text::interval, 'system', 'consult', 'prisoner', '{}',
+                    'case_management', 'ok'
+             from generate_series(1, $1::bigint)",
+            &[&count, &age],
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn pruning_fresh_access_log_rows_outside_the_retention_run_is_refused_and_found() {
+    let db = TestDb::new().await;
+    log_rows(&db, 3, "5 minutes").await;
+    assert_eq!(saldo(&db, &["checkpoints", "seal"]).await, ExitCode::SUCCESS);
+    assert_eq!(saldo(&db, &["verify"]).await, ExitCode::SUCCESS, "untouched");
+
+    // The harness has no separate application role: this is `postgres` *without* replica mode,
+    // so every trigger applies exactly as it does to the role the application runs as.
+    let mut app = db.raw_client().await;
+    let prune_alone = "insert into audit.log_checkpoint_prunes (n, run_id) values (1, gen_random_uuid());
+                       delete from audit.access_log where id between 1 and 3;";
+    let tx = app.transaction().await.unwrap();
+    let refused = tx.batch_execute(prune_alone).await;
+    assert!(
+        refused.is_err(),
+        "a prune with no retention run behind it is refused"
+    );
+    drop(tx);
+    // Mimicking the retention run with a period the configuration does not have: refused too.
+    for period in ["P0M0D", "P0M1D", "P60M0D"] {
+        let tx = app.transaction().await.unwrap();
+        let forged = tx
+            .batch_execute(&format!(
+                "insert into audit.retention_log (run_id, category, outcome, detail)
+                 values ('00000000-0000-7000-8000-000000000001', 'access_log', 'pruned',
+                         '{{\"period\": \"{period}\", \"checkpoint\": 1, \"rows\": 3}}');
+                 insert into audit.log_checkpoint_prunes (n, run_id)
+                 values (1, '00000000-0000-7000-8000-000000000001');
+                 delete from audit.access_log where id between 1 and 3;"
+            ))
+            .await;
+        assert!(
+            forged.is_err(),
+            "a prune of minutes-old rows claiming {period} is refused"
+        );
+        drop(tx);
+    }
+    let rows: i64 = app
+        .query_one("select count(*) from audit.access_log", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, 3, "nothing was deleted");
+
+    // A superuser who bypasses the triggers gets the prune in, and verify says so.
+    app.batch_execute(&format!(
+        "set session_replication_role = replica;
+         {prune_alone}
+         set session_replication_role = origin;"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        saldo(&db, &["verify"]).await,
+        ExitCode::from(2),
+        "a prune with no retention-log record, of rows minutes old, fails verify"
+    );
+    let client = db.pool.get().await.unwrap();
+    let check = saldo::privacy::log_seal::verify(&client)
+        .await
+        .unwrap();
+    let examples = check.examples.join("\n");
+    assert!(
+        examples.contains("no retention-log record") && examples.contains("retention period"),
+        "{examples}"
+    );
+}
+
+#[tokio::test]
+async fn the_retention_run_prunes_old_access_log_rows_and_verify_stays_green() {
+    let db = TestDb::new().await;
+    log_rows(&db, 4, "6 years").await;
+    assert_eq!(saldo(&db, &["checkpoints", "seal"]).await, ExitCode::SUCCESS);
+    log_rows(&db, 2, "1 minute").await;
+    let report = saldo::privacy::retention::run(
+        &db.pool,
+        &Default::default(),
+        time::OffsetDateTime::now_utc(),
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.access_log_checkpoints, vec![(1, 4)]);
+    let raw = db.raw_client().await;
+    let left: i64 = raw
+        .query_one("select count(*) from audit.access_log", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 2, "only the old checkpoint's rows are gone");
+    let recorded: i64 = raw
+        .query_one(
+            "select count(*) from audit.retention_log r join audit.log_checkpoint_prunes p
+                 on p.run_id = r.run_id and r.detail->>'checkpoint' = p.n::text
+             where r.category = 'access_log' and r.outcome = 'pruned'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(recorded, 1, "the prune is on the retention log");
+    assert_eq!(saldo(&db, &["verify"]).await, ExitCode::SUCCESS);
+
+    // A prune dated in the future would pass any period: the database dates it itself.
+    let pruned_at: time::OffsetDateTime = raw
+        .query_one("select pruned_at from audit.log_checkpoint_prunes", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(pruned_at <= time::OffsetDateTime::now_utc());
+}
+
+// ---------------------------------------------------------------------------------------------
 // 8 and 9: processor events over signed webhooks
 
 fn event(event_type: &str, data: Value) -> String {
