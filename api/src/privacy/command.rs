@@ -100,9 +100,7 @@ pub async fn run(
             command: RetentionCommand::Run { dry_run },
         } => {
             super::prepare_identity_store(&pool, data_dir).await?;
-            let policy = super::retention::RetentionPolicy::parse(
-                &std::env::var("SALDO_RETENTION").unwrap_or_default(),
-            )?;
+            let policy = super::retention::RetentionPolicy::from_env()?;
             super::seal_once(&pool, Duration::from_secs(30)).await?;
             let report =
                 super::retention::run(&pool, &policy, time::OffsetDateTime::now_utc(), dry_run)

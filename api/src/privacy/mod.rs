@@ -46,8 +46,7 @@ pub async fn prepare_identity_store(pool: &Pool, data_dir: Option<PathBuf>) -> a
 /// the EU/EEA, prepares the identity store, and starts the sealing and retention jobs.
 pub async fn before_serving(pool: &Pool, data_dir: Option<PathBuf>) -> anyhow::Result<()> {
     residency::check_before_serving(&residency::Locations::from_env()?)?;
-    let policy =
-        retention::RetentionPolicy::parse(&std::env::var("SALDO_RETENTION").unwrap_or_default())?;
+    let policy = retention::RetentionPolicy::from_env()?;
     prepare_identity_store(pool, data_dir).await?;
     tokio::spawn(seal_forever(pool.clone()));
     tokio::spawn(retention_forever(pool.clone(), policy));

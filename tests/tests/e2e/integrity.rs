@@ -55,6 +55,18 @@ async fn swapping_two_prisoners_spendable_accounts_is_found_by_verify() {
     poor.deposit(100).await;
     assert_eq!(saldo(&db, &["checkpoints", "seal"]).await, ExitCode::SUCCESS);
     assert_eq!(saldo(&db, &["verify"]).await, ExitCode::SUCCESS, "untouched");
+    let export = std::env::temp_dir().join(format!("accounts-{}.json", uuid::Uuid::new_v4()));
+    let file = export.display().to_string();
+    assert_eq!(
+        saldo(&db, &["checkpoints", "export", "--out", &file]).await,
+        ExitCode::SUCCESS
+    );
+    let exported: Value = serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
+    assert_eq!(
+        exported["accounts"].as_array().map(Vec::len),
+        Some(1),
+        "the account chain is exported"
+    );
 
     // A superuser with the triggers off swaps owner and code: each prisoner gets the other's money.
     let raw = db.raw_client().await;
@@ -87,6 +99,12 @@ async fn swapping_two_prisoners_spendable_accounts_is_found_by_verify() {
         "saldo verify must fail on swapped owners"
     );
     assert_eq!(failing_checks(&db).await, vec!["accounts_sealed".to_owned()]);
+    assert_eq!(
+        saldo(&db, &["checkpoints", "check-export", &file]).await,
+        ExitCode::from(2),
+        "an auditor running check-export alone is told too"
+    );
+    let _ = std::fs::remove_file(&export);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -174,6 +192,38 @@ async fn pruning_fresh_access_log_rows_outside_the_retention_run_is_refused_and_
     assert!(
         examples.contains("no retention-log record") && examples.contains("retention period"),
         "{examples}"
+    );
+}
+
+#[tokio::test]
+async fn a_prune_claiming_a_shorter_period_than_configured_is_reported_by_verify() {
+    let db = TestDb::new().await;
+    log_rows(&db, 2, "2 years").await;
+    assert_eq!(saldo(&db, &["checkpoints", "seal"]).await, ExitCode::SUCCESS);
+    // As the application's role: a retention record claiming 1 year, the least the database
+    // takes, for rows two years old: the database cannot know the configured period (5 years).
+    db.raw_client()
+        .await
+        .batch_execute(
+            "begin;
+             insert into audit.retention_log (run_id, category, outcome, detail)
+             values ('00000000-0000-7000-8000-000000000002', 'access_log', 'pruned',
+                     '{\"period\": \"P12M0D\", \"checkpoint\": 1, \"rows\": 2}');
+             insert into audit.log_checkpoint_prunes (n, run_id)
+             values (1, '00000000-0000-7000-8000-000000000002');
+             delete from audit.access_log where id between 1 and 2;
+             commit;",
+        )
+        .await
+        .unwrap();
+    assert_eq!(saldo(&db, &["verify"]).await, ExitCode::from(2));
+    let client = db.pool.get().await.unwrap();
+    let check = saldo::privacy::log_seal::verify(&client).await.unwrap();
+    assert_eq!(check.violations, 1, "{:?}", check.examples);
+    assert!(
+        check.examples[0].contains("within the retention period (P60M0D)"),
+        "{:?}",
+        check.examples
     );
 }
 
