@@ -110,3 +110,8 @@ create trigger log_checkpoint_prunes_only_by_retention before insert on audit.lo
     for each row execute function audit.guard_log_prune();
 create trigger log_checkpoint_prunes_no_truncate before truncate on audit.log_checkpoint_prunes
     for each statement execute function audit.refuse_change();
+
+-- ---------------------------------------------------------------------------------------------
+-- 3. Processor events parked for staff (an unknown card, a zero amount, an amount beyond the
+-- currency's bound): listed newest first by `GET /api/staff/processor-events/parked`.
+create index inbox_rejected on card.inbox (received_at desc) where outcome = 'rejected';

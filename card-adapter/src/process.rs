@@ -882,3 +882,56 @@ async fn apply_event(
         CardEvent::Unknown => Ok(Applied::Ignored),
     }
 }
+
+/// An authentic processor event kept in the inbox as `rejected`: acknowledged, never booked,
+/// for staff to settle (an unknown card, a zero amount, an amount beyond the bound).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ParkedEvent {
+    pub webhook_id: String,
+    pub event_type: String,
+    pub received_at: OffsetDateTime,
+    /// Why: `unknown_card`, `zero_amount`, `amount_beyond_bound`.
+    pub detail: Option<String>,
+    pub transaction_id: Option<String>,
+    pub authorization_id: Option<String>,
+    pub card_id: Option<String>,
+    pub amount_minor: Option<i64>,
+    pub currency: Option<String>,
+}
+
+/// The parked events, newest first. The ids and the amount are read from the kept body; nothing
+/// else of it (the merchant) is shown.
+pub async fn parked_events(
+    client: &impl deadpool_postgres::GenericClient,
+    limit: i64,
+) -> BookingResult<Vec<ParkedEvent>> {
+    let rows = client
+        .query(
+            "select webhook_id, event_type, received_at, detail, body from card.inbox
+             where outcome = 'rejected' order by received_at desc, webhook_id limit $1",
+            &[&limit],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let body: Vec<u8> = row.get(4);
+            let data = serde_json::from_slice::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|envelope| envelope.get("data").cloned())
+                .unwrap_or(serde_json::Value::Null);
+            let text = |field: &str| data.get(field).and_then(|v| v.as_str()).map(str::to_owned);
+            ParkedEvent {
+                webhook_id: row.get(0),
+                event_type: row.get(1),
+                received_at: row.get(2),
+                detail: row.get(3),
+                transaction_id: text("transaction_id"),
+                authorization_id: text("authorization_id"),
+                card_id: text("card_id"),
+                amount_minor: data.get("amount").and_then(|v| v.as_i64()),
+                currency: text("currency"),
+            }
+        })
+        .collect())
+}

@@ -388,6 +388,73 @@ async fn an_absurd_amount_from_the_processor_is_parked_for_staff_never_booked() 
 }
 
 #[tokio::test]
+async fn staff_see_the_parked_events_with_why_and_never_the_merchant() {
+    use crate::api_support::World;
+    use saldo::auth::Role;
+    let world = World::new().await;
+    let finance = world
+        .staff("parked.finance", &[Role::Finance], world.prison_a)
+        .await;
+    let officer = world
+        .staff("parked.officer", &[Role::Officer], world.prison_a)
+        .await;
+    let card = CardBooks::open(&world.db, 99_900).await;
+    let app = WebhookApp::spawn(&world.db, vec![WebhookSecret::generate()]).await;
+    let absurd = clearing(&card, "txn_parked_1", None, i64::MAX, true);
+    assert_eq!(app.send_signed("msg_p1", &absurd).await.status(), 200);
+    let nothing = refund(&card, "txn_parked_2", 0);
+    assert_eq!(app.send_signed("msg_p2", &nothing).await.status(), 200);
+    let booked = clearing(&card, "txn_booked", None, 100, true);
+    assert_eq!(app.send_signed("msg_p3", &booked).await.status(), 200);
+
+    let url = world.url("/api/staff/processor-events/parked");
+    let response = world
+        .http
+        .get(&url)
+        .bearer_auth(&finance.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    assert!(!text.contains("CANTEEN"), "the merchant is not shown: {text}");
+    let body: Value = serde_json::from_str(&text).unwrap();
+    let parked = body["parked_events"].as_array().unwrap();
+    let by_id = |id: &str| {
+        parked
+            .iter()
+            .find(|event| event["webhook_id"] == id)
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(parked.len(), 2, "only what was not booked: {text}");
+    let first = by_id("msg_p1");
+    assert_eq!(first["detail"], "amount_beyond_bound");
+    assert_eq!(first["transaction_id"], "txn_parked_1");
+    assert_eq!(first["card_id"], json!(card.card_id));
+    assert_eq!(first["amount_minor"], json!(i64::MAX));
+    assert_eq!(first["currency"], "EUR");
+    assert_eq!(by_id("msg_p2")["detail"], "zero_amount");
+
+    let officer_try = world
+        .http
+        .get(&url)
+        .bearer_auth(&officer.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(officer_try.status(), 403);
+    let bad_limit = world
+        .http
+        .get(format!("{url}?limit=0"))
+        .bearer_auth(&finance.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_limit.status(), 400);
+}
+
+#[tokio::test]
 async fn every_amount_entering_the_books_is_bounded_per_currency() {
     let db = TestDb::new().await;
     let books = Books::open(&db).await;
