@@ -611,7 +611,9 @@ fn not_bookable(event: &CardEvent) -> Option<&'static str> {
             input,
             approved_minor,
             ..
-        } if beyond(&input.amount) || beyond(&Money::new(*approved_minor, input.amount.currency)) => {
+        } if beyond(&input.amount)
+            || beyond(&Money::new(*approved_minor, input.amount.currency)) =>
+        {
             Some("amount_beyond_bound")
         }
         CardEvent::Clearing { amount, .. } | CardEvent::Refund { amount, .. } if beyond(amount) => {

@@ -19,24 +19,24 @@ pub struct Currency {
 }
 
 /// Currencies Saldo accepts, with their minor-unit exponent and the largest single amount Saldo
-/// takes in them (see [`Currency::max_amount_minor`]). A closed list on purpose: an unknown code
+/// takes in them, in major units (see [`Currency::max_amount_minor`]). A closed list on purpose: an unknown code
 /// is a typo or an attack, and the exponent must be known to read an amount at all.
 ///
 /// The bound is about one million euros' worth in each currency (rounded, so that exchange rates
 /// moving does not matter): far above any prisoner's payment, wage, deposit or the service's own
 /// transfers, far below where arithmetic on `i64` minor units could overflow.
 const KNOWN_CURRENCIES: &[(&str, u8, i64)] = &[
-    ("EUR", 2, 1_000_000_00),
-    ("SEK", 2, 10_000_000_00),
-    ("NOK", 2, 10_000_000_00),
-    ("DKK", 2, 10_000_000_00),
-    ("PLN", 2, 5_000_000_00),
-    ("CZK", 2, 25_000_000_00),
-    ("HUF", 2, 400_000_000_00),
-    ("RON", 2, 5_000_000_00),
-    ("BGN", 2, 2_000_000_00),
-    ("CHF", 2, 1_000_000_00),
-    ("GBP", 2, 1_000_000_00),
+    ("EUR", 2, 1_000_000),
+    ("SEK", 2, 10_000_000),
+    ("NOK", 2, 10_000_000),
+    ("DKK", 2, 10_000_000),
+    ("PLN", 2, 5_000_000),
+    ("CZK", 2, 25_000_000),
+    ("HUF", 2, 400_000_000),
+    ("RON", 2, 5_000_000),
+    ("BGN", 2, 2_000_000),
+    ("CHF", 2, 1_000_000),
+    ("GBP", 2, 1_000_000),
     ("ISK", 0, 150_000_000),
 ];
 
@@ -48,7 +48,7 @@ impl Currency {
     pub const EUR: Currency = Currency {
         code: *b"EUR",
         exponent: 2,
-        max_amount_minor: 1_000_000_00,
+        max_amount_minor: 100_000_000,
     };
 
     /// Looks up a code such as `"EUR"` (upper case, as ISO 4217 writes it).
@@ -56,12 +56,13 @@ impl Currency {
         KNOWN_CURRENCIES
             .iter()
             .find(|(known, _, _)| *known == code)
-            .map(|(known, exponent, max_amount_minor)| {
+            .map(|(known, exponent, max_major)| {
                 let bytes = known.as_bytes();
                 Currency {
                     code: [bytes[0], bytes[1], bytes[2]],
                     exponent: *exponent,
-                    max_amount_minor: *max_amount_minor,
+                    // At most 4e8 × 100: far inside i64.
+                    max_amount_minor: max_major * 10_i64.pow(u32::from(*exponent)),
                 }
             })
             .ok_or_else(|| MoneyError::UnknownCurrency(code.chars().take(8).collect()))

@@ -418,10 +418,20 @@ mod tests {
 
     #[test]
     fn the_access_log_is_kept_at_least_a_year_whatever_is_configured() {
-        for short in ["access_log=30d", "access_log=11m", "access_log=364d", "access_log=0d"] {
+        for short in [
+            "access_log=30d",
+            "access_log=11m",
+            "access_log=364d",
+            "access_log=0d",
+        ] {
             assert!(RetentionPolicy::parse(short).is_err(), "{short}");
         }
-        for enough in ["access_log=1y", "access_log=12m", "access_log=400d", "access_log=13m"] {
+        for enough in [
+            "access_log=1y",
+            "access_log=12m",
+            "access_log=400d",
+            "access_log=13m",
+        ] {
             assert!(RetentionPolicy::parse(enough).is_ok(), "{enough}");
         }
     }

@@ -30,11 +30,9 @@ async fn saldo(db: &TestDb, args: &[&str]) -> ExitCode {
 async fn failing_checks(db: &TestDb) -> Vec<String> {
     let mut report = db.ledger().verify().await.unwrap();
     let client = db.pool.get().await.unwrap();
-    report.checks.push(
-        saldo::privacy::log_seal::verify(&client)
-            .await
-            .unwrap(),
-    );
+    report
+        .checks
+        .push(saldo::privacy::log_seal::verify(&client).await.unwrap());
     report
         .checks
         .iter()
@@ -53,8 +51,15 @@ async fn swapping_two_prisoners_spendable_accounts_is_found_by_verify() {
     rich.deposit(99_900).await;
     let poor = Books::open(&db).await;
     poor.deposit(100).await;
-    assert_eq!(saldo(&db, &["checkpoints", "seal"]).await, ExitCode::SUCCESS);
-    assert_eq!(saldo(&db, &["verify"]).await, ExitCode::SUCCESS, "untouched");
+    assert_eq!(
+        saldo(&db, &["checkpoints", "seal"]).await,
+        ExitCode::SUCCESS
+    );
+    assert_eq!(
+        saldo(&db, &["verify"]).await,
+        ExitCode::SUCCESS,
+        "untouched"
+    );
     let export = std::env::temp_dir().join(format!("accounts-{}.json", uuid::Uuid::new_v4()));
     let file = export.display().to_string();
     assert_eq!(
@@ -98,7 +103,10 @@ async fn swapping_two_prisoners_spendable_accounts_is_found_by_verify() {
         ExitCode::from(2),
         "saldo verify must fail on swapped owners"
     );
-    assert_eq!(failing_checks(&db).await, vec!["accounts_sealed".to_owned()]);
+    assert_eq!(
+        failing_checks(&db).await,
+        vec!["accounts_sealed".to_owned()]
+    );
     assert_eq!(
         saldo(&db, &["checkpoints", "check-export", &file]).await,
         ExitCode::from(2),
@@ -130,13 +138,21 @@ async fn log_rows(db: &TestDb, count: i64, age: &str) {
 async fn pruning_fresh_access_log_rows_outside_the_retention_run_is_refused_and_found() {
     let db = TestDb::new().await;
     log_rows(&db, 3, "5 minutes").await;
-    assert_eq!(saldo(&db, &["checkpoints", "seal"]).await, ExitCode::SUCCESS);
-    assert_eq!(saldo(&db, &["verify"]).await, ExitCode::SUCCESS, "untouched");
+    assert_eq!(
+        saldo(&db, &["checkpoints", "seal"]).await,
+        ExitCode::SUCCESS
+    );
+    assert_eq!(
+        saldo(&db, &["verify"]).await,
+        ExitCode::SUCCESS,
+        "untouched"
+    );
 
     // The harness has no separate application role: this is `postgres` *without* replica mode,
     // so every trigger applies exactly as it does to the role the application runs as.
     let mut app = db.raw_client().await;
-    let prune_alone = "insert into audit.log_checkpoint_prunes (n, run_id) values (1, gen_random_uuid());
+    let prune_alone =
+        "insert into audit.log_checkpoint_prunes (n, run_id) values (1, gen_random_uuid());
                        delete from audit.access_log where id between 1 and 3;";
     let tx = app.transaction().await.unwrap();
     let refused = tx.batch_execute(prune_alone).await;
@@ -185,9 +201,7 @@ async fn pruning_fresh_access_log_rows_outside_the_retention_run_is_refused_and_
         "a prune with no retention-log record, of rows minutes old, fails verify"
     );
     let client = db.pool.get().await.unwrap();
-    let check = saldo::privacy::log_seal::verify(&client)
-        .await
-        .unwrap();
+    let check = saldo::privacy::log_seal::verify(&client).await.unwrap();
     let examples = check.examples.join("\n");
     assert!(
         examples.contains("no retention-log record") && examples.contains("retention period"),
@@ -199,7 +213,10 @@ async fn pruning_fresh_access_log_rows_outside_the_retention_run_is_refused_and_
 async fn a_prune_claiming_a_shorter_period_than_configured_is_reported_by_verify() {
     let db = TestDb::new().await;
     log_rows(&db, 2, "2 years").await;
-    assert_eq!(saldo(&db, &["checkpoints", "seal"]).await, ExitCode::SUCCESS);
+    assert_eq!(
+        saldo(&db, &["checkpoints", "seal"]).await,
+        ExitCode::SUCCESS
+    );
     // As the application's role: a retention record claiming 1 year, the least the database
     // takes, for rows two years old: the database cannot know the configured period (5 years).
     db.raw_client()
@@ -231,7 +248,10 @@ async fn a_prune_claiming_a_shorter_period_than_configured_is_reported_by_verify
 async fn the_retention_run_prunes_old_access_log_rows_and_verify_stays_green() {
     let db = TestDb::new().await;
     log_rows(&db, 4, "6 years").await;
-    assert_eq!(saldo(&db, &["checkpoints", "seal"]).await, ExitCode::SUCCESS);
+    assert_eq!(
+        saldo(&db, &["checkpoints", "seal"]).await,
+        ExitCode::SUCCESS
+    );
     log_rows(&db, 2, "1 minute").await;
     let report = saldo::privacy::retention::run(
         &db.pool,
@@ -339,7 +359,10 @@ async fn a_clearing_or_refund_of_nothing_is_acknowledged_and_kept_for_staff() {
         );
     }
     // Delivered again: still acknowledged, nothing more.
-    assert_eq!(app.send_signed("msg_z1", &zero_force_post).await.status(), 200);
+    assert_eq!(
+        app.send_signed("msg_z1", &zero_force_post).await.status(),
+        200
+    );
     assert_eq!(entries(&db).await, before, "nothing booked");
     assert_eq!(card.state().await, (99_900, 0, 0));
 
@@ -362,9 +385,18 @@ async fn an_absurd_amount_from_the_processor_is_parked_for_staff_never_booked() 
     let before = entries(&db).await;
     let max = MAX_EUR_MINOR;
     let absurd = [
-        ("msg_a1", clearing(&card, "txn_absurd_1", None, i64::MAX, true)),
-        ("msg_a2", clearing(&card, "txn_absurd_2", None, i64::MAX, true)),
-        ("msg_a3", clearing(&card, "txn_absurd_3", None, max + 1, true)),
+        (
+            "msg_a1",
+            clearing(&card, "txn_absurd_1", None, i64::MAX, true),
+        ),
+        (
+            "msg_a2",
+            clearing(&card, "txn_absurd_2", None, i64::MAX, true),
+        ),
+        (
+            "msg_a3",
+            clearing(&card, "txn_absurd_3", None, max + 1, true),
+        ),
         ("msg_a4", refund(&card, "txn_absurd_4", i64::MAX)),
     ];
     for (webhook_id, body) in &absurd {
@@ -372,7 +404,10 @@ async fn an_absurd_amount_from_the_processor_is_parked_for_staff_never_booked() 
         assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
         assert_eq!(
             inbox(&db, webhook_id).await,
-            ("rejected".to_owned(), Some("amount_beyond_bound".to_owned())),
+            (
+                "rejected".to_owned(),
+                Some("amount_beyond_bound".to_owned())
+            ),
             "kept in the inbox for staff"
         );
     }
@@ -417,7 +452,10 @@ async fn staff_see_the_parked_events_with_why_and_never_the_merchant() {
         .unwrap();
     assert_eq!(response.status(), 200);
     let text = response.text().await.unwrap();
-    assert!(!text.contains("CANTEEN"), "the merchant is not shown: {text}");
+    assert!(
+        !text.contains("CANTEEN"),
+        "the merchant is not shown: {text}"
+    );
     let body: Value = serde_json::from_str(&text).unwrap();
     let parked = body["parked_events"].as_array().unwrap();
     let by_id = |id: &str| {
@@ -493,8 +531,10 @@ async fn a_deposit_beyond_the_bound_gets_a_problem_and_changes_nothing() {
         .http
         .post(world.prison_url(world.prison_a, &format!("/prisoners/{person}/deposits")))
         .bearer_auth(&finance.token)
-        .json(&json!({"idempotency_key": "big", "source": "cash_at_intake",
-                      "amount_minor": MAX_EUR_MINOR + 1, "currency": "EUR"}))
+        .json(
+            &json!({"idempotency_key": "big", "source": "cash_at_intake",
+                      "amount_minor": MAX_EUR_MINOR + 1, "currency": "EUR"}),
+        )
         .send()
         .await
         .unwrap();
