@@ -64,6 +64,29 @@ alter table audit.log_checkpoints alter column hash_version set default 2;
 create function audit.min_access_log_retention() returns interval language sql immutable
     as $$ select interval '1 year' $$;
 
+-- What retention counts from is dated by the database, never by the writer: an access-log row's
+-- time, and a checkpoint's time of its latest row (the latest of its rows, so a row slipped in
+-- backdated cannot make a range of fresh rows look old).
+create function audit.date_access_log_row() returns trigger language plpgsql as $$
+begin
+    new.logged_at := clock_timestamp();
+    return new;
+end;
+$$;
+create trigger access_log_dated before insert on audit.access_log
+    for each row execute function audit.date_access_log_row();
+
+create function audit.date_log_checkpoint() returns trigger language plpgsql as $$
+begin
+    new.last_logged_at := (select max(l.logged_at) from audit.access_log l
+                           where l.id between new.first_id and new.last_id);
+    new.sealed_at := clock_timestamp();
+    return new;
+end;
+$$;
+create trigger log_checkpoints_dated before insert on audit.log_checkpoints
+    for each row execute function audit.date_log_checkpoint();
+
 create function audit.date_retention_record() returns trigger language plpgsql as $$
 begin
     new.recorded_at := clock_timestamp();

@@ -118,20 +118,23 @@ async fn swapping_two_prisoners_spendable_accounts_is_found_by_verify() {
 // ---------------------------------------------------------------------------------------------
 // 5. The access log is pruned only by the retention run
 
-/// Writes `count` access-log rows logged `age` ago (as the identity store would, at that time).
+/// Writes `count` access-log rows logged `age` ago (as the identity store would have, at that
+/// time): as a superuser with the triggers off, since the database dates every row itself.
 async fn log_rows(db: &TestDb, count: i64, age: &str) {
-    db.raw_client()
+    let raw = db.raw_client().await;
+    raw.batch_execute("set session_replication_role = replica")
         .await
-        .execute(
-            "insert into audit.access_log (logged_at, actor_kind, action, subject_kind, fields,
+        .unwrap();
+    raw.execute(
+        "insert into audit.access_log (logged_at, actor_kind, action, subject_kind, fields,
                                            purpose, outcome)
              select now() - $2::text::interval, 'system', 'consult', 'prisoner', '{}',
                     'case_management', 'ok'
              from generate_series(1, $1::bigint)",
-            &[&count, &age],
-        )
-        .await
-        .unwrap();
+        &[&count, &age],
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
@@ -186,6 +189,38 @@ async fn pruning_fresh_access_log_rows_outside_the_retention_run_is_refused_and_
         .unwrap()
         .get(0);
     assert_eq!(rows, 3, "nothing was deleted");
+    // Nor can the role make fresh rows look old: the database dates a row and a checkpoint itself.
+    let backdated: time::OffsetDateTime = app
+        .query_one(
+            "insert into audit.access_log (logged_at, actor_kind, action, subject_kind, fields,
+                                           purpose, outcome)
+             values ('2001-01-01Z', 'system', 'consult', 'prisoner', '{}', 'case_management', 'ok')
+             returning logged_at",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(
+        backdated > time::OffsetDateTime::now_utc() - time::Duration::hours(1),
+        "a row is dated when it is logged"
+    );
+    let checkpoint_time: time::OffsetDateTime = app
+        .query_one(
+            "insert into audit.log_checkpoints (n, first_id, last_id, rows, last_logged_at,
+                                                range_sha256, checkpoint_sha256, previous_sha256)
+             select 2, 4, 4, 1, '2001-01-01Z', sha256('r'), sha256('c'), checkpoint_sha256
+             from audit.log_checkpoints where n = 1
+             returning last_logged_at",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        checkpoint_time, backdated,
+        "a checkpoint's time is its latest row's"
+    );
 
     // A superuser who bypasses the triggers gets the prune in, and verify says so.
     app.batch_execute(&format!(
