@@ -568,10 +568,13 @@ pub async fn apply(
         tx.commit().await?;
         return Ok(Applied::Duplicate);
     }
-    let (applied, detail) = match apply_event(&tx, message, event).await {
-        Ok(applied) => (applied, None),
-        Err(BookingError::UnknownCard) => (Applied::Rejected, Some("unknown_card")),
-        Err(error) => return Err(error),
+    let (applied, detail) = match not_bookable(event) {
+        Some(detail) => (Applied::Rejected, Some(detail)),
+        None => match apply_event(&tx, message, event).await {
+            Ok(applied) => (applied, None),
+            Err(BookingError::UnknownCard) => (Applied::Rejected, Some("unknown_card")),
+            Err(error) => return Err(error),
+        },
     };
     if applied == Applied::Rejected {
         // Nothing of the event was booked: start over in a clean transaction to record it.
@@ -592,6 +595,43 @@ pub async fn apply(
     record_inbox(&tx, message, applied, detail).await?;
     tx.commit().await?;
     Ok(applied)
+}
+
+/// Why an authentic event can never be booked as it stands, found before anything is written.
+/// Such an event is acknowledged and kept in the inbox (`rejected`, with this detail) for staff:
+/// refusing it would only make the processor deliver it again for 72 hours.
+/// - `amount_beyond_bound`: an amount beyond the currency's bound ([`ledger::Currency::max_amount_minor`]);
+///   a reversal is not checked, it only frees what is held, capped at what remains.
+/// - `zero_amount`: a clearing or refund of nothing, except a final clearing of an authorization,
+///   which frees what the hold still holds ([`apply_event`]).
+fn not_bookable(event: &CardEvent) -> Option<&'static str> {
+    let beyond = |amount: &Money| amount.within_bound().is_err();
+    match event {
+        CardEvent::Advice {
+            input,
+            approved_minor,
+            ..
+        } if beyond(&input.amount)
+            || beyond(&Money::new(*approved_minor, input.amount.currency)) =>
+        {
+            Some("amount_beyond_bound")
+        }
+        CardEvent::Clearing { amount, .. } | CardEvent::Refund { amount, .. } if beyond(amount) => {
+            Some("amount_beyond_bound")
+        }
+        CardEvent::Clearing {
+            amount,
+            authorization_id: Some(_),
+            final_clearing: true,
+            ..
+        } if amount.amount_minor == 0 => None,
+        CardEvent::Clearing { amount, .. } | CardEvent::Refund { amount, .. }
+            if amount.amount_minor == 0 =>
+        {
+            Some("zero_amount")
+        }
+        _ => None,
+    }
 }
 
 async fn known_card(tx: &Transaction<'_>, card_id: &str) -> BookingResult<Card> {
@@ -742,6 +782,30 @@ async fn apply_event(
             if booking::transaction_booked(tx, transaction_id).await? {
                 return Ok(Applied::Duplicate);
             }
+            if let (0, Some(authorization_id)) = (amount.amount_minor, authorization_id) {
+                // A final clearing of nothing (`not_bookable` lets only final ones through): the
+                // purchase cleared at zero, so what the hold still holds is freed, as any final
+                // clearing frees it. No entry: nothing moved.
+                let mut row = booking::lock_authorization(
+                    tx,
+                    authorization_id,
+                    card_id,
+                    amount.currency.code(),
+                )
+                .await?;
+                row.final_cleared = true;
+                if row.hold_id.is_some() {
+                    booking::release_authorization(
+                        tx,
+                        &mut row,
+                        None,
+                        &format!("card:clearing:{transaction_id}"),
+                    )
+                    .await?;
+                }
+                booking::save_authorization(tx, &row, None).await?;
+                return Ok(Applied::Applied);
+            }
             let clearing = Clearing {
                 transaction_id,
                 card: &card,
@@ -819,4 +883,57 @@ async fn apply_event(
         }
         CardEvent::Unknown => Ok(Applied::Ignored),
     }
+}
+
+/// An authentic processor event kept in the inbox as `rejected`: acknowledged, never booked,
+/// for staff to settle (an unknown card, a zero amount, an amount beyond the bound).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ParkedEvent {
+    pub webhook_id: String,
+    pub event_type: String,
+    pub received_at: OffsetDateTime,
+    /// Why: `unknown_card`, `zero_amount`, `amount_beyond_bound`.
+    pub detail: Option<String>,
+    pub transaction_id: Option<String>,
+    pub authorization_id: Option<String>,
+    pub card_id: Option<String>,
+    pub amount_minor: Option<i64>,
+    pub currency: Option<String>,
+}
+
+/// The parked events, newest first. The ids and the amount are read from the kept body; nothing
+/// else of it (the merchant) is shown.
+pub async fn parked_events(
+    client: &impl deadpool_postgres::GenericClient,
+    limit: i64,
+) -> BookingResult<Vec<ParkedEvent>> {
+    let rows = client
+        .query(
+            "select webhook_id, event_type, received_at, detail, body from card.inbox
+             where outcome = 'rejected' order by received_at desc, webhook_id limit $1",
+            &[&limit],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let body: Vec<u8> = row.get(4);
+            let data = serde_json::from_slice::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|envelope| envelope.get("data").cloned())
+                .unwrap_or(serde_json::Value::Null);
+            let text = |field: &str| data.get(field).and_then(|v| v.as_str()).map(str::to_owned);
+            ParkedEvent {
+                webhook_id: row.get(0),
+                event_type: row.get(1),
+                received_at: row.get(2),
+                detail: row.get(3),
+                transaction_id: text("transaction_id"),
+                authorization_id: text("authorization_id"),
+                card_id: text("card_id"),
+                amount_minor: data.get("amount").and_then(|v| v.as_i64()),
+                currency: text("currency"),
+            }
+        })
+        .collect())
 }

@@ -15,41 +15,54 @@ use serde::{Deserialize, Serialize};
 pub struct Currency {
     code: [u8; 3],
     exponent: u8,
+    max_amount_minor: i64,
 }
 
-/// Currencies Saldo accepts. A closed list on purpose: an unknown code is a typo or an attack,
-/// and the exponent must be known to read an amount at all.
-const KNOWN_CURRENCIES: &[(&str, u8)] = &[
-    ("EUR", 2),
-    ("SEK", 2),
-    ("NOK", 2),
-    ("DKK", 2),
-    ("PLN", 2),
-    ("CZK", 2),
-    ("HUF", 2),
-    ("RON", 2),
-    ("BGN", 2),
-    ("CHF", 2),
-    ("GBP", 2),
-    ("ISK", 0),
+/// Currencies Saldo accepts, with their minor-unit exponent and the largest single amount Saldo
+/// takes in them, in major units (see [`Currency::max_amount_minor`]). A closed list on purpose: an unknown code
+/// is a typo or an attack, and the exponent must be known to read an amount at all.
+///
+/// The bound is about one million euros' worth in each currency (rounded, so that exchange rates
+/// moving does not matter): far above any prisoner's payment, wage, deposit or the service's own
+/// transfers, far below where arithmetic on `i64` minor units could overflow.
+const KNOWN_CURRENCIES: &[(&str, u8, i64)] = &[
+    ("EUR", 2, 1_000_000),
+    ("SEK", 2, 10_000_000),
+    ("NOK", 2, 10_000_000),
+    ("DKK", 2, 10_000_000),
+    ("PLN", 2, 5_000_000),
+    ("CZK", 2, 25_000_000),
+    ("HUF", 2, 400_000_000),
+    ("RON", 2, 5_000_000),
+    ("BGN", 2, 2_000_000),
+    ("CHF", 2, 1_000_000),
+    ("GBP", 2, 1_000_000),
+    ("ISK", 0, 150_000_000),
 ];
+
+/// How many times [`Currency::max_amount_minor`] a balance may reach before `saldo verify` calls
+/// it implausible: a billion euros' worth, beyond the trust account of any prison service.
+pub const PLAUSIBLE_BALANCE_FACTOR: i64 = 1_000;
 
 impl Currency {
     pub const EUR: Currency = Currency {
         code: *b"EUR",
         exponent: 2,
+        max_amount_minor: 100_000_000,
     };
 
     /// Looks up a code such as `"EUR"` (upper case, as ISO 4217 writes it).
     pub fn from_code(code: &str) -> Result<Currency, MoneyError> {
         KNOWN_CURRENCIES
             .iter()
-            .find(|(known, _)| *known == code)
-            .map(|(known, exponent)| {
+            .find(|(known, _, _)| *known == code)
+            .map(|(known, exponent, max_major)| {
                 let bytes = known.as_bytes();
                 Currency {
                     code: [bytes[0], bytes[1], bytes[2]],
                     exponent: *exponent,
+                    // At most 4e8 × 100: far inside i64.
+                    max_amount_minor: max_major * 10_i64.pow(u32::from(*exponent)),
                 }
             })
             .ok_or_else(|| MoneyError::UnknownCurrency(code.chars().take(8).collect()))
@@ -63,6 +76,20 @@ impl Currency {
     /// Number of decimals of the minor unit (2 for EUR: 1 EUR = 100 cents).
     pub fn exponent(&self) -> u8 {
         self.exponent
+    }
+
+    /// The largest single amount, in minor units, Saldo takes in this currency: a posting, a
+    /// hold, a card event, a deposit, a wage. Beyond it an amount is refused
+    /// ([`MoneyError::BeyondBound`]), or for a processor event kept for staff, never booked.
+    pub fn max_amount_minor(&self) -> i64 {
+        self.max_amount_minor
+    }
+
+    /// Every accepted currency, for checks that run per currency (`saldo verify`).
+    pub fn all() -> impl Iterator<Item = Currency> {
+        KNOWN_CURRENCIES
+            .iter()
+            .filter_map(|(code, _, _)| Currency::from_code(code).ok())
     }
 }
 
@@ -112,6 +139,8 @@ pub enum MoneyError {
     NotANumber,
     #[error("amount must be positive")]
     NotPositive,
+    #[error("the amount is beyond the largest Saldo takes in {currency} ({max_minor} minor units)")]
+    BeyondBound { currency: Currency, max_minor: i64 },
 }
 
 impl MoneyError {
@@ -124,6 +153,7 @@ impl MoneyError {
             MoneyError::TooPrecise { .. } => "amount_too_precise",
             MoneyError::NotANumber => "amount_invalid",
             MoneyError::NotPositive => "amount_not_positive",
+            MoneyError::BeyondBound { .. } => "amount_beyond_bound",
         }
     }
 }
@@ -176,6 +206,18 @@ impl Money {
 
     pub fn is_positive(&self) -> bool {
         self.amount_minor > 0
+    }
+
+    /// Refuses an amount (either sign) beyond [`Currency::max_amount_minor`].
+    pub fn within_bound(self) -> Result<Money, MoneyError> {
+        let max_minor = self.currency.max_amount_minor;
+        if self.amount_minor.unsigned_abs() > max_minor.unsigned_abs() {
+            return Err(MoneyError::BeyondBound {
+                currency: self.currency,
+                max_minor,
+            });
+        }
+        Ok(self)
     }
 
     pub fn checked_add(self, other: Money) -> Result<Money, MoneyError> {
@@ -291,6 +333,27 @@ mod tests {
             Money::parse_major("99999999999999999999", Currency::EUR),
             Err(MoneyError::Overflow)
         );
+    }
+
+    #[test]
+    fn amounts_beyond_the_currencys_bound_are_refused_either_sign() {
+        let max = Currency::EUR.max_amount_minor();
+        assert_eq!(max, 100_000_000, "one million euros");
+        assert!(Money::new(max, Currency::EUR).within_bound().is_ok());
+        assert!(Money::new(-max, Currency::EUR).within_bound().is_ok());
+        for beyond in [max + 1, -max - 1, i64::MAX, i64::MIN] {
+            assert_eq!(
+                Money::new(beyond, Currency::EUR).within_bound(),
+                Err(MoneyError::BeyondBound {
+                    currency: Currency::EUR,
+                    max_minor: max
+                })
+            );
+        }
+        let isk = Currency::from_code("ISK").unwrap();
+        assert!(Money::new(150_000_000, isk).within_bound().is_ok());
+        assert!(Money::new(150_000_001, isk).within_bound().is_err());
+        assert_eq!(Currency::all().count(), KNOWN_CURRENCIES.len());
     }
 
     #[test]

@@ -147,6 +147,9 @@ pub fn validate_postings(postings: &[PostingDraft]) -> LedgerResult<()> {
                 "a posting amount cannot be zero",
             ));
         }
+        // Every amount that enters the books passes here: a deposit, a wage, an adjustment, a
+        // card clearing. One place for the bound, so nothing absurd is ever booked.
+        posting.amount.within_bound()?;
         let sum = sums.entry(posting.amount.currency).or_insert(0);
         *sum = sum
             .checked_add(posting.amount.amount_minor)
@@ -1052,6 +1055,7 @@ fn validate_hold(command: &PlaceHold) -> LedgerResult<()> {
     if !command.amount.is_positive() {
         return Err(crate::money::MoneyError::NotPositive.into());
     }
+    command.amount.within_bound()?;
     validate_text(&command.description)?;
     validate_metadata(&command.metadata)
 }
@@ -1203,6 +1207,7 @@ pub async fn increase_hold(tx: &Transaction<'_>, command: &IncreaseHold) -> Ledg
     if !command.amount.is_positive() {
         return Err(crate::money::MoneyError::NotPositive.into());
     }
+    command.amount.within_bound()?;
     let mut state = lock_hold(tx, command.hold_id).await?;
     if state.currency != command.amount.currency {
         return Err(crate::money::MoneyError::CurrencyMismatch(
@@ -1252,6 +1257,7 @@ pub async fn capture_hold(tx: &Transaction<'_>, command: &CaptureHold) -> Ledger
     if !command.amount.is_positive() {
         return Err(crate::money::MoneyError::NotPositive.into());
     }
+    command.amount.within_bound()?;
     let mut state = lock_hold(tx, command.hold_id).await?;
     if state.currency != command.amount.currency {
         return Err(crate::money::MoneyError::CurrencyMismatch(

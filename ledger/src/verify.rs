@@ -6,6 +6,7 @@ use deadpool_postgres::GenericClient;
 use serde::Serialize;
 
 use crate::error::LedgerResult;
+use crate::money::{Currency, PLAUSIBLE_BALANCE_FACTOR};
 
 /// At most this many examples are listed per check; the count is always complete.
 const MAX_EXAMPLES: i64 = 10;
@@ -178,6 +179,51 @@ const CHECKS: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// The currencies' bounds as an SQL `values` list: `(code, max_amount_minor)`.
+fn bounds_sql() -> String {
+    let rows: Vec<String> = Currency::all()
+        .map(|c| format!("('{}', {}::numeric)", c.code(), c.max_amount_minor()))
+        .collect();
+    format!("bound(currency, max_minor) as (values {})", rows.join(", "))
+}
+
+/// The checks on amounts: none beyond its currency's bound (`Currency::max_amount_minor`), and no
+/// balance beyond any plausible one (`PLAUSIBLE_BALANCE_FACTOR` times the bound). Sums are
+/// `numeric`, so even rows written around the code (or before the bound existed) are measured.
+fn bound_checks() -> Vec<(&'static str, &'static str, String)> {
+    let bounds = bounds_sql();
+    vec![
+        (
+            "amounts_bounded",
+            "every posting and hold is within its currency's bound",
+            format!(
+                "with {bounds}
+                 select 'posting ' || p.id || ': ' || p.amount_minor || ' ' || p.currency
+                 from journal_postings p left join bound b on b.currency = p.currency
+                 where b.currency is null or abs(p.amount_minor::numeric) > b.max_minor
+                 union all
+                 select 'hold ' || h.id || ': ' || h.amount_minor || ' ' || h.currency
+                 from holds h left join bound b on b.currency = h.currency
+                 where b.currency is null or h.amount_minor::numeric > b.max_minor"
+            ),
+        ),
+        (
+            "balances_plausible",
+            "no account's balance is beyond any plausible bound",
+            format!(
+                "with {bounds}
+                 select a.code || ' balance ' || s.total || ' ' || a.currency
+                 from (select account_id, sum(amount_minor::numeric) as total
+                       from journal_postings group by account_id) s
+                 join ledger_accounts a on a.id = s.account_id
+                 left join bound b on b.currency = a.currency
+                 where b.currency is null
+                    or abs(s.total) > b.max_minor * {PLAUSIBLE_BALANCE_FACTOR}"
+            ),
+        ),
+    ]
+}
+
 pub async fn verify(client: &impl GenericClient) -> LedgerResult<VerifyReport> {
     let counts = client
         .query_one(
@@ -186,8 +232,17 @@ pub async fn verify(client: &impl GenericClient) -> LedgerResult<VerifyReport> {
             &[],
         )
         .await?;
-    let mut checks = Vec::with_capacity(CHECKS.len());
-    for (name, description, query) in CHECKS {
+    let mut checks = Vec::with_capacity(CHECKS.len() + 3);
+    let bound_checks = bound_checks();
+    let all = CHECKS
+        .iter()
+        .map(|(name, description, query)| (*name, *description, *query))
+        .chain(
+            bound_checks
+                .iter()
+                .map(|(name, description, query)| (*name, *description, query.as_str())),
+        );
+    for (name, description, query) in all {
         let row = client
             .query_one(
                 &format!(
@@ -211,6 +266,7 @@ pub async fn verify(client: &impl GenericClient) -> LedgerResult<VerifyReport> {
         });
     }
     checks.push(crate::seal::verify_journal(client).await?);
+    checks.push(crate::seal::verify_accounts(client).await?);
     Ok(VerifyReport {
         entries: counts.get(0),
         postings: counts.get(1),

@@ -46,20 +46,32 @@ pub async fn prepare_identity_store(pool: &Pool, data_dir: Option<PathBuf>) -> a
 /// the EU/EEA, prepares the identity store, and starts the sealing and retention jobs.
 pub async fn before_serving(pool: &Pool, data_dir: Option<PathBuf>) -> anyhow::Result<()> {
     residency::check_before_serving(&residency::Locations::from_env()?)?;
-    let policy =
-        retention::RetentionPolicy::parse(&std::env::var("SALDO_RETENTION").unwrap_or_default())?;
+    let policy = retention::RetentionPolicy::from_env()?;
     prepare_identity_store(pool, data_dir).await?;
     tokio::spawn(seal_forever(pool.clone()));
     tokio::spawn(retention_forever(pool.clone(), policy));
     Ok(())
 }
 
-/// Seals the journal and the access log once; (journal checkpoints, log checkpoints) added.
-pub async fn seal_once(pool: &Pool, wait: Duration) -> anyhow::Result<(usize, usize)> {
+/// Checkpoints added by one sealing pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Sealed {
+    pub journal: usize,
+    pub accounts: usize,
+    pub access_log: usize,
+}
+
+/// Seals the journal, the accounts and the access log once.
+pub async fn seal_once(pool: &Pool, wait: Duration) -> anyhow::Result<Sealed> {
     let mut client = pool.get().await?;
     let journal = ledger::seal::seal_journal(&mut client, wait).await?;
+    let accounts = ledger::seal::seal_accounts(&mut client, wait).await?;
     let log = log_seal::seal(&mut client, wait).await?;
-    Ok((journal.len(), log.len()))
+    Ok(Sealed {
+        journal: journal.len(),
+        accounts: accounts.len(),
+        access_log: log.len(),
+    })
 }
 
 async fn seal_forever(pool: Pool) {
@@ -67,11 +79,12 @@ async fn seal_forever(pool: Pool) {
     loop {
         interval.tick().await;
         match seal_once(&pool, SEAL_WAIT).await {
-            Ok((0, 0)) => {}
-            Ok((journal, log)) => {
+            Ok(sealed) if sealed == Sealed::default() => {}
+            Ok(sealed) => {
                 tracing::info!(
-                    checkpoints.journal = journal,
-                    checkpoints.access_log = log,
+                    checkpoints.journal = sealed.journal,
+                    checkpoints.accounts = sealed.accounts,
+                    checkpoints.access_log = sealed.access_log,
                     "sealed"
                 )
             }

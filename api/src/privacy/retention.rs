@@ -90,7 +90,27 @@ impl Default for RetentionPolicy {
     }
 }
 
+/// The least retention of the access log Saldo accepts, whatever `SALDO_RETENTION` says: the log
+/// is the evidence of who consulted whose data. The database refuses a prune of rows younger
+/// than this too (V18, `audit.min_access_log_retention()`).
+pub const MIN_ACCESS_LOG_RETENTION: Period = Period::years(1);
+
+impl Period {
+    /// True when the period is at least `other` in every month it could start in (a month taken
+    /// as at least 28 days, at most 31).
+    fn at_least(&self, other: &Period) -> bool {
+        u64::from(self.months) * 28 + u64::from(self.days)
+            >= u64::from(other.months) * 31 + u64::from(other.days)
+            || (self.months >= other.months && self.days >= other.days)
+    }
+}
+
 impl RetentionPolicy {
+    /// The policy `SALDO_RETENTION` configures (the defaults when it is unset).
+    pub fn from_env() -> anyhow::Result<RetentionPolicy> {
+        RetentionPolicy::parse(&std::env::var("SALDO_RETENTION").unwrap_or_default())
+    }
+
     /// `category=period` pairs, comma-separated, over the defaults.
     pub fn parse(text: &str) -> anyhow::Result<RetentionPolicy> {
         let mut policy = RetentionPolicy::default();
@@ -108,6 +128,9 @@ impl RetentionPolicy {
                 "bookkeeping" => policy.bookkeeping = period,
                 other => anyhow::bail!("SALDO_RETENTION: unknown category {other}"),
             }
+        }
+        if !policy.access_log.at_least(&MIN_ACCESS_LOG_RETENTION) {
+            anyhow::bail!("SALDO_RETENTION: access_log is kept at least 1y");
         }
         Ok(policy)
     }
@@ -266,15 +289,16 @@ pub async fn run(
         }
     }
 
-    // The access log: whole sealed checkpoints whose last row is older than the period.
+    // The access log: whole sealed checkpoints whose last row is older than the period, by our
+    // clock and by the database's (which is the one its guard, V18, measures with).
     let cutoff = policy.access_log.before(now);
     let prunable = client
         .query(
             "select c.n, c.first_id, c.last_id, c.rows from audit.log_checkpoints c
-             where c.last_logged_at < $1
+             where c.last_logged_at < $1 and c.last_logged_at < now() - $2::text::interval
                and not exists (select 1 from audit.log_checkpoint_prunes p where p.n = c.n)
              order by c.n",
-            &[&cutoff],
+            &[&cutoff, &policy.access_log.iso()],
         )
         .await?;
     for row in &prunable {
@@ -284,7 +308,18 @@ pub async fn run(
         if dry_run {
             continue;
         }
+        // In this order: the database accepts a prune only with the run's record of it in the
+        // same transaction (V18), and rows only of a pruned checkpoint.
         let tx = client.transaction().await?;
+        record(
+            &tx,
+            run_id,
+            "access_log",
+            "pruned",
+            None,
+            json!({"period": policy.access_log.iso(), "checkpoint": n, "rows": rows}),
+        )
+        .await?;
         tx.execute(
             "insert into audit.log_checkpoint_prunes (n, run_id) values ($1, $2)",
             &[&n, &run_id],
@@ -293,15 +328,6 @@ pub async fn run(
         tx.execute(
             "delete from audit.access_log where id between $1 and $2",
             &[&first, &last],
-        )
-        .await?;
-        record(
-            &tx,
-            run_id,
-            "access_log",
-            "pruned",
-            None,
-            json!({"period": policy.access_log.iso(), "checkpoint": n, "rows": rows}),
         )
         .await?;
         tx.commit().await?;
@@ -377,16 +403,36 @@ mod tests {
 
     #[test]
     fn a_policy_overrides_only_the_categories_it_names() {
-        let policy = RetentionPolicy::parse("prisoner_identity=2y, access_log=30d").unwrap();
+        let policy = RetentionPolicy::parse("prisoner_identity=2y, access_log=18m").unwrap();
         assert_eq!(policy.prisoner_identity, Period::years(2));
         assert_eq!(
             policy.access_log,
             Period {
-                months: 0,
-                days: 30
+                months: 18,
+                days: 0
             }
         );
         assert_eq!(policy.bookkeeping, Period::years(10));
         assert!(RetentionPolicy::parse("names=1y").is_err());
+    }
+
+    #[test]
+    fn the_access_log_is_kept_at_least_a_year_whatever_is_configured() {
+        for short in [
+            "access_log=30d",
+            "access_log=11m",
+            "access_log=364d",
+            "access_log=0d",
+        ] {
+            assert!(RetentionPolicy::parse(short).is_err(), "{short}");
+        }
+        for enough in [
+            "access_log=1y",
+            "access_log=12m",
+            "access_log=400d",
+            "access_log=13m",
+        ] {
+            assert!(RetentionPolicy::parse(enough).is_ok(), "{enough}");
+        }
     }
 }

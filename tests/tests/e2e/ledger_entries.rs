@@ -97,7 +97,8 @@ async fn bad_entries_are_refused_with_a_clear_error_and_write_nothing() {
             ]),
         ),
         (
-            "amount_overflow",
+            // Each line is refused at the currency's bound before any sum could overflow.
+            "amount_beyond_bound",
             with(vec![
                 PostingDraft::debit(books.bank, eur(i64::MAX)),
                 PostingDraft::debit(books.bank, eur(i64::MAX)),

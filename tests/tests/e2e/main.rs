@@ -28,6 +28,7 @@ mod controls_payroll;
 mod controls_support;
 mod controls_webhook;
 mod fixtures;
+mod integrity;
 mod ledger_concurrency;
 mod ledger_entries;
 mod ledger_holds;

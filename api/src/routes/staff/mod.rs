@@ -21,6 +21,7 @@ mod login;
 mod logout;
 mod lookup;
 mod me;
+mod parked_events;
 mod payroll_import;
 mod pin;
 mod policies;
@@ -89,6 +90,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(dead_letters::list))
         .routes(routes!(dead_letters::show))
         .routes(routes!(dead_letter_retry::retry))
+        .routes(routes!(parked_events::list))
         .routes(routes!(card_actions::freeze))
         .routes(routes!(card_actions::unfreeze))
         .routes(routes!(card_actions::reissue))
