@@ -32,6 +32,7 @@ mod staff_accounts;
 mod statement;
 mod transfer;
 mod trial_balance;
+mod trust_account;
 
 pub use adjustment_decide::decide as decide_adjustment;
 pub use adjustment_propose::propose_checked as propose_adjustment;
@@ -103,6 +104,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(policies::list, policies::post))
         .routes(routes!(policy_overrides::grant))
         .routes(routes!(policy_overrides::revoke))
+        .routes(routes!(trust_account::show, trust_account::set))
 }
 
 pub fn router() -> Router<AppState> {
