@@ -199,6 +199,15 @@ async fn a_death_freeze_declines_every_payment_until_it_is_resolved_by_paying_ou
         (422, "resolution_invalid".into())
     );
 
+    // A payment approved before the death is still held: it must clear first.
+    assert_eq!(
+        refused(post(&world, &officer, world.prison_a, &resolve, close_it.clone()).await).await,
+        (409, "holds_open".into())
+    );
+    prisoner
+        .apply(&prisoner.clearing("txn_before", Some("auth_before"), 10_00))
+        .await;
+
     // Resolved by paying everything out to the payout account on record and closing.
     let balance_before = prisoner
         .ledger

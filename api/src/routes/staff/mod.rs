@@ -8,11 +8,14 @@ mod adjustment_propose;
 mod admit;
 mod balances;
 mod card_actions;
+mod close;
 mod dead_letter_retry;
 mod dead_letters;
 mod deposit;
 mod deposit_review;
 mod depositors;
+mod freeze;
+mod freeze_resolve;
 mod kiosk_devices;
 mod leave_end;
 mod leave_grant;
@@ -26,7 +29,9 @@ mod pin;
 mod policies;
 mod policy_overrides;
 mod prisoner;
+mod rectify;
 mod release;
+mod restriction;
 mod sender_approval;
 mod staff_accounts;
 mod statement;
@@ -96,6 +101,11 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(leave_end::end))
         .routes(routes!(transfer::transfer))
         .routes(routes!(release::release))
+        .routes(routes!(close::close))
+        .routes(routes!(freeze::freeze))
+        .routes(routes!(freeze_resolve::resolve))
+        .routes(routes!(rectify::rectify))
+        .routes(routes!(restriction::restrict, restriction::lift))
         .routes(routes!(payroll_import::post))
         .routes(routes!(deposit_review::list))
         .routes(routes!(deposit_review::approve))
