@@ -459,6 +459,21 @@ async fn closing_after_release_pays_out_and_closes_only_once_the_grace_period_is
             .await
             .approve
     );
+    // The ledger library refuses too: a closure is not a freeze to lift.
+    let mut client = world.db.pool.get().await.unwrap();
+    let tx = client.transaction().await.unwrap();
+    let error = ledger::lifecycle::resolve_freeze(
+        &tx,
+        &ledger::lifecycle::ResolveFreeze {
+            idempotency_key: "library-restore".into(),
+            person_id: person,
+            resolution: ledger::lifecycle::Resolution::Restore,
+            resolved_by: "test".into(),
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error.code(), "accounts_closed");
 }
 
 async fn consult(world: &World, user: &StaffUser, person: Uuid) -> Value {

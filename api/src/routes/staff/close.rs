@@ -92,9 +92,10 @@ pub(super) async fn require_payout_account(
 /// The ledger's refusals of a closure: states that a later request can pass are conflicts.
 pub(super) fn close_refused(error: ledger::LedgerError) -> Problem {
     match error.code() {
-        code @ ("grace_period_running" | "holds_open" | "deposits_pending_review") => {
-            Problem::conflict(code, error.to_string())
-        }
+        code @ ("grace_period_running"
+        | "holds_open"
+        | "deposits_pending_review"
+        | "accounts_closed") => Problem::conflict(code, error.to_string()),
         _ => lifecycle::refused(error),
     }
 }
