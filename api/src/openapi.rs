@@ -351,9 +351,16 @@ mod elsewhere {
         responses((status = 200, description = "Import outcome", body = Object)))]
     fn recon_settlement() {}
     #[utoipa::path(post, path = "/api/staff/recon/bank-statements", tag = "reconciliation",
-        description = "Roles: finance, finance_approver. A camt.053 bank statement.",
+        description = "Roles: finance, finance_approver in the prison named. A camt.053 statement \
+            of that prison's trust account: a statement of another IBAN or currency, or closing \
+            outside the reconciliation period, is refused whole (nothing written).",
+        params(("prison_id" = uuid::Uuid, Query, description = "The prison whose trust account the statement is of")),
         request_body(content = String, content_type = "application/xml"),
-        responses((status = 200, description = "Import outcome", body = Object)))]
+        responses(
+            (status = 200, description = "Import outcome", body = Object),
+            (status = 400, description = "prison_required, prison_id_invalid", body = crate::problem::Problem, content_type = "application/problem+json"),
+            (status = 409, description = "trust_account_not_configured", body = crate::problem::Problem, content_type = "application/problem+json"),
+            (status = 422, description = "wrong_account, wrong_currency, statement_out_of_period, invalid_file, totals_mismatch", body = crate::problem::Problem, content_type = "application/problem+json")))]
     fn recon_bank_statement() {}
 }
 

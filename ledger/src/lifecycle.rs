@@ -544,6 +544,7 @@ async fn close(tx: &Transaction<'_>, command: &Closure, why: &'static str) -> Le
     };
     lock_person(tx, command.person_id).await?;
     let current = require_placement(tx, command.person_id).await?;
+    refuse_if_closed(&current)?;
     let now = db_now(tx).await?;
     match (why, current.mode) {
         ("release", CardMode::Released { until }) => {
@@ -739,6 +740,7 @@ pub async fn freeze(tx: &Transaction<'_>, command: &Freeze) -> LedgerResult<Plac
     };
     lock_person(tx, command.person_id).await?;
     let current = require_placement(tx, command.person_id).await?;
+    refuse_if_closed(&current)?;
     let placement = record_mode(
         tx,
         ModeRow {
@@ -821,6 +823,7 @@ pub async fn resolve_freeze(
         Begun::Replayed(done) => return Ok(done),
         Begun::Fresh(claim) => claim,
     };
+    refuse_if_closed(&current)?;
     if current.mode != CardMode::Frozen {
         return Err(LedgerError::invalid(
             "mode_conflict",
@@ -854,6 +857,18 @@ pub async fn resolve_freeze(
     };
     idempotency::finish(tx, claim, &done).await?;
     Ok(done)
+}
+
+/// Closed accounts stay closed: a closure's `Frozen` is an end state, not a freeze to lift or
+/// replace (restoring the mode before it would reopen a card on closed accounts).
+fn refuse_if_closed(current: &Placement) -> LedgerResult<()> {
+    if current.mode == CardMode::Frozen && current.reason == "closed" {
+        return Err(LedgerError::invalid(
+            "accounts_closed",
+            "the person's accounts are closed",
+        ));
+    }
+    Ok(())
 }
 
 /// The latest mode that was not a freeze; `Inside` if there was none.

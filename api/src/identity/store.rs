@@ -822,7 +822,10 @@ pub async fn restrict_prisoner(
     let statement = tx
         .prepare_cached(
             "update identity.prisoners
-             set restricted_at = case when $3::text is null then null else now() end,
+             set restricted_at = case when $3::text is null then null
+                                      when restriction_reason is not distinct from $3::text
+                                          then restricted_at
+                                      else now() end,
                  restriction_reason = $3, updated_at = now()
              where person_id = $1 and ($2::uuid is null or prison_id = $2)
              returning prison_id",

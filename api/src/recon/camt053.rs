@@ -11,6 +11,84 @@ use quick_xml::events::Event;
 use time::Date;
 
 use super::ReconError;
+use super::iso4217;
+use super::trust_account::{grouped_iban, masked_iban, normalize_iban};
+
+/// The account a statement must be of: the prison's trust account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementAccount {
+    /// Normalised (upper case, no spaces).
+    pub iban: String,
+    pub currency: Currency,
+}
+
+impl StatementAccount {
+    fn named(&self) -> String {
+        format!("{} ({})", grouped_iban(&self.iban), self.currency.code())
+    }
+
+    /// Refuses a statement of another account, naming both (the other one masked).
+    fn check_account(
+        &self,
+        statement_id: &str,
+        iban: Option<&str>,
+        currency: Option<&str>,
+    ) -> Result<(), ReconError> {
+        let statement = if statement_id.is_empty() {
+            "the statement".to_owned()
+        } else {
+            format!("statement {statement_id}")
+        };
+        let Some(iban) = iban.map(normalize_iban) else {
+            return Err(ReconError::WrongAccount(format!(
+                "{statement} names no IBAN for its account, so it cannot be shown to be of this \
+                 prison's trust account {}: nothing imported",
+                self.named()
+            )));
+        };
+        if iban != self.iban {
+            let other = match currency {
+                Some(code) if iso4217::is_currency_code(code) => {
+                    format!("{} ({code})", masked_iban(&iban))
+                }
+                _ => masked_iban(&iban),
+            };
+            return Err(ReconError::WrongAccount(format!(
+                "{statement} is of account {other}, not of this prison's trust account {}: \
+                 nothing imported",
+                self.named()
+            )));
+        }
+        if let Some(code) = currency {
+            self.check_currency(code, &format!("{statement}'s account"))?;
+        }
+        Ok(())
+    }
+
+    /// The account's currency, or why not: a real currency that is not the account's is said
+    /// to be so, never "unknown".
+    fn check_currency(&self, code: &str, what: &str) -> Result<Currency, ReconError> {
+        if code == self.currency.code() {
+            return Ok(self.currency);
+        }
+        if iso4217::is_currency_code(code) {
+            Err(ReconError::WrongCurrency(format!(
+                "{what} is in {code}, not this account's currency: trust account {} is kept in \
+                 {}; nothing imported",
+                grouped_iban(&self.iban),
+                self.currency.code()
+            )))
+        } else {
+            Err(ReconError::InvalidFile {
+                line_no: 0,
+                message: format!(
+                    "{what}: currency {:?} is not an ISO 4217 code",
+                    code.chars().take(8).collect::<String>()
+                ),
+            })
+        }
+    }
+}
 
 /// One booked transaction on the account: one per `TxDtls` (one per `Ntry` without details).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,6 +181,8 @@ struct StatementBeingRead {
     opening: Option<Money>,
     closing: Option<(Money, Date)>,
     declared_entries: Option<u64>,
+    /// Whether the Acct element was read and is the trust account.
+    account_checked: bool,
     entry_count: u64,
     booked_sum_minor: i64,
 }
@@ -118,13 +198,18 @@ fn invalid(position: u64, message: impl Into<String>) -> ReconError {
     }
 }
 
-fn parse_money(amount: &Amount, position: u64, what: &str) -> Result<Money, ReconError> {
-    let currency = Currency::from_code(&amount.currency).map_err(|_| {
-        invalid(
-            position,
-            format!("{what}: currency {:?} is unknown", amount.currency),
-        )
-    })?;
+fn parse_money(
+    account: &StatementAccount,
+    amount: &Amount,
+    position: u64,
+    what: &str,
+) -> Result<Money, ReconError> {
+    let currency = account
+        .check_currency(&amount.currency, what)
+        .map_err(|error| match error {
+            ReconError::InvalidFile { message, .. } => invalid(position, message),
+            other => other,
+        })?;
     if amount.text.starts_with('-') || amount.text.starts_with('+') {
         return Err(invalid(position, format!("{what}: amounts carry no sign")));
     }
@@ -158,6 +243,7 @@ fn parse_date(text: &str, position: u64, what: &str) -> Result<Date, ReconError>
 /// statement's arithmetic: opening balance plus the booked lines must give the closing balance.
 pub fn read_camt053<R: BufRead>(
     reader: R,
+    account: &StatementAccount,
     mut on_line: impl FnMut(BankLine) -> Result<(), ReconError>,
 ) -> Result<Camt053Summary, ReconError> {
     let mut hashing = BufReader::new(HashingRead {
@@ -329,10 +415,22 @@ pub fn read_camt053<R: BufRead>(
                 let closing = path.pop();
                 let parent = path.last().map(String::as_str);
                 match (parent, closing.as_deref()) {
+                    // The account is named before any balance or entry: a statement of another
+                    // account stops here, before anything of it is read.
+                    (Some("Stmt"), Some("Acct")) => {
+                        if let Some(current) = statement.as_mut() {
+                            account.check_account(
+                                &current.id,
+                                current.iban.as_deref(),
+                                current.currency.as_deref(),
+                            )?;
+                            current.account_checked = true;
+                        }
+                    }
                     (Some("Stmt"), Some("Bal")) => {
                         if let (Some(done), Some(statement)) = (balance.take(), statement.as_mut())
                         {
-                            let money = parse_money(&done.amount, position, "Bal/Amt")?;
+                            let money = parse_money(account, &done.amount, position, "Bal/Amt")?;
                             let amount_minor = signed(money, &done.credit_debit, position)?;
                             let money = Money::new(amount_minor, money.currency);
                             match done.code.as_str() {
@@ -354,7 +452,7 @@ pub fn read_camt053<R: BufRead>(
                             not_booked_entries = not_booked_entries.saturating_add(1);
                             continue;
                         }
-                        let money = parse_money(&done.amount, position, "Ntry/Amt")?;
+                        let money = parse_money(account, &done.amount, position, "Ntry/Amt")?;
                         let entry_minor = signed(money, &done.credit_debit, position)?;
                         let booking_date = parse_date(&done.booking_date, position, "BookgDt")?;
                         let stmt_no = i32::try_from(statements.len() + 1)
@@ -376,7 +474,7 @@ pub fn read_camt053<R: BufRead>(
                                         "a batch entry's TxDtls lacks its Amt",
                                     ));
                                 };
-                                let part = parse_money(amount, position, "TxDtls/Amt")?;
+                                let part = parse_money(account, amount, position, "TxDtls/Amt")?;
                                 let indicator = details
                                     .credit_debit
                                     .clone()
@@ -414,6 +512,9 @@ pub fn read_camt053<R: BufRead>(
                         let Some(done) = statement.take() else {
                             continue;
                         };
+                        if !done.account_checked {
+                            account.check_account(&done.id, None, None)?;
+                        }
                         statements.push(finish_statement(done, statements.len(), position)?);
                     }
                     _ => {}
@@ -459,11 +560,8 @@ fn finish_statement(
     let (closing, closing_date) = done
         .closing
         .ok_or_else(|| invalid(position, "a Stmt without a closing balance (CLBD)"))?;
-    let currency = match done.currency {
-        Some(code) => Currency::from_code(&code)
-            .map_err(|_| invalid(position, format!("account currency {code:?} is unknown")))?,
-        None => opening.currency,
-    };
+    // The account's currency was checked against the trust account's when Acct ended.
+    let currency = opening.currency;
     if opening.currency != currency || closing.currency != currency {
         return Err(invalid(
             position,

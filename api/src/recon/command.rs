@@ -36,11 +36,32 @@ pub enum ReconcileCommand {
         #[arg(long, env = "SALDO_STAFF_ID", default_value = "cli")]
         by: String,
     },
-    /// Import and reconcile a camt.053 statement of the trust bank account.
+    /// Import and reconcile a camt.053 statement of a prison's trust bank account.
     Bank {
         file: PathBuf,
+        /// The prison (code) whose trust account the statement must be of.
+        #[arg(long)]
+        prison: String,
         #[arg(long, default_value_t = super::DEFAULT_GRACE_DAYS)]
         grace_days: i64,
+        #[arg(long, env = "SALDO_STAFF_ID", default_value = "cli")]
+        by: String,
+    },
+    /// Set (or, without --iban, show) a prison's trust bank account: statements of any other
+    /// account or currency are refused.
+    TrustAccount {
+        /// The prison's code.
+        #[arg(long)]
+        prison: String,
+        /// The account's IBAN (spaces allowed); checked with mod-97.
+        #[arg(long, requires = "currency")]
+        iban: Option<String>,
+        /// ISO 4217 code of the account, e.g. EUR.
+        #[arg(long, requires = "iban")]
+        currency: Option<String>,
+        /// The first day reconciled (YYYY-MM-DD); default 35 days ago.
+        #[arg(long, value_parser = parse_date)]
+        from: Option<Date>,
         #[arg(long, env = "SALDO_STAFF_ID", default_value = "cli")]
         by: String,
     },
@@ -115,11 +136,45 @@ fn print_outcome(outcome: &ImportOutcome) {
     }
 }
 
+/// Refusals of a file or a setting: exit code 2, nothing written.
+fn is_refusal(error: &ReconError) -> bool {
+    matches!(
+        error,
+        ReconError::InvalidFile { .. }
+            | ReconError::TotalsMismatch(_)
+            | ReconError::SettlementDateTaken { .. }
+            | ReconError::Invalid(_)
+            | ReconError::WrongAccount(_)
+            | ReconError::WrongCurrency(_)
+            | ReconError::OutOfPeriod(_)
+            | ReconError::TrustAccountNotConfigured
+            | ReconError::Refused { .. }
+            | ReconError::NotFound(_)
+    )
+}
+
+async fn prison_id_of(
+    pool: &deadpool_postgres::Pool,
+    code: &str,
+) -> anyhow::Result<Option<uuid::Uuid>> {
+    let client = pool.get().await?;
+    Ok(crate::identity::store::prison_by_code(&client, code)
+        .await
+        .map_err(|error| anyhow::anyhow!("{error}"))?
+        .map(|prison| prison.id))
+}
+
+/// Which file is imported, and for whom.
+enum FileKind {
+    Settlement,
+    BankStatement { prison_id: uuid::Uuid },
+}
+
 async fn import_file(
     pool: &deadpool_postgres::Pool,
     file: PathBuf,
     options: ImportOptions,
-    settlement: bool,
+    kind: FileKind,
 ) -> anyhow::Result<ExitCode> {
     // The cheap check first: a re-import does not read the file twice.
     let hash_path = file.clone();
@@ -131,23 +186,19 @@ async fn import_file(
         return Ok(ExitCode::SUCCESS);
     }
     let reader = BufReader::with_capacity(256 * 1024, std::fs::File::open(&file)?);
-    let result = if settlement {
-        super::import_settlement(pool, reader, &options).await
-    } else {
-        super::import_bank_statement(pool, reader, &options).await
+    let result = match kind {
+        FileKind::Settlement => super::import_settlement(pool, reader, &options).await,
+        FileKind::BankStatement { prison_id } => {
+            super::import_bank_statement(pool, reader, prison_id, &options).await
+        }
     };
     match result {
         Ok(outcome) => {
             print_outcome(&outcome);
             Ok(ExitCode::SUCCESS)
         }
-        Err(
-            error @ (ReconError::InvalidFile { .. }
-            | ReconError::TotalsMismatch(_)
-            | ReconError::SettlementDateTaken { .. }
-            | ReconError::Invalid(_)),
-        ) => {
-            eprintln!("rejected, nothing imported: {error}");
+        Err(error) if is_refusal(&error) => {
+            eprintln!("rejected ({}), nothing imported: {error}", error.code());
             Ok(ExitCode::from(2))
         }
         Err(error) => Err(error.into()),
@@ -174,13 +225,18 @@ pub async fn run(
                 grace_days,
                 progress: Some(progress_printer(format!("settlement {date}"))),
             };
-            import_file(&pool, file, options, true).await
+            import_file(&pool, file, options, FileKind::Settlement).await
         }
         ReconcileCommand::Bank {
             file,
+            prison,
             grace_days,
             by,
         } => {
+            let Some(prison_id) = prison_id_of(&pool, &prison).await? else {
+                eprintln!("rejected (not_found), nothing imported: no prison with code {prison:?}");
+                return Ok(ExitCode::from(2));
+            };
             let options = ImportOptions {
                 file_name: file.file_name().map(|n| n.to_string_lossy().into_owned()),
                 imported_by: by,
@@ -188,7 +244,53 @@ pub async fn run(
                 grace_days,
                 progress: Some(progress_printer("bank statement".into())),
             };
-            import_file(&pool, file, options, false).await
+            import_file(&pool, file, options, FileKind::BankStatement { prison_id }).await
+        }
+        ReconcileCommand::TrustAccount {
+            prison,
+            iban,
+            currency,
+            from,
+            by,
+        } => {
+            let Some(prison_id) = prison_id_of(&pool, &prison).await? else {
+                eprintln!("refused (not_found): no prison with code {prison:?}");
+                return Ok(ExitCode::from(2));
+            };
+            let client = pool.get().await?;
+            let account = match (iban, currency) {
+                (Some(iban), Some(currency)) => {
+                    let by = format!("cli:{by}");
+                    match super::trust_account::configure(
+                        &client, prison_id, &iban, &currency, from, &by,
+                    )
+                    .await
+                    {
+                        Ok(account) => account,
+                        Err(error) if is_refusal(&error) => {
+                            eprintln!("refused ({}): {error}", error.code());
+                            return Ok(ExitCode::from(2));
+                        }
+                        Err(error) => return Err(error.into()),
+                    }
+                }
+                _ => match super::trust_account::current(&client, prison_id).await? {
+                    Some(account) => account,
+                    None => {
+                        eprintln!("{}", ReconError::TrustAccountNotConfigured);
+                        return Ok(ExitCode::from(2));
+                    }
+                },
+            };
+            println!(
+                "trust account of {prison}: {} in {}, reconciled from {} (set by {} at {})",
+                super::trust_account::grouped_iban(&account.iban),
+                account.currency.code(),
+                account.reconcile_from,
+                account.configured_by,
+                account.configured_at
+            );
+            Ok(ExitCode::SUCCESS)
         }
         ReconcileCommand::Funding {
             date,

@@ -344,6 +344,7 @@ async fn book_settlement_day(
 pub async fn reconcile_bank(
     tx: &Transaction<'_>,
     import_id: Uuid,
+    prison_id: Uuid,
     summary: &Camt053Summary,
     options: &ImportOptions,
 ) -> ReconResult<ImportSummary> {
@@ -367,8 +368,8 @@ pub async fn reconcile_bank(
     })?;
     tx.execute(
         "insert into recon.imports (id, kind, file_sha256, file_name, business_date, currency,
-             row_count, net_minor, imported_by)
-         values ($1, 'bank_statement', $2, $3, $4, $5, $6, $7, $8)",
+             row_count, net_minor, imported_by, prison_id)
+         values ($1, 'bank_statement', $2, $3, $4, $5, $6, $7, $8, $9)",
         &[
             &import_id,
             &summary.sha256_hex,
@@ -378,6 +379,7 @@ pub async fn reconcile_bank(
             &row_count(summary.line_count)?,
             &net_minor,
             &options.imported_by,
+            &prison_id,
         ],
     )
     .await?;

@@ -9,10 +9,12 @@
 pub mod breaks;
 pub mod camt053;
 pub mod command;
+pub mod iso4217;
 pub mod matching;
 pub mod report;
 pub mod scheduled;
 pub mod settlement;
+pub mod trust_account;
 
 use std::collections::BTreeMap;
 use std::io::BufRead;
@@ -23,7 +25,7 @@ use deadpool_postgres::{Pool, Transaction};
 use futures_util::SinkExt;
 use ledger::{AccountType, Currency, NewAccount};
 use serde::Serialize;
-use time::Date;
+use time::{Date, OffsetDateTime};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
@@ -74,6 +76,23 @@ pub enum ReconError {
     SettlementDateTaken { date: Date, import_id: Uuid },
     #[error("{0}")]
     Invalid(String),
+    /// The statement is of another account than the prison's trust account.
+    #[error("{0}")]
+    WrongAccount(String),
+    /// The statement (or an amount in it) is in a real currency, not the trust account's.
+    #[error("{0}")]
+    WrongCurrency(String),
+    /// The statement closes outside the trust account's reconciliation period.
+    #[error("{0}")]
+    OutOfPeriod(String),
+    #[error(
+        "this prison has no trust account configured: set its IBAN and currency first \
+         (PUT /api/staff/prisons/{{prison_id}}/trust-account or saldo reconcile trust-account)"
+    )]
+    TrustAccountNotConfigured,
+    /// Bad input with its own stable code (an IBAN, a currency, a date).
+    #[error("{message}")]
+    Refused { code: &'static str, message: String },
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{0}")]
@@ -99,6 +118,11 @@ impl ReconError {
             ReconError::TotalsMismatch(_) => "totals_mismatch",
             ReconError::SettlementDateTaken { .. } => "settlement_date_taken",
             ReconError::Invalid(_) => "invalid",
+            ReconError::WrongAccount(_) => "wrong_account",
+            ReconError::WrongCurrency(_) => "wrong_currency",
+            ReconError::OutOfPeriod(_) => "statement_out_of_period",
+            ReconError::TrustAccountNotConfigured => "trust_account_not_configured",
+            ReconError::Refused { code, .. } => code,
             ReconError::NotFound(_) => "not_found",
             ReconError::Conflict(_) => "conflict",
             ReconError::SamePerson => "four_eyes",
@@ -482,15 +506,35 @@ pub async fn import_settlement<R: BufRead + Send + 'static>(
     Ok(ImportOutcome::Imported(summary))
 }
 
-/// Imports one camt.053 statement file of the trust bank account and reconciles it. A file
-/// whose balances do not add up is rejected whole, with nothing written.
+/// Imports one camt.053 statement file of a prison's trust bank account and reconciles it. A
+/// file whose balances do not add up, of another account or currency, or closing outside the
+/// account's reconciliation period is rejected whole, with nothing written; so is any file for a
+/// prison with no trust account configured.
 pub async fn import_bank_statement<R: BufRead + Send + 'static>(
     pool: &Pool,
     reader: R,
+    prison_id: Uuid,
     options: &ImportOptions,
 ) -> ReconResult<ImportOutcome> {
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
+    if tx
+        .query_opt(
+            "select 1 from identity.prisons where id = $1",
+            &[&prison_id],
+        )
+        .await?
+        .is_none()
+    {
+        return Err(ReconError::NotFound("prison"));
+    }
+    let trust_account = trust_account::current(&tx, prison_id)
+        .await?
+        .ok_or(ReconError::TrustAccountNotConfigured)?;
+    let expected = camt053::StatementAccount {
+        iban: trust_account.iban.clone(),
+        currency: trust_account.currency,
+    };
     tx.batch_execute(
         "create temp table recon_stage_bank (
              line_no bigint, stmt_no int, booking_date date, amount_minor bigint, currency text,
@@ -500,7 +544,7 @@ pub async fn import_bank_statement<R: BufRead + Send + 'static>(
     options.report(ProgressEvent::Phase("loading statement lines"));
     let progress = options.progress.clone();
     let summary = stream_into_copy(&tx, "copy recon_stage_bank from stdin", move |emit| {
-        camt053::read_camt053(reader, |line| {
+        camt053::read_camt053(reader, &expected, |line| {
             let line_no = line.line_no.to_string();
             let stmt_no = line.stmt_no.to_string();
             let date = line.booking_date.to_string();
@@ -527,6 +571,37 @@ pub async fn import_bank_statement<R: BufRead + Send + 'static>(
     options.report(ProgressEvent::Loaded {
         rows: summary.line_count,
     });
+    let today = OffsetDateTime::now_utc().date();
+    for statement in &summary.statements {
+        trust_account::check_period(
+            &trust_account,
+            &statement.statement_id,
+            statement.closing_date,
+            today,
+        )?;
+    }
+    // Lines booked long before the period (or after today) are not this period's either.
+    let booked = tx
+        .query_one(
+            "select min(booking_date), max(booking_date) from recon_stage_bank",
+            &[],
+        )
+        .await?;
+    let earliest_allowed = trust_account.reconcile_from - time::Duration::days(LOOKBACK_DAYS);
+    let (first, last): (Option<Date>, Option<Date>) = (booked.get(0), booked.get(1));
+    if let Some(first) = first.filter(|first| *first < earliest_allowed) {
+        return Err(ReconError::OutOfPeriod(format!(
+            "a line is booked on {first}, more than {LOOKBACK_DAYS} days before the \
+             reconciliation period of trust account {} starts ({}): nothing imported",
+            trust_account::grouped_iban(&trust_account.iban),
+            trust_account.reconcile_from
+        )));
+    }
+    if let Some(last) = last.filter(|last| *last > today.next_day().unwrap_or(today)) {
+        return Err(ReconError::OutOfPeriod(format!(
+            "a line is booked on {last}, after today: nothing imported"
+        )));
+    }
     tx.execute("select pg_advisory_xact_lock($1)", &[&IMPORT_LOCK_KEY])
         .await?;
     if let Some(row) = tx
@@ -542,7 +617,7 @@ pub async fn import_bank_statement<R: BufRead + Send + 'static>(
     }
     let import_id = Uuid::now_v7();
     options.report(ProgressEvent::Phase("matching against the ledger"));
-    let result = matching::reconcile_bank(&tx, import_id, &summary, options).await?;
+    let result = matching::reconcile_bank(&tx, import_id, prison_id, &summary, options).await?;
     options.report(ProgressEvent::Phase("committing"));
     tx.commit().await?;
     Ok(ImportOutcome::Imported(result))

@@ -179,6 +179,50 @@ fn routes() -> Vec<Route> {
             &[O],
             false,
         ),
+        // The leave's prisoner is back inside: frozen, then the freeze resolved.
+        route(
+            Method::POST,
+            "/api/staff/prisons/{A}/prisoners/{L}/freeze",
+            &[O],
+            false,
+        ),
+        route(
+            Method::POST,
+            "/api/staff/prisons/{A}/prisoners/{L}/freeze/resolve",
+            &[O],
+            false,
+        ),
+        route(
+            Method::POST,
+            "/api/staff/prisons/{A}/prisoners/{P}/rectification",
+            &[O],
+            false,
+        ),
+        route(
+            Method::PUT,
+            "/api/staff/prisons/{A}/prisoners/{R}/restriction",
+            &[O],
+            false,
+        ),
+        route(
+            Method::DELETE,
+            "/api/staff/prisons/{A}/prisoners/{R}/restriction",
+            &[O],
+            false,
+        ),
+        // Set first, so the reading route finds it.
+        route(
+            Method::PUT,
+            "/api/staff/prisons/{A}/trust-account",
+            &[FA],
+            false,
+        ),
+        route(
+            Method::GET,
+            "/api/staff/prisons/{A}/trust-account",
+            &[F, FA, AU],
+            false,
+        ),
         route(
             Method::POST,
             "/api/staff/prisons/{A}/payroll?effective_date=2026-11-27",
@@ -299,6 +343,17 @@ fn body_for(path: &str, n: usize) -> Option<Value> {
         Some(json!({"reason": "matrix"}))
     } else if path.ends_with("/release") {
         Some(json!({"idempotency_key": unique, "savings": "to_spendable"}))
+    } else if path.ends_with("/freeze") {
+        Some(json!({"idempotency_key": unique, "cause": "escape"}))
+    } else if path.ends_with("/freeze/resolve") {
+        Some(json!({"idempotency_key": unique, "resolution": "restore"}))
+    } else if path.ends_with("/rectification") {
+        Some(json!({"unit": "C3"}))
+    } else if path.ends_with("/restriction") {
+        // Read by the PUT; the DELETE takes no body.
+        Some(json!({"reason": "objection"}))
+    } else if path.ends_with("/trust-account") {
+        Some(json!({"iban": "FI2112345600000785", "currency": "EUR"}))
     } else {
         None
     }

@@ -14,6 +14,8 @@ use uuid::Uuid;
 use crate::fixtures::*;
 
 const CARD: &str = "card_recon1";
+const TRUST_PRISON: &str = "RCN";
+const TRUST_IBAN: &str = "FI2112345600000785";
 
 fn day(n: u8) -> Date {
     Date::from_calendar_date(2026, Month::November, n).unwrap()
@@ -63,6 +65,28 @@ impl Program {
             )
             .await
             .unwrap();
+        // The prison whose trust account the test statements are of (camt053() names it).
+        let prison = saldo::identity::store::create_prison(
+            &db.pool.get().await.unwrap(),
+            &saldo::identity::NewPrison {
+                code: TRUST_PRISON.into(),
+                name: "Reconciliation prison".into(),
+                time_zone: "Europe/Helsinki".into(),
+                country: "FI".into(),
+            },
+        )
+        .await
+        .unwrap();
+        recon::trust_account::configure(
+            &db.pool.get().await.unwrap(),
+            prison.id,
+            TRUST_IBAN,
+            "EUR",
+            Some(day(1)),
+            "test",
+        )
+        .await
+        .unwrap();
         Program {
             ledger,
             spendable,
@@ -479,9 +503,20 @@ fn camt053(
 }
 
 async fn import_bank(db: &TestDb, xml: String) -> Result<ImportOutcome, ReconError> {
+    let prison_id: Uuid = db
+        .raw_client()
+        .await
+        .query_one(
+            "select id from identity.prisons where code = $1",
+            &[&TRUST_PRISON],
+        )
+        .await
+        .unwrap()
+        .get(0);
     recon::import_bank_statement(
         &db.pool,
         Cursor::new(xml.into_bytes()),
+        prison_id,
         &ImportOptions::new("clerk"),
     )
     .await

@@ -81,10 +81,14 @@ impl From<ReconError> for Problem {
             ReconError::InvalidFile { .. }
             | ReconError::TotalsMismatch(_)
             | ReconError::Invalid(_)
+            | ReconError::WrongAccount(_)
+            | ReconError::WrongCurrency(_)
+            | ReconError::OutOfPeriod(_)
+            | ReconError::Refused { .. }
             | ReconError::Overflow => Problem::unprocessable(code, error.to_string()),
-            ReconError::SettlementDateTaken { .. } | ReconError::Conflict(_) => {
-                Problem::conflict(code, error.to_string())
-            }
+            ReconError::SettlementDateTaken { .. }
+            | ReconError::Conflict(_)
+            | ReconError::TrustAccountNotConfigured => Problem::conflict(code, error.to_string()),
             ReconError::SamePerson => {
                 Problem::new(StatusCode::FORBIDDEN, code, Some(error.to_string()))
             }
@@ -293,13 +297,34 @@ async fn upload_settlement(
     Ok(Json(outcome).into_response())
 }
 
+#[derive(Debug, Deserialize)]
+struct BankStatementQuery {
+    prison_id: Option<String>,
+}
+
 async fn upload_bank_statement(
     clerk: RequireRole<ReconClerks>,
     State(state): State<AppState>,
+    Query(query): Query<BankStatementQuery>,
     body: Bytes,
 ) -> Result<Response, Problem> {
+    // Whose trust account the statement must be of: a prison where the clerk works.
+    let prison_id = match query.prison_id.as_deref() {
+        None | Some("") => {
+            return Err(Problem::bad_request(
+                "prison_required",
+                "name the prison whose trust account the statement is of: ?prison_id=",
+            ));
+        }
+        Some(text) => Uuid::parse_str(text)
+            .map_err(|_| Problem::bad_request("prison_id_invalid", "prison_id is a UUID"))?,
+    };
+    if !clerk.staff.may(ReconClerks::ROLES, prison_id) {
+        return Err(Problem::forbidden());
+    }
     let mut options = ImportOptions::new(&clerk.staff.username);
     options.file_name = Some("upload-camt053.xml".into());
-    let outcome = recon::import_bank_statement(&state.pool, Cursor::new(body), &options).await?;
+    let outcome =
+        recon::import_bank_statement(&state.pool, Cursor::new(body), prison_id, &options).await?;
     Ok(Json(outcome).into_response())
 }

@@ -8,11 +8,14 @@ mod adjustment_propose;
 mod admit;
 mod balances;
 mod card_actions;
+mod close;
 mod dead_letter_retry;
 mod dead_letters;
 mod deposit;
 mod deposit_review;
 mod depositors;
+mod freeze;
+mod freeze_resolve;
 mod kiosk_devices;
 mod leave_end;
 mod leave_grant;
@@ -27,12 +30,15 @@ mod pin;
 mod policies;
 mod policy_overrides;
 mod prisoner;
+mod rectify;
 mod release;
+mod restriction;
 mod sender_approval;
 mod staff_accounts;
 mod statement;
 mod transfer;
 mod trial_balance;
+mod trust_account;
 
 pub use adjustment_decide::decide as decide_adjustment;
 pub use adjustment_propose::propose_checked as propose_adjustment;
@@ -98,6 +104,11 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(leave_end::end))
         .routes(routes!(transfer::transfer))
         .routes(routes!(release::release))
+        .routes(routes!(close::close))
+        .routes(routes!(freeze::freeze))
+        .routes(routes!(freeze_resolve::resolve))
+        .routes(routes!(rectify::rectify))
+        .routes(routes!(restriction::restrict, restriction::lift))
         .routes(routes!(payroll_import::post))
         .routes(routes!(deposit_review::list))
         .routes(routes!(deposit_review::approve))
@@ -106,6 +117,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(policies::list, policies::post))
         .routes(routes!(policy_overrides::grant))
         .routes(routes!(policy_overrides::revoke))
+        .routes(routes!(trust_account::show, trust_account::set))
 }
 
 pub fn router() -> Router<AppState> {
