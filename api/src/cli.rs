@@ -53,6 +53,14 @@ pub enum Command {
             default_value = ""
         )]
         webhook_secrets: String,
+        /// Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: addresses or
+        /// CIDR blocks, comma-separated. From anyone else those headers are ignored.
+        #[arg(long, env = "SALDO_TRUSTED_PROXIES", default_value = "")]
+        trusted_proxies: String,
+        /// Password and PIN hashes (argon2id, 19 MiB each) allowed to run at once; more sign-ins
+        /// wait briefly, then get 429. Default: one per CPU core, 2 to 4.
+        #[arg(long, env = "SALDO_AUTH_HASH_CONCURRENCY")]
+        auth_hash_concurrency: Option<usize>,
         #[command(flatten)]
         processor: ProcessorArgs,
     },
@@ -138,8 +146,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             listen,
             db_pool_size,
             webhook_secrets,
+            trusted_proxies,
+            auth_hash_concurrency,
             processor,
         } => {
+            let trusted_proxies = crate::http::TrustedProxies::parse(&trusted_proxies)
+                .map_err(|error| anyhow::anyhow!("SALDO_TRUSTED_PROXIES: {error}"))?;
+            let hashing_limits = match auth_hash_concurrency {
+                Some(0) => anyhow::bail!("SALDO_AUTH_HASH_CONCURRENCY: at least 1"),
+                Some(max_running) => {
+                    crate::auth::secret::HashingLimits::with_max_running(max_running)
+                }
+                None => crate::auth::secret::HashingLimits::for_this_machine(),
+            };
             let secrets = webhook_secrets
                 .split_whitespace()
                 .map(card_adapter::signature::WebhookSecret::parse)
@@ -167,7 +186,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     "no SALDO_PROCESSOR_URL: calls to the processor wait in the outbox"
                 ),
             }
-            let state = crate::app::AppState::new(pool).with_webhook_secrets(secrets);
+            let state = crate::app::AppState::new(pool)
+                .with_webhook_secrets(secrets)
+                .with_trusted_proxies(trusted_proxies)
+                .with_password_hashing(hashing_limits);
             crate::app::serve(state, listener).await?;
             drop(database);
             Ok(ExitCode::SUCCESS)

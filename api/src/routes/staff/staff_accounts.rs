@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::app::AppState;
-use crate::auth::{self, Admins, Grant, RequireRole, Role, secret};
+use crate::auth::{self, Admins, Grant, RequireRole, Role};
 use crate::http::ApiJson;
 use crate::problem::Problem;
 
@@ -36,9 +36,14 @@ pub async fn create(
             "give one to five roles",
         ));
     }
-    let hash = secret::hash(request.password)
+    let hash = match state
+        .password_hashing
+        .hash_for_request(request.password)
         .await
-        .map_err(|_| Problem::internal())?;
+    {
+        Ok(hash) => hash,
+        Err(answer) => return Ok(answer),
+    };
     let grants: Vec<Grant> = request
         .roles
         .iter()
