@@ -92,10 +92,29 @@ pub enum Command {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    use crate::privacy::command::{CheckpointCommand, KeysCommand, PrivacyCommand};
+    // The data map is configuration alone: no database is opened (let alone created) for it.
+    if let Command::Privacy(PrivacyCommand::Residency { json }) = cli.command {
+        return crate::privacy::command::residency(json);
+    }
+    // Reports that only read never create an embedded cluster.
+    let read_only = matches!(
+        cli.command,
+        Command::Verify { .. }
+            | Command::Privacy(
+                PrivacyCommand::Checkpoints {
+                    command: CheckpointCommand::Export { .. }
+                        | CheckpointCommand::CheckExport { .. },
+                } | PrivacyCommand::Keys {
+                    command: KeysCommand::Status,
+                }
+            )
+    );
     let options = DatabaseOptions {
         database_url: cli.database_url.clone(),
         data_dir: cli.data_dir.clone(),
         embedded_port: cli.embedded_pg_port,
+        read_only,
     };
     // Held until the command ends: dropping it stops an embedded cluster this process started.
     let database = tokio::task::spawn_blocking(move || database::open(&options)).await??;
