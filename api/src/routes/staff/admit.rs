@@ -53,7 +53,7 @@ pub fn parse_date(text: &str) -> Result<time::Date, Problem> {
 }
 
 #[utoipa::path(
-    post, path = "/api/staff/prisons/{prison_id}/prisoners", tag = "prisoners", description = "Role: officer in the path's prison. 409 prisoner_number_taken.", params(("prison_id" = uuid::Uuid, Path)), request_body = Admission, responses((status = 201, description = "Admitted", body = crate::openapi::Admitted)),
+    post, path = "/api/staff/prisons/{prison_id}/prisoners", tag = "prisoners", description = "Role: officer in the path's prison. 409 prisoner_number_taken; 429 hashing_busy with Retry-After when too many passwords and PINs are being hashed at once.", params(("prison_id" = uuid::Uuid, Path)), request_body = Admission, responses((status = 201, description = "Admitted", body = crate::openapi::Admitted)),
 )]
 pub async fn admit(
     State(state): State<AppState>,

@@ -20,7 +20,7 @@ pub struct NewStaff {
 }
 
 #[utoipa::path(
-    post, path = "/api/staff/prisons/{prison_id}/staff", tag = "administration", description = "Role: admin in the path's prison.", params(("prison_id" = uuid::Uuid, Path)), request_body = NewStaff, responses((status = 201, description = "Created", body = crate::openapi::StaffCreated)),
+    post, path = "/api/staff/prisons/{prison_id}/staff", tag = "administration", description = "Role: admin in the path's prison. 429 hashing_busy with Retry-After when too many passwords and PINs are being hashed at once.", params(("prison_id" = uuid::Uuid, Path)), request_body = NewStaff, responses((status = 201, description = "Created", body = crate::openapi::StaffCreated)),
 )]
 pub async fn create(
     State(state): State<AppState>,
