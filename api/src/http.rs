@@ -483,3 +483,79 @@ pub async fn method_not_allowed() -> Problem {
         Some("this route does not take that method".to_owned()),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(peer: &str, headers: &[(&str, &str)]) -> Parts {
+        let mut request = axum::http::Request::builder();
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let peer: std::net::SocketAddr = peer.parse().unwrap();
+        request
+            .extension(axum::extract::ConnectInfo(peer))
+            .body(())
+            .unwrap()
+            .into_parts()
+            .0
+    }
+
+    #[test]
+    fn trusted_proxies_parse_addresses_and_blocks_and_refuse_garbage() {
+        let proxies = TrustedProxies::parse("10.0.0.5, 192.168.10.0/24 fd00::/8").unwrap();
+        assert!(proxies.contains("10.0.0.5".parse().unwrap()));
+        assert!(!proxies.contains("10.0.0.6".parse().unwrap()));
+        assert!(proxies.contains("192.168.10.200".parse().unwrap()));
+        assert!(!proxies.contains("192.168.11.1".parse().unwrap()));
+        assert!(proxies.contains("fd12::1".parse().unwrap()));
+        // An IPv4 peer seen through an IPv6 socket is the same peer.
+        assert!(proxies.contains("::ffff:10.0.0.5".parse().unwrap()));
+        assert!(TrustedProxies::parse("").unwrap().is_empty());
+        assert!(
+            TrustedProxies::parse("0.0.0.0/0")
+                .unwrap()
+                .contains("8.8.8.8".parse().unwrap())
+        );
+        for bad in ["10.0.0", "10.0.0.0/33", "::/129", "proxy.example"] {
+            assert!(TrustedProxies::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn forwarding_headers_count_only_from_a_trusted_proxy() {
+        let proxies = TrustedProxies::parse("10.0.0.5").unwrap();
+        let forwarded = [
+            ("x-forwarded-for", "203.0.113.9"),
+            ("x-forwarded-proto", "https"),
+        ];
+        assert_eq!(
+            ClientOrigin::of(&parts("198.51.100.1:4000", &forwarded), &proxies),
+            ClientOrigin {
+                ip: "198.51.100.1".into(),
+                https: false
+            },
+            "a client's own headers are ignored"
+        );
+        assert_eq!(
+            ClientOrigin::of(&parts("10.0.0.5:4000", &forwarded), &proxies),
+            ClientOrigin {
+                ip: "203.0.113.9".into(),
+                https: true
+            }
+        );
+        // A client-supplied entry left of the one the proxy appended does not count.
+        let appended = [("x-forwarded-for", "1.2.3.4, 203.0.113.9")];
+        assert_eq!(
+            ClientOrigin::of(&parts("10.0.0.5:4000", &appended), &proxies).ip,
+            "203.0.113.9"
+        );
+        // Garbage from the proxy: the request counts against the proxy's own address.
+        let garbage = [("x-forwarded-for", "not-an-address")];
+        assert_eq!(
+            ClientOrigin::of(&parts("10.0.0.5:4000", &garbage), &proxies).ip,
+            "10.0.0.5"
+        );
+    }
+}
