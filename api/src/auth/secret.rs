@@ -5,6 +5,7 @@
 //! number run at once (each needs 19 MiB), on the blocking pool, each in a work area reused from
 //! a small pool, so a burst of sign-ins can neither exhaust memory nor keep it. Callers that find
 //! the gate full after a short wait are told so ([`HashingBusy`]) and answer 429.
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -43,11 +44,14 @@ pub struct HashingLimits {
     pub max_waiting: usize,
     /// How long a caller waits for a turn before it is refused.
     pub max_wait_ms: u64,
+    /// Hashes one client (an address, a kiosk) may have running or waiting; more are refused at
+    /// once, so one client's burst cannot fill the queue and keep everyone else out.
+    pub max_per_client: usize,
 }
 
 impl HashingLimits {
     /// One hash per CPU core (argon2 is CPU-bound: more at once only add memory), 2 to 4; a queue
-    /// of eight per running hash, waited on for at most 2 s.
+    /// of eight per running hash, waited on for at most 2 s; one client at most as many as run.
     pub fn for_this_machine() -> HashingLimits {
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         HashingLimits::with_max_running(cores.clamp(2, 4))
@@ -59,6 +63,7 @@ impl HashingLimits {
             max_running,
             max_waiting: max_running.saturating_mul(8),
             max_wait_ms: 2_000,
+            max_per_client: max_running,
         }
     }
 }
@@ -99,6 +104,8 @@ struct Gate {
     /// Argon2 work areas, one per hash that has run at once: reused, never more than
     /// `max_running` of them.
     work_areas: Mutex<Vec<Vec<Block>>>,
+    /// Hashes running or waiting per client key.
+    in_flight_by_client: Mutex<HashMap<String, usize>>,
     waiting: AtomicUsize,
     running: AtomicUsize,
     peak_running: AtomicUsize,
@@ -135,6 +142,41 @@ impl Drop for Running<'_> {
     }
 }
 
+/// A client's share of the gate, from the request until its hash has finished (held by the
+/// blocking task, so a client that hangs up cannot free it early).
+struct ClientSlot {
+    gate: Arc<Gate>,
+    key: String,
+}
+
+impl ClientSlot {
+    fn take(gate: &Arc<Gate>, key: &str) -> Option<ClientSlot> {
+        let mut in_flight = gate.in_flight_by_client.lock().ok()?;
+        let count = in_flight.entry(key.to_owned()).or_insert(0);
+        if *count >= gate.limits.max_per_client.max(1) {
+            return None;
+        }
+        *count += 1;
+        Some(ClientSlot {
+            gate: gate.clone(),
+            key: key.to_owned(),
+        })
+    }
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        if let Ok(mut in_flight) = self.gate.in_flight_by_client.lock()
+            && let Some(count) = in_flight.get_mut(&self.key)
+        {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                in_flight.remove(&self.key);
+            }
+        }
+    }
+}
+
 /// Leaves the waiting count when the wait ends, however it ends (a dropped request included).
 struct Waiting<'a>(&'a Gate);
 
@@ -151,6 +193,7 @@ impl PasswordHashing {
                 limits,
                 turns: Arc::new(Semaphore::new(limits.max_running.max(1))),
                 work_areas: Mutex::new(Vec::new()),
+                in_flight_by_client: Mutex::new(HashMap::new()),
                 waiting: AtomicUsize::new(0),
                 running: AtomicUsize::new(0),
                 peak_running: AtomicUsize::new(0),
@@ -216,11 +259,17 @@ impl PasswordHashing {
     /// connection) cannot free it while the hash still runs.
     async fn run<T: Send + 'static>(
         &self,
+        client: Option<&str>,
         work: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
     ) -> Result<T, HashingBusy> {
+        let slot = match client {
+            Some(key) => Some(ClientSlot::take(&self.gate, key).ok_or_else(|| self.busy())?),
+            None => None,
+        };
         let permit = self.turn().await?;
         let gate = self.gate.clone();
         let result = tokio::task::spawn_blocking(move || {
+            let _slot = slot;
             let result = {
                 let running_now = gate.running.fetch_add(1, Ordering::SeqCst) + 1;
                 let _running = Running(&gate);
@@ -252,7 +301,7 @@ impl PasswordHashing {
 
     /// Hashes a new password or PIN (a PHC string, argon2id with the pinned parameters).
     pub async fn hash(&self, secret: String) -> Result<anyhow::Result<String>, HashingBusy> {
-        self.run(move |area| {
+        self.run(None, move |area| {
             let mut salt = [0u8; SALT_BYTES];
             rand::rng().fill_bytes(&mut salt);
             hash_with(secret.as_bytes(), &salt, area)
@@ -276,13 +325,15 @@ impl PasswordHashing {
 
     /// Checks a password or PIN against a stored hash. With no stored hash (an unknown user, a
     /// prisoner without a PIN) it hashes anyway, with the same parameters, so the answer takes
-    /// as long and costs the same as for a known one.
+    /// as long and costs the same as for a known one. `client` names who asks (an address, a
+    /// kiosk): each has at most `max_per_client` checks running or waiting.
     pub async fn verify(
         &self,
+        client: &str,
         secret: String,
         stored: Option<String>,
     ) -> Result<bool, HashingBusy> {
-        self.run(move |area| match stored {
+        self.run(Some(client), move |area| match stored {
             Some(stored) => verify_with(secret.as_bytes(), &stored, area),
             None => {
                 let _ = hash_with(secret.as_bytes(), &[0u8; SALT_BYTES], area);
@@ -407,13 +458,13 @@ mod tests {
         assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(
             hashing
-                .verify("correct horse".into(), Some(stored.clone()))
+                .verify("test", "correct horse".into(), Some(stored.clone()))
                 .await
                 .unwrap()
         );
         assert!(
             !hashing
-                .verify("wrong horse".into(), Some(stored))
+                .verify("test", "wrong horse".into(), Some(stored))
                 .await
                 .unwrap()
         );
@@ -424,8 +475,13 @@ mod tests {
             .hash_password(b"1234", &salt)
             .unwrap()
             .to_string();
-        assert!(hashing.verify("1234".into(), Some(legacy)).await.unwrap());
-        assert!(!hashing.verify("1234".into(), None).await.unwrap());
+        assert!(
+            hashing
+                .verify("test", "1234".into(), Some(legacy))
+                .await
+                .unwrap()
+        );
+        assert!(!hashing.verify("test", "1234".into(), None).await.unwrap());
         assert_eq!(hashing.hashes_done(), 5);
     }
 }

@@ -424,6 +424,7 @@ async fn a_burst_of_kiosk_sign_ins_hashes_at_most_the_bound_at_once() {
             max_running: 2,
             max_waiting: 2,
             max_wait_ms: 1_000,
+            max_per_client: 2,
         })
     })
     .await;

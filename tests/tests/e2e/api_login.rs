@@ -207,6 +207,7 @@ async fn a_burst_of_sign_ins_hashes_at_most_the_bound_at_once_and_refuses_the_re
             max_running: 2,
             max_waiting: 4,
             max_wait_ms: 1_000,
+            max_per_client: 2,
         })
     })
     .await;
@@ -300,4 +301,72 @@ async fn an_unknown_user_costs_the_same_hash_work_as_a_known_one() {
         stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
         "the known user's hash has the parameters the unknown one is hashed with"
     );
+}
+
+/// One client's burst cannot keep another out: each client (address) has at most its share of
+/// the gate running or waiting, the rest of its burst is refused at once, and a member of staff
+/// at another address signing in meanwhile gets a turn and is signed in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_addresss_burst_of_sign_ins_does_not_lock_out_staff_at_another_address() {
+    let world = World::configured(|state| {
+        state
+            .with_trusted_proxies(TrustedProxies::parse("127.0.0.1").unwrap())
+            .with_password_hashing(HashingLimits {
+                max_running: 1,
+                max_waiting: 4,
+                max_wait_ms: 5_000,
+                max_per_client: 1,
+            })
+    })
+    .await;
+    world
+        .staff_with_password("officer.a", Role::Officer, world.prison_a)
+        .await;
+    let sign_in = |from: &str, username: String, password: &str| {
+        world
+            .http
+            .post(world.url("/api/staff/login"))
+            .header("x-forwarded-for", from)
+            .json(&json!({"username": username, "password": password}))
+            .send()
+    };
+    let mut burst = tokio::task::JoinSet::new();
+    for n in 0..15 {
+        let request = sign_in("203.0.113.66", format!("guess.{n}"), "some password");
+        burst.spawn(request);
+    }
+    // Once the burst has filled what it may of the gate (some of it is refused)…
+    let hashing = world.app.password_hashing.clone();
+    for _ in 0..1_000 {
+        if hashing.refused_busy() > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert!(
+        hashing.refused_busy() > 0,
+        "the burst never filled its share"
+    );
+    // …a member of staff at another address still gets a turn.
+    let staff = sign_in("198.51.100.20", "officer.a".into(), PASSWORD)
+        .await
+        .unwrap();
+    assert_eq!(staff.status(), 200, "the member of staff got a turn");
+    let (mut failed, mut busy) = (0, 0);
+    while let Some(response) = burst.join_next().await {
+        let (status, body) = problem(response.unwrap().unwrap()).await;
+        match (status, body["code"].as_str()) {
+            (401, Some("login_failed")) => failed += 1,
+            (429, Some("login_busy")) => busy += 1,
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+    assert!(
+        busy > 0,
+        "the burst beyond its share was refused ({failed} failed)"
+    );
+    // Its share was one at a time: the 15 arrived together, so hardly any got a turn (without a
+    // share per client, one running and four waiting would have).
+    assert!(failed <= 2, "{failed} of the burst were hashed");
+    assert_eq!(hashing.peak_running(), 1);
 }

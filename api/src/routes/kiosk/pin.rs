@@ -100,7 +100,11 @@ pub async fn change(
     };
     let Ok(current_matches) = state
         .password_hashing
-        .verify(request.current_pin, Some(pin.pin_hash))
+        .verify(
+            &format!("kiosk:{}", session.device.id),
+            request.current_pin,
+            Some(pin.pin_hash),
+        )
         .await
     else {
         return Ok(busy());

@@ -163,7 +163,11 @@ pub async fn sign_in(
     // No database connection is held while waiting for a turn to hash, or while hashing.
     drop(client);
     // Verified even for an unknown number, so the answer takes as long either way.
-    let Ok(verified) = state.password_hashing.verify(request.pin, stored).await else {
+    let Ok(verified) = state
+        .password_hashing
+        .verify(&device_key, request.pin, stored)
+        .await
+    else {
         tracing::warn!(device.id = %device.id, "kiosk sign-in refused: PIN hashing busy");
         let mut response = refused(
             StatusCode::TOO_MANY_REQUESTS,

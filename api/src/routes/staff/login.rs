@@ -142,7 +142,11 @@ pub async fn authenticate(
     drop(client);
 
     // An unknown user is hashed too, with the same parameters: the same time and the same work.
-    let Ok(matches) = state.password_hashing.verify(password, stored).await else {
+    let Ok(matches) = state
+        .password_hashing
+        .verify(&address_key, password, stored)
+        .await
+    else {
         tracing::warn!("staff sign-in refused: password hashing busy");
         return Ok(Outcome::Busy);
     };
