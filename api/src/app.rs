@@ -35,6 +35,10 @@ pub struct AppState {
     /// The processor's webhook signing secrets (two during a rotation). None: every webhook is
     /// refused.
     pub webhook_secrets: Arc<Vec<WebhookSecret>>,
+    /// The gate every argon2 hash and verification (sign-ins, PINs) goes through.
+    pub password_hashing: crate::auth::secret::PasswordHashing,
+    /// Reverse proxies whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed.
+    pub trusted_proxies: Arc<crate::http::TrustedProxies>,
 }
 
 impl AppState {
@@ -43,7 +47,19 @@ impl AppState {
             ledger: ledger::Ledger::new(pool.clone()),
             pool,
             webhook_secrets: Arc::new(Vec::new()),
+            password_hashing: crate::auth::secret::PasswordHashing::default(),
+            trusted_proxies: Arc::new(crate::http::TrustedProxies::none()),
         }
+    }
+
+    pub fn with_password_hashing(mut self, limits: crate::auth::secret::HashingLimits) -> AppState {
+        self.password_hashing = crate::auth::secret::PasswordHashing::new(limits);
+        self
+    }
+
+    pub fn with_trusted_proxies(mut self, proxies: crate::http::TrustedProxies) -> AppState {
+        self.trusted_proxies = Arc::new(proxies);
+        self
     }
 
     pub fn with_webhook_secrets(mut self, secrets: Vec<WebhookSecret>) -> AppState {

@@ -53,6 +53,14 @@ pub enum Command {
             default_value = ""
         )]
         webhook_secrets: String,
+        /// Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: addresses or
+        /// CIDR blocks, comma-separated. From anyone else those headers are ignored.
+        #[arg(long, env = "SALDO_TRUSTED_PROXIES", default_value = "")]
+        trusted_proxies: String,
+        /// Password and PIN hashes (argon2id, 19 MiB each) allowed to run at once; more sign-ins
+        /// wait briefly, then get 429. Default: one per CPU core, 2 to 4.
+        #[arg(long, env = "SALDO_AUTH_HASH_CONCURRENCY")]
+        auth_hash_concurrency: Option<usize>,
         #[command(flatten)]
         processor: ProcessorArgs,
     },
@@ -84,10 +92,29 @@ pub enum Command {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    use crate::privacy::command::{CheckpointCommand, KeysCommand, PrivacyCommand};
+    // The data map is configuration alone: no database is opened (let alone created) for it.
+    if let Command::Privacy(PrivacyCommand::Residency { json }) = cli.command {
+        return crate::privacy::command::residency(json);
+    }
+    // Reports that only read never create an embedded cluster.
+    let read_only = matches!(
+        cli.command,
+        Command::Verify { .. }
+            | Command::Privacy(
+                PrivacyCommand::Checkpoints {
+                    command: CheckpointCommand::Export { .. }
+                        | CheckpointCommand::CheckExport { .. },
+                } | PrivacyCommand::Keys {
+                    command: KeysCommand::Status,
+                }
+            )
+    );
     let options = DatabaseOptions {
         database_url: cli.database_url.clone(),
         data_dir: cli.data_dir.clone(),
         embedded_port: cli.embedded_pg_port,
+        read_only,
     };
     // Held until the command ends: dropping it stops an embedded cluster this process started.
     let database = tokio::task::spawn_blocking(move || database::open(&options)).await??;
@@ -138,8 +165,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             listen,
             db_pool_size,
             webhook_secrets,
+            trusted_proxies,
+            auth_hash_concurrency,
             processor,
         } => {
+            let trusted_proxies = crate::http::TrustedProxies::parse(&trusted_proxies)
+                .map_err(|error| anyhow::anyhow!("SALDO_TRUSTED_PROXIES: {error}"))?;
+            let hashing_limits = match auth_hash_concurrency {
+                Some(0) => anyhow::bail!("SALDO_AUTH_HASH_CONCURRENCY: at least 1"),
+                Some(max_running) => {
+                    crate::auth::secret::HashingLimits::with_max_running(max_running)
+                }
+                None => crate::auth::secret::HashingLimits::for_this_machine(),
+            };
             let secrets = webhook_secrets
                 .split_whitespace()
                 .map(card_adapter::signature::WebhookSecret::parse)
@@ -167,7 +205,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     "no SALDO_PROCESSOR_URL: calls to the processor wait in the outbox"
                 ),
             }
-            let state = crate::app::AppState::new(pool).with_webhook_secrets(secrets);
+            let state = crate::app::AppState::new(pool)
+                .with_webhook_secrets(secrets)
+                .with_trusted_proxies(trusted_proxies)
+                .with_password_hashing(hashing_limits);
             crate::app::serve(state, listener).await?;
             drop(database);
             Ok(ExitCode::SUCCESS)

@@ -15,6 +15,9 @@ pub struct DatabaseOptions {
     pub database_url: Option<String>,
     pub data_dir: Option<PathBuf>,
     pub embedded_port: u16,
+    /// A command that only reads: without `DATABASE_URL` it uses the embedded cluster only if it
+    /// exists already, and never creates one.
+    pub read_only: bool,
 }
 
 pub fn open(options: &DatabaseOptions) -> anyhow::Result<Database> {
@@ -30,7 +33,11 @@ pub fn open(options: &DatabaseOptions) -> anyhow::Result<Database> {
         .clone()
         .unwrap_or_else(crate::embedded_pg::default_data_dir);
     let mut embedded = EmbeddedPostgres::new(data_dir, options.embedded_port)?;
-    let url = embedded.start()?;
+    let url = if options.read_only {
+        embedded.start_existing()?
+    } else {
+        embedded.start()?
+    };
     Ok(Database {
         config: ledger::db::parse_config(&url)?,
         embedded: Some(embedded),

@@ -189,6 +189,21 @@ impl EmbeddedPostgres {
         ))
     }
 
+    /// For commands that only read: the cluster must exist already (it is started for the
+    /// command if it is stopped, and stopped again after, as [`EmbeddedPostgres::start`] does);
+    /// none is ever created for them.
+    pub fn start_existing(&mut self) -> anyhow::Result<String> {
+        if !self.data_dir.join(INITIALIZED_MARKER).exists() {
+            bail!(
+                "no embedded database in {} and no DATABASE_URL: this command only reads and \
+                 creates nothing (set DATABASE_URL, or SALDO_DATA_DIR to where `saldo serve` keeps \
+                 its database)",
+                self.data_dir.display()
+            );
+        }
+        self.start()
+    }
+
     fn init_cluster(&self, cluster: &Path) -> anyhow::Result<()> {
         if cluster.exists() {
             // A half-made cluster from an interrupted first run: stop it if it runs, start over.

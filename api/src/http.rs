@@ -1,5 +1,7 @@
 //! HTTP hygiene shared by the staff API and the kiosk: strict JSON and form bodies whose
 //! rejections are problem+json, security headers, and the same-origin check on unsafe methods.
+use std::net::IpAddr;
+
 use axum::body::Body;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -186,15 +188,142 @@ fn is_same_origin(headers: &HeaderMap) -> bool {
     !origin_host.is_empty() && origin_host.eq_ignore_ascii_case(host)
 }
 
-/// Whether cookies get the `Secure` attribute: behind a TLS-terminating proxy that says so, or
-/// when `SALDO_COOKIE_SECURE=true` forces it.
-pub fn is_https(headers: &HeaderMap) -> bool {
-    let forced = std::env::var("SALDO_COOKIE_SECURE").is_ok_and(|value| value == "true");
-    forced
-        || headers
-            .get("x-forwarded-proto")
-            .and_then(|value| value.to_str().ok())
-            .is_some_and(|proto| proto.eq_ignore_ascii_case("https"))
+/// Reverse proxies (addresses or CIDR blocks, `SALDO_TRUSTED_PROXIES`) whose forwarding headers
+/// are believed. From any other peer `X-Forwarded-For` and `X-Forwarded-Proto` are ignored: a
+/// client could otherwise pick its own address (and escape the per-address sign-in lockout) or
+/// claim https.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies {
+    networks: Vec<(IpAddr, u8)>,
+}
+
+impl TrustedProxies {
+    pub fn none() -> TrustedProxies {
+        TrustedProxies::default()
+    }
+
+    /// `10.0.0.5, 192.168.10.0/24 ::1` (commas or spaces). An empty text trusts no one.
+    pub fn parse(text: &str) -> Result<TrustedProxies, String> {
+        let mut networks = Vec::new();
+        for item in text
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|item| !item.is_empty())
+        {
+            let (address, prefix) = match item.split_once('/') {
+                Some((address, prefix)) => (address, Some(prefix)),
+                None => (item, None),
+            };
+            let address: IpAddr = address
+                .parse()
+                .map_err(|_| format!("{item} is not an IP address or CIDR block"))?;
+            let address = address.to_canonical();
+            let max_prefix = if address.is_ipv4() { 32 } else { 128 };
+            let prefix = match prefix {
+                None => max_prefix,
+                Some(prefix) => prefix
+                    .parse::<u8>()
+                    .ok()
+                    .filter(|prefix| *prefix <= max_prefix)
+                    .ok_or_else(|| format!("{item} has an invalid prefix length"))?,
+            };
+            networks.push((address, prefix));
+        }
+        Ok(TrustedProxies { networks })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.networks.is_empty()
+    }
+
+    pub fn contains(&self, address: IpAddr) -> bool {
+        let address = address.to_canonical();
+        self.networks
+            .iter()
+            .any(|&(network, prefix)| match (network, address) {
+                (IpAddr::V4(network), IpAddr::V4(address)) => {
+                    let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+                    u32::from(network) & mask == u32::from(address) & mask
+                }
+                (IpAddr::V6(network), IpAddr::V6(address)) => {
+                    let mask = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
+                    u128::from(network) & mask == u128::from(address) & mask
+                }
+                _ => false,
+            })
+    }
+}
+
+/// Where a request comes from: the client's address (for sign-in throttling) and whether it
+/// reached us over https (the cookie's `Secure` flag). From a trusted proxy, its
+/// `X-Forwarded-For` (the right-most address that is not itself a trusted proxy) and its
+/// `X-Forwarded-Proto`; from anyone else, the connection alone. `SALDO_COOKIE_SECURE=true`
+/// forces `Secure` in any case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientOrigin {
+    pub ip: String,
+    pub https: bool,
+}
+
+impl ClientOrigin {
+    pub fn of(parts: &Parts, proxies: &TrustedProxies) -> ClientOrigin {
+        let forced = std::env::var("SALDO_COOKIE_SECURE").is_ok_and(|value| value == "true");
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| info.0.ip().to_canonical());
+        let Some(peer) = peer else {
+            return ClientOrigin {
+                ip: "unknown".to_owned(),
+                https: forced,
+            };
+        };
+        if !proxies.contains(peer) {
+            return ClientOrigin {
+                ip: peer.to_string(),
+                https: forced,
+            };
+        }
+        let forwarded_for = header_list(&parts.headers, "x-forwarded-for");
+        let client = forwarded_for
+            .iter()
+            .rev()
+            .map(|item| item.parse::<IpAddr>().map(|ip| ip.to_canonical()))
+            .find(|ip| !matches!(ip, Ok(ip) if proxies.contains(*ip)));
+        let ip = match client {
+            Some(Ok(ip)) => ip.to_string(),
+            // A forwarded address that is not an address: the proxy vouches for garbage, so the
+            // request counts against the proxy itself rather than an address it could choose.
+            Some(Err(_)) | None => peer.to_string(),
+        };
+        let https = forced
+            || header_list(&parts.headers, "x-forwarded-proto")
+                .last()
+                .is_some_and(|proto| proto.eq_ignore_ascii_case("https"));
+        ClientOrigin { ip, https }
+    }
+}
+
+/// The comma-separated values of every occurrence of a header, in order.
+fn header_list(headers: &HeaderMap, name: &str) -> Vec<String> {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(|item| item.trim().to_owned())
+        .filter(|item| !item.is_empty())
+        .collect()
+}
+
+impl FromRequestParts<crate::app::AppState> for ClientOrigin {
+    type Rejection = Problem;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &crate::app::AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientOrigin::of(parts, &state.trusted_proxies))
+    }
 }
 
 /// A cookie value from the `Cookie` header(s).
@@ -231,15 +360,6 @@ pub fn request_id(parts: &Parts) -> Option<String> {
         .get("x-request-id")
         .and_then(|value| value.to_str().ok())
         .map(|id| id.chars().take(100).collect())
-}
-
-/// The client address, for login throttling.
-pub fn client_ip(parts: &Parts) -> String {
-    parts
-        .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|info| info.0.ip().to_string())
-        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 /// The purpose a member of staff gives for consulting personal data (LED article 25 asks for the
@@ -362,4 +482,80 @@ pub async fn method_not_allowed() -> Problem {
         "method_not_allowed",
         Some("this route does not take that method".to_owned()),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(peer: &str, headers: &[(&str, &str)]) -> Parts {
+        let mut request = axum::http::Request::builder();
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let peer: std::net::SocketAddr = peer.parse().unwrap();
+        request
+            .extension(axum::extract::ConnectInfo(peer))
+            .body(())
+            .unwrap()
+            .into_parts()
+            .0
+    }
+
+    #[test]
+    fn trusted_proxies_parse_addresses_and_blocks_and_refuse_garbage() {
+        let proxies = TrustedProxies::parse("10.0.0.5, 192.168.10.0/24 fd00::/8").unwrap();
+        assert!(proxies.contains("10.0.0.5".parse().unwrap()));
+        assert!(!proxies.contains("10.0.0.6".parse().unwrap()));
+        assert!(proxies.contains("192.168.10.200".parse().unwrap()));
+        assert!(!proxies.contains("192.168.11.1".parse().unwrap()));
+        assert!(proxies.contains("fd12::1".parse().unwrap()));
+        // An IPv4 peer seen through an IPv6 socket is the same peer.
+        assert!(proxies.contains("::ffff:10.0.0.5".parse().unwrap()));
+        assert!(TrustedProxies::parse("").unwrap().is_empty());
+        assert!(
+            TrustedProxies::parse("0.0.0.0/0")
+                .unwrap()
+                .contains("8.8.8.8".parse().unwrap())
+        );
+        for bad in ["10.0.0", "10.0.0.0/33", "::/129", "proxy.example"] {
+            assert!(TrustedProxies::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn forwarding_headers_count_only_from_a_trusted_proxy() {
+        let proxies = TrustedProxies::parse("10.0.0.5").unwrap();
+        let forwarded = [
+            ("x-forwarded-for", "203.0.113.9"),
+            ("x-forwarded-proto", "https"),
+        ];
+        assert_eq!(
+            ClientOrigin::of(&parts("198.51.100.1:4000", &forwarded), &proxies),
+            ClientOrigin {
+                ip: "198.51.100.1".into(),
+                https: false
+            },
+            "a client's own headers are ignored"
+        );
+        assert_eq!(
+            ClientOrigin::of(&parts("10.0.0.5:4000", &forwarded), &proxies),
+            ClientOrigin {
+                ip: "203.0.113.9".into(),
+                https: true
+            }
+        );
+        // A client-supplied entry left of the one the proxy appended does not count.
+        let appended = [("x-forwarded-for", "1.2.3.4, 203.0.113.9")];
+        assert_eq!(
+            ClientOrigin::of(&parts("10.0.0.5:4000", &appended), &proxies).ip,
+            "203.0.113.9"
+        );
+        // Garbage from the proxy: the request counts against the proxy's own address.
+        let garbage = [("x-forwarded-for", "not-an-address")];
+        assert_eq!(
+            ClientOrigin::of(&parts("10.0.0.5:4000", &garbage), &proxies).ip,
+            "10.0.0.5"
+        );
+    }
 }

@@ -1,5 +1,6 @@
 //! `/metrics` in Prometheus text format: request rates and latencies, card authorization
-//! decisions by outcome, requests per decision batch, outbox depth, database pool use. Labels carry routes and codes only,
+//! decisions by outcome, requests per decision batch, outbox depth, database pool use, password
+//! hashes running (and their peak and bound) and sign-ins refused because hashing was busy. Labels carry routes and codes only,
 //! never ids or personal data.
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -67,6 +68,13 @@ pub async fn render(State(state): State<AppState>) -> Response {
     metrics::gauge!("saldo_db_pool_available")
         .set(u32::try_from(pool.available).unwrap_or(u32::MAX));
     metrics::gauge!("saldo_db_pool_waiting").set(u32::try_from(pool.waiting).unwrap_or(u32::MAX));
+    let hashing = &state.password_hashing;
+    metrics::gauge!("saldo_password_hashes_running")
+        .set(u32::try_from(hashing.running()).unwrap_or(u32::MAX));
+    metrics::gauge!("saldo_password_hashes_running_peak")
+        .set(u32::try_from(hashing.peak_running()).unwrap_or(u32::MAX));
+    metrics::gauge!("saldo_password_hashes_max_running")
+        .set(u32::try_from(hashing.limits().max_running).unwrap_or(u32::MAX));
     if let Ok(client) = state.pool.get().await
         && let Ok(depth) = card_adapter::outbox::pending_count(&client).await
     {

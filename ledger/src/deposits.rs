@@ -286,23 +286,10 @@ pub async fn receive_deposit(
     let mut held_because = None;
     if command.amount.amount_minor > rules.review_threshold.amount_minor {
         held_because = Some("above_review_threshold");
-    } else if let Some(controls) =
-        policy_store::effective_controls(tx, command.person_id, time::OffsetDateTime::now_utc())
-            .await?
+    } else if let Some((_, MaxBalanceCheck::Exceeds { .. })) =
+        max_balance_check(tx, command.person_id, &accounts, command.amount).await?
     {
-        let mut total = Money::zero(currency);
-        for account in [
-            accounts.spendable,
-            accounts.release_savings,
-            accounts.restitution,
-        ] {
-            total = total.checked_add(store::balance(tx, account).await?.posted)?;
-        }
-        if let Ok(MaxBalanceCheck::Exceeds { .. }) =
-            controls.policy.check_max_balance(total, command.amount)
-        {
-            held_because = Some("over_max_balance");
-        }
+        held_because = Some("over_max_balance");
     }
     let deposit_id = Uuid::now_v7();
     // Who recorded it travels with the receipt entry: the review refuses them (four eyes).
@@ -399,6 +386,55 @@ pub async fn receive_deposit(
     };
     idempotency::finish(tx, claim, &done).await?;
     Ok(done)
+}
+
+/// Whether a credit of `amount` to the person fits under their policy's maximum balance (over
+/// spendable, release savings and restitution, as posted now), with the maximum. None: no policy
+/// applies, or it sets no maximum. Callers hold the person's lock.
+async fn max_balance_check(
+    tx: &Transaction<'_>,
+    person_id: Uuid,
+    accounts: &PersonAccounts,
+    amount: Money,
+) -> LedgerResult<Option<(Money, MaxBalanceCheck)>> {
+    let Some(controls) =
+        policy_store::effective_controls(tx, person_id, time::OffsetDateTime::now_utc()).await?
+    else {
+        return Ok(None);
+    };
+    let Some(max) = controls.policy.max_balance else {
+        return Ok(None);
+    };
+    let mut total = Money::zero(amount.currency);
+    for account in [
+        accounts.spendable,
+        accounts.release_savings,
+        accounts.restitution,
+    ] {
+        total = total.checked_add(store::balance(tx, account).await?.posted)?;
+    }
+    Ok(controls
+        .policy
+        .check_max_balance(total, amount)
+        .ok()
+        .map(|check| (max, check)))
+}
+
+/// The maximum-balance rule for money credited outside [`receive_deposit`] (cash at intake):
+/// takes the person's lock (so two credits cannot both fit alone and overflow together, nor race
+/// a family deposit), then checks `amount` against the policy's maximum. Returns the maximum and
+/// the check; None when no maximum applies.
+pub async fn check_credit_against_max_balance(
+    tx: &Transaction<'_>,
+    person_id: Uuid,
+    amount: Money,
+) -> LedgerResult<Option<(Money, MaxBalanceCheck)>> {
+    if !amount.is_positive() {
+        return Err(MoneyError::NotPositive.into());
+    }
+    lock_person(tx, person_id).await?;
+    let accounts = PersonAccounts::of(tx, person_id, amount.currency).await?;
+    max_balance_check(tx, person_id, &accounts, amount).await
 }
 
 /// The monitoring rules over the window ending now; returns the rules that raised a flag.

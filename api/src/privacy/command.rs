@@ -75,23 +75,29 @@ pub enum KeysCommand {
     Rewrap,
 }
 
+/// `saldo residency`: the data map from the declared locations alone (no database is touched).
+/// Exits 2 when personal data would sit outside the EU/EEA.
+pub fn residency(json: bool) -> anyhow::Result<ExitCode> {
+    let map = super::residency::data_map(&super::residency::Locations::from_env()?);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&map)?);
+    } else {
+        println!("{map}");
+    }
+    Ok(if map.violations.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
+
 pub async fn run(
     command: PrivacyCommand,
     config: &tokio_postgres::Config,
     data_dir: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
     if let PrivacyCommand::Residency { json } = command {
-        let map = super::residency::data_map(&super::residency::Locations::from_env()?);
-        if json {
-            println!("{}", serde_json::to_string_pretty(&map)?);
-        } else {
-            println!("{map}");
-        }
-        return Ok(if map.violations.is_empty() {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::from(2)
-        });
+        return residency(json);
     }
     let pool = ledger::db::pool(config.clone(), 2)?;
     match command {

@@ -487,3 +487,68 @@ async fn the_deposits_page_offers_the_decision_to_approvers_other_than_the_recor
         );
     }
 }
+
+async fn cash_at_intake(
+    world: &World,
+    token: &str,
+    person: Uuid,
+    key: &str,
+    amount_minor: i64,
+) -> reqwest::Response {
+    world
+        .http
+        .post(world.prison_url(world.prison_a, &format!("/prisoners/{person}/deposits")))
+        .bearer_auth(token)
+        .json(&json!({"idempotency_key": key, "source": "cash_at_intake",
+                      "amount_minor": amount_minor, "currency": "EUR"}))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Cash at intake follows the policy's maximum balance like a family deposit: cash that would
+/// take the prisoner over it is refused with the room left, and nothing is booked; cash that fits
+/// (to the cent) is booked; a replay of an intake booked earlier answers as before.
+#[tokio::test]
+async fn cash_at_intake_beyond_the_maximum_balance_is_refused_with_the_room_left() {
+    let world = World::new().await;
+    give_policy(&world, world.prison_a).await;
+    let officer = world
+        .staff("desk.officer", &[Role::Officer], world.prison_a)
+        .await;
+    let finance = world
+        .staff("desk.finance", &[Role::Finance], world.prison_a)
+        .await;
+    let person = world.admit(&officer, world.prison_a, "CASH-1").await;
+    // The closed-prison template caps the balance at 1,500.00.
+    let first = cash_at_intake(&world, &finance.token, person, "cash-1", 1_400_00).await;
+    assert_eq!(first.status(), 201);
+    let first: Value = first.json().await.unwrap();
+
+    let before = counts(&world).await;
+    let response = cash_at_intake(&world, &finance.token, person, "cash-2", 200_00).await;
+    let (status, body) = problem(response).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("over_max_balance")),
+        "{body}"
+    );
+    assert_eq!(body["room_minor"], 100_00, "{body}");
+    assert_eq!(body["max_balance_minor"], 1_500_00, "{body}");
+    assert_eq!(counts(&world).await, before, "nothing was booked");
+    assert_eq!(posted(&world, person, "spendable").await, 1_400_00);
+
+    let fits = cash_at_intake(&world, &finance.token, person, "cash-3", 100_00).await;
+    assert_eq!(
+        fits.status(),
+        201,
+        "the cash that fits to the cent is booked"
+    );
+    assert_eq!(posted(&world, person, "spendable").await, 1_500_00);
+
+    let replay = cash_at_intake(&world, &finance.token, person, "cash-1", 1_400_00).await;
+    assert_eq!(replay.status(), 201, "a replay is not a new credit");
+    let replay: Value = replay.json().await.unwrap();
+    assert_eq!(replay["entry_id"], first["entry_id"]);
+    assert_eq!(posted(&world, person, "spendable").await, 1_500_00);
+}

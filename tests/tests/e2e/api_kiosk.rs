@@ -413,3 +413,61 @@ async fn the_kiosk_shows_card_payments_and_why_one_was_declined_in_the_prisoners
         );
     }
 }
+
+/// The kiosk's PIN sign-in goes through the same hashing gate as the staff sign-in: a burst runs
+/// at most the bound of hashes at once, the excess gets the sign-in page again with 429 and
+/// `Retry-After` (nothing counted against anyone), and unknown numbers cost a hash like known ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_kiosk_sign_ins_hashes_at_most_the_bound_at_once() {
+    let world = World::configured(|state| {
+        state.with_password_hashing(saldo::auth::secret::HashingLimits {
+            max_running: 2,
+            max_waiting: 2,
+            max_wait_ms: 1_000,
+            max_per_client: 2,
+        })
+    })
+    .await;
+    let (kiosk, _) = setup(&world).await;
+    let hashing = world.app.password_hashing.clone();
+    let hashes_before = hashing.hashes_done();
+    let mut burst = tokio::task::JoinSet::new();
+    for n in 0..40 {
+        let request = world
+            .http
+            .post(world.url("/kiosk/sign-in"))
+            .header("saldo-kiosk-device", &kiosk.device)
+            .form(&[
+                ("prisoner_number", format!("K-9{n:02}")),
+                ("pin", "9999".into()),
+            ]);
+        burst.spawn(async move { request.send().await.unwrap() });
+    }
+    let (mut failed, mut busy, mut device_locked) = (0u64, 0u64, 0u64);
+    while let Some(response) = burst.join_next().await {
+        let response = response.unwrap();
+        match (
+            response.status().as_u16(),
+            response.headers().contains_key("retry-after"),
+        ) {
+            (401, _) => failed += 1,
+            (429, true) => busy += 1,
+            (429, false) => device_locked += 1,
+            (status, _) => panic!("unexpected status {status}"),
+        }
+    }
+    assert!(
+        busy > 0,
+        "none refused: {failed} failed, {device_locked} locked"
+    );
+    assert!(
+        (1..=2).contains(&hashing.peak_running()),
+        "{} hashes ran at once",
+        hashing.peak_running()
+    );
+    assert_eq!(
+        hashing.hashes_done() - hashes_before,
+        failed,
+        "every failed sign-in (unknown numbers all) cost one hash, the refused none"
+    );
+}

@@ -11,6 +11,8 @@ pub const PIN: &str = "4321";
 
 pub struct World {
     pub db: TestDb,
+    /// The running app's state (its password-hashing gate can be read).
+    pub app: saldo::app::AppState,
     pub base: String,
     pub http: reqwest::Client,
     pub prison_a: Uuid,
@@ -25,13 +27,18 @@ pub struct StaffUser {
 
 impl World {
     pub async fn new() -> World {
+        World::configured(|state| state).await
+    }
+
+    /// A world whose app is configured beyond the defaults (trusted proxies, hashing limits).
+    pub async fn configured(
+        configure: impl FnOnce(saldo::app::AppState) -> saldo::app::AppState,
+    ) -> World {
         let db = TestDb::new().await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
-        tokio::spawn(saldo::app::serve(
-            saldo::app::AppState::new(db.pool.clone()),
-            listener,
-        ));
+        let app = configure(saldo::app::AppState::new(db.pool.clone()));
+        tokio::spawn(saldo::app::serve(app.clone(), listener));
         let client = db.pool.get().await.unwrap();
         let mut prisons = Vec::new();
         for (code, zone, country) in [
@@ -55,6 +62,7 @@ impl World {
         }
         World {
             db,
+            app,
             base: format!("http://{address}"),
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())

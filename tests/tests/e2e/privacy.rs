@@ -12,7 +12,7 @@ use saldo_tests::TestDb;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::api_support::World;
+use crate::api_support::{World, problem};
 use crate::card_e2e::{Harness, PEOPLE, TestPerson};
 
 fn staff(purpose: Purpose) -> Accessor {
@@ -656,6 +656,7 @@ async fn an_auditor_exports_a_prisoners_data_as_json_and_as_a_document_and_an_of
         .http
         .get(&url)
         .bearer_auth(&auditor.token)
+        .header("saldo-purpose", "data_subject_request")
         .send()
         .await
         .unwrap();
@@ -682,6 +683,7 @@ async fn an_auditor_exports_a_prisoners_data_as_json_and_as_a_document_and_an_of
         .http
         .get(format!("{url}.txt"))
         .bearer_auth(&auditor.token)
+        .header("saldo-purpose", "data_subject_request")
         .send()
         .await
         .unwrap();
@@ -691,6 +693,7 @@ async fn an_auditor_exports_a_prisoners_data_as_json_and_as_a_document_and_an_of
         .http
         .get(&url)
         .bearer_auth(&officer.token)
+        .header("saldo-purpose", "data_subject_request")
         .send()
         .await
         .unwrap();
@@ -702,6 +705,7 @@ async fn an_auditor_exports_a_prisoners_data_as_json_and_as_a_document_and_an_of
             &format!("/prisoners/{person_id}/subject-access"),
         ))
         .bearer_auth(&auditor_b.token)
+        .header("saldo-purpose", "data_subject_request")
         .send()
         .await
         .unwrap();
@@ -889,4 +893,82 @@ async fn check_export_fails_when_a_sealed_row_was_rewritten_though_the_checkpoin
         "the checkpoints still match the export, but a sealed posting changed"
     );
     let _ = std::fs::remove_file(&export);
+}
+
+/// The subject-access route takes the stated purpose and case reference like every other
+/// personal-data route, and the access log keeps both; without a purpose it reads nothing.
+#[tokio::test]
+async fn the_subject_access_route_records_the_stated_purpose_and_case_reference() {
+    let world = World::new().await;
+    let officer = world
+        .staff("officer1", &[Role::Officer], world.prison_a)
+        .await;
+    let auditor = world
+        .staff("auditor1", &[Role::Auditor], world.prison_a)
+        .await;
+    let person_id = world.admit(&officer, world.prison_a, "SAR-2").await;
+    let url = world.prison_url(
+        world.prison_a,
+        &format!("/prisoners/{person_id}/subject-access"),
+    );
+    let before = world.access_log().await.len();
+    let (status, body) = problem(
+        world
+            .http
+            .get(&url)
+            .bearer_auth(&auditor.token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("purpose_required"))
+    );
+    assert_eq!(world.access_log().await.len(), before, "nothing was read");
+
+    for suffix in ["", ".txt"] {
+        let response = world
+            .http
+            .get(format!("{url}{suffix}"))
+            .bearer_auth(&auditor.token)
+            .header("saldo-purpose", "complaint")
+            .header("saldo-case-ref", "DPO/2026-17")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{suffix}");
+    }
+    let raw = world.db.raw_client().await;
+    let rows = raw
+        .query(
+            "select purpose, case_ref from audit.access_log
+             where actor_id = $1 and subject_person_id = $2 order by id",
+            &[&auditor.id, &person_id],
+        )
+        .await
+        .unwrap();
+    assert!(!rows.is_empty());
+    for row in rows {
+        let (purpose, case_ref): (String, Option<String>) = (row.get(0), row.get(1));
+        assert_eq!(purpose, "complaint");
+        assert_eq!(case_ref.as_deref(), Some("DPO/2026-17"));
+    }
+    // A purpose that is no reason to export everything is refused.
+    let (status, body) = problem(
+        world
+            .http
+            .get(&url)
+            .bearer_auth(&auditor.token)
+            .header("saldo-purpose", "deposit")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("purpose_invalid"))
+    );
 }

@@ -159,19 +159,28 @@ async fn no_personal_data_of_identifiable_persons_reaches_the_logs_or_the_metric
             .await
             .unwrap();
         assert_eq!(found.status(), 200);
-        for (user, path) in [
-            (&officer, format!("/prisoners/{person_id}")),
+        for (user, path, purpose) in [
+            (
+                &officer,
+                format!("/prisoners/{person_id}"),
+                "case_management",
+            ),
             (
                 &finance,
                 format!("/prisoners/{person_id}/statement?account=spendable"),
+                "case_management",
             ),
-            (&auditor, format!("/prisoners/{person_id}/subject-access")),
+            (
+                &auditor,
+                format!("/prisoners/{person_id}/subject-access"),
+                "data_subject_request",
+            ),
         ] {
             let response = world
                 .http
                 .get(world.prison_url(world.prison_a, &path))
                 .bearer_auth(&user.token)
-                .header("Saldo-Purpose", "case_management")
+                .header("Saldo-Purpose", purpose)
                 .send()
                 .await
                 .unwrap();

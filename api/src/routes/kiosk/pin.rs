@@ -88,7 +88,29 @@ pub async fn change(
     if pin.locked_until.is_some() {
         return Ok(say(StatusCode::TOO_MANY_REQUESTS, texts.pin_locked, false));
     }
-    if !secret::verify(request.current_pin, Some(pin.pin_hash)).await {
+    // No database connection is held while waiting for a turn to hash, or while hashing.
+    drop(client);
+    let busy = || {
+        let mut response = say(StatusCode::TOO_MANY_REQUESTS, texts.sign_in_busy, false);
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from(secret::HashingBusy::RETRY_AFTER_SECONDS),
+        );
+        response
+    };
+    let Ok(current_matches) = state
+        .password_hashing
+        .verify(
+            &format!("kiosk:{}", session.device.id),
+            request.current_pin,
+            Some(pin.pin_hash),
+        )
+        .await
+    else {
+        return Ok(busy());
+    };
+    let client = state.pool.get().await?;
+    if !current_matches {
         if kiosk::record_pin_failure(&client, session.person_id).await? {
             // Locked: the session ends too, as at sign-in.
             kiosk::end_kiosk_session(&client, &session.session_sha256).await?;
@@ -101,9 +123,11 @@ pub async fn change(
         ));
     }
     drop(client);
-    let new_hash = secret::hash(request.new_pin)
-        .await
-        .map_err(|_| Problem::internal())?;
+    let new_hash = match state.password_hashing.hash(request.new_pin).await {
+        Ok(Ok(hash)) => hash,
+        Ok(Err(_)) => return Err(Problem::internal()),
+        Err(_) => return Ok(busy()),
+    };
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
     let found = identity::store::access_prisoner(

@@ -11,7 +11,7 @@ use crate::access_log::{Accessor, ActorKind, Purpose};
 use crate::app::AppState;
 use crate::auth::kiosk::{self, KioskDevice};
 use crate::auth::{secret, throttle};
-use crate::http::{ApiQuery, HtmlForm};
+use crate::http::{ApiQuery, ClientOrigin, HtmlForm};
 use crate::identity::{self, Language, PrisonerField};
 use crate::problem::Problem;
 
@@ -97,7 +97,7 @@ fn refused(status: StatusCode, texts: &Texts, message: &str) -> Response {
 pub async fn sign_in(
     State(state): State<AppState>,
     device: KioskDevice,
-    headers: axum::http::HeaderMap,
+    origin: ClientOrigin,
     HtmlForm(request): HtmlForm<SignInForm>,
 ) -> Result<Response, Problem> {
     let page_language = match request.lang.as_deref().and_then(Language::parse) {
@@ -160,8 +160,28 @@ pub async fn sign_in(
     }
     let stored = pin_state.map(|pin| pin.pin_hash);
     let has_pin = stored.is_some();
+    // No database connection is held while waiting for a turn to hash, or while hashing.
+    drop(client);
     // Verified even for an unknown number, so the answer takes as long either way.
-    let matches = secret::verify(request.pin, stored).await && has_pin;
+    let Ok(verified) = state
+        .password_hashing
+        .verify(&device_key, request.pin, stored)
+        .await
+    else {
+        tracing::warn!(device.id = %device.id, "kiosk sign-in refused: PIN hashing busy");
+        let mut response = refused(
+            StatusCode::TOO_MANY_REQUESTS,
+            page_texts,
+            page_texts.sign_in_busy,
+        );
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            axum::http::HeaderValue::from(secret::HashingBusy::RETRY_AFTER_SECONDS),
+        );
+        return Ok(response);
+    };
+    let matches = verified && has_pin;
+    let client = state.pool.get().await?;
     let prisoner = match found {
         Some(prisoner) if matches => prisoner,
         found => {
@@ -192,7 +212,7 @@ pub async fn sign_in(
         &token,
         "/kiosk",
         i64::from(kiosk::KIOSK_ABSOLUTE_SECONDS),
-        crate::http::is_https(&headers),
+        origin.https,
     );
     Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/kiosk/home")).into_response())
 }

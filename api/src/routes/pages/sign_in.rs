@@ -1,6 +1,6 @@
 //! `GET /staff/sign-in`, `POST /staff/sign-in` and `POST /staff/sign-out`.
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -8,9 +8,9 @@ use serde::Deserialize;
 use super::layout::{page, refused};
 use crate::app::AppState;
 use crate::auth::{self, Staff};
-use crate::http::HtmlForm;
+use crate::http::{ClientOrigin, HtmlForm};
 use crate::problem::Problem;
-use crate::routes::staff::{ClientIp, LoginOutcome, authenticate, session_cookie};
+use crate::routes::staff::{LoginOutcome, authenticate, session_cookie};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -49,14 +49,13 @@ pub async fn show() -> Markup {
               (status = 401, description = "The form again, with a message", content_type = "text/html", body = String)))]
 pub async fn submit(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
+    origin: ClientOrigin,
     HtmlForm(request): HtmlForm<SignInForm>,
 ) -> Result<Response, Problem> {
     Ok(
-        match authenticate(&state, &ip, &request.username, request.password).await? {
+        match authenticate(&state, &origin.ip, &request.username, request.password).await? {
             LoginOutcome::SignedIn(_, session) => (
-                [(header::SET_COOKIE, session_cookie(&session, &headers))],
+                [(header::SET_COOKIE, session_cookie(&session, origin.https))],
                 Redirect::to("/staff/home"),
             )
                 .into_response(),
@@ -68,6 +67,15 @@ pub async fn submit(
             LoginOutcome::Locked(_) => (
                 StatusCode::TOO_MANY_REQUESTS,
                 form(Some("Too many failed sign-ins. Try again later.")),
+            )
+                .into_response(),
+            LoginOutcome::Busy => (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(
+                    header::RETRY_AFTER,
+                    crate::auth::secret::HashingBusy::RETRY_AFTER_SECONDS.to_string(),
+                )],
+                form(Some("Too many sign-ins at once. Try again in a moment.")),
             )
                 .into_response(),
         },

@@ -31,16 +31,30 @@ struct PersonPath {
     person_id: Uuid,
 }
 
-/// Builds the export for an auditor of the path's prison (logged as a data subject request).
+/// Why an auditor may export everything held about a person: the person's own request, an audit,
+/// or a complaint. Other purposes of the closed list are no reason to read it all.
+const EXPORT_PURPOSES: [crate::access_log::Purpose; 3] = [
+    crate::access_log::Purpose::DataSubjectRequest,
+    crate::access_log::Purpose::Audit,
+    crate::access_log::Purpose::Complaint,
+];
+
+/// Builds the export for an auditor of the path's prison, logged under the stated purpose and
+/// case reference (`Saldo-Purpose`, `Saldo-Case-Ref`).
 async fn build(
     state: &AppState,
     access: &crate::auth::RequireRole<crate::auth::Auditors>,
+    stated: crate::http::StatedPurpose,
     person_id: Uuid,
 ) -> Result<crate::privacy::subject_access::SubjectAccessExport, crate::problem::Problem> {
     let prison_id = access.prison()?;
-    let who = access
-        .staff
-        .accessor(crate::access_log::Purpose::DataSubjectRequest, None);
+    if !EXPORT_PURPOSES.contains(&stated.purpose) {
+        return Err(crate::problem::Problem::bad_request(
+            "purpose_invalid",
+            "a subject-access export is for data_subject_request, audit or complaint",
+        ));
+    }
+    let who = access.staff.accessor(stated.purpose, stated.case_ref);
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
     let export = crate::privacy::subject_access::export(&tx, &who, Some(prison_id), person_id)

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::access_log::Purpose;
 use crate::app::AppState;
-use crate::auth::{Officers, RequireRole, kiosk, secret};
+use crate::auth::{Officers, RequireRole, kiosk};
 use crate::http::ApiJson;
 use crate::identity::{self, Language, NewPrisoner};
 use crate::problem::Problem;
@@ -53,7 +53,7 @@ pub fn parse_date(text: &str) -> Result<time::Date, Problem> {
 }
 
 #[utoipa::path(
-    post, path = "/api/staff/prisons/{prison_id}/prisoners", tag = "prisoners", description = "Role: officer in the path's prison. 409 prisoner_number_taken.", params(("prison_id" = uuid::Uuid, Path)), request_body = Admission, responses((status = 201, description = "Admitted", body = crate::openapi::Admitted)),
+    post, path = "/api/staff/prisons/{prison_id}/prisoners", tag = "prisoners", description = "Role: officer in the path's prison. 409 prisoner_number_taken; 429 hashing_busy with Retry-After when too many passwords and PINs are being hashed at once.", params(("prison_id" = uuid::Uuid, Path)), request_body = Admission, responses((status = 201, description = "Admitted", body = crate::openapi::Admitted)),
 )]
 pub async fn admit(
     State(state): State<AppState>,
@@ -83,9 +83,10 @@ pub async fn admit(
         payout_iban: request.payout_iban,
     };
     // Hashed before the transaction opens: no row lock waits on argon2.
-    let pin_hash = secret::hash(request.pin)
-        .await
-        .map_err(|_| Problem::internal())?;
+    let pin_hash = match state.password_hashing.hash_for_request(request.pin).await {
+        Ok(hash) => hash,
+        Err(answer) => return Ok(answer),
+    };
     let who = access.staff.accessor(Purpose::Admission, None);
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;

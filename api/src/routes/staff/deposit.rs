@@ -8,6 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use deadpool_postgres::Transaction;
+use ledger::controls::MaxBalanceCheck;
 use ledger::{AccountType, Currency, EntryDraft, Money, NewAccount, Overdraft, PostingDraft};
 use serde::Deserialize;
 use serde_json::json;
@@ -76,7 +77,7 @@ pub(crate) fn prison_today(time_zone: &str) -> time::Date {
 }
 
 #[utoipa::path(
-    post, path = "/api/staff/prisons/{prison_id}/prisoners/{person_id}/deposits", tag = "money", description = "Roles: finance, finance_approver in the path's prison. Idempotent on the key; 409 idempotency_conflict. A family deposit needs a sender approved for the prisoner (422 sender_not_approved) and may be held for review (state pending_review, see /deposits/pending).", params(("prison_id" = uuid::Uuid, Path), ("person_id" = uuid::Uuid, Path)), request_body = DepositRequest, responses((status = 201, description = "Posted", body = crate::openapi::DepositPosted)),
+    post, path = "/api/staff/prisons/{prison_id}/prisoners/{person_id}/deposits", tag = "money", description = "Roles: finance, finance_approver in the path's prison. Idempotent on the key; 409 idempotency_conflict. Cash at intake that would take the prisoner over the policy's maximum balance is refused: 422 over_max_balance with max_balance_minor, room_minor and currency (nothing booked). A family deposit needs a sender approved for the prisoner (422 sender_not_approved) and may be held for review (state pending_review, see /deposits/pending).", params(("prison_id" = uuid::Uuid, Path), ("person_id" = uuid::Uuid, Path)), request_body = DepositRequest, responses((status = 201, description = "Posted", body = crate::openapi::DepositPosted)),
 )]
 pub async fn record(
     State(state): State<AppState>,
@@ -144,7 +145,7 @@ pub async fn record(
     let spendable = ledger::store::account_by_code(&tx, &spendable_code)
         .await?
         .ok_or_else(|| Problem::not_found("account"))?;
-    let mut answer = match (request.source, request.depositor_person_id) {
+    let answer = match (request.source, request.depositor_person_id) {
         // A family deposit follows the prison's deposit rules: approved senders only, held
         // for review above the threshold, allocated like any income otherwise.
         (Source::FamilyDeposit, Some(sender_id)) => {
@@ -169,6 +170,37 @@ pub async fn record(
             })
         }
         _ => {
+            // Cash follows the maximum balance like a family deposit. It is refused rather than
+            // held: the cash is still at the desk, so the rest stays with the prisoner's property.
+            let intake_key = format!(
+                "api:cash_intake:{}:{}",
+                path.person_id, request.idempotency_key
+            );
+            let facts = json!({"person_id": path.person_id, "amount": amount});
+            let claim = match ledger::idempotency::begin::<serde_json::Value>(
+                &tx,
+                &intake_key,
+                "api.cash_at_intake",
+                &facts,
+            )
+            .await?
+            {
+                ledger::idempotency::Begun::Replayed(answer) => {
+                    let balance = ledger::store::balance(&tx, spendable.id).await?;
+                    tx.commit().await?;
+                    return Ok(cash_answer(answer, effective_date, amount, &balance));
+                }
+                ledger::idempotency::Begun::Fresh(claim) => claim,
+            };
+            if let Some((max, MaxBalanceCheck::Exceeds { room })) =
+                ledger::deposits::check_credit_against_max_balance(&tx, path.person_id, amount)
+                    .await?
+            {
+                // The consultation stays logged; nothing is booked and the key stays unused.
+                tx.commit().await?;
+                tracing::info!(person_id = %path.person_id, "cash at intake refused: over the maximum balance");
+                return Ok(over_max_balance(max, room));
+            }
             let debit_account = institution_account(
                 &tx,
                 ledger::institution_purpose::CASH_ON_HAND,
@@ -195,16 +227,50 @@ pub async fn record(
                 overdraft: Overdraft::Refuse,
             };
             let entry = ledger::store::post_entry(&tx, &draft).await?;
-            json!({"entry_id": entry.id})
+            let answer = json!({"entry_id": entry.id});
+            ledger::idempotency::finish(&tx, claim, &answer).await?;
+            answer
         }
     };
     let balance = ledger::store::balance(&tx, spendable.id).await?;
     tx.commit().await?;
+    Ok(cash_answer(answer, effective_date, amount, &balance))
+}
+
+/// `201` with the entry, the effective date, the amount and the spendable balance now.
+fn cash_answer(
+    mut answer: serde_json::Value,
+    effective_date: time::Date,
+    amount: Money,
+    balance: &ledger::Balance,
+) -> Response {
     if let Some(object) = answer.as_object_mut() {
         object.insert("effective_date".into(), effective_date.to_string().into());
         object.insert("amount_minor".into(), amount.amount_minor.into());
         object.insert("currency".into(), json!(amount.currency));
         object.insert("spendable".into(), json!(balance));
     }
-    Ok((StatusCode::CREATED, axum::Json(answer)).into_response())
+    (StatusCode::CREATED, axum::Json(answer)).into_response()
+}
+
+/// `422 over_max_balance`: the maximum and how much of the cash would still fit.
+fn over_max_balance(max: Money, room: Money) -> Response {
+    let problem = Problem::unprocessable(
+        "over_max_balance",
+        format!(
+            "this cash would take the prisoner over the maximum balance of {max}; at most {room} fits now (the rest stays with the prisoner's property)"
+        ),
+    );
+    let mut body = serde_json::to_value(&problem).unwrap_or_default();
+    if let Some(object) = body.as_object_mut() {
+        object.insert("max_balance_minor".into(), max.amount_minor.into());
+        object.insert("room_minor".into(), room.amount_minor.into());
+        object.insert("currency".into(), json!(max.currency));
+    }
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        [(axum::http::header::CONTENT_TYPE, "application/problem+json")],
+        axum::Json(body),
+    )
+        .into_response()
 }

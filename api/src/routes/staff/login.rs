@@ -1,6 +1,5 @@
 //! `POST /api/staff/login`: username and password for a session (bearer token and cookie).
-use axum::extract::{FromRequestParts, State};
-use axum::http::request::Parts;
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -9,7 +8,7 @@ use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::auth::{self, secret, throttle};
-use crate::http::ApiJson;
+use crate::http::{ApiJson, ClientOrigin};
 use crate::problem::Problem;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -17,16 +16,6 @@ use crate::problem::Problem;
 pub struct LoginRequest {
     username: String,
     password: String,
-}
-
-/// The client's address, from the connection (for the per-address counter).
-pub struct ClientIp(pub String);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
-    type Rejection = Problem;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Problem> {
-        Ok(ClientIp(crate::http::client_ip(parts)))
-    }
 }
 
 fn login_failed() -> Response {
@@ -39,19 +28,19 @@ fn login_failed() -> Response {
 }
 
 #[utoipa::path(
-    post, path = "/api/staff/login", tag = "auth", description = "Username and password for a session: a bearer token, also set as the `saldo_staff` cookie. 401 login_failed; 429 login_locked with Retry-After.", request_body = LoginRequest, responses((status = 200, description = "Signed in", body = crate::openapi::LoginResponse)),
+    post, path = "/api/staff/login", tag = "auth", description = "Username and password for a session: a bearer token, also set as the `saldo_staff` cookie. 401 login_failed; 429 login_locked (too many failures) or login_busy (too many sign-ins at once), both with Retry-After.", request_body = LoginRequest, responses((status = 200, description = "Signed in", body = crate::openapi::LoginResponse)),
 )]
 pub async fn login(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    headers: axum::http::HeaderMap,
+    origin: ClientOrigin,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> Result<Response, Problem> {
     let (staff_id, session) =
-        match authenticate(&state, &ip, &request.username, request.password).await? {
+        match authenticate(&state, &origin.ip, &request.username, request.password).await? {
             Outcome::SignedIn(staff_id, session) => (staff_id, session),
             Outcome::Failed => return Ok(login_failed()),
             Outcome::Locked(seconds) => return Ok(locked(seconds)),
+            Outcome::Busy => return Ok(busy()),
         };
     let body = json!({
         "token": session.token,
@@ -61,7 +50,7 @@ pub async fn login(
         "idle_timeout_seconds": auth::STAFF_IDLE_SECONDS,
     });
     Ok((
-        [(header::SET_COOKIE, session_cookie(&session, &headers))],
+        [(header::SET_COOKIE, session_cookie(&session, origin.https))],
         axum::Json(body),
     )
         .into_response())
@@ -74,6 +63,8 @@ pub enum Outcome {
     Failed,
     /// Throttled: try again after this many seconds.
     Locked(i64),
+    /// Too many sign-ins being checked at once: try again in a moment (nothing was counted).
+    Busy,
 }
 
 fn locked(seconds: i64) -> Response {
@@ -89,14 +80,29 @@ fn locked(seconds: i64) -> Response {
     response
 }
 
-/// The `saldo_staff` cookie for a new session.
-pub fn session_cookie(session: &auth::NewSession, headers: &axum::http::HeaderMap) -> HeaderValue {
+/// `429 login_busy`: the password-hashing gate is full.
+fn busy() -> Response {
+    let mut response = Problem::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "login_busy",
+        Some("too many sign-ins at once; try again in a moment".to_owned()),
+    )
+    .into_response();
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(secret::HashingBusy::RETRY_AFTER_SECONDS),
+    );
+    response
+}
+
+/// The `saldo_staff` cookie for a new session (`Secure` when the request came over https).
+pub fn session_cookie(session: &auth::NewSession, https: bool) -> HeaderValue {
     crate::http::session_cookie(
         auth::STAFF_COOKIE,
         &session.token,
         "/",
         i64::from(auth::STAFF_ABSOLUTE_SECONDS),
-        crate::http::is_https(headers),
+        https,
     )
 }
 
@@ -132,8 +138,20 @@ pub async fn authenticate(
             .max(1);
         return Ok(Outcome::Locked(seconds));
     }
+    // No database connection is held while waiting for a turn to hash, or while hashing.
+    drop(client);
 
-    if !secret::verify(password, stored).await {
+    // An unknown user is hashed too, with the same parameters: the same time and the same work.
+    let Ok(matches) = state
+        .password_hashing
+        .verify(&address_key, password, stored)
+        .await
+    else {
+        tracing::warn!("staff sign-in refused: password hashing busy");
+        return Ok(Outcome::Busy);
+    };
+    let client = state.pool.get().await?;
+    if !matches {
         throttle::record_failure(&client, &address_key, &throttle::ADDRESS).await?;
         if let Some(id) = staff_id {
             throttle::record_failure(&client, &throttle::account_key(id), &throttle::ACCOUNT)

@@ -51,7 +51,7 @@ pub use deposit_review::{DepositView, decide as decide_deposit, pending as pendi
 pub use leave_end::end_checked as end_leave;
 pub use leave_grant::{LeaveRequest, grant_checked as grant_leave};
 pub use lifecycle::{LeaveLimits, PlacementView, effective_mode_str};
-pub use login::{ClientIp, Outcome as LoginOutcome, authenticate, session_cookie};
+pub use login::{Outcome as LoginOutcome, authenticate, session_cookie};
 pub use payroll_import::{
     ImportError as PayrollImportError, PayKind, PayrollImport, PayrollImported,
     import as import_payroll,

@@ -2,12 +2,13 @@
 //! PIN (the prisoner forgot it, or it is locked); this also lifts a lockout.
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::PrisonerPath;
 use crate::access_log::{Action, Purpose};
 use crate::app::AppState;
-use crate::auth::{Officers, RequireRole, kiosk, secret};
+use crate::auth::{Officers, RequireRole, kiosk};
 use crate::http::{ApiJson, ApiPath};
 use crate::identity::{self, PrisonerField};
 use crate::problem::Problem;
@@ -19,19 +20,20 @@ pub struct NewPin {
 }
 
 #[utoipa::path(
-    put, path = "/api/staff/prisons/{prison_id}/prisoners/{person_id}/pin", tag = "prisoners", description = "Role: officer in the path's prison. Also lifts a PIN lockout.", params(("prison_id" = uuid::Uuid, Path), ("person_id" = uuid::Uuid, Path)), request_body = NewPin, responses((status = 204, description = "PIN set")),
+    put, path = "/api/staff/prisons/{prison_id}/prisoners/{person_id}/pin", tag = "prisoners", description = "Role: officer in the path's prison. Also lifts a PIN lockout. 429 hashing_busy with Retry-After when too many passwords and PINs are being hashed at once.", params(("prison_id" = uuid::Uuid, Path), ("person_id" = uuid::Uuid, Path)), request_body = NewPin, responses((status = 204, description = "PIN set")),
 )]
 pub async fn reset(
     State(state): State<AppState>,
     access: RequireRole<Officers>,
     ApiPath(path): ApiPath<PrisonerPath>,
     ApiJson(request): ApiJson<NewPin>,
-) -> Result<StatusCode, Problem> {
+) -> Result<Response, Problem> {
     let prison_id = access.prison()?;
     identity::validate::pin(&request.pin)?;
-    let pin_hash = secret::hash(request.pin)
-        .await
-        .map_err(|_| Problem::internal())?;
+    let pin_hash = match state.password_hashing.hash_for_request(request.pin).await {
+        Ok(hash) => hash,
+        Err(answer) => return Ok(answer),
+    };
     let who = access.staff.accessor(Purpose::PinManagement, None);
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
@@ -50,5 +52,5 @@ pub async fn reset(
     }
     kiosk::set_pin(&tx, path.person_id, &pin_hash).await?;
     tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::app::AppState;
-use crate::auth::{self, Admins, Grant, RequireRole, Role, secret};
+use crate::auth::{self, Admins, Grant, RequireRole, Role};
 use crate::http::ApiJson;
 use crate::problem::Problem;
 
@@ -20,7 +20,7 @@ pub struct NewStaff {
 }
 
 #[utoipa::path(
-    post, path = "/api/staff/prisons/{prison_id}/staff", tag = "administration", description = "Role: admin in the path's prison.", params(("prison_id" = uuid::Uuid, Path)), request_body = NewStaff, responses((status = 201, description = "Created", body = crate::openapi::StaffCreated)),
+    post, path = "/api/staff/prisons/{prison_id}/staff", tag = "administration", description = "Role: admin in the path's prison. 429 hashing_busy with Retry-After when too many passwords and PINs are being hashed at once.", params(("prison_id" = uuid::Uuid, Path)), request_body = NewStaff, responses((status = 201, description = "Created", body = crate::openapi::StaffCreated)),
 )]
 pub async fn create(
     State(state): State<AppState>,
@@ -36,9 +36,14 @@ pub async fn create(
             "give one to five roles",
         ));
     }
-    let hash = secret::hash(request.password)
+    let hash = match state
+        .password_hashing
+        .hash_for_request(request.password)
         .await
-        .map_err(|_| Problem::internal())?;
+    {
+        Ok(hash) => hash,
+        Err(answer) => return Ok(answer),
+    };
     let grants: Vec<Grant> = request
         .roles
         .iter()
