@@ -80,6 +80,8 @@ pub const BLOCKED_RETRY_MS: u64 = 20;
 /// Of a batch, at most this many places go to requests tried again, so that new arrivals are
 /// never starved by many locked accounts.
 const MAX_RETRIED_PER_BATCH: usize = MAX_BATCH_REQUESTS / 2;
+/// Batches of one worker committing at once: bounds the connections a stalled COMMIT keeps.
+const MAX_BATCHES_IN_FLIGHT: usize = 4;
 /// The advisory-lock namespace (`hashtextextended(authorization_id, seed)`) that orders the
 /// recording of a deadline decline against the settling of a late commit.
 const ANSWER_LOCK_SEED: i64 = 21;
@@ -439,69 +441,96 @@ pub async fn verify_declined_answers_hold_nothing(
 }
 
 /// Decides batches from one queue: the requests tried again first, then the first waiting
-/// request and whatever queued behind it. Each batch runs as a task of its own and the worker
-/// waits for it, so batches stay one at a time; a batch that panics (a bug) drops its requests'
-/// reply channels, which makes their handlers record declines, and the worker goes on with the
-/// next batch instead of leaving its share of the cards declined until the server restarts.
+/// request and whatever queued behind it. Each batch runs as a task of its own. The worker goes
+/// on with the next batch once this one has locked its rows and made its decisions (it is
+/// committing), or has ended: a COMMIT that takes long delays only the cards of its batch (their
+/// balance rows stay locked until it lands, so their next requests wait for it), never the
+/// worker's other cards; at most [`MAX_BATCHES_IN_FLIGHT`] batches of a worker are committing at
+/// once. A batch that panics (a bug) drops its requests' reply channels, which makes their
+/// handlers record declines, and the worker goes on instead of leaving its share of the cards
+/// declined until the server restarts.
 async fn work<D: Decide + 'static>(
     pool: Pool,
     decide: Arc<D>,
     mut receiver: mpsc::Receiver<Pending>,
 ) {
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(MAX_BATCHES_IN_FLIGHT));
+    // Requests a batch found blocked come back here when the batch ends.
+    let (retry, mut retried) = mpsc::unbounded_channel::<Vec<Pending>>();
     // Requests whose balance row another transaction held, oldest first.
     let mut blocked: Vec<Pending> = Vec::new();
-    let mut open = true;
     loop {
-        if blocked.is_empty() {
-            match receiver.recv().await {
+        while let Ok(back) = retried.try_recv() {
+            blocked.splice(0..0, back);
+        }
+        let retry_wait = if blocked.is_empty() {
+            Duration::from_secs(3600)
+        } else {
+            Duration::from_millis(BLOCKED_RETRY_MS)
+        };
+        // Something new goes with a retry; else the retry goes after a short wait.
+        tokio::select! {
+            Some(back) = retried.recv() => {
+                blocked.splice(0..0, back);
+            }
+            next = receiver.recv() => match next {
                 Some(pending) => blocked.push(pending),
                 None => return,
-            }
-        } else if open {
-            // Something new goes with the retry; else the retry goes after a short wait.
-            match tokio::time::timeout(Duration::from_millis(BLOCKED_RETRY_MS), receiver.recv())
-                .await
-            {
-                Ok(Some(pending)) => blocked.push(pending),
-                Ok(None) => open = false,
-                Err(_) => {}
-            }
-        } else {
-            tokio::time::sleep(Duration::from_millis(BLOCKED_RETRY_MS)).await;
+            },
+            () = tokio::time::sleep(retry_wait) => {}
         }
-        let retried = blocked.len().min(MAX_RETRIED_PER_BATCH);
-        let mut batch: Vec<Pending> = blocked.drain(..retried).collect();
-        // A new arrival pushed last above is in `blocked` only if it did not fit: keep order.
+        let retried_now = blocked.len().min(MAX_RETRIED_PER_BATCH);
+        let mut batch: Vec<Pending> = blocked.drain(..retried_now).collect();
         while batch.len() < MAX_BATCH_REQUESTS {
             match receiver.try_recv() {
                 Ok(pending) => batch.push(pending),
                 Err(_) => break,
             }
         }
+        if batch.is_empty() {
+            continue;
+        }
         let requests = batch.len();
         // How many requests each transaction carries: how much batching the load gives.
         metrics::histogram!("saldo_card_decision_batch_requests")
             .record(u32::try_from(requests).unwrap_or(u32::MAX));
-        match tokio::spawn(decide_and_answer(pool.clone(), Arc::clone(&decide), batch)).await {
-            // Still blocked: before those waiting longer than them, after none.
-            Ok(still_blocked) => {
-                blocked.splice(0..0, still_blocked);
+        let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else {
+            return;
+        };
+        let (ready, is_ready) = oneshot::channel();
+        let task = tokio::spawn(decide_and_answer(
+            pool.clone(),
+            Arc::clone(&decide),
+            batch,
+            ready,
+            retry.clone(),
+            permit,
+        ));
+        // Committing, or ended (a panic drops `ready` too).
+        let _ = is_ready.await;
+        tokio::spawn(async move {
+            if let Err(error) = task.await {
+                tracing::error!(
+                    requests,
+                    panicked = error.is_panic(),
+                    "an authorization batch failed: its requests get recorded declines"
+                );
             }
-            Err(error) => tracing::error!(
-                requests,
-                panicked = error.is_panic(),
-                "an authorization batch failed: its requests get recorded declines"
-            ),
-        }
+        });
     }
 }
 
-/// Decides one batch and answers it; returns the requests to try again.
+/// Decides one batch and answers it; sends `ready` as soon as the worker may start the next
+/// batch, and the requests to try again to `retry` at the end.
 async fn decide_and_answer<D: Decide>(
     pool: Pool,
     decide: Arc<D>,
     batch: Vec<Pending>,
-) -> Vec<Pending> {
+    ready: oneshot::Sender<()>,
+    retry: mpsc::UnboundedSender<Vec<Pending>>,
+    _in_flight: tokio::sync::OwnedSemaphorePermit,
+) {
+    let mut ready = Some(ready);
     let now = Instant::now();
     // Answered already at their deadline, or their caller is gone: not decided any more.
     let (live, gone): (Vec<Pending>, Vec<Pending>) = batch
@@ -512,7 +541,7 @@ async fn decide_and_answer<D: Decide>(
             .iter()
             .map(|p| (p.request.message(), &p.request.input, p.request.deadline))
             .collect();
-        decide_requests(&pool, decide.as_ref(), &requests).await
+        decide_requests(&pool, decide.as_ref(), &requests, &mut ready).await
     };
     let mut unanswered: Vec<Request> = gone.into_iter().map(|p| p.request).collect();
     let mut still_blocked = Vec::new();
@@ -532,6 +561,12 @@ async fn decide_and_answer<D: Decide>(
             Decision::Blocked | Decision::Undecided => unanswered.push(pending.request),
         }
     }
+    // The worker may go on now if it did not already.
+    drop(ready);
+    if !still_blocked.is_empty() {
+        // The worker is gone only when the server stops: their handlers record declines.
+        let _ = retry.send(still_blocked);
+    }
     if !unanswered.is_empty() {
         let requests: Vec<&Request> = unanswered.iter().collect();
         if let Err(error) = settle_unanswered(&pool, &requests).await {
@@ -544,7 +579,6 @@ async fn decide_and_answer<D: Decide>(
             );
         }
     }
-    still_blocked
 }
 
 /// Decides the requests (each by its own deadline) and returns their answers in order. A
@@ -555,7 +589,7 @@ pub async fn authorize_batch(
     decide: &impl Decide,
     requests: &[(InboxMessage<'_>, &AuthorizationInput, Instant)],
 ) -> Vec<AuthorizationOutcome> {
-    let mut decisions = decide_requests(pool, decide, requests).await;
+    let mut decisions = decide_requests(pool, decide, requests, &mut None).await;
     loop {
         let blocked: Vec<usize> = (0..requests.len())
             .filter(|&index| {
@@ -572,7 +606,7 @@ pub async fn authorize_batch(
             .collect();
         for (index, decision) in blocked
             .into_iter()
-            .zip(decide_requests(pool, decide, &retry).await)
+            .zip(decide_requests(pool, decide, &retry, &mut None).await)
         {
             decisions[index] = decision;
         }
@@ -594,11 +628,15 @@ pub async fn authorize_batch(
     outcomes
 }
 
-/// One attempt at the requests: each decided, blocked by a lock, or undecided.
+/// One attempt at the requests: each decided, blocked by a lock, or undecided. `ready` is sent
+/// once the batch's decisions are made and it is committing, if no request is left for the
+/// one-request path (those are decided after the COMMIT, in arrival order, before anything
+/// later of the worker).
 pub(crate) async fn decide_requests(
     pool: &Pool,
     decide: &impl Decide,
     requests: &[(InboxMessage<'_>, &AuthorizationInput, Instant)],
+    ready: &mut Option<oneshot::Sender<()>>,
 ) -> Vec<Decision> {
     let mut seen = HashSet::with_capacity(requests.len());
     let (mut batched, mut alone): (Vec<usize>, Vec<usize>) =
@@ -610,7 +648,8 @@ pub(crate) async fn decide_requests(
         });
     let mut decisions: Vec<Option<Decision>> = vec![None; requests.len()];
     if !batched.is_empty() {
-        match batch_in_transaction(pool, decide, requests, &batched).await {
+        let ready = if alone.is_empty() { ready } else { &mut None };
+        match batch_in_transaction(pool, decide, requests, &batched, ready).await {
             Ok(decided) => {
                 for (index, outcome) in decided.outcomes {
                     decisions[index] = Some(Decision::Decided(outcome));
@@ -683,6 +722,7 @@ async fn batch_in_transaction(
     decide: &impl Decide,
     requests: &[(InboxMessage<'_>, &AuthorizationInput, Instant)],
     batched: &[usize],
+    ready: &mut Option<oneshot::Sender<()>>,
 ) -> Result<Decided, BatchFailure> {
     let deadline = batched
         .iter()
@@ -704,6 +744,11 @@ async fn batch_in_transaction(
         // Dropped before its COMMIT: rolled back, nothing of it durable.
         Err(_) => return Err(BatchFailure::OverBudget),
     };
+    if decided.alone.is_empty()
+        && let Some(ready) = ready.take()
+    {
+        let _ = ready.send(());
+    }
     tx.commit().await?;
     Ok(decided)
 }

@@ -141,13 +141,13 @@ async fn a_commit_that_lands_after_the_answer_was_due_leaves_the_declined_answer
 }
 
 #[tokio::test]
-async fn requests_queued_behind_a_stalled_commit_get_a_recorded_decline_by_the_deadline() {
+async fn a_stalled_commit_delays_only_its_own_card_and_each_answer_comes_by_the_deadline() {
     let db = TestDb::new().await;
     let stalled = CardBooks::open(&db, 10_00).await;
-    // A card decided by the same worker as the stalled one, so its request waits behind it.
-    let mut queued = CardBooks::open(&db, 10_00).await;
-    while worker_of(&queued.card_id) != worker_of(&stalled.card_id) {
-        queued = CardBooks::open(&db, 10_00).await;
+    // A card decided by the same worker as the stalled one.
+    let mut neighbour = CardBooks::open(&db, 10_00).await;
+    while worker_of(&neighbour.card_id) != worker_of(&stalled.card_id) {
+        neighbour = CardBooks::open(&db, 10_00).await;
     }
     stall_commit_of(&db, "auth_stalled", 4).await;
     let app = std::sync::Arc::new(WebhookApp::spawn(&db, vec![WebhookSecret::generate()]).await);
@@ -158,15 +158,27 @@ async fn requests_queued_behind_a_stalled_commit_get_a_recorded_decline_by_the_d
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
 
-    let queued_body = authorization_request(&queued.card_id, "auth_queued", 3_00);
+    // While that COMMIT hangs: the same worker's other card is decided as usual...
+    let neighbour_body = authorization_request(&neighbour.card_id, "auth_neighbour", 3_00);
+    let (status, neighbour_answer, elapsed) = answer(&app, "msg_neighbour", &neighbour_body).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        neighbour_answer["decision"], "APPROVE",
+        "{neighbour_answer}"
+    );
+    assert!(elapsed < PROCESSOR_DEADLINE, "answered after {elapsed:?}");
+    // ... and the stalled card's next request, which needs the balance row that COMMIT holds,
+    // gets a recorded decline by the deadline.
+    let queued_body = authorization_request(&stalled.card_id, "auth_queued", 3_00);
     let (status, queued_answer, elapsed) = answer(&app, "msg_queued", &queued_body).await;
     assert_eq!(status, 200);
     assert_declined_other(&queued_answer);
     assert!(elapsed < PROCESSOR_DEADLINE, "answered after {elapsed:?}");
-    let (_, stalled_answer, _) = first.await.unwrap();
+    let (_, stalled_answer, elapsed) = first.await.unwrap();
     assert_declined_other(&stalled_answer);
+    assert!(elapsed < PROCESSOR_DEADLINE, "answered after {elapsed:?}");
 
-    // Once the worker is free again, both declines are on their rows and nothing is held.
+    // Once the COMMIT lands, both declines are on their rows and nothing is held for them.
     for authorization_id in ["auth_stalled", "auth_queued"] {
         let row = settled_row(&db, authorization_id, Duration::from_secs(15)).await;
         assert_eq!(
@@ -181,8 +193,8 @@ async fn requests_queued_behind_a_stalled_commit_get_a_recorded_decline_by_the_d
     }
     let (_, again, _) = answer(&app, "msg_queued", &queued_body).await;
     assert_eq!(again, queued_answer);
-    assert_eq!(queued.state().await, (10_00, 0, 0));
     assert_eq!(stalled.state().await, (10_00, 0, 0));
+    assert_eq!(neighbour.state().await, (10_00, 3_00, 0));
     assert_books_consistent(&db).await;
 }
 
@@ -319,4 +331,83 @@ fn worker_of(card_id: &str) -> u64 {
     let mut hasher = std::hash::DefaultHasher::new();
     std::hash::Hash::hash(card_id, &mut hasher);
     std::hash::Hasher::finish(&hasher) % card_adapter::decisions::DECISION_WORKERS as u64
+}
+
+#[tokio::test]
+async fn saldo_verify_flags_money_held_under_a_declined_answer_and_the_sweep_releases_it() {
+    use clap::Parser;
+    let db = TestDb::new().await;
+    let card = CardBooks::open(&db, 10_00).await;
+    let app = WebhookApp::spawn(&db, vec![WebhookSecret::generate()]).await;
+    let body = authorization_request(&card.card_id, "auth_held", 4_00);
+    let (_, approved, _) = answer(&app, "msg_held", &body).await;
+    assert_eq!(approved["decision"], "APPROVE", "{approved}");
+    assert_books_consistent(&db).await;
+    let saldo_verify = || async {
+        let cli = saldo::cli::Cli::parse_from(["saldo", "--database-url", &db.url(), "verify"]);
+        format!("{:?}", saldo::cli::run(cli).await.unwrap())
+    };
+    assert_eq!(
+        saldo_verify().await,
+        format!("{:?}", std::process::ExitCode::SUCCESS)
+    );
+
+    // What a COMMIT landing after a recorded decline leaves when the process dies before it
+    // settles it: the decline recorded, the approval and its hold committed.
+    db.raw_client()
+        .await
+        .execute(
+            "insert into card.authorization_deadline_declines
+                 (authorization_id, card_id, currency, requested_minor)
+             values ('auth_held', $1, 'EUR', 400)",
+            &[&card.card_id],
+        )
+        .await
+        .unwrap();
+    let client = db.pool.get().await.unwrap();
+    let check = card_adapter::decisions::verify_declined_answers_hold_nothing(&client)
+        .await
+        .unwrap();
+    assert_eq!(check.violations, 1, "{check:?}");
+    assert!(
+        check.examples[0].starts_with("auth_held APPROVE"),
+        "{check:?}"
+    );
+    assert_eq!(
+        saldo_verify().await,
+        format!("{:?}", std::process::ExitCode::from(2))
+    );
+
+    // The sweep (run when the webhook starts, then every minute) settles it.
+    assert_eq!(
+        card_adapter::decisions::settle_recorded_declines(&db.pool)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(card.state().await, (10_00, 0, 0));
+    assert_books_consistent(&db).await;
+    let (_, again, _) = answer(&app, "msg_held", &body).await;
+    assert_declined_other(&again);
+
+    // A row that says DECLINE over a hold is flagged too.
+    let (_, other, _) = answer(
+        &app,
+        "msg_other",
+        &authorization_request(&card.card_id, "auth_other", 2_00),
+    )
+    .await;
+    assert_eq!(other["decision"], "APPROVE", "{other}");
+    db.raw_client()
+        .await
+        .execute(
+            "update card.authorizations set decision = 'DECLINE' where authorization_id = 'auth_other'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let check = card_adapter::decisions::verify_declined_answers_hold_nothing(&client)
+        .await
+        .unwrap();
+    assert_eq!(check.violations, 1, "{check:?}");
 }
