@@ -441,12 +441,11 @@ pub async fn verify_declined_answers_hold_nothing(
 }
 
 /// Decides batches from one queue: the requests tried again first, then the first waiting
-/// request and whatever queued behind it. Each batch runs as a task of its own. The worker goes
-/// on with the next batch once this one has locked its rows and made its decisions (it is
-/// committing), or has ended: a COMMIT that takes long delays only the cards of its batch (their
-/// balance rows stay locked until it lands, so their next requests wait for it), never the
-/// worker's other cards; at most [`MAX_BATCHES_IN_FLIGHT`] batches of a worker are committing at
-/// once. A batch that panics (a bug) drops its requests' reply channels, which makes their
+/// request and whatever queued behind it. Each batch runs as a task of its own, which the worker
+/// waits for, but not past the batch's deadline once the batch is committing (its rows locked,
+/// its decisions made): a COMMIT that hangs delays only the cards of its batch (their balance
+/// rows stay locked until it lands, so their next requests wait for it), never the worker's
+/// other cards; at most [`MAX_BATCHES_IN_FLIGHT`] batches of a worker are committing at once. A batch that panics (a bug) drops its requests' reply channels, which makes their
 /// handlers record declines, and the worker goes on instead of leaving its share of the cards
 /// declined until the server restarts.
 async fn work<D: Decide + 'static>(
@@ -497,8 +496,13 @@ async fn work<D: Decide + 'static>(
         let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else {
             return;
         };
+        let deadline = batch
+            .iter()
+            .map(|pending| pending.request.deadline)
+            .min()
+            .unwrap_or_else(Instant::now);
         let (ready, is_ready) = oneshot::channel();
-        let task = tokio::spawn(decide_and_answer(
+        let mut task = tokio::spawn(decide_and_answer(
             pool.clone(),
             Arc::clone(&decide),
             batch,
@@ -506,17 +510,29 @@ async fn work<D: Decide + 'static>(
             retry.clone(),
             permit,
         ));
-        // Committing, or ended (a panic drops `ready` too).
-        let _ = is_ready.await;
-        tokio::spawn(async move {
-            if let Err(error) = task.await {
-                tracing::error!(
-                    requests,
-                    panicked = error.is_panic(),
-                    "an authorization batch failed: its requests get recorded declines"
-                );
+        // Normally the batch ends well before its deadline, and the requests that arrived
+        // meanwhile form the next batch (bigger batches, fewer statements per decision). A
+        // batch still committing at its deadline is left to finish on its own.
+        let committing_past_deadline = async {
+            let _ = is_ready.await;
+            tokio::time::sleep_until(deadline).await;
+        };
+        tokio::select! {
+            ended = &mut task => log_batch_failure(ended, requests),
+            () = committing_past_deadline => {
+                tokio::spawn(async move { log_batch_failure(task.await, requests) });
             }
-        });
+        }
+    }
+}
+
+fn log_batch_failure(ended: Result<(), tokio::task::JoinError>, requests: usize) {
+    if let Err(error) = ended {
+        tracing::error!(
+            requests,
+            panicked = error.is_panic(),
+            "an authorization batch failed: its requests get recorded declines"
+        );
     }
 }
 
