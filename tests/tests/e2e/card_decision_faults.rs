@@ -411,3 +411,64 @@ async fn saldo_verify_flags_money_held_under_a_declined_answer_and_the_sweep_rel
         .unwrap();
     assert_eq!(check.violations, 1, "{check:?}");
 }
+
+#[tokio::test]
+async fn when_not_even_a_decline_can_be_recorded_no_answer_is_given_and_the_timeout_advice_releases()
+ {
+    let db = TestDb::new().await;
+    let card = CardBooks::open(&db, 10_00).await;
+    stall_commit_of(&db, "auth_unrecorded", 3).await;
+    // The deadline decline's own statement cannot finish in time either, as when the database
+    // commits nothing at all.
+    db.raw_client()
+        .await
+        .batch_execute(
+            "create function public.test_stall_decline() returns trigger language plpgsql as $$
+             begin perform pg_sleep(3); return new; end $$;
+             create trigger test_stall_decline before insert on card.authorization_deadline_declines
+                 for each row execute function public.test_stall_decline();",
+        )
+        .await
+        .unwrap();
+    let app = WebhookApp::spawn(&db, vec![WebhookSecret::generate()]).await;
+    let body = authorization_request(&card.card_id, "auth_unrecorded", 4_00);
+    let (status, problem, elapsed) = answer(&app, "msg_unrecorded", &body).await;
+    // No decision rather than an unrecorded DECLINE: the processor declines and advises.
+    assert_eq!(status, 503, "{problem}");
+    assert_eq!(problem["code"], "decision_not_recorded");
+    assert!(elapsed < PROCESSOR_DEADLINE, "answered after {elapsed:?}");
+
+    // The COMMIT lands: with no recorded decline the approval stands until the advice comes.
+    let client = db.raw_client().await;
+    let give_up = Instant::now() + Duration::from_secs(15);
+    while client
+        .query_opt(
+            "select 1 from card.authorizations where authorization_id = 'auth_unrecorded'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .is_none()
+    {
+        assert!(Instant::now() < give_up, "the stalled COMMIT never landed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut advice: Value = serde_json::from_str(&body).unwrap();
+    advice["type"] = "authorization.advice".into();
+    advice["data"]["decision"] = "DECLINE".into();
+    advice["data"]["reason"] = "TIMEOUT".into();
+    let recorded = app
+        .send_signed("msg_advice", &advice.to_string())
+        .await
+        .status();
+    assert_eq!(recorded, 200);
+    let row = settled_row(&db, "auth_unrecorded", Duration::from_secs(5)).await;
+    assert_eq!(
+        row.map(|(decision, held, _)| (decision, held)),
+        Some(("DECLINE".to_owned(), 0))
+    );
+    assert_eq!(card.state().await, (10_00, 0, 0));
+    let (_, again, _) = answer(&app, "msg_unrecorded", &body).await;
+    assert_eq!(again["decision"], "DECLINE", "{again}");
+    assert_books_consistent(&db).await;
+}
