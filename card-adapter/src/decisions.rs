@@ -5,8 +5,9 @@
 //! row, the card, the controls, the spend, the balance-row lock, the hold, the decision, the
 //! inbox, COMMIT), and statements, not rows, are what a decision's CPU goes to
 //! (docs/performance.md). A batch runs the same ten for all its requests (and one `set local`
-//! of its plans, pipelined with them: `booking::plan_decision_statements`): existing authorization
-//! rows and the cards read together, the balance rows locked together in id order, the controls
+//! of its plans and lock timeout, pipelined with them: `booking::plan_decision_statements`):
+//! existing authorization rows, the cards and any declines recorded at a deadline (V17) read
+//! together, the balance rows not held elsewhere locked together in id order, the controls
 //! and spend of all the persons read together, then the requests decided one after another in
 //! memory in arrival order, each counting the approvals before it (two requests on one card see
 //! each other's holds); then the holds, the new authorization rows (inserted once, with their
