@@ -150,6 +150,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             report
                 .checks
                 .push(crate::privacy::log_seal::verify(&pool.get().await?).await?);
+            report.checks.push(
+                card_adapter::decisions::verify_declined_answers_hold_nothing(&pool.get().await?)
+                    .await?,
+            );
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {

@@ -234,14 +234,15 @@ mod elsewhere {
     #[utoipa::path(post, path = "/webhooks/processor", tag = "processor",
         description = "The processor's signed webhooks (protocol v1). Verified (Standard Webhooks, \
             5-minute tolerance), recorded in the inbox and booked in one transaction before the \
-            2xx. `authorization.request` is answered with a decision within 1200 ms; other events \
-            with `{\"status\": \"recorded\"}`.",
+            2xx. `authorization.request` is answered with a decision within 1200 ms (a recorded \
+            DECLINE / OTHER when none was made in time); other events with \
+            `{\"status\": \"recorded\"}`.",
         params(("webhook-id" = String, Header), ("webhook-timestamp" = String, Header),
                ("webhook-signature" = String, Header)),
         request_body = ProcessorWebhook,
         responses((status = 200, description = "A decision (authorization.request) or {\"status\": \"recorded\"}", body = AuthorizationAnswer),
                   (status = 401, description = "Bad or stale signature", body = crate::problem::Problem, content_type = "application/problem+json"),
-                  (status = 503, description = "Not recorded: the processor retries", body = crate::problem::Problem, content_type = "application/problem+json")))]
+                  (status = 503, description = "Not recorded: the processor retries an event; for authorization.request (`decision_not_recorded`: not even a decline could be recorded in time) the processor declines and sends its TIMEOUT advice", body = crate::problem::Problem, content_type = "application/problem+json")))]
     fn webhook() {}
 
     // The kiosk: server-rendered pages for prisoners (a registered kiosk device is required).

@@ -42,6 +42,18 @@ pub enum BookingError {
 }
 
 impl BookingError {
+    /// A lock wait ran out ([`DECISION_LOCK_TIMEOUT_MS`]): someone else holds the row; worth
+    /// trying again, not an answer.
+    pub fn is_lock_timeout(&self) -> bool {
+        let database = match self {
+            BookingError::Database(error) => Some(error),
+            BookingError::Ledger(LedgerError::Database(error)) => Some(error),
+            _ => None,
+        };
+        database.and_then(|error| error.code())
+            == Some(&tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE)
+    }
+
     pub fn code(&self) -> &'static str {
         match self {
             BookingError::Ledger(error) => error.code(),
@@ -124,12 +136,43 @@ pub async fn cards(
 /// change. A plan made while `card.authorizations` was nearly empty, on a new database, scanned
 /// the whole table for every batch afterwards (23 million rows read in one benchmark run).
 /// Every statement of a decision is an index look-up driven by its arrays.
+///
+/// And no long lock waits: a decision waits at most [`DECISION_LOCK_TIMEOUT_MS`] for any row
+/// lock (an authorization row another event holds, a spend row), then fails with
+/// `lock_not_available` ([`BookingError::is_lock_timeout`]) and its request is tried again
+/// later, so that a row held by a long transaction delays only the requests that need it.
 pub async fn plan_decision_statements(tx: &Transaction<'_>) -> BookingResult<()> {
-    tx.batch_execute(
-        "set local plan_cache_mode = force_generic_plan; set local enable_seqscan = off",
-    )
+    tx.batch_execute(&format!(
+        "set local plan_cache_mode = force_generic_plan; set local enable_seqscan = off; \
+         set local lock_timeout = {DECISION_LOCK_TIMEOUT_MS}"
+    ))
     .await?;
     Ok(())
+}
+
+/// The longest a decision's statement waits for a row lock (see [`plan_decision_statements`]):
+/// long enough for another short transaction on the same rows to finish, short against the
+/// decision's budget.
+pub const DECISION_LOCK_TIMEOUT_MS: u64 = 50;
+
+/// Those of these authorizations whose answer was a decline recorded at the deadline
+/// (V17): they are answered DECLINE whatever their row says. One statement.
+pub async fn deadline_declined(
+    tx: &Transaction<'_>,
+    authorization_ids: &[&str],
+) -> BookingResult<std::collections::HashSet<String>> {
+    let statement = tx
+        .prepare_cached(
+            "select authorization_id from card.authorization_deadline_declines
+             where authorization_id = any($1)",
+        )
+        .await?;
+    Ok(tx
+        .query(&statement, &[&authorization_ids])
+        .await?
+        .iter()
+        .map(|row| row.get(0))
+        .collect())
 }
 
 /// The card settlement payable account for a currency, opened on first use.

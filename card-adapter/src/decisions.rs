@@ -5,8 +5,9 @@
 //! row, the card, the controls, the spend, the balance-row lock, the hold, the decision, the
 //! inbox, COMMIT), and statements, not rows, are what a decision's CPU goes to
 //! (docs/performance.md). A batch runs the same ten for all its requests (and one `set local`
-//! of its plans, pipelined with them: `booking::plan_decision_statements`): existing authorization
-//! rows and the cards read together, the balance rows locked together in id order, the controls
+//! of its plans and lock timeout, pipelined with them: `booking::plan_decision_statements`):
+//! existing authorization rows, the cards and any declines recorded at a deadline (V17) read
+//! together, the balance rows not held elsewhere locked together in id order, the controls
 //! and spend of all the persons read together, then the requests decided one after another in
 //! memory in arrival order, each counting the approvals before it (two requests on one card see
 //! each other's holds); then the holds, the new authorization rows (inserted once, with their
@@ -20,23 +21,44 @@
 //!
 //! What does not fit a batch takes the one-request path after the batch commits, in arrival
 //! order: an incremental authorization (its parent's hold), a second request with the same
-//! authorization id, an authorization whose row events created first, an account without a
-//! balance row or that refuses the hold for a reason other than money. If the batch's transaction fails, each
-//! of its requests is decided alone the same way: nothing of the batch was committed, and the
-//! authorization row makes every request decided once whatever happens.
+//! authorization id, an authorization whose row events created first or whose earlier delivery
+//! was answered with a recorded decline, an account without a balance row or that refuses the
+//! hold for a reason other than money. If the batch's transaction fails, each of its requests is
+//! decided alone the same way: nothing of the batch was committed, and the authorization row
+//! makes every request decided once whatever happens.
+//!
+//! What is answered is what is durable. A request's decision must be made by its deadline
+//! ([`DECLINE_RESERVE_MS`] before the answer is due): a batch not ready to COMMIT by then is
+//! rolled back. Once COMMIT is sent its outcome is waited for, however long it takes, and only a
+//! committed decision is answered. The webhook does not wait past the deadline: it records a
+//! decline ([`record_deadline_decline`], V17) in a statement that waits for nothing a batch holds
+//! and answers that. The recorded decline wins: a COMMIT that lands later has its holds released
+//! and its rows set to DECLINE by the worker ([`settle_unanswered`]), every later delivery is
+//! answered DECLINE from the record, and after a crash the sweep ([`settle_recorded_declines`])
+//! does what the worker did not. An advisory lock per authorization orders the recording against
+//! the worker's settling: a decline is recorded only over a row whose commit had not landed, and
+//! the worker releases only under a recorded decline.
+//!
+//! A balance row another transaction holds (a payroll, a long staff transaction) never stalls a
+//! batch: the batch locks balance rows with SKIP LOCKED, and the requests of a locked account are
+//! tried again in the worker's next batches (every [`BLOCKED_RETRY_MS`] when nothing else
+//! arrives) until they are decided or their deadline passes. Every other lock a decision waits
+//! for is bounded by `booking::DECISION_LOCK_TIMEOUT_MS`, then the request is tried again too.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use axum::body::Bytes;
-use deadpool_postgres::{Pool, Transaction};
+use deadpool_postgres::{GenericClient, Pool, Transaction};
 use ledger::{LedgerError, Overdraft};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use crate::booking::{self, BookingError, BookingResult, RequestDetails};
 use crate::process::{
-    self, Applied, AuthorizationInput, AuthorizationOutcome, Decide, EarlierApproval, InboxMessage,
+    self, Applied, AuthorizationInput, AuthorizationOutcome, Decide, Decision, EarlierApproval,
+    InboxMessage,
 };
 
 /// Requests decided in one transaction at most: bounds the statements' arrays and how long one
@@ -47,21 +69,39 @@ pub const MAX_BATCH_REQUESTS: usize = 32;
 /// (docs/performance.md): with 10,000 cards 2 workers decided ~10 % more per second than 3, 3
 /// ~8 % more than 4, and 6 or 8 fewer still. Before V13 the 100-card figure kept it at 3.
 pub const DECISION_WORKERS: usize = 2;
-/// Requests waiting for one worker before the webhook handler waits to queue (back-pressure).
+/// Requests waiting for one worker before the webhook handler waits to queue (back-pressure,
+/// itself bounded by the request's deadline).
 const QUEUE_CAPACITY: usize = 4 * 1024;
+/// Of the decision budget, what is kept after the decision's own deadline to record a decline
+/// when no decision was made: one short statement.
+pub const DECLINE_RESERVE_MS: u64 = 200;
+/// How soon requests whose balance row another transaction holds are tried again when no new
+/// request arrives to go with them.
+pub const BLOCKED_RETRY_MS: u64 = 20;
+/// Of a batch, at most this many places go to requests tried again, so that new arrivals are
+/// never starved by many locked accounts.
+const MAX_RETRIED_PER_BATCH: usize = MAX_BATCH_REQUESTS / 2;
+/// Batches of one worker committing at once: bounds the connections a stalled COMMIT keeps.
+const MAX_BATCHES_IN_FLIGHT: usize = 4;
+/// The advisory-lock namespace (`hashtextextended(authorization_id, seed)`) that orders the
+/// recording of a deadline decline against the settling of a late commit.
+const ANSWER_LOCK_SEED: i64 = 21;
+/// How often the webhook's process looks for approvals under a recorded decline that no worker
+/// settled (after a crash).
+const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
 /// An authorization request waiting for its decision.
-struct Pending {
+struct Request {
     webhook_id: String,
     webhook_timestamp: i64,
     event_type: String,
     body: Bytes,
     input: AuthorizationInput,
+    /// When the decision must be made; the answer is due [`DECLINE_RESERVE_MS`] later.
     deadline: Instant,
-    reply: oneshot::Sender<AuthorizationOutcome>,
 }
 
-impl Pending {
+impl Request {
     fn message(&self) -> InboxMessage<'_> {
         InboxMessage {
             webhook_id: &self.webhook_id,
@@ -70,6 +110,24 @@ impl Pending {
             body: &self.body,
         }
     }
+}
+
+/// A request and the webhook handler waiting for its decision. The handler closes the channel
+/// at the deadline; a decision sent after that is not answered, and is settled instead.
+struct Pending {
+    request: Request,
+    reply: oneshot::Sender<AuthorizationOutcome>,
+}
+
+/// The answer to a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// What is durable for the authorization: its committed decision, or a recorded decline.
+    Outcome(AuthorizationOutcome),
+    /// Nothing could be decided nor recorded by the time the answer was due (the database does
+    /// not commit): no decision is given, which the processor takes as a decline, followed by
+    /// its TIMEOUT advice that releases whatever a late commit held (protocol 3.3).
+    Unrecorded,
 }
 
 /// The webhook's way to a decision: queues the request for the batch worker of its card.
@@ -94,6 +152,7 @@ impl<D: Decide + 'static> DecisionQueue<D> {
     /// card's requests are decided together in one transaction instead).
     fn sender(&self, card_id: &str) -> &mpsc::Sender<Pending> {
         let senders = self.senders.get_or_init(|| {
+            tokio::spawn(sweep(self.pool.clone()));
             (0..DECISION_WORKERS)
                 .map(|_| {
                     let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
@@ -108,93 +167,494 @@ impl<D: Decide + 'static> DecisionQueue<D> {
         &senders[usize::try_from(shard).unwrap_or(0)]
     }
 
-    /// Decides the request within [`process::DECISION_BUDGET_MS`] of now, else declines (fail
-    /// closed).
+    /// Answers the request by [`process::DECISION_BUDGET_MS`] from now, however long the queue
+    /// or the database takes: its committed decision when there is one by the decision's
+    /// deadline, else a decline recorded so that it wins (fail closed).
     pub async fn decide(
         &self,
         message: &InboxMessage<'_>,
         body: Bytes,
         input: AuthorizationInput,
-    ) -> AuthorizationOutcome {
-        let deadline =
-            Instant::now() + std::time::Duration::from_millis(process::DECISION_BUDGET_MS);
-        let (reply, answer) = oneshot::channel();
-        let sender = self.sender(&input.card_id);
+    ) -> Answer {
+        let answer_by = Instant::now() + Duration::from_millis(process::DECISION_BUDGET_MS);
+        let deadline = answer_by - Duration::from_millis(DECLINE_RESERVE_MS);
+        let facts = DeclineFacts::of(&input);
+        let (reply, mut answer) = oneshot::channel();
         let pending = Pending {
-            webhook_id: message.webhook_id.to_owned(),
-            webhook_timestamp: message.webhook_timestamp,
-            event_type: message.event_type.to_owned(),
-            body,
-            input,
-            deadline,
+            request: Request {
+                webhook_id: message.webhook_id.to_owned(),
+                webhook_timestamp: message.webhook_timestamp,
+                event_type: message.event_type.to_owned(),
+                body,
+                input,
+                deadline,
+            },
             reply,
         };
-        if sender.send(pending).await.is_err() {
-            tracing::error!("authorization worker stopped: declining");
-            return AuthorizationOutcome::decline("OTHER", "technical_problem");
+        // A full queue is waited for only until the deadline.
+        let queued =
+            tokio::time::timeout_at(deadline, self.sender(&facts.card_id).send(pending)).await;
+        if matches!(queued, Ok(Ok(()))) {
+            match tokio::time::timeout_at(deadline, &mut answer).await {
+                Ok(Ok(outcome)) => return Answer::Outcome(outcome),
+                // The worker could not decide it (dropped the reply): a decline, recorded.
+                Ok(Err(_)) => {}
+                Err(_) => {
+                    // From here the worker's decision is not answered; one sent just before is.
+                    answer.close();
+                    if let Ok(outcome) = answer.try_recv() {
+                        return Answer::Outcome(outcome);
+                    }
+                }
+            }
         }
-        // The worker answers by the deadline (its transaction is cut off there); a worker that
-        // died answers nothing, which is a decline.
-        answer
-            .await
-            .unwrap_or_else(|_| AuthorizationOutcome::decline("OTHER", "technical_problem"))
+        metrics::counter!("saldo_card_decision_deadline_declines_total").increment(1);
+        match tokio::time::timeout_at(answer_by, record_deadline_decline(&self.pool, &facts)).await
+        {
+            Ok(Ok(outcome)) => Answer::Outcome(outcome),
+            Ok(Err(error)) => {
+                tracing::error!(
+                    authorization_id = %facts.authorization_id,
+                    error.code = error.code(),
+                    error = ?error,
+                    "deadline decline not recorded: no answer"
+                );
+                Answer::Unrecorded
+            }
+            Err(_) => {
+                tracing::error!(
+                    authorization_id = %facts.authorization_id,
+                    "deadline decline not recorded in time: no answer"
+                );
+                Answer::Unrecorded
+            }
+        }
     }
 }
 
-/// Decides batches from one queue: the first waiting request and whatever queued behind it.
-/// Each batch runs as a task of its own and the worker waits for it, so batches stay one at a
-/// time; a batch that panics (a bug) drops its requests' reply channels, which declines them,
-/// and the worker goes on with the next batch instead of leaving its share of the cards
+/// What a deadline decline records of its request.
+struct DeclineFacts {
+    authorization_id: String,
+    card_id: String,
+    currency: String,
+    requested_minor: i64,
+}
+
+impl DeclineFacts {
+    fn of(input: &AuthorizationInput) -> DeclineFacts {
+        DeclineFacts {
+            authorization_id: input.authorization_id.clone(),
+            card_id: input.card_id.clone(),
+            currency: input.amount.currency.code().to_owned(),
+            requested_minor: input.amount.amount_minor,
+        }
+    }
+}
+
+/// The answer to a request not decided by its deadline, made durable before it is given: the
+/// authorization's committed decision if one is visible (an earlier delivery's, or this one's
+/// commit that just landed), else a decline recorded in `card.authorization_deadline_declines`,
+/// which then wins over any decision that commits later. Takes no row lock, so it never waits for
+/// a batch still committing; the advisory lock orders it against [`settle_unanswered`].
+async fn record_deadline_decline(
+    pool: &Pool,
+    facts: &DeclineFacts,
+) -> BookingResult<AuthorizationOutcome> {
+    let mut client = pool.get().await.map_err(LedgerError::from)?;
+    let tx = client.transaction().await?;
+    let lock = tx
+        .prepare_cached("select pg_advisory_xact_lock(hashtextextended($1, $2))")
+        .await?;
+    let decide = tx
+        .prepare_cached(
+            "with declined as (
+                 select 1 from card.authorization_deadline_declines where authorization_id = $1
+             ), answered as (
+                 select decision, approved_minor, decline_reason, reason_key
+                 from card.authorizations
+                 where authorization_id = $1 and decision is not null
+                   and not exists (select 1 from declined)
+             ), recorded as (
+                 insert into card.authorization_deadline_declines
+                     (authorization_id, card_id, currency, requested_minor)
+                 select $1, $2, $3, $4 where not exists (select 1 from answered)
+                 on conflict (authorization_id) do nothing
+             )
+             select decision, approved_minor, decline_reason, reason_key from answered",
+        )
+        .await?;
+    // Pipelined: the second statement runs (and takes its snapshot) once the lock is held.
+    let lock_params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] =
+        [&facts.authorization_id, &ANSWER_LOCK_SEED];
+    let decide_params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] = [
+        &facts.authorization_id,
+        &facts.card_id,
+        &facts.currency,
+        &facts.requested_minor,
+    ];
+    let (_, answered) = tokio::try_join!(
+        tx.execute(&lock, &lock_params),
+        tx.query_opt(&decide, &decide_params)
+    )?;
+    tx.commit().await?;
+    Ok(match answered {
+        Some(row) => AuthorizationOutcome {
+            approve: row.get::<_, String>(0) == "APPROVE",
+            approved_minor: row.get(1),
+            decline_reason: row.get(2),
+            reason_key: row.get(3),
+        },
+        None => AuthorizationOutcome::decline("OTHER", "technical_problem"),
+    })
+}
+
+/// Writes on their rows the declines answered for requests whose decision was not answered:
+/// those the webhook answered at the deadline (from the queue, or while their COMMIT was
+/// landing), those whose caller was gone. See [`process::settle_declined`] for the rule. One
+/// transaction, the authorizations in id order.
+async fn settle_unanswered(pool: &Pool, requests: &[&Request]) -> BookingResult<()> {
+    let mut requests: Vec<&Request> = requests.to_vec();
+    requests.sort_by(|a, b| a.input.authorization_id.cmp(&b.input.authorization_id));
+    requests.dedup_by(|a, b| a.input.authorization_id == b.input.authorization_id);
+    let mut client = pool.get().await.map_err(LedgerError::from)?;
+    let tx = client.transaction().await?;
+    for request in requests {
+        let input = &request.input;
+        let details = process::request_details(input, Some(input.at));
+        settle_one(
+            &tx,
+            &input.authorization_id,
+            &input.card_id,
+            input.amount.currency.code(),
+            Some(&details),
+        )
+        .await?;
+        process::record_inbox(
+            &tx,
+            &request.message(),
+            Applied::Applied,
+            Some("deadline_decline"),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Settles one authorization under the answer lock; see [`settle_unanswered`].
+async fn settle_one(
+    tx: &Transaction<'_>,
+    authorization_id: &str,
+    card_id: &str,
+    currency: &str,
+    details: Option<&RequestDetails>,
+) -> BookingResult<()> {
+    let lock = tx
+        .prepare_cached("select pg_advisory_xact_lock(hashtextextended($1, $2))")
+        .await?;
+    // In order: the answer lock, the row, then whether a decline was recorded (seen as of after
+    // the lock).
+    let lock_params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] =
+        [&authorization_id, &ANSWER_LOCK_SEED];
+    let ids = [authorization_id];
+    let (_, mut row, declined) = tokio::try_join!(
+        biased;
+        async { Ok::<_, BookingError>(tx.execute(&lock, &lock_params).await?) },
+        booking::lock_authorization(tx, authorization_id, card_id, currency),
+        booking::deadline_declined(tx, &ids)
+    )?;
+    process::settle_declined(tx, &mut row, !declined.is_empty(), details).await
+}
+
+/// Settles approvals that committed under a recorded decline and that no worker settled (the
+/// process stopped between the late COMMIT and the settling). Declines younger than a hold can
+/// live; each in its own transaction.
+pub async fn settle_recorded_declines(pool: &Pool) -> BookingResult<usize> {
+    let client = pool.get().await.map_err(LedgerError::from)?;
+    let unsettled = client
+        .query(
+            "select d.authorization_id, d.card_id, d.currency
+             from card.authorization_deadline_declines d
+             join card.authorizations a on a.authorization_id = d.authorization_id
+             where d.recorded_at > now() - make_interval(days => $1)
+               and a.decision = 'APPROVE'
+             order by d.authorization_id",
+            &[&i32::try_from(booking::HOLD_LIFETIME_DAYS + 1).unwrap_or(i32::MAX)],
+        )
+        .await?;
+    drop(client);
+    for row in &unsettled {
+        let (authorization_id, card_id, currency): (String, String, String) =
+            (row.get(0), row.get(1), row.get(2));
+        let mut client = pool.get().await.map_err(LedgerError::from)?;
+        let tx = client.transaction().await?;
+        settle_one(&tx, &authorization_id, &card_id, &currency, None).await?;
+        tx.commit().await?;
+    }
+    Ok(unsettled.len())
+}
+
+/// Runs [`settle_recorded_declines`] when the webhook starts and every [`SWEEP_INTERVAL`].
+async fn sweep(pool: Pool) {
+    loop {
+        match settle_recorded_declines(&pool).await {
+            Ok(0) => {}
+            Ok(settled) => tracing::warn!(settled, "approvals under recorded declines settled"),
+            Err(error) => {
+                tracing::warn!(error.code = error.code(), error = ?error, "decline sweep failed")
+            }
+        }
+        tokio::time::sleep(SWEEP_INTERVAL).await;
+    }
+}
+
+/// `saldo verify`'s card check: no authorization holds money under a declined answer (its row's
+/// decision, or a decline recorded at its deadline). It cannot see an increment's part of its
+/// parent's hold, nor an answer the processor took as a decline without one being recorded
+/// (no answer at all: its TIMEOUT advice releases that).
+pub async fn verify_declined_answers_hold_nothing(
+    client: &impl GenericClient,
+) -> Result<ledger::verify::Check, tokio_postgres::Error> {
+    let row = client
+        .query_one(
+            "with v(example) as (
+                 select a.authorization_id || ' ' || coalesce(a.decision, 'undecided')
+                        || case when d.authorization_id is not null
+                                then ' (declined at its deadline)' else '' end
+                        || ' holds ' || a.held_minor || ' ' || a.currency
+                 from card.authorizations a
+                 left join card.authorization_deadline_declines d
+                        on d.authorization_id = a.authorization_id
+                 where a.held_minor > 0
+                   and (a.decision = 'DECLINE' or d.authorization_id is not null))
+             select count(*), coalesce((select array_agg(example) from
+                 (select example from v order by example limit 10) l), '{}')
+             from v",
+            &[],
+        )
+        .await?;
+    Ok(ledger::verify::Check {
+        name: "declined_hold_nothing",
+        description: "no card authorization holds money under a declined answer",
+        violations: row.get(0),
+        examples: row.get(1),
+    })
+}
+
+/// Decides batches from one queue: the requests tried again first, then the first waiting
+/// request and whatever queued behind it. Each batch runs as a task of its own, which the worker
+/// waits for, but not past the batch's deadline once the batch is committing (its rows locked,
+/// its decisions made): a COMMIT that hangs delays only the cards of its batch (their balance
+/// rows stay locked until it lands, so their next requests wait for it), never the worker's
+/// other cards; at most [`MAX_BATCHES_IN_FLIGHT`] batches of a worker are committing at once. A batch that panics (a bug) drops its requests' reply channels, which makes their
+/// handlers record declines, and the worker goes on instead of leaving its share of the cards
 /// declined until the server restarts.
 async fn work<D: Decide + 'static>(
     pool: Pool,
     decide: Arc<D>,
     mut receiver: mpsc::Receiver<Pending>,
 ) {
-    while let Some(first) = receiver.recv().await {
-        let mut batch = vec![first];
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(MAX_BATCHES_IN_FLIGHT));
+    // Requests a batch found blocked come back here when the batch ends.
+    let (retry, mut retried) = mpsc::unbounded_channel::<Vec<Pending>>();
+    // Requests whose balance row another transaction held, oldest first.
+    let mut blocked: Vec<Pending> = Vec::new();
+    loop {
+        while let Ok(back) = retried.try_recv() {
+            blocked.splice(0..0, back);
+        }
+        let retry_wait = if blocked.is_empty() {
+            Duration::from_secs(3600)
+        } else {
+            Duration::from_millis(BLOCKED_RETRY_MS)
+        };
+        // Something new goes with a retry; else the retry goes after a short wait.
+        tokio::select! {
+            Some(back) = retried.recv() => {
+                blocked.splice(0..0, back);
+            }
+            next = receiver.recv() => match next {
+                Some(pending) => blocked.push(pending),
+                None => return,
+            },
+            () = tokio::time::sleep(retry_wait) => {}
+        }
+        let retried_now = blocked.len().min(MAX_RETRIED_PER_BATCH);
+        let mut batch: Vec<Pending> = blocked.drain(..retried_now).collect();
         while batch.len() < MAX_BATCH_REQUESTS {
             match receiver.try_recv() {
                 Ok(pending) => batch.push(pending),
                 Err(_) => break,
             }
         }
+        if batch.is_empty() {
+            continue;
+        }
         let requests = batch.len();
         // How many requests each transaction carries: how much batching the load gives.
         metrics::histogram!("saldo_card_decision_batch_requests")
             .record(u32::try_from(requests).unwrap_or(u32::MAX));
-        let decided =
-            tokio::spawn(decide_and_answer(pool.clone(), Arc::clone(&decide), batch)).await;
-        if let Err(error) = decided {
+        let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else {
+            return;
+        };
+        let deadline = batch
+            .iter()
+            .map(|pending| pending.request.deadline)
+            .min()
+            .unwrap_or_else(Instant::now);
+        let (ready, is_ready) = oneshot::channel();
+        let mut task = tokio::spawn(decide_and_answer(
+            pool.clone(),
+            Arc::clone(&decide),
+            batch,
+            ready,
+            retry.clone(),
+            permit,
+        ));
+        // Normally the batch ends well before its deadline, and the requests that arrived
+        // meanwhile form the next batch (bigger batches, fewer statements per decision). A
+        // batch still committing at its deadline is left to finish on its own.
+        let committing_past_deadline = async {
+            let _ = is_ready.await;
+            tokio::time::sleep_until(deadline).await;
+        };
+        tokio::select! {
+            ended = &mut task => log_batch_failure(ended, requests),
+            () = committing_past_deadline => {
+                tokio::spawn(async move { log_batch_failure(task.await, requests) });
+            }
+        }
+    }
+}
+
+fn log_batch_failure(ended: Result<(), tokio::task::JoinError>, requests: usize) {
+    if let Err(error) = ended {
+        tracing::error!(
+            requests,
+            panicked = error.is_panic(),
+            "an authorization batch failed: its requests get recorded declines"
+        );
+    }
+}
+
+/// Decides one batch and answers it; sends `ready` as soon as the worker may start the next
+/// batch, and the requests to try again to `retry` at the end.
+async fn decide_and_answer<D: Decide>(
+    pool: Pool,
+    decide: Arc<D>,
+    batch: Vec<Pending>,
+    ready: oneshot::Sender<()>,
+    retry: mpsc::UnboundedSender<Vec<Pending>>,
+    _in_flight: tokio::sync::OwnedSemaphorePermit,
+) {
+    let mut ready = Some(ready);
+    let now = Instant::now();
+    // Answered already at their deadline, or their caller is gone: not decided any more.
+    let (live, gone): (Vec<Pending>, Vec<Pending>) = batch
+        .into_iter()
+        .partition(|pending| !pending.reply.is_closed() && now < pending.request.deadline);
+    let decisions = {
+        let requests: Vec<(InboxMessage<'_>, &AuthorizationInput, Instant)> = live
+            .iter()
+            .map(|p| (p.request.message(), &p.request.input, p.request.deadline))
+            .collect();
+        decide_requests(&pool, decide.as_ref(), &requests, &mut ready).await
+    };
+    let mut unanswered: Vec<Request> = gone.into_iter().map(|p| p.request).collect();
+    let mut still_blocked = Vec::new();
+    for (pending, decision) in live.into_iter().zip(decisions) {
+        match decision {
+            Decision::Decided(outcome) => {
+                if pending.reply.send(outcome).is_err() {
+                    // The handler answered at its deadline (or its caller left) before this
+                    // decision's COMMIT returned.
+                    unanswered.push(pending.request);
+                }
+            }
+            Decision::Blocked if Instant::now() < pending.request.deadline => {
+                still_blocked.push(pending);
+            }
+            // Dropping the reply makes the handler record and answer a decline.
+            Decision::Blocked | Decision::Undecided => unanswered.push(pending.request),
+        }
+    }
+    // The worker may go on now if it did not already.
+    drop(ready);
+    if !still_blocked.is_empty() {
+        // The worker is gone only when the server stops: their handlers record declines.
+        let _ = retry.send(still_blocked);
+    }
+    if !unanswered.is_empty() {
+        let requests: Vec<&Request> = unanswered.iter().collect();
+        if let Err(error) = settle_unanswered(&pool, &requests).await {
+            // Left to the next delivery of each and to the sweep: the recorded declines win.
             tracing::error!(
-                requests,
-                panicked = error.is_panic(),
-                "an authorization batch failed: its requests were declined"
+                requests = requests.len(),
+                error.code = error.code(),
+                error = ?error,
+                "answered declines not settled on their rows"
             );
         }
     }
 }
 
-async fn decide_and_answer<D: Decide>(pool: Pool, decide: Arc<D>, batch: Vec<Pending>) {
-    let outcomes = {
-        let requests: Vec<(InboxMessage<'_>, &AuthorizationInput, Instant)> = batch
-            .iter()
-            .map(|p| (p.message(), &p.input, p.deadline))
-            .collect();
-        authorize_batch(&pool, decide.as_ref(), &requests).await
-    };
-    for (pending, outcome) in batch.into_iter().zip(outcomes) {
-        // The webhook's caller may be gone (connection closed): nothing to answer then.
-        let _ = pending.reply.send(outcome);
-    }
-}
-
-/// Decides the requests (each by its own deadline) and returns their answers in order.
+/// Decides the requests (each by its own deadline) and returns their answers in order. A
+/// request whose rows stay locked is tried again until its deadline; one not decided by then is
+/// answered with a recorded decline, as the webhook does.
 pub async fn authorize_batch(
     pool: &Pool,
     decide: &impl Decide,
     requests: &[(InboxMessage<'_>, &AuthorizationInput, Instant)],
 ) -> Vec<AuthorizationOutcome> {
+    let mut decisions = decide_requests(pool, decide, requests, &mut None).await;
+    loop {
+        let blocked: Vec<usize> = (0..requests.len())
+            .filter(|&index| {
+                matches!(decisions[index], Decision::Blocked) && Instant::now() < requests[index].2
+            })
+            .collect();
+        if blocked.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(BLOCKED_RETRY_MS)).await;
+        let retry: Vec<(InboxMessage<'_>, &AuthorizationInput, Instant)> = blocked
+            .iter()
+            .map(|&index| requests[index].clone())
+            .collect();
+        for (index, decision) in blocked
+            .into_iter()
+            .zip(decide_requests(pool, decide, &retry, &mut None).await)
+        {
+            decisions[index] = decision;
+        }
+    }
+    let mut outcomes = Vec::with_capacity(requests.len());
+    for ((_, input, _), decision) in requests.iter().zip(decisions) {
+        outcomes.push(match decision {
+            Decision::Decided(outcome) => outcome,
+            Decision::Blocked | Decision::Undecided => {
+                record_deadline_decline(pool, &DeclineFacts::of(input))
+                    .await
+                    .unwrap_or_else(|error| {
+                        tracing::error!(error.code = error.code(), "deadline decline not recorded");
+                        AuthorizationOutcome::decline("OTHER", "technical_problem")
+                    })
+            }
+        });
+    }
+    outcomes
+}
+
+/// One attempt at the requests: each decided, blocked by a lock, or undecided. `ready` is sent
+/// once the batch's decisions are made and it is committing, if no request is left for the
+/// one-request path (those are decided after the COMMIT, in arrival order, before anything
+/// later of the worker).
+pub(crate) async fn decide_requests(
+    pool: &Pool,
+    decide: &impl Decide,
+    requests: &[(InboxMessage<'_>, &AuthorizationInput, Instant)],
+    ready: &mut Option<oneshot::Sender<()>>,
+) -> Vec<Decision> {
     let mut seen = HashSet::with_capacity(requests.len());
     let (mut batched, mut alone): (Vec<usize>, Vec<usize>) =
         (0..requests.len()).partition(|&index| {
@@ -203,26 +663,30 @@ pub async fn authorize_batch(
                 && input.amount.is_positive()
                 && seen.insert(input.authorization_id.as_str())
         });
-    let mut outcomes: Vec<Option<AuthorizationOutcome>> = vec![None; requests.len()];
+    let mut decisions: Vec<Option<Decision>> = vec![None; requests.len()];
     if !batched.is_empty() {
-        let deadline = batched
-            .iter()
-            .map(|&index| requests[index].2)
-            .min()
-            .unwrap_or_else(Instant::now);
-        let result = tokio::time::timeout_at(
-            deadline,
-            batch_in_transaction(pool, decide, requests, &batched),
-        )
-        .await;
-        match result {
-            Ok(Ok(decided)) => {
+        let ready = if alone.is_empty() { ready } else { &mut None };
+        match batch_in_transaction(pool, decide, requests, &batched, ready).await {
+            Ok(decided) => {
                 for (index, outcome) in decided.outcomes {
-                    outcomes[index] = Some(outcome);
+                    decisions[index] = Some(Decision::Decided(outcome));
+                }
+                for index in decided.blocked {
+                    decisions[index] = Some(Decision::Blocked);
                 }
                 alone.extend(decided.alone);
             }
-            Ok(Err(error)) => {
+            Err(BatchFailure::OverBudget) => {
+                tracing::warn!(
+                    budget_ms = process::DECISION_BUDGET_MS,
+                    requests = batched.len(),
+                    "authorization batch over budget: rolled back"
+                );
+                for &index in &batched {
+                    decisions[index] = Some(Decision::Undecided);
+                }
+            }
+            Err(BatchFailure::Failed(error)) => {
                 // Nothing of it was committed: each request is decided on its own instead.
                 tracing::warn!(
                     error.code = error.code(),
@@ -232,48 +696,87 @@ pub async fn authorize_batch(
                 );
                 alone.append(&mut batched);
             }
-            Err(_) => {
-                tracing::warn!(
-                    budget_ms = process::DECISION_BUDGET_MS,
-                    requests = batched.len(),
-                    "authorization batch over budget: declining"
-                );
-                for &index in &batched {
-                    outcomes[index] =
-                        Some(AuthorizationOutcome::decline("OTHER", "technical_problem"));
-                }
-            }
         }
     }
     alone.sort_unstable();
     for index in alone {
         let (message, input, deadline) = &requests[index];
-        outcomes[index] =
+        decisions[index] =
             Some(process::authorize_alone(pool, decide, message, input, *deadline).await);
     }
-    outcomes
+    decisions
         .into_iter()
-        .map(|outcome| {
-            outcome.unwrap_or_else(|| AuthorizationOutcome::decline("OTHER", "technical_problem"))
-        })
+        .map(|decision| decision.unwrap_or(Decision::Undecided))
         .collect()
+}
+
+/// Why a batch's transaction did not commit.
+enum BatchFailure {
+    /// Not ready to COMMIT by the earliest deadline among its requests: rolled back.
+    OverBudget,
+    Failed(BookingError),
+}
+
+impl<E: Into<BookingError>> From<E> for BatchFailure {
+    fn from(error: E) -> BatchFailure {
+        BatchFailure::Failed(error.into())
+    }
 }
 
 struct Decided {
     outcomes: Vec<(usize, AuthorizationOutcome)>,
     /// Left for the one-request path.
     alone: Vec<usize>,
+    /// Their account's balance row is held by another transaction: to be tried again.
+    blocked: Vec<usize>,
 }
 
-/// One batch's transaction: see the module documentation for the steps.
+/// One batch's transaction: see the module documentation for the steps. Everything up to the
+/// COMMIT must be done by the earliest deadline among the requests, else it is rolled back; the
+/// COMMIT itself is waited for, so that only what is durable is answered.
 async fn batch_in_transaction(
     pool: &Pool,
     decide: &impl Decide,
     requests: &[(InboxMessage<'_>, &AuthorizationInput, Instant)],
     batched: &[usize],
-) -> BookingResult<Decided> {
-    let mut client = pool.get().await.map_err(LedgerError::from)?;
+    ready: &mut Option<oneshot::Sender<()>>,
+) -> Result<Decided, BatchFailure> {
+    let deadline = batched
+        .iter()
+        .map(|&index| requests[index].2)
+        .min()
+        .unwrap_or_else(Instant::now);
+    let mut client = match tokio::time::timeout_at(deadline, pool.get()).await {
+        Ok(client) => client.map_err(LedgerError::from)?,
+        Err(_) => return Err(BatchFailure::OverBudget),
+    };
     let tx = client.transaction().await?;
+    let decided = match tokio::time::timeout_at(
+        deadline,
+        prepare_batch(&tx, decide, requests, batched),
+    )
+    .await
+    {
+        Ok(decided) => decided?,
+        // Dropped before its COMMIT: rolled back, nothing of it durable.
+        Err(_) => return Err(BatchFailure::OverBudget),
+    };
+    if decided.alone.is_empty()
+        && let Some(ready) = ready.take()
+    {
+        let _ = ready.send(());
+    }
+    tx.commit().await?;
+    Ok(decided)
+}
+
+/// A batch's decisions and writes, all but the COMMIT.
+async fn prepare_batch(
+    tx: &Transaction<'_>,
+    decide: &impl Decide,
+    requests: &[(InboxMessage<'_>, &AuthorizationInput, Instant)],
+    batched: &[usize],
+) -> BookingResult<Decided> {
     let ids: Vec<&str> = batched
         .iter()
         .map(|&index| requests[index].1.authorization_id.as_str())
@@ -282,22 +785,30 @@ async fn batch_in_transaction(
         .iter()
         .map(|&index| requests[index].1.card_id.as_str())
         .collect();
-    let (_, existing, cards) = tokio::try_join!(
+    let (_, existing, cards, declined) = tokio::try_join!(
         biased;
-        booking::plan_decision_statements(&tx),
-        booking::lock_existing_authorizations(&tx, &ids),
-        booking::cards(&tx, &card_ids)
+        booking::plan_decision_statements(tx),
+        booking::lock_existing_authorizations(tx, &ids),
+        booking::cards(tx, &card_ids),
+        booking::deadline_declined(tx, &ids)
     )?;
 
     let mut decided = Decided {
         outcomes: Vec::with_capacity(batched.len()),
         alone: Vec::new(),
+        blocked: Vec::new(),
     };
     let mut inbox: Vec<(usize, Applied)> = Vec::with_capacity(batched.len());
     // New authorizations to decide, in arrival order.
     let mut to_decide = Vec::with_capacity(batched.len());
     for &index in batched {
         let input = requests[index].1;
+        if declined.contains(&input.authorization_id) {
+            // An earlier delivery was answered with a recorded decline: the one-request path
+            // answers it and settles the row.
+            decided.alone.push(index);
+            continue;
+        }
         match existing.get(&input.authorization_id) {
             None => to_decide.push(index),
             Some(row) => match AuthorizationOutcome::from_row(row) {
@@ -317,10 +828,11 @@ async fn batch_in_transaction(
         .filter_map(|&index| process::usable_card(cards.get(&requests[index].1.card_id)).ok())
         .map(|card| card.account_id)
         .collect();
-    let mut accounts = if account_ids.is_empty() {
-        HashMap::new()
+    // Balance rows others hold are skipped, not waited for: their requests are tried again.
+    let (mut accounts, locked_elsewhere) = if account_ids.is_empty() {
+        (HashMap::new(), Vec::new())
     } else {
-        ledger::store::lock_accounts_for_holds(&tx, &account_ids).await?
+        ledger::store::lock_accounts_for_holds_skip_locked(tx, &account_ids).await?
     };
 
     // The card decides before the controls: unknown and inactive cards are declined as such.
@@ -331,6 +843,9 @@ async fn batch_in_transaction(
         let details = process::request_details(input, Some(input.at));
         match process::usable_card(cards.get(&input.card_id)) {
             Err(outcome) => saved.push(Saved::new(index, outcome, details)),
+            Ok(card) if locked_elsewhere.contains(&card.account_id) => {
+                decided.blocked.push(index);
+            }
             Ok(card) if !accounts.contains_key(&card.account_id) => decided.alone.push(index),
             Ok(card) => with_controls.push((index, card, details)),
         }
@@ -339,7 +854,7 @@ async fn batch_in_transaction(
         .iter()
         .map(|(index, card, _)| (*card, requests[*index].1))
         .collect();
-    let loaded = decide.load(&tx, &pairs).await?;
+    let loaded = decide.load(tx, &pairs).await?;
     if loaded.len() != pairs.len() {
         return Err(missing("controls"));
     }
@@ -431,11 +946,10 @@ async fn batch_in_transaction(
     // two failures the earlier statement's is returned.
     tokio::try_join!(
         biased;
-        async { Ok::<_, BookingError>(ledger::store::insert_holds(&tx, &holds).await?) },
-        booking::insert_decisions(&tx, &decisions),
-        record_inbox_many(&tx, &messages)
+        async { Ok::<_, BookingError>(ledger::store::insert_holds(tx, &holds).await?) },
+        booking::insert_decisions(tx, &decisions),
+        record_inbox_many(tx, &messages)
     )?;
-    tx.commit().await?;
     decided.outcomes.extend(
         saved
             .into_iter()

@@ -299,7 +299,7 @@ async fn lock_webhook(tx: &Transaction<'_>, webhook_id: &str) -> BookingResult<b
     Ok(found.is_some())
 }
 
-async fn record_inbox(
+pub(crate) async fn record_inbox(
     tx: &Transaction<'_>,
     message: &InboxMessage<'_>,
     applied: Applied,
@@ -348,9 +348,9 @@ pub(crate) fn request_details(
     }
 }
 
-/// Answers `authorization.request`: within [`DECISION_BUDGET_MS`], else declines (fail closed);
-/// the processor then sends a TIMEOUT advice that releases anything we held. A batch of one
-/// (`crate::decisions`): the webhook batches requests that arrive together.
+/// Answers `authorization.request` by [`DECISION_BUDGET_MS`]: a batch of one
+/// (`crate::decisions`), with the webhook's own rules for a request not decided in time (a
+/// recorded decline). The webhook batches requests that arrive together.
 pub async fn authorize(
     pool: &Pool,
     decide: &impl Decide,
@@ -364,75 +364,177 @@ pub async fn authorize(
         .unwrap_or_else(|| AuthorizationOutcome::decline("OTHER", "technical_problem"))
 }
 
-/// Decides one request in its own transaction by `deadline`, else declines: the path for what a
-/// batch does not take (an incremental authorization, a row earlier events touched, ...).
+/// What deciding a request came to.
+#[derive(Debug, Clone)]
+pub(crate) enum Decision {
+    /// Durable: committed now, or read from the authorization's row or its recorded decline.
+    Decided(AuthorizationOutcome),
+    /// A row it needs is locked by another transaction: to be tried again.
+    Blocked,
+    /// Nothing was decided (its deadline passed, or a failure): its answer is a recorded decline.
+    Undecided,
+}
+
+/// Decides one request in its own transaction, the decision by `deadline` (the COMMIT is waited
+/// for: what it makes durable is what is answered): the path for what a batch does not take (an
+/// incremental authorization, a row earlier events touched, ...).
 pub(crate) async fn authorize_alone(
     pool: &Pool,
     decide: &impl Decide,
     message: &InboxMessage<'_>,
     input: &AuthorizationInput,
     deadline: tokio::time::Instant,
-) -> AuthorizationOutcome {
-    match tokio::time::timeout_at(
-        deadline,
-        authorize_in_transaction(pool, decide, message, input),
-    )
-    .await
-    {
-        Ok(Ok(outcome)) => outcome,
+) -> Decision {
+    let mut client = match tokio::time::timeout_at(deadline, pool.get()).await {
+        Ok(Ok(client)) => client,
         Ok(Err(error)) => {
-            tracing::error!(error.code = error.code(), error = ?error, "authorization failed: declining");
-            AuthorizationOutcome::decline("OTHER", "technical_problem")
+            tracing::error!(error = ?error, "authorization failed: no connection");
+            return Decision::Undecided;
         }
-        Err(_) => {
-            tracing::warn!(
-                budget_ms = DECISION_BUDGET_MS,
-                "authorization decision over budget: declining"
-            );
-            AuthorizationOutcome::decline("OTHER", "technical_problem")
+        Err(_) => return over_budget(),
+    };
+    let tx = match client.transaction().await {
+        Ok(tx) => tx,
+        Err(error) => {
+            tracing::error!(error = ?error, "authorization failed: no transaction");
+            return Decision::Undecided;
         }
+    };
+    match tokio::time::timeout_at(deadline, decide_in_transaction(&tx, decide, message, input))
+        .await
+    {
+        Ok(Ok(outcome)) => match tx.commit().await {
+            Ok(()) => Decision::Decided(outcome),
+            Err(error) => {
+                tracing::error!(error = ?error, "authorization not committed");
+                Decision::Undecided
+            }
+        },
+        Ok(Err(error)) if error.is_lock_timeout() => Decision::Blocked,
+        Ok(Err(error)) => {
+            tracing::error!(error.code = error.code(), error = ?error, "authorization failed");
+            Decision::Undecided
+        }
+        // The transaction is dropped unfinished: rolled back, nothing of it durable.
+        Err(_) => over_budget(),
     }
 }
 
-async fn authorize_in_transaction(
-    pool: &Pool,
+fn over_budget() -> Decision {
+    tracing::warn!(
+        budget_ms = DECISION_BUDGET_MS,
+        "authorization decision over budget"
+    );
+    Decision::Undecided
+}
+
+/// Everything of a one-request decision but its COMMIT.
+async fn decide_in_transaction(
+    tx: &Transaction<'_>,
     decide: &impl Decide,
     message: &InboxMessage<'_>,
     input: &AuthorizationInput,
 ) -> BookingResult<AuthorizationOutcome> {
-    let mut client = pool.get().await.map_err(ledger::LedgerError::from)?;
-    let tx = client.transaction().await?;
     // The authorization's row, created if new and locked, is what makes a request (and any
     // redelivery of its webhook) decided once: no separate webhook lock on this path; the inbox
-    // row is written once whatever the order (`on conflict do nothing`). The card is read in the
-    // same round trip.
-    let (_, mut row, card) = tokio::try_join!(
+    // row is written once whatever the order (`on conflict do nothing`). The card and a decline
+    // recorded at an earlier delivery's deadline are read in the same round trip, after the lock.
+    let ids = [input.authorization_id.as_str()];
+    let (_, mut row, card, declined) = tokio::try_join!(
         biased;
-        booking::plan_decision_statements(&tx),
+        booking::plan_decision_statements(tx),
         booking::lock_authorization(
-            &tx,
+            tx,
             &input.authorization_id,
             &input.card_id,
             input.amount.currency.code(),
         ),
-        booking::card(&tx, &input.card_id)
+        booking::card(tx, &input.card_id),
+        booking::deadline_declined(tx, &ids)
     )?;
+    if !declined.is_empty() {
+        // Answered DECLINE at an earlier delivery's deadline: that answer wins, and whatever a
+        // late commit held for it is released.
+        let details = request_details(input, Some(input.at));
+        settle_declined(tx, &mut row, true, Some(&details)).await?;
+        record_inbox(tx, message, Applied::Duplicate, None).await?;
+        return Ok(AuthorizationOutcome::decline("OTHER", "technical_problem"));
+    }
     if let Some(outcome) = AuthorizationOutcome::from_row(&row) {
         // The same authorization id is answered the same way every time, and held once.
-        record_inbox(&tx, message, Applied::Duplicate, None).await?;
-        tx.commit().await?;
+        record_inbox(tx, message, Applied::Duplicate, None).await?;
         return Ok(outcome);
     }
     let mut details = request_details(input, Some(input.at));
-    let outcome = decide_and_hold(&tx, decide, &mut row, card, input, &mut details).await?;
+    let outcome = decide_and_hold(tx, decide, &mut row, card, input, &mut details).await?;
     outcome.record_on(&mut row);
     // Two independent writes, pipelined.
     tokio::try_join!(
-        booking::save_authorization(&tx, &row, Some(&details)),
-        record_inbox(&tx, message, Applied::Applied, None)
+        booking::save_authorization(tx, &row, Some(&details)),
+        record_inbox(tx, message, Applied::Applied, None)
     )?;
-    tx.commit().await?;
     Ok(outcome)
+}
+
+/// Makes an authorization's row say the decline that was answered for it. A row without a
+/// decision gets the decline. An approval is undone (its hold, or an increment's part of its
+/// parent's hold, released) only when `recorded_decline`: the webhook recorded a decline at the
+/// deadline and answered it; without that record the webhook answered what was durable, the
+/// approval itself. Any other decision stays.
+pub(crate) async fn settle_declined(
+    tx: &Transaction<'_>,
+    row: &mut AuthorizationRow,
+    recorded_decline: bool,
+    details: Option<&RequestDetails>,
+) -> BookingResult<()> {
+    let approved = row.decision.as_deref() == Some("APPROVE");
+    if row.decision.is_some() && !(approved && recorded_decline) {
+        return Ok(());
+    }
+    if approved {
+        let release_key = format!("card:deadline-release:{}", row.authorization_id);
+        if row.hold_id.is_some() {
+            booking::release_authorization(tx, row, None, &release_key).await?;
+        } else if row.approved_minor > 0 {
+            release_increment(tx, row, &release_key).await?;
+        }
+        tracing::warn!(
+            authorization_id = %row.authorization_id,
+            "an approval committed after its declined answer: released"
+        );
+    }
+    AuthorizationOutcome::decline("OTHER", "technical_problem").record_on(row);
+    booking::save_authorization(tx, row, details).await
+}
+
+/// Gives back what an incremental authorization added to its parent's hold.
+async fn release_increment(
+    tx: &Transaction<'_>,
+    row: &AuthorizationRow,
+    release_key: &str,
+) -> BookingResult<()> {
+    let statement = tx
+        .prepare_cached(
+            "select parent_authorization_id, currency from card.authorizations
+             where authorization_id = $1",
+        )
+        .await?;
+    let found = tx.query_one(&statement, &[&row.authorization_id]).await?;
+    let (Some(parent_id), currency) =
+        (found.get::<_, Option<String>>(0), found.get::<_, String>(1))
+    else {
+        return Ok(());
+    };
+    let mut parent = booking::lock_authorization(tx, &parent_id, &row.card_id, &currency).await?;
+    let currency = ledger::Currency::from_code(&currency)?;
+    booking::release_authorization(
+        tx,
+        &mut parent,
+        Some(Money::new(row.approved_minor, currency)),
+        release_key,
+    )
+    .await?;
+    booking::save_authorization(tx, &parent, None).await
 }
 
 async fn decide_and_hold(

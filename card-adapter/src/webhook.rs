@@ -16,7 +16,7 @@ use deadpool_postgres::Pool;
 use ledger::{Currency, Money};
 use serde_json::json;
 
-use crate::decisions::DecisionQueue;
+use crate::decisions::{Answer, DecisionQueue};
 use crate::process::{
     self, AdviceReason, AuthorizationInput, AuthorizationOutcome, CardEvent, Decide, InboxMessage,
     MerchantFacts,
@@ -134,12 +134,29 @@ async fn receive<D: Decide + 'static>(
     match &envelope.event {
         WebhookEvent::AuthorizationRequest(request) => {
             let started = std::time::Instant::now();
-            let outcome = match authorization_input(request, envelope.timestamp) {
+            let decided = match authorization_input(request, envelope.timestamp) {
                 Ok(input) => {
                     let input = input.on_our_clock(time::OffsetDateTime::now_utc());
                     state.decisions.decide(&message, body.clone(), input).await
                 }
-                Err(_) => AuthorizationOutcome::decline("OTHER", "currency_not_supported"),
+                Err(_) => Answer::Outcome(AuthorizationOutcome::decline(
+                    "OTHER",
+                    "currency_not_supported",
+                )),
+            };
+            let outcome = match decided {
+                Answer::Outcome(outcome) => outcome,
+                Answer::Unrecorded => {
+                    // No decision to give: the processor declines (fails closed) and its TIMEOUT
+                    // advice releases whatever a commit that lands later held.
+                    metrics::counter!("saldo_card_authorizations_total", "decision" => "NONE", "reason" => "not_recorded")
+                        .increment(1);
+                    return problem(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "decision_not_recorded",
+                        "no decision could be recorded in time",
+                    );
+                }
             };
             let decision = if outcome.approve {
                 "APPROVE"

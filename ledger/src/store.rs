@@ -1051,6 +1051,60 @@ pub async fn lock_accounts_for_holds(
     Ok(accounts)
 }
 
+/// Like [`lock_accounts_for_holds`], but never waits: a balance row another transaction holds
+/// (a payroll, another batch still committing) is skipped, and its account returned in the second
+/// part, so that one locked row delays only its own account's holds. Accounts in neither part
+/// have no balance row. The look-up of the skipped ones runs only when a row was missing.
+pub async fn lock_accounts_for_holds_skip_locked(
+    tx: &Transaction<'_>,
+    account_ids: &[Uuid],
+) -> LedgerResult<(HashMap<Uuid, HoldAccount>, Vec<Uuid>)> {
+    let statement = tx
+        .prepare_cached(
+            "select a.id, a.account_type, a.currency, a.balance_rule, a.is_hot,
+                    a.closed_at is not null, b.posted_minor, b.held_minor
+             from ledger_accounts a join account_balances b on b.account_id = a.id
+             where a.id = any($1)
+             order by a.id
+             for update of b skip locked",
+        )
+        .await?;
+    let rows = tx.query(&statement, &[&account_ids]).await?;
+    let mut accounts = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let id: Uuid = row.get(0);
+        let account = account_row_from(&row)?;
+        accounts.insert(
+            id,
+            HoldAccount {
+                id,
+                account,
+                posted_minor: row.get(6),
+                held_minor: row.get(7),
+            },
+        );
+    }
+    let missing: Vec<Uuid> = account_ids
+        .iter()
+        .filter(|id| !accounts.contains_key(id))
+        .copied()
+        .collect();
+    if missing.is_empty() {
+        return Ok((accounts, Vec::new()));
+    }
+    // A plain read sees rows others hold: those exist and are locked.
+    let existing = tx
+        .prepare_cached("select account_id from account_balances where account_id = any($1)")
+        .await?;
+    let locked = tx
+        .query(&existing, &[&missing])
+        .await?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    Ok((accounts, locked))
+}
+
 fn validate_hold(command: &PlaceHold) -> LedgerResult<()> {
     if !command.amount.is_positive() {
         return Err(crate::money::MoneyError::NotPositive.into());

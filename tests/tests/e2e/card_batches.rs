@@ -222,9 +222,13 @@ async fn a_batch_that_panics_is_declined_and_its_worker_decides_the_next_one() {
                 event_type: "authorization.request",
                 body: b"{}",
             };
-            queue
+            match queue
                 .decide(&message, axum::body::Bytes::from_static(b"{}"), input)
                 .await
+            {
+                card_adapter::decisions::Answer::Outcome(outcome) => outcome,
+                card_adapter::decisions::Answer::Unrecorded => panic!("no decision recorded"),
+            }
         }
     };
     let panicked = decide("auth_bug", 666).await;

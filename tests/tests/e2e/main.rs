@@ -20,6 +20,7 @@ mod api_support;
 mod browser;
 mod card_batches;
 mod card_booking;
+mod card_decision_faults;
 mod card_e2e;
 mod card_outbox;
 mod card_webhook;
