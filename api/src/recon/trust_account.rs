@@ -2,7 +2,7 @@
 //! imported for it (docs/reconciliation.md, "Whose statement it is"). A statement of another
 //! account, in another currency, or closing outside the reconciliation period is refused whole.
 //!
-//! Settings are append-only (`recon.trust_accounts`, V21): the latest row per prison counts.
+//! Settings are append-only (`recon.trust_accounts`, V20): the latest row per prison counts.
 
 use deadpool_postgres::GenericClient;
 use ledger::Currency;

@@ -23,5 +23,5 @@ create trigger trust_accounts_no_truncate before truncate on recon.trust_account
     for each statement execute function refuse_change();
 
 -- Which prison's trust account a bank statement was imported for (null: settlement files, and
--- statements imported before V21).
+-- statements imported before V20).
 alter table recon.imports add column prison_id uuid references identity.prisons (id);
