@@ -17,6 +17,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use card_adapter::outbox::OutboxWake;
 use card_adapter::signature::WebhookSecret;
 
 use crate::problem::Problem;
@@ -35,6 +36,9 @@ pub struct AppState {
     /// The processor's webhook signing secrets (two during a rotation). None: every webhook is
     /// refused.
     pub webhook_secrets: Arc<Vec<WebhookSecret>>,
+    /// Wakes this process's outbox worker when staff queue or retry a call, so it goes out now
+    /// rather than at the next poll.
+    pub outbox_wake: OutboxWake,
 }
 
 impl AppState {
@@ -43,7 +47,14 @@ impl AppState {
             ledger: ledger::Ledger::new(pool.clone()),
             pool,
             webhook_secrets: Arc::new(Vec::new()),
+            outbox_wake: OutboxWake::default(),
         }
+    }
+
+    /// The wake of the outbox worker running in this process (`OutboxWorker::wake`).
+    pub fn with_outbox_wake(mut self, wake: OutboxWake) -> AppState {
+        self.outbox_wake = wake;
+        self
     }
 
     pub fn with_webhook_secrets(mut self, secrets: Vec<WebhookSecret>) -> AppState {

@@ -38,6 +38,7 @@ use crate::protocol::{
     CardForm, CardState, CreateCardRequest, CreateCardholderRequest, SetCardStateRequest,
 };
 use crate::pseudonym::PseudonymKeys;
+use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
 /// After this many failed attempts a call is parked as dead.
@@ -279,6 +280,24 @@ pub async fn request_card_state(
     .await
 }
 
+/// Tells this process's outbox worker that a call is due now (a staff retry, a staff card
+/// action), so it claims at once instead of at its next poll. A call queued by another process
+/// waits for this worker's poll.
+#[derive(Clone, Default)]
+pub struct OutboxWake(Arc<Notify>);
+
+impl OutboxWake {
+    /// Call after the transaction that queued the call committed, or the worker may not see it.
+    pub fn wake(&self) {
+        // One stored permit if the worker is busy: the wake is not lost, and many are one.
+        self.0.notify_one();
+    }
+
+    async fn woken(&self) {
+        self.0.notified().await;
+    }
+}
+
 /// What the worker needs.
 #[derive(Clone)]
 pub struct OutboxWorker {
@@ -291,6 +310,8 @@ pub struct OutboxWorker {
     pub pseudonyms: PseudonymKeys,
     /// The card program's name at the processor, e.g. `prison-fi`.
     pub program: String,
+    /// Makes [`OutboxWorker::run`] claim before its next poll.
+    pub wake: OutboxWake,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -335,40 +356,45 @@ impl OutboxWorker {
         }
     }
 
-    /// Delivers the outbox until the process ends. Every `poll_ms` it claims due calls for its
-    /// free slots and sends each as a task of its own: a slow answer holds its own slot (and
-    /// the calls behind it for the same card), never the rest, and a call queued meanwhile goes
-    /// out at the next poll.
+    /// Delivers the outbox until the process ends. Every `poll_ms`, and whenever woken
+    /// ([`OutboxWake`]), it claims due calls for its free slots and sends each as a task of its
+    /// own: a slow answer holds its own slot (and the calls behind it for the same card), never
+    /// the rest, and a call queued meanwhile goes out at the next poll or wake.
     pub async fn run(self: Arc<Self>, poll_ms: u64) {
         let mut in_flight: JoinSet<BookingResult<Outcome>> = JoinSet::new();
         let mut interval = tokio::time::interval(Duration::from_millis(poll_ms));
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
-                _ = interval.tick() => {
-                    let free = MAX_CALLS_IN_FLIGHT.saturating_sub(in_flight.len());
-                    if free == 0 {
-                        continue;
+                _ = interval.tick() => {}
+                () = self.wake.woken() => {}
+                Some(joined) = in_flight.join_next(), if !in_flight.is_empty() => {
+                    match joined {
+                        Ok(Ok(outcome)) => {
+                            tracing::debug!(outcome = outcome.as_str(), "outbox call");
+                        }
+                        Ok(Err(error)) => {
+                            tracing::warn!(error.code = error.code(), "outbox delivery failed");
+                        }
+                        Err(panic) => tracing::error!(error = %panic, "outbox delivery panicked"),
                     }
-                    match self.claim(i64::try_from(free).unwrap_or(1)).await {
-                        Ok(calls) => {
-                            for call in calls {
-                                let worker = Arc::clone(&self);
-                                in_flight.spawn(async move { worker.deliver(&call).await });
-                            }
-                        }
-                        Err(error) => {
-                            tracing::warn!(error.code = error.code(), "outbox claim failed");
-                        }
+                    continue;
+                }
+            }
+            let free = MAX_CALLS_IN_FLIGHT.saturating_sub(in_flight.len());
+            if free == 0 {
+                continue;
+            }
+            match self.claim(i64::try_from(free).unwrap_or(1)).await {
+                Ok(calls) => {
+                    for call in calls {
+                        let worker = Arc::clone(&self);
+                        in_flight.spawn(async move { worker.deliver(&call).await });
                     }
                 }
-                Some(joined) = in_flight.join_next(), if !in_flight.is_empty() => match joined {
-                    Ok(Ok(outcome)) => tracing::debug!(outcome = outcome.as_str(), "outbox call"),
-                    Ok(Err(error)) => {
-                        tracing::warn!(error.code = error.code(), "outbox delivery failed");
-                    }
-                    Err(panic) => tracing::error!(error = %panic, "outbox delivery panicked"),
-                },
+                Err(error) => {
+                    tracing::warn!(error.code = error.code(), "outbox claim failed");
+                }
             }
         }
     }

@@ -28,10 +28,12 @@ async fn eventually<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) ->
     }
 }
 
-/// The outbox worker `saldo serve` runs, on its own, until the test ends.
+/// The outbox worker `saldo serve` runs, on its own, until the test ends, woken like it by the
+/// staff routes.
 fn start_serve_worker(harness: &Harness) {
-    let worker = saldo::processor::outbox_worker(harness.db.pool.clone(), &harness.processor)
+    let mut worker = saldo::processor::outbox_worker(harness.db.pool.clone(), &harness.processor)
         .expect("worker");
+    worker.wake = harness.worker.wake.clone();
     tokio::spawn(saldo::processor::run_outbox(worker));
 }
 
@@ -850,4 +852,60 @@ async fn a_dead_freeze_retried_after_a_later_unfreeze_is_superseded_not_sent() {
     assert_eq!(state_requests_after, state_requests_before);
     assert_eq!(sim_card_state(&harness, &person.card_id), CardState::Active);
     assert_eq!(saldo_card_state(&harness, &person.card_id).await, "ACTIVE");
+}
+
+/// Follow-up point 2: a staff retry wakes the worker. The worker here polls once an hour (its
+/// first poll is at its start, before the retry), so the retried call is delivered within the
+/// test's wait only if the retry route wakes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_staff_retry_wakes_the_worker_instead_of_waiting_for_its_poll() {
+    const ONE_HOUR_MS: u64 = 3_600_000;
+    let harness = Harness::start().await;
+    let person = harness.admit(&PEOPLE[0], 0, 1_000).await;
+    let finance = staff_token(&harness, "outbox.finance", Role::Finance).await;
+    harness.sim.push_fault_for(
+        format!("/v1/cards/{}/state", person.card_id),
+        Fault::Refuse {
+            count: 1,
+            status: 422,
+            code: "invalid_request".into(),
+        },
+    );
+    queue_card_state(
+        &harness,
+        &person.card_id,
+        person.person_id,
+        CardState::Paused,
+    )
+    .await;
+    let report = harness.worker.deliver_due(10).await.unwrap();
+    assert_eq!(report.dead, 1, "{report:?}");
+    let dead_id: Uuid = harness
+        .db
+        .raw_client()
+        .await
+        .query_one("select id from card.outbox where state = 'dead'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    // The same worker `saldo serve` runs, sharing the server's wake, polling hourly.
+    tokio::spawn(std::sync::Arc::new(harness.worker.clone()).run(ONE_HOUR_MS));
+    // Its first poll (at once) has passed before the retry.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let retry = reqwest::Client::new()
+        .post(format!(
+            "{}/api/staff/dead-letters/{dead_id}/retry",
+            harness.base_url
+        ))
+        .bearer_auth(&finance)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retry.status(), 200);
+    eventually(
+        "the retried freeze is delivered without a poll",
+        async || (sim_card_state(&harness, &person.card_id) == CardState::Paused).then_some(()),
+    )
+    .await;
 }

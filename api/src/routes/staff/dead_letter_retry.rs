@@ -70,6 +70,7 @@ pub async fn requeue(
     )
     .await?;
     tx.commit().await?;
+    state.outbox_wake.wake();
     tracing::info!(
         outbox_id = %outbox_id,
         staff.id = %staff_id,
