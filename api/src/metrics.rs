@@ -1,5 +1,5 @@
 //! `/metrics` in Prometheus text format: request rates and latencies, card authorization
-//! decisions by outcome, requests per decision batch, outbox depth, database pool use. Labels carry routes and codes only,
+//! decisions by outcome, requests per decision batch, outbox depth and calls in flight, database pool use. Labels carry routes and codes only,
 //! never ids or personal data.
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -67,10 +67,15 @@ pub async fn render(State(state): State<AppState>) -> Response {
     metrics::gauge!("saldo_db_pool_available")
         .set(u32::try_from(pool.available).unwrap_or(u32::MAX));
     metrics::gauge!("saldo_db_pool_waiting").set(u32::try_from(pool.waiting).unwrap_or(u32::MAX));
-    if let Ok(client) = state.pool.get().await
-        && let Ok(depth) = card_adapter::outbox::pending_count(&client).await
-    {
-        metrics::gauge!("saldo_outbox_pending").set(u32::try_from(depth).unwrap_or(u32::MAX));
+    if let Ok(client) = state.pool.get().await {
+        if let Ok(depth) = card_adapter::outbox::pending_count(&client).await {
+            metrics::gauge!("saldo_outbox_pending").set(u32::try_from(depth).unwrap_or(u32::MAX));
+        }
+        // Calls at the processor now, across workers: a count only, no call or card.
+        if let Ok(in_flight) = card_adapter::outbox::in_flight_count(&client).await {
+            metrics::gauge!("saldo_outbox_in_flight")
+                .set(u32::try_from(in_flight).unwrap_or(u32::MAX));
+        }
     }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

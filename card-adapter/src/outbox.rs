@@ -887,6 +887,17 @@ pub async fn retry_dead(client: &impl GenericClient, id: Uuid) -> BookingResult<
     })
 }
 
+/// Calls a worker is sending now, under a lease that has not run out (for `/metrics`).
+pub async fn in_flight_count(client: &impl GenericClient) -> BookingResult<i64> {
+    Ok(client
+        .query_one(
+            "select count(*) from card.outbox where state = 'pending' and claimed_until > now()",
+            &[],
+        )
+        .await?
+        .get(0))
+}
+
 /// Calls not yet delivered (for `/metrics`: the outbox depth).
 pub async fn pending_count(client: &impl GenericClient) -> BookingResult<i64> {
     Ok(client

@@ -126,6 +126,20 @@ async fn a_slow_call_does_not_hold_up_a_freeze_queued_after_it() {
         (sim_card_state(&harness, &frozen.card_id) == CardState::Paused).then_some(())
     })
     .await;
+    // `/metrics` counts the slow call as in flight (a count only: no card, no person).
+    eventually("/metrics shows the slow call in flight", async || {
+        let metrics = reqwest::get(format!("{}/metrics", harness.base_url))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        metrics
+            .lines()
+            .any(|line| line == "saldo_outbox_in_flight 1")
+            .then_some(())
+    })
+    .await;
     assert_eq!(
         outbox_state(&harness, &slow_path).await[0],
         "pending",
