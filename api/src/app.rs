@@ -17,6 +17,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use card_adapter::outbox::OutboxWake;
 use card_adapter::signature::WebhookSecret;
 
 use crate::problem::Problem;
@@ -39,6 +40,9 @@ pub struct AppState {
     pub password_hashing: crate::auth::secret::PasswordHashing,
     /// Reverse proxies whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed.
     pub trusted_proxies: Arc<crate::http::TrustedProxies>,
+    /// Wakes this process's outbox worker when staff queue or retry a call, so it goes out now
+    /// rather than at the next poll.
+    pub outbox_wake: OutboxWake,
 }
 
 impl AppState {
@@ -49,6 +53,7 @@ impl AppState {
             webhook_secrets: Arc::new(Vec::new()),
             password_hashing: crate::auth::secret::PasswordHashing::default(),
             trusted_proxies: Arc::new(crate::http::TrustedProxies::none()),
+            outbox_wake: OutboxWake::default(),
         }
     }
 
@@ -59,6 +64,12 @@ impl AppState {
 
     pub fn with_trusted_proxies(mut self, proxies: crate::http::TrustedProxies) -> AppState {
         self.trusted_proxies = Arc::new(proxies);
+        self
+    }
+
+    /// The wake of the outbox worker running in this process (`OutboxWorker::wake`).
+    pub fn with_outbox_wake(mut self, wake: OutboxWake) -> AppState {
+        self.outbox_wake = wake;
         self
     }
 

@@ -194,9 +194,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let pool = ledger::db::pool(database.config.clone(), db_pool_size)?;
             crate::privacy::before_serving(&pool, cli.data_dir.clone()).await?;
             let listener = tokio::net::TcpListener::bind(&listen).await?;
+            let outbox_wake = card_adapter::outbox::OutboxWake::default();
             match processor.config()? {
                 Some(config) => {
-                    let worker = crate::processor::outbox_worker(pool.clone(), &config)?;
+                    let mut worker = crate::processor::outbox_worker(pool.clone(), &config)?;
+                    worker.wake = outbox_wake.clone();
                     // The settlement files and funding balance, fetched and reconciled daily.
                     tokio::spawn(crate::recon::scheduled::run(
                         pool.clone(),
@@ -212,7 +214,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let state = crate::app::AppState::new(pool)
                 .with_webhook_secrets(secrets)
                 .with_trusted_proxies(trusted_proxies)
-                .with_password_hashing(hashing_limits);
+                .with_password_hashing(hashing_limits)
+                .with_outbox_wake(outbox_wake);
             crate::app::serve(state, listener).await?;
             drop(database);
             Ok(ExitCode::SUCCESS)

@@ -64,9 +64,9 @@ pub async fn run(config: tokio_postgres::Config, listen: &str) -> anyhow::Result
         pseudonyms: card_adapter::pseudonym::PseudonymKeys::new(1, random_key())
             .map_err(|e| anyhow::anyhow!("{e}"))?,
     };
-    tokio::spawn(crate::processor::run_outbox(
-        crate::processor::outbox_worker(pool.clone(), &processor)?,
-    ));
+    let mut worker = crate::processor::outbox_worker(pool.clone(), &processor)?;
+    worker.wake = state.outbox_wake.clone();
+    tokio::spawn(crate::processor::run_outbox(worker));
 
     let seeded = seed(&state).await?;
     let server = tokio::spawn(crate::app::serve(state, listener));

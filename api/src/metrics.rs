@@ -1,6 +1,7 @@
 //! `/metrics` in Prometheus text format: request rates and latencies, card authorization
-//! decisions by outcome, requests per decision batch, outbox depth, database pool use, password
-//! hashes running (and their peak and bound) and sign-ins refused because hashing was busy. Labels carry routes and codes only,
+//! decisions by outcome, requests per decision batch, outbox depth and calls in flight, database
+//! pool use, password hashes running (and their peak and bound) and sign-ins refused because
+//! hashing was busy. Labels carry routes and codes only,
 //! never ids or personal data.
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -75,10 +76,15 @@ pub async fn render(State(state): State<AppState>) -> Response {
         .set(u32::try_from(hashing.peak_running()).unwrap_or(u32::MAX));
     metrics::gauge!("saldo_password_hashes_max_running")
         .set(u32::try_from(hashing.limits().max_running).unwrap_or(u32::MAX));
-    if let Ok(client) = state.pool.get().await
-        && let Ok(depth) = card_adapter::outbox::pending_count(&client).await
-    {
-        metrics::gauge!("saldo_outbox_pending").set(u32::try_from(depth).unwrap_or(u32::MAX));
+    if let Ok(client) = state.pool.get().await {
+        if let Ok(depth) = card_adapter::outbox::pending_count(&client).await {
+            metrics::gauge!("saldo_outbox_pending").set(u32::try_from(depth).unwrap_or(u32::MAX));
+        }
+        // Calls at the processor now, across workers: a count only, no call or card.
+        if let Ok(in_flight) = card_adapter::outbox::in_flight_count(&client).await {
+            metrics::gauge!("saldo_outbox_in_flight")
+                .set(u32::try_from(in_flight).unwrap_or(u32::MAX));
+        }
     }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

@@ -166,6 +166,7 @@ pub fn outbox_worker(pool: Pool, config: &ProcessorConfig) -> anyhow::Result<Out
         program_card_name: config.program_card_name.clone(),
         pseudonyms: config.pseudonyms.clone(),
         program: config.program.clone(),
+        wake: card_adapter::outbox::OutboxWake::default(),
     })
 }
 

@@ -13,6 +13,10 @@
 //! person) keep their order: one is sent only when every earlier due call with its
 //! `ordering_key` is delivered or dead, so a freeze and the unfreeze after it never swap places.
 //!
+//! A card-state call (freeze, unfreeze, activation, close) is never sent once a later one for the
+//! same card is queued or delivered: it is marked `superseded` instead, so a stale instruction (an
+//! old freeze retried after an unfreeze) cannot override a newer one.
+//!
 //! Every request that leaves, and every one the egress guard refuses, is written to the egress
 //! register (`card.egress_register`) for the data protection officer.
 
@@ -34,6 +38,7 @@ use crate::protocol::{
     CardForm, CardState, CreateCardRequest, CreateCardholderRequest, SetCardStateRequest,
 };
 use crate::pseudonym::PseudonymKeys;
+use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
 /// After this many failed attempts a call is parked as dead.
@@ -46,6 +51,17 @@ const CLAIM_LEASE_SECONDS: i32 = 120;
 pub const MAX_CALLS_IN_FLIGHT: usize = 8;
 /// An Idempotency-Key is at most 64 characters (protocol 2).
 const MAX_IDEMPOTENCY_KEY_CHARS: usize = 64;
+/// The one call that carries a card's desired state (`POST /v1/cards/{id}/state`).
+pub const CARD_STATE_OPERATION: &str = "set_card_state";
+
+/// The latest later call for the same card's state (a [`CARD_STATE_OPERATION`] on the same
+/// path) as the outer row `stale` that is queued or delivered: the call that makes `stale` stale.
+const NEWER_CARD_STATE_CALL: &str = "select newer.id from card.outbox newer
+     where newer.operation = 'set_card_state' and newer.path = stale.path
+       and newer.state in ('pending', 'delivered')
+       and (newer.scheduled_at, newer.id) > (stale.scheduled_at, stale.id)
+     order by newer.scheduled_at desc, newer.id desc
+     limit 1";
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -89,7 +105,7 @@ pub struct OutboxCall {
     pub path: String,
     pub body: Option<Value>,
     pub person_id: Option<Uuid>,
-    /// `pending`, `delivered` or `dead`.
+    /// `pending`, `delivered`, `dead` or `superseded`.
     pub state: String,
     /// Attempts since the call was queued, or since staff last put it back.
     pub attempts: i32,
@@ -107,6 +123,8 @@ pub struct OutboxCall {
     pub delivered_at: Option<OffsetDateTime>,
     /// Times staff put it back after it was parked dead.
     pub staff_retries: i32,
+    /// For a `superseded` call: the later call for the same card's state that replaced it.
+    pub superseded_by: Option<Uuid>,
 }
 
 impl OutboxCall {
@@ -148,7 +166,8 @@ fn with_body_digest(key: &str, body: &Value) -> String {
 /// The columns [`call_from_row`] reads, in its order.
 const CALL_COLUMNS: &str = "id, idempotency_key, operation, method, path, body, person_id, state,
     attempts, last_error, last_error_status, idempotency_round, next_attempt_at,
-    coalesce(claimed_until > now(), false), last_attempt_at, delivered_at, staff_retries";
+    coalesce(claimed_until > now(), false), last_attempt_at, delivered_at, staff_retries,
+    superseded_by";
 
 /// Writes a call into the outbox, in the caller's transaction. The same idempotency key twice
 /// is one call.
@@ -252,13 +271,31 @@ pub async fn request_card_state(
     enqueue(
         tx,
         &key("st", request_id),
-        "set_card_state",
+        CARD_STATE_OPERATION,
         &Method::POST,
         &format!("/v1/cards/{card_id}/state"),
         Some(&body),
         person_id,
     )
     .await
+}
+
+/// Tells this process's outbox worker that a call is due now (a staff retry, a staff card
+/// action), so it claims at once instead of at its next poll. A call queued by another process
+/// waits for this worker's poll.
+#[derive(Clone, Default)]
+pub struct OutboxWake(Arc<Notify>);
+
+impl OutboxWake {
+    /// Call after the transaction that queued the call committed, or the worker may not see it.
+    pub fn wake(&self) {
+        // One stored permit if the worker is busy: the wake is not lost, and many are one.
+        self.0.notify_one();
+    }
+
+    async fn woken(&self) {
+        self.0.notified().await;
+    }
 }
 
 /// What the worker needs.
@@ -273,6 +310,8 @@ pub struct OutboxWorker {
     pub pseudonyms: PseudonymKeys,
     /// The card program's name at the processor, e.g. `prison-fi`.
     pub program: String,
+    /// Makes [`OutboxWorker::run`] claim before its next poll.
+    pub wake: OutboxWake,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -317,40 +356,45 @@ impl OutboxWorker {
         }
     }
 
-    /// Delivers the outbox until the process ends. Every `poll_ms` it claims due calls for its
-    /// free slots and sends each as a task of its own: a slow answer holds its own slot (and
-    /// the calls behind it for the same card), never the rest, and a call queued meanwhile goes
-    /// out at the next poll.
+    /// Delivers the outbox until the process ends. Every `poll_ms`, and whenever woken
+    /// ([`OutboxWake`]), it claims due calls for its free slots and sends each as a task of its
+    /// own: a slow answer holds its own slot (and the calls behind it for the same card), never
+    /// the rest, and a call queued meanwhile goes out at the next poll or wake.
     pub async fn run(self: Arc<Self>, poll_ms: u64) {
         let mut in_flight: JoinSet<BookingResult<Outcome>> = JoinSet::new();
         let mut interval = tokio::time::interval(Duration::from_millis(poll_ms));
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
-                _ = interval.tick() => {
-                    let free = MAX_CALLS_IN_FLIGHT.saturating_sub(in_flight.len());
-                    if free == 0 {
-                        continue;
+                _ = interval.tick() => {}
+                () = self.wake.woken() => {}
+                Some(joined) = in_flight.join_next(), if !in_flight.is_empty() => {
+                    match joined {
+                        Ok(Ok(outcome)) => {
+                            tracing::debug!(outcome = outcome.as_str(), "outbox call");
+                        }
+                        Ok(Err(error)) => {
+                            tracing::warn!(error.code = error.code(), "outbox delivery failed");
+                        }
+                        Err(panic) => tracing::error!(error = %panic, "outbox delivery panicked"),
                     }
-                    match self.claim(i64::try_from(free).unwrap_or(1)).await {
-                        Ok(calls) => {
-                            for call in calls {
-                                let worker = Arc::clone(&self);
-                                in_flight.spawn(async move { worker.deliver(&call).await });
-                            }
-                        }
-                        Err(error) => {
-                            tracing::warn!(error.code = error.code(), "outbox claim failed");
-                        }
+                    continue;
+                }
+            }
+            let free = MAX_CALLS_IN_FLIGHT.saturating_sub(in_flight.len());
+            if free == 0 {
+                continue;
+            }
+            match self.claim(i64::try_from(free).unwrap_or(1)).await {
+                Ok(calls) => {
+                    for call in calls {
+                        let worker = Arc::clone(&self);
+                        in_flight.spawn(async move { worker.deliver(&call).await });
                     }
                 }
-                Some(joined) = in_flight.join_next(), if !in_flight.is_empty() => match joined {
-                    Ok(Ok(outcome)) => tracing::debug!(outcome = outcome.as_str(), "outbox call"),
-                    Ok(Err(error)) => {
-                        tracing::warn!(error.code = error.code(), "outbox delivery failed");
-                    }
-                    Err(panic) => tracing::error!(error = %panic, "outbox delivery panicked"),
-                },
+                Err(error) => {
+                    tracing::warn!(error.code = error.code(), "outbox claim failed");
+                }
             }
         }
     }
@@ -360,8 +404,12 @@ impl OutboxWorker {
     /// with its `ordering_key` is still pending (being sent, or waiting for a retry): calls about
     /// one card reach the processor in the order they were queued. A call queued for later (a
     /// leave's start) holds nothing up before its time.
+    ///
+    /// Card-state calls made stale by a later one are first marked superseded, so they are
+    /// never claimed and hold nothing up.
     async fn claim(&self, batch: i64) -> BookingResult<Vec<OutboxCall>> {
         let client = self.pool.get().await.map_err(ledger::LedgerError::from)?;
+        supersede_stale_card_states(&client).await?;
         let rows = client
             .query(
                 &format!(
@@ -589,7 +637,7 @@ impl OutboxWorker {
                     .await?;
                 }
             }
-            "set_card_state" => {
+            CARD_STATE_OPERATION => {
                 let card_id = response["id"].as_str().unwrap_or_default();
                 let state = response["state"].as_str().unwrap_or_default();
                 let previous = booking::card(&tx, card_id).await?.map(|card| card.state);
@@ -705,6 +753,7 @@ fn call_from_row(row: &tokio_postgres::Row) -> OutboxCall {
         last_attempt_at: row.get(14),
         delivered_at: row.get(15),
         staff_retries: row.get(16),
+        superseded_by: row.get(17),
     }
 }
 
@@ -725,8 +774,8 @@ pub async fn dead_letters(
     Ok(rows.iter().map(call_from_row).collect())
 }
 
-/// A call that is dead, or was dead and put back by staff, as it is now: whether the retry was
-/// delivered, is waiting (and till when), or died again. `None` for any other call.
+/// A call that is dead, was dead and put back by staff, or was superseded, as it is now: whether
+/// the retry was delivered, is waiting (and till when), or died again. `None` for any other call.
 pub async fn dead_letter(
     client: &impl GenericClient,
     id: Uuid,
@@ -735,7 +784,7 @@ pub async fn dead_letter(
         .query_opt(
             &format!(
                 "select {CALL_COLUMNS} from card.outbox
-                 where id = $1 and (state = 'dead' or staff_retries > 0)"
+                 where id = $1 and (state in ('dead', 'superseded') or staff_retries > 0)"
             ),
             &[&id],
         )
@@ -743,8 +792,47 @@ pub async fn dead_letter(
     Ok(row.as_ref().map(call_from_row))
 }
 
-/// Puts a dead call back in the queue, due now (staff action), and answers it as it is then;
-/// `None` when no dead call has that id. It gets a fresh set of attempts.
+/// What a staff retry of a call came to.
+#[derive(Debug)]
+pub enum Retry {
+    /// Put back, due now: the call as it is then.
+    Requeued(OutboxCall),
+    /// A card-state call that a later one for the same card replaced: not put back, and kept as
+    /// `superseded` (sending it would override the newer instruction).
+    Superseded(OutboxCall),
+    /// No dead or superseded call has that id.
+    NotDead,
+}
+
+/// Marks every pending card-state call that a later one for the same card replaced (queued or
+/// delivered after it) as `superseded`, unless a worker is sending it now (its answer is
+/// recorded as usual, and the later call goes after it). Returns how many.
+pub async fn supersede_stale_card_states(client: &impl GenericClient) -> BookingResult<u64> {
+    let superseded = client
+        .execute(
+            &format!(
+                "update card.outbox stale
+                    set state = 'superseded', superseded_by = ({NEWER_CARD_STATE_CALL}),
+                        claimed_until = null
+                  where stale.operation = $1 and stale.state = 'pending'
+                    and (stale.claimed_until is null or stale.claimed_until <= now())
+                    and exists ({NEWER_CARD_STATE_CALL})"
+            ),
+            &[&CARD_STATE_OPERATION],
+        )
+        .await?;
+    if superseded > 0 {
+        tracing::info!(
+            outbox.superseded = superseded,
+            "stale card-state calls superseded"
+        );
+    }
+    Ok(superseded)
+}
+
+/// Puts a dead call back in the queue, due now (staff action), and answers it as it is then.
+/// It gets a fresh set of attempts. A card-state call that a later one for the same card
+/// replaced is not put back: it is marked `superseded` ([`Retry::Superseded`]).
 ///
 /// The key: a call that died on a 4xx answer gets a key of this retry's own
 /// (`idempotency_round` + 1), because the processor replays its stored answer for a key it has
@@ -752,10 +840,33 @@ pub async fn dead_letter(
 /// means the processor did nothing, so the new key cannot make it act twice. Any other dead call
 /// (refused by the egress guard: never sent; out of attempts on 5xx or timeouts: perhaps done)
 /// keeps its key, so a call the processor did carry out is not done again.
-pub async fn retry_dead(
-    client: &impl GenericClient,
-    id: Uuid,
-) -> BookingResult<Option<OutboxCall>> {
+pub async fn retry_dead(client: &impl GenericClient, id: Uuid) -> BookingResult<Retry> {
+    let superseded = client
+        .query_opt(
+            &format!(
+                "update card.outbox stale
+                    set state = 'superseded', superseded_by = ({NEWER_CARD_STATE_CALL})
+                  where stale.id = $1 and stale.state = 'dead' and stale.operation = $2
+                    and exists ({NEWER_CARD_STATE_CALL})
+                 returning {CALL_COLUMNS}"
+            ),
+            &[&id, &CARD_STATE_OPERATION],
+        )
+        .await?;
+    if let Some(row) = superseded {
+        return Ok(Retry::Superseded(call_from_row(&row)));
+    }
+    let already_superseded = client
+        .query_opt(
+            &format!(
+                "select {CALL_COLUMNS} from card.outbox where id = $1 and state = 'superseded'"
+            ),
+            &[&id],
+        )
+        .await?;
+    if let Some(row) = already_superseded {
+        return Ok(Retry::Superseded(call_from_row(&row)));
+    }
     let row = client
         .query_opt(
             &format!(
@@ -770,7 +881,21 @@ pub async fn retry_dead(
             &[&id],
         )
         .await?;
-    Ok(row.as_ref().map(call_from_row))
+    Ok(match row {
+        Some(row) => Retry::Requeued(call_from_row(&row)),
+        None => Retry::NotDead,
+    })
+}
+
+/// Calls a worker is sending now, under a lease that has not run out (for `/metrics`).
+pub async fn in_flight_count(client: &impl GenericClient) -> BookingResult<i64> {
+    Ok(client
+        .query_one(
+            "select count(*) from card.outbox where state = 'pending' and claimed_until > now()",
+            &[],
+        )
+        .await?
+        .get(0))
 }
 
 /// Calls not yet delivered (for `/metrics`: the outbox depth).

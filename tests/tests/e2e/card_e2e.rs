@@ -64,8 +64,11 @@ impl Harness {
         let secret = WebhookSecret::generate();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
-        let state =
-            saldo::app::AppState::new(db.pool.clone()).with_webhook_secrets(vec![secret.clone()]);
+        // The worker a test runs shares the server's wake, as in `saldo serve`.
+        let outbox_wake = card_adapter::outbox::OutboxWake::default();
+        let state = saldo::app::AppState::new(db.pool.clone())
+            .with_webhook_secrets(vec![secret.clone()])
+            .with_outbox_wake(outbox_wake.clone());
         tokio::spawn(saldo::app::serve(state, listener));
 
         let mut config = SimConfig::for_tests(API_KEY, secret);
@@ -80,7 +83,8 @@ impl Harness {
             pseudonyms: card_adapter::pseudonym::PseudonymKeys::new(1, vec![7u8; 32]).unwrap(),
         };
         // With the identity store as the egress guard's source of personal data.
-        let worker = saldo::processor::outbox_worker(db.pool.clone(), &processor).unwrap();
+        let mut worker = saldo::processor::outbox_worker(db.pool.clone(), &processor).unwrap();
+        worker.wake = outbox_wake;
         Harness {
             db,
             sim,

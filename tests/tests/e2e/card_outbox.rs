@@ -28,10 +28,12 @@ async fn eventually<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) ->
     }
 }
 
-/// The outbox worker `saldo serve` runs, on its own, until the test ends.
+/// The outbox worker `saldo serve` runs, on its own, until the test ends, woken like it by the
+/// staff routes.
 fn start_serve_worker(harness: &Harness) {
-    let worker = saldo::processor::outbox_worker(harness.db.pool.clone(), &harness.processor)
+    let mut worker = saldo::processor::outbox_worker(harness.db.pool.clone(), &harness.processor)
         .expect("worker");
+    worker.wake = harness.worker.wake.clone();
     tokio::spawn(saldo::processor::run_outbox(worker));
 }
 
@@ -124,6 +126,20 @@ async fn a_slow_call_does_not_hold_up_a_freeze_queued_after_it() {
         (sim_card_state(&harness, &frozen.card_id) == CardState::Paused).then_some(())
     })
     .await;
+    // `/metrics` counts the slow call as in flight (a count only: no card, no person).
+    eventually("/metrics shows the slow call in flight", async || {
+        let metrics = reqwest::get(format!("{}/metrics", harness.base_url))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        metrics
+            .lines()
+            .any(|line| line == "saldo_outbox_in_flight 1")
+            .then_some(())
+    })
+    .await;
     assert_eq!(
         outbox_state(&harness, &slow_path).await[0],
         "pending",
@@ -144,11 +160,83 @@ async fn a_slow_call_does_not_hold_up_a_freeze_queued_after_it() {
     assert_eq!(sent, 1);
 }
 
-/// Point 12, the order kept: a freeze that fails for a while and the unfreeze queued after it
-/// for the same card reach the processor in that order, so the card ends active, as staff
-/// asked last.
+/// Point 12, the order kept: a freeze that fails for a while and the fence sync queued after it
+/// for the same card reach the processor in that order: the sync waits for the freeze's retry.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_about_one_card_keep_their_order_when_the_first_must_be_retried() {
+    let harness = Harness::start().await;
+    let person = harness.admit(&PEOPLE[0], 0, 1_000).await;
+    let state_path = format!("/v1/cards/{}/state", person.card_id);
+    let fence_path = format!("/v1/cards/{}/spend_controls", person.card_id);
+    harness.sim.clear_requests();
+    harness.sim.push_fault_for(
+        state_path.clone(),
+        Fault::ServerError {
+            count: 1,
+            status: 503,
+            after_processing: false,
+        },
+    );
+    queue_card_state(
+        &harness,
+        &person.card_id,
+        person.person_id,
+        CardState::Paused,
+    )
+    .await;
+    {
+        let mut client = harness.db.pool.get().await.unwrap();
+        let tx = client.transaction().await.unwrap();
+        card_adapter::fence::request_sync(&tx, person.person_id)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    for _ in 0..20 {
+        harness.worker.deliver_due(10).await.unwrap();
+        if outbox_state(&harness, &fence_path).await[0] == "delivered" {
+            break;
+        }
+        // The retry is due at once instead of after its backoff.
+        make_pending_due_now(&harness).await;
+    }
+    let asked: Vec<String> = harness
+        .sim
+        .requests()
+        .iter()
+        .filter(|request| request.path == state_path || request.path == fence_path)
+        .map(|request| format!("{} {}", request.method, request.path))
+        .collect();
+    let freeze = format!("POST {state_path}");
+    let fence = format!("PATCH {fence_path}");
+    assert_eq!(
+        asked[..3],
+        [freeze.clone(), freeze, fence],
+        "the fence sync waited for the freeze's retry"
+    );
+    assert_eq!(sim_card_state(&harness, &person.card_id), CardState::Paused);
+}
+
+/// Makes every pending call due now instead of after its backoff.
+async fn make_pending_due_now(harness: &Harness) {
+    harness
+        .db
+        .raw_client()
+        .await
+        .execute(
+            "update card.outbox set next_attempt_at = now() where state = 'pending'",
+            &[],
+        )
+        .await
+        .unwrap();
+}
+
+/// Follow-up point 1, in the worker: a freeze waiting for its retry is not sent once an unfreeze
+/// of the same card is queued after it. It is marked superseded (kept, with the call that replaced
+/// it), the unfreeze goes out without waiting for the freeze's backoff, and the card ends ACTIVE.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_freeze_waiting_for_its_retry_is_superseded_by_the_unfreeze_queued_after_it() {
     let harness = Harness::start().await;
     let person = harness.admit(&PEOPLE[0], 0, 1_000).await;
     let state_path = format!("/v1/cards/{}/state", person.card_id);
@@ -168,6 +256,8 @@ async fn calls_about_one_card_keep_their_order_when_the_first_must_be_retried() 
         CardState::Paused,
     )
     .await;
+    let report = harness.worker.deliver_due(10).await.unwrap();
+    assert_eq!(report.retried, 1, "{report:?}");
     queue_card_state(
         &harness,
         &person.card_id,
@@ -176,24 +266,13 @@ async fn calls_about_one_card_keep_their_order_when_the_first_must_be_retried() 
     )
     .await;
 
-    for _ in 0..20 {
-        harness.worker.deliver_due(10).await.unwrap();
-        let states = outbox_state(&harness, &state_path).await;
-        if states.iter().filter(|state| *state == "delivered").count() == 3 {
-            break;
-        }
-        // The retry is due at once instead of after its backoff.
-        harness
-            .db
-            .raw_client()
-            .await
-            .execute(
-                "update card.outbox set next_attempt_at = now() where state = 'pending'",
-                &[],
-            )
-            .await
-            .unwrap();
-    }
+    // The freeze's retry is not due yet (backoff): the unfreeze does not wait for it.
+    let report = harness.worker.deliver_due(10).await.unwrap();
+    assert_eq!(report.delivered, 1, "{report:?}");
+    make_pending_due_now(&harness).await;
+    let report = harness.worker.deliver_due(10).await.unwrap();
+    assert_eq!(report, Default::default(), "nothing left to send");
+
     let asked: Vec<String> = harness
         .sim
         .requests()
@@ -208,9 +287,33 @@ async fn calls_about_one_card_keep_their_order_when_the_first_must_be_retried() 
         .collect();
     assert_eq!(
         asked,
-        ["PAUSED", "PAUSED", "ACTIVE"],
-        "the unfreeze waited for the freeze's retry"
+        ["PAUSED", "ACTIVE"],
+        "the stale freeze was not sent again"
     );
+    assert_eq!(
+        outbox_state(&harness, &state_path).await,
+        ["delivered", "superseded", "delivered"]
+    );
+    let (superseded_by, unfreeze_id): (Option<Uuid>, Uuid) = {
+        let client = harness.db.raw_client().await;
+        let stale = client
+            .query_one(
+                "select superseded_by from card.outbox where state = 'superseded'",
+                &[],
+            )
+            .await
+            .unwrap();
+        let unfreeze = client
+            .query_one(
+                "select id from card.outbox where path = $1 and body->>'state' = 'ACTIVE'
+                 order by scheduled_at desc limit 1",
+                &[&state_path],
+            )
+            .await
+            .unwrap();
+        (stale.get(0), unfreeze.get(0))
+    };
+    assert_eq!(superseded_by, Some(unfreeze_id));
     assert_eq!(sim_card_state(&harness, &person.card_id), CardState::Active);
 }
 
@@ -601,4 +704,222 @@ async fn a_fence_sync_retried_after_the_mode_changed_is_delivered_not_parked() {
         (controls.per_authorization_max, controls.daily_max),
         (Some(0), Some(0))
     );
+}
+
+/// The harness's prison, as the staff routes name it.
+async fn prison_id(harness: &Harness) -> Uuid {
+    let client = harness.db.pool.get().await.unwrap();
+    saldo::identity::store::prison_by_code(&client, "HML")
+        .await
+        .unwrap()
+        .expect("the harness's prison")
+        .id
+}
+
+/// Saldo's own record of the card's state (what the staff card routes check).
+async fn saldo_card_state(harness: &Harness, card_id: &str) -> String {
+    harness
+        .db
+        .raw_client()
+        .await
+        .query_one(
+            "select state from card.cards where card_id = $1",
+            &[&card_id],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// An officer's freeze or unfreeze through the staff route; answers the action's status.
+async fn staff_card_action(
+    harness: &Harness,
+    officer: &str,
+    person_id: Uuid,
+    action: &str,
+) -> reqwest::StatusCode {
+    let prison_id = prison_id(harness).await;
+    reqwest::Client::new()
+        .post(format!(
+            "{}/api/staff/prisons/{prison_id}/prisoners/{person_id}/card/{action}",
+            harness.base_url
+        ))
+        .bearer_auth(officer)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+/// Follow-up point 1: a stale instruction never wins. A freeze the processor refused with a 409
+/// is parked dead; staff freeze again (delivered) and then unfreeze (delivered). Retrying the old
+/// dead freeze now would pause a card staff last asked to be active: the retry is answered
+/// `409 call_superseded`, the call is kept as `superseded` (not deleted), nothing more reaches the
+/// processor, and the card stays ACTIVE there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_freeze_retried_after_a_later_unfreeze_is_superseded_not_sent() {
+    let harness = Harness::start().await;
+    let person = harness.admit(&PEOPLE[0], 0, 1_000).await;
+    let officer = staff_token(&harness, "outbox.officer", Role::Officer).await;
+    let finance = staff_token(&harness, "outbox.finance", Role::Finance).await;
+    let http = reqwest::Client::new();
+    let url = |path: &str| format!("{}{path}", harness.base_url);
+    let state_path = format!("/v1/cards/{}/state", person.card_id);
+    harness.sim.push_fault_for(
+        state_path.clone(),
+        Fault::Refuse {
+            count: 1,
+            status: 409,
+            code: "invalid_state_transition".into(),
+        },
+    );
+    start_serve_worker(&harness);
+
+    assert_eq!(
+        staff_card_action(&harness, &officer, person.person_id, "freeze").await,
+        202
+    );
+    let dead_id = eventually("the refused freeze is parked dead", async || {
+        let listed: Value = http
+            .get(url("/api/staff/dead-letters"))
+            .bearer_auth(&finance)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        listed["dead_letters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|call| call["path"] == state_path.as_str())
+            .map(|call| call["id"].as_str().unwrap().to_owned())
+    })
+    .await;
+
+    // Staff freeze again, then unfreeze: both delivered.
+    assert_eq!(
+        staff_card_action(&harness, &officer, person.person_id, "freeze").await,
+        202
+    );
+    eventually("the second freeze is carried out", async || {
+        (saldo_card_state(&harness, &person.card_id).await == "PAUSED").then_some(())
+    })
+    .await;
+    assert_eq!(
+        staff_card_action(&harness, &officer, person.person_id, "unfreeze").await,
+        202
+    );
+    eventually("the unfreeze is carried out", async || {
+        (saldo_card_state(&harness, &person.card_id).await == "ACTIVE").then_some(())
+    })
+    .await;
+    assert_eq!(sim_card_state(&harness, &person.card_id), CardState::Active);
+    let state_requests_before = harness
+        .sim
+        .requests()
+        .iter()
+        .filter(|request| request.path == state_path)
+        .count();
+
+    let retry = http
+        .post(url(&format!("/api/staff/dead-letters/{dead_id}/retry")))
+        .bearer_auth(&finance)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retry.status(), 409, "the stale freeze was put back");
+    assert_eq!(retry.headers()["content-type"], "application/problem+json");
+    let problem: Value = retry.json().await.unwrap();
+    assert_eq!(problem["code"], "call_superseded", "{problem}");
+
+    let shown: Value = http
+        .get(url(&format!("/api/staff/dead-letters/{dead_id}")))
+        .bearer_auth(&finance)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["state"], "superseded", "{shown}");
+    assert!(shown["superseded_by"].is_string(), "{shown}");
+    assert_eq!(shown["next_attempt_at"], Value::Null);
+    // A second retry is refused the same way.
+    let again = http
+        .post(url(&format!("/api/staff/dead-letters/{dead_id}/retry")))
+        .bearer_auth(&finance)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 409);
+
+    // Give a wrongly requeued call every chance to go out before looking.
+    harness.worker.deliver_due(10).await.unwrap();
+    let state_requests_after = harness
+        .sim
+        .requests()
+        .iter()
+        .filter(|request| request.path == state_path)
+        .count();
+    assert_eq!(state_requests_after, state_requests_before);
+    assert_eq!(sim_card_state(&harness, &person.card_id), CardState::Active);
+    assert_eq!(saldo_card_state(&harness, &person.card_id).await, "ACTIVE");
+}
+
+/// Follow-up point 2: a staff retry wakes the worker. The worker here polls once an hour (its
+/// first poll is at its start, before the retry), so the retried call is delivered within the
+/// test's wait only if the retry route wakes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_staff_retry_wakes_the_worker_instead_of_waiting_for_its_poll() {
+    const ONE_HOUR_MS: u64 = 3_600_000;
+    let harness = Harness::start().await;
+    let person = harness.admit(&PEOPLE[0], 0, 1_000).await;
+    let finance = staff_token(&harness, "outbox.finance", Role::Finance).await;
+    harness.sim.push_fault_for(
+        format!("/v1/cards/{}/state", person.card_id),
+        Fault::Refuse {
+            count: 1,
+            status: 422,
+            code: "invalid_request".into(),
+        },
+    );
+    queue_card_state(
+        &harness,
+        &person.card_id,
+        person.person_id,
+        CardState::Paused,
+    )
+    .await;
+    let report = harness.worker.deliver_due(10).await.unwrap();
+    assert_eq!(report.dead, 1, "{report:?}");
+    let dead_id: Uuid = harness
+        .db
+        .raw_client()
+        .await
+        .query_one("select id from card.outbox where state = 'dead'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    // The same worker `saldo serve` runs, sharing the server's wake, polling hourly.
+    tokio::spawn(std::sync::Arc::new(harness.worker.clone()).run(ONE_HOUR_MS));
+    // Its first poll (at once) has passed before the retry.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let retry = reqwest::Client::new()
+        .post(format!(
+            "{}/api/staff/dead-letters/{dead_id}/retry",
+            harness.base_url
+        ))
+        .bearer_auth(&finance)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retry.status(), 200);
+    eventually(
+        "the retried freeze is delivered without a poll",
+        async || (sim_card_state(&harness, &person.card_id) == CardState::Paused).then_some(()),
+    )
+    .await;
 }

@@ -149,4 +149,9 @@ async fn metrics_are_served_in_prometheus_format_with_request_counts() {
     assert!(text.contains("route=\"/health\""), "{text}");
     assert!(text.contains("saldo_db_pool_connections"), "{text}");
     assert!(text.contains("saldo_outbox_pending"), "{text}");
+    assert!(
+        text.lines()
+            .any(|line| line.starts_with("saldo_outbox_in_flight ")),
+        "{text}"
+    );
 }

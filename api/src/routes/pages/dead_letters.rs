@@ -73,11 +73,12 @@ pub async fn retry(
         Ok(access) => access,
         Err(problem) => return Ok(refused(problem)),
     };
-    if crate::routes::staff::requeue_dead_letter(&state, access.staff.id, path.outbox_id)
-        .await?
-        .is_none()
-    {
-        return Ok(refused(Problem::not_found("dead letter")));
+    match crate::routes::staff::requeue_dead_letter(&state, access.staff.id, path.outbox_id).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return Ok(refused(Problem::not_found("dead letter"))),
+        // call_superseded: shown on the page like any refusal.
+        Err(problem) if problem.status == 409 => return Ok(refused(problem)),
+        Err(problem) => return Err(problem),
     }
     Ok(Redirect::to("/staff/dead-letters").into_response())
 }

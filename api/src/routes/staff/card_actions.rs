@@ -158,6 +158,7 @@ async fn act(
     )
     .await?;
     tx.commit().await?;
+    state.outbox_wake.wake();
     tracing::info!(action.id = %action_id, staff.id = %access.staff.id, action = kind.action(), "card action queued");
     Ok((
         StatusCode::ACCEPTED,

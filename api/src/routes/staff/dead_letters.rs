@@ -35,6 +35,9 @@ pub enum CallState {
     Sending,
     /// The processor answered with success.
     Delivered,
+    /// Never sent again: a later call for the same card's state was queued or delivered after
+    /// it (`superseded_by`), so sending it would override a newer instruction.
+    Superseded,
 }
 
 /// A dead call (or one staff put back) as staff see it.
@@ -74,12 +77,15 @@ pub struct DeadLetter {
     #[serde(with = "time::serde::rfc3339::option")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub delivered_at: Option<OffsetDateTime>,
+    /// For a `superseded` call: the later call that replaced it.
+    pub superseded_by: Option<Uuid>,
 }
 
 impl From<card_adapter::outbox::OutboxCall> for DeadLetter {
     fn from(call: card_adapter::outbox::OutboxCall) -> DeadLetter {
         let state = match call.state.as_str() {
             "delivered" => CallState::Delivered,
+            "superseded" => CallState::Superseded,
             "pending" if call.in_flight => CallState::Sending,
             "pending" => CallState::Pending,
             _ => CallState::Dead,
@@ -97,6 +103,7 @@ impl From<card_adapter::outbox::OutboxCall> for DeadLetter {
             last_attempt_at: call.last_attempt_at,
             next_attempt_at: (state == CallState::Pending).then_some(call.next_attempt_at),
             delivered_at: call.delivered_at,
+            superseded_by: call.superseded_by,
         }
     }
 }
@@ -151,7 +158,7 @@ pub struct DeadLetterPath {
     get,
     path = "/api/staff/dead-letters/{outbox_id}",
     tag = "outbox",
-    description = "Roles: admin, finance, finance_approver (in any prison). A dead call, or one staff put back, as it is now: `pending` with its next attempt, `sending`, `delivered`, or `dead` again. 404 for any other id.",
+    description = "Roles: admin, finance, finance_approver (in any prison). A dead call, or one staff put back, as it is now: `pending` with its next attempt, `sending`, `delivered`, `dead` again, or `superseded` (a later call for the same card's state replaced it). 404 for any other id.",
     params(("outbox_id" = uuid::Uuid, Path)),
     responses((status = 200, description = "The call now", body = DeadLetter)),
 )]
