@@ -11,8 +11,6 @@ use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::problem::Problem;
-
 /// The legal regime a personal record falls under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -214,31 +212,6 @@ pub enum IdentityError {
     /// A record could not be sealed or opened (a missing or wrong key). Never carries data.
     #[error("identity keys: {0}")]
     Keys(#[from] crypto::KeyError),
-}
-
-impl From<IdentityError> for Problem {
-    fn from(error: IdentityError) -> Problem {
-        match error {
-            IdentityError::Database(error) => Problem::from(error),
-            IdentityError::PrisonerNumberTaken => Problem::conflict(
-                "prisoner_number_taken",
-                error_text(&IdentityError::PrisonerNumberTaken),
-            ),
-            IdentityError::PrisonCodeTaken => Problem::conflict(
-                "prison_code_taken",
-                error_text(&IdentityError::PrisonCodeTaken),
-            ),
-            IdentityError::Invalid(code, message) => Problem::unprocessable(code, message),
-            IdentityError::Keys(error) => {
-                tracing::error!(error = %error, "identity record could not be sealed or opened");
-                Problem::internal()
-            }
-        }
-    }
-}
-
-fn error_text(error: &IdentityError) -> String {
-    error.to_string()
 }
 
 /// Why processing of a record is restricted (LED Art. 16(3), GDPR Art. 18).

@@ -24,6 +24,7 @@ const RETENTION_INTERVAL: Duration = Duration::from_secs(24 * 60 * 60);
 /// Loads the identity keys (environment, key file, or a new key file in the data dir) and makes
 /// them the process's.
 pub fn install_keys(data_dir: Option<PathBuf>) -> anyhow::Result<Arc<Keyring>> {
+    let data_dir = data_dir.unwrap_or_else(crate::embedded_pg::default_data_dir);
     let keyring = KeySource::from_env(data_dir).load()?;
     crypto::install(keyring);
     Ok(crypto::current())
