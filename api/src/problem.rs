@@ -149,9 +149,9 @@ impl From<crate::identity::IdentityError> for Problem {
     }
 }
 
-impl From<crate::access_log::RecordError> for Problem {
-    fn from(error: crate::access_log::RecordError) -> Problem {
-        use crate::access_log::RecordError as E;
+impl From<crate::identity::access_log::RecordError> for Problem {
+    fn from(error: crate::identity::access_log::RecordError) -> Problem {
+        use crate::identity::access_log::RecordError as E;
         match error {
             E::Pool(error) => Problem::from(error),
             E::Database(error) => Problem::from(error),

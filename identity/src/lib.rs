@@ -3,8 +3,19 @@
 //!
 //! All access goes through [`store`]: reads write an access log row in the same transaction, and
 //! records are sealed at rest there with per-person data keys ([`crypto`]).
+//!
+//! This crate is the only one that holds or decrypts personal data. Besides the store it has
+//! the [`access_log`] (who consulted whose data, and why), its tamper evidence ([`log_seal`]),
+//! [`retention`] and erasure, [`subject_access`] exports and the declared data location
+//! ([`residency`]). It depends on `ledger` only; errors are domain errors, which the HTTP layer
+//! maps to problem+json.
+pub mod access_log;
 pub mod crypto;
+pub mod log_seal;
+pub mod residency;
+pub mod retention;
 pub mod store;
+pub mod subject_access;
 pub mod validate;
 
 use serde::{Deserialize, Serialize};
