@@ -149,7 +149,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut report = ledger::Ledger::new(pool.clone()).verify().await?;
             report
                 .checks
-                .push(crate::privacy::log_seal::verify(&pool.get().await?).await?);
+                .push(crate::identity::log_seal::verify(&pool.get().await?).await?);
             report.checks.push(
                 card_adapter::decisions::verify_declined_answers_hold_nothing(&pool.get().await?)
                     .await?,

@@ -367,7 +367,7 @@ pub fn request_id(parts: &Parts) -> Option<String> {
 /// itself carry personal data) lands in the access log; plus an optional case reference.
 #[derive(Debug, Clone)]
 pub struct StatedPurpose {
-    pub purpose: crate::access_log::Purpose,
+    pub purpose: crate::identity::access_log::Purpose,
     pub case_ref: Option<String>,
 }
 
@@ -388,7 +388,7 @@ impl<S: Send + Sync> FromRequestParts<S> for StatedPurpose {
                     "state the purpose of this consultation in the Saldo-Purpose header",
                 )
             })?;
-        let purpose = crate::access_log::Purpose::parse_staff(text).ok_or_else(|| {
+        let purpose = crate::identity::access_log::Purpose::parse_staff(text).ok_or_else(|| {
             Problem::bad_request("purpose_invalid", "Saldo-Purpose is not a known purpose")
         })?;
         let case_ref = match parts.headers.get(CASE_REF_HEADER) {

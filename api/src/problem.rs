@@ -128,3 +128,33 @@ impl From<deadpool_postgres::PoolError> for Problem {
         )
     }
 }
+
+impl From<crate::identity::IdentityError> for Problem {
+    fn from(error: crate::identity::IdentityError) -> Problem {
+        use crate::identity::IdentityError as E;
+        match error {
+            E::Database(error) => Problem::from(error),
+            E::PrisonerNumberTaken => {
+                Problem::conflict("prisoner_number_taken", E::PrisonerNumberTaken.to_string())
+            }
+            E::PrisonCodeTaken => {
+                Problem::conflict("prison_code_taken", E::PrisonCodeTaken.to_string())
+            }
+            E::Invalid(code, message) => Problem::unprocessable(code, message),
+            E::Keys(error) => {
+                tracing::error!(error = %error, "identity record could not be sealed or opened");
+                Problem::internal()
+            }
+        }
+    }
+}
+
+impl From<crate::identity::access_log::RecordError> for Problem {
+    fn from(error: crate::identity::access_log::RecordError) -> Problem {
+        use crate::identity::access_log::RecordError as E;
+        match error {
+            E::Pool(error) => Problem::from(error),
+            E::Database(error) => Problem::from(error),
+        }
+    }
+}

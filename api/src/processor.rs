@@ -11,8 +11,10 @@ use card_adapter::pseudonym::PseudonymKeys;
 use deadpool_postgres::Pool;
 use uuid::Uuid;
 
-use crate::access_log::{self, Access, Accessor, Action, ActorKind, Outcome, Purpose, SubjectKind};
 use crate::identity::PrisonerField;
+use crate::identity::access_log::{
+    self, Access, Accessor, Action, ActorKind, Outcome, Purpose, SubjectKind,
+};
 
 /// How often the worker looks for due calls (it sends up to
 /// `card_adapter::outbox::MAX_CALLS_IN_FLIGHT` at once).

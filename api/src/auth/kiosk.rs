@@ -9,9 +9,9 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::secret;
-use crate::access_log::{Accessor, ActorKind, Purpose};
 use crate::app::AppState;
 use crate::identity::Language;
+use crate::identity::access_log::{Accessor, ActorKind, Purpose};
 use crate::problem::Problem;
 
 pub const DEVICE_HEADER: &str = "saldo-kiosk-device";

@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::access_log::{Accessor, ActorKind, Purpose};
 use crate::app::AppState;
+use crate::identity::access_log::{Accessor, ActorKind, Purpose};
 use crate::problem::Problem;
 
 pub const STAFF_COOKIE: &str = "saldo_staff";

@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::Subcommand;
 use uuid::Uuid;
 
-use crate::access_log::{Accessor, ActorKind, Purpose};
+use crate::identity::access_log::{Accessor, ActorKind, Purpose};
 
 #[derive(Debug, Subcommand)]
 pub enum PrivacyCommand {
@@ -78,7 +78,8 @@ pub enum KeysCommand {
 /// `saldo residency`: the data map from the declared locations alone (no database is touched).
 /// Exits 2 when personal data would sit outside the EU/EEA.
 pub fn residency(json: bool) -> anyhow::Result<ExitCode> {
-    let map = super::residency::data_map(&super::residency::Locations::from_env()?);
+    let map =
+        crate::identity::residency::data_map(&crate::identity::residency::Locations::from_env()?);
     if json {
         println!("{}", serde_json::to_string_pretty(&map)?);
     } else {
@@ -106,11 +107,15 @@ pub async fn run(
             command: RetentionCommand::Run { dry_run },
         } => {
             super::prepare_identity_store(&pool, data_dir).await?;
-            let policy = super::retention::RetentionPolicy::from_env()?;
+            let policy = crate::identity::retention::RetentionPolicy::from_env()?;
             super::seal_once(&pool, Duration::from_secs(30)).await?;
-            let report =
-                super::retention::run(&pool, &policy, time::OffsetDateTime::now_utc(), dry_run)
-                    .await?;
+            let report = crate::identity::retention::run(
+                &pool,
+                &policy,
+                time::OffsetDateTime::now_utc(),
+                dry_run,
+            )
+            .await?;
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(ExitCode::SUCCESS)
         }
@@ -129,7 +134,7 @@ pub async fn run(
             };
             let mut client = pool.get().await?;
             let tx = client.transaction().await?;
-            let export = super::subject_access::export(&tx, &who, None, person).await?;
+            let export = crate::identity::subject_access::export(&tx, &who, None, person).await?;
             tx.commit().await?;
             let Some(export) = export else {
                 eprintln!("no such person");
@@ -138,7 +143,7 @@ pub async fn run(
             if json {
                 println!("{}", serde_json::to_string_pretty(&export)?);
             } else {
-                print!("{}", super::subject_access::render_text(&export));
+                print!("{}", crate::identity::subject_access::render_text(&export));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -205,7 +210,7 @@ async fn checkpoints(
                     .iter()
                     .map(serde_json::to_value)
                     .collect::<Result<_, _>>()?,
-                access_log: super::log_seal::checkpoints(&client)
+                access_log: crate::identity::log_seal::checkpoints(&client)
                     .await?
                     .iter()
                     .map(|(c, _)| serde_json::to_value(c))
@@ -233,7 +238,7 @@ async fn checkpoints(
             };
             let client = pool.get().await?;
             let journal = ledger::seal::journal_checkpoints(&client).await?;
-            let log: Vec<_> = super::log_seal::checkpoints(&client)
+            let log: Vec<_> = crate::identity::log_seal::checkpoints(&client)
                 .await?
                 .into_iter()
                 .map(|(c, _)| c)
@@ -250,7 +255,7 @@ async fn checkpoints(
             for check in [
                 ledger::seal::verify_journal(&client).await?,
                 ledger::seal::verify_accounts(&client).await?,
-                super::log_seal::verify(&client).await?,
+                crate::identity::log_seal::verify(&client).await?,
             ] {
                 problems.extend(
                     check

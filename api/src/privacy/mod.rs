@@ -1,10 +1,8 @@
-//! Privacy: keys for the identity store, retention, subject access, data location and the
-//! access log's tamper evidence. See docs/data-protection.md.
+//! Privacy wiring for the `saldo` binary: installs the identity store's keys, checks the data
+//! location before serving, and runs the sealing and retention jobs. The domain code (retention,
+//! subject access, data location, the access log's tamper evidence) is in the `identity` crate.
+//! See docs/data-protection.md.
 pub mod command;
-pub mod log_seal;
-pub mod residency;
-pub mod retention;
-pub mod subject_access;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,6 +11,7 @@ use std::time::Duration;
 use deadpool_postgres::Pool;
 
 use crate::identity::crypto::{self, KeySource, Keyring};
+use crate::identity::{log_seal, residency, retention};
 
 /// How often the journal and the access log are sealed, and how long a sealer waits for older
 /// transactions to end before trying again later.
@@ -24,6 +23,7 @@ const RETENTION_INTERVAL: Duration = Duration::from_secs(24 * 60 * 60);
 /// Loads the identity keys (environment, key file, or a new key file in the data dir) and makes
 /// them the process's.
 pub fn install_keys(data_dir: Option<PathBuf>) -> anyhow::Result<Arc<Keyring>> {
+    let data_dir = data_dir.unwrap_or_else(crate::embedded_pg::default_data_dir);
     let keyring = KeySource::from_env(data_dir).load()?;
     crypto::install(keyring);
     Ok(crypto::current())

@@ -2,7 +2,7 @@
 use card_adapter::outbox::OutboxWorker;
 use card_adapter::signature::WebhookSecret;
 use card_adapter::sim::{Fault, Scenario, SimConfig, Simulator, WebhookSettings};
-use saldo::access_log::{Accessor, ActorKind, Purpose};
+use saldo::identity::access_log::{Accessor, ActorKind, Purpose};
 use saldo::identity::{self, Language, NewPrison, NewPrisoner};
 use saldo::processor::ProcessorConfig;
 use saldo_tests::TestDb;

@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use card_adapter::sim::Scenario;
-use saldo::access_log::{Accessor, ActorKind, Purpose};
 use saldo::auth::Role;
+use saldo::identity::access_log::{Accessor, ActorKind, Purpose};
+use saldo::identity::retention::{self, RetentionPolicy};
 use saldo::identity::{self, PrisonerField, Rectification, RestrictionReason, crypto};
-use saldo::privacy::retention::{self, RetentionPolicy};
 use saldo_tests::TestDb;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -88,7 +88,7 @@ async fn access_log_ids_about(db: &TestDb, person_id: Uuid) -> Vec<i64> {
 async fn verify_everything(db: &TestDb) -> (ledger::verify::VerifyReport, ledger::verify::Check) {
     let report = db.ledger().verify().await.unwrap();
     let client = db.pool.get().await.unwrap();
-    let log = saldo::privacy::log_seal::verify(&client).await.unwrap();
+    let log = saldo::identity::log_seal::verify(&client).await.unwrap();
     (report, log)
 }
 
@@ -133,7 +133,7 @@ async fn a_released_prisoner_is_erased_by_key_destruction_and_the_books_still_ve
 
     // Before erasure: the subject-access export lists every consultation of their data.
     let tx = client.transaction().await.unwrap();
-    let export = saldo::privacy::subject_access::export(
+    let export = saldo::identity::subject_access::export(
         &tx,
         &staff(Purpose::DataSubjectRequest),
         None,
@@ -180,7 +180,7 @@ async fn a_released_prisoner_is_erased_by_key_destruction_and_the_books_still_ve
         export.transactions.len() >= 2,
         "the deposit and the purchase"
     );
-    let text = saldo::privacy::subject_access::render_text(&export);
+    let text = saldo::identity::subject_access::render_text(&export);
     assert!(text.contains(person.full_name) && text.contains("case_management"));
 
     // Released six years ago; the policy keeps identities five years after release.

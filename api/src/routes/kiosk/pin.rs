@@ -8,11 +8,11 @@ use serde::Deserialize;
 
 use super::i18n::{Texts, texts};
 use super::layout::page as shell;
-use crate::access_log::Action;
 use crate::app::AppState;
 use crate::auth::kiosk::{self, KioskSession};
 use crate::auth::secret;
 use crate::http::HtmlForm;
+use crate::identity::access_log::Action;
 use crate::identity::{self, PrisonerField};
 use crate::problem::Problem;
 

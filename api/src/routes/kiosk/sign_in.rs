@@ -7,11 +7,11 @@ use serde::Deserialize;
 
 use super::i18n::{Texts, texts};
 use super::layout::page as shell;
-use crate::access_log::{Accessor, ActorKind, Purpose};
 use crate::app::AppState;
 use crate::auth::kiosk::{self, KioskDevice};
 use crate::auth::{secret, throttle};
 use crate::http::{ApiQuery, ClientOrigin, HtmlForm};
+use crate::identity::access_log::{Accessor, ActorKind, Purpose};
 use crate::identity::{self, Language, PrisonerField};
 use crate::problem::Problem;
 

@@ -11,11 +11,11 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::layout::{page, refused};
-use crate::access_log::Purpose;
 use crate::app::AppState;
 use crate::auth::{Officers, RequireRole};
 use crate::http::{ApiPath, HtmlForm};
 use crate::identity;
+use crate::identity::access_log::Purpose;
 use crate::problem::Problem;
 use crate::routes::staff::{LeaveRequest, ReleaseRequest, TransferRequest};
 

@@ -8,11 +8,11 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::layout::{money, page, refused};
-use crate::access_log::Purpose;
 use crate::adjustments::{INSTITUTION_ACCOUNTS, ReasonCode};
 use crate::app::AppState;
 use crate::auth::{CaseReaders, RequireRole, Role};
 use crate::http::{ApiPath, ApiQuery, HtmlForm};
+use crate::identity::access_log::Purpose;
 use crate::identity::{self, PrisonerField};
 use crate::problem::Problem;
 use crate::routes::ledger_views::{balances_of, recent_lines};

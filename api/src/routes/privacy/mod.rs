@@ -33,10 +33,10 @@ struct PersonPath {
 
 /// Why an auditor may export everything held about a person: the person's own request, an audit,
 /// or a complaint. Other purposes of the closed list are no reason to read it all.
-const EXPORT_PURPOSES: [crate::access_log::Purpose; 3] = [
-    crate::access_log::Purpose::DataSubjectRequest,
-    crate::access_log::Purpose::Audit,
-    crate::access_log::Purpose::Complaint,
+const EXPORT_PURPOSES: [crate::identity::access_log::Purpose; 3] = [
+    crate::identity::access_log::Purpose::DataSubjectRequest,
+    crate::identity::access_log::Purpose::Audit,
+    crate::identity::access_log::Purpose::Complaint,
 ];
 
 /// Builds the export for an auditor of the path's prison, logged under the stated purpose and
@@ -46,7 +46,7 @@ async fn build(
     access: &crate::auth::RequireRole<crate::auth::Auditors>,
     stated: crate::http::StatedPurpose,
     person_id: Uuid,
-) -> Result<crate::privacy::subject_access::SubjectAccessExport, crate::problem::Problem> {
+) -> Result<crate::identity::subject_access::SubjectAccessExport, crate::problem::Problem> {
     let prison_id = access.prison()?;
     if !EXPORT_PURPOSES.contains(&stated.purpose) {
         return Err(crate::problem::Problem::bad_request(
@@ -57,7 +57,7 @@ async fn build(
     let who = access.staff.accessor(stated.purpose, stated.case_ref);
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
-    let export = crate::privacy::subject_access::export(&tx, &who, Some(prison_id), person_id)
+    let export = crate::identity::subject_access::export(&tx, &who, Some(prison_id), person_id)
         .await
         .map_err(|_| {
             tracing::error!("subject access export failed");

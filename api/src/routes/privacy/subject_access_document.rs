@@ -22,7 +22,7 @@ pub async fn subject_access_document(
     let export = super::build(&state, &access, stated, path.person_id).await?;
     Ok((
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        crate::privacy::subject_access::render_text(&export),
+        crate::identity::subject_access::render_text(&export),
     )
         .into_response())
 }

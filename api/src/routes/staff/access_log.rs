@@ -7,10 +7,10 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
-use crate::access_log::{self, Purpose, SearchFilter};
 use crate::app::AppState;
 use crate::auth::{Auditors, RequireRole};
 use crate::http::ApiQuery;
+use crate::identity::access_log::{self, Purpose, SearchFilter};
 use crate::problem::Problem;
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -6,11 +6,11 @@ use axum::extract::State;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::access_log::{Action, Purpose};
 use crate::adjustments::{self, Proposal};
 use crate::app::AppState;
 use crate::auth::{Approvers, RequireRole, Staff};
 use crate::http::ApiPath;
+use crate::identity::access_log::{Action, Purpose};
 use crate::identity::{self, PrisonerField};
 use crate::problem::Problem;
 

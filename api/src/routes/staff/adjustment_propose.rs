@@ -8,11 +8,11 @@ use ledger::Currency;
 use serde::Deserialize;
 
 use super::PrisonerPath;
-use crate::access_log::{Action, Purpose};
 use crate::adjustments::{self, Direction, Draft, Proposal, ReasonCode};
 use crate::app::AppState;
 use crate::auth::{FinanceStaff, RequireRole, Staff};
 use crate::http::{ApiJson, ApiPath};
+use crate::identity::access_log::{Action, Purpose};
 use crate::identity::{self, PrisonerField};
 use crate::problem::Problem;
 

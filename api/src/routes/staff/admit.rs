@@ -8,10 +8,10 @@ use ledger::{Currency, NewAccount, person_purpose};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::access_log::Purpose;
 use crate::app::AppState;
 use crate::auth::{Officers, RequireRole, kiosk};
 use crate::http::ApiJson;
+use crate::identity::access_log::Purpose;
 use crate::identity::{self, Language, NewPrisoner};
 use crate::problem::Problem;
 

@@ -15,10 +15,10 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::PrisonerPath;
-use crate::access_log::{Action, Purpose};
 use crate::app::AppState;
 use crate::auth::{FinanceStaff, RequireRole};
 use crate::http::{ApiJson, ApiPath};
+use crate::identity::access_log::{Action, Purpose};
 use crate::identity::{self, PrisonerField};
 use crate::problem::Problem;
 

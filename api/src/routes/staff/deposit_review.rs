@@ -9,10 +9,10 @@ use ledger::deposits::{self, Deposit, DepositState, ReviewDeposit};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::access_log::{Action, Purpose};
 use crate::app::AppState;
 use crate::auth::{Approvers, FinanceStaff, RequireRole, Staff};
 use crate::http::{ApiJson, ApiPath, ApiQuery};
+use crate::identity::access_log::{Action, Purpose};
 use crate::identity::{self, PrisonerField};
 use crate::problem::Problem;
 

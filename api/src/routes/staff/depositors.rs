@@ -6,10 +6,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::access_log::Purpose;
 use crate::app::AppState;
 use crate::auth::{FinanceStaff, RequireRole};
 use crate::http::ApiJson;
+use crate::identity::access_log::Purpose;
 use crate::identity::{self, NewDepositor};
 use crate::problem::Problem;
 

@@ -13,8 +13,8 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::access_log::{Action, Purpose};
 use crate::auth::Staff;
+use crate::identity::access_log::{Action, Purpose};
 use crate::identity::{self, PrisonerField, PrisonerView};
 use crate::problem::Problem;
 

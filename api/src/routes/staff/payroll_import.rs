@@ -23,10 +23,10 @@ use ledger::{Currency, Money};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::access_log::{Action, Purpose};
 use crate::app::AppState;
 use crate::auth::{FinanceStaff, RequireRole, Staff};
 use crate::http::ApiQuery;
+use crate::identity::access_log::{Action, Purpose};
 use crate::identity::{self, PrisonerField};
 use crate::problem::Problem;
 

@@ -6,10 +6,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::PrisonerPath;
-use crate::access_log::{Action, Purpose};
 use crate::app::AppState;
 use crate::auth::{Officers, RequireRole, kiosk};
 use crate::http::{ApiJson, ApiPath};
+use crate::identity::access_log::{Action, Purpose};
 use crate::identity::{self, PrisonerField};
 use crate::problem::Problem;
 

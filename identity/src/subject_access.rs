@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::access_log::{self, Accessor, LogRow};
-use crate::identity::{self, DepositorView, PrisonerField, PrisonerView, RecordStatus};
+use crate::{DepositorView, PrisonerField, PrisonerView, RecordStatus, store};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct AccountLine {
@@ -121,7 +121,7 @@ pub async fn export(
         PrisonerField::Statement,
         PrisonerField::Card,
     ]);
-    let prisoner = identity::store::access_prisoner(
+    let prisoner = store::access_prisoner(
         tx,
         who,
         prison_scope,
@@ -133,11 +133,11 @@ pub async fn export(
     let (kind, status, depositor) = match &prisoner {
         Some(_) => (
             "prisoner",
-            identity::store::prisoner_status(tx, who, person_id).await?,
+            store::prisoner_status(tx, who, person_id).await?,
             None,
         ),
         None if prison_scope.is_none() => {
-            let depositor = identity::store::consult_depositor(tx, who, person_id).await?;
+            let depositor = store::consult_depositor(tx, who, person_id).await?;
             if depositor.is_none() {
                 return Ok(None);
             }

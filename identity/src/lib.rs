@@ -3,15 +3,24 @@
 //!
 //! All access goes through [`store`]: reads write an access log row in the same transaction, and
 //! records are sealed at rest there with per-person data keys ([`crypto`]).
+//!
+//! This crate is the only one that holds or decrypts personal data. Besides the store it has
+//! the [`access_log`] (who consulted whose data, and why), its tamper evidence ([`log_seal`]),
+//! [`retention`] and erasure, [`subject_access`] exports and the declared data location
+//! ([`residency`]). It depends on `ledger` only; errors are domain errors, which the HTTP layer
+//! maps to problem+json.
+pub mod access_log;
 pub mod crypto;
+pub mod log_seal;
+pub mod residency;
+pub mod retention;
 pub mod store;
+pub mod subject_access;
 pub mod validate;
 
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
-
-use crate::problem::Problem;
 
 /// The legal regime a personal record falls under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -214,31 +223,6 @@ pub enum IdentityError {
     /// A record could not be sealed or opened (a missing or wrong key). Never carries data.
     #[error("identity keys: {0}")]
     Keys(#[from] crypto::KeyError),
-}
-
-impl From<IdentityError> for Problem {
-    fn from(error: IdentityError) -> Problem {
-        match error {
-            IdentityError::Database(error) => Problem::from(error),
-            IdentityError::PrisonerNumberTaken => Problem::conflict(
-                "prisoner_number_taken",
-                error_text(&IdentityError::PrisonerNumberTaken),
-            ),
-            IdentityError::PrisonCodeTaken => Problem::conflict(
-                "prison_code_taken",
-                error_text(&IdentityError::PrisonCodeTaken),
-            ),
-            IdentityError::Invalid(code, message) => Problem::unprocessable(code, message),
-            IdentityError::Keys(error) => {
-                tracing::error!(error = %error, "identity record could not be sealed or opened");
-                Problem::internal()
-            }
-        }
-    }
-}
-
-fn error_text(error: &IdentityError) -> String {
-    error.to_string()
 }
 
 /// Why processing of a record is restricted (LED Art. 16(3), GDPR Art. 18).

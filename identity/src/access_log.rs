@@ -210,13 +210,22 @@ pub async fn record(
     Ok(row.get(0))
 }
 
+/// Why a refused access could not be recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("database pool")]
+    Pool(#[from] deadpool_postgres::PoolError),
+    #[error("database error")]
+    Database(#[from] tokio_postgres::Error),
+}
+
 /// Records a refused access on its own connection: the refused request's transaction (if any)
 /// rolls back, the record of the refusal must not.
 pub async fn record_denied(
     pool: &deadpool_postgres::Pool,
     who: &Accessor,
     access: &Access<'_>,
-) -> Result<i64, crate::problem::Problem> {
+) -> Result<i64, RecordError> {
     let client = pool.get().await?;
     Ok(record(&client, who, access).await?)
 }

@@ -15,7 +15,7 @@ use ledger::verify::Check;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::retention::RetentionPolicy;
+use crate::retention::RetentionPolicy;
 
 pub const MAX_ROWS_PER_CHECKPOINT: i64 = 10_000;
 const SEAL_LOCK: i64 = 0x5a1d_0000_a0d1;

@@ -1,6 +1,6 @@
 //! Retention (LED Art. 5, GDPR Art. 5(1)(e)): per category, how long data is kept, and the run
 //! that erases what is due. Identity records are erased by destroying their data key
-//! (crypto-shredding, [`crate::identity::store::erase_prisoner`]); the ledger keeps the
+//! (crypto-shredding, [`crate::store::erase_prisoner`]); the ledger keeps the
 //! pseudonymous accounts and entries, so it still balances and `saldo verify` still passes. The
 //! access log is pruned by whole sealed checkpoints. Bookkeeping material is never deleted here:
 //! entries past the accounting-law period are reported as due for archiving. Every erasure is
@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::access_log::{Accessor, ActorKind, Purpose};
-use crate::identity::store::{self, Due};
+use crate::store::{self, Due};
 
 /// A retention period in calendar months and days (`5y`, `18m`, `30d`, combinable: `1y6m`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

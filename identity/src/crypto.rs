@@ -406,11 +406,13 @@ pub struct KeySource {
     pub master_key_version: Option<i32>,
     pub lookup_key: Option<String>,
     pub key_file: Option<PathBuf>,
-    pub data_dir: Option<PathBuf>,
+    /// The data dir whose `identity-keys` file is used (and generated) when no other source is
+    /// given.
+    pub data_dir: PathBuf,
 }
 
 impl KeySource {
-    pub fn from_env(data_dir: Option<PathBuf>) -> KeySource {
+    pub fn from_env(data_dir: PathBuf) -> KeySource {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         KeySource {
             master_keys: var("SALDO_MASTER_KEYS"),
@@ -430,11 +432,7 @@ impl KeySource {
         }
         let path = match &self.key_file {
             Some(path) => path.clone(),
-            None => self
-                .data_dir
-                .clone()
-                .unwrap_or_else(crate::embedded_pg::default_data_dir)
-                .join("identity-keys"),
+            None => self.data_dir.join("identity-keys"),
         };
         if self.key_file.is_none() && !path.exists() {
             return generate_key_file(&path);
