@@ -8,7 +8,6 @@
 
 pub mod breaks;
 pub mod camt053;
-pub mod command;
 pub mod iso4217;
 pub mod matching;
 pub mod report;
