@@ -85,7 +85,7 @@ pub enum Command {
     /// Reconcile the processor's settlement files and the bank's statements with the ledger.
     Reconcile {
         #[command(subcommand)]
-        command: crate::recon::command::ReconcileCommand,
+        command: crate::reconcile_cli::ReconcileCommand,
     },
     #[command(flatten)]
     Privacy(crate::privacy::command::PrivacyCommand),
@@ -124,7 +124,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Staff { command } => crate::staff_cli::run_staff(&database.config, command).await,
         Command::Reconcile { command } => {
-            crate::recon::command::run(command, &database.config).await
+            crate::reconcile_cli::run(command, &database.config).await
         }
         Command::Privacy(command) => {
             crate::privacy::command::run(command, &database.config, cli.data_dir.clone()).await
@@ -200,10 +200,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     let mut worker = crate::processor::outbox_worker(pool.clone(), &config)?;
                     worker.wake = outbox_wake.clone();
                     // The settlement files and funding balance, fetched and reconciled daily.
-                    tokio::spawn(crate::recon::scheduled::run(
-                        pool.clone(),
-                        worker.client.clone(),
-                    ));
+                    tokio::spawn(recon::scheduled::run(pool.clone(), worker.client.clone()));
                     tokio::spawn(crate::processor::run_outbox(worker));
                     tracing::info!(program = %config.program, "processor outbox worker started");
                 }

@@ -19,7 +19,7 @@ pub mod openapi;
 pub mod privacy;
 pub mod problem;
 pub mod processor;
-pub mod recon;
+pub mod reconcile_cli;
 pub mod routes;
 pub mod staff_cli;
 pub mod telemetry;

@@ -888,7 +888,7 @@ async fn kiosk_reads(
 }
 
 /// `saldo reconcile settlement FILE --date D` as a child process (its own peak memory), or
-/// `saldo::recon::import_settlement` in this process.
+/// `recon::import_settlement` in this process.
 async fn reconcile(
     options: &Options,
     pool: &deadpool_postgres::Pool,
@@ -945,17 +945,14 @@ async fn reconcile(
         _ => {
             let before = server::proc_status_kib(None, "VmHWM:");
             let reader = std::io::BufReader::with_capacity(256 * 1024, std::fs::File::open(path)?);
-            let outcome = saldo::recon::import_settlement(
-                pool,
-                reader,
-                &saldo::recon::ImportOptions::new("bench"),
-            )
-            .await
-            .map_err(|error| anyhow::anyhow!("reconciliation failed: {error}"))?;
+            let outcome =
+                recon::import_settlement(pool, reader, &recon::ImportOptions::new("bench"))
+                    .await
+                    .map_err(|error| anyhow::anyhow!("reconciliation failed: {error}"))?;
             let elapsed = micros(started);
             let matched = match outcome {
-                saldo::recon::ImportOutcome::Imported(summary) => summary.matched_count,
-                saldo::recon::ImportOutcome::AlreadyImported { .. } => 0,
+                recon::ImportOutcome::Imported(summary) => summary.matched_count,
+                recon::ImportOutcome::AlreadyImported { .. } => 0,
             };
             Ok((
                 elapsed,

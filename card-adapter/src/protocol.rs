@@ -1056,11 +1056,13 @@ pub struct SettlementRow {
 }
 
 /// What the trailer declared (and the parser checked).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SettlementTrailer {
     pub settlement_date: Date,
     pub record_count: u64,
     pub net_minor: i64,
+    /// The trailer's `currency` column, when the processor fills it (section 4 leaves it empty).
+    pub currency: Option<Currency>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -1069,12 +1071,33 @@ pub struct SettlementError {
     /// 1-based line number in the file (the header is line 1).
     pub line: u64,
     pub message: String,
+    pub kind: SettlementErrorKind,
+}
+
+/// What went wrong, for callers that answer differently (reconciliation tells a file whose
+/// trailer disagrees with its rows from a malformed one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SettlementErrorKind {
+    /// Not a settlement file, or a line of it breaks section 4.
+    Malformed,
+    /// The trailer's record count or net disagrees with the rows.
+    TotalsMismatch,
+    /// The input could not be read (other than bytes that are not UTF-8).
+    Io,
 }
 
 fn settlement_error(line: u64, message: impl Into<String>) -> SettlementError {
     SettlementError {
         line,
         message: message.into(),
+        kind: SettlementErrorKind::Malformed,
+    }
+}
+
+fn totals_error(line: u64, message: impl Into<String>) -> SettlementError {
+    SettlementError {
+        kind: SettlementErrorKind::TotalsMismatch,
+        ..settlement_error(line, message)
     }
 }
 
@@ -1157,7 +1180,8 @@ fn opt(value: &str) -> Option<String> {
 
 /// Streaming reader of a settlement file: an iterator of rows over any `BufRead`, holding one
 /// line at a time. The trailer is checked when reached (count and net); after it only blank
-/// lines may follow. The iterator stops after the first error.
+/// lines may follow. The iterator stops after the first error. It is the one parser of the
+/// format: the simulator's tests and reconciliation's imports (`recon`) both read with it.
 pub struct SettlementReader<R> {
     input: R,
     line_buf: String,
@@ -1172,7 +1196,7 @@ pub struct SettlementReader<R> {
 }
 
 impl<R: BufRead> SettlementReader<R> {
-    /// Reads and checks the header line.
+    /// Reads and checks the header line (a leading UTF-8 byte order mark is allowed).
     pub fn new(input: R) -> Result<SettlementReader<R>, SettlementError> {
         let mut reader = SettlementReader {
             input,
@@ -1186,7 +1210,9 @@ impl<R: BufRead> SettlementReader<R> {
             done: false,
         };
         match reader.read_line()? {
-            Some(()) if reader.line_buf == SETTLEMENT_HEADER => Ok(reader),
+            Some(()) if reader.line_buf.trim_start_matches('\u{feff}') == SETTLEMENT_HEADER => {
+                Ok(reader)
+            }
             Some(()) => Err(settlement_error(
                 1,
                 format!("header must be exactly {SETTLEMENT_HEADER:?}"),
@@ -1197,7 +1223,17 @@ impl<R: BufRead> SettlementReader<R> {
 
     /// The trailer, once the whole file has been read successfully.
     pub fn trailer(&self) -> Option<SettlementTrailer> {
-        self.trailer
+        self.trailer.clone()
+    }
+
+    /// The 1-based number of the line read last: after a row, that row's line.
+    pub fn line_no(&self) -> u64 {
+        self.line_no
+    }
+
+    /// The input, e.g. to finish a digest of the bytes read.
+    pub fn into_inner(self) -> R {
+        self.input
     }
 
     /// Reads the next line into `line_buf` without its line end; `None` at end of input.
@@ -1208,7 +1244,13 @@ impl<R: BufRead> SettlementReader<R> {
         let mut limited = (&mut self.input).take(MAX_SETTLEMENT_LINE_BYTES.saturating_add(1));
         let read = limited
             .read_line(&mut self.line_buf)
-            .map_err(|e| settlement_error(line_no, format!("cannot read: {e}")))?;
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::InvalidData => settlement_error(line_no, "not UTF-8"),
+                _ => SettlementError {
+                    kind: SettlementErrorKind::Io,
+                    ..settlement_error(line_no, format!("cannot read: {e}"))
+                },
+            })?;
         if read == 0 {
             return Ok(None);
         }
@@ -1265,7 +1307,7 @@ impl<R: BufRead> SettlementReader<R> {
         let declared_net: i64 = parse_amount(&fields[6])
             .map_err(|e| settlement_error(line, format!("trailer amount: {e}")))?;
         if declared_count != self.count {
-            return Err(settlement_error(
+            return Err(totals_error(
                 line,
                 format!(
                     "trailer declares {declared_count} records, the file has {}",
@@ -1274,7 +1316,7 @@ impl<R: BufRead> SettlementReader<R> {
             ));
         }
         if declared_net != self.net_minor {
-            return Err(settlement_error(
+            return Err(totals_error(
                 line,
                 format!(
                     "trailer declares net {declared_net}, the rows sum to {}",
@@ -1282,10 +1324,18 @@ impl<R: BufRead> SettlementReader<R> {
                 ),
             ));
         }
+        let currency = match fields[7].as_str() {
+            "" => None,
+            text => Some(
+                Currency::new(text)
+                    .map_err(|e| settlement_error(line, format!("trailer currency: {e}")))?,
+            ),
+        };
         Ok(SettlementTrailer {
             settlement_date: date,
             record_count: declared_count,
             net_minor: declared_net,
+            currency,
         })
     }
 
@@ -1365,9 +1415,10 @@ impl<R: BufRead> SettlementReader<R> {
             }
             SettlementType::Adjustment => {}
         }
+        // Section 4: a CLEARING and a FEE are positive, a REFUND negative; zero is neither.
         let sign_ok = match kind {
-            SettlementType::Clearing | SettlementType::Fee => amount_minor >= 0,
-            SettlementType::Refund => amount_minor <= 0,
+            SettlementType::Clearing | SettlementType::Fee => amount_minor > 0,
+            SettlementType::Refund => amount_minor < 0,
             SettlementType::Adjustment => true,
         };
         if !sign_ok {
@@ -1559,6 +1610,7 @@ impl<W: Write> SettlementWriter<W> {
                 settlement_date: self.settlement_date,
                 record_count: self.count,
                 net_minor: self.net_minor,
+                currency: None,
             },
         ))
     }
@@ -1921,6 +1973,33 @@ mod tests {
         Ok((rows, reader.trailer().expect("trailer after full read")))
     }
 
+    // The next three came with reconciliation's own settlement parser, now merged into this one.
+    #[test]
+    fn quoted_fields_keep_their_commas_and_quotes() {
+        assert_eq!(
+            split_csv_line(r#"a,"b, ""c""",d"#).unwrap(),
+            vec!["a", r#"b, "c""#, "d"]
+        );
+        assert_eq!(split_csv_line("a,,").unwrap(), vec!["a", "", ""]);
+        assert!(split_csv_line(r#"a,"b"#).is_err());
+    }
+
+    #[test]
+    fn a_file_without_trailer_is_an_error() {
+        let text = format!("{SETTLEMENT_HEADER}\nr1,2026-11-25,FEE,,,,100,EUR,,\n");
+        let mut reader = SettlementReader::new(text.as_bytes()).unwrap();
+        assert!(reader.next_row().unwrap().is_some());
+        assert!(reader.next_row().is_err());
+    }
+
+    #[test]
+    fn amounts_are_plain_integers() {
+        assert_eq!(parse_amount("-125").ok(), Some(-125));
+        assert_eq!(parse_amount("1.25").ok(), None);
+        assert_eq!(parse_amount("+1").ok(), None);
+        assert_eq!(parse_amount("").ok(), None);
+    }
+
     #[test]
     fn settlement_round_trip() {
         let date = date!(2026 - 11 - 26);
@@ -1956,6 +2035,7 @@ mod tests {
             ),
             (good.replace(",1250,", ",12.50,"), 2, "amount"),
             (good.replace(",-250,", ",250,"), 3, "wrong sign"),
+            (good.replace(",-250,", ",0,"), 3, "wrong sign"),
             (good.replace("r3,2026-11-26", "r3,2026-11-27"), 4, "differs"),
             (
                 good.replace(",EUR,5411,2026-11-26T10", ",eur,5411,2026-11-26T10"),

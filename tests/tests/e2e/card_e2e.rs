@@ -637,7 +637,7 @@ async fn the_days_settlement_file_is_fetched_from_the_processor_and_reconciled()
     harness.sim.close_settlement_day(today).unwrap();
     let client = &harness.worker.client;
     let pool = &harness.db.pool;
-    use saldo::recon::scheduled::{Fetched, fetch_funding, fetch_settlement};
+    use recon::scheduled::{Fetched, fetch_funding, fetch_settlement};
     assert_eq!(
         fetch_settlement(pool, client, today).await.unwrap(),
         Fetched::Imported

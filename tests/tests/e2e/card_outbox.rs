@@ -329,7 +329,7 @@ async fn every_request_the_processor_received_is_in_the_egress_register_reads_in
     let today = time::OffsetDateTime::now_utc().date();
     harness.sim.close_settlement_day(today).unwrap();
     let tomorrow = today + time::Duration::days(1);
-    use saldo::recon::scheduled::{Fetched, fetch_funding, fetch_settlement};
+    use recon::scheduled::{Fetched, fetch_funding, fetch_settlement};
     let (pool, client) = (&harness.db.pool, &harness.worker.client);
     assert_eq!(
         fetch_settlement(pool, client, today).await.unwrap(),

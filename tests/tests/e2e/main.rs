@@ -29,6 +29,7 @@ mod controls_lifecycle;
 mod controls_payroll;
 mod controls_support;
 mod controls_webhook;
+mod crate_boundaries;
 mod fixtures;
 mod integrity;
 mod ledger_concurrency;

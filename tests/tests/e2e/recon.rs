@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 use std::io::{BufReader, Cursor};
 
 use ledger::*;
-use saldo::recon::breaks::{AdjustmentDraft, AdjustmentPosting, AdjustmentRef, BreakFilter};
-use saldo::recon::{self, ImportOptions, ImportOutcome, ImportSummary, ReconError};
+use recon::breaks::{AdjustmentDraft, AdjustmentPosting, AdjustmentRef, BreakFilter};
+use recon::{self, ImportOptions, ImportOutcome, ImportSummary, ReconError};
 use saldo_tests::TestDb;
 use time::{Date, Duration, Month};
 use uuid::Uuid;
@@ -462,7 +462,7 @@ fn camt053(
     lines: &[(&str, i64)],
     closing_minor: Option<i64>,
 ) -> String {
-    let major = |minor: i64| saldo::recon::report::major(minor.abs(), Currency::EUR);
+    let major = |minor: i64| recon::report::major(minor.abs(), Currency::EUR);
     let indicator = |minor: i64| if minor < 0 { "DBIT" } else { "CRDT" };
     let closing = closing_minor.unwrap_or(opening_minor + lines.iter().map(|l| l.1).sum::<i64>());
     let mut xml = format!(
@@ -681,7 +681,7 @@ async fn a_break_is_resolved_by_an_adjusting_entry_only_when_a_second_person_app
         None,
     );
     imported(import_bank(&db, xml).await.unwrap());
-    let open = saldo::recon::breaks::list_breaks(&db.pool, &BreakFilter::default())
+    let open = recon::breaks::list_breaks(&db.pool, &BreakFilter::default())
         .await
         .unwrap();
     assert_eq!(open.len(), 2);
@@ -693,7 +693,7 @@ async fn a_break_is_resolved_by_an_adjusting_entry_only_when_a_second_person_app
         .iter()
         .find(|b| b.reference.as_deref() == Some("E2E-ODD"))
         .unwrap();
-    use saldo::recon::breaks;
+    use recon::breaks;
     breaks::assign(&db.pool, family.id, "alice", "lead")
         .await
         .unwrap();

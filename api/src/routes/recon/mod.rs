@@ -21,8 +21,8 @@ use uuid::Uuid;
 use crate::app::AppState;
 use crate::auth::{BookReaders, Policy, RequireRole, Role, Scope};
 use crate::problem::Problem;
-use crate::recon::breaks::{self, AdjustmentDraft, BreakFilter};
-use crate::recon::{self, ImportOptions, ReconError, report};
+use recon::breaks::{self, AdjustmentDraft, BreakFilter};
+use recon::{self, ImportOptions, ReconError, report};
 
 /// Finance staff who work breaks and import files (service-wide: one program, one trust account).
 pub struct ReconClerks;

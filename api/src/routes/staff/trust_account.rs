@@ -4,14 +4,47 @@
 //! personal data: not access-logged, but every setting stays on record (append-only).
 use axum::Json;
 use axum::extract::State;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use time::Date;
 
 use crate::app::AppState;
 use crate::auth::{Policy, RequireRole, Role, Scope};
 use crate::http::ApiJson;
 use crate::problem::Problem;
-use crate::recon::trust_account::{self, TrustAccount};
+use recon::trust_account;
+
+/// A prison's trust account as configured.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct TrustAccount {
+    pub prison_id: uuid::Uuid,
+    /// Upper case, no spaces.
+    #[schema(example = "FI2112345600000785")]
+    pub iban: String,
+    #[schema(value_type = String, example = "EUR")]
+    pub currency: ledger::Currency,
+    /// The first day reconciled: a statement closing before it is refused.
+    #[serde(with = "ledger::date_format")]
+    #[schema(value_type = String, format = Date, example = "2026-11-01")]
+    pub reconcile_from: Date,
+    /// The member of staff (id) or `cli:<name>` who set it.
+    pub configured_by: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub configured_at: time::OffsetDateTime,
+}
+
+impl From<trust_account::TrustAccount> for TrustAccount {
+    fn from(account: trust_account::TrustAccount) -> TrustAccount {
+        TrustAccount {
+            prison_id: account.prison_id,
+            iban: account.iban,
+            currency: account.currency,
+            reconcile_from: account.reconcile_from,
+            configured_by: account.configured_by,
+            configured_at: account.configured_at,
+        }
+    }
+}
 
 /// Who may see a prison's trust account: finance staff and auditors of that prison.
 pub struct TrustAccountReaders;
@@ -75,7 +108,7 @@ pub async fn show(
     let client = state.pool.get().await?;
     trust_account::current(&client, prison_id)
         .await?
-        .map(Json)
+        .map(|account| Json(account.into()))
         .ok_or_else(|| {
             Problem::new(
                 axum::http::StatusCode::NOT_FOUND,
@@ -126,5 +159,5 @@ pub async fn set(
     )
     .await?;
     tracing::info!(%prison_id, staff.id = %access.staff.id, "trust account set");
-    Ok(Json(account))
+    Ok(Json(account.into()))
 }

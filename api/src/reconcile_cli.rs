@@ -10,7 +10,7 @@ use clap::Subcommand;
 use ledger::Currency;
 use time::Date;
 
-use super::{ImportOptions, ImportOutcome, ProgressEvent, ReconError};
+use recon::{ImportOptions, ImportOutcome, ProgressEvent, ReconError};
 
 fn parse_date(text: &str) -> Result<Date, String> {
     Date::parse(text, &time::format_description::well_known::Iso8601::DATE)
@@ -30,7 +30,7 @@ pub enum ReconcileCommand {
         #[arg(long, value_parser = parse_date)]
         date: Date,
         /// Days a ledger clearing may wait for its settlement before it is a break.
-        #[arg(long, default_value_t = super::DEFAULT_GRACE_DAYS)]
+        #[arg(long, default_value_t = recon::DEFAULT_GRACE_DAYS)]
         grace_days: i64,
         /// Who imports (staff id, or `scheduler`).
         #[arg(long, env = "SALDO_STAFF_ID", default_value = "cli")]
@@ -42,7 +42,7 @@ pub enum ReconcileCommand {
         /// The prison (code) whose trust account the statement must be of.
         #[arg(long)]
         prison: String,
-        #[arg(long, default_value_t = super::DEFAULT_GRACE_DAYS)]
+        #[arg(long, default_value_t = recon::DEFAULT_GRACE_DAYS)]
         grace_days: i64,
         #[arg(long, env = "SALDO_STAFF_ID", default_value = "cli")]
         by: String,
@@ -88,7 +88,7 @@ pub enum ReconcileCommand {
     },
 }
 
-fn progress_printer(label: String) -> super::Progress {
+fn progress_printer(label: String) -> recon::Progress {
     let started = Instant::now();
     Arc::new(move |event| match event {
         ProgressEvent::Loaded { rows } => {
@@ -179,17 +179,17 @@ async fn import_file(
     // The cheap check first: a re-import does not read the file twice.
     let hash_path = file.clone();
     let sha =
-        tokio::task::spawn_blocking(move || super::sha256_of(std::fs::File::open(hash_path)?))
+        tokio::task::spawn_blocking(move || recon::sha256_of(std::fs::File::open(hash_path)?))
             .await??;
-    if let Some(import_id) = super::import_by_sha(pool, &sha).await? {
+    if let Some(import_id) = recon::import_by_sha(pool, &sha).await? {
         print_outcome(&ImportOutcome::AlreadyImported { import_id });
         return Ok(ExitCode::SUCCESS);
     }
     let reader = BufReader::with_capacity(256 * 1024, std::fs::File::open(&file)?);
     let result = match kind {
-        FileKind::Settlement => super::import_settlement(pool, reader, &options).await,
+        FileKind::Settlement => recon::import_settlement(pool, reader, &options).await,
         FileKind::BankStatement { prison_id } => {
-            super::import_bank_statement(pool, reader, prison_id, &options).await
+            recon::import_bank_statement(pool, reader, prison_id, &options).await
         }
     };
     match result {
@@ -261,7 +261,7 @@ pub async fn run(
             let account = match (iban, currency) {
                 (Some(iban), Some(currency)) => {
                     let by = format!("cli:{by}");
-                    match super::trust_account::configure(
+                    match recon::trust_account::configure(
                         &client, prison_id, &iban, &currency, from, &by,
                     )
                     .await
@@ -274,7 +274,7 @@ pub async fn run(
                         Err(error) => return Err(error.into()),
                     }
                 }
-                _ => match super::trust_account::current(&client, prison_id).await? {
+                _ => match recon::trust_account::current(&client, prison_id).await? {
                     Some(account) => account,
                     None => {
                         eprintln!("{}", ReconError::TrustAccountNotConfigured);
@@ -284,7 +284,7 @@ pub async fn run(
             };
             println!(
                 "trust account of {prison}: {} in {}, reconciled from {} (set by {} at {})",
-                super::trust_account::grouped_iban(&account.iban),
+                recon::trust_account::grouped_iban(&account.iban),
                 account.currency.code(),
                 account.reconcile_from,
                 account.configured_by,
@@ -297,7 +297,7 @@ pub async fn run(
             balance_minor,
             currency,
         } => {
-            super::record_funding_balance(&pool, date, ledger::Money::new(balance_minor, currency))
+            recon::record_funding_balance(&pool, date, ledger::Money::new(balance_minor, currency))
                 .await?;
             println!("recorded the processor's funding balance for {date}");
             Ok(ExitCode::SUCCESS)
@@ -308,9 +308,9 @@ pub async fn run(
             csv,
             currency,
         } => {
-            let report = super::report::report(&pool, from, to, currency).await?;
+            let report = recon::report::report(&pool, from, to, currency).await?;
             if csv {
-                print!("{}", super::report::to_csv(&report));
+                print!("{}", recon::report::to_csv(&report));
             } else {
                 println!(
                     "{:<10} {:>8} {:>16} {:>7} {:>5} {:>16} {:>16} {:>16} {:>16}",
@@ -326,7 +326,7 @@ pub async fn run(
                 );
                 let optional = |value: Option<i64>| {
                     value
-                        .map(|v| super::report::major(v, currency))
+                        .map(|v| recon::report::major(v, currency))
                         .unwrap_or_else(|| "—".into())
                 };
                 for day in &report.days {
@@ -334,16 +334,16 @@ pub async fn run(
                         "{:<10} {:>8} {:>16} {:>7} {:>5} {:>16} {:>16} {:>16} {:>16}",
                         day.date.to_string(),
                         day.matched_count(),
-                        super::report::major(
+                        recon::report::major(
                             day.settlement_matched_minor
                                 .saturating_add(day.bank_matched_minor),
                             currency
                         ),
                         day.breaks_total,
                         day.breaks_open,
-                        super::report::major(day.funding_ledger_minor, currency),
+                        recon::report::major(day.funding_ledger_minor, currency),
                         optional(day.funding_processor_minor),
-                        super::report::major(day.bank_ledger_minor, currency),
+                        recon::report::major(day.bank_ledger_minor, currency),
                         optional(day.bank_statement_minor),
                     );
                     for (class, count) in day.breaks.iter().filter(|(_, count)| **count > 0) {
