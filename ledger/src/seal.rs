@@ -20,7 +20,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::error::LedgerResult;
-use crate::verify::Check;
+use crate::check::Check;
 
 /// At most this many entries per checkpoint: a range is hashed in one query.
 pub const MAX_ENTRIES_PER_CHECKPOINT: i64 = 5_000;
