@@ -4,6 +4,7 @@ pub mod controls;
 pub mod decisions;
 pub mod egress;
 pub mod fence;
+pub mod fence_controls;
 pub mod outbox;
 pub mod process;
 pub mod protocol;
