@@ -1,3 +1,4 @@
+pub mod authorization;
 pub mod booking;
 pub mod client;
 pub mod controls;
@@ -5,6 +6,7 @@ pub mod decisions;
 pub mod egress;
 pub mod fence;
 pub mod fence_controls;
+pub mod inbox;
 pub mod outbox;
 pub mod process;
 pub mod protocol;

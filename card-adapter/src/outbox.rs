@@ -454,7 +454,8 @@ impl OutboxWorker {
             ),
             (crate::fence_controls::SYNC_OPERATION, Some(person_id), None) => {
                 let client = self.pool.get().await.map_err(ledger::LedgerError::from)?;
-                let controls = crate::fence_controls::current_spend_controls(&client, person_id).await?;
+                let controls =
+                    crate::fence_controls::current_spend_controls(&client, person_id).await?;
                 Some(
                     serde_json::to_value(controls)
                         .map_err(|e| ledger::LedgerError::invalid("body", e.to_string()))?,
@@ -549,7 +550,8 @@ impl OutboxWorker {
                 let cardholder_id = response["id"].as_str().unwrap_or_default().to_owned();
                 let person_id = call.person_id.unwrap_or_default();
                 // The fence for the person's mode now; later changes queue syncs (`fence`).
-                let spend_controls = crate::fence_controls::current_spend_controls(&tx, person_id).await?;
+                let spend_controls =
+                    crate::fence_controls::current_spend_controls(&tx, person_id).await?;
                 let body = serde_json::to_value(CreateCardRequest {
                     cardholder_id,
                     form: CardForm::Physical,

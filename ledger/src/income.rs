@@ -14,11 +14,11 @@ use serde::{Deserialize, Serialize};
 use time::Date;
 use uuid::Uuid;
 
+use crate::accounts::{PersonAccounts, institution_account};
 use crate::allocation::{AllocationError, AllocationRule, Purpose, allocate_on};
 use crate::error::{LedgerError, LedgerResult};
-use crate::accounts::{PersonAccounts, institution_account};
-use crate::model::{AccountType, EntryDraft, ExternalRef, Overdraft, PostingDraft};
 use crate::model::institution_purpose;
+use crate::model::{AccountType, EntryDraft, ExternalRef, Overdraft, PostingDraft};
 use crate::money::{Currency, Money};
 use crate::store;
 
