@@ -414,7 +414,7 @@ async fn sweep(pool: Pool) {
 /// (no answer at all: its TIMEOUT advice releases that).
 pub async fn verify_declined_answers_hold_nothing(
     client: &impl GenericClient,
-) -> Result<ledger::verify::Check, tokio_postgres::Error> {
+) -> Result<ledger::check::Check, tokio_postgres::Error> {
     let row = client
         .query_one(
             "with v(example) as (
@@ -433,7 +433,7 @@ pub async fn verify_declined_answers_hold_nothing(
             &[],
         )
         .await?;
-    Ok(ledger::verify::Check {
+    Ok(ledger::check::Check {
         name: "declined_hold_nothing",
         description: "no card authorization holds money under a declined answer",
         violations: row.get(0),
