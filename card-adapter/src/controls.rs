@@ -22,10 +22,10 @@ use ledger::{Currency, Money, MoneyError};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::booking::{BookingResult, Card};
-use crate::process::{
+use crate::authorization::{
     AuthorizationInput, AuthorizationOutcome, ControlVerdict, Decide, EarlierApproval,
 };
+use crate::booking::{BookingResult, Card};
 
 /// The real controls. Stateless: everything is read in the authorization's transaction.
 #[derive(Debug, Clone, Copy, Default)]

@@ -55,11 +55,11 @@ use ledger::{LedgerError, Overdraft};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-use crate::booking::{self, BookingError, BookingResult, RequestDetails};
-use crate::process::{
-    self, Applied, AuthorizationInput, AuthorizationOutcome, Decide, Decision, EarlierApproval,
-    InboxMessage,
+use crate::authorization::{
+    self, AuthorizationInput, AuthorizationOutcome, Decide, Decision, EarlierApproval,
 };
+use crate::booking::{self, BookingError, BookingResult, RequestDetails};
+use crate::inbox::{self, Applied, InboxMessage};
 
 /// Requests decided in one transaction at most: bounds the statements' arrays and how long one
 /// batch holds its balance rows.
@@ -167,7 +167,7 @@ impl<D: Decide + 'static> DecisionQueue<D> {
         &senders[usize::try_from(shard).unwrap_or(0)]
     }
 
-    /// Answers the request by [`process::DECISION_BUDGET_MS`] from now, however long the queue
+    /// Answers the request by [`authorization::DECISION_BUDGET_MS`] from now, however long the queue
     /// or the database takes: its committed decision when there is one by the decision's
     /// deadline, else a decline recorded so that it wins (fail closed).
     pub async fn decide(
@@ -176,7 +176,7 @@ impl<D: Decide + 'static> DecisionQueue<D> {
         body: Bytes,
         input: AuthorizationInput,
     ) -> Answer {
-        let answer_by = Instant::now() + Duration::from_millis(process::DECISION_BUDGET_MS);
+        let answer_by = Instant::now() + Duration::from_millis(authorization::DECISION_BUDGET_MS);
         let deadline = answer_by - Duration::from_millis(DECLINE_RESERVE_MS);
         let facts = DeclineFacts::of(&input);
         let (reply, mut answer) = oneshot::channel();
@@ -310,7 +310,7 @@ async fn record_deadline_decline(
 
 /// Writes on their rows the declines answered for requests whose decision was not answered:
 /// those the webhook answered at the deadline (from the queue, or while their COMMIT was
-/// landing), those whose caller was gone. See [`process::settle_declined`] for the rule. One
+/// landing), those whose caller was gone. See [`authorization::settle_declined`] for the rule. One
 /// transaction, the authorizations in id order.
 async fn settle_unanswered(pool: &Pool, requests: &[&Request]) -> BookingResult<()> {
     let mut requests: Vec<&Request> = requests.to_vec();
@@ -320,7 +320,7 @@ async fn settle_unanswered(pool: &Pool, requests: &[&Request]) -> BookingResult<
     let tx = client.transaction().await?;
     for request in requests {
         let input = &request.input;
-        let details = process::request_details(input, Some(input.at));
+        let details = authorization::request_details(input, Some(input.at));
         settle_one(
             &tx,
             &input.authorization_id,
@@ -329,7 +329,7 @@ async fn settle_unanswered(pool: &Pool, requests: &[&Request]) -> BookingResult<
             Some(&details),
         )
         .await?;
-        process::record_inbox(
+        inbox::record_inbox(
             &tx,
             &request.message(),
             Applied::Applied,
@@ -363,7 +363,7 @@ async fn settle_one(
         booking::lock_authorization(tx, authorization_id, card_id, currency),
         booking::deadline_declined(tx, &ids)
     )?;
-    process::settle_declined(tx, &mut row, !declined.is_empty(), details).await
+    authorization::settle_declined(tx, &mut row, !declined.is_empty(), details).await
 }
 
 /// Settles approvals that committed under a recorded decline and that no worker settled (the
@@ -414,7 +414,7 @@ async fn sweep(pool: Pool) {
 /// (no answer at all: its TIMEOUT advice releases that).
 pub async fn verify_declined_answers_hold_nothing(
     client: &impl GenericClient,
-) -> Result<ledger::verify::Check, tokio_postgres::Error> {
+) -> Result<ledger::check::Check, tokio_postgres::Error> {
     let row = client
         .query_one(
             "with v(example) as (
@@ -433,7 +433,7 @@ pub async fn verify_declined_answers_hold_nothing(
             &[],
         )
         .await?;
-    Ok(ledger::verify::Check {
+    Ok(ledger::check::Check {
         name: "declined_hold_nothing",
         description: "no card authorization holds money under a declined answer",
         violations: row.get(0),
@@ -678,7 +678,7 @@ pub(crate) async fn decide_requests(
             }
             Err(BatchFailure::OverBudget) => {
                 tracing::warn!(
-                    budget_ms = process::DECISION_BUDGET_MS,
+                    budget_ms = authorization::DECISION_BUDGET_MS,
                     requests = batched.len(),
                     "authorization batch over budget: rolled back"
                 );
@@ -702,7 +702,7 @@ pub(crate) async fn decide_requests(
     for index in alone {
         let (message, input, deadline) = &requests[index];
         decisions[index] =
-            Some(process::authorize_alone(pool, decide, message, input, *deadline).await);
+            Some(authorization::authorize_alone(pool, decide, message, input, *deadline).await);
     }
     decisions
         .into_iter()
@@ -825,7 +825,7 @@ async fn prepare_batch(
     // Only the accounts of cards a hold can go on.
     let account_ids: Vec<uuid::Uuid> = to_decide
         .iter()
-        .filter_map(|&index| process::usable_card(cards.get(&requests[index].1.card_id)).ok())
+        .filter_map(|&index| authorization::usable_card(cards.get(&requests[index].1.card_id)).ok())
         .map(|card| card.account_id)
         .collect();
     // Balance rows others hold are skipped, not waited for: their requests are tried again.
@@ -840,8 +840,8 @@ async fn prepare_batch(
     let mut saved: Vec<Saved> = Vec::with_capacity(to_decide.len());
     for &index in &to_decide {
         let input = requests[index].1;
-        let details = process::request_details(input, Some(input.at));
-        match process::usable_card(cards.get(&input.card_id)) {
+        let details = authorization::request_details(input, Some(input.at));
+        match authorization::usable_card(cards.get(&input.card_id)) {
             Err(outcome) => saved.push(Saved::new(index, outcome, details)),
             Ok(card) if locked_elsewhere.contains(&card.account_id) => {
                 decided.blocked.push(index);
@@ -868,7 +868,7 @@ async fn prepare_batch(
         details.limited_by = verdict.limited_by;
         let amount = match verdict.decline {
             Some(decline) => Err(decline),
-            None => process::approvable_amount(verdict.max_approve_minor, input),
+            None => authorization::approvable_amount(verdict.max_approve_minor, input),
         };
         let amount = match amount {
             Ok(amount) => amount,

@@ -1,9 +1,12 @@
+pub mod authorization;
 pub mod booking;
 pub mod client;
 pub mod controls;
 pub mod decisions;
 pub mod egress;
 pub mod fence;
+pub mod fence_controls;
+pub mod inbox;
 pub mod outbox;
 pub mod process;
 pub mod protocol;

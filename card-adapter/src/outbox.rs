@@ -452,9 +452,10 @@ impl OutboxWorker {
                 ))
                 .map_err(|e| ledger::LedgerError::invalid("body", e.to_string()))?,
             ),
-            (crate::fence::SYNC_OPERATION, Some(person_id), None) => {
+            (crate::fence_controls::SYNC_OPERATION, Some(person_id), None) => {
                 let client = self.pool.get().await.map_err(ledger::LedgerError::from)?;
-                let controls = crate::fence::current_spend_controls(&client, person_id).await?;
+                let controls =
+                    crate::fence_controls::current_spend_controls(&client, person_id).await?;
                 Some(
                     serde_json::to_value(controls)
                         .map_err(|e| ledger::LedgerError::invalid("body", e.to_string()))?,
@@ -467,7 +468,7 @@ impl OutboxWorker {
             // another body; under the same key the processor would answer 409
             // idempotency_conflict and the call would die. A key per body: the same fence
             // replays, a newer one is applied (a PATCH of the whole fence, harmless twice).
-            (crate::fence::SYNC_OPERATION, Some(body)) => {
+            (crate::fence_controls::SYNC_OPERATION, Some(body)) => {
                 with_body_digest(&call.idempotency_key_to_send(), body)
             }
             _ => call.idempotency_key_to_send(),
@@ -549,7 +550,8 @@ impl OutboxWorker {
                 let cardholder_id = response["id"].as_str().unwrap_or_default().to_owned();
                 let person_id = call.person_id.unwrap_or_default();
                 // The fence for the person's mode now; later changes queue syncs (`fence`).
-                let spend_controls = crate::fence::current_spend_controls(&tx, person_id).await?;
+                let spend_controls =
+                    crate::fence_controls::current_spend_controls(&tx, person_id).await?;
                 let body = serde_json::to_value(CreateCardRequest {
                     cardholder_id,
                     form: CardForm::Physical,

@@ -14,11 +14,11 @@ use serde::{Deserialize, Serialize};
 use time::Date;
 use uuid::Uuid;
 
+use crate::accounts::{PersonAccounts, institution_account};
 use crate::controls::MaxBalanceCheck;
 use crate::error::{LedgerError, LedgerResult};
 use crate::idempotency::{self, Begun};
 use crate::income::{Income, IncomeKind, IncomeSource, post_income};
-use crate::lifecycle::{PersonAccounts, institution_account};
 use crate::model::{
     AccountType, EntryDraft, ExternalRef, Overdraft, PostingDraft, institution_purpose,
 };

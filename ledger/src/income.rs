@@ -14,11 +14,11 @@ use serde::{Deserialize, Serialize};
 use time::Date;
 use uuid::Uuid;
 
+use crate::accounts::{PersonAccounts, institution_account};
 use crate::allocation::{AllocationError, AllocationRule, Purpose, allocate_on};
 use crate::error::{LedgerError, LedgerResult};
-use crate::lifecycle::{PersonAccounts, institution_account};
+use crate::model::institution_purpose;
 use crate::model::{AccountType, EntryDraft, ExternalRef, Overdraft, PostingDraft};
-use crate::model::{institution_purpose, person_purpose};
 use crate::money::{Currency, Money};
 use crate::store;
 
@@ -345,11 +345,3 @@ pub async fn post_income(tx: &Transaction<'_>, income: &Income) -> LedgerResult<
     crate::idempotency::finish(tx, claim, &entry).await?;
     Ok(entry)
 }
-
-/// The purposes a prisoner has, for callers that list sub-accounts.
-pub const PERSON_PURPOSES: [&str; 4] = [
-    person_purpose::SPENDABLE,
-    person_purpose::RELEASE_SAVINGS,
-    person_purpose::HELD_DEPOSITS,
-    person_purpose::RESTITUTION,
-];

@@ -1,7 +1,9 @@
 //! Saldo's double-entry ledger: money, accounts, append-only entries, two-phase holds, balances
 //! and verification, stored in PostgreSQL. It knows nothing of HTTP, people or the processor.
+pub mod accounts;
 pub mod allocation;
 pub mod batch;
+pub mod check;
 pub mod controls;
 pub mod db;
 pub mod deposits;

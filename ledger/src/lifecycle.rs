@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
+pub use crate::accounts::{PersonAccounts, institution_account};
 use crate::controls::{CardMode, EffectiveMode, Limits, Regime};
 use crate::error::{LedgerError, LedgerResult};
 use crate::idempotency::{self, Begun};
@@ -20,88 +21,6 @@ use crate::model::{
 use crate::money::{Currency, Money};
 use crate::policy_store::{self, ModeRow, Placement, lock_person, record_mode, require_placement};
 use crate::store;
-
-/// A prisoner's four sub-accounts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PersonAccounts {
-    pub spendable: Uuid,
-    pub release_savings: Uuid,
-    pub held_deposits: Uuid,
-    pub restitution: Uuid,
-}
-
-impl PersonAccounts {
-    /// The person's accounts in `currency`; `unknown_account` if admission did not open them.
-    pub async fn of(
-        client: &impl GenericClient,
-        person_id: Uuid,
-        currency: Currency,
-    ) -> LedgerResult<PersonAccounts> {
-        let statement = client
-            .prepare_cached(
-                "select purpose, id from ledger_accounts
-                 where person_id = $1 and currency = $2 and purpose = any($3)",
-            )
-            .await?;
-        let purposes = [
-            person_purpose::SPENDABLE,
-            person_purpose::RELEASE_SAVINGS,
-            person_purpose::HELD_DEPOSITS,
-            person_purpose::RESTITUTION,
-        ];
-        let rows = client
-            .query(
-                &statement,
-                &[&person_id, &currency.code(), &purposes.as_slice()],
-            )
-            .await?;
-        let find = |purpose: &str| {
-            rows.iter()
-                .find(|row| row.get::<_, &str>(0) == purpose)
-                .map(|row| row.get::<_, Uuid>(1))
-                .ok_or_else(|| {
-                    LedgerError::invalid(
-                        "person_accounts_missing",
-                        format!("the person has no {purpose} account in {currency}"),
-                    )
-                })
-        };
-        Ok(PersonAccounts {
-            spendable: find(person_purpose::SPENDABLE)?,
-            release_savings: find(person_purpose::RELEASE_SAVINGS)?,
-            held_deposits: find(person_purpose::HELD_DEPOSITS)?,
-            restitution: find(person_purpose::RESTITUTION)?,
-        })
-    }
-
-    pub fn all(&self) -> [Uuid; 4] {
-        [
-            self.spendable,
-            self.release_savings,
-            self.held_deposits,
-            self.restitution,
-        ]
-    }
-}
-
-/// An institutional account, opened on first use. The key is derived from the code, so
-/// concurrent first uses open it once.
-pub async fn institution_account(
-    tx: &Transaction<'_>,
-    purpose: &str,
-    account_type: AccountType,
-    currency: Currency,
-) -> LedgerResult<Uuid> {
-    let account = NewAccount::institution(purpose, account_type, currency);
-    if let Some(existing) = store::account_by_code(tx, &account.code).await? {
-        return Ok(existing.id);
-    }
-    Ok(
-        store::open_account(tx, &format!("open:{}", account.code), &account)
-            .await?
-            .id,
-    )
-}
 
 async fn person_account(
     tx: &Transaction<'_>,
@@ -170,7 +89,7 @@ pub async fn admit(tx: &Transaction<'_>, command: &Admission) -> LedgerResult<Ad
     };
     lock_person(tx, command.person_id).await?;
     let mut ids = Vec::with_capacity(4);
-    for purpose in crate::income::PERSON_PURPOSES {
+    for purpose in crate::accounts::PERSON_PURPOSES {
         ids.push(person_account(tx, command.person_id, purpose, command.currency).await?);
     }
     let accounts = PersonAccounts {

@@ -11,12 +11,12 @@ use time::Date;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
+use crate::accounts::{PersonAccounts, institution_account};
 use crate::allocation::Purpose;
 use crate::batch::{self, BatchEntry, MAX_BATCH_ENTRIES};
 use crate::error::{LedgerError, LedgerResult};
 use crate::idempotency::{self, Begun};
 use crate::income::{IncomeKind, credit_parts, current_rule_set};
-use crate::lifecycle::{PersonAccounts, institution_account};
 use crate::model::{
     AccountType, ExternalRef, Overdraft, PostingDraft, institution_purpose, person_purpose,
 };

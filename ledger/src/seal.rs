@@ -19,8 +19,8 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::check::Check;
 use crate::error::LedgerResult;
-use crate::verify::Check;
 
 /// At most this many entries per checkpoint: a range is hashed in one query.
 pub const MAX_ENTRIES_PER_CHECKPOINT: i64 = 5_000;

@@ -5,19 +5,12 @@ use std::fmt;
 use deadpool_postgres::GenericClient;
 use serde::Serialize;
 
+pub use crate::check::Check;
 use crate::error::LedgerResult;
 use crate::money::{Currency, PLAUSIBLE_BALANCE_FACTOR};
 
 /// At most this many examples are listed per check; the count is always complete.
 const MAX_EXAMPLES: i64 = 10;
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Check {
-    pub name: &'static str,
-    pub description: &'static str,
-    pub violations: i64,
-    pub examples: Vec<String>,
-}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct VerifyReport {

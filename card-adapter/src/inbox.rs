@@ -1,0 +1,77 @@
+//! The inbox of processor messages (`card.inbox`): every authentic message is recorded once, by
+//! its `webhook-id`, in the transaction that acts on it. Below `authorization`, `decisions` and
+//! `process`, which all record what became of a message here.
+
+use deadpool_postgres::Transaction;
+
+use crate::booking::BookingResult;
+
+/// An authentic message as it came off the wire.
+#[derive(Debug, Clone)]
+pub struct InboxMessage<'a> {
+    pub webhook_id: &'a str,
+    pub webhook_timestamp: i64,
+    pub event_type: &'a str,
+    pub body: &'a [u8],
+}
+
+/// What became of an asynchronous message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    Applied,
+    Duplicate,
+    Ignored,
+    /// Authentic but not bookable (e.g. an unknown card): kept in the inbox for staff.
+    Rejected,
+}
+
+impl Applied {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Applied::Applied => "applied",
+            Applied::Duplicate => "duplicate",
+            Applied::Ignored => "ignored",
+            Applied::Rejected => "rejected",
+        }
+    }
+}
+
+pub(crate) async fn lock_webhook(tx: &Transaction<'_>, webhook_id: &str) -> BookingResult<bool> {
+    let lock = tx
+        .prepare_cached("select pg_advisory_xact_lock(hashtextextended($1, 11))")
+        .await?;
+    let seen = tx
+        .prepare_cached("select 1 from card.inbox where webhook_id = $1")
+        .await?;
+    // Pipelined: PostgreSQL runs the lookup after the lock, in one round trip.
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&webhook_id];
+    let (_, found) = tokio::try_join!(tx.execute(&lock, &params), tx.query_opt(&seen, &params))?;
+    Ok(found.is_some())
+}
+
+pub(crate) async fn record_inbox(
+    tx: &Transaction<'_>,
+    message: &InboxMessage<'_>,
+    applied: Applied,
+    detail: Option<&str>,
+) -> BookingResult<()> {
+    let insert = tx
+        .prepare_cached(
+            "insert into card.inbox (webhook_id, event_type, webhook_timestamp, body, outcome, detail)
+             values ($1, $2, $3, $4, $5, $6) on conflict (webhook_id) do nothing",
+        )
+        .await?;
+    tx.execute(
+        &insert,
+        &[
+            &message.webhook_id,
+            &message.event_type,
+            &message.webhook_timestamp,
+            &message.body,
+            &applied.as_str(),
+            &detail,
+        ],
+    )
+    .await?;
+    Ok(())
+}
