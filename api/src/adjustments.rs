@@ -274,7 +274,7 @@ pub async fn propose(
         .map(|(_, account_type)| *account_type)
         .unwrap_or(AccountType::Liability);
     let institution =
-        crate::routes::staff::institution_account(tx, &draft.institution_account, account_type)
+        crate::services::institution_account(tx, &draft.institution_account, account_type)
             .await
             .map_err(|_| {
                 AdjustmentError::Invalid("institution_account_invalid", "no such account")
@@ -403,7 +403,7 @@ pub async fn decide(
             .ok_or(AdjustmentError::NotFound)?;
         let draft = EntryDraft {
             idempotency_key: format!("adjustment:{id}"),
-            effective_date: crate::routes::staff::prison_today(&prison.time_zone),
+            effective_date: crate::services::prison_today(&prison.time_zone),
             description: reason.description().to_owned(),
             metadata: serde_json::json!({
                 "adjustment_id": id,

@@ -21,5 +21,6 @@ pub mod problem;
 pub mod processor;
 pub mod reconcile_cli;
 pub mod routes;
+pub mod services;
 pub mod staff_cli;
 pub mod telemetry;

@@ -52,7 +52,7 @@ async fn today(state: &AppState, prison_id: Uuid) -> Result<String, Problem> {
     let prison = identity::store::prison(&client, prison_id)
         .await?
         .ok_or_else(|| Problem::not_found("prison"))?;
-    Ok(crate::routes::staff::prison_today(&prison.time_zone).to_string())
+    Ok(crate::services::prison_today(&prison.time_zone).to_string())
 }
 
 #[utoipa::path(get, path = "/staff/prisons/{prison_id}/payroll", tag = "staff pages",

@@ -45,7 +45,7 @@ pub async fn decide(
     .await?;
     if found.is_none() {
         tx.commit().await?;
-        return Err(super::no_such_prisoner());
+        return Err(crate::services::no_such_prisoner());
     }
     // Any refusal below rolls the whole transaction back: no decision, no entry, no log row.
     let proposal = adjustments::decide(&tx, staff.id, prison_id, adjustment_id, approve).await?;

@@ -96,7 +96,7 @@ pub async fn propose_checked(
     .await?;
     if found.is_none() {
         tx.commit().await?;
-        return Err(super::no_such_prisoner());
+        return Err(crate::services::no_such_prisoner());
     }
     let proposal = adjustments::propose(&tx, staff.id, prison_id, draft).await?;
     tx.commit().await?;

@@ -189,7 +189,7 @@ pub async fn decide(
             deposit_id,
             accept,
             reason,
-            effective_date: super::prison_today(&prison.time_zone),
+            effective_date: crate::services::prison_today(&prison.time_zone),
             decided_by: staff.id.to_string(),
         },
     )

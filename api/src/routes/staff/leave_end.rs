@@ -51,7 +51,7 @@ pub async fn end_checked(
         .is_none()
     {
         tx.commit().await?;
-        return Err(super::no_such_prisoner());
+        return Err(crate::services::no_such_prisoner());
     }
     // Refused `mode_conflict` unless the card is on leave: a repeat changes nothing.
     let placement = ledger::lifecycle::end_leave(&tx, person_id, &staff.id.to_string())

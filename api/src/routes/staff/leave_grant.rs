@@ -99,7 +99,7 @@ pub async fn grant_checked(
     }
     let Some((_, current)) = lifecycle::gate(&tx, staff, prison_id, person_id, &[]).await? else {
         tx.commit().await?;
-        return Err(super::no_such_prisoner());
+        return Err(crate::services::no_such_prisoner());
     };
     // A second leave would silently replace the first: staff end the first one instead.
     if let CardMode::Leave { until, .. } = current.mode

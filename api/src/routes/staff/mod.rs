@@ -45,8 +45,6 @@ pub use adjustment_propose::propose_checked as propose_adjustment;
 pub use admit::SUB_ACCOUNTS;
 pub use dead_letter_retry::requeue as requeue_dead_letter;
 pub use dead_letters::{DeadLetter, load as load_dead_letters};
-pub use deposit::institution_account;
-pub(crate) use deposit::prison_today;
 pub use deposit_review::{DepositView, decide as decide_deposit, pending as pending_deposits};
 pub use leave_end::end_checked as end_leave;
 pub use leave_grant::{LeaveRequest, grant_checked as grant_leave};
@@ -67,7 +65,6 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::app::AppState;
-use crate::problem::Problem;
 
 /// The staff API's routes and their OpenAPI description, built together: every route is added
 /// through its handler's `#[utoipa::path]`, so a route cannot exist without being documented.
@@ -134,9 +131,4 @@ struct PrisonerPath {
     #[allow(dead_code)]
     prison_id: Uuid,
     person_id: Uuid,
-}
-
-/// A prisoner in another prison, or none at all: the same 404, so scope leaks nothing.
-fn no_such_prisoner() -> Problem {
-    Problem::not_found("prisoner")
 }

@@ -136,7 +136,7 @@ pub async fn release_checked(
     };
     let Some((record, _)) = lifecycle::gate(&tx, staff, prison_id, person_id, extra).await? else {
         tx.commit().await?;
-        return Err(super::no_such_prisoner());
+        return Err(crate::services::no_such_prisoner());
     };
     if request.savings == SavingsOnRelease::PayOut && record.payout_iban.is_none() {
         return Err(Problem::unprocessable(
@@ -147,7 +147,7 @@ pub async fn release_checked(
     let now = OffsetDateTime::now_utc();
     let grace_until = ledger::lifecycle::release_grace_until(now, &prison.time_zone)
         .map_err(lifecycle::refused)?;
-    let effective_date = super::prison_today(&prison.time_zone);
+    let effective_date = crate::services::prison_today(&prison.time_zone);
     let released = ledger::lifecycle::release(
         &tx,
         &Release {

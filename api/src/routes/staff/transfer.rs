@@ -123,7 +123,7 @@ pub async fn transfer_checked(
         lifecycle::gate(&tx, staff, prison_id, person_id, &[PrisonerField::Unit]).await?
     else {
         tx.commit().await?;
-        return Err(super::no_such_prisoner());
+        return Err(crate::services::no_such_prisoner());
     };
     let placement = ledger::lifecycle::transfer(
         &tx,
