@@ -6,6 +6,8 @@ use uuid::Uuid;
 
 use crate::problem::Problem;
 
+pub mod lifecycle;
+
 /// An institutional account, opened on first use. The idempotency key is derived from the code,
 /// so concurrent first uses open it once.
 pub async fn institution_account(

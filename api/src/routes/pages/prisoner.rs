@@ -16,7 +16,7 @@ use crate::identity::access_log::Purpose;
 use crate::identity::{self, PrisonerField};
 use crate::problem::Problem;
 use crate::routes::ledger_views::{balances_of, recent_lines};
-use crate::routes::staff::{PlacementView, effective_mode_str};
+use crate::services::lifecycle::{PlacementView, effective_mode_str};
 use ledger::controls::CardMode;
 
 use super::lifecycle::DONE as LIFECYCLE_DONE;

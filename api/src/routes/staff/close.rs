@@ -14,13 +14,13 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::PrisonerPath;
-use super::lifecycle::{self, PlacementView};
 use crate::app::AppState;
 use crate::auth::{Officers, RequireRole};
 use crate::http::{ApiJson, ApiPath};
 use crate::identity::{self, PrisonerField, PrisonerView};
 use crate::problem::Problem;
 use crate::routes::ledger_views::balances_of;
+use crate::services::lifecycle::{self, PlacementView};
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -19,7 +19,6 @@ mod freeze_resolve;
 mod kiosk_devices;
 mod leave_end;
 mod leave_grant;
-mod lifecycle;
 mod login;
 mod logout;
 mod lookup;
@@ -46,17 +45,12 @@ pub use admit::SUB_ACCOUNTS;
 pub use dead_letter_retry::requeue as requeue_dead_letter;
 pub use dead_letters::{DeadLetter, load as load_dead_letters};
 pub use deposit_review::{DepositView, decide as decide_deposit, pending as pending_deposits};
-pub use leave_end::end_checked as end_leave;
-pub use leave_grant::{LeaveRequest, grant_checked as grant_leave};
-pub use lifecycle::{LeaveLimits, PlacementView, effective_mode_str};
 pub use login::{Outcome as LoginOutcome, authenticate, session_cookie};
 pub use payroll_import::{
     ImportError as PayrollImportError, PayKind, PayrollImport, PayrollImported,
     import as import_payroll,
 };
 pub use policies::{PrisonPolicies, current as current_policies};
-pub use release::{ReleaseRequest, release_checked as release_prisoner};
-pub use transfer::{TransferRequest, transfer_checked as transfer_prisoner};
 pub use trial_balance::{TrialBalance, compute as compute_trial_balance};
 
 use axum::Router;

@@ -212,7 +212,7 @@ pub async fn grant(
     let granted = policy_store::grant_override(&tx, &command)
         .await
         .map_err(override_problem)?;
-    super::lifecycle::sync_fence(&tx, path.person_id).await?;
+    crate::services::lifecycle::sync_fence(&tx, path.person_id).await?;
     tx.commit().await?;
     tracing::info!(staff.id = %staff.id, override.version = granted.version, "override granted");
     Ok((
@@ -281,7 +281,7 @@ pub async fn revoke(
     )
     .await
     .map_err(override_problem)?;
-    super::lifecycle::sync_fence(&tx, path.person_id).await?;
+    crate::services::lifecycle::sync_fence(&tx, path.person_id).await?;
     tx.commit().await?;
     tracing::info!(staff.id = %access.staff.id, "override revoked");
     Ok(Json(OverrideRevoked {
