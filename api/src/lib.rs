@@ -6,7 +6,6 @@
 /// `saldo::identity::…` paths name it.
 pub use identity;
 
-pub mod adjustments;
 pub mod app;
 pub mod auth;
 pub mod cli;

@@ -1,12 +1,20 @@
 //! The use cases between the HTTP routes and pages and the crates below: routes and pages call
 //! these, never each other.
 use deadpool_postgres::Transaction;
-use ledger::{AccountType, Currency, NewAccount};
+use ledger::{AccountType, Currency, NewAccount, person_purpose};
 use uuid::Uuid;
 
 use crate::problem::Problem;
 
+pub mod adjustments;
 pub mod lifecycle;
+
+/// The sub-accounts every prisoner gets at admission.
+pub const SUB_ACCOUNTS: [&str; 3] = [
+    person_purpose::SPENDABLE,
+    person_purpose::RELEASE_SAVINGS,
+    person_purpose::HELD_DEPOSITS,
+];
 
 /// An institutional account, opened on first use. The idempotency key is derived from the code,
 /// so concurrent first uses open it once.

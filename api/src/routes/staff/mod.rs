@@ -39,9 +39,6 @@ mod transfer;
 mod trial_balance;
 mod trust_account;
 
-pub use adjustment_decide::decide as decide_adjustment;
-pub use adjustment_propose::propose_checked as propose_adjustment;
-pub use admit::SUB_ACCOUNTS;
 pub use dead_letter_retry::requeue as requeue_dead_letter;
 pub use dead_letters::{DeadLetter, load as load_dead_letters};
 pub use deposit_review::{DepositView, decide as decide_deposit, pending as pending_deposits};

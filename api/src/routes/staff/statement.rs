@@ -39,7 +39,7 @@ pub async fn show(
     let purpose = query
         .account
         .unwrap_or_else(|| ledger::person_purpose::SPENDABLE.to_owned());
-    if !super::admit::SUB_ACCOUNTS.contains(&purpose.as_str()) {
+    if !crate::services::SUB_ACCOUNTS.contains(&purpose.as_str()) {
         return Err(Problem::bad_request(
             "invalid_query",
             "account is spendable, release_savings or held_deposits",
