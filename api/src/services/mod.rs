@@ -7,7 +7,11 @@ use uuid::Uuid;
 use crate::problem::Problem;
 
 pub mod adjustments;
+pub mod books;
+pub mod dead_letters;
+pub mod deposits;
 pub mod lifecycle;
+pub mod policies;
 
 /// The sub-accounts every prisoner gets at admission.
 pub const SUB_ACCOUNTS: [&str; 3] = [

@@ -39,16 +39,11 @@ mod transfer;
 mod trial_balance;
 mod trust_account;
 
-pub use dead_letter_retry::requeue as requeue_dead_letter;
-pub use dead_letters::{DeadLetter, load as load_dead_letters};
-pub use deposit_review::{DepositView, decide as decide_deposit, pending as pending_deposits};
 pub use login::{Outcome as LoginOutcome, authenticate, session_cookie};
 pub use payroll_import::{
     ImportError as PayrollImportError, PayKind, PayrollImport, PayrollImported,
     import as import_payroll,
 };
-pub use policies::{PrisonPolicies, current as current_policies};
-pub use trial_balance::{TrialBalance, compute as compute_trial_balance};
 
 use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
