@@ -14,7 +14,7 @@ use crate::auth::{FinanceStaff, RequireRole};
 use crate::http::{ApiPath, HtmlForm};
 use crate::identity;
 use crate::problem::Problem;
-use crate::routes::staff::{PayKind, PayrollImport, PayrollImportError};
+use crate::services::payroll::{ImportError as PayrollImportError, PayKind, PayrollImport};
 
 #[derive(Deserialize)]
 pub struct PrisonPath {
@@ -126,7 +126,7 @@ pub async fn post(
         csv: form_data.csv,
     };
     let prison_id = path.prison_id;
-    match crate::routes::staff::import_payroll(&state, &access.staff, prison_id, &request).await {
+    match crate::services::payroll::import(&state, &access.staff, prison_id, &request).await {
         Ok(imported) => Ok((
             StatusCode::CREATED,
             page(

@@ -40,10 +40,6 @@ mod trial_balance;
 mod trust_account;
 
 pub use login::{Outcome as LoginOutcome, authenticate, session_cookie};
-pub use payroll_import::{
-    ImportError as PayrollImportError, PayKind, PayrollImport, PayrollImported,
-    import as import_payroll,
-};
 
 use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
