@@ -19,7 +19,7 @@ use crate::auth::Staff;
 use crate::identity::access_log::{Action, Purpose};
 use crate::identity::{self, PrisonerField, PrisonerView};
 use crate::problem::Problem;
-use crate::routes::ledger_views::balances_of;
+use crate::services::balances::balances_of;
 use ledger::controls::Regime;
 use ledger::lifecycle::{GrantLeave, Release, SavingsOnRelease, Transfer};
 

@@ -7,6 +7,7 @@ use uuid::Uuid;
 use crate::problem::Problem;
 
 pub mod adjustments;
+pub mod balances;
 pub mod books;
 pub mod dead_letters;
 pub mod deposits;

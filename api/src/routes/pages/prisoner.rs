@@ -14,8 +14,8 @@ use crate::http::{ApiPath, ApiQuery, HtmlForm};
 use crate::identity::access_log::Purpose;
 use crate::identity::{self, PrisonerField};
 use crate::problem::Problem;
-use crate::routes::ledger_views::{balances_of, recent_lines};
 use crate::services::adjustments::{INSTITUTION_ACCOUNTS, ReasonCode};
+use crate::services::balances::{balances_of, recent_lines};
 use crate::services::lifecycle::{PlacementView, effective_mode_str};
 use ledger::controls::CardMode;
 

@@ -11,7 +11,7 @@ use crate::auth::{CaseReaders, RequireRole};
 use crate::http::{ApiPath, StatedPurpose};
 use crate::identity::{self, PrisonerField};
 use crate::problem::Problem;
-use crate::routes::ledger_views::{SubAccountBalance, balances_of};
+use crate::services::balances::{SubAccountBalance, balances_of};
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Balances {

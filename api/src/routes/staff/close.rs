@@ -19,7 +19,7 @@ use crate::auth::{Officers, RequireRole};
 use crate::http::{ApiJson, ApiPath};
 use crate::identity::{self, PrisonerField, PrisonerView};
 use crate::problem::Problem;
-use crate::routes::ledger_views::balances_of;
+use crate::services::balances::balances_of;
 use crate::services::lifecycle::{self, PlacementView};
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
