@@ -16,7 +16,7 @@ use crate::app::AppState;
 use crate::auth::{OutboxOperators, RequireRole};
 use crate::http::ApiPath;
 use crate::problem::Problem;
-use crate::services::dead_letters::*;
+use crate::services::dead_letters::{DeadLetter, requeue};
 
 #[derive(Deserialize)]
 pub struct RetryPath {

@@ -11,7 +11,7 @@ use crate::app::AppState;
 use crate::auth::{OutboxOperators, RequireRole};
 use crate::http::{ApiPath, ApiQuery};
 use crate::problem::Problem;
-use crate::services::dead_letters::*;
+use crate::services::dead_letters::{DeadLetter, DeadLetters, load, outbox_unavailable};
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]

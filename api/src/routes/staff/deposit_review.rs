@@ -11,7 +11,7 @@ use crate::app::AppState;
 use crate::auth::{Approvers, FinanceStaff, RequireRole};
 use crate::http::{ApiJson, ApiPath, ApiQuery};
 use crate::problem::Problem;
-use crate::services::deposits::*;
+use crate::services::deposits::{DepositView, PendingDeposits, decide, pending};
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]

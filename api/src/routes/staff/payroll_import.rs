@@ -21,7 +21,10 @@ use crate::app::AppState;
 use crate::auth::{FinanceStaff, RequireRole};
 use crate::http::ApiQuery;
 use crate::problem::Problem;
-use crate::services::payroll::*;
+use crate::services::payroll::{
+    IDEMPOTENCY_HEADER, ImportError, MAX_PAYROLL_BYTES, PayKind, PayrollImport, PayrollImported,
+    PayrollLinesProblem, PayrollQuery, import,
+};
 
 /// A `text/csv` body of at most [`MAX_PAYROLL_BYTES`], in UTF-8.
 pub struct CsvBody(pub String);

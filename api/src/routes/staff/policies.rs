@@ -18,7 +18,7 @@ use crate::auth::{PolicyMakers, PolicyReaders, RequireRole, Staff};
 use crate::http::ApiJson;
 use crate::identity;
 use crate::problem::Problem;
-use crate::services::policies::*;
+use crate::services::policies::{PrisonPolicies, current};
 
 #[utoipa::path(
     get,
