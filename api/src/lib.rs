@@ -6,7 +6,6 @@
 /// `saldo::identity::…` paths name it.
 pub use identity;
 
-pub mod adjustments;
 pub mod app;
 pub mod auth;
 pub mod cli;
@@ -21,5 +20,6 @@ pub mod problem;
 pub mod processor;
 pub mod reconcile_cli;
 pub mod routes;
+pub mod services;
 pub mod staff_cli;
 pub mod telemetry;

@@ -1,7 +1,6 @@
 //! HTTP routes by audience: `staff` (the JSON API for prison staff) and `kiosk` (prisoners' pages).
 //! Each group exposes `router()`; `app::router` merges them.
 pub mod kiosk;
-pub mod ledger_views;
 pub mod pages;
 pub mod privacy;
 pub mod recon;

@@ -9,7 +9,7 @@ use crate::app::AppState;
 use crate::auth::kiosk::KioskSession;
 use crate::identity::{self, PrisonerField};
 use crate::problem::Problem;
-use crate::routes::ledger_views::{balances_of, recent_lines};
+use crate::services::balances::{balances_of, recent_lines};
 
 const RECENT_LINES: usize = 10;
 const RECENT_CARD_PAYMENTS: i64 = 10;

@@ -8,11 +8,11 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::layout::{money, page, refused};
-use crate::adjustments::{self, Direction, Draft, ReasonCode};
 use crate::app::AppState;
 use crate::auth::{Approvers, FinanceStaff, RequireRole, Role};
 use crate::http::{ApiPath, HtmlForm};
 use crate::problem::Problem;
+use crate::services::adjustments::{self, Direction, Draft, ReasonCode};
 
 #[derive(Deserialize)]
 pub struct PrisonPath {
@@ -131,8 +131,13 @@ pub async fn propose(
         reason_code: form.reason_code,
         reason: form.reason,
     };
-    match crate::routes::staff::propose_adjustment(&state, &access.staff, path.prison_id, &draft)
-        .await
+    match crate::services::adjustments::propose_checked(
+        &state,
+        &access.staff,
+        path.prison_id,
+        &draft,
+    )
+    .await
     {
         Ok(_) => Ok(
             Redirect::to(&format!("/staff/prisons/{}/adjustments", path.prison_id)).into_response(),
@@ -157,7 +162,7 @@ async fn decide(
         Ok(access) => access,
         Err(problem) => return Ok(refused(problem)),
     };
-    match crate::routes::staff::decide_adjustment(
+    match crate::services::adjustments::decide_checked(
         state,
         &access.staff,
         path.prison_id,

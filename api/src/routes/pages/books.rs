@@ -19,7 +19,7 @@ pub async fn show(
     if let Err(problem) = access {
         return Ok(refused(problem));
     }
-    let balance = crate::routes::staff::compute_trial_balance(&state).await?;
+    let balance = crate::services::books::compute(&state).await?;
     Ok(page(
         "Trial balance",
         true,

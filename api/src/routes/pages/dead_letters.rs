@@ -22,7 +22,7 @@ pub async fn show(
     if let Err(problem) = access {
         return Ok(refused(problem));
     }
-    let calls = crate::routes::staff::load_dead_letters(&state, 200).await?;
+    let calls = crate::services::dead_letters::load(&state, 200).await?;
     Ok(page(
         "Processor calls that failed",
         true,
@@ -73,7 +73,7 @@ pub async fn retry(
         Ok(access) => access,
         Err(problem) => return Ok(refused(problem)),
     };
-    match crate::routes::staff::requeue_dead_letter(&state, access.staff.id, path.outbox_id).await {
+    match crate::services::dead_letters::requeue(&state, access.staff.id, path.outbox_id).await {
         Ok(Some(_)) => {}
         Ok(None) => return Ok(refused(Problem::not_found("dead letter"))),
         // call_superseded: shown on the page like any refusal.

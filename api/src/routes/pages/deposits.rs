@@ -31,7 +31,7 @@ pub async fn show(
         Ok(access) => access,
         Err(problem) => return Ok(refused(problem)),
     };
-    let deposits = match crate::routes::staff::pending_deposits(&state, path.prison_id, 200).await {
+    let deposits = match crate::services::deposits::pending(&state, path.prison_id, 200).await {
         Ok(deposits) => deposits,
         Err(problem) => return Ok(refused(problem)),
     };
@@ -95,7 +95,7 @@ async fn decide(
         Ok(access) => access,
         Err(problem) => return Ok(refused(problem)),
     };
-    match crate::routes::staff::decide_deposit(
+    match crate::services::deposits::decide(
         state,
         &access.staff,
         path.prison_id,

@@ -17,7 +17,7 @@ use crate::http::{ApiPath, HtmlForm};
 use crate::identity;
 use crate::identity::access_log::Purpose;
 use crate::problem::Problem;
-use crate::routes::staff::{LeaveRequest, ReleaseRequest, TransferRequest};
+use crate::services::lifecycle::{LeaveRequest, ReleaseRequest, TransferRequest};
 
 #[derive(Deserialize)]
 pub struct PrisonerPath {
@@ -105,7 +105,7 @@ pub async fn grant_leave(
         },
         (Err(problem), _) | (_, Err(problem)) => return Ok(refused(problem)),
     };
-    match crate::routes::staff::grant_leave(
+    match crate::services::lifecycle::grant_checked(
         &state,
         &access.staff,
         path.prison_id,
@@ -140,8 +140,13 @@ pub async fn end_leave(
         Ok(access) => access,
         Err(problem) => return Ok(refused(problem)),
     };
-    match crate::routes::staff::end_leave(&state, &access.staff, path.prison_id, path.person_id)
-        .await
+    match crate::services::lifecycle::end_checked(
+        &state,
+        &access.staff,
+        path.prison_id,
+        path.person_id,
+    )
+    .await
     {
         Ok(_) => Ok(back(&path, &form.purpose, "leave_ended")),
         Err(problem) => Ok(refused(problem)),
@@ -204,7 +209,7 @@ pub async fn transfer(
         regime,
         unit: Some(form.unit.trim().to_owned()).filter(|unit| !unit.is_empty()),
     };
-    match crate::routes::staff::transfer_prisoner(
+    match crate::services::lifecycle::transfer_checked(
         &state,
         &access.staff,
         path.prison_id,
@@ -262,7 +267,7 @@ pub async fn release(
         idempotency_key: form.idempotency_key,
         savings: form.savings,
     };
-    match crate::routes::staff::release_prisoner(
+    match crate::services::lifecycle::release_checked(
         &state,
         &access.staff,
         path.prison_id,

@@ -14,7 +14,7 @@ use crate::auth::{FinanceStaff, RequireRole};
 use crate::http::{ApiPath, HtmlForm};
 use crate::identity;
 use crate::problem::Problem;
-use crate::routes::staff::{PayKind, PayrollImport, PayrollImportError};
+use crate::services::payroll::{ImportError as PayrollImportError, PayKind, PayrollImport};
 
 #[derive(Deserialize)]
 pub struct PrisonPath {
@@ -52,7 +52,7 @@ async fn today(state: &AppState, prison_id: Uuid) -> Result<String, Problem> {
     let prison = identity::store::prison(&client, prison_id)
         .await?
         .ok_or_else(|| Problem::not_found("prison"))?;
-    Ok(crate::routes::staff::prison_today(&prison.time_zone).to_string())
+    Ok(crate::services::prison_today(&prison.time_zone).to_string())
 }
 
 #[utoipa::path(get, path = "/staff/prisons/{prison_id}/payroll", tag = "staff pages",
@@ -126,7 +126,7 @@ pub async fn post(
         csv: form_data.csv,
     };
     let prison_id = path.prison_id;
-    match crate::routes::staff::import_payroll(&state, &access.staff, prison_id, &request).await {
+    match crate::services::payroll::import(&state, &access.staff, prison_id, &request).await {
         Ok(imported) => Ok((
             StatusCode::CREATED,
             page(

@@ -50,7 +50,7 @@ pub async fn show(
     if let Err(problem) = access {
         return Ok(refused(problem));
     }
-    let policies = match crate::routes::staff::current_policies(&state, path.prison_id).await {
+    let policies = match crate::services::policies::current(&state, path.prison_id).await {
         Ok(policies) => policies,
         Err(problem) => return Ok(refused(problem)),
     };

@@ -8,15 +8,15 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::layout::{money, page, refused};
-use crate::adjustments::{INSTITUTION_ACCOUNTS, ReasonCode};
 use crate::app::AppState;
 use crate::auth::{CaseReaders, RequireRole, Role};
 use crate::http::{ApiPath, ApiQuery, HtmlForm};
 use crate::identity::access_log::Purpose;
 use crate::identity::{self, PrisonerField};
 use crate::problem::Problem;
-use crate::routes::ledger_views::{balances_of, recent_lines};
-use crate::routes::staff::{PlacementView, effective_mode_str};
+use crate::services::adjustments::{INSTITUTION_ACCOUNTS, ReasonCode};
+use crate::services::balances::{balances_of, recent_lines};
+use crate::services::lifecycle::{PlacementView, effective_mode_str};
 use ledger::controls::CardMode;
 
 use super::lifecycle::DONE as LIFECYCLE_DONE;
@@ -319,7 +319,7 @@ pub async fn show(
                 form method="post" action={ "/staff/prisons/" (path.prison_id) "/prisoners/" (path.person_id) "/adjustments" } {
                     label for="account" { "Prisoner's account" }
                     select id="account" name="account" {
-                        @for account in crate::routes::staff::SUB_ACCOUNTS { option value=(account) { (account) } }
+                        @for account in crate::services::SUB_ACCOUNTS { option value=(account) { (account) } }
                     }
                     label for="institution_account" { "Institutional account" }
                     select id="institution_account" name="institution_account" {

@@ -6,52 +6,17 @@ use axum::extract::State;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::adjustments::{self, Proposal};
 use crate::app::AppState;
-use crate::auth::{Approvers, RequireRole, Staff};
+use crate::auth::{Approvers, RequireRole};
 use crate::http::ApiPath;
-use crate::identity::access_log::{Action, Purpose};
-use crate::identity::{self, PrisonerField};
 use crate::problem::Problem;
+use crate::services::adjustments::{Proposal, decide_checked};
 
 #[derive(Deserialize)]
 pub struct AdjustmentPath {
     #[allow(dead_code)]
     prison_id: Uuid,
     adjustment_id: Uuid,
-}
-
-/// Decides a proposal of `prison_id` (the caller holds finance_approver there). Shared with the
-/// staff pages.
-pub async fn decide(
-    state: &AppState,
-    staff: &Staff,
-    prison_id: Uuid,
-    adjustment_id: Uuid,
-    approve: bool,
-) -> Result<Proposal, Problem> {
-    let who = staff.accessor(Purpose::CaseManagement, None);
-    let mut client = state.pool.get().await?;
-    let tx = client.transaction().await?;
-    let person_id = adjustments::person_of(&tx, prison_id, adjustment_id).await?;
-    let found = identity::store::access_prisoner(
-        &tx,
-        &who,
-        Some(prison_id),
-        person_id,
-        Action::Change,
-        &[PrisonerField::Adjustment],
-    )
-    .await?;
-    if found.is_none() {
-        tx.commit().await?;
-        return Err(super::no_such_prisoner());
-    }
-    // Any refusal below rolls the whole transaction back: no decision, no entry, no log row.
-    let proposal = adjustments::decide(&tx, staff.id, prison_id, adjustment_id, approve).await?;
-    tx.commit().await?;
-    tracing::info!(adjustment.id = %adjustment_id, staff.id = %staff.id, decision = %proposal.state, "adjustment decided");
-    Ok(proposal)
 }
 
 #[utoipa::path(
@@ -68,7 +33,7 @@ pub async fn approve(
     access: RequireRole<Approvers>,
     ApiPath(path): ApiPath<AdjustmentPath>,
 ) -> Result<Json<Proposal>, Problem> {
-    decide(
+    decide_checked(
         &state,
         &access.staff,
         access.prison()?,
@@ -92,7 +57,7 @@ pub async fn reject(
     access: RequireRole<Approvers>,
     ApiPath(path): ApiPath<AdjustmentPath>,
 ) -> Result<Json<Proposal>, Problem> {
-    decide(
+    decide_checked(
         &state,
         &access.staff,
         access.prison()?,

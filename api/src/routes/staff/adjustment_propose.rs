@@ -8,13 +8,11 @@ use ledger::Currency;
 use serde::Deserialize;
 
 use super::PrisonerPath;
-use crate::adjustments::{self, Direction, Draft, Proposal, ReasonCode};
 use crate::app::AppState;
-use crate::auth::{FinanceStaff, RequireRole, Staff};
+use crate::auth::{FinanceStaff, RequireRole};
 use crate::http::{ApiJson, ApiPath};
-use crate::identity::access_log::{Action, Purpose};
-use crate::identity::{self, PrisonerField};
 use crate::problem::Problem;
+use crate::services::adjustments::{Direction, Draft, Proposal, ReasonCode, propose_checked};
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -70,36 +68,4 @@ pub async fn propose(
     };
     let proposal = propose_checked(&state, &access.staff, prison_id, &draft).await?;
     Ok((StatusCode::CREATED, axum::Json(proposal)).into_response())
-}
-
-/// Checks the draft, then (logged, in one transaction) that the prisoner belongs to the prison,
-/// and records the proposal. Shared with the staff pages.
-pub async fn propose_checked(
-    state: &AppState,
-    staff: &Staff,
-    prison_id: uuid::Uuid,
-    draft: &Draft,
-) -> Result<Proposal, Problem> {
-    // Shape first: a malformed proposal changes nothing, not even the access log.
-    adjustments::validate(draft)?;
-    let who = staff.accessor(Purpose::CaseManagement, None);
-    let mut client = state.pool.get().await?;
-    let tx = client.transaction().await?;
-    let found = identity::store::access_prisoner(
-        &tx,
-        &who,
-        Some(prison_id),
-        draft.person_id,
-        Action::Change,
-        &[PrisonerField::Adjustment],
-    )
-    .await?;
-    if found.is_none() {
-        tx.commit().await?;
-        return Err(super::no_such_prisoner());
-    }
-    let proposal = adjustments::propose(&tx, staff.id, prison_id, draft).await?;
-    tx.commit().await?;
-    tracing::info!(adjustment.id = %proposal.id, staff.id = %staff.id, "adjustment proposed");
-    Ok(proposal)
 }

@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use ledger::controls::Regime;
-use ledger::{Currency, NewAccount, person_purpose};
+use ledger::{Currency, NewAccount};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -14,13 +14,7 @@ use crate::http::ApiJson;
 use crate::identity::access_log::Purpose;
 use crate::identity::{self, Language, NewPrisoner};
 use crate::problem::Problem;
-
-/// The sub-accounts every prisoner gets at admission.
-pub const SUB_ACCOUNTS: [&str; 3] = [
-    person_purpose::SPENDABLE,
-    person_purpose::RELEASE_SAVINGS,
-    person_purpose::HELD_DEPOSITS,
-];
+use crate::services::SUB_ACCOUNTS;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

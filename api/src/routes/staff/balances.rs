@@ -11,7 +11,7 @@ use crate::auth::{CaseReaders, RequireRole};
 use crate::http::{ApiPath, StatedPurpose};
 use crate::identity::{self, PrisonerField};
 use crate::problem::Problem;
-use crate::routes::ledger_views::{SubAccountBalance, balances_of};
+use crate::services::balances::{SubAccountBalance, balances_of};
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Balances {
@@ -42,7 +42,7 @@ pub async fn show(
     .await?;
     if found.is_none() {
         tx.commit().await?;
-        return Err(super::no_such_prisoner());
+        return Err(crate::services::no_such_prisoner());
     }
     let accounts = balances_of(&tx, path.person_id).await?;
     tx.commit().await?;

@@ -14,13 +14,13 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::PrisonerPath;
-use super::lifecycle::{self, PlacementView};
 use crate::app::AppState;
 use crate::auth::{Officers, RequireRole};
 use crate::http::{ApiJson, ApiPath};
 use crate::identity::{self, PrisonerField, PrisonerView};
 use crate::problem::Problem;
-use crate::routes::ledger_views::balances_of;
+use crate::services::balances::balances_of;
+use crate::services::lifecycle::{self, PlacementView};
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -151,7 +151,7 @@ pub async fn close(
     .await?
     else {
         tx.commit().await?;
-        return Err(super::no_such_prisoner());
+        return Err(crate::services::no_such_prisoner());
     };
     match current.mode {
         CardMode::Released { .. } => {}
@@ -170,7 +170,7 @@ pub async fn close(
         }
     }
     require_payout_account(&tx, &record, person_id).await?;
-    let effective_date = super::prison_today(&prison.time_zone);
+    let effective_date = crate::services::prison_today(&prison.time_zone);
     let closed = ledger::lifecycle::close_after_release(
         &tx,
         &Closure {

@@ -12,73 +12,15 @@ use axum::extract::State;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use card_adapter::outbox::Retry;
-
-use super::dead_letters::DeadLetter;
 use crate::app::AppState;
 use crate::auth::{OutboxOperators, RequireRole};
 use crate::http::ApiPath;
 use crate::problem::Problem;
+use crate::services::dead_letters::{DeadLetter, requeue};
 
 #[derive(Deserialize)]
 pub struct RetryPath {
     outbox_id: Uuid,
-}
-
-fn superseded() -> Problem {
-    Problem::conflict(
-        "call_superseded",
-        "a later call for the same card's state was queued or delivered since: this one is \
-         stale and is not sent",
-    )
-}
-
-/// Requeues one dead call; `Ok(None)` when there is no dead call with that id; `409
-/// call_superseded` for a card-state call a later one replaced.
-pub async fn requeue(
-    state: &AppState,
-    staff_id: Uuid,
-    outbox_id: Uuid,
-) -> Result<Option<DeadLetter>, Problem> {
-    let mut client = state.pool.get().await?;
-    let tx = client.transaction().await?;
-    let retried = card_adapter::outbox::retry_dead(&tx, outbox_id)
-        .await
-        .map_err(|error| {
-            tracing::error!(error.code = error.code(), "dead letter retry failed");
-            Problem::internal()
-        })?;
-    let call = match retried {
-        Retry::Requeued(call) => call,
-        Retry::NotDead => return Ok(None),
-        Retry::Superseded(call) => {
-            // Kept, marked for staff to see: not sent, not deleted.
-            tx.commit().await?;
-            tracing::info!(
-                outbox_id = %outbox_id,
-                staff.id = %staff_id,
-                outbox.superseded_by = ?call.superseded_by,
-                "stale card-state call not requeued: superseded"
-            );
-            return Err(superseded());
-        }
-    };
-    tx.execute(
-        "insert into audit.staff_actions (id, staff_id, action, outbox_id)
-         values ($1, $2, 'dead_letter_retry', $3)",
-        &[&Uuid::now_v7(), &staff_id, &outbox_id],
-    )
-    .await?;
-    tx.commit().await?;
-    state.outbox_wake.wake();
-    tracing::info!(
-        outbox_id = %outbox_id,
-        staff.id = %staff_id,
-        outbox.staff_retries = call.staff_retries,
-        outbox.idempotency_round = call.idempotency_round,
-        "dead processor call requeued"
-    );
-    Ok(Some(call.into()))
 }
 
 #[utoipa::path(

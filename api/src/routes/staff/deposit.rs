@@ -7,9 +7,8 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use deadpool_postgres::Transaction;
 use ledger::controls::MaxBalanceCheck;
-use ledger::{AccountType, Currency, EntryDraft, Money, NewAccount, Overdraft, PostingDraft};
+use ledger::{AccountType, Currency, EntryDraft, Money, Overdraft, PostingDraft};
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -40,40 +39,6 @@ pub struct DepositRequest {
     /// Who sent a family deposit (a registered depositor of this prison).
     #[serde(default)]
     depositor_person_id: Option<Uuid>,
-}
-
-/// An institutional account, opened on first use. The idempotency key is derived from the code,
-/// so concurrent first uses open it once.
-pub async fn institution_account(
-    tx: &Transaction<'_>,
-    purpose: &str,
-    account_type: AccountType,
-) -> Result<Uuid, Problem> {
-    let account = NewAccount::institution(purpose, account_type, Currency::EUR);
-    if let Some(existing) = ledger::store::account_by_code(tx, &account.code).await? {
-        return Ok(existing.id);
-    }
-    let opened =
-        ledger::store::open_account(tx, &format!("open:{}", account.code), &account).await?;
-    Ok(opened.id)
-}
-
-/// Today in the prison's own time zone: the business date of the entry.
-pub(crate) fn prison_today(time_zone: &str) -> time::Date {
-    let today = jiff::Zoned::now()
-        .with_time_zone(jiff::tz::TimeZone::get(time_zone).unwrap_or(jiff::tz::TimeZone::UTC))
-        .date();
-    time::Month::try_from(today.month().unsigned_abs())
-        .ok()
-        .and_then(|month| {
-            time::Date::from_calendar_date(
-                i32::from(today.year()),
-                month,
-                today.day().unsigned_abs(),
-            )
-            .ok()
-        })
-        .unwrap_or_else(|| time::OffsetDateTime::now_utc().date())
 }
 
 #[utoipa::path(
@@ -124,7 +89,7 @@ pub async fn record(
     .await?;
     if found.is_none() {
         tx.commit().await?;
-        return Err(super::no_such_prisoner());
+        return Err(crate::services::no_such_prisoner());
     }
     if let Some(depositor) = request.depositor_person_id
         && !identity::store::depositor_exists(&tx, &who, prison_id, depositor).await?
@@ -135,7 +100,7 @@ pub async fn record(
     let prison = identity::store::prison(&tx, prison_id)
         .await?
         .ok_or_else(|| Problem::not_found("prison"))?;
-    let effective_date = prison_today(&prison.time_zone);
+    let effective_date = crate::services::prison_today(&prison.time_zone);
     let amount = Money::new(request.amount_minor, Currency::EUR);
     let spendable_code = format!(
         "person:{}:{}:EUR",
@@ -201,7 +166,7 @@ pub async fn record(
                 tracing::info!(person_id = %path.person_id, "cash at intake refused: over the maximum balance");
                 return Ok(over_max_balance(max, room));
             }
-            let debit_account = institution_account(
+            let debit_account = crate::services::institution_account(
                 &tx,
                 ledger::institution_purpose::CASH_ON_HAND,
                 AccountType::Asset,

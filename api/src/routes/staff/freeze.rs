@@ -12,11 +12,11 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::PrisonerPath;
-use super::lifecycle::{self, PlacementView};
 use crate::app::AppState;
 use crate::auth::{Officers, RequireRole};
 use crate::http::{ApiJson, ApiPath};
 use crate::problem::Problem;
+use crate::services::lifecycle::{self, PlacementView};
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -93,7 +93,7 @@ pub async fn freeze(
     };
     let Some((_, current)) = lifecycle::gate(&tx, staff, prison_id, person_id, &[]).await? else {
         tx.commit().await?;
-        return Err(super::no_such_prisoner());
+        return Err(crate::services::no_such_prisoner());
     };
     if is_closed(&current) {
         return Err(Problem::conflict(

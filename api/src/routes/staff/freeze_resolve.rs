@@ -13,13 +13,13 @@ use uuid::Uuid;
 
 use super::PrisonerPath;
 use super::close::{ClosedView, close_refused, require_payout_account};
-use super::lifecycle::{self, PlacementView};
 use crate::app::AppState;
 use crate::auth::{Officers, RequireRole};
 use crate::http::{ApiJson, ApiPath};
 use crate::identity::access_log::Purpose;
 use crate::identity::{self, PrisonerField};
 use crate::problem::Problem;
+use crate::services::lifecycle::{self, PlacementView};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -143,7 +143,7 @@ pub async fn resolve(
     let Some((record, current)) = lifecycle::gate(&tx, staff, prison_id, person_id, extra).await?
     else {
         tx.commit().await?;
-        return Err(super::no_such_prisoner());
+        return Err(crate::services::no_such_prisoner());
     };
     if super::freeze::is_closed(&current) {
         return Err(Problem::conflict(
@@ -157,7 +157,7 @@ pub async fn resolve(
             "the prisoner's money is not frozen",
         ));
     }
-    let effective_date = super::prison_today(&prison.time_zone);
+    let effective_date = crate::services::prison_today(&prison.time_zone);
     let resolution = match (request.resolution, return_to) {
         (ResolutionKind::Restore, _) => Resolution::Restore,
         (ResolutionKind::ReturnTo, Some(to_prison_id)) => Resolution::ReturnTo {

@@ -2,15 +2,13 @@
 //! (or the leave is called off before it starts): the card is inside at once.
 use axum::Json;
 use axum::extract::State;
-use time::OffsetDateTime;
-use uuid::Uuid;
 
 use super::PrisonerPath;
-use super::lifecycle::{self, PlacementView};
 use crate::app::AppState;
-use crate::auth::{Officers, RequireRole, Staff};
+use crate::auth::{Officers, RequireRole};
 use crate::http::ApiPath;
 use crate::problem::Problem;
+use crate::services::lifecycle::{PlacementView, end_checked};
 
 #[utoipa::path(
     post,
@@ -34,31 +32,4 @@ pub async fn end(
     end_checked(&state, &access.staff, prison_id, path.person_id)
         .await
         .map(Json)
-}
-
-/// Ends the leave of a prisoner whose card is placed in the prison (logged, one transaction).
-/// Shared with the staff pages.
-pub async fn end_checked(
-    state: &AppState,
-    staff: &Staff,
-    prison_id: Uuid,
-    person_id: Uuid,
-) -> Result<PlacementView, Problem> {
-    let mut client = state.pool.get().await?;
-    let tx = client.transaction().await?;
-    if lifecycle::gate(&tx, staff, prison_id, person_id, &[])
-        .await?
-        .is_none()
-    {
-        tx.commit().await?;
-        return Err(super::no_such_prisoner());
-    }
-    // Refused `mode_conflict` unless the card is on leave: a repeat changes nothing.
-    let placement = ledger::lifecycle::end_leave(&tx, person_id, &staff.id.to_string())
-        .await
-        .map_err(lifecycle::refused)?;
-    lifecycle::sync_fence(&tx, person_id).await?;
-    tx.commit().await?;
-    tracing::info!(%person_id, %prison_id, staff.id = %staff.id, "leave ended");
-    Ok(PlacementView::of(&placement, OffsetDateTime::now_utc()))
 }

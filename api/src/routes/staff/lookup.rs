@@ -40,5 +40,7 @@ pub async fn lookup(
     .await?;
     // Committed either way: the log row of an unsuccessful look-up is kept too.
     tx.commit().await?;
-    found.map(Json).ok_or_else(super::no_such_prisoner)
+    found
+        .map(Json)
+        .ok_or_else(crate::services::no_such_prisoner)
 }

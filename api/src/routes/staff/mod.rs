@@ -19,7 +19,6 @@ mod freeze_resolve;
 mod kiosk_devices;
 mod leave_end;
 mod leave_grant;
-mod lifecycle;
 mod login;
 mod logout;
 mod lookup;
@@ -40,26 +39,7 @@ mod transfer;
 mod trial_balance;
 mod trust_account;
 
-pub use adjustment_decide::decide as decide_adjustment;
-pub use adjustment_propose::propose_checked as propose_adjustment;
-pub use admit::SUB_ACCOUNTS;
-pub use dead_letter_retry::requeue as requeue_dead_letter;
-pub use dead_letters::{DeadLetter, load as load_dead_letters};
-pub use deposit::institution_account;
-pub(crate) use deposit::prison_today;
-pub use deposit_review::{DepositView, decide as decide_deposit, pending as pending_deposits};
-pub use leave_end::end_checked as end_leave;
-pub use leave_grant::{LeaveRequest, grant_checked as grant_leave};
-pub use lifecycle::{LeaveLimits, PlacementView, effective_mode_str};
 pub use login::{Outcome as LoginOutcome, authenticate, session_cookie};
-pub use payroll_import::{
-    ImportError as PayrollImportError, PayKind, PayrollImport, PayrollImported,
-    import as import_payroll,
-};
-pub use policies::{PrisonPolicies, current as current_policies};
-pub use release::{ReleaseRequest, release_checked as release_prisoner};
-pub use transfer::{TransferRequest, transfer_checked as transfer_prisoner};
-pub use trial_balance::{TrialBalance, compute as compute_trial_balance};
 
 use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
@@ -67,7 +47,6 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::app::AppState;
-use crate::problem::Problem;
 
 /// The staff API's routes and their OpenAPI description, built together: every route is added
 /// through its handler's `#[utoipa::path]`, so a route cannot exist without being documented.
@@ -134,9 +113,4 @@ struct PrisonerPath {
     #[allow(dead_code)]
     prison_id: Uuid,
     person_id: Uuid,
-}
-
-/// A prisoner in another prison, or none at all: the same 404, so scope leaks nothing.
-fn no_such_prisoner() -> Problem {
-    Problem::not_found("prisoner")
 }

@@ -166,7 +166,7 @@ pub async fn grant(
     }
     if !gate(&tx, staff, prison_id, path.person_id).await? {
         tx.commit().await?;
-        return Err(super::no_such_prisoner());
+        return Err(crate::services::no_such_prisoner());
     }
     let item = PolicyOverride {
         id: request.override_id.clone(),
@@ -212,7 +212,7 @@ pub async fn grant(
     let granted = policy_store::grant_override(&tx, &command)
         .await
         .map_err(override_problem)?;
-    super::lifecycle::sync_fence(&tx, path.person_id).await?;
+    crate::services::lifecycle::sync_fence(&tx, path.person_id).await?;
     tx.commit().await?;
     tracing::info!(staff.id = %staff.id, override.version = granted.version, "override granted");
     Ok((
@@ -270,7 +270,7 @@ pub async fn revoke(
     let tx = client.transaction().await?;
     if !gate(&tx, &access.staff, prison_id, path.person_id).await? {
         tx.commit().await?;
-        return Err(super::no_such_prisoner());
+        return Err(crate::services::no_such_prisoner());
     }
     policy_store::revoke_override(
         &tx,
@@ -281,7 +281,7 @@ pub async fn revoke(
     )
     .await
     .map_err(override_problem)?;
-    super::lifecycle::sync_fence(&tx, path.person_id).await?;
+    crate::services::lifecycle::sync_fence(&tx, path.person_id).await?;
     tx.commit().await?;
     tracing::info!(staff.id = %access.staff.id, "override revoked");
     Ok(Json(OverrideRevoked {

@@ -31,5 +31,7 @@ pub async fn show(
     )
     .await?;
     tx.commit().await?;
-    found.map(Json).ok_or_else(super::no_such_prisoner)
+    found
+        .map(Json)
+        .ok_or_else(crate::services::no_such_prisoner)
 }

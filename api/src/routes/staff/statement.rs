@@ -39,7 +39,7 @@ pub async fn show(
     let purpose = query
         .account
         .unwrap_or_else(|| ledger::person_purpose::SPENDABLE.to_owned());
-    if !super::admit::SUB_ACCOUNTS.contains(&purpose.as_str()) {
+    if !crate::services::SUB_ACCOUNTS.contains(&purpose.as_str()) {
         return Err(Problem::bad_request(
             "invalid_query",
             "account is spendable, release_savings or held_deposits",
@@ -59,7 +59,7 @@ pub async fn show(
     .await?;
     if found.is_none() {
         tx.commit().await?;
-        return Err(super::no_such_prisoner());
+        return Err(crate::services::no_such_prisoner());
     }
     let code = format!("person:{}:{purpose}:EUR", path.person_id);
     let account = ledger::store::account_by_code(&tx, &code)

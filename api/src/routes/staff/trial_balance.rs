@@ -1,97 +1,16 @@
 //! `GET /api/staff/trial-balance` (JSON) and `/api/staff/trial-balance.csv`: every institutional
 //! account, and prisoners' accounts summed per purpose and currency (no line per person), with
 //! debit and credit totals per currency that must agree.
-use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
 
 use crate::app::AppState;
 use crate::auth::{BookReaders, RequireRole};
 use crate::problem::Problem;
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct Line {
-    /// An institutional account's code, or `prisoners:<purpose>:<currency>` for the sum of all
-    /// prisoners' accounts of that purpose.
-    pub account: String,
-    pub account_type: String,
-    pub currency: String,
-    pub accounts: i64,
-    pub debit_minor: i64,
-    pub credit_minor: i64,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct Total {
-    pub currency: String,
-    pub debit_minor: i64,
-    pub credit_minor: i64,
-    pub balanced: bool,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct TrialBalance {
-    pub lines: Vec<Line>,
-    pub totals: Vec<Total>,
-}
-
-fn overflow() -> Problem {
-    Problem::unprocessable("amount_overflow", "a total does not fit in 64 bits")
-}
-
-pub async fn compute(state: &AppState) -> Result<TrialBalance, Problem> {
-    let client = state.pool.get().await?;
-    let rows = client
-        .query(
-            "select case when a.owner_kind = 'person'
-                         then 'prisoners:' || a.purpose || ':' || a.currency
-                         else a.code end,
-                    a.account_type, a.currency::text, count(distinct a.id),
-                    coalesce(sum(p.amount_minor), 0)::bigint
-             from ledger_accounts a left join journal_postings p on p.account_id = a.id
-             group by 1, 2, 3 order by 3, 1",
-            &[],
-        )
-        .await?;
-    let mut lines = Vec::new();
-    let mut totals: BTreeMap<String, (i64, i64)> = BTreeMap::new();
-    for row in rows {
-        let net_minor: i64 = row.get(4);
-        let currency: String = row.get(2);
-        let (debit_minor, credit_minor) = if net_minor >= 0 {
-            (net_minor, 0)
-        } else {
-            (0, net_minor.checked_neg().ok_or_else(overflow)?)
-        };
-        let total = totals.entry(currency.clone()).or_insert((0, 0));
-        total.0 = total.0.checked_add(debit_minor).ok_or_else(overflow)?;
-        total.1 = total.1.checked_add(credit_minor).ok_or_else(overflow)?;
-        lines.push(Line {
-            account: row.get(0),
-            account_type: row.get(1),
-            currency,
-            accounts: row.get(3),
-            debit_minor,
-            credit_minor,
-        });
-    }
-    Ok(TrialBalance {
-        lines,
-        totals: totals
-            .into_iter()
-            .map(|(currency, (debit_minor, credit_minor))| Total {
-                currency,
-                debit_minor,
-                credit_minor,
-                balanced: debit_minor == credit_minor,
-            })
-            .collect(),
-    })
-}
+use crate::services::books::{TrialBalance, compute};
 
 #[utoipa::path(
     get, path = "/api/staff/trial-balance", tag = "books", description = "Roles: finance, finance_approver, auditor (any prison).", responses((status = 200, description = "The trial balance", body = TrialBalance)),

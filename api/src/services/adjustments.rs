@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::app::AppState;
+use crate::auth::Staff;
+use crate::identity::access_log::{Action, Purpose};
+use crate::identity::{self, PrisonerField};
 use crate::problem::Problem;
 
 /// Which side of the entry the prisoner's account is on.
@@ -191,7 +195,7 @@ type Result<T> = std::result::Result<T, AdjustmentError>;
 
 /// Checks a draft's shape before anything is read or written.
 pub fn validate(draft: &Draft) -> Result<()> {
-    if !crate::routes::staff::SUB_ACCOUNTS.contains(&draft.account.as_str()) {
+    if !crate::services::SUB_ACCOUNTS.contains(&draft.account.as_str()) {
         return Err(AdjustmentError::Invalid(
             "account_invalid",
             "account is spendable, release_savings or held_deposits",
@@ -274,7 +278,7 @@ pub async fn propose(
         .map(|(_, account_type)| *account_type)
         .unwrap_or(AccountType::Liability);
     let institution =
-        crate::routes::staff::institution_account(tx, &draft.institution_account, account_type)
+        crate::services::institution_account(tx, &draft.institution_account, account_type)
             .await
             .map_err(|_| {
                 AdjustmentError::Invalid("institution_account_invalid", "no such account")
@@ -403,7 +407,7 @@ pub async fn decide(
             .ok_or(AdjustmentError::NotFound)?;
         let draft = EntryDraft {
             idempotency_key: format!("adjustment:{id}"),
-            effective_date: crate::routes::staff::prison_today(&prison.time_zone),
+            effective_date: crate::services::prison_today(&prison.time_zone),
             description: reason.description().to_owned(),
             metadata: serde_json::json!({
                 "adjustment_id": id,
@@ -433,4 +437,69 @@ pub async fn decide(
     find(tx, prison_id, id)
         .await?
         .ok_or(AdjustmentError::NotFound)
+}
+
+/// Decides a proposal of `prison_id` (the caller holds finance_approver there). Shared with the
+/// staff pages.
+pub async fn decide_checked(
+    state: &AppState,
+    staff: &Staff,
+    prison_id: Uuid,
+    adjustment_id: Uuid,
+    approve: bool,
+) -> std::result::Result<Proposal, Problem> {
+    let who = staff.accessor(Purpose::CaseManagement, None);
+    let mut client = state.pool.get().await?;
+    let tx = client.transaction().await?;
+    let person_id = person_of(&tx, prison_id, adjustment_id).await?;
+    let found = identity::store::access_prisoner(
+        &tx,
+        &who,
+        Some(prison_id),
+        person_id,
+        Action::Change,
+        &[PrisonerField::Adjustment],
+    )
+    .await?;
+    if found.is_none() {
+        tx.commit().await?;
+        return Err(crate::services::no_such_prisoner());
+    }
+    // Any refusal below rolls the whole transaction back: no decision, no entry, no log row.
+    let proposal = decide(&tx, staff.id, prison_id, adjustment_id, approve).await?;
+    tx.commit().await?;
+    tracing::info!(adjustment.id = %adjustment_id, staff.id = %staff.id, decision = %proposal.state, "adjustment decided");
+    Ok(proposal)
+}
+
+/// Checks the draft, then (logged, in one transaction) that the prisoner belongs to the prison,
+/// and records the proposal. Shared with the staff pages.
+pub async fn propose_checked(
+    state: &AppState,
+    staff: &Staff,
+    prison_id: uuid::Uuid,
+    draft: &Draft,
+) -> std::result::Result<Proposal, Problem> {
+    // Shape first: a malformed proposal changes nothing, not even the access log.
+    validate(draft)?;
+    let who = staff.accessor(Purpose::CaseManagement, None);
+    let mut client = state.pool.get().await?;
+    let tx = client.transaction().await?;
+    let found = identity::store::access_prisoner(
+        &tx,
+        &who,
+        Some(prison_id),
+        draft.person_id,
+        Action::Change,
+        &[PrisonerField::Adjustment],
+    )
+    .await?;
+    if found.is_none() {
+        tx.commit().await?;
+        return Err(crate::services::no_such_prisoner());
+    }
+    let proposal = propose(&tx, staff.id, prison_id, draft).await?;
+    tx.commit().await?;
+    tracing::info!(adjustment.id = %proposal.id, staff.id = %staff.id, "adjustment proposed");
+    Ok(proposal)
 }
