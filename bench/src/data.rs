@@ -13,10 +13,11 @@ use ledger::income::{self, IncomeKind};
 use ledger::{AccountType, Currency, Money, NewAccount, institution_purpose};
 use uuid::Uuid;
 
-/// Every prisoner's opening deposit: 10,000,000.00 EUR, so no authorization in a run is declined
-/// for lack of money (the hot single card takes tens of thousands of holds of up to 4.99 each:
-/// 100,000.00 ran out after ~35,000 in a 10 s phase once its spend sum became per minute).
-pub const OPENING_DEPOSIT_MINOR: i64 = 1_000_000_000;
+/// Every prisoner's opening deposit: 1,000,000.00 EUR, the ledger's bound for one EUR amount
+/// (`Currency::max_amount_minor`; beyond it `saldo verify` fails `amounts_bounded`), so no
+/// authorization in a run is declined for lack of money: the hot single card takes tens of
+/// thousands of holds of up to 4.99 each (~200,000 fit; 100,000.00 ran out after ~35,000).
+pub const OPENING_DEPOSIT_MINOR: i64 = 100_000_000;
 
 pub struct Dataset {
     pub prison_id: Uuid,

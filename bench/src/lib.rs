@@ -769,6 +769,13 @@ async fn run_on(
     let verified = ledger::Ledger::new(pool.clone()).verify().await?;
     let verify_us = micros(started);
     let violations: i64 = verified.checks.iter().map(|check| check.violations).sum();
+    // Name the failing checks, so a red figure says what to look at.
+    let failing: Vec<String> = verified
+        .checks
+        .iter()
+        .filter(|check| check.violations > 0)
+        .map(|check| format!("{}: {}", check.name, check.violations))
+        .collect();
     report.log(format!(
         "verify: {entries} entries in {verify_us} µs, ok: {}",
         verified.is_ok()
@@ -787,9 +794,9 @@ async fn run_on(
         format!(
             "ledger::verify; {} ({violations} violations)",
             if verified.is_ok() {
-                "all checks pass"
+                "all checks pass".to_owned()
             } else {
-                "CHECKS FAIL"
+                format!("CHECKS FAIL [{}]", failing.join(", "))
             }
         ),
     );
