@@ -1033,7 +1033,11 @@ pub async fn lock_accounts_for_holds(
              for update of b",
         )
         .await?;
-    let rows = tx.query(&statement, &[&account_ids]).await?;
+    hold_accounts_from(tx.query(&statement, &[&account_ids]).await?)
+}
+
+/// The locked balance rows of [`lock_accounts_for_holds`] and its skip-locked twin, by account.
+fn hold_accounts_from(rows: Vec<tokio_postgres::Row>) -> LedgerResult<HashMap<Uuid, HoldAccount>> {
     let mut accounts = HashMap::with_capacity(rows.len());
     for row in rows {
         let id: Uuid = row.get(0);
@@ -1069,21 +1073,7 @@ pub async fn lock_accounts_for_holds_skip_locked(
              for update of b skip locked",
         )
         .await?;
-    let rows = tx.query(&statement, &[&account_ids]).await?;
-    let mut accounts = HashMap::with_capacity(rows.len());
-    for row in rows {
-        let id: Uuid = row.get(0);
-        let account = account_row_from(&row)?;
-        accounts.insert(
-            id,
-            HoldAccount {
-                id,
-                account,
-                posted_minor: row.get(6),
-                held_minor: row.get(7),
-            },
-        );
-    }
+    let accounts = hold_accounts_from(tx.query(&statement, &[&account_ids]).await?)?;
     let missing: Vec<Uuid> = account_ids
         .iter()
         .filter(|id| !accounts.contains_key(id))
