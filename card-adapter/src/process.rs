@@ -14,12 +14,9 @@ use ledger::{Money, Overdraft};
 use time::OffsetDateTime;
 
 use crate::authorization::request_details;
-pub use crate::authorization::{
-    AuthorizationInput, AuthorizationOutcome, CardStateOnly, ControlVerdict, DECISION_BUDGET_MS,
-    Decide, EarlierApproval, MerchantFacts, REQUEST_TIME_TOLERANCE_SECONDS,
-};
+use crate::authorization::{AuthorizationInput, AuthorizationOutcome, DECISION_BUDGET_MS, Decide};
 use crate::booking::{self, BookingError, BookingResult, Card, Clearing};
-pub use crate::inbox::{Applied, InboxMessage};
+use crate::inbox::{Applied, InboxMessage};
 use crate::inbox::{lock_webhook, record_inbox};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -16,11 +16,10 @@ use deadpool_postgres::Pool;
 use ledger::{Currency, Money};
 use serde_json::json;
 
+use crate::authorization::{AuthorizationInput, AuthorizationOutcome, Decide, MerchantFacts};
 use crate::decisions::{Answer, DecisionQueue};
-use crate::process::{
-    self, AdviceReason, AuthorizationInput, AuthorizationOutcome, CardEvent, Decide, InboxMessage,
-    MerchantFacts,
-};
+use crate::inbox::InboxMessage;
+use crate::process::{self, AdviceReason, CardEvent};
 use crate::protocol::{self, AuthorizationResponse, DeclineReason, WebhookEnvelope, WebhookEvent};
 use crate::signature::{self, WebhookHeaders, WebhookSecret};
 

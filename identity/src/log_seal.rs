@@ -8,10 +8,10 @@
 use std::time::Duration;
 
 use deadpool_postgres::GenericClient;
+use ledger::check::Check;
 use ledger::seal::{
     Checkpoint, RangeHasher, chain_hash, committed_horizon, range_problem, verify_links_with,
 };
-use ledger::verify::Check;
 use time::OffsetDateTime;
 use uuid::Uuid;
 

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-pub use crate::accounts::{PersonAccounts, institution_account};
+use crate::accounts::{PersonAccounts, institution_account};
 use crate::controls::{CardMode, EffectiveMode, Limits, Regime};
 use crate::error::{LedgerError, LedgerResult};
 use crate::idempotency::{self, Begun};

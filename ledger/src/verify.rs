@@ -5,7 +5,7 @@ use std::fmt;
 use deadpool_postgres::GenericClient;
 use serde::Serialize;
 
-pub use crate::check::Check;
+use crate::check::Check;
 use crate::error::LedgerResult;
 use crate::money::{Currency, PLAUSIBLE_BALANCE_FACTOR};
 

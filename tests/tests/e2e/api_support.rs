@@ -276,7 +276,7 @@ pub async fn with_card(
 ) -> crate::controls_support::Prisoner {
     let mut client = world.db.pool.get().await.unwrap();
     let tx = client.transaction().await.unwrap();
-    let accounts = ledger::lifecycle::PersonAccounts::of(&tx, person_id, ledger::Currency::EUR)
+    let accounts = ledger::accounts::PersonAccounts::of(&tx, person_id, ledger::Currency::EUR)
         .await
         .unwrap();
     let card_id = format!("card_{}", Uuid::new_v4().simple());

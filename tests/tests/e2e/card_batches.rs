@@ -4,11 +4,10 @@
 //! nor overspend.
 // Cent amounts are grouped as euros_cents: `20_00` is 20.00 EUR.
 #![allow(clippy::inconsistent_digit_grouping)]
+use card_adapter::authorization::{AuthorizationInput, AuthorizationOutcome, CardStateOnly};
 use card_adapter::controls::SpendingControls;
 use card_adapter::decisions::authorize_batch;
-use card_adapter::process::{
-    AuthorizationInput, AuthorizationOutcome, CardStateOnly, InboxMessage,
-};
+use card_adapter::inbox::InboxMessage;
 use saldo_tests::TestDb;
 use tokio::time::{Duration, Instant};
 
@@ -19,7 +18,7 @@ use crate::controls_support::{Prison, Prisoner, declined, weekly_only};
 /// One batch of requests, each under its own fresh webhook id, decided with `decide`.
 async fn batch(
     pool: &deadpool_postgres::Pool,
-    decide: &impl card_adapter::process::Decide,
+    decide: &impl card_adapter::authorization::Decide,
     inputs: &[AuthorizationInput],
 ) -> Vec<AuthorizationOutcome> {
     let webhook_ids: Vec<String> = inputs
@@ -183,7 +182,7 @@ async fn concurrent_batches_over_the_same_cards_neither_deadlock_nor_overspend()
 /// Spending controls with a bug: they panic on one amount.
 struct PanicsOnAmount(i64);
 
-impl card_adapter::process::Decide for PanicsOnAmount {
+impl card_adapter::authorization::Decide for PanicsOnAmount {
     type Loaded = ();
 
     async fn load(
@@ -199,8 +198,8 @@ impl card_adapter::process::Decide for PanicsOnAmount {
         loaded: &(),
         card: &card_adapter::booking::Card,
         input: &AuthorizationInput,
-        earlier: &[card_adapter::process::EarlierApproval],
-    ) -> card_adapter::booking::BookingResult<card_adapter::process::ControlVerdict> {
+        earlier: &[card_adapter::authorization::EarlierApproval],
+    ) -> card_adapter::booking::BookingResult<card_adapter::authorization::ControlVerdict> {
         assert_ne!(input.amount.amount_minor, self.0, "a bug in the controls");
         CardStateOnly.verdict(loaded, card, input, earlier)
     }

@@ -1,9 +1,8 @@
 //! Processor events applied to the ledger (domain level; the HTTP path has its own tests).
+use card_adapter::authorization::{AuthorizationInput, CardStateOnly, MerchantFacts};
 use card_adapter::booking;
-use card_adapter::process::{
-    self, AdviceReason, Applied, AuthorizationInput, CardEvent, CardStateOnly, InboxMessage,
-    MerchantFacts,
-};
+use card_adapter::inbox::{Applied, InboxMessage};
+use card_adapter::process::{self, AdviceReason, CardEvent};
 use saldo_tests::TestDb;
 
 use crate::fixtures::*;
@@ -63,7 +62,10 @@ impl CardBooks {
         }
     }
 
-    pub async fn authorize(&self, input: &AuthorizationInput) -> process::AuthorizationOutcome {
+    pub async fn authorize(
+        &self,
+        input: &AuthorizationInput,
+    ) -> card_adapter::authorization::AuthorizationOutcome {
         let webhook_id = format!("msg_{}", uuid::Uuid::new_v4().simple());
         self.authorize_as(&webhook_id, input).await
     }
@@ -72,7 +74,7 @@ impl CardBooks {
         &self,
         webhook_id: &str,
         input: &AuthorizationInput,
-    ) -> process::AuthorizationOutcome {
+    ) -> card_adapter::authorization::AuthorizationOutcome {
         let message = InboxMessage {
             webhook_id,
             webhook_timestamp: 0,

@@ -2,14 +2,15 @@
 //! policy, an admitted prisoner with a card, and authorizations through the real controls.
 // Cent amounts are grouped as euros_cents: `100_00` is 100.00 EUR.
 #![allow(clippy::inconsistent_digit_grouping)]
+use card_adapter::authorization::{AuthorizationInput, AuthorizationOutcome, MerchantFacts};
 use card_adapter::booking;
 use card_adapter::controls::SpendingControls;
-use card_adapter::process::{
-    self, Applied, AuthorizationInput, AuthorizationOutcome, CardEvent, InboxMessage, MerchantFacts,
-};
+use card_adapter::inbox::{Applied, InboxMessage};
+use card_adapter::process::{self, CardEvent};
 use deadpool_postgres::Pool;
+use ledger::accounts::PersonAccounts;
 use ledger::controls::{Limits, Policy};
-use ledger::lifecycle::{self, Admission, PersonAccounts};
+use ledger::lifecycle::{self, Admission};
 use ledger::*;
 use saldo_tests::TestDb;
 use time::OffsetDateTime;

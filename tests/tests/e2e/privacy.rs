@@ -85,7 +85,7 @@ async fn access_log_ids_about(db: &TestDb, person_id: Uuid) -> Vec<i64> {
         .collect()
 }
 
-async fn verify_everything(db: &TestDb) -> (ledger::verify::VerifyReport, ledger::verify::Check) {
+async fn verify_everything(db: &TestDb) -> (ledger::verify::VerifyReport, ledger::check::Check) {
     let report = db.ledger().verify().await.unwrap();
     let client = db.pool.get().await.unwrap();
     let log = saldo::identity::log_seal::verify(&client).await.unwrap();
