@@ -19,7 +19,7 @@ use serde_json::Value;
 use time::Date;
 
 use crate::egress::{EgressGuard, EgressRecord, EgressRegister, EgressViolation, body_bytes};
-use crate::protocol::{
+use processor_protocol::{
     Card, Cardholder, CreateCardRequest, CreateCardholderRequest, ErrorBody, Funding,
     ReissueRequest, SetCardStateRequest, SpendControls, format_date, is_safe_id, is_token_1_64,
 };
@@ -541,7 +541,7 @@ impl ProcessorClient {
     }
 
     /// Opens the day's settlement file for streaming (feed the chunks to a
-    /// [`crate::protocol::SettlementReader`] or to disk). `NotReady` before it exists.
+    /// [`processor_protocol::settlement::SettlementReader`] or to disk). `NotReady` before it exists.
     pub async fn open_settlement(&self, date: Date) -> Result<SettlementDownload, ClientError> {
         let prepared = self.prepare_get_settlement(date)?;
         let response = self

@@ -8,8 +8,8 @@
 use serde_json::Value;
 use sha2::{Digest, Sha224, Sha256, Sha384, Sha512};
 
-use crate::protocol::PERSONAL_FIELDS;
 use crate::pseudonym::PseudonymKeys;
+use processor_protocol::PERSONAL_FIELDS;
 
 /// Personal values shorter than this (after normalisation) are only checked in hashed form:
 /// a two-letter value would be found inside unrelated words and block every request.

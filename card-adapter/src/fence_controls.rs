@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::booking::BookingResult;
-use crate::protocol::{Mcc, SpendControls};
+use processor_protocol::{Mcc, SpendControls};
 
 /// The outbox operation of a fence sync.
 pub const SYNC_OPERATION: &str = "sync_spend_controls";

@@ -13,17 +13,17 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use card_adapter::client::{ClientConfig, ClientError, ProcessorClient};
 use card_adapter::egress::NoEgressRegister;
-use card_adapter::protocol::{
-    AdviceReason, AuthorizationResponse, Card, CardForm, CardState, CreateCardRequest,
-    CreateCardholderRequest, Decision, DeclineReason, Mcc, ReissueReason, ReissueRequest,
-    SetCardStateRequest, SettlementReader, SettlementType, SpendControls, WebhookEnvelope,
-    WebhookEvent,
-};
 use card_adapter::pseudonym::PseudonymKeys;
-use card_adapter::signature::{self, WebhookHeaders, WebhookSecret};
 use card_adapter::sim::{
     AttemptKind, AuthorizeInput, DecidedBy, Fault, Scenario, SimConfig, Simulator, WebhookSettings,
     merchant_canteen, merchant_online_casino,
+};
+use processor_protocol::settlement::{SettlementReader, SettlementType};
+use processor_protocol::signature::{self, WebhookHeaders, WebhookSecret};
+use processor_protocol::{
+    AdviceReason, AuthorizationResponse, Card, CardForm, CardState, CreateCardRequest,
+    CreateCardholderRequest, Decision, DeclineReason, Mcc, ReissueReason, ReissueRequest,
+    SetCardStateRequest, SpendControls, WebhookEnvelope, WebhookEvent,
 };
 use serde_json::{Value, json};
 use time::macros::date;
@@ -1266,9 +1266,6 @@ async fn incremental_authorization_and_processor_state_change() {
     let WebhookEvent::CardStateChanged(last) = &changes.last().unwrap().event.event else {
         unreachable!()
     };
-    assert_eq!(
-        last.changed_by,
-        card_adapter::protocol::ChangedBy::Processor
-    );
+    assert_eq!(last.changed_by, processor_protocol::ChangedBy::Processor);
     assert_eq!(last.reason.as_deref(), Some("FRAUD_REVIEW"));
 }

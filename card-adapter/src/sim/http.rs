@@ -20,7 +20,7 @@ use super::{
     Scenario, SimError, SimState, Simulator, StateChangeError, WebhookSettings, change_state,
     merchant_canteen, new_id, now,
 };
-use crate::protocol::{
+use processor_protocol::{
     Card, CardState, Cardholder, CreateCardRequest, CreateCardholderRequest, ErrorBody,
     ErrorDetail, Funding, Merchant, ReissueRequest, SetCardStateRequest, SpendControls,
     WebhookEvent, error_code, format_date, is_token_1_64, is_valid_embossed_name, parse_date,

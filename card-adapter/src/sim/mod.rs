@@ -25,14 +25,16 @@ use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 use tokio::sync::{Notify, mpsc, watch};
 
-use crate::protocol::{
+use processor_protocol::settlement::{
+    SettlementRow, SettlementTrailer, SettlementType, SettlementWriter,
+};
+use processor_protocol::signature::WebhookSecret;
+use processor_protocol::{
     AdviceReason, AuthorizationAdvice, AuthorizationExpired, AuthorizationRequest,
     AuthorizationResponse, AuthorizationReversal, Card, CardState, CardStateChanged, Cardholder,
     ChangedBy, Channel, Country, Currency, Decision, DeclineReason, Mcc, Merchant, RequestMerchant,
-    SettlementRow, SettlementTrailer, SettlementType, SettlementWriter, TransactionClearing,
-    TransactionRefund, WebhookEnvelope, WebhookEvent,
+    TransactionClearing, TransactionRefund, WebhookEnvelope, WebhookEvent,
 };
-use crate::signature::WebhookSecret;
 
 pub use delivery::{AttemptKind, DeliveryAttempt};
 pub use scenarios::{Scenario, ScenarioReport};

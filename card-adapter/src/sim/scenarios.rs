@@ -6,7 +6,7 @@ use super::{
     AuthorizationOutcome, AuthorizeInput, SimError, Simulator, merchant_canteen,
     merchant_online_books, merchant_online_casino,
 };
-use crate::protocol::{Channel, Decision};
+use processor_protocol::{Channel, Decision};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
