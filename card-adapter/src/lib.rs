@@ -11,5 +11,4 @@ pub mod outbox;
 pub mod process;
 pub mod pseudonym;
 pub mod reissue;
-pub mod sim;
 pub mod webhook;

@@ -14,16 +14,16 @@ use axum::routing::post;
 use card_adapter::client::{ClientConfig, ClientError, ProcessorClient};
 use card_adapter::egress::NoEgressRegister;
 use card_adapter::pseudonym::PseudonymKeys;
-use card_adapter::sim::{
-    AttemptKind, AuthorizeInput, DecidedBy, Fault, Scenario, SimConfig, Simulator, WebhookSettings,
-    merchant_canteen, merchant_online_casino,
-};
 use processor_protocol::settlement::{SettlementReader, SettlementType};
 use processor_protocol::signature::{self, WebhookHeaders, WebhookSecret};
 use processor_protocol::{
     AdviceReason, AuthorizationResponse, Card, CardForm, CardState, CreateCardRequest,
     CreateCardholderRequest, Decision, DeclineReason, Mcc, ReissueReason, ReissueRequest,
     SetCardStateRequest, SpendControls, WebhookEnvelope, WebhookEvent,
+};
+use processor_sim::{
+    AttemptKind, AuthorizeInput, DecidedBy, Fault, Scenario, SimConfig, Simulator, WebhookSettings,
+    merchant_canteen, merchant_online_casino,
 };
 use serde_json::{Value, json};
 use time::macros::date;

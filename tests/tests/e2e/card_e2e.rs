@@ -1,7 +1,7 @@
 //! End to end over HTTP: Saldo (webhooks in, outbox out) against the processor simulator.
 use card_adapter::outbox::OutboxWorker;
-use card_adapter::sim::{Fault, Scenario, SimConfig, Simulator, WebhookSettings};
 use processor_protocol::signature::WebhookSecret;
+use processor_sim::{Fault, Scenario, SimConfig, Simulator, WebhookSettings};
 use saldo::identity::access_log::{Accessor, ActorKind, Purpose};
 use saldo::identity::{self, Language, NewPrison, NewPrisoner};
 use saldo::processor::ProcessorConfig;
