@@ -5,11 +5,11 @@
 //! body, never the values. Refusal reasons never quote the offending value either, so they can
 //! be logged.
 
+use processor_protocol::PERSONAL_FIELDS;
 use serde_json::Value;
 use sha2::{Digest, Sha224, Sha256, Sha384, Sha512};
 
 use crate::pseudonym::PseudonymKeys;
-use processor_protocol::PERSONAL_FIELDS;
 
 /// Personal values shorter than this (after normalisation) are only checked in hashed form:
 /// a two-letter value would be found inside unrelated words and block every request.

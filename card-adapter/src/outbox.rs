@@ -26,6 +26,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool_postgres::{GenericClient, Pool, Transaction};
+use processor_protocol::{
+    CardForm, CardState, CreateCardRequest, CreateCardholderRequest, SetCardStateRequest,
+};
 use reqwest::Method;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -35,9 +38,6 @@ use crate::booking::{self, BookingError, BookingResult};
 use crate::client::{self, ClientError, ProcessorClient};
 use crate::egress::EgressRecord;
 use crate::pseudonym::PseudonymKeys;
-use processor_protocol::{
-    CardForm, CardState, CreateCardRequest, CreateCardholderRequest, SetCardStateRequest,
-};
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 

@@ -13,15 +13,16 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use deadpool_postgres::Pool;
+use ledger::controls::DeclineCode;
 use ledger::{Currency, Money};
+use processor_protocol::signature::{self, WebhookHeaders, WebhookSecret};
+use processor_protocol::{AuthorizationResponse, WebhookEnvelope, WebhookEvent};
 use serde_json::json;
 
 use crate::authorization::{AuthorizationInput, AuthorizationOutcome, Decide, MerchantFacts};
 use crate::decisions::{Answer, DecisionQueue};
 use crate::inbox::InboxMessage;
 use crate::process::{self, AdviceReason, CardEvent};
-use processor_protocol::signature::{self, WebhookHeaders, WebhookSecret};
-use processor_protocol::{AuthorizationResponse, DeclineReason, WebhookEnvelope, WebhookEvent};
 
 pub const PATH: &str = "/webhooks/processor";
 /// The protocol's messages are small; anything larger is not one of them.
@@ -213,14 +214,14 @@ fn answer(outcome: &AuthorizationOutcome) -> AuthorizationResponse {
     let reason = outcome
         .decline_reason
         .as_deref()
-        .and_then(|code| DeclineReason::ALL.into_iter().find(|r| r.as_str() == code))
-        .unwrap_or(DeclineReason::Other);
+        .and_then(DeclineCode::parse)
+        .unwrap_or(DeclineCode::Other);
     AuthorizationResponse::decline(reason)
 }
 
 fn money(
     amount_minor: i64,
-    currency: &processor_protocol::Currency,
+    currency: &processor_protocol::CurrencyCode,
 ) -> Result<Money, &'static str> {
     let currency = Currency::from_code(currency.as_str()).map_err(|_| "currency_not_supported")?;
     Ok(Money::new(amount_minor, currency))

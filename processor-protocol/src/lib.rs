@@ -5,16 +5,21 @@
 //! and events (3.2-3.9), the synchronous authorization answer (3.3) and REST bodies (section 2);
 //! [`settlement`] reads and writes the settlement CSV (section 4) and [`signature`] signs and
 //! verifies webhooks (3.1). Amounts are `i64` minor units and currencies ISO 4217 codes; there
-//! are no floats. Validating newtypes (`Currency`, `Mcc`, `Country`) make serde reject
+//! are no floats. Validating newtypes (`CurrencyCode`, `Mcc`, `Country`) make serde reject
 //! malformed values with a message that names the field; extra unknown fields are accepted so
 //! the processor can add fields without breaking us. Nothing here touches a database or a
 //! network: the crate is the vocabulary, not a client or a server.
+//!
+//! Two words of the wire are also the spending controls' own, and have one type each, in the
+//! ledger, used here as they are: how the card was presented (`ledger::controls::Channel`) and
+//! the decline code of an answer (`ledger::controls::DeclineCode`).
 
 pub mod settlement;
 pub mod signature;
 
 use std::fmt;
 
+use ledger::controls::{Channel, DeclineCode};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use time::macros::format_description;
@@ -28,41 +33,49 @@ pub const MAX_ID_LEN: usize = 255;
 // Small validated values
 // ---------------------------------------------------------------------------------------------
 
-/// ISO 4217 alpha-3 currency code, upper case (`"EUR"`).
+/// A currency as the wire writes it: any ISO 4217 alpha-3 code in upper case (`"EUR"`).
+///
+/// Deliberately not `ledger::Currency`, Saldo's closed list of the currencies it keeps books
+/// in: the processor may send a well-formed code Saldo does not know, and that is not a
+/// malformed message. The adapter answers it where the money would be booked: an authorization
+/// request is declined (`OTHER`, reason `currency_not_supported`), any other event is refused
+/// with 422 `currency_not_supported`, and reconciliation refuses a settlement file whose
+/// currency is unknown. Refusing the code at parse time would change those answers, so this
+/// type checks the shape and `ledger::Currency::from_code` checks the list.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct Currency(String);
+pub struct CurrencyCode(String);
 
-impl Currency {
-    pub fn new(code: &str) -> Result<Currency, String> {
+impl CurrencyCode {
+    pub fn new(code: &str) -> Result<CurrencyCode, String> {
         if code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()) {
-            Ok(Currency(code.to_owned()))
+            Ok(CurrencyCode(code.to_owned()))
         } else {
             Err(format!(
                 "currency must be an ISO 4217 alpha-3 code in upper case, got {code:?}"
             ))
         }
     }
-    pub fn eur() -> Currency {
-        Currency("EUR".to_owned())
+    pub fn eur() -> CurrencyCode {
+        CurrencyCode("EUR".to_owned())
     }
     pub fn as_str(&self) -> &str {
         &self.0
     }
 }
 
-impl TryFrom<String> for Currency {
+impl TryFrom<String> for CurrencyCode {
     type Error = String;
     fn try_from(value: String) -> Result<Self, Self::Error> {
-        Currency::new(&value)
+        CurrencyCode::new(&value)
     }
 }
-impl From<Currency> for String {
-    fn from(value: Currency) -> String {
+impl From<CurrencyCode> for String {
+    fn from(value: CurrencyCode) -> String {
         value.0
     }
 }
-impl fmt::Display for Currency {
+impl fmt::Display for CurrencyCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
@@ -207,26 +220,6 @@ mod checked {
 // Common objects (3.2)
 // ---------------------------------------------------------------------------------------------
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Channel {
-    Pos,
-    Contactless,
-    Ecommerce,
-    Atm,
-}
-
-impl Channel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Pos => "POS",
-            Channel::Contactless => "CONTACTLESS",
-            Channel::Ecommerce => "ECOMMERCE",
-            Channel::Atm => "ATM",
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Merchant {
     #[serde(deserialize_with = "checked::id")]
@@ -345,10 +338,10 @@ pub struct AuthorizationRequest {
     /// Amount in the card's currency, minor units. For an incremental authorization: the increase.
     #[serde(deserialize_with = "checked::non_negative")]
     pub amount: i64,
-    pub currency: Currency,
+    pub currency: CurrencyCode,
     #[serde(deserialize_with = "checked::non_negative")]
     pub merchant_amount: i64,
-    pub merchant_currency: Currency,
+    pub merchant_currency: CurrencyCode,
     pub merchant: RequestMerchant,
     pub channel: Channel,
     /// Absent means not capable: the fail-safe reading.
@@ -408,7 +401,7 @@ pub struct AuthorizationReversal {
     pub card_id: String,
     #[serde(deserialize_with = "checked::non_negative")]
     pub amount: i64,
-    pub currency: Currency,
+    pub currency: CurrencyCode,
 }
 
 /// `authorization.expired` data (3.6).
@@ -431,7 +424,7 @@ pub struct TransactionClearing {
     pub card_id: String,
     #[serde(deserialize_with = "checked::non_negative")]
     pub amount: i64,
-    pub currency: Currency,
+    pub currency: CurrencyCode,
     pub merchant: Merchant,
     #[serde(with = "rfc3339")]
     pub cleared_at: OffsetDateTime,
@@ -457,7 +450,7 @@ pub struct TransactionRefund {
     pub card_id: String,
     #[serde(deserialize_with = "checked::non_negative")]
     pub amount: i64,
-    pub currency: Currency,
+    pub currency: CurrencyCode,
     pub merchant: Merchant,
     #[serde(with = "rfc3339")]
     pub cleared_at: OffsetDateTime,
@@ -673,48 +666,6 @@ impl<'de> Deserialize<'de> for WebhookEnvelope {
 // The synchronous authorization answer (3.3)
 // ---------------------------------------------------------------------------------------------
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum DeclineReason {
-    InsufficientFunds,
-    CardInactive,
-    LimitExceeded,
-    MerchantBlocked,
-    CountryBlocked,
-    ChannelBlocked,
-    UnknownCard,
-    SuspectedFraud,
-    Other,
-}
-
-impl DeclineReason {
-    pub const ALL: [DeclineReason; 9] = [
-        DeclineReason::InsufficientFunds,
-        DeclineReason::CardInactive,
-        DeclineReason::LimitExceeded,
-        DeclineReason::MerchantBlocked,
-        DeclineReason::CountryBlocked,
-        DeclineReason::ChannelBlocked,
-        DeclineReason::UnknownCard,
-        DeclineReason::SuspectedFraud,
-        DeclineReason::Other,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeclineReason::InsufficientFunds => "INSUFFICIENT_FUNDS",
-            DeclineReason::CardInactive => "CARD_INACTIVE",
-            DeclineReason::LimitExceeded => "LIMIT_EXCEEDED",
-            DeclineReason::MerchantBlocked => "MERCHANT_BLOCKED",
-            DeclineReason::CountryBlocked => "COUNTRY_BLOCKED",
-            DeclineReason::ChannelBlocked => "CHANNEL_BLOCKED",
-            DeclineReason::UnknownCard => "UNKNOWN_CARD",
-            DeclineReason::SuspectedFraud => "SUSPECTED_FRAUD",
-            DeclineReason::Other => "OTHER",
-        }
-    }
-}
-
 /// Our `200` answer to `authorization.request`. Unknown extra fields are ignored when parsed,
 /// as everywhere in this module; unknown decisions or reasons are not.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -728,7 +679,7 @@ pub struct AuthorizationResponse {
     )]
     pub approved_amount: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub decline_reason: Option<DeclineReason>,
+    pub decline_reason: Option<DeclineCode>,
 }
 
 impl AuthorizationResponse {
@@ -741,7 +692,7 @@ impl AuthorizationResponse {
     }
 
     /// A decline says `approved_amount: 0` explicitly: "omitted" would read as the full amount.
-    pub fn decline(reason: DeclineReason) -> AuthorizationResponse {
+    pub fn decline(reason: DeclineCode) -> AuthorizationResponse {
         AuthorizationResponse {
             decision: Decision::Decline,
             approved_amount: Some(0),
@@ -937,6 +888,9 @@ pub struct SetCardStateRequest {
     pub reason: Option<String>,
 }
 
+/// Why a card is replaced (2.2): the processor's closed list, and the one type for it (Saldo's
+/// staff choose one, the outbox sends it, the simulator reads it). `Lost` and `Stolen` close the
+/// old card at once; the others keep it usable until the new one is activated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ReissueReason {
@@ -947,6 +901,15 @@ pub enum ReissueReason {
 }
 
 impl ReissueReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReissueReason::Lost => "LOST",
+            ReissueReason::Stolen => "STOLEN",
+            ReissueReason::Damaged => "DAMAGED",
+            ReissueReason::Expired => "EXPIRED",
+        }
+    }
+
     /// LOST and STOLEN cards are closed at once; others stay usable until the new card is active.
     pub fn closes_old_card_at_once(self) -> bool {
         matches!(self, ReissueReason::Lost | ReissueReason::Stolen)
@@ -963,7 +926,7 @@ pub struct ReissueRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Funding {
     pub balance: i64,
-    pub currency: Currency,
+    pub currency: CurrencyCode,
     #[serde(with = "rfc3339")]
     pub as_of: OffsetDateTime,
 }
@@ -1205,16 +1168,16 @@ mod tests {
             json!({"decision": "APPROVE", "approved_amount": 1250})
         );
         assert_eq!(
-            serde_json::to_value(AuthorizationResponse::decline(
-                DeclineReason::MerchantBlocked
-            ))
-            .unwrap(),
+            serde_json::to_value(AuthorizationResponse::decline(DeclineCode::MerchantBlocked))
+                .unwrap(),
             json!({"decision": "DECLINE", "approved_amount": 0, "decline_reason": "MERCHANT_BLOCKED"})
         );
-        for reason in DeclineReason::ALL {
+        assert_eq!(DeclineCode::parse("BECAUSE"), None);
+        for reason in DeclineCode::ALL {
             let v = serde_json::to_value(reason).unwrap();
             assert_eq!(v, json!(reason.as_str()));
-            assert_eq!(serde_json::from_value::<DeclineReason>(v).unwrap(), reason);
+            assert_eq!(serde_json::from_value::<DeclineCode>(v).unwrap(), reason);
+            assert_eq!(DeclineCode::parse(reason.as_str()), Some(reason));
         }
         let request: AuthorizationRequest = serde_json::from_value(auth_data()).unwrap();
         assert_eq!(

@@ -5,7 +5,7 @@ use std::io::{BufRead, Read, Write};
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 
-use crate::{Currency, Mcc, format_date, parse_date};
+use crate::{CurrencyCode, Mcc, format_date, parse_date};
 
 pub const SETTLEMENT_HEADER: &str = "record_id,settlement_date,type,transaction_id,authorization_id,card_id,amount,currency,mcc,cleared_at";
 const SETTLEMENT_COLUMNS: usize = 10;
@@ -53,7 +53,7 @@ pub struct SettlementRow {
     pub authorization_id: Option<String>,
     pub card_id: Option<String>,
     pub amount_minor: i64,
-    pub currency: Currency,
+    pub currency: CurrencyCode,
     pub mcc: Option<Mcc>,
     pub cleared_at: Option<OffsetDateTime>,
 }
@@ -65,7 +65,7 @@ pub struct SettlementTrailer {
     pub record_count: u64,
     pub net_minor: i64,
     /// The trailer's `currency` column, when the processor fills it (section 4 leaves it empty).
-    pub currency: Option<Currency>,
+    pub currency: Option<CurrencyCode>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -313,7 +313,7 @@ impl<R: BufRead> SettlementReader<R> {
         let currency = match fields[7].as_str() {
             "" => None,
             text => Some(
-                Currency::new(text)
+                CurrencyCode::new(text)
                     .map_err(|e| settlement_error(line, format!("trailer currency: {e}")))?,
             ),
         };
@@ -362,7 +362,7 @@ impl<R: BufRead> SettlementReader<R> {
             )
         })?;
         let amount_minor = parse_amount(&amount_text).map_err(|e| err("amount", e))?;
-        let currency = Currency::new(&currency_text).map_err(|e| err("currency", e))?;
+        let currency = CurrencyCode::new(&currency_text).map_err(|e| err("currency", e))?;
         let mcc = if mcc_text.is_empty() {
             None
         } else {
@@ -617,7 +617,7 @@ mod tests {
                 authorization_id: Some("auth_1".into()),
                 card_id: Some("card_1".into()),
                 amount_minor: 1250,
-                currency: Currency::eur(),
+                currency: CurrencyCode::eur(),
                 mcc: Some(Mcc::new("5411").unwrap()),
                 cleared_at: Some(datetime!(2026-11-26 10:15:02 UTC)),
             },
@@ -629,7 +629,7 @@ mod tests {
                 authorization_id: None,
                 card_id: Some("card_1".into()),
                 amount_minor: -250,
-                currency: Currency::eur(),
+                currency: CurrencyCode::eur(),
                 mcc: Some(Mcc::new("5411").unwrap()),
                 cleared_at: Some(datetime!(2026-11-26 11:00:00 UTC)),
             },
@@ -641,7 +641,7 @@ mod tests {
                 authorization_id: None,
                 card_id: None,
                 amount_minor: 99,
-                currency: Currency::eur(),
+                currency: CurrencyCode::eur(),
                 mcc: None,
                 cleared_at: None,
             },
@@ -653,7 +653,7 @@ mod tests {
                 authorization_id: None,
                 card_id: None,
                 amount_minor: -10,
-                currency: Currency::eur(),
+                currency: CurrencyCode::eur(),
                 mcc: None,
                 cleared_at: None,
             },

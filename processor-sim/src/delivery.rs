@@ -4,6 +4,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use processor_protocol::signature::{self, sign_all};
+use processor_protocol::{AdviceReason, Decision, WebhookEnvelope, WebhookEvent};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
@@ -11,8 +13,6 @@ use super::{
     AuthorizationOutcome, AuthorizeInput, DecidedBy, Inner, MAX_RETRY_DELAY_MS, SimError,
     judge_answer, new_id, prepare_authorization, record_authorization,
 };
-use processor_protocol::signature::{self, sign_all};
-use processor_protocol::{AdviceReason, Decision, WebhookEnvelope, WebhookEvent};
 
 #[derive(Debug, Clone)]
 pub(crate) struct Message {

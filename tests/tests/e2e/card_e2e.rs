@@ -597,7 +597,7 @@ async fn a_replacement_card_is_registered_for_the_same_account_and_activated() {
         &tx,
         &person.card_id,
         Some(person.person_id),
-        card_adapter::reissue::ReissueReason::Lost,
+        processor_protocol::ReissueReason::Lost,
         uuid::Uuid::now_v7(),
     )
     .await
