@@ -105,6 +105,15 @@ fn totals_error(line: u64, message: impl Into<String>) -> SettlementError {
 }
 
 /// Splits one CSV line (RFC 4180 quoting, no embedded line breaks).
+///
+/// By hand rather than with the `csv` crate, on purpose. Section 4 fixes one row per `\n` line,
+/// and the reader relies on it: a line is bounded ([`MAX_SETTLEMENT_LINE_BYTES`]) and every
+/// error names its line. The `csv` crate reads records, not lines: a quoted field may span line
+/// breaks (shifting the line numbers and the bound), a lone `\r` ends a record, and its parser
+/// is lenient by design (csv-core: "not technically compliant with RFC 4180"): a quote inside an
+/// unquoted field or text after a closing quote is kept as text and an unterminated quote at the
+/// end of the input ends the field, where a processor file with any of these is malformed and
+/// refused here with the reason and the line.
 fn split_csv_line(line: &str) -> Result<Vec<String>, String> {
     // Almost every line has no quotes at all.
     if !line.contains('"') {
