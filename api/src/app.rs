@@ -18,7 +18,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use card_adapter::outbox::OutboxWake;
-use card_adapter::signature::WebhookSecret;
+use processor_protocol::signature::WebhookSecret;
 
 use crate::problem::Problem;
 

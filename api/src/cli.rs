@@ -184,7 +184,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let secrets = webhook_secrets
                 .split_whitespace()
-                .map(card_adapter::signature::WebhookSecret::parse)
+                .map(processor_protocol::signature::WebhookSecret::parse)
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|error| anyhow::anyhow!("SALDO_WEBHOOK_SECRETS: {error}"))?;
             if secrets.is_empty() {

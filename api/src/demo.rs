@@ -11,8 +11,8 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use axum::body::Body;
 use axum::http::{Method, Request, header};
-use card_adapter::signature::WebhookSecret;
-use card_adapter::sim::{Scenario, SimConfig, Simulator};
+use processor_protocol::signature::WebhookSecret;
+use processor_sim::{Scenario, SimConfig, Simulator};
 use tower::ServiceExt;
 use uuid::Uuid;
 

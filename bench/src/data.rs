@@ -251,7 +251,7 @@ pub async fn card_purchases_and_settlement_file(
         .await?;
 
     let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
-    writeln!(out, "{}", recon::settlement::HEADER)?;
+    writeln!(out, "{}", processor_protocol::settlement::SETTLEMENT_HEADER)?;
     let mut net = 0_i64;
     let count = usize::try_from(prisoners)?;
     for n in 1..=rows {

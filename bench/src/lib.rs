@@ -15,10 +15,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use card_adapter::signature::WebhookSecret;
 use clap::Parser;
 use ledger::payroll::{PayrollBatch, PayrollLine};
 use ledger::{Currency, Money};
+use processor_protocol::signature::WebhookSecret;
 use tokio_postgres::NoTls;
 
 use crate::load::{Outcome, authorization_body, authorization_outcome, clearing_body};

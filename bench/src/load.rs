@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use card_adapter::signature::{self, WebhookSecret};
+use processor_protocol::signature::{self, WebhookSecret};
 
 use crate::report::{per_second, percentile};
 

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use card_adapter::signature::WebhookSecret;
+use processor_protocol::signature::WebhookSecret;
 use tokio::task::JoinHandle;
 
 pub enum Kind {

@@ -48,7 +48,8 @@ pub struct AuthorizationInput {
 
 /// How far a request's own time may be from our clock and still decide it: the webhook's own
 /// tolerance for its signed timestamp (protocol 3.1), since a request is decided as it arrives.
-pub const REQUEST_TIME_TOLERANCE_SECONDS: u64 = crate::signature::TIMESTAMP_TOLERANCE_SECONDS;
+pub const REQUEST_TIME_TOLERANCE_SECONDS: u64 =
+    processor_protocol::signature::TIMESTAMP_TOLERANCE_SECONDS;
 
 impl AuthorizationInput {
     /// Decides on our clock, `now`, a request whose own time is more than the tolerance away

@@ -12,6 +12,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
+use processor_protocol::{
+    Card, Cardholder, CreateCardRequest, CreateCardholderRequest, ErrorBody, Funding,
+    ReissueRequest, SetCardStateRequest, SpendControls, format_date, is_safe_id, is_token_1_64,
+};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -19,10 +23,6 @@ use serde_json::Value;
 use time::Date;
 
 use crate::egress::{EgressGuard, EgressRecord, EgressRegister, EgressViolation, body_bytes};
-use crate::protocol::{
-    Card, Cardholder, CreateCardRequest, CreateCardholderRequest, ErrorBody, Funding,
-    ReissueRequest, SetCardStateRequest, SpendControls, format_date, is_safe_id, is_token_1_64,
-};
 
 pub use reqwest::Method;
 
@@ -541,7 +541,7 @@ impl ProcessorClient {
     }
 
     /// Opens the day's settlement file for streaming (feed the chunks to a
-    /// [`crate::protocol::SettlementReader`] or to disk). `NotReady` before it exists.
+    /// [`processor_protocol::settlement::SettlementReader`] or to disk). `NotReady` before it exists.
     pub async fn open_settlement(&self, date: Date) -> Result<SettlementDownload, ClientError> {
         let prepared = self.prepare_get_settlement(date)?;
         let response = self

@@ -5,10 +5,10 @@
 //! body, never the values. Refusal reasons never quote the offending value either, so they can
 //! be logged.
 
+use processor_protocol::PERSONAL_FIELDS;
 use serde_json::Value;
 use sha2::{Digest, Sha224, Sha256, Sha384, Sha512};
 
-use crate::protocol::PERSONAL_FIELDS;
 use crate::pseudonym::PseudonymKeys;
 
 /// Personal values shorter than this (after normalisation) are only checked in hashed form:

@@ -3,11 +3,11 @@
 //! queues the syncs through the outbox, so the outbox does not import the module that feeds it.
 use deadpool_postgres::GenericClient;
 use ledger::controls::{EffectiveMode, Limits, Policy};
+use processor_protocol::{Mcc, SpendControls};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::booking::BookingResult;
-use crate::protocol::{Mcc, SpendControls};
 
 /// The outbox operation of a fence sync.
 pub const SYNC_OPERATION: &str = "sync_spend_controls";

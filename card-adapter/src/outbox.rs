@@ -26,6 +26,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool_postgres::{GenericClient, Pool, Transaction};
+use processor_protocol::{
+    CardForm, CardState, CreateCardRequest, CreateCardholderRequest, SetCardStateRequest,
+};
 use reqwest::Method;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -34,9 +37,6 @@ use uuid::Uuid;
 use crate::booking::{self, BookingError, BookingResult};
 use crate::client::{self, ClientError, ProcessorClient};
 use crate::egress::EgressRecord;
-use crate::protocol::{
-    CardForm, CardState, CreateCardRequest, CreateCardholderRequest, SetCardStateRequest,
-};
 use crate::pseudonym::PseudonymKeys;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
@@ -933,7 +933,7 @@ mod tests {
         assert_ne!(keyed, with_body_digest("sc_1", &json!({"daily_max": 1})));
         assert!(with_body_digest(&round_key(&long, 3), &fence).len() <= 64);
         for key in [round_key(&long, 1), with_body_digest(&long, &fence)] {
-            assert!(crate::protocol::is_token_1_64(&key), "{key}");
+            assert!(processor_protocol::is_token_1_64(&key), "{key}");
         }
     }
 }

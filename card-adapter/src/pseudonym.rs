@@ -186,7 +186,7 @@ fn compute(version: u32, key: &[u8], person_id: Uuid) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::is_token_1_64;
+    use processor_protocol::is_token_1_64;
 
     fn key(byte: u8) -> Vec<u8> {
         vec![byte; 32]

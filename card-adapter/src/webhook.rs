@@ -13,15 +13,16 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use deadpool_postgres::Pool;
+use ledger::controls::DeclineCode;
 use ledger::{Currency, Money};
+use processor_protocol::signature::{self, WebhookHeaders, WebhookSecret};
+use processor_protocol::{AuthorizationResponse, WebhookEnvelope, WebhookEvent};
 use serde_json::json;
 
 use crate::authorization::{AuthorizationInput, AuthorizationOutcome, Decide, MerchantFacts};
 use crate::decisions::{Answer, DecisionQueue};
 use crate::inbox::InboxMessage;
 use crate::process::{self, AdviceReason, CardEvent};
-use crate::protocol::{self, AuthorizationResponse, DeclineReason, WebhookEnvelope, WebhookEvent};
-use crate::signature::{self, WebhookHeaders, WebhookSecret};
 
 pub const PATH: &str = "/webhooks/processor";
 /// The protocol's messages are small; anything larger is not one of them.
@@ -213,17 +214,20 @@ fn answer(outcome: &AuthorizationOutcome) -> AuthorizationResponse {
     let reason = outcome
         .decline_reason
         .as_deref()
-        .and_then(|code| DeclineReason::ALL.into_iter().find(|r| r.as_str() == code))
-        .unwrap_or(DeclineReason::Other);
+        .and_then(DeclineCode::parse)
+        .unwrap_or(DeclineCode::Other);
     AuthorizationResponse::decline(reason)
 }
 
-fn money(amount_minor: i64, currency: &protocol::Currency) -> Result<Money, &'static str> {
+fn money(
+    amount_minor: i64,
+    currency: &processor_protocol::CurrencyCode,
+) -> Result<Money, &'static str> {
     let currency = Currency::from_code(currency.as_str()).map_err(|_| "currency_not_supported")?;
     Ok(Money::new(amount_minor, currency))
 }
 
-fn merchant_facts(merchant: &protocol::RequestMerchant) -> MerchantFacts {
+fn merchant_facts(merchant: &processor_protocol::RequestMerchant) -> MerchantFacts {
     MerchantFacts {
         id: merchant.id.clone(),
         name: merchant.name.clone(),
@@ -233,13 +237,13 @@ fn merchant_facts(merchant: &protocol::RequestMerchant) -> MerchantFacts {
     }
 }
 
-fn merchant_json(merchant: &protocol::Merchant) -> serde_json::Value {
+fn merchant_json(merchant: &processor_protocol::Merchant) -> serde_json::Value {
     serde_json::to_value(merchant_facts(&merchant.clone().into()))
         .unwrap_or(serde_json::Value::Null)
 }
 
 fn authorization_input(
-    request: &protocol::AuthorizationRequest,
+    request: &processor_protocol::AuthorizationRequest,
     at: time::OffsetDateTime,
 ) -> Result<AuthorizationInput, &'static str> {
     Ok(AuthorizationInput {
@@ -259,12 +263,12 @@ fn card_event(event: &WebhookEvent, at: time::OffsetDateTime) -> Result<CardEven
     Ok(match event {
         WebhookEvent::AuthorizationAdvice(advice) => CardEvent::Advice {
             input: authorization_input(&advice.authorization, at)?,
-            approved: advice.decision == protocol::Decision::Approve,
+            approved: advice.decision == processor_protocol::Decision::Approve,
             approved_minor: advice.approved_amount_minor(),
             reason: match advice.reason {
-                protocol::AdviceReason::StandIn => AdviceReason::StandIn,
-                protocol::AdviceReason::Timeout => AdviceReason::Timeout,
-                protocol::AdviceReason::ProcessorRule => AdviceReason::ProcessorRule,
+                processor_protocol::AdviceReason::StandIn => AdviceReason::StandIn,
+                processor_protocol::AdviceReason::Timeout => AdviceReason::Timeout,
+                processor_protocol::AdviceReason::ProcessorRule => AdviceReason::ProcessorRule,
             },
         },
         WebhookEvent::AuthorizationReversal(reversal) => CardEvent::Reversal {
@@ -299,8 +303,8 @@ fn card_event(event: &WebhookEvent, at: time::OffsetDateTime) -> Result<CardEven
             previous_state: Some(change.previous_state.as_str().to_owned()),
             reason: change.reason.clone(),
             changed_by: match change.changed_by {
-                protocol::ChangedBy::Processor => "PROCESSOR".to_owned(),
-                protocol::ChangedBy::Api => "API".to_owned(),
+                processor_protocol::ChangedBy::Processor => "PROCESSOR".to_owned(),
+                processor_protocol::ChangedBy::Api => "API".to_owned(),
             },
         },
         WebhookEvent::Unknown { .. } => CardEvent::Unknown,

@@ -13,15 +13,16 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use card_adapter::client::{ClientConfig, ClientError, ProcessorClient};
 use card_adapter::egress::NoEgressRegister;
-use card_adapter::protocol::{
-    AdviceReason, AuthorizationResponse, Card, CardForm, CardState, CreateCardRequest,
-    CreateCardholderRequest, Decision, DeclineReason, Mcc, ReissueReason, ReissueRequest,
-    SetCardStateRequest, SettlementReader, SettlementType, SpendControls, WebhookEnvelope,
-    WebhookEvent,
-};
 use card_adapter::pseudonym::PseudonymKeys;
-use card_adapter::signature::{self, WebhookHeaders, WebhookSecret};
-use card_adapter::sim::{
+use ledger::controls::DeclineCode;
+use processor_protocol::settlement::{SettlementReader, SettlementType};
+use processor_protocol::signature::{self, WebhookHeaders, WebhookSecret};
+use processor_protocol::{
+    AdviceReason, AuthorizationResponse, Card, CardForm, CardState, CreateCardRequest,
+    CreateCardholderRequest, Decision, Mcc, ReissueReason, ReissueRequest, SetCardStateRequest,
+    SpendControls, WebhookEnvelope, WebhookEvent,
+};
+use processor_sim::{
     AttemptKind, AuthorizeInput, DecidedBy, Fault, Scenario, SimConfig, Simulator, WebhookSettings,
     merchant_canteen, merchant_online_casino,
 };
@@ -99,7 +100,7 @@ async fn receive(State(stub): State<Arc<Stub>>, headers: HeaderMap, body: Bytes)
             return (StatusCode::from_u16(status).unwrap(), body).into_response();
         }
         let answer = if request.merchant.mcc.as_str() == "7995" {
-            AuthorizationResponse::decline(DeclineReason::MerchantBlocked)
+            AuthorizationResponse::decline(DeclineCode::MerchantBlocked)
         } else {
             AuthorizationResponse::approve(request.amount)
         };
@@ -945,7 +946,7 @@ async fn stand_in_while_saldo_is_down() {
         .await
         .unwrap();
     assert_eq!(over.decided_by, DecidedBy::ProcessorRule);
-    assert_eq!(over.decline_reason, Some(DeclineReason::LimitExceeded));
+    assert_eq!(over.decline_reason, Some(DeclineCode::LimitExceeded));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -968,7 +969,7 @@ async fn blocked_mcc_is_declined_by_controls_or_by_saldo() {
     );
     assert_eq!(
         report.authorizations[0].decline_reason,
-        Some(DeclineReason::MerchantBlocked)
+        Some(DeclineCode::MerchantBlocked)
     );
     assert_eq!(report.events, ["authorization.advice"]);
 
@@ -981,7 +982,7 @@ async fn blocked_mcc_is_declined_by_controls_or_by_saldo() {
     assert_eq!(report.authorizations[0].decided_by, DecidedBy::Saldo);
     assert_eq!(
         report.authorizations[0].decline_reason,
-        Some(DeclineReason::MerchantBlocked)
+        Some(DeclineCode::MerchantBlocked)
     );
     assert!(report.events.is_empty());
     w.settle().await;
@@ -1003,7 +1004,7 @@ async fn blocked_mcc_is_declined_by_controls_or_by_saldo() {
         ))
         .await
         .unwrap();
-    assert_eq!(outcome.decline_reason, Some(DeclineReason::CardInactive));
+    assert_eq!(outcome.decline_reason, Some(DeclineCode::CardInactive));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1266,9 +1267,6 @@ async fn incremental_authorization_and_processor_state_change() {
     let WebhookEvent::CardStateChanged(last) = &changes.last().unwrap().event.event else {
         unreachable!()
     };
-    assert_eq!(
-        last.changed_by,
-        card_adapter::protocol::ChangedBy::Processor
-    );
+    assert_eq!(last.changed_by, processor_protocol::ChangedBy::Processor);
     assert_eq!(last.reason.as_deref(), Some("FRAUD_REVIEW"));
 }

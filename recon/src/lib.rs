@@ -23,6 +23,7 @@ use bytes::BytesMut;
 use deadpool_postgres::{Pool, Transaction};
 use futures_util::SinkExt;
 use ledger::{AccountType, Currency, NewAccount};
+use processor_protocol::settlement::{SettlementReader, SettlementTrailer};
 use serde::Serialize;
 use time::{Date, OffsetDateTime};
 use tokio::sync::mpsc;
@@ -335,7 +336,7 @@ async fn stream_into_copy<T: Send + 'static>(
 /// What the parser thread learnt about a settlement file (the reader checked the trailer).
 struct SettlementTotals {
     rows: u64,
-    trailer: settlement::SettlementTrailer,
+    trailer: SettlementTrailer,
     first_currency: Option<String>,
     sha256_hex: String,
 }
@@ -364,7 +365,7 @@ pub async fn import_settlement<R: BufRead + Send + 'static>(
     options.report(ProgressEvent::Phase("loading rows"));
     let progress = options.progress.clone();
     let totals = stream_into_copy(&tx, "copy recon_stage_settlement from stdin", move |emit| {
-        let mut reader = settlement::SettlementReader::new(settlement::Sha256Reader::new(reader))?;
+        let mut reader = SettlementReader::new(settlement::Sha256Reader::new(reader))?;
         let mut rows: u64 = 0;
         let mut first_currency = None;
         while let Some(row) = reader.next() {

@@ -1,15 +1,12 @@
-//! The processor's daily settlement file (protocol section 4), read with the card adapter's
-//! parser, [`card_adapter::protocol::SettlementReader`]: the format is the processor's
+//! The processor's daily settlement file (protocol section 4), read with the protocol crate's
+//! parser, [`processor_protocol::settlement::SettlementReader`]: the format is the processor's
 //! protocol, so it has one parser, beside the writer the simulator uses. What reconciliation
 //! adds is here: the SHA-256 of the bytes read (the file's identity in `recon.imports`) and
 //! the parser's errors as [`ReconError`]s.
 
 use std::io::{BufRead, Read};
 
-pub use card_adapter::protocol::{
-    SETTLEMENT_HEADER as HEADER, SettlementReader, SettlementRow, SettlementTrailer, SettlementType,
-};
-use card_adapter::protocol::{SettlementError, SettlementErrorKind};
+use processor_protocol::settlement::{SettlementError, SettlementErrorKind};
 
 use super::ReconError;
 
@@ -75,12 +72,14 @@ impl<R: BufRead> BufRead for Sha256Reader<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use processor_protocol::settlement::{SETTLEMENT_HEADER, SettlementReader};
 
     #[test]
     fn the_digest_is_of_the_whole_file() {
         let date = "2026-11-25";
-        let text =
-            format!("{HEADER}\nr1,{date},FEE,,,,100,EUR,,\nTRAILER,{date},,1,,,100,EUR,,\n\n");
+        let text = format!(
+            "{SETTLEMENT_HEADER}\nr1,{date},FEE,,,,100,EUR,,\nTRAILER,{date},,1,,,100,EUR,,\n\n"
+        );
         let mut reader = SettlementReader::new(Sha256Reader::new(text.as_bytes())).unwrap();
         assert_eq!(reader.by_ref().count(), 1);
         assert_eq!(reader.trailer().unwrap().record_count, 1);
@@ -92,8 +91,9 @@ mod tests {
 
     #[test]
     fn a_wrong_trailer_is_a_totals_mismatch() {
-        let text =
-            format!("{HEADER}\nr1,2026-11-25,FEE,,,,100,EUR,,\nTRAILER,2026-11-25,,2,,,100,,,\n");
+        let text = format!(
+            "{SETTLEMENT_HEADER}\nr1,2026-11-25,FEE,,,,100,EUR,,\nTRAILER,2026-11-25,,2,,,100,,,\n"
+        );
         let error = SettlementReader::new(text.as_bytes())
             .unwrap()
             .find_map(Result::err)

@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 use super::policy::PolicyRef;
 use crate::money::Money;
 
-/// The processor's decline codes (protocol v1, section 3.3), exactly.
+/// The processor's decline codes (protocol v1, section 3.3), exactly: the one type for them, in
+/// the controls' decisions and on the wire (`processor_protocol::AuthorizationResponse`'s
+/// `decline_reason`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum DeclineCode {
@@ -22,6 +24,18 @@ pub enum DeclineCode {
 }
 
 impl DeclineCode {
+    pub const ALL: [DeclineCode; 9] = [
+        DeclineCode::InsufficientFunds,
+        DeclineCode::CardInactive,
+        DeclineCode::LimitExceeded,
+        DeclineCode::MerchantBlocked,
+        DeclineCode::CountryBlocked,
+        DeclineCode::ChannelBlocked,
+        DeclineCode::UnknownCard,
+        DeclineCode::SuspectedFraud,
+        DeclineCode::Other,
+    ];
+
     /// The wire value, e.g. `"LIMIT_EXCEEDED"`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -35,6 +49,13 @@ impl DeclineCode {
             DeclineCode::SuspectedFraud => "SUSPECTED_FRAUD",
             DeclineCode::Other => "OTHER",
         }
+    }
+
+    /// The code of a wire value; `None` for a value the protocol does not name.
+    pub fn parse(text: &str) -> Option<DeclineCode> {
+        DeclineCode::ALL
+            .into_iter()
+            .find(|code| code.as_str() == text)
     }
 }
 

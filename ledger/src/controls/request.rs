@@ -5,7 +5,8 @@ use time::OffsetDateTime;
 
 use crate::money::Money;
 
-/// How the card was presented (protocol v1, 3.2).
+/// How the card was presented (protocol v1, 3.2): the one type for it, in the controls' policies
+/// and on the wire (`processor_protocol::AuthorizationRequest`'s `channel`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Channel {

@@ -7,7 +7,7 @@
 #![allow(clippy::inconsistent_digit_grouping)]
 use std::time::{Duration, Instant};
 
-use card_adapter::signature::WebhookSecret;
+use processor_protocol::signature::WebhookSecret;
 use saldo_tests::TestDb;
 use serde_json::Value;
 

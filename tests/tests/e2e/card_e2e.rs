@@ -1,7 +1,7 @@
 //! End to end over HTTP: Saldo (webhooks in, outbox out) against the processor simulator.
 use card_adapter::outbox::OutboxWorker;
-use card_adapter::signature::WebhookSecret;
-use card_adapter::sim::{Fault, Scenario, SimConfig, Simulator, WebhookSettings};
+use processor_protocol::signature::WebhookSecret;
+use processor_sim::{Fault, Scenario, SimConfig, Simulator, WebhookSettings};
 use saldo::identity::access_log::{Accessor, ActorKind, Purpose};
 use saldo::identity::{self, Language, NewPrison, NewPrisoner};
 use saldo::processor::ProcessorConfig;
@@ -597,7 +597,7 @@ async fn a_replacement_card_is_registered_for_the_same_account_and_activated() {
         &tx,
         &person.card_id,
         Some(person.person_id),
-        card_adapter::reissue::ReissueReason::Lost,
+        processor_protocol::ReissueReason::Lost,
         uuid::Uuid::now_v7(),
     )
     .await

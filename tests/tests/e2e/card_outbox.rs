@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use card_adapter::protocol::CardState;
-use card_adapter::sim::{Fault, Scenario};
+use processor_protocol::CardState;
+use processor_sim::{Fault, Scenario};
 use saldo::auth::{self, Grant, Role};
 use serde_json::Value;
 use uuid::Uuid;

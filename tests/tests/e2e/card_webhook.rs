@@ -1,5 +1,5 @@
 //! `POST /webhooks/processor` over real HTTP: signatures, answers, nothing left by bad input.
-use card_adapter::signature::{self, WebhookSecret};
+use processor_protocol::signature::{self, WebhookSecret};
 use saldo_tests::TestDb;
 
 use crate::card_booking::CardBooks;

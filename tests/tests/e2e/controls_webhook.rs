@@ -3,8 +3,8 @@
 // Cent amounts are grouped as euros_cents: `100_00` is 100.00 EUR.
 #![allow(clippy::inconsistent_digit_grouping)]
 use card_adapter::controls::kiosk_limits;
-use card_adapter::signature::WebhookSecret;
 use ledger::controls::{Limits, Policy};
+use processor_protocol::signature::WebhookSecret;
 use saldo_tests::TestDb;
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};

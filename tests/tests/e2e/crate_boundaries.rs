@@ -1,13 +1,20 @@
-//! The crate layout is the boundary (issue #22): the ledger, the card adapter and reconciliation
-//! sit below the HTTP crate (`saldo`) and never reach personal data (the `identity` crate). A
-//! dependency on one of those, direct or through another workspace crate, fails here.
+//! The crate layout is the boundary (issue #22): the ledger, the processor protocol, the card
+//! adapter, the processor simulator and reconciliation sit below the HTTP crate (`saldo`) and
+//! never reach personal data (the `identity` crate). A dependency on one of those, direct or
+//! through another workspace crate, fails here.
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 
 use serde_json::Value;
 
 /// Crates that must stay below the boundary.
-const CHECKED: &[&str] = &["ledger", "card-adapter", "recon"];
+const CHECKED: &[&str] = &[
+    "ledger",
+    "processor-protocol",
+    "card-adapter",
+    "processor-sim",
+    "recon",
+];
 /// What they must not depend on. `identity` may not exist yet: the check then holds trivially,
 /// and becomes effective the day that crate appears.
 const FORBIDDEN: &[&str] = &["saldo", "identity"];

@@ -3,8 +3,8 @@
 //! nothing acknowledged; amounts beyond the currency's bound never booked.
 use std::process::ExitCode;
 
-use card_adapter::signature::WebhookSecret;
 use clap::Parser;
+use processor_protocol::signature::WebhookSecret;
 use saldo_tests::TestDb;
 use serde_json::{Value, json};
 

@@ -3,7 +3,7 @@
 //! and access log.
 use std::time::Duration;
 
-use card_adapter::sim::Scenario;
+use processor_sim::Scenario;
 use saldo::auth::Role;
 use saldo::identity::access_log::{Accessor, ActorKind, Purpose};
 use saldo::identity::retention::{self, RetentionPolicy};

@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use card_adapter::sim::Scenario;
+use processor_sim::Scenario;
 use saldo::auth::Role;
 use serde_json::json;
 

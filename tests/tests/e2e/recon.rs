@@ -156,7 +156,7 @@ fn settlement_file(date: Date, rows: &[(&str, &str, &str, i64, &str)]) -> String
 
 /// Header and rows (type, transaction id, card id, amount, currency); returns count and net.
 fn settlement_body(date: Date, rows: &[(&str, &str, &str, i64, &str)]) -> (String, usize, i64) {
-    let mut out = format!("{}\n", recon::settlement::HEADER);
+    let mut out = format!("{}\n", processor_protocol::settlement::SETTLEMENT_HEADER);
     let mut net = 0_i64;
     for (index, (kind, transaction_id, card_id, amount_minor, currency)) in rows.iter().enumerate()
     {
@@ -1005,7 +1005,7 @@ async fn reconcile_many(rows: i64) -> (ImportSummary, std::time::Duration) {
     {
         use std::io::Write;
         let mut out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
-        writeln!(out, "{}", recon::settlement::HEADER).unwrap();
+        writeln!(out, "{}", processor_protocol::settlement::SETTLEMENT_HEADER).unwrap();
         let mut net = 0_i64;
         for n in 1..=rows {
             let amount = 100 + n % 900;

@@ -5,9 +5,8 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use card_adapter::protocol::CardState;
-use card_adapter::reissue::ReissueReason;
 use deadpool_postgres::Transaction;
+use processor_protocol::{CardState, ReissueReason};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 

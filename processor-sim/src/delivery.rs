@@ -4,6 +4,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use processor_protocol::signature::{self, sign_all};
+use processor_protocol::{AdviceReason, Decision, WebhookEnvelope, WebhookEvent};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
@@ -11,8 +13,6 @@ use super::{
     AuthorizationOutcome, AuthorizeInput, DecidedBy, Inner, MAX_RETRY_DELAY_MS, SimError,
     judge_answer, new_id, prepare_authorization, record_authorization,
 };
-use crate::protocol::{AdviceReason, Decision, WebhookEnvelope, WebhookEvent};
-use crate::signature::{self, sign_all};
 
 #[derive(Debug, Clone)]
 pub(crate) struct Message {
@@ -247,7 +247,7 @@ pub(crate) async fn authorize(
         inner.log_attempt(&again, AttemptKind::Duplicate, 1, &second, started);
         let answer = |r: &PostResult| match r {
             PostResult::Answered { status: 200, body } => {
-                serde_json::from_slice::<crate::protocol::AuthorizationResponse>(body).ok()
+                serde_json::from_slice::<processor_protocol::AuthorizationResponse>(body).ok()
             }
             _ => None,
         };

@@ -1,7 +1,7 @@
 //! Every vector of `shared/processor-spec/signature-vectors.json` (copied into fixtures/) must be
 //! decided exactly as its `valid` says.
 
-use card_adapter::signature::{WebhookHeaders, WebhookSecret, sign, verify};
+use processor_protocol::signature::{WebhookHeaders, WebhookSecret, sign, verify};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -35,7 +35,7 @@ fn every_vector_decides_as_published() {
     let file = load();
     assert_eq!(
         file.tolerance_seconds,
-        card_adapter::signature::TIMESTAMP_TOLERANCE_SECONDS
+        processor_protocol::signature::TIMESTAMP_TOLERANCE_SECONDS
     );
     assert!(file.vectors.len() >= 10, "the fixture has lost vectors");
     let mut valid = 0;

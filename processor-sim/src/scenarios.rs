@@ -1,12 +1,13 @@
 //! Scripted card stories, callable from tests and from `POST /_sim/scenarios/{name}`.
 
+use ledger::controls::Channel;
+use processor_protocol::Decision;
 use serde::{Deserialize, Serialize};
 
 use super::{
     AuthorizationOutcome, AuthorizeInput, SimError, Simulator, merchant_canteen,
     merchant_online_books, merchant_online_casino,
 };
-use crate::protocol::{Channel, Decision};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -3,9 +3,9 @@
 
 use std::net::SocketAddr;
 
-use card_adapter::signature::WebhookSecret;
-use card_adapter::sim::{SimConfig, Simulator};
 use clap::Parser;
+use processor_protocol::signature::WebhookSecret;
+use processor_sim::{SimConfig, Simulator};
 
 #[derive(Parser, Debug)]
 #[command(

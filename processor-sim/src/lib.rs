@@ -19,20 +19,22 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use ledger::controls::{Channel, DeclineCode};
+use processor_protocol::settlement::{
+    SettlementRow, SettlementTrailer, SettlementType, SettlementWriter,
+};
+use processor_protocol::signature::WebhookSecret;
+use processor_protocol::{
+    AdviceReason, AuthorizationAdvice, AuthorizationExpired, AuthorizationRequest,
+    AuthorizationResponse, AuthorizationReversal, Card, CardState, CardStateChanged, Cardholder,
+    ChangedBy, Country, CurrencyCode, Decision, Mcc, Merchant, RequestMerchant,
+    TransactionClearing, TransactionRefund, WebhookEnvelope, WebhookEvent,
+};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 use tokio::sync::{Notify, mpsc, watch};
-
-use crate::protocol::{
-    AdviceReason, AuthorizationAdvice, AuthorizationExpired, AuthorizationRequest,
-    AuthorizationResponse, AuthorizationReversal, Card, CardState, CardStateChanged, Cardholder,
-    ChangedBy, Channel, Country, Currency, Decision, DeclineReason, Mcc, Merchant, RequestMerchant,
-    SettlementRow, SettlementTrailer, SettlementType, SettlementWriter, TransactionClearing,
-    TransactionRefund, WebhookEnvelope, WebhookEvent,
-};
-use crate::signature::WebhookSecret;
 
 pub use delivery::{AttemptKind, DeliveryAttempt};
 pub use scenarios::{Scenario, ScenarioReport};
@@ -47,7 +49,7 @@ pub struct SimConfig {
     pub webhook_url: Option<String>,
     /// Webhooks are signed with every secret here (two during a rotation).
     pub webhook_secrets: Vec<WebhookSecret>,
-    pub currency: Currency,
+    pub currency: CurrencyCode,
     pub initial_funding_minor: i64,
     /// One FEE row of this amount in every settlement file (none when 0).
     pub settlement_fee_minor: i64,
@@ -74,7 +76,7 @@ impl SimConfig {
             api_key: api_key.into(),
             webhook_url: None,
             webhook_secrets: vec![webhook_secret],
-            currency: Currency::eur(),
+            currency: CurrencyCode::eur(),
             initial_funding_minor: 10_000_000,
             settlement_fee_minor: 250,
             auth_deadline_ms: 2_000,
@@ -296,7 +298,7 @@ pub struct AuthorizationOutcome {
     pub decision: Decision,
     pub approved_amount_minor: i64,
     pub decided_by: DecidedBy,
-    pub decline_reason: Option<DeclineReason>,
+    pub decline_reason: Option<DeclineCode>,
     /// Why a Saldo answer was not used (timeout, status, malformed), never its body.
     pub failure: Option<String>,
     /// With duplicate delivery on: whether the second answer equalled the first.
@@ -1003,9 +1005,9 @@ fn change_state(
 }
 
 /// The processor's own fence: card state and spend controls (2.2, 3.3). `None` = passes.
-fn processor_rule(state: &SimState, card: &Card, input: &AuthorizeInput) -> Option<DeclineReason> {
+fn processor_rule(state: &SimState, card: &Card, input: &AuthorizeInput) -> Option<DeclineCode> {
     if card.state != CardState::Active {
-        return Some(DeclineReason::CardInactive);
+        return Some(DeclineCode::CardInactive);
     }
     let controls = card.spend_controls.clone().unwrap_or_default();
     if controls
@@ -1013,13 +1015,13 @@ fn processor_rule(state: &SimState, card: &Card, input: &AuthorizeInput) -> Opti
         .as_ref()
         .is_some_and(|blocked| blocked.contains(&input.merchant.mcc))
     {
-        return Some(DeclineReason::MerchantBlocked);
+        return Some(DeclineCode::MerchantBlocked);
     }
     if controls
         .per_authorization_max
         .is_some_and(|max| input.amount_minor > max)
     {
-        return Some(DeclineReason::LimitExceeded);
+        return Some(DeclineCode::LimitExceeded);
     }
     if let Some(daily_max) = controls.daily_max {
         let today = now().date();
@@ -1030,7 +1032,7 @@ fn processor_rule(state: &SimState, card: &Card, input: &AuthorizeInput) -> Opti
             .try_fold(0i64, |sum, a| sum.checked_add(a.approved_minor));
         match spent.and_then(|s| s.checked_add(input.amount_minor)) {
             Some(total) if total <= daily_max => {}
-            _ => return Some(DeclineReason::LimitExceeded),
+            _ => return Some(DeclineCode::LimitExceeded),
         }
     }
     None
@@ -1042,7 +1044,7 @@ fn prepare_authorization(
     state: &SimState,
     config: &SimConfig,
     input: &AuthorizeInput,
-) -> Result<(AuthorizationRequest, Option<DeclineReason>), SimError> {
+) -> Result<(AuthorizationRequest, Option<DeclineCode>), SimError> {
     let rec = state
         .cards
         .get(&input.card_id)
@@ -1053,7 +1055,7 @@ fn prepare_authorization(
         match state.authorizations.get(parent) {
             Some(p) if p.card_id == input.card_id => {
                 if !p.approved || p.expired {
-                    rule = rule.or(Some(DeclineReason::Other));
+                    rule = rule.or(Some(DeclineCode::Other));
                 }
             }
             _ => return Err(SimError::NotFound(parent.clone())),

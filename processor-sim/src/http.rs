@@ -9,6 +9,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use processor_protocol::{
+    Card, CardState, Cardholder, CreateCardRequest, CreateCardholderRequest, ErrorBody,
+    ErrorDetail, Funding, Merchant, ReissueRequest, SetCardStateRequest, SpendControls,
+    WebhookEvent, error_code, format_date, is_token_1_64, is_valid_embossed_name, parse_date,
+};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -19,11 +24,6 @@ use super::{
     AuthorizeInput, CardRec, ChangedBy, Fault, FaultRule, IdempotencyEntry, Inner, RecordedRequest,
     Scenario, SimError, SimState, Simulator, StateChangeError, WebhookSettings, change_state,
     merchant_canteen, new_id, now,
-};
-use crate::protocol::{
-    Card, CardState, Cardholder, CreateCardRequest, CreateCardholderRequest, ErrorBody,
-    ErrorDetail, Funding, Merchant, ReissueRequest, SetCardStateRequest, SpendControls,
-    WebhookEvent, error_code, format_date, is_token_1_64, is_valid_embossed_name, parse_date,
 };
 
 pub(crate) fn router(inner: Arc<Inner>) -> Router {
