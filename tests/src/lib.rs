@@ -15,8 +15,9 @@ use tokio::sync::OnceCell;
 use tokio_postgres::NoTls;
 
 const TEMPLATE_LOCK_KEY: i64 = 0x5a1d_7e57;
-/// Test databases older than this are dropped by later runs (a crashed run leaves its own).
-const STALE_TEST_DB_SECONDS: u64 = 6 * 3600;
+/// Test databases older than this are dropped by later runs (a crashed run leaves its own). An
+/// hour outlives any run, and keeps a failed test's database for a look without filling the disk.
+const STALE_TEST_DB_SECONDS: u64 = 3600;
 const TEST_DB_PREFIX: &str = "saldo_test_";
 
 static TEMPLATE: OnceCell<String> = OnceCell::const_new();
