@@ -373,9 +373,10 @@ async fn release_increment(
         )
         .await?;
     let found = tx.query_one(&statement, &[&row.authorization_id]).await?;
-    let (Some(parent_id), currency) =
-        (found.get::<_, Option<String>>(0), found.get::<_, String>(1))
-    else {
+    let (Some(parent_id), currency) = (
+        found.get::<_, Option<String>>("parent_authorization_id"),
+        found.get::<_, String>("currency"),
+    ) else {
         return Ok(());
     };
     let mut parent = booking::lock_authorization(tx, &parent_id, &row.card_id, &currency).await?;

@@ -94,10 +94,10 @@ pub async fn card(tx: &Transaction<'_>, card_id: &str) -> BookingResult<Option<C
 
 fn card_from_row(row: &tokio_postgres::Row) -> Card {
     Card {
-        card_id: row.get(0),
-        person_id: row.get(1),
-        account_id: row.get(2),
-        state: row.get(3),
+        card_id: row.get("card_id"),
+        person_id: row.get("person_id"),
+        account_id: row.get("account_id"),
+        state: row.get("state"),
     }
 }
 
@@ -171,7 +171,7 @@ pub async fn deadline_declined(
         .query(&statement, &[&authorization_ids])
         .await?
         .iter()
-        .map(|row| row.get(0))
+        .map(|row| row.get("authorization_id"))
         .collect())
 }
 
@@ -232,18 +232,18 @@ const AUTHORIZATION_COLUMNS: &str = "authorization_id, card_id, decision, approv
 
 fn authorization_from_row(row: &tokio_postgres::Row) -> AuthorizationRow {
     AuthorizationRow {
-        authorization_id: row.get(0),
-        card_id: row.get(1),
-        decision: row.get(2),
-        approved_minor: row.get(3),
-        decline_reason: row.get(4),
-        reason_key: row.get(5),
-        source: row.get(6),
-        hold_id: row.get(7),
-        pending_release_minor: row.get(8),
-        expired: row.get(9),
-        cleared_minor: row.get(10),
-        final_cleared: row.get(11),
+        authorization_id: row.get("authorization_id"),
+        card_id: row.get("card_id"),
+        decision: row.get("decision"),
+        approved_minor: row.get("approved_minor"),
+        decline_reason: row.get("decline_reason"),
+        reason_key: row.get("reason_key"),
+        source: row.get("source"),
+        hold_id: row.get("hold_id"),
+        pending_release_minor: row.get("pending_release_minor"),
+        expired: row.get("expired"),
+        cleared_minor: row.get("cleared_minor"),
+        final_cleared: row.get("final_cleared"),
     }
 }
 

@@ -261,7 +261,7 @@ async fn spend_and_available_many(
         .prepare_cached(
             "select r.n, w.day, w.week, w.month,
                     coalesce((select b.posted_minor - b.held_minor from account_balances b
-                              where b.account_id = r.account_id), 0)::bigint
+                              where b.account_id = r.account_id), 0)::bigint as available
              from unnest($1::uuid[], $2::uuid[], $3::char(3)[], $4::timestamptz[],
                          $5::timestamptz[], $6::timestamptz[], $7::timestamptz[],
                          $8::timestamptz[], $9::timestamptz[], $10::timestamptz[],
@@ -362,11 +362,11 @@ async fn spend_and_available_many(
             let currency = query.currency;
             (
                 WindowSpend {
-                    day: Money::new(row.get(1), currency),
-                    week: Money::new(row.get(2), currency),
-                    month: Money::new(row.get(3), currency),
+                    day: Money::new(row.get("day"), currency),
+                    week: Money::new(row.get("week"), currency),
+                    month: Money::new(row.get("month"), currency),
                 },
-                Money::new(row.get(4), currency),
+                Money::new(row.get("available"), currency),
             )
         })
         .collect())

@@ -299,10 +299,10 @@ async fn record_deadline_decline(
     tx.commit().await?;
     Ok(match answered {
         Some(row) => AuthorizationOutcome {
-            approve: row.get::<_, String>(0) == "APPROVE",
-            approved_minor: row.get(1),
-            decline_reason: row.get(2),
-            reason_key: row.get(3),
+            approve: row.get::<_, String>("decision") == "APPROVE",
+            approved_minor: row.get("approved_minor"),
+            decline_reason: row.get("decline_reason"),
+            reason_key: row.get("reason_key"),
         },
         None => AuthorizationOutcome::decline("OTHER", "technical_problem"),
     })
@@ -384,8 +384,11 @@ pub async fn settle_recorded_declines(pool: &Pool) -> BookingResult<usize> {
         .await?;
     drop(client);
     for row in &unsettled {
-        let (authorization_id, card_id, currency): (String, String, String) =
-            (row.get(0), row.get(1), row.get(2));
+        let (authorization_id, card_id, currency): (String, String, String) = (
+            row.get("authorization_id"),
+            row.get("card_id"),
+            row.get("currency"),
+        );
         let mut client = pool.get().await.map_err(LedgerError::from)?;
         let tx = client.transaction().await?;
         settle_one(&tx, &authorization_id, &card_id, &currency, None).await?;
@@ -427,8 +430,8 @@ pub async fn verify_declined_answers_hold_nothing(
                         on d.authorization_id = a.authorization_id
                  where a.held_minor > 0
                    and (a.decision = 'DECLINE' or d.authorization_id is not null))
-             select count(*), coalesce((select array_agg(example) from
-                 (select example from v order by example limit 10) l), '{}')
+             select count(*) as violations, coalesce((select array_agg(example) from
+                 (select example from v order by example limit 10) l), '{}') as examples
              from v",
             &[],
         )
@@ -436,8 +439,8 @@ pub async fn verify_declined_answers_hold_nothing(
     Ok(ledger::check::Check {
         name: "declined_hold_nothing",
         description: "no card authorization holds money under a declined answer",
-        violations: row.get(0),
-        examples: row.get(1),
+        violations: row.get("violations"),
+        examples: row.get("examples"),
     })
 }
 

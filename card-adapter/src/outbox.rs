@@ -163,11 +163,11 @@ fn with_body_digest(key: &str, body: &Value) -> String {
     format!("{base}_{}", &digest[..16])
 }
 
-/// The columns [`call_from_row`] reads, in its order.
+/// The columns [`call_from_row`] reads, by name.
 const CALL_COLUMNS: &str = "id, idempotency_key, operation, method, path, body, person_id, state,
     attempts, last_error, last_error_status, idempotency_round, next_attempt_at,
-    coalesce(claimed_until > now(), false), last_attempt_at, delivered_at, staff_retries,
-    superseded_by";
+    coalesce(claimed_until > now(), false) as in_flight, last_attempt_at, delivered_at,
+    staff_retries, superseded_by";
 
 /// Writes a call into the outbox, in the caller's transaction. The same idempotency key twice
 /// is one call.
@@ -738,24 +738,24 @@ impl Outcome {
 
 fn call_from_row(row: &tokio_postgres::Row) -> OutboxCall {
     OutboxCall {
-        id: row.get(0),
-        idempotency_key: row.get(1),
-        operation: row.get(2),
-        method: row.get(3),
-        path: row.get(4),
-        body: row.get(5),
-        person_id: row.get(6),
-        state: row.get(7),
-        attempts: row.get(8),
-        last_error: row.get(9),
-        last_error_status: row.get(10),
-        idempotency_round: row.get(11),
-        next_attempt_at: row.get(12),
-        in_flight: row.get(13),
-        last_attempt_at: row.get(14),
-        delivered_at: row.get(15),
-        staff_retries: row.get(16),
-        superseded_by: row.get(17),
+        id: row.get("id"),
+        idempotency_key: row.get("idempotency_key"),
+        operation: row.get("operation"),
+        method: row.get("method"),
+        path: row.get("path"),
+        body: row.get("body"),
+        person_id: row.get("person_id"),
+        state: row.get("state"),
+        attempts: row.get("attempts"),
+        last_error: row.get("last_error"),
+        last_error_status: row.get("last_error_status"),
+        idempotency_round: row.get("idempotency_round"),
+        next_attempt_at: row.get("next_attempt_at"),
+        in_flight: row.get("in_flight"),
+        last_attempt_at: row.get("last_attempt_at"),
+        delivered_at: row.get("delivered_at"),
+        staff_retries: row.get("staff_retries"),
+        superseded_by: row.get("superseded_by"),
     }
 }
 
@@ -893,22 +893,23 @@ pub async fn retry_dead(client: &impl GenericClient, id: Uuid) -> BookingResult<
 pub async fn in_flight_count(client: &impl GenericClient) -> BookingResult<i64> {
     Ok(client
         .query_one(
-            "select count(*) from card.outbox where state = 'pending' and claimed_until > now()",
+            "select count(*) as in_flight from card.outbox
+             where state = 'pending' and claimed_until > now()",
             &[],
         )
         .await?
-        .get(0))
+        .get("in_flight"))
 }
 
 /// Calls not yet delivered (for `/metrics`: the outbox depth).
 pub async fn pending_count(client: &impl GenericClient) -> BookingResult<i64> {
     Ok(client
         .query_one(
-            "select count(*) from card.outbox where state = 'pending'",
+            "select count(*) as pending from card.outbox where state = 'pending'",
             &[],
         )
         .await?
-        .get(0))
+        .get("pending"))
 }
 
 #[cfg(test)]

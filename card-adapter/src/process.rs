@@ -459,17 +459,17 @@ pub async fn parked_events(
     Ok(rows
         .iter()
         .map(|row| {
-            let body: Vec<u8> = row.get(4);
+            let body: Vec<u8> = row.get("body");
             let data = serde_json::from_slice::<serde_json::Value>(&body)
                 .ok()
                 .and_then(|envelope| envelope.get("data").cloned())
                 .unwrap_or(serde_json::Value::Null);
             let text = |field: &str| data.get(field).and_then(|v| v.as_str()).map(str::to_owned);
             ParkedEvent {
-                webhook_id: row.get(0),
-                event_type: row.get(1),
-                received_at: row.get(2),
-                detail: row.get(3),
+                webhook_id: row.get("webhook_id"),
+                event_type: row.get("event_type"),
+                received_at: row.get("received_at"),
+                detail: row.get("detail"),
                 transaction_id: text("transaction_id"),
                 authorization_id: text("authorization_id"),
                 card_id: text("card_id"),
