@@ -14,8 +14,8 @@
 
 use deadpool_postgres::{GenericClient, Transaction};
 use ledger::controls::{
-    AuthorizationRequest, Channel, Decision, EvaluationContext, ReasonKey, RemainingRoom,
-    SpendWindows, WindowSpend, evaluate, remaining_room,
+    AuthorizationRequest, Channel, Decision, DeclineCode, EvaluationContext, ReasonKey,
+    RemainingRoom, SpendWindows, WindowSpend, evaluate, remaining_room,
 };
 use ledger::policy_store::{self, EffectiveControls, policy_version_text};
 use ledger::{Currency, Money, MoneyError};
@@ -26,6 +26,7 @@ use crate::authorization::{
     AuthorizationInput, AuthorizationOutcome, ControlVerdict, Decide, EarlierApproval,
 };
 use crate::booking::{BookingResult, Card};
+use crate::protocol::DeclineReason;
 
 /// The real controls. Stateless: everything is read in the authorization's transaction.
 #[derive(Debug, Clone, Copy, Default)]
@@ -153,7 +154,7 @@ impl Decide for SpendingControls {
         Ok(match decision {
             Decision::Decline { code, reason, .. } => ControlVerdict {
                 decline: Some(AuthorizationOutcome::decline(
-                    code.as_str(),
+                    protocol_code(code),
                     reason.as_str(),
                 )),
                 max_approve_minor: None,
@@ -206,10 +207,25 @@ fn with_earlier(
     Ok((spent, available))
 }
 
+/// The protocol's decline reason for the controls' code: the same set, the same names.
+fn protocol_code(code: DeclineCode) -> DeclineReason {
+    match code {
+        DeclineCode::InsufficientFunds => DeclineReason::InsufficientFunds,
+        DeclineCode::CardInactive => DeclineReason::CardInactive,
+        DeclineCode::LimitExceeded => DeclineReason::LimitExceeded,
+        DeclineCode::MerchantBlocked => DeclineReason::MerchantBlocked,
+        DeclineCode::CountryBlocked => DeclineReason::CountryBlocked,
+        DeclineCode::ChannelBlocked => DeclineReason::ChannelBlocked,
+        DeclineCode::UnknownCard => DeclineReason::UnknownCard,
+        DeclineCode::SuspectedFraud => DeclineReason::SuspectedFraud,
+        DeclineCode::Other => DeclineReason::Other,
+    }
+}
+
 fn decline(reason: ReasonKey, policy_version: Option<String>) -> ControlVerdict {
     ControlVerdict {
         decline: Some(AuthorizationOutcome::decline(
-            reason.code().as_str(),
+            protocol_code(reason.code()),
             reason.as_str(),
         )),
         max_approve_minor: None,
@@ -421,4 +437,26 @@ fn kiosk_view(
         policy_version: policy_version_text(&controls.policy.reference()),
         mode: controls.effective_mode(at),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_controls_codes_are_the_protocols_reasons() {
+        for code in [
+            DeclineCode::InsufficientFunds,
+            DeclineCode::CardInactive,
+            DeclineCode::LimitExceeded,
+            DeclineCode::MerchantBlocked,
+            DeclineCode::CountryBlocked,
+            DeclineCode::ChannelBlocked,
+            DeclineCode::UnknownCard,
+            DeclineCode::SuspectedFraud,
+            DeclineCode::Other,
+        ] {
+            assert_eq!(protocol_code(code).as_str(), code.as_str());
+        }
+    }
 }

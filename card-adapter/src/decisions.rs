@@ -60,6 +60,8 @@ use crate::authorization::{
 };
 use crate::booking::{self, BookingError, BookingResult, RequestDetails};
 use crate::inbox::{self, Applied, InboxMessage};
+use crate::protocol::{self, DeclineReason};
+use crate::states::Named;
 
 /// Requests decided in one transaction at most: bounds the statements' arrays and how long one
 /// batch holds its balance rows.
@@ -299,12 +301,13 @@ async fn record_deadline_decline(
     tx.commit().await?;
     Ok(match answered {
         Some(row) => AuthorizationOutcome {
-            approve: row.get::<_, String>("decision") == "APPROVE",
+            approve: protocol::Decision::from_name(row.get("decision"))?
+                == protocol::Decision::Approve,
             approved_minor: row.get("approved_minor"),
             decline_reason: row.get("decline_reason"),
             reason_key: row.get("reason_key"),
         },
-        None => AuthorizationOutcome::decline("OTHER", "technical_problem"),
+        None => AuthorizationOutcome::decline(DeclineReason::Other, "technical_problem"),
     })
 }
 
@@ -640,7 +643,7 @@ pub async fn authorize_batch(
                     .await
                     .unwrap_or_else(|error| {
                         tracing::error!(error.code = error.code(), "deadline decline not recorded");
-                        AuthorizationOutcome::decline("OTHER", "technical_problem")
+                        AuthorizationOutcome::decline(DeclineReason::Other, "technical_problem")
                     })
             }
         });
@@ -908,7 +911,10 @@ async fn prepare_batch(
             }
             Err(LedgerError::InsufficientFunds { .. }) => saved.push(Saved::new(
                 index,
-                AuthorizationOutcome::decline("INSUFFICIENT_FUNDS", "insufficient_funds"),
+                AuthorizationOutcome::decline(
+                    DeclineReason::InsufficientFunds,
+                    "insufficient_funds",
+                ),
                 details,
             )),
             // Closed, hot, another currency: the one-request path gives its usual answer.

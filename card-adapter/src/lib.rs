@@ -14,4 +14,5 @@ pub mod pseudonym;
 pub mod reissue;
 pub mod signature;
 pub mod sim;
+pub mod states;
 pub mod webhook;

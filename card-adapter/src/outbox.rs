@@ -38,6 +38,7 @@ use crate::protocol::{
     CardForm, CardState, CreateCardRequest, CreateCardholderRequest, SetCardStateRequest,
 };
 use crate::pseudonym::PseudonymKeys;
+use crate::states::Named;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
@@ -51,6 +52,8 @@ const CLAIM_LEASE_SECONDS: i32 = 120;
 pub const MAX_CALLS_IN_FLIGHT: usize = 8;
 /// An Idempotency-Key is at most 64 characters (protocol 2).
 const MAX_IDEMPOTENCY_KEY_CHARS: usize = 64;
+/// Who changed a card's state, on `card.card_state_events`, when our own call changed it.
+const CHANGED_BY_OUTBOX: &str = "SALDO";
 /// The one call that carries a card's desired state (`POST /v1/cards/{id}/state`).
 pub const CARD_STATE_OPERATION: &str = "set_card_state";
 
@@ -105,8 +108,7 @@ pub struct OutboxCall {
     pub path: String,
     pub body: Option<Value>,
     pub person_id: Option<Uuid>,
-    /// `pending`, `delivered`, `dead` or `superseded`.
-    pub state: String,
+    pub state: CallState,
     /// Attempts since the call was queued, or since staff last put it back.
     pub attempts: i32,
     /// The code of the last failure (`invalid_state_transition`, `transient`, `egress_…`).
@@ -125,6 +127,43 @@ pub struct OutboxCall {
     pub staff_retries: i32,
     /// For a `superseded` call: the later call for the same card's state that replaced it.
     pub superseded_by: Option<Uuid>,
+}
+
+/// Where a call is (`card.outbox.state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallState {
+    /// Waiting for its next attempt, or being sent.
+    Pending,
+    Delivered,
+    /// Parked: out of attempts, refused by the processor or by the egress guard.
+    Dead,
+    /// A card-state call a later one for the same card replaced.
+    Superseded,
+}
+
+impl CallState {
+    pub fn as_str(self) -> &'static str {
+        self.name()
+    }
+}
+
+impl Named for CallState {
+    const SET: &'static str = "outbox call state";
+    const ALL: &'static [CallState] = &[
+        CallState::Pending,
+        CallState::Delivered,
+        CallState::Dead,
+        CallState::Superseded,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            CallState::Pending => "pending",
+            CallState::Delivered => "delivered",
+            CallState::Dead => "dead",
+            CallState::Superseded => "superseded",
+        }
+    }
 }
 
 impl OutboxCall {
@@ -163,7 +202,7 @@ fn with_body_digest(key: &str, body: &Value) -> String {
     format!("{base}_{}", &digest[..16])
 }
 
-/// The columns [`call_from_row`] reads, by name.
+/// The columns an [`OutboxCall`] is read from, by name.
 const CALL_COLUMNS: &str = "id, idempotency_key, operation, method, path, body, person_id, state,
     attempts, last_error, last_error_status, idempotency_round, next_attempt_at,
     coalesce(claimed_until > now(), false) as in_flight, last_attempt_at, delivered_at,
@@ -435,7 +474,7 @@ impl OutboxWorker {
                 &[&batch, &CLAIM_LEASE_SECONDS],
             )
             .await?;
-        Ok(rows.iter().map(call_from_row).collect())
+        rows.iter().map(OutboxCall::try_from).collect()
     }
 
     async fn deliver(&self, call: &OutboxCall) -> BookingResult<Outcome> {
@@ -492,7 +531,8 @@ impl OutboxWorker {
                 if let ClientError::Refused(_) = &error {
                     self.register_refusal(call).await?;
                 }
-                self.fail(call, "dead", error.code(), None, 0).await?;
+                self.fail(call, CallState::Dead, error.code(), None, 0)
+                    .await?;
                 return Ok(Outcome::Dead);
             }
         };
@@ -529,13 +569,14 @@ impl OutboxWorker {
                     error.retry_after_ms(),
                     client::random_jitter,
                 );
-                self.fail(call, "pending", error.code(), status, delay_ms)
+                self.fail(call, CallState::Pending, error.code(), status, delay_ms)
                     .await?;
                 Ok(Outcome::Retry)
             }
             Err(error) => {
                 tracing::warn!(outbox_id = %call.id, operation = %call.operation, error.code = error.code(), "processor call parked as dead");
-                self.fail(call, "dead", error.code(), status, 0).await?;
+                self.fail(call, CallState::Dead, error.code(), status, 0)
+                    .await?;
                 Ok(Outcome::Dead)
             }
         }
@@ -593,7 +634,9 @@ impl OutboxWorker {
                     cardholder_id,
                     person_id,
                     spendable.id,
-                    response["state"].as_str().unwrap_or("INACTIVE"),
+                    response["state"]
+                        .as_str()
+                        .unwrap_or(CardState::Inactive.as_str()),
                     response["last4"].as_str(),
                 )
                 .await?;
@@ -624,7 +667,9 @@ impl OutboxWorker {
                         response["cardholder_id"].as_str().unwrap_or_default(),
                         old.person_id,
                         old.account_id,
-                        response["state"].as_str().unwrap_or("INACTIVE"),
+                        response["state"]
+                            .as_str()
+                            .unwrap_or(CardState::Inactive.as_str()),
                         response["last4"].as_str(),
                     )
                     .await?;
@@ -642,15 +687,17 @@ impl OutboxWorker {
             CARD_STATE_OPERATION => {
                 let card_id = response["id"].as_str().unwrap_or_default();
                 let state = response["state"].as_str().unwrap_or_default();
-                let previous = booking::card(&tx, card_id).await?.map(|card| card.state);
-                if previous.as_deref() != Some(state) {
+                let previous = booking::card(&tx, card_id)
+                    .await?
+                    .map(|card| card.state.name());
+                if previous != Some(state) {
                     match booking::record_card_state(
                         &tx,
                         card_id,
-                        previous.as_deref(),
+                        previous,
                         state,
                         Some("outbox"),
-                        "SALDO",
+                        CHANGED_BY_OUTBOX,
                     )
                     .await
                     {
@@ -677,7 +724,7 @@ impl OutboxWorker {
     async fn fail(
         &self,
         call: &OutboxCall,
-        state: &str,
+        state: CallState,
         error_code: &str,
         status: Option<i32>,
         delay_ms: u64,
@@ -690,7 +737,7 @@ impl OutboxWorker {
                         last_error_status = $4, claimed_until = null,
                         next_attempt_at = now() + $5::bigint * interval '1 millisecond'
                  where id = $1",
-                &[&call.id, &state, &error_code, &status, &delay_ms],
+                &[&call.id, &state.name(), &error_code, &status, &delay_ms],
             )
             .await?;
         Ok(())
@@ -736,26 +783,30 @@ impl Outcome {
     }
 }
 
-fn call_from_row(row: &tokio_postgres::Row) -> OutboxCall {
-    OutboxCall {
-        id: row.get("id"),
-        idempotency_key: row.get("idempotency_key"),
-        operation: row.get("operation"),
-        method: row.get("method"),
-        path: row.get("path"),
-        body: row.get("body"),
-        person_id: row.get("person_id"),
-        state: row.get("state"),
-        attempts: row.get("attempts"),
-        last_error: row.get("last_error"),
-        last_error_status: row.get("last_error_status"),
-        idempotency_round: row.get("idempotency_round"),
-        next_attempt_at: row.get("next_attempt_at"),
-        in_flight: row.get("in_flight"),
-        last_attempt_at: row.get("last_attempt_at"),
-        delivered_at: row.get("delivered_at"),
-        staff_retries: row.get("staff_retries"),
-        superseded_by: row.get("superseded_by"),
+impl TryFrom<&tokio_postgres::Row> for OutboxCall {
+    type Error = BookingError;
+
+    fn try_from(row: &tokio_postgres::Row) -> BookingResult<OutboxCall> {
+        Ok(OutboxCall {
+            id: row.get("id"),
+            idempotency_key: row.get("idempotency_key"),
+            operation: row.get("operation"),
+            method: row.get("method"),
+            path: row.get("path"),
+            body: row.get("body"),
+            person_id: row.get("person_id"),
+            state: CallState::from_name(row.get("state"))?,
+            attempts: row.get("attempts"),
+            last_error: row.get("last_error"),
+            last_error_status: row.get("last_error_status"),
+            idempotency_round: row.get("idempotency_round"),
+            next_attempt_at: row.get("next_attempt_at"),
+            in_flight: row.get("in_flight"),
+            last_attempt_at: row.get("last_attempt_at"),
+            delivered_at: row.get("delivered_at"),
+            staff_retries: row.get("staff_retries"),
+            superseded_by: row.get("superseded_by"),
+        })
     }
 }
 
@@ -773,7 +824,7 @@ pub async fn dead_letters(
             &[&limit],
         )
         .await?;
-    Ok(rows.iter().map(call_from_row).collect())
+    rows.iter().map(OutboxCall::try_from).collect()
 }
 
 /// A call that is dead, was dead and put back by staff, or was superseded, as it is now: whether
@@ -791,7 +842,7 @@ pub async fn dead_letter(
             &[&id],
         )
         .await?;
-    Ok(row.as_ref().map(call_from_row))
+    row.as_ref().map(OutboxCall::try_from).transpose()
 }
 
 /// What a staff retry of a call came to.
@@ -856,7 +907,7 @@ pub async fn retry_dead(client: &impl GenericClient, id: Uuid) -> BookingResult<
         )
         .await?;
     if let Some(row) = superseded {
-        return Ok(Retry::Superseded(call_from_row(&row)));
+        return Ok(Retry::Superseded(OutboxCall::try_from(&row)?));
     }
     let already_superseded = client
         .query_opt(
@@ -867,7 +918,7 @@ pub async fn retry_dead(client: &impl GenericClient, id: Uuid) -> BookingResult<
         )
         .await?;
     if let Some(row) = already_superseded {
-        return Ok(Retry::Superseded(call_from_row(&row)));
+        return Ok(Retry::Superseded(OutboxCall::try_from(&row)?));
     }
     let row = client
         .query_opt(
@@ -884,7 +935,7 @@ pub async fn retry_dead(client: &impl GenericClient, id: Uuid) -> BookingResult<
         )
         .await?;
     Ok(match row {
-        Some(row) => Retry::Requeued(call_from_row(&row)),
+        Some(row) => Retry::Requeued(OutboxCall::try_from(&row)?),
         None => Retry::NotDead,
     })
 }

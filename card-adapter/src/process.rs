@@ -15,9 +15,11 @@ use time::OffsetDateTime;
 
 use crate::authorization::request_details;
 use crate::authorization::{AuthorizationInput, AuthorizationOutcome, DECISION_BUDGET_MS, Decide};
-use crate::booking::{self, BookingError, BookingResult, Card, Clearing};
+use crate::booking::{self, AuthorizationSource, BookingError, BookingResult, Card, Clearing};
 use crate::inbox::{Applied, InboxMessage};
 use crate::inbox::{lock_webhook, record_inbox};
+use crate::protocol::{Decision, DeclineReason};
+use crate::states::Named;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AdviceReason {
@@ -28,10 +30,17 @@ pub enum AdviceReason {
 
 impl AdviceReason {
     pub fn as_str(self) -> &'static str {
-        match self {
-            AdviceReason::StandIn => "STAND_IN",
-            AdviceReason::Timeout => "TIMEOUT",
-            AdviceReason::ProcessorRule => "PROCESSOR_RULE",
+        AuthorizationSource::from(self).name()
+    }
+}
+
+/// An advised authorization's source is the advice's reason.
+impl From<AdviceReason> for AuthorizationSource {
+    fn from(reason: AdviceReason) -> AuthorizationSource {
+        match reason {
+            AdviceReason::StandIn => AuthorizationSource::StandIn,
+            AdviceReason::Timeout => AuthorizationSource::Timeout,
+            AdviceReason::ProcessorRule => AuthorizationSource::ProcessorRule,
         }
     }
 }
@@ -95,7 +104,7 @@ pub async fn authorize(
     crate::decisions::authorize_batch(pool, decide, &[(message.clone(), input, deadline)])
         .await
         .pop()
-        .unwrap_or_else(|| AuthorizationOutcome::decline("OTHER", "technical_problem"))
+        .unwrap_or_else(|| AuthorizationOutcome::decline(DeclineReason::Other, "technical_problem"))
 }
 
 /// Applies an asynchronous message. Returns only once it is committed (or was a duplicate).
@@ -260,7 +269,7 @@ async fn apply_event(
                         }
                     }
                 }
-                row.decision = Some("APPROVE".to_owned());
+                row.decision = Some(Decision::Approve);
                 row.approved_minor = *approved_minor;
             } else {
                 // TIMEOUT or a processor rule declined it: release anything we held.
@@ -271,11 +280,12 @@ async fn apply_event(
                     &format!("card:advice-release:{}", input.authorization_id),
                 )
                 .await?;
-                row.decision = Some("DECLINE".to_owned());
+                row.decision = Some(Decision::Decline);
                 row.approved_minor = 0;
-                row.decline_reason.get_or_insert_with(|| "OTHER".to_owned());
+                row.decline_reason
+                    .get_or_insert_with(|| DeclineReason::Other.name().to_owned());
             }
-            row.source = reason.as_str().to_owned();
+            row.source = AuthorizationSource::from(*reason);
             // An advice is not placed in a spend window by its request time (it was not ours).
             booking::save_authorization(tx, &row, Some(&request_details(input, None))).await?;
             Ok(Applied::Applied)

@@ -22,6 +22,7 @@ use crate::inbox::InboxMessage;
 use crate::process::{self, AdviceReason, CardEvent};
 use crate::protocol::{self, AuthorizationResponse, DeclineReason, WebhookEnvelope, WebhookEvent};
 use crate::signature::{self, WebhookHeaders, WebhookSecret};
+use crate::states::{self, Named};
 
 pub const PATH: &str = "/webhooks/processor";
 /// The protocol's messages are small; anything larger is not one of them.
@@ -139,7 +140,7 @@ async fn receive<D: Decide + 'static>(
                     state.decisions.decide(&message, body.clone(), input).await
                 }
                 Err(_) => Answer::Outcome(AuthorizationOutcome::decline(
-                    "OTHER",
+                    DeclineReason::Other,
                     "currency_not_supported",
                 )),
             };
@@ -157,11 +158,7 @@ async fn receive<D: Decide + 'static>(
                     );
                 }
             };
-            let decision = if outcome.approve {
-                "APPROVE"
-            } else {
-                "DECLINE"
-            };
+            let decision = states::decision(outcome.approve).name();
             let reason = outcome.decline_reason.clone().unwrap_or_default();
             metrics::counter!("saldo_card_authorizations_total", "decision" => decision, "reason" => reason)
                 .increment(1);
@@ -170,7 +167,7 @@ async fn receive<D: Decide + 'static>(
             tracing::info!(
                 webhook_id,
                 authorization_id = %request.authorization_id,
-                decision = if outcome.approve { "APPROVE" } else { "DECLINE" },
+                decision,
                 decline_reason = outcome.decline_reason.as_deref().unwrap_or(""),
                 "authorization decided"
             );
@@ -298,10 +295,7 @@ fn card_event(event: &WebhookEvent, at: time::OffsetDateTime) -> Result<CardEven
             state: change.state.as_str().to_owned(),
             previous_state: Some(change.previous_state.as_str().to_owned()),
             reason: change.reason.clone(),
-            changed_by: match change.changed_by {
-                protocol::ChangedBy::Processor => "PROCESSOR".to_owned(),
-                protocol::ChangedBy::Api => "API".to_owned(),
-            },
+            changed_by: change.changed_by.name().to_owned(),
         },
         WebhookEvent::Unknown { .. } => CardEvent::Unknown,
         // Handled synchronously by the caller.
