@@ -496,6 +496,7 @@ async fn work<D: Decide + 'static>(
         if batch.is_empty() {
             continue;
         }
+        debug_assert!(batch.len() <= MAX_BATCH_REQUESTS);
         let requests = batch.len();
         // How many requests each transaction carries: how much batching the load gives.
         metrics::histogram!("saldo_card_decision_batch_requests")
@@ -566,6 +567,7 @@ async fn decide_and_answer<D: Decide>(
             .collect();
         decide_requests(&pool, decide.as_ref(), &requests, &mut ready).await
     };
+    debug_assert_eq!(decisions.len(), live.len(), "one decision per request");
     let mut unanswered: Vec<Request> = gone.into_iter().map(|p| p.request).collect();
     let mut still_blocked = Vec::new();
     for (pending, decision) in live.into_iter().zip(decisions) {
@@ -634,6 +636,7 @@ pub async fn authorize_batch(
             decisions[index] = decision;
         }
     }
+    debug_assert_eq!(decisions.len(), requests.len(), "one decision per request");
     let mut outcomes = Vec::with_capacity(requests.len());
     for ((_, input, _), decision) in requests.iter().zip(decisions) {
         outcomes.push(match decision {
@@ -710,6 +713,10 @@ pub(crate) async fn decide_requests(
         decisions[index] =
             Some(authorization::authorize_alone(pool, decide, message, input, *deadline).await);
     }
+    debug_assert!(
+        decisions.iter().all(Option::is_some),
+        "every request is decided, blocked or undecided"
+    );
     decisions
         .into_iter()
         .map(|decision| decision.unwrap_or(Decision::Undecided))
@@ -783,6 +790,10 @@ async fn prepare_batch(
     requests: &[(InboxMessage<'_>, &AuthorizationInput, Instant)],
     batched: &[usize],
 ) -> BookingResult<Decided> {
+    debug_assert!(batched.iter().all(|&index| {
+        let input = requests[index].1;
+        input.parent_authorization_id.is_none() && input.amount.is_positive()
+    }));
     let ids: Vec<&str> = batched
         .iter()
         .map(|&index| requests[index].1.authorization_id.as_str())
@@ -805,29 +816,14 @@ async fn prepare_batch(
         blocked: Vec::new(),
     };
     let mut inbox: Vec<(usize, Applied)> = Vec::with_capacity(batched.len());
-    // New authorizations to decide, in arrival order.
-    let mut to_decide = Vec::with_capacity(batched.len());
-    for &index in batched {
-        let input = requests[index].1;
-        if declined.contains(&input.authorization_id) {
-            // An earlier delivery was answered with a recorded decline: the one-request path
-            // answers it and settles the row.
-            decided.alone.push(index);
-            continue;
-        }
-        match existing.get(&input.authorization_id) {
-            None => to_decide.push(index),
-            Some(row) => match AuthorizationOutcome::from_row(row) {
-                Some(outcome) => {
-                    // Decided before: the same answer, held once.
-                    decided.outcomes.push((index, outcome));
-                    inbox.push((index, Applied::Duplicate));
-                }
-                // Events came first (an early reversal, say): their row is updated alone.
-                None => decided.alone.push(index),
-            },
-        }
-    }
+    let to_decide = answer_known(
+        requests,
+        batched,
+        &existing,
+        &declined,
+        &mut decided,
+        &mut inbox,
+    );
     // Only the accounts of cards a hold can go on.
     let account_ids: Vec<uuid::Uuid> = to_decide
         .iter()
@@ -864,10 +860,81 @@ async fn prepare_batch(
     if loaded.len() != pairs.len() {
         return Err(missing("controls"));
     }
+    let holds = plan_holds(
+        decide,
+        requests,
+        with_controls,
+        &loaded,
+        &mut accounts,
+        &mut saved,
+        &mut decided.alone,
+    )?;
+    write_batch(tx, requests, &saved, &holds, inbox).await?;
+    decided.outcomes.extend(
+        saved
+            .into_iter()
+            .map(|decision| (decision.index, decision.outcome)),
+    );
+    debug_assert!(
+        each_once(batched, &decided),
+        "a batch gives each of its requests exactly one decision or path"
+    );
+    Ok(decided)
+}
 
-    let mut earlier: Vec<EarlierApproval> = Vec::with_capacity(pairs.len());
-    let mut holds = Vec::with_capacity(pairs.len());
-    for ((index, card, mut details), loaded) in with_controls.into_iter().zip(&loaded) {
+/// Sorts a batch's requests by what their rows say: a decline recorded at an earlier delivery's
+/// deadline and a row events created first go to the one-request path, an authorization decided
+/// before is answered the same way again; the new authorizations, to decide, are returned in
+/// arrival order.
+fn answer_known(
+    requests: &[(InboxMessage<'_>, &AuthorizationInput, Instant)],
+    batched: &[usize],
+    existing: &HashMap<String, booking::AuthorizationRow>,
+    declined: &HashSet<String>,
+    decided: &mut Decided,
+    inbox: &mut Vec<(usize, Applied)>,
+) -> Vec<usize> {
+    let mut to_decide = Vec::with_capacity(batched.len());
+    for &index in batched {
+        let input = requests[index].1;
+        if declined.contains(&input.authorization_id) {
+            // An earlier delivery was answered with a recorded decline: the one-request path
+            // answers it and settles the row.
+            decided.alone.push(index);
+            continue;
+        }
+        match existing.get(&input.authorization_id) {
+            None => to_decide.push(index),
+            Some(row) => match AuthorizationOutcome::from_row(row) {
+                Some(outcome) => {
+                    // Decided before: the same answer, held once.
+                    decided.outcomes.push((index, outcome));
+                    inbox.push((index, Applied::Duplicate));
+                }
+                // Events came first (an early reversal, say): their row is updated alone.
+                None => decided.alone.push(index),
+            },
+        }
+    }
+    to_decide
+}
+
+/// Decides, in memory and in arrival order, the requests whose card and balance row the batch
+/// holds: each counts the approvals before it. The approvals' holds are planned on their locked
+/// balance rows and returned; every decision goes to `saved`, and what the ledger refuses for a
+/// reason other than money to `alone`.
+fn plan_holds<D: Decide>(
+    decide: &D,
+    requests: &[(InboxMessage<'_>, &AuthorizationInput, Instant)],
+    with_controls: Vec<(usize, &booking::Card, RequestDetails)>,
+    loaded: &[D::Loaded],
+    accounts: &mut HashMap<uuid::Uuid, ledger::store::HoldAccount>,
+    saved: &mut Vec<Saved>,
+    alone: &mut Vec<usize>,
+) -> BookingResult<Vec<ledger::store::PlannedHold>> {
+    let mut earlier: Vec<EarlierApproval> = Vec::with_capacity(loaded.len());
+    let mut holds = Vec::with_capacity(loaded.len());
+    for ((index, card, mut details), loaded) in with_controls.into_iter().zip(loaded) {
         let input = requests[index].1;
         let verdict = decide.verdict(loaded, card, input, &earlier)?;
         details.policy_version = verdict.policy_version;
@@ -883,6 +950,10 @@ async fn prepare_batch(
                 continue;
             }
         };
+        debug_assert!(
+            amount.is_positive() && amount.amount_minor <= input.amount.amount_minor,
+            "an approval holds part or all of what was asked"
+        );
         let Some(account) = accounts.get_mut(&card.account_id) else {
             return Err(missing("locked account"));
         };
@@ -918,10 +989,21 @@ async fn prepare_batch(
                 details,
             )),
             // Closed, hot, another currency: the one-request path gives its usual answer.
-            Err(_) => decided.alone.push(index),
+            Err(_) => alone.push(index),
         }
     }
+    Ok(holds)
+}
 
+/// The batch's three writes in one round trip: the planned holds, the new authorization rows
+/// with their decisions, and the inbox rows of every message the batch answered.
+async fn write_batch(
+    tx: &Transaction<'_>,
+    requests: &[(InboxMessage<'_>, &AuthorizationInput, Instant)],
+    saved: &[Saved],
+    holds: &[ledger::store::PlannedHold],
+    mut inbox: Vec<(usize, Applied)>,
+) -> BookingResult<()> {
     let rows: Vec<booking::AuthorizationRow> = saved
         .iter()
         .map(|decision| {
@@ -955,16 +1037,27 @@ async fn prepare_batch(
     // two failures the earlier statement's is returned.
     tokio::try_join!(
         biased;
-        async { Ok::<_, BookingError>(ledger::store::insert_holds(tx, &holds).await?) },
+        async { Ok::<_, BookingError>(ledger::store::insert_holds(tx, holds).await?) },
         booking::insert_decisions(tx, &decisions),
         record_inbox_many(tx, &messages)
     )?;
-    decided.outcomes.extend(
-        saved
-            .into_iter()
-            .map(|decision| (decision.index, decision.outcome)),
-    );
-    Ok(decided)
+    Ok(())
+}
+
+/// True when every request of the batch is answered, left for the one-request path or blocked,
+/// and only once (checked in debug builds).
+fn each_once(batched: &[usize], decided: &Decided) -> bool {
+    let mut seen: Vec<usize> = decided
+        .outcomes
+        .iter()
+        .map(|(index, _)| *index)
+        .chain(decided.alone.iter().copied())
+        .chain(decided.blocked.iter().copied())
+        .collect();
+    let mut expected = batched.to_vec();
+    seen.sort_unstable();
+    expected.sort_unstable();
+    seen == expected
 }
 
 /// A new authorization this batch decided: its row is inserted with the decision.
