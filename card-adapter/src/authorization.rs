@@ -95,6 +95,9 @@ impl AuthorizationOutcome {
     }
 
     pub(crate) fn approved(approved_minor: i64) -> AuthorizationOutcome {
+        // A zero approval is malformed (protocol 3.3); the ledger holds a part only when some
+        // money is available.
+        debug_assert!(approved_minor > 0, "an approval of {approved_minor}");
         AuthorizationOutcome {
             approve: true,
             approved_minor,

@@ -587,125 +587,10 @@ impl OutboxWorker {
         let mut client = self.pool.get().await.map_err(ledger::LedgerError::from)?;
         let tx = client.transaction().await?;
         match call.operation.as_str() {
-            "create_cardholder" => {
-                let cardholder_id = response["id"].as_str().unwrap_or_default().to_owned();
-                let person_id = call.person_id.unwrap_or_default();
-                // The fence for the person's mode now; later changes queue syncs (`fence`).
-                let spend_controls =
-                    crate::fence_controls::current_spend_controls(&tx, person_id).await?;
-                let body = serde_json::to_value(CreateCardRequest {
-                    cardholder_id,
-                    form: CardForm::Physical,
-                    embossed_name: Some(self.program_card_name.clone()),
-                    spend_controls: Some(spend_controls),
-                    memo: None,
-                })
-                .map_err(|e| ledger::LedgerError::invalid("body", e.to_string()))?;
-                enqueue(
-                    &tx,
-                    &key("cd", person_id),
-                    "create_card",
-                    &Method::POST,
-                    "/v1/cards",
-                    Some(&body),
-                    Some(person_id),
-                )
-                .await?;
-            }
-            "create_card" => {
-                let person_id = call.person_id.unwrap_or_default();
-                let card_id = response["id"].as_str().unwrap_or_default();
-                let cardholder_id = response["cardholder_id"].as_str().unwrap_or_default();
-                let spendable = ledger::store::accounts_of_person(&tx, person_id)
-                    .await?
-                    .into_iter()
-                    .find(|a| {
-                        a.purpose == ledger::person_purpose::SPENDABLE && a.closed_at.is_none()
-                    })
-                    .ok_or_else(|| {
-                        ledger::LedgerError::invalid(
-                            "no_spendable_account",
-                            "the person has no open spendable account",
-                        )
-                    })?;
-                booking::register_card(
-                    &tx,
-                    card_id,
-                    cardholder_id,
-                    person_id,
-                    spendable.id,
-                    response["state"]
-                        .as_str()
-                        .unwrap_or(CardState::Inactive.as_str()),
-                    response["last4"].as_str(),
-                )
-                .await?;
-                request_card_state(
-                    &tx,
-                    card_id,
-                    Some(person_id),
-                    CardState::Active,
-                    "issued",
-                    call.id,
-                )
-                .await?;
-            }
-            "reissue_card" => {
-                // The replacement belongs to the same person and account; the old card closes by
-                // the processor's rules (at once for LOST/STOLEN, else on activation), which
-                // its card.state_changed webhook mirrors.
-                let person_id = call.person_id.unwrap_or_default();
-                let old_card_id = call
-                    .path
-                    .trim_start_matches("/v1/cards/")
-                    .trim_end_matches("/reissue");
-                if let Some(old) = booking::card(&tx, old_card_id).await? {
-                    let card_id = response["id"].as_str().unwrap_or_default();
-                    booking::register_card(
-                        &tx,
-                        card_id,
-                        response["cardholder_id"].as_str().unwrap_or_default(),
-                        old.person_id,
-                        old.account_id,
-                        response["state"]
-                            .as_str()
-                            .unwrap_or(CardState::Inactive.as_str()),
-                        response["last4"].as_str(),
-                    )
-                    .await?;
-                    request_card_state(
-                        &tx,
-                        card_id,
-                        Some(person_id),
-                        CardState::Active,
-                        "replacement issued",
-                        call.id,
-                    )
-                    .await?;
-                }
-            }
-            CARD_STATE_OPERATION => {
-                let card_id = response["id"].as_str().unwrap_or_default();
-                let state = response["state"].as_str().unwrap_or_default();
-                let previous = booking::card(&tx, card_id)
-                    .await?
-                    .map(|card| card.state.name());
-                if previous != Some(state) {
-                    match booking::record_card_state(
-                        &tx,
-                        card_id,
-                        previous,
-                        state,
-                        Some("outbox"),
-                        CHANGED_BY_OUTBOX,
-                    )
-                    .await
-                    {
-                        Ok(()) | Err(BookingError::UnknownCard) => {}
-                        Err(error) => return Err(error),
-                    }
-                }
-            }
+            "create_cardholder" => self.request_card_for(&tx, call, response).await?,
+            "create_card" => register_issued_card(&tx, call, response).await?,
+            "reissue_card" => register_replacement(&tx, call, response).await?,
+            CARD_STATE_OPERATION => mirror_card_state(&tx, response).await?,
             _ => {}
         }
         tx.execute(
@@ -716,6 +601,38 @@ impl OutboxWorker {
         )
         .await?;
         tx.commit().await?;
+        Ok(())
+    }
+
+    /// A cardholder was created: its card is requested, with the fence for the person's mode.
+    async fn request_card_for(
+        &self,
+        tx: &Transaction<'_>,
+        call: &OutboxCall,
+        response: &Value,
+    ) -> BookingResult<()> {
+        let cardholder_id = response["id"].as_str().unwrap_or_default().to_owned();
+        let person_id = call.person_id.unwrap_or_default();
+        // The fence for the person's mode now; later changes queue syncs (`fence`).
+        let spend_controls = crate::fence_controls::current_spend_controls(tx, person_id).await?;
+        let body = serde_json::to_value(CreateCardRequest {
+            cardholder_id,
+            form: CardForm::Physical,
+            embossed_name: Some(self.program_card_name.clone()),
+            spend_controls: Some(spend_controls),
+            memo: None,
+        })
+        .map_err(|e| ledger::LedgerError::invalid("body", e.to_string()))?;
+        enqueue(
+            tx,
+            &key("cd", person_id),
+            "create_card",
+            &Method::POST,
+            "/v1/cards",
+            Some(&body),
+            Some(person_id),
+        )
+        .await?;
         Ok(())
     }
 
@@ -765,6 +682,117 @@ impl OutboxWorker {
             })?;
         Ok(())
     }
+}
+
+/// A card was created: it is registered on the person's open spendable account, and its
+/// activation is queued.
+async fn register_issued_card(
+    tx: &Transaction<'_>,
+    call: &OutboxCall,
+    response: &Value,
+) -> BookingResult<()> {
+    let person_id = call.person_id.unwrap_or_default();
+    let card_id = response["id"].as_str().unwrap_or_default();
+    let cardholder_id = response["cardholder_id"].as_str().unwrap_or_default();
+    let spendable = ledger::store::accounts_of_person(tx, person_id)
+        .await?
+        .into_iter()
+        .find(|a| a.purpose == ledger::person_purpose::SPENDABLE && a.closed_at.is_none())
+        .ok_or_else(|| {
+            ledger::LedgerError::invalid(
+                "no_spendable_account",
+                "the person has no open spendable account",
+            )
+        })?;
+    booking::register_card(
+        tx,
+        card_id,
+        cardholder_id,
+        person_id,
+        spendable.id,
+        response["state"]
+            .as_str()
+            .unwrap_or(CardState::Inactive.as_str()),
+        response["last4"].as_str(),
+    )
+    .await?;
+    request_card_state(
+        tx,
+        card_id,
+        Some(person_id),
+        CardState::Active,
+        "issued",
+        call.id,
+    )
+    .await?;
+    Ok(())
+}
+
+/// A replacement card was issued: it is registered on the old card's person and account, and
+/// its activation is queued.
+async fn register_replacement(
+    tx: &Transaction<'_>,
+    call: &OutboxCall,
+    response: &Value,
+) -> BookingResult<()> {
+    // The replacement belongs to the same person and account; the old card closes by
+    // the processor's rules (at once for LOST/STOLEN, else on activation), which
+    // its card.state_changed webhook mirrors.
+    let person_id = call.person_id.unwrap_or_default();
+    let old_card_id = call
+        .path
+        .trim_start_matches("/v1/cards/")
+        .trim_end_matches("/reissue");
+    if let Some(old) = booking::card(tx, old_card_id).await? {
+        let card_id = response["id"].as_str().unwrap_or_default();
+        booking::register_card(
+            tx,
+            card_id,
+            response["cardholder_id"].as_str().unwrap_or_default(),
+            old.person_id,
+            old.account_id,
+            response["state"]
+                .as_str()
+                .unwrap_or(CardState::Inactive.as_str()),
+            response["last4"].as_str(),
+        )
+        .await?;
+        request_card_state(
+            tx,
+            card_id,
+            Some(person_id),
+            CardState::Active,
+            "replacement issued",
+            call.id,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The processor set a card's state: mirrored, with the change recorded.
+async fn mirror_card_state(tx: &Transaction<'_>, response: &Value) -> BookingResult<()> {
+    let card_id = response["id"].as_str().unwrap_or_default();
+    let state = response["state"].as_str().unwrap_or_default();
+    let previous = booking::card(tx, card_id)
+        .await?
+        .map(|card| card.state.name());
+    if previous != Some(state) {
+        match booking::record_card_state(
+            tx,
+            card_id,
+            previous,
+            state,
+            Some("outbox"),
+            CHANGED_BY_OUTBOX,
+        )
+        .await
+        {
+            Ok(()) | Err(BookingError::UnknownCard) => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(())
 }
 
 enum Outcome {

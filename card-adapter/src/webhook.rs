@@ -133,72 +133,92 @@ async fn receive<D: Decide + 'static>(
     };
     match &envelope.event {
         WebhookEvent::AuthorizationRequest(request) => {
-            let started = std::time::Instant::now();
-            let decided = match authorization_input(request, envelope.timestamp) {
-                Ok(input) => {
-                    let input = input.on_our_clock(time::OffsetDateTime::now_utc());
-                    state.decisions.decide(&message, body.clone(), input).await
-                }
-                Err(_) => Answer::Outcome(AuthorizationOutcome::decline(
-                    DeclineReason::Other,
-                    "currency_not_supported",
-                )),
-            };
-            let outcome = match decided {
-                Answer::Outcome(outcome) => outcome,
-                Answer::Unrecorded => {
-                    // No decision to give: the processor declines (fails closed) and its TIMEOUT
-                    // advice releases whatever a commit that lands later held.
-                    metrics::counter!("saldo_card_authorizations_total", "decision" => "NONE", "reason" => "not_recorded")
-                        .increment(1);
-                    return problem(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "decision_not_recorded",
-                        "no decision could be recorded in time",
-                    );
-                }
-            };
-            let decision = states::decision(outcome.approve).name();
-            let reason = outcome.decline_reason.clone().unwrap_or_default();
-            metrics::counter!("saldo_card_authorizations_total", "decision" => decision, "reason" => reason)
-                .increment(1);
-            metrics::histogram!("saldo_card_authorization_duration_seconds")
-                .record(started.elapsed());
-            tracing::info!(
-                webhook_id,
-                authorization_id = %request.authorization_id,
-                decision,
-                decline_reason = outcome.decline_reason.as_deref().unwrap_or(""),
-                "authorization decided"
-            );
-            axum::Json(answer(&outcome)).into_response()
+            answer_request(&state, &message, &body, request, envelope.timestamp).await
         }
-        event => {
-            let card_event = match card_event(event, envelope.timestamp) {
-                Ok(card_event) => card_event,
-                Err(code) => {
-                    return problem(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        code,
-                        "the message cannot be booked",
-                    );
-                }
-            };
-            match process::apply(&state.pool, &message, &card_event).await {
-                Ok(applied) => {
-                    tracing::info!(webhook_id, event_type = message.event_type, outcome = ?applied, "processor event recorded");
-                    (StatusCode::OK, axum::Json(json!({"status": "recorded"}))).into_response()
-                }
-                Err(error) => {
-                    // Not recorded: a non-2xx answer makes the processor deliver it again.
-                    tracing::error!(webhook_id, error.code = error.code(), error = ?error, "processor event not recorded");
-                    problem(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "not_recorded",
-                        "the message was not recorded; deliver it again",
-                    )
-                }
-            }
+        event => apply_event(&state, &message, event, envelope.timestamp).await,
+    }
+}
+
+/// Decides an `authorization.request` (protocol 3.3) by its deadline and answers it.
+async fn answer_request<D: Decide + 'static>(
+    state: &Receiver<D>,
+    message: &InboxMessage<'_>,
+    body: &Bytes,
+    request: &protocol::AuthorizationRequest,
+    at: time::OffsetDateTime,
+) -> Response {
+    let webhook_id = message.webhook_id;
+    let started = std::time::Instant::now();
+    let decided = match authorization_input(request, at) {
+        Ok(input) => {
+            let input = input.on_our_clock(time::OffsetDateTime::now_utc());
+            state.decisions.decide(message, body.clone(), input).await
+        }
+        Err(_) => Answer::Outcome(AuthorizationOutcome::decline(
+            DeclineReason::Other,
+            "currency_not_supported",
+        )),
+    };
+    let outcome = match decided {
+        Answer::Outcome(outcome) => outcome,
+        Answer::Unrecorded => {
+            // No decision to give: the processor declines (fails closed) and its TIMEOUT
+            // advice releases whatever a commit that lands later held.
+            metrics::counter!("saldo_card_authorizations_total", "decision" => "NONE", "reason" => "not_recorded")
+                .increment(1);
+            return problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "decision_not_recorded",
+                "no decision could be recorded in time",
+            );
+        }
+    };
+    let decision = states::decision(outcome.approve).name();
+    let reason = outcome.decline_reason.clone().unwrap_or_default();
+    metrics::counter!("saldo_card_authorizations_total", "decision" => decision, "reason" => reason)
+        .increment(1);
+    metrics::histogram!("saldo_card_authorization_duration_seconds").record(started.elapsed());
+    tracing::info!(
+        webhook_id,
+        authorization_id = %request.authorization_id,
+        decision,
+        decline_reason = outcome.decline_reason.as_deref().unwrap_or(""),
+        "authorization decided"
+    );
+    axum::Json(answer(&outcome)).into_response()
+}
+
+/// Records and applies an asynchronous event (protocol 3.4 to 3.9) before the 2xx answer.
+async fn apply_event<D>(
+    state: &Receiver<D>,
+    message: &InboxMessage<'_>,
+    event: &WebhookEvent,
+    at: time::OffsetDateTime,
+) -> Response {
+    let webhook_id = message.webhook_id;
+    let card_event = match card_event(event, at) {
+        Ok(card_event) => card_event,
+        Err(code) => {
+            return problem(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                code,
+                "the message cannot be booked",
+            );
+        }
+    };
+    match process::apply(&state.pool, message, &card_event).await {
+        Ok(applied) => {
+            tracing::info!(webhook_id, event_type = message.event_type, outcome = ?applied, "processor event recorded");
+            (StatusCode::OK, axum::Json(json!({"status": "recorded"}))).into_response()
+        }
+        Err(error) => {
+            // Not recorded: a non-2xx answer makes the processor deliver it again.
+            tracing::error!(webhook_id, error.code = error.code(), error = ?error, "processor event not recorded");
+            problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not_recorded",
+                "the message was not recorded; deliver it again",
+            )
         }
     }
 }
