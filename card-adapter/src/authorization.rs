@@ -434,6 +434,22 @@ async fn decide_and_hold(
         Ok(amount) => amount,
         Err(decline) => return Ok(decline),
     };
+    debug_assert!(
+        amount.is_positive() && amount.amount_minor <= input.amount.amount_minor,
+        "an approval holds part or all of what was asked"
+    );
+    hold_approved(tx, row, card, input, amount).await
+}
+
+/// Holds what a request was approved for: on its own hold, or for an incremental authorization
+/// on its parent's; declined when the money is not there or the parent holds nothing.
+async fn hold_approved(
+    tx: &Transaction<'_>,
+    row: &mut AuthorizationRow,
+    card: &Card,
+    input: &AuthorizationInput,
+    amount: Money,
+) -> BookingResult<AuthorizationOutcome> {
     let held = match &input.parent_authorization_id {
         Some(parent_id) => {
             let parent =

@@ -485,18 +485,10 @@ async fn work<D: Decide + 'static>(
             },
             () = tokio::time::sleep(retry_wait) => {}
         }
-        let retried_now = blocked.len().min(MAX_RETRIED_PER_BATCH);
-        let mut batch: Vec<Pending> = blocked.drain(..retried_now).collect();
-        while batch.len() < MAX_BATCH_REQUESTS {
-            match receiver.try_recv() {
-                Ok(pending) => batch.push(pending),
-                Err(_) => break,
-            }
-        }
+        let batch = next_batch(&mut blocked, &mut receiver);
         if batch.is_empty() {
             continue;
         }
-        debug_assert!(batch.len() <= MAX_BATCH_REQUESTS);
         let requests = batch.len();
         // How many requests each transaction carries: how much batching the load gives.
         metrics::histogram!("saldo_card_decision_batch_requests")
@@ -532,6 +524,21 @@ async fn work<D: Decide + 'static>(
             }
         }
     }
+}
+
+/// The next batch: the requests tried again first, oldest first, in at most
+/// [`MAX_RETRIED_PER_BATCH`] places, then what waits in the queue, up to [`MAX_BATCH_REQUESTS`].
+fn next_batch(blocked: &mut Vec<Pending>, receiver: &mut mpsc::Receiver<Pending>) -> Vec<Pending> {
+    let retried_now = blocked.len().min(MAX_RETRIED_PER_BATCH);
+    let mut batch: Vec<Pending> = blocked.drain(..retried_now).collect();
+    while batch.len() < MAX_BATCH_REQUESTS {
+        match receiver.try_recv() {
+            Ok(pending) => batch.push(pending),
+            Err(_) => break,
+        }
+    }
+    debug_assert!(batch.len() <= MAX_BATCH_REQUESTS);
+    batch
 }
 
 fn log_batch_failure(ended: Result<(), tokio::task::JoinError>, requests: usize) {

@@ -483,35 +483,8 @@ impl OutboxWorker {
             None => Vec::new(),
         };
         let method = Method::from_bytes(call.method.as_bytes()).unwrap_or(Method::POST);
-        let body = match (call.operation.as_str(), call.person_id, &call.body) {
-            ("create_cardholder", Some(person_id), None) => Some(
-                serde_json::to_value(CreateCardholderRequest::pseudonymous(
-                    self.pseudonyms.pseudonym_for(person_id),
-                    self.program.clone(),
-                ))
-                .map_err(|e| ledger::LedgerError::invalid("body", e.to_string()))?,
-            ),
-            (crate::fence_controls::SYNC_OPERATION, Some(person_id), None) => {
-                let client = self.pool.get().await.map_err(ledger::LedgerError::from)?;
-                let controls =
-                    crate::fence_controls::current_spend_controls(&client, person_id).await?;
-                Some(
-                    serde_json::to_value(controls)
-                        .map_err(|e| ledger::LedgerError::invalid("body", e.to_string()))?,
-                )
-            }
-            _ => call.body.clone(),
-        };
-        let idempotency_key = match (call.operation.as_str(), &body) {
-            // A fence is computed when it is sent, so a retry after a lost answer can carry
-            // another body; under the same key the processor would answer 409
-            // idempotency_conflict and the call would die. A key per body: the same fence
-            // replays, a newer one is applied (a PATCH of the whole fence, harmless twice).
-            (crate::fence_controls::SYNC_OPERATION, Some(body)) => {
-                with_body_digest(&call.idempotency_key_to_send(), body)
-            }
-            _ => call.idempotency_key_to_send(),
-        };
+        let body = self.body_to_send(call).await?;
+        let idempotency_key = key_to_send(call, body.as_ref());
         let prepared = match self.client.prepare(
             method,
             &call.path,
@@ -580,6 +553,31 @@ impl OutboxWorker {
                 Ok(Outcome::Dead)
             }
         }
+    }
+
+    /// The body this attempt sends: computed now for a cardholder (the pseudonym under the key
+    /// current now) and a fence sync (the fence now), else the queued body.
+    async fn body_to_send(&self, call: &OutboxCall) -> BookingResult<Option<Value>> {
+        let body = match (call.operation.as_str(), call.person_id, &call.body) {
+            ("create_cardholder", Some(person_id), None) => Some(
+                serde_json::to_value(CreateCardholderRequest::pseudonymous(
+                    self.pseudonyms.pseudonym_for(person_id),
+                    self.program.clone(),
+                ))
+                .map_err(|e| ledger::LedgerError::invalid("body", e.to_string()))?,
+            ),
+            (crate::fence_controls::SYNC_OPERATION, Some(person_id), None) => {
+                let client = self.pool.get().await.map_err(ledger::LedgerError::from)?;
+                let controls =
+                    crate::fence_controls::current_spend_controls(&client, person_id).await?;
+                Some(
+                    serde_json::to_value(controls)
+                        .map_err(|e| ledger::LedgerError::invalid("body", e.to_string()))?,
+                )
+            }
+            _ => call.body.clone(),
+        };
+        Ok(body)
     }
 
     /// Marks the call delivered and does what its answer calls for, in one transaction.
@@ -793,6 +791,20 @@ async fn mirror_card_state(tx: &Transaction<'_>, response: &Value) -> BookingRes
         }
     }
     Ok(())
+}
+
+/// The Idempotency-Key this attempt carries.
+fn key_to_send(call: &OutboxCall, body: Option<&Value>) -> String {
+    match (call.operation.as_str(), body) {
+        // A fence is computed when it is sent, so a retry after a lost answer can carry
+        // another body; under the same key the processor would answer 409
+        // idempotency_conflict and the call would die. A key per body: the same fence
+        // replays, a newer one is applied (a PATCH of the whole fence, harmless twice).
+        (crate::fence_controls::SYNC_OPERATION, Some(body)) => {
+            with_body_digest(&call.idempotency_key_to_send(), body)
+        }
+        _ => call.idempotency_key_to_send(),
+    }
 }
 
 enum Outcome {
