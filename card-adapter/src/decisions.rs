@@ -844,21 +844,16 @@ async fn prepare_batch(
         ledger::store::lock_accounts_for_holds_skip_locked(tx, &account_ids).await?
     };
 
-    // The card decides before the controls: unknown and inactive cards are declined as such.
-    let mut with_controls = Vec::with_capacity(to_decide.len());
     let mut saved: Vec<Saved> = Vec::with_capacity(to_decide.len());
-    for &index in &to_decide {
-        let input = requests[index].1;
-        let details = authorization::request_details(input, Some(input.at));
-        match authorization::usable_card(cards.get(&input.card_id)) {
-            Err(outcome) => saved.push(Saved::new(index, outcome, details)),
-            Ok(card) if locked_elsewhere.contains(&card.account_id) => {
-                decided.blocked.push(index);
-            }
-            Ok(card) if !accounts.contains_key(&card.account_id) => decided.alone.push(index),
-            Ok(card) => with_controls.push((index, card, details)),
-        }
-    }
+    let with_controls = sort_by_card(
+        requests,
+        &to_decide,
+        &cards,
+        &accounts,
+        &locked_elsewhere,
+        &mut saved,
+        &mut decided,
+    );
     let pairs: Vec<(&booking::Card, &AuthorizationInput)> = with_controls
         .iter()
         .map(|(index, card, _)| (*card, requests[*index].1))
@@ -924,6 +919,34 @@ fn answer_known(
         }
     }
     to_decide
+}
+
+/// The card decides before the controls: unknown and inactive cards are declined as such (into
+/// `saved`), a card whose balance row another transaction holds is blocked, one whose account has
+/// no balance row goes to the one-request path; the rest, with their cards, go to the controls.
+fn sort_by_card<'c>(
+    requests: &[(InboxMessage<'_>, &AuthorizationInput, Instant)],
+    to_decide: &[usize],
+    cards: &'c HashMap<String, booking::Card>,
+    accounts: &HashMap<uuid::Uuid, ledger::store::HoldAccount>,
+    locked_elsewhere: &[uuid::Uuid],
+    saved: &mut Vec<Saved>,
+    decided: &mut Decided,
+) -> Vec<(usize, &'c booking::Card, RequestDetails)> {
+    let mut with_controls = Vec::with_capacity(to_decide.len());
+    for &index in to_decide {
+        let input = requests[index].1;
+        let details = authorization::request_details(input, Some(input.at));
+        match authorization::usable_card(cards.get(&input.card_id)) {
+            Err(outcome) => saved.push(Saved::new(index, outcome, details)),
+            Ok(card) if locked_elsewhere.contains(&card.account_id) => {
+                decided.blocked.push(index);
+            }
+            Ok(card) if !accounts.contains_key(&card.account_id) => decided.alone.push(index),
+            Ok(card) => with_controls.push((index, card, details)),
+        }
+    }
+    with_controls
 }
 
 /// Decides, in memory and in arrival order, the requests whose card and balance row the batch

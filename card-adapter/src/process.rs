@@ -209,33 +209,11 @@ async fn apply_event(
             authorization_id,
             card_id,
             amount,
-        } => {
-            known_card(tx, card_id).await?;
-            let mut row =
-                booking::lock_authorization(tx, authorization_id, card_id, amount.currency.code())
-                    .await?;
-            booking::release_authorization(
-                tx,
-                &mut row,
-                Some(*amount),
-                &format!("card:reversal:{}", message.webhook_id),
-            )
-            .await?;
-            booking::save_authorization(tx, &row, None).await?;
-            Ok(Applied::Applied)
-        }
+        } => apply_reversal(tx, message, authorization_id, card_id, *amount).await,
         CardEvent::Expired {
             authorization_id,
             card_id,
-        } => {
-            let card = known_card(tx, card_id).await?;
-            let currency = ledger::store::account(tx, card.account_id).await?.currency;
-            let mut row =
-                booking::lock_authorization(tx, authorization_id, card_id, currency.code()).await?;
-            booking::expire_authorization(tx, &mut row).await?;
-            booking::save_authorization(tx, &row, None).await?;
-            Ok(Applied::Applied)
-        }
+        } => apply_expiry(tx, authorization_id, card_id).await,
         CardEvent::Clearing {
             transaction_id,
             authorization_id,
@@ -267,24 +245,12 @@ async fn apply_event(
             merchant,
             cleared_at,
         } => {
-            let card = known_card(tx, card_id).await?;
-            if booking::transaction_booked(tx, transaction_id).await? {
-                return Ok(Applied::Duplicate);
-            }
-            booking::book_refund(
-                tx,
-                transaction_id,
-                &card,
-                *amount,
-                cleared_at.date(),
-                serde_json::json!({
-                    "card_id": card_id,
-                    "original_transaction_id": original_transaction_id,
-                    "merchant": merchant,
-                }),
-            )
-            .await?;
-            Ok(Applied::Applied)
+            let metadata = serde_json::json!({
+                "card_id": card_id,
+                "original_transaction_id": original_transaction_id,
+                "merchant": merchant,
+            });
+            apply_refund(tx, transaction_id, card_id, *amount, *cleared_at, metadata).await
         }
         CardEvent::CardStateChanged {
             card_id,
@@ -306,6 +272,68 @@ async fn apply_event(
         }
         CardEvent::Unknown => Ok(Applied::Ignored),
     }
+}
+
+/// A reversal (protocol 3.5): part of the hold is released, capped at what remains.
+async fn apply_reversal(
+    tx: &Transaction<'_>,
+    message: &InboxMessage<'_>,
+    authorization_id: &str,
+    card_id: &str,
+    amount: Money,
+) -> BookingResult<Applied> {
+    known_card(tx, card_id).await?;
+    let mut row =
+        booking::lock_authorization(tx, authorization_id, card_id, amount.currency.code()).await?;
+    booking::release_authorization(
+        tx,
+        &mut row,
+        Some(amount),
+        &format!("card:reversal:{}", message.webhook_id),
+    )
+    .await?;
+    booking::save_authorization(tx, &row, None).await?;
+    Ok(Applied::Applied)
+}
+
+/// An expiry (protocol 3.6): what remains of the hold is released.
+async fn apply_expiry(
+    tx: &Transaction<'_>,
+    authorization_id: &str,
+    card_id: &str,
+) -> BookingResult<Applied> {
+    let card = known_card(tx, card_id).await?;
+    let currency = ledger::store::account(tx, card.account_id).await?.currency;
+    let mut row =
+        booking::lock_authorization(tx, authorization_id, card_id, currency.code()).await?;
+    booking::expire_authorization(tx, &mut row).await?;
+    booking::save_authorization(tx, &row, None).await?;
+    Ok(Applied::Applied)
+}
+
+/// A refund (protocol 3.8): money back to the card, booked once per processor transaction.
+async fn apply_refund(
+    tx: &Transaction<'_>,
+    transaction_id: &str,
+    card_id: &str,
+    amount: Money,
+    cleared_at: OffsetDateTime,
+    metadata: serde_json::Value,
+) -> BookingResult<Applied> {
+    let card = known_card(tx, card_id).await?;
+    if booking::transaction_booked(tx, transaction_id).await? {
+        return Ok(Applied::Duplicate);
+    }
+    booking::book_refund(
+        tx,
+        transaction_id,
+        &card,
+        amount,
+        cleared_at.date(),
+        metadata,
+    )
+    .await?;
+    Ok(Applied::Applied)
 }
 
 /// An advice (protocol 3.4): the processor's own decision, booked whatever our balance says.
