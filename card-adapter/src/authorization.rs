@@ -12,8 +12,13 @@ use deadpool_postgres::{Pool, Transaction};
 use ledger::{Money, Overdraft};
 use time::OffsetDateTime;
 
-use crate::booking::{self, AuthorizationRow, BookingError, BookingResult, Card, RequestDetails};
+use crate::booking::{
+    self, AuthorizationRow, AuthorizationSource, BookingError, BookingResult, Card, RequestDetails,
+};
 use crate::inbox::{Applied, InboxMessage, record_inbox};
+use crate::states::{self, Named};
+use ledger::controls::DeclineCode;
+use processor_protocol::{self as protocol, CardState};
 
 /// Our own budget for an authorization decision, well inside the processor's 2000 ms deadline
 /// (protocol 3.3): network time both ways must fit in what is left.
@@ -82,16 +87,19 @@ pub struct AuthorizationOutcome {
 }
 
 impl AuthorizationOutcome {
-    pub fn decline(code: &str, reason_key: &str) -> AuthorizationOutcome {
+    pub fn decline(code: DeclineCode, reason_key: &str) -> AuthorizationOutcome {
         AuthorizationOutcome {
             approve: false,
             approved_minor: 0,
-            decline_reason: Some(code.to_owned()),
+            decline_reason: Some(code.name().to_owned()),
             reason_key: Some(reason_key.to_owned()),
         }
     }
 
     pub(crate) fn approved(approved_minor: i64) -> AuthorizationOutcome {
+        // A zero approval is malformed (protocol 3.3); the ledger holds a part only when some
+        // money is available.
+        debug_assert!(approved_minor > 0, "an approval of {approved_minor}");
         AuthorizationOutcome {
             approve: true,
             approved_minor,
@@ -102,17 +110,17 @@ impl AuthorizationOutcome {
 
     /// Writes this decision, ours, on the authorization's row.
     pub(crate) fn record_on(&self, row: &mut AuthorizationRow) {
-        row.decision = Some(if self.approve { "APPROVE" } else { "DECLINE" }.to_owned());
+        row.decision = Some(states::decision(self.approve));
         row.approved_minor = self.approved_minor;
         row.decline_reason = self.decline_reason.clone();
         row.reason_key = self.reason_key.clone();
-        row.source = "request".to_owned();
+        row.source = AuthorizationSource::Request;
     }
 
     pub(crate) fn from_row(row: &AuthorizationRow) -> Option<AuthorizationOutcome> {
-        let decision = row.decision.as_deref()?;
+        let decision = row.decision?;
         Some(AuthorizationOutcome {
-            approve: decision == "APPROVE",
+            approve: decision == protocol::Decision::Approve,
             approved_minor: row.approved_minor,
             decline_reason: row.decline_reason.clone(),
             reason_key: row.reason_key.clone(),
@@ -312,7 +320,10 @@ async fn decide_in_transaction(
         let details = request_details(input, Some(input.at));
         settle_declined(tx, &mut row, true, Some(&details)).await?;
         record_inbox(tx, message, Applied::Duplicate, None).await?;
-        return Ok(AuthorizationOutcome::decline("OTHER", "technical_problem"));
+        return Ok(AuthorizationOutcome::decline(
+            DeclineCode::Other,
+            "technical_problem",
+        ));
     }
     if let Some(outcome) = AuthorizationOutcome::from_row(&row) {
         // The same authorization id is answered the same way every time, and held once.
@@ -341,7 +352,7 @@ pub(crate) async fn settle_declined(
     recorded_decline: bool,
     details: Option<&RequestDetails>,
 ) -> BookingResult<()> {
-    let approved = row.decision.as_deref() == Some("APPROVE");
+    let approved = row.decision == Some(protocol::Decision::Approve);
     if row.decision.is_some() && !(approved && recorded_decline) {
         return Ok(());
     }
@@ -357,7 +368,7 @@ pub(crate) async fn settle_declined(
             "an approval committed after its declined answer: released"
         );
     }
-    AuthorizationOutcome::decline("OTHER", "technical_problem").record_on(row);
+    AuthorizationOutcome::decline(DeclineCode::Other, "technical_problem").record_on(row);
     booking::save_authorization(tx, row, details).await
 }
 
@@ -374,9 +385,10 @@ async fn release_increment(
         )
         .await?;
     let found = tx.query_one(&statement, &[&row.authorization_id]).await?;
-    let (Some(parent_id), currency) =
-        (found.get::<_, Option<String>>(0), found.get::<_, String>(1))
-    else {
+    let (Some(parent_id), currency) = (
+        found.get::<_, Option<String>>("parent_authorization_id"),
+        found.get::<_, String>("currency"),
+    ) else {
         return Ok(());
     };
     let mut parent = booking::lock_authorization(tx, &parent_id, &row.card_id, &currency).await?;
@@ -400,7 +412,10 @@ async fn decide_and_hold(
     details: &mut RequestDetails,
 ) -> BookingResult<AuthorizationOutcome> {
     if !input.amount.is_positive() {
-        return Ok(AuthorizationOutcome::decline("OTHER", "invalid_amount"));
+        return Ok(AuthorizationOutcome::decline(
+            DeclineCode::Other,
+            "invalid_amount",
+        ));
     }
     let card = match usable_card(card.as_ref()) {
         Ok(card) => card,
@@ -421,6 +436,22 @@ async fn decide_and_hold(
         Ok(amount) => amount,
         Err(decline) => return Ok(decline),
     };
+    debug_assert!(
+        amount.is_positive() && amount.amount_minor <= input.amount.amount_minor,
+        "an approval holds part or all of what was asked"
+    );
+    hold_approved(tx, row, card, input, amount).await
+}
+
+/// Holds what a request was approved for: on its own hold, or for an incremental authorization
+/// on its parent's; declined when the money is not there or the parent holds nothing.
+async fn hold_approved(
+    tx: &Transaction<'_>,
+    row: &mut AuthorizationRow,
+    card: &Card,
+    input: &AuthorizationInput,
+    amount: Money,
+) -> BookingResult<AuthorizationOutcome> {
     let held = match &input.parent_authorization_id {
         Some(parent_id) => {
             let parent =
@@ -428,7 +459,7 @@ async fn decide_and_hold(
                     .await?;
             if parent.hold_id.is_none() || parent.card_id != input.card_id {
                 return Ok(AuthorizationOutcome::decline(
-                    "OTHER",
+                    DeclineCode::Other,
                     "unknown_parent_authorization",
                 ));
             }
@@ -464,7 +495,7 @@ async fn decide_and_hold(
     match held {
         Ok(held) => Ok(AuthorizationOutcome::approved(held.amount_minor)),
         Err(BookingError::Ledger(ledger::LedgerError::InsufficientFunds { .. })) => Ok(
-            AuthorizationOutcome::decline("INSUFFICIENT_FUNDS", "insufficient_funds"),
+            AuthorizationOutcome::decline(DeclineCode::InsufficientFunds, "insufficient_funds"),
         ),
         Err(error) => Err(error),
     }
@@ -474,16 +505,16 @@ async fn decide_and_hold(
 pub(crate) fn usable_card(card: Option<&Card>) -> Result<&Card, AuthorizationOutcome> {
     match card {
         None => Err(AuthorizationOutcome::decline(
-            "UNKNOWN_CARD",
+            DeclineCode::UnknownCard,
             "unknown_card",
         )),
         // Paused: a staff freeze (or the processor's fraud team) froze it.
-        Some(card) if card.state == "PAUSED" => Err(AuthorizationOutcome::decline(
-            "CARD_INACTIVE",
+        Some(card) if card.state == CardState::Paused => Err(AuthorizationOutcome::decline(
+            DeclineCode::CardInactive,
             "card_frozen",
         )),
-        Some(card) if card.state != "ACTIVE" => Err(AuthorizationOutcome::decline(
-            "CARD_INACTIVE",
+        Some(card) if card.state != CardState::Active => Err(AuthorizationOutcome::decline(
+            DeclineCode::CardInactive,
             "card_inactive",
         )),
         Some(card) => Ok(card),
@@ -501,7 +532,7 @@ pub(crate) fn approvable_amount(
         Some(max_minor) if max_minor < amount.amount_minor => {
             if !input.partial_approval_capable || max_minor <= 0 {
                 Err(AuthorizationOutcome::decline(
-                    "LIMIT_EXCEEDED",
+                    DeclineCode::LimitExceeded,
                     "limit_exceeded",
                 ))
             } else {

@@ -27,6 +27,9 @@ use ledger::{
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::states::{Named, UnknownName};
+use processor_protocol::{CardState, Decision};
+
 /// Holds live as long as the processor's authorizations (7 days, protocol 3.6) plus a day, so
 /// the processor's own expiry event normally comes first.
 pub const HOLD_LIFETIME_DAYS: i64 = 8;
@@ -39,6 +42,9 @@ pub enum BookingError {
     Database(#[from] tokio_postgres::Error),
     #[error("unknown card")]
     UnknownCard,
+    /// A row says a state, decision or source that is none of its set's.
+    #[error(transparent)]
+    UnknownName(#[from] UnknownName),
 }
 
 impl BookingError {
@@ -57,7 +63,7 @@ impl BookingError {
     pub fn code(&self) -> &'static str {
         match self {
             BookingError::Ledger(error) => error.code(),
-            BookingError::Database(_) => "internal",
+            BookingError::Database(_) | BookingError::UnknownName(_) => "internal",
             BookingError::UnknownCard => "unknown_card",
         }
     }
@@ -77,7 +83,7 @@ pub struct Card {
     pub card_id: String,
     pub person_id: Uuid,
     pub account_id: Uuid,
-    pub state: String,
+    pub state: CardState,
 }
 
 pub async fn card(tx: &Transaction<'_>, card_id: &str) -> BookingResult<Option<Card>> {
@@ -86,18 +92,22 @@ pub async fn card(tx: &Transaction<'_>, card_id: &str) -> BookingResult<Option<C
             "select card_id, person_id, account_id, state from card.cards where card_id = $1",
         )
         .await?;
-    Ok(tx
-        .query_opt(&statement, &[&card_id])
+    tx.query_opt(&statement, &[&card_id])
         .await?
-        .map(|row| card_from_row(&row)))
+        .map(|row| Card::try_from(&row))
+        .transpose()
 }
 
-fn card_from_row(row: &tokio_postgres::Row) -> Card {
-    Card {
-        card_id: row.get(0),
-        person_id: row.get(1),
-        account_id: row.get(2),
-        state: row.get(3),
+impl TryFrom<&tokio_postgres::Row> for Card {
+    type Error = BookingError;
+
+    fn try_from(row: &tokio_postgres::Row) -> BookingResult<Card> {
+        Ok(Card {
+            card_id: row.get("card_id"),
+            person_id: row.get("person_id"),
+            account_id: row.get("account_id"),
+            state: CardState::from_name(row.get("state"))?,
+        })
     }
 }
 
@@ -112,15 +122,14 @@ pub async fn cards(
              where card_id = any($1)",
         )
         .await?;
-    Ok(tx
-        .query(&statement, &[&card_ids])
+    tx.query(&statement, &[&card_ids])
         .await?
         .iter()
         .map(|row| {
-            let card = card_from_row(row);
-            (card.card_id.clone(), card)
+            let card = Card::try_from(row)?;
+            Ok((card.card_id.clone(), card))
         })
-        .collect())
+        .collect()
 }
 
 /// How PostgreSQL plans the rest of an authorization decision's transaction: sent first, in
@@ -171,7 +180,7 @@ pub async fn deadline_declined(
         .query(&statement, &[&authorization_ids])
         .await?
         .iter()
-        .map(|row| row.get(0))
+        .map(|row| row.get("authorization_id"))
         .collect())
 }
 
@@ -194,11 +203,11 @@ pub async fn settlement_account(tx: &Transaction<'_>, money: Money) -> BookingRe
 pub struct AuthorizationRow {
     pub authorization_id: String,
     pub card_id: String,
-    pub decision: Option<String>,
+    pub decision: Option<Decision>,
     pub approved_minor: i64,
     pub decline_reason: Option<String>,
     pub reason_key: Option<String>,
-    pub source: String,
+    pub source: AuthorizationSource,
     pub hold_id: Option<Uuid>,
     pub pending_release_minor: i64,
     pub expired: bool,
@@ -216,7 +225,7 @@ impl AuthorizationRow {
             approved_minor: 0,
             decline_reason: None,
             reason_key: None,
-            source: "unknown".to_owned(),
+            source: AuthorizationSource::Unknown,
             hold_id: None,
             pending_release_minor: 0,
             expired: false,
@@ -226,24 +235,65 @@ impl AuthorizationRow {
     }
 }
 
+/// Who decided an authorization (`card.authorizations.source`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthorizationSource {
+    /// Only later events seen so far: the request or advice has not arrived yet.
+    Unknown,
+    /// We decided it.
+    Request,
+    /// The processor decided it and advised us (protocol 3.4).
+    StandIn,
+    Timeout,
+    ProcessorRule,
+}
+
+impl Named for AuthorizationSource {
+    const SET: &'static str = "authorization source";
+    const ALL: &'static [AuthorizationSource] = &[
+        AuthorizationSource::Unknown,
+        AuthorizationSource::Request,
+        AuthorizationSource::StandIn,
+        AuthorizationSource::Timeout,
+        AuthorizationSource::ProcessorRule,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            AuthorizationSource::Unknown => "unknown",
+            AuthorizationSource::Request => "request",
+            AuthorizationSource::StandIn => "STAND_IN",
+            AuthorizationSource::Timeout => "TIMEOUT",
+            AuthorizationSource::ProcessorRule => "PROCESSOR_RULE",
+        }
+    }
+}
+
 const AUTHORIZATION_COLUMNS: &str = "authorization_id, card_id, decision, approved_minor, \
      decline_reason, reason_key, source, hold_id, pending_release_minor, expired, cleared_minor, \
      final_cleared";
 
-fn authorization_from_row(row: &tokio_postgres::Row) -> AuthorizationRow {
-    AuthorizationRow {
-        authorization_id: row.get(0),
-        card_id: row.get(1),
-        decision: row.get(2),
-        approved_minor: row.get(3),
-        decline_reason: row.get(4),
-        reason_key: row.get(5),
-        source: row.get(6),
-        hold_id: row.get(7),
-        pending_release_minor: row.get(8),
-        expired: row.get(9),
-        cleared_minor: row.get(10),
-        final_cleared: row.get(11),
+impl TryFrom<&tokio_postgres::Row> for AuthorizationRow {
+    type Error = BookingError;
+
+    fn try_from(row: &tokio_postgres::Row) -> BookingResult<AuthorizationRow> {
+        Ok(AuthorizationRow {
+            authorization_id: row.get("authorization_id"),
+            card_id: row.get("card_id"),
+            decision: row
+                .get::<_, Option<&str>>("decision")
+                .map(Decision::from_name)
+                .transpose()?,
+            approved_minor: row.get("approved_minor"),
+            decline_reason: row.get("decline_reason"),
+            reason_key: row.get("reason_key"),
+            source: AuthorizationSource::from_name(row.get("source"))?,
+            hold_id: row.get("hold_id"),
+            pending_release_minor: row.get("pending_release_minor"),
+            expired: row.get("expired"),
+            cleared_minor: row.get("cleared_minor"),
+            final_cleared: row.get("final_cleared"),
+        })
     }
 }
 
@@ -267,7 +317,7 @@ pub async fn lock_authorization(
     let row = tx
         .query_one(&statement, &[&authorization_id, &card_id, &currency])
         .await?;
-    Ok(authorization_from_row(&row))
+    AuthorizationRow::try_from(&row)
 }
 
 /// The rows of those of these authorizations that exist, locked (in id order, so that two
@@ -285,15 +335,14 @@ pub async fn lock_existing_authorizations(
              for update"
         ))
         .await?;
-    Ok(tx
-        .query(&statement, &[&authorization_ids])
+    tx.query(&statement, &[&authorization_ids])
         .await?
         .iter()
         .map(|row| {
-            let row = authorization_from_row(row);
-            (row.authorization_id.clone(), row)
+            let row = AuthorizationRow::try_from(row)?;
+            Ok((row.authorization_id.clone(), row))
         })
-        .collect())
+        .collect()
 }
 
 /// What an authorization request asked for and how the controls placed it, written together
@@ -341,11 +390,11 @@ pub async fn save_authorization(
         &update,
         &[
             &row.authorization_id,
-            &row.decision,
+            &row.decision.map(Named::name),
             &row.approved_minor,
             &row.decline_reason,
             &row.reason_key,
-            &row.source,
+            &row.source.name(),
             &row.hold_id,
             &row.pending_release_minor,
             &row.expired,
@@ -414,13 +463,15 @@ pub async fn insert_decisions(
                 .collect::<Vec<_>>(),
             &rows().map(|r| r.card_id.as_str()).collect::<Vec<_>>(),
             &decisions.iter().map(|d| d.currency).collect::<Vec<_>>(),
-            &rows().map(|r| r.decision.as_deref()).collect::<Vec<_>>(),
+            &rows()
+                .map(|r| r.decision.map(Named::name))
+                .collect::<Vec<_>>(),
             &rows().map(|r| r.approved_minor).collect::<Vec<_>>(),
             &rows()
                 .map(|r| r.decline_reason.as_deref())
                 .collect::<Vec<_>>(),
             &rows().map(|r| r.reason_key.as_deref()).collect::<Vec<_>>(),
-            &rows().map(|r| r.source.as_str()).collect::<Vec<_>>(),
+            &rows().map(|r| r.source.name()).collect::<Vec<_>>(),
             &rows().map(|r| r.hold_id).collect::<Vec<_>>(),
             &details().map(|d| d.requested_minor).collect::<Vec<_>>(),
             &details().map(|d| &d.merchant).collect::<Vec<_>>(),

@@ -152,10 +152,7 @@ impl Decide for SpendingControls {
         );
         Ok(match decision {
             Decision::Decline { code, reason, .. } => ControlVerdict {
-                decline: Some(AuthorizationOutcome::decline(
-                    code.as_str(),
-                    reason.as_str(),
-                )),
+                decline: Some(AuthorizationOutcome::decline(code, reason.as_str())),
                 max_approve_minor: None,
                 policy_version: Some(version),
                 limited_by: None,
@@ -209,7 +206,7 @@ fn with_earlier(
 fn decline(reason: ReasonKey, policy_version: Option<String>) -> ControlVerdict {
     ControlVerdict {
         decline: Some(AuthorizationOutcome::decline(
-            reason.code().as_str(),
+            reason.code(),
             reason.as_str(),
         )),
         max_approve_minor: None,
@@ -248,6 +245,63 @@ struct SpendQuery {
     windows: SpendWindows,
 }
 
+/// Per query, in order (`r.n`): the spend in its day, week and month windows and the account's
+/// available balance. One statement for a batch, an index look-up per array element.
+const SPEND_AND_AVAILABLE: &str = "select r.n, w.day, w.week, w.month,
+            coalesce((select b.posted_minor - b.held_minor from account_balances b
+                      where b.account_id = r.account_id), 0)::bigint as available
+     from unnest($1::uuid[], $2::uuid[], $3::char(3)[], $4::timestamptz[],
+                 $5::timestamptz[], $6::timestamptz[], $7::timestamptz[],
+                 $8::timestamptz[], $9::timestamptz[], $10::timestamptz[],
+                 $11::timestamptz[])
+          with ordinality as r(person_id, account_id, currency, from_at, until_at,
+                               day_start, day_end, week_start, week_end, month_start,
+                               month_end, n)
+     cross join lateral (
+         select coalesce(sum(s.minor) filter (where s.at >= r.day_start
+                                                and s.at < r.day_end), 0)::bigint as day,
+                coalesce(sum(s.minor) filter (where s.at >= r.week_start
+                                                and s.at < r.week_end), 0)::bigint as week,
+                coalesce(sum(s.minor) filter (where s.at >= r.month_start
+                                                and s.at < r.month_end), 0)::bigint as month
+         from (
+             -- Authorizations: what each still holds plus what was cleared against
+             -- it, per minute of their time (V13's counters; the windows start and end
+             -- on whole minutes, so the minutes inside a window are exactly its own).
+             select m.minute as at, m.spent_minor as minor
+             from card.authorization_spend_minutes m
+             where m.card_id in (select c.card_id from card.cards c
+                                 where c.person_id = r.person_id)
+               and m.currency = r.currency
+               and m.minute >= r.from_at
+               and m.minute < r.until_at
+           union all
+             -- Clearings without an authorization (force posts), when booked; and
+             -- refunds (credits), in the window of the purchase they refund when it is
+             -- known.
+             select case when e.metadata ? 'original_transaction_id'
+                         then coalesce(oa.authorized_at, oa.created_at, p.recorded_at)
+                         else p.recorded_at end,
+                    p.amount_minor
+             from journal_postings p
+             join journal_entries e on e.id = p.entry_id
+             left join journal_entry_refs jr
+                    on e.metadata ? 'original_transaction_id'
+                   and jr.ref_kind = 'processor_transaction' and jr.is_unique
+                   and jr.ref_value = e.metadata->>'original_transaction_id'
+             left join journal_entries oe on oe.id = jr.entry_id
+             left join card.authorizations oa
+                    on oa.authorization_id = oe.metadata->>'authorization_id'
+             where p.account_id = r.account_id and p.recorded_at >= r.from_at
+               and e.reverses_entry_id is null
+               and ((e.metadata ? 'authorization_id'
+                     and jsonb_typeof(e.metadata->'authorization_id') = 'null'
+                     and e.metadata ? 'card_id' and p.amount_minor > 0)
+                    or (e.metadata ? 'original_transaction_id' and p.amount_minor < 0))
+         ) s
+     ) w
+     order by r.n";
+
 /// [`window_spend`] for each query, in order, with the spendable account's available balance
 /// (posted minus open holds): one statement for all of them.
 async fn spend_and_available_many(
@@ -257,64 +311,7 @@ async fn spend_and_available_many(
     if queries.is_empty() {
         return Ok(Vec::new());
     }
-    let statement = client
-        .prepare_cached(
-            "select r.n, w.day, w.week, w.month,
-                    coalesce((select b.posted_minor - b.held_minor from account_balances b
-                              where b.account_id = r.account_id), 0)::bigint
-             from unnest($1::uuid[], $2::uuid[], $3::char(3)[], $4::timestamptz[],
-                         $5::timestamptz[], $6::timestamptz[], $7::timestamptz[],
-                         $8::timestamptz[], $9::timestamptz[], $10::timestamptz[],
-                         $11::timestamptz[])
-                  with ordinality as r(person_id, account_id, currency, from_at, until_at,
-                                       day_start, day_end, week_start, week_end, month_start,
-                                       month_end, n)
-             cross join lateral (
-                 select coalesce(sum(s.minor) filter (where s.at >= r.day_start
-                                                        and s.at < r.day_end), 0)::bigint as day,
-                        coalesce(sum(s.minor) filter (where s.at >= r.week_start
-                                                        and s.at < r.week_end), 0)::bigint as week,
-                        coalesce(sum(s.minor) filter (where s.at >= r.month_start
-                                                        and s.at < r.month_end), 0)::bigint as month
-                 from (
-                     -- Authorizations: what each still holds plus what was cleared against
-                     -- it, per minute of their time (V13's counters; the windows start and end
-                     -- on whole minutes, so the minutes inside a window are exactly its own).
-                     select m.minute as at, m.spent_minor as minor
-                     from card.authorization_spend_minutes m
-                     where m.card_id in (select c.card_id from card.cards c
-                                         where c.person_id = r.person_id)
-                       and m.currency = r.currency
-                       and m.minute >= r.from_at
-                       and m.minute < r.until_at
-                   union all
-                     -- Clearings without an authorization (force posts), when booked; and
-                     -- refunds (credits), in the window of the purchase they refund when it is
-                     -- known.
-                     select case when e.metadata ? 'original_transaction_id'
-                                 then coalesce(oa.authorized_at, oa.created_at, p.recorded_at)
-                                 else p.recorded_at end,
-                            p.amount_minor
-                     from journal_postings p
-                     join journal_entries e on e.id = p.entry_id
-                     left join journal_entry_refs jr
-                            on e.metadata ? 'original_transaction_id'
-                           and jr.ref_kind = 'processor_transaction' and jr.is_unique
-                           and jr.ref_value = e.metadata->>'original_transaction_id'
-                     left join journal_entries oe on oe.id = jr.entry_id
-                     left join card.authorizations oa
-                            on oa.authorization_id = oe.metadata->>'authorization_id'
-                     where p.account_id = r.account_id and p.recorded_at >= r.from_at
-                       and e.reverses_entry_id is null
-                       and ((e.metadata ? 'authorization_id'
-                             and jsonb_typeof(e.metadata->'authorization_id') = 'null'
-                             and e.metadata ? 'card_id' and p.amount_minor > 0)
-                            or (e.metadata ? 'original_transaction_id' and p.amount_minor < 0))
-                 ) s
-             ) w
-             order by r.n",
-        )
-        .await?;
+    let statement = client.prepare_cached(SPEND_AND_AVAILABLE).await?;
     let column = |pick: fn(&SpendQuery) -> OffsetDateTime| -> Vec<OffsetDateTime> {
         queries.iter().map(pick).collect()
     };
@@ -362,11 +359,11 @@ async fn spend_and_available_many(
             let currency = query.currency;
             (
                 WindowSpend {
-                    day: Money::new(row.get(1), currency),
-                    week: Money::new(row.get(2), currency),
-                    month: Money::new(row.get(3), currency),
+                    day: Money::new(row.get("day"), currency),
+                    week: Money::new(row.get("week"), currency),
+                    month: Money::new(row.get("month"), currency),
                 },
-                Money::new(row.get(4), currency),
+                Money::new(row.get("available"), currency),
             )
         })
         .collect())

@@ -60,6 +60,9 @@ use crate::authorization::{
 };
 use crate::booking::{self, BookingError, BookingResult, RequestDetails};
 use crate::inbox::{self, Applied, InboxMessage};
+use crate::states::Named;
+use ledger::controls::DeclineCode;
+use processor_protocol as protocol;
 
 /// Requests decided in one transaction at most: bounds the statements' arrays and how long one
 /// batch holds its balance rows.
@@ -299,12 +302,13 @@ async fn record_deadline_decline(
     tx.commit().await?;
     Ok(match answered {
         Some(row) => AuthorizationOutcome {
-            approve: row.get::<_, String>(0) == "APPROVE",
-            approved_minor: row.get(1),
-            decline_reason: row.get(2),
-            reason_key: row.get(3),
+            approve: protocol::Decision::from_name(row.get("decision"))?
+                == protocol::Decision::Approve,
+            approved_minor: row.get("approved_minor"),
+            decline_reason: row.get("decline_reason"),
+            reason_key: row.get("reason_key"),
         },
-        None => AuthorizationOutcome::decline("OTHER", "technical_problem"),
+        None => AuthorizationOutcome::decline(DeclineCode::Other, "technical_problem"),
     })
 }
 
@@ -384,8 +388,11 @@ pub async fn settle_recorded_declines(pool: &Pool) -> BookingResult<usize> {
         .await?;
     drop(client);
     for row in &unsettled {
-        let (authorization_id, card_id, currency): (String, String, String) =
-            (row.get(0), row.get(1), row.get(2));
+        let (authorization_id, card_id, currency): (String, String, String) = (
+            row.get("authorization_id"),
+            row.get("card_id"),
+            row.get("currency"),
+        );
         let mut client = pool.get().await.map_err(LedgerError::from)?;
         let tx = client.transaction().await?;
         settle_one(&tx, &authorization_id, &card_id, &currency, None).await?;
@@ -427,8 +434,8 @@ pub async fn verify_declined_answers_hold_nothing(
                         on d.authorization_id = a.authorization_id
                  where a.held_minor > 0
                    and (a.decision = 'DECLINE' or d.authorization_id is not null))
-             select count(*), coalesce((select array_agg(example) from
-                 (select example from v order by example limit 10) l), '{}')
+             select count(*) as violations, coalesce((select array_agg(example) from
+                 (select example from v order by example limit 10) l), '{}') as examples
              from v",
             &[],
         )
@@ -436,8 +443,8 @@ pub async fn verify_declined_answers_hold_nothing(
     Ok(ledger::check::Check {
         name: "declined_hold_nothing",
         description: "no card authorization holds money under a declined answer",
-        violations: row.get(0),
-        examples: row.get(1),
+        violations: row.get("violations"),
+        examples: row.get("examples"),
     })
 }
 
@@ -479,14 +486,7 @@ async fn work<D: Decide + 'static>(
             },
             () = tokio::time::sleep(retry_wait) => {}
         }
-        let retried_now = blocked.len().min(MAX_RETRIED_PER_BATCH);
-        let mut batch: Vec<Pending> = blocked.drain(..retried_now).collect();
-        while batch.len() < MAX_BATCH_REQUESTS {
-            match receiver.try_recv() {
-                Ok(pending) => batch.push(pending),
-                Err(_) => break,
-            }
-        }
+        let batch = next_batch(&mut blocked, &mut receiver);
         if batch.is_empty() {
             continue;
         }
@@ -527,6 +527,21 @@ async fn work<D: Decide + 'static>(
     }
 }
 
+/// The next batch: the requests tried again first, oldest first, in at most
+/// [`MAX_RETRIED_PER_BATCH`] places, then what waits in the queue, up to [`MAX_BATCH_REQUESTS`].
+fn next_batch(blocked: &mut Vec<Pending>, receiver: &mut mpsc::Receiver<Pending>) -> Vec<Pending> {
+    let retried_now = blocked.len().min(MAX_RETRIED_PER_BATCH);
+    let mut batch: Vec<Pending> = blocked.drain(..retried_now).collect();
+    while batch.len() < MAX_BATCH_REQUESTS {
+        match receiver.try_recv() {
+            Ok(pending) => batch.push(pending),
+            Err(_) => break,
+        }
+    }
+    debug_assert!(batch.len() <= MAX_BATCH_REQUESTS);
+    batch
+}
+
 fn log_batch_failure(ended: Result<(), tokio::task::JoinError>, requests: usize) {
     if let Err(error) = ended {
         tracing::error!(
@@ -560,6 +575,7 @@ async fn decide_and_answer<D: Decide>(
             .collect();
         decide_requests(&pool, decide.as_ref(), &requests, &mut ready).await
     };
+    debug_assert_eq!(decisions.len(), live.len(), "one decision per request");
     let mut unanswered: Vec<Request> = gone.into_iter().map(|p| p.request).collect();
     let mut still_blocked = Vec::new();
     for (pending, decision) in live.into_iter().zip(decisions) {
@@ -628,6 +644,7 @@ pub async fn authorize_batch(
             decisions[index] = decision;
         }
     }
+    debug_assert_eq!(decisions.len(), requests.len(), "one decision per request");
     let mut outcomes = Vec::with_capacity(requests.len());
     for ((_, input, _), decision) in requests.iter().zip(decisions) {
         outcomes.push(match decision {
@@ -637,7 +654,7 @@ pub async fn authorize_batch(
                     .await
                     .unwrap_or_else(|error| {
                         tracing::error!(error.code = error.code(), "deadline decline not recorded");
-                        AuthorizationOutcome::decline("OTHER", "technical_problem")
+                        AuthorizationOutcome::decline(DeclineCode::Other, "technical_problem")
                     })
             }
         });
@@ -704,6 +721,10 @@ pub(crate) async fn decide_requests(
         decisions[index] =
             Some(authorization::authorize_alone(pool, decide, message, input, *deadline).await);
     }
+    debug_assert!(
+        decisions.iter().all(Option::is_some),
+        "every request is decided, blocked or undecided"
+    );
     decisions
         .into_iter()
         .map(|decision| decision.unwrap_or(Decision::Undecided))
@@ -777,6 +798,10 @@ async fn prepare_batch(
     requests: &[(InboxMessage<'_>, &AuthorizationInput, Instant)],
     batched: &[usize],
 ) -> BookingResult<Decided> {
+    debug_assert!(batched.iter().all(|&index| {
+        let input = requests[index].1;
+        input.parent_authorization_id.is_none() && input.amount.is_positive()
+    }));
     let ids: Vec<&str> = batched
         .iter()
         .map(|&index| requests[index].1.authorization_id.as_str())
@@ -799,7 +824,79 @@ async fn prepare_batch(
         blocked: Vec::new(),
     };
     let mut inbox: Vec<(usize, Applied)> = Vec::with_capacity(batched.len());
-    // New authorizations to decide, in arrival order.
+    let to_decide = answer_known(
+        requests,
+        batched,
+        &existing,
+        &declined,
+        &mut decided,
+        &mut inbox,
+    );
+    // Only the accounts of cards a hold can go on.
+    let account_ids: Vec<uuid::Uuid> = to_decide
+        .iter()
+        .filter_map(|&index| authorization::usable_card(cards.get(&requests[index].1.card_id)).ok())
+        .map(|card| card.account_id)
+        .collect();
+    // Balance rows others hold are skipped, not waited for: their requests are tried again.
+    let (mut accounts, locked_elsewhere) = if account_ids.is_empty() {
+        (HashMap::new(), Vec::new())
+    } else {
+        ledger::store::lock_accounts_for_holds_skip_locked(tx, &account_ids).await?
+    };
+
+    let mut saved: Vec<Saved> = Vec::with_capacity(to_decide.len());
+    let with_controls = sort_by_card(
+        requests,
+        &to_decide,
+        &cards,
+        &accounts,
+        &locked_elsewhere,
+        &mut saved,
+        &mut decided,
+    );
+    let pairs: Vec<(&booking::Card, &AuthorizationInput)> = with_controls
+        .iter()
+        .map(|(index, card, _)| (*card, requests[*index].1))
+        .collect();
+    let loaded = decide.load(tx, &pairs).await?;
+    if loaded.len() != pairs.len() {
+        return Err(missing("controls"));
+    }
+    let holds = plan_holds(
+        decide,
+        requests,
+        with_controls,
+        &loaded,
+        &mut accounts,
+        &mut saved,
+        &mut decided.alone,
+    )?;
+    write_batch(tx, requests, &saved, &holds, inbox).await?;
+    decided.outcomes.extend(
+        saved
+            .into_iter()
+            .map(|decision| (decision.index, decision.outcome)),
+    );
+    debug_assert!(
+        each_once(batched, &decided),
+        "a batch gives each of its requests exactly one decision or path"
+    );
+    Ok(decided)
+}
+
+/// Sorts a batch's requests by what their rows say: a decline recorded at an earlier delivery's
+/// deadline and a row events created first go to the one-request path, an authorization decided
+/// before is answered the same way again; the new authorizations, to decide, are returned in
+/// arrival order.
+fn answer_known(
+    requests: &[(InboxMessage<'_>, &AuthorizationInput, Instant)],
+    batched: &[usize],
+    existing: &HashMap<String, booking::AuthorizationRow>,
+    declined: &HashSet<String>,
+    decided: &mut Decided,
+    inbox: &mut Vec<(usize, Applied)>,
+) -> Vec<usize> {
     let mut to_decide = Vec::with_capacity(batched.len());
     for &index in batched {
         let input = requests[index].1;
@@ -822,23 +919,23 @@ async fn prepare_batch(
             },
         }
     }
-    // Only the accounts of cards a hold can go on.
-    let account_ids: Vec<uuid::Uuid> = to_decide
-        .iter()
-        .filter_map(|&index| authorization::usable_card(cards.get(&requests[index].1.card_id)).ok())
-        .map(|card| card.account_id)
-        .collect();
-    // Balance rows others hold are skipped, not waited for: their requests are tried again.
-    let (mut accounts, locked_elsewhere) = if account_ids.is_empty() {
-        (HashMap::new(), Vec::new())
-    } else {
-        ledger::store::lock_accounts_for_holds_skip_locked(tx, &account_ids).await?
-    };
+    to_decide
+}
 
-    // The card decides before the controls: unknown and inactive cards are declined as such.
+/// The card decides before the controls: unknown and inactive cards are declined as such (into
+/// `saved`), a card whose balance row another transaction holds is blocked, one whose account has
+/// no balance row goes to the one-request path; the rest, with their cards, go to the controls.
+fn sort_by_card<'c>(
+    requests: &[(InboxMessage<'_>, &AuthorizationInput, Instant)],
+    to_decide: &[usize],
+    cards: &'c HashMap<String, booking::Card>,
+    accounts: &HashMap<uuid::Uuid, ledger::store::HoldAccount>,
+    locked_elsewhere: &[uuid::Uuid],
+    saved: &mut Vec<Saved>,
+    decided: &mut Decided,
+) -> Vec<(usize, &'c booking::Card, RequestDetails)> {
     let mut with_controls = Vec::with_capacity(to_decide.len());
-    let mut saved: Vec<Saved> = Vec::with_capacity(to_decide.len());
-    for &index in &to_decide {
+    for &index in to_decide {
         let input = requests[index].1;
         let details = authorization::request_details(input, Some(input.at));
         match authorization::usable_card(cards.get(&input.card_id)) {
@@ -850,18 +947,25 @@ async fn prepare_batch(
             Ok(card) => with_controls.push((index, card, details)),
         }
     }
-    let pairs: Vec<(&booking::Card, &AuthorizationInput)> = with_controls
-        .iter()
-        .map(|(index, card, _)| (*card, requests[*index].1))
-        .collect();
-    let loaded = decide.load(tx, &pairs).await?;
-    if loaded.len() != pairs.len() {
-        return Err(missing("controls"));
-    }
+    with_controls
+}
 
-    let mut earlier: Vec<EarlierApproval> = Vec::with_capacity(pairs.len());
-    let mut holds = Vec::with_capacity(pairs.len());
-    for ((index, card, mut details), loaded) in with_controls.into_iter().zip(&loaded) {
+/// Decides, in memory and in arrival order, the requests whose card and balance row the batch
+/// holds: each counts the approvals before it. The approvals' holds are planned on their locked
+/// balance rows and returned; every decision goes to `saved`, and what the ledger refuses for a
+/// reason other than money to `alone`.
+fn plan_holds<D: Decide>(
+    decide: &D,
+    requests: &[(InboxMessage<'_>, &AuthorizationInput, Instant)],
+    with_controls: Vec<(usize, &booking::Card, RequestDetails)>,
+    loaded: &[D::Loaded],
+    accounts: &mut HashMap<uuid::Uuid, ledger::store::HoldAccount>,
+    saved: &mut Vec<Saved>,
+    alone: &mut Vec<usize>,
+) -> BookingResult<Vec<ledger::store::PlannedHold>> {
+    let mut earlier: Vec<EarlierApproval> = Vec::with_capacity(loaded.len());
+    let mut holds = Vec::with_capacity(loaded.len());
+    for ((index, card, mut details), loaded) in with_controls.into_iter().zip(loaded) {
         let input = requests[index].1;
         let verdict = decide.verdict(loaded, card, input, &earlier)?;
         details.policy_version = verdict.policy_version;
@@ -877,6 +981,10 @@ async fn prepare_batch(
                 continue;
             }
         };
+        debug_assert!(
+            amount.is_positive() && amount.amount_minor <= input.amount.amount_minor,
+            "an approval holds part or all of what was asked"
+        );
         let Some(account) = accounts.get_mut(&card.account_id) else {
             return Err(missing("locked account"));
         };
@@ -905,14 +1013,25 @@ async fn prepare_batch(
             }
             Err(LedgerError::InsufficientFunds { .. }) => saved.push(Saved::new(
                 index,
-                AuthorizationOutcome::decline("INSUFFICIENT_FUNDS", "insufficient_funds"),
+                AuthorizationOutcome::decline(DeclineCode::InsufficientFunds, "insufficient_funds"),
                 details,
             )),
             // Closed, hot, another currency: the one-request path gives its usual answer.
-            Err(_) => decided.alone.push(index),
+            Err(_) => alone.push(index),
         }
     }
+    Ok(holds)
+}
 
+/// The batch's three writes in one round trip: the planned holds, the new authorization rows
+/// with their decisions, and the inbox rows of every message the batch answered.
+async fn write_batch(
+    tx: &Transaction<'_>,
+    requests: &[(InboxMessage<'_>, &AuthorizationInput, Instant)],
+    saved: &[Saved],
+    holds: &[ledger::store::PlannedHold],
+    mut inbox: Vec<(usize, Applied)>,
+) -> BookingResult<()> {
     let rows: Vec<booking::AuthorizationRow> = saved
         .iter()
         .map(|decision| {
@@ -946,16 +1065,27 @@ async fn prepare_batch(
     // two failures the earlier statement's is returned.
     tokio::try_join!(
         biased;
-        async { Ok::<_, BookingError>(ledger::store::insert_holds(tx, &holds).await?) },
+        async { Ok::<_, BookingError>(ledger::store::insert_holds(tx, holds).await?) },
         booking::insert_decisions(tx, &decisions),
         record_inbox_many(tx, &messages)
     )?;
-    decided.outcomes.extend(
-        saved
-            .into_iter()
-            .map(|decision| (decision.index, decision.outcome)),
-    );
-    Ok(decided)
+    Ok(())
+}
+
+/// True when every request of the batch is answered, left for the one-request path or blocked,
+/// and only once (checked in debug builds).
+fn each_once(batched: &[usize], decided: &Decided) -> bool {
+    let mut seen: Vec<usize> = decided
+        .outcomes
+        .iter()
+        .map(|(index, _)| *index)
+        .chain(decided.alone.iter().copied())
+        .chain(decided.blocked.iter().copied())
+        .collect();
+    let mut expected = batched.to_vec();
+    seen.sort_unstable();
+    expected.sort_unstable();
+    seen == expected
 }
 
 /// A new authorization this batch decided: its row is inserted with the decision.

@@ -41,7 +41,7 @@ pub async fn request_sync(tx: &Transaction<'_>, person_id: Uuid) -> BookingResul
         )
         .await?;
     for row in cards {
-        let card_id: &str = row.get(0);
+        let card_id: &str = row.get("card_id");
         for at in &when {
             crate::outbox::enqueue_at(
                 tx,

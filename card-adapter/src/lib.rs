@@ -11,4 +11,5 @@ pub mod outbox;
 pub mod process;
 pub mod pseudonym;
 pub mod reissue;
+pub mod states;
 pub mod webhook;

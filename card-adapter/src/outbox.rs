@@ -38,6 +38,7 @@ use crate::booking::{self, BookingError, BookingResult};
 use crate::client::{self, ClientError, ProcessorClient};
 use crate::egress::EgressRecord;
 use crate::pseudonym::PseudonymKeys;
+use crate::states::Named;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
@@ -51,6 +52,8 @@ const CLAIM_LEASE_SECONDS: i32 = 120;
 pub const MAX_CALLS_IN_FLIGHT: usize = 8;
 /// An Idempotency-Key is at most 64 characters (protocol 2).
 const MAX_IDEMPOTENCY_KEY_CHARS: usize = 64;
+/// Who changed a card's state, on `card.card_state_events`, when our own call changed it.
+const CHANGED_BY_OUTBOX: &str = "SALDO";
 /// The one call that carries a card's desired state (`POST /v1/cards/{id}/state`).
 pub const CARD_STATE_OPERATION: &str = "set_card_state";
 
@@ -105,8 +108,7 @@ pub struct OutboxCall {
     pub path: String,
     pub body: Option<Value>,
     pub person_id: Option<Uuid>,
-    /// `pending`, `delivered`, `dead` or `superseded`.
-    pub state: String,
+    pub state: CallState,
     /// Attempts since the call was queued, or since staff last put it back.
     pub attempts: i32,
     /// The code of the last failure (`invalid_state_transition`, `transient`, `egress_…`).
@@ -125,6 +127,43 @@ pub struct OutboxCall {
     pub staff_retries: i32,
     /// For a `superseded` call: the later call for the same card's state that replaced it.
     pub superseded_by: Option<Uuid>,
+}
+
+/// Where a call is (`card.outbox.state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallState {
+    /// Waiting for its next attempt, or being sent.
+    Pending,
+    Delivered,
+    /// Parked: out of attempts, refused by the processor or by the egress guard.
+    Dead,
+    /// A card-state call a later one for the same card replaced.
+    Superseded,
+}
+
+impl CallState {
+    pub fn as_str(self) -> &'static str {
+        self.name()
+    }
+}
+
+impl Named for CallState {
+    const SET: &'static str = "outbox call state";
+    const ALL: &'static [CallState] = &[
+        CallState::Pending,
+        CallState::Delivered,
+        CallState::Dead,
+        CallState::Superseded,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            CallState::Pending => "pending",
+            CallState::Delivered => "delivered",
+            CallState::Dead => "dead",
+            CallState::Superseded => "superseded",
+        }
+    }
 }
 
 impl OutboxCall {
@@ -163,11 +202,11 @@ fn with_body_digest(key: &str, body: &Value) -> String {
     format!("{base}_{}", &digest[..16])
 }
 
-/// The columns [`call_from_row`] reads, in its order.
+/// The columns an [`OutboxCall`] is read from, by name.
 const CALL_COLUMNS: &str = "id, idempotency_key, operation, method, path, body, person_id, state,
     attempts, last_error, last_error_status, idempotency_round, next_attempt_at,
-    coalesce(claimed_until > now(), false), last_attempt_at, delivered_at, staff_retries,
-    superseded_by";
+    coalesce(claimed_until > now(), false) as in_flight, last_attempt_at, delivered_at,
+    staff_retries, superseded_by";
 
 /// Writes a call into the outbox, in the caller's transaction. The same idempotency key twice
 /// is one call.
@@ -435,7 +474,7 @@ impl OutboxWorker {
                 &[&batch, &CLAIM_LEASE_SECONDS],
             )
             .await?;
-        Ok(rows.iter().map(call_from_row).collect())
+        rows.iter().map(OutboxCall::try_from).collect()
     }
 
     async fn deliver(&self, call: &OutboxCall) -> BookingResult<Outcome> {
@@ -444,35 +483,8 @@ impl OutboxWorker {
             None => Vec::new(),
         };
         let method = Method::from_bytes(call.method.as_bytes()).unwrap_or(Method::POST);
-        let body = match (call.operation.as_str(), call.person_id, &call.body) {
-            ("create_cardholder", Some(person_id), None) => Some(
-                serde_json::to_value(CreateCardholderRequest::pseudonymous(
-                    self.pseudonyms.pseudonym_for(person_id),
-                    self.program.clone(),
-                ))
-                .map_err(|e| ledger::LedgerError::invalid("body", e.to_string()))?,
-            ),
-            (crate::fence_controls::SYNC_OPERATION, Some(person_id), None) => {
-                let client = self.pool.get().await.map_err(ledger::LedgerError::from)?;
-                let controls =
-                    crate::fence_controls::current_spend_controls(&client, person_id).await?;
-                Some(
-                    serde_json::to_value(controls)
-                        .map_err(|e| ledger::LedgerError::invalid("body", e.to_string()))?,
-                )
-            }
-            _ => call.body.clone(),
-        };
-        let idempotency_key = match (call.operation.as_str(), &body) {
-            // A fence is computed when it is sent, so a retry after a lost answer can carry
-            // another body; under the same key the processor would answer 409
-            // idempotency_conflict and the call would die. A key per body: the same fence
-            // replays, a newer one is applied (a PATCH of the whole fence, harmless twice).
-            (crate::fence_controls::SYNC_OPERATION, Some(body)) => {
-                with_body_digest(&call.idempotency_key_to_send(), body)
-            }
-            _ => call.idempotency_key_to_send(),
-        };
+        let body = self.body_to_send(call).await?;
+        let idempotency_key = key_to_send(call, body.as_ref());
         let prepared = match self.client.prepare(
             method,
             &call.path,
@@ -492,7 +504,8 @@ impl OutboxWorker {
                 if let ClientError::Refused(_) = &error {
                     self.register_refusal(call).await?;
                 }
-                self.fail(call, "dead", error.code(), None, 0).await?;
+                self.fail(call, CallState::Dead, error.code(), None, 0)
+                    .await?;
                 return Ok(Outcome::Dead);
             }
         };
@@ -529,16 +542,42 @@ impl OutboxWorker {
                     error.retry_after_ms(),
                     client::random_jitter,
                 );
-                self.fail(call, "pending", error.code(), status, delay_ms)
+                self.fail(call, CallState::Pending, error.code(), status, delay_ms)
                     .await?;
                 Ok(Outcome::Retry)
             }
             Err(error) => {
                 tracing::warn!(outbox_id = %call.id, operation = %call.operation, error.code = error.code(), "processor call parked as dead");
-                self.fail(call, "dead", error.code(), status, 0).await?;
+                self.fail(call, CallState::Dead, error.code(), status, 0)
+                    .await?;
                 Ok(Outcome::Dead)
             }
         }
+    }
+
+    /// The body this attempt sends: computed now for a cardholder (the pseudonym under the key
+    /// current now) and a fence sync (the fence now), else the queued body.
+    async fn body_to_send(&self, call: &OutboxCall) -> BookingResult<Option<Value>> {
+        let body = match (call.operation.as_str(), call.person_id, &call.body) {
+            ("create_cardholder", Some(person_id), None) => Some(
+                serde_json::to_value(CreateCardholderRequest::pseudonymous(
+                    self.pseudonyms.pseudonym_for(person_id),
+                    self.program.clone(),
+                ))
+                .map_err(|e| ledger::LedgerError::invalid("body", e.to_string()))?,
+            ),
+            (crate::fence_controls::SYNC_OPERATION, Some(person_id), None) => {
+                let client = self.pool.get().await.map_err(ledger::LedgerError::from)?;
+                let controls =
+                    crate::fence_controls::current_spend_controls(&client, person_id).await?;
+                Some(
+                    serde_json::to_value(controls)
+                        .map_err(|e| ledger::LedgerError::invalid("body", e.to_string()))?,
+                )
+            }
+            _ => call.body.clone(),
+        };
+        Ok(body)
     }
 
     /// Marks the call delivered and does what its answer calls for, in one transaction.
@@ -546,119 +585,10 @@ impl OutboxWorker {
         let mut client = self.pool.get().await.map_err(ledger::LedgerError::from)?;
         let tx = client.transaction().await?;
         match call.operation.as_str() {
-            "create_cardholder" => {
-                let cardholder_id = response["id"].as_str().unwrap_or_default().to_owned();
-                let person_id = call.person_id.unwrap_or_default();
-                // The fence for the person's mode now; later changes queue syncs (`fence`).
-                let spend_controls =
-                    crate::fence_controls::current_spend_controls(&tx, person_id).await?;
-                let body = serde_json::to_value(CreateCardRequest {
-                    cardholder_id,
-                    form: CardForm::Physical,
-                    embossed_name: Some(self.program_card_name.clone()),
-                    spend_controls: Some(spend_controls),
-                    memo: None,
-                })
-                .map_err(|e| ledger::LedgerError::invalid("body", e.to_string()))?;
-                enqueue(
-                    &tx,
-                    &key("cd", person_id),
-                    "create_card",
-                    &Method::POST,
-                    "/v1/cards",
-                    Some(&body),
-                    Some(person_id),
-                )
-                .await?;
-            }
-            "create_card" => {
-                let person_id = call.person_id.unwrap_or_default();
-                let card_id = response["id"].as_str().unwrap_or_default();
-                let cardholder_id = response["cardholder_id"].as_str().unwrap_or_default();
-                let spendable = ledger::store::accounts_of_person(&tx, person_id)
-                    .await?
-                    .into_iter()
-                    .find(|a| {
-                        a.purpose == ledger::person_purpose::SPENDABLE && a.closed_at.is_none()
-                    })
-                    .ok_or_else(|| {
-                        ledger::LedgerError::invalid(
-                            "no_spendable_account",
-                            "the person has no open spendable account",
-                        )
-                    })?;
-                booking::register_card(
-                    &tx,
-                    card_id,
-                    cardholder_id,
-                    person_id,
-                    spendable.id,
-                    response["state"].as_str().unwrap_or("INACTIVE"),
-                    response["last4"].as_str(),
-                )
-                .await?;
-                request_card_state(
-                    &tx,
-                    card_id,
-                    Some(person_id),
-                    CardState::Active,
-                    "issued",
-                    call.id,
-                )
-                .await?;
-            }
-            "reissue_card" => {
-                // The replacement belongs to the same person and account; the old card closes by
-                // the processor's rules (at once for LOST/STOLEN, else on activation), which
-                // its card.state_changed webhook mirrors.
-                let person_id = call.person_id.unwrap_or_default();
-                let old_card_id = call
-                    .path
-                    .trim_start_matches("/v1/cards/")
-                    .trim_end_matches("/reissue");
-                if let Some(old) = booking::card(&tx, old_card_id).await? {
-                    let card_id = response["id"].as_str().unwrap_or_default();
-                    booking::register_card(
-                        &tx,
-                        card_id,
-                        response["cardholder_id"].as_str().unwrap_or_default(),
-                        old.person_id,
-                        old.account_id,
-                        response["state"].as_str().unwrap_or("INACTIVE"),
-                        response["last4"].as_str(),
-                    )
-                    .await?;
-                    request_card_state(
-                        &tx,
-                        card_id,
-                        Some(person_id),
-                        CardState::Active,
-                        "replacement issued",
-                        call.id,
-                    )
-                    .await?;
-                }
-            }
-            CARD_STATE_OPERATION => {
-                let card_id = response["id"].as_str().unwrap_or_default();
-                let state = response["state"].as_str().unwrap_or_default();
-                let previous = booking::card(&tx, card_id).await?.map(|card| card.state);
-                if previous.as_deref() != Some(state) {
-                    match booking::record_card_state(
-                        &tx,
-                        card_id,
-                        previous.as_deref(),
-                        state,
-                        Some("outbox"),
-                        "SALDO",
-                    )
-                    .await
-                    {
-                        Ok(()) | Err(BookingError::UnknownCard) => {}
-                        Err(error) => return Err(error),
-                    }
-                }
-            }
+            "create_cardholder" => self.request_card_for(&tx, call, response).await?,
+            "create_card" => register_issued_card(&tx, call, response).await?,
+            "reissue_card" => register_replacement(&tx, call, response).await?,
+            CARD_STATE_OPERATION => mirror_card_state(&tx, response).await?,
             _ => {}
         }
         tx.execute(
@@ -672,12 +602,44 @@ impl OutboxWorker {
         Ok(())
     }
 
+    /// A cardholder was created: its card is requested, with the fence for the person's mode.
+    async fn request_card_for(
+        &self,
+        tx: &Transaction<'_>,
+        call: &OutboxCall,
+        response: &Value,
+    ) -> BookingResult<()> {
+        let cardholder_id = response["id"].as_str().unwrap_or_default().to_owned();
+        let person_id = call.person_id.unwrap_or_default();
+        // The fence for the person's mode now; later changes queue syncs (`fence`).
+        let spend_controls = crate::fence_controls::current_spend_controls(tx, person_id).await?;
+        let body = serde_json::to_value(CreateCardRequest {
+            cardholder_id,
+            form: CardForm::Physical,
+            embossed_name: Some(self.program_card_name.clone()),
+            spend_controls: Some(spend_controls),
+            memo: None,
+        })
+        .map_err(|e| ledger::LedgerError::invalid("body", e.to_string()))?;
+        enqueue(
+            tx,
+            &key("cd", person_id),
+            "create_card",
+            &Method::POST,
+            "/v1/cards",
+            Some(&body),
+            Some(person_id),
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Records a failed attempt: `pending` again after `delay_ms`, or parked `dead`. The code
     /// and status replace the last ones, so staff see why the latest attempt failed.
     async fn fail(
         &self,
         call: &OutboxCall,
-        state: &str,
+        state: CallState,
         error_code: &str,
         status: Option<i32>,
         delay_ms: u64,
@@ -690,7 +652,7 @@ impl OutboxWorker {
                         last_error_status = $4, claimed_until = null,
                         next_attempt_at = now() + $5::bigint * interval '1 millisecond'
                  where id = $1",
-                &[&call.id, &state, &error_code, &status, &delay_ms],
+                &[&call.id, &state.name(), &error_code, &status, &delay_ms],
             )
             .await?;
         Ok(())
@@ -720,6 +682,131 @@ impl OutboxWorker {
     }
 }
 
+/// A card was created: it is registered on the person's open spendable account, and its
+/// activation is queued.
+async fn register_issued_card(
+    tx: &Transaction<'_>,
+    call: &OutboxCall,
+    response: &Value,
+) -> BookingResult<()> {
+    let person_id = call.person_id.unwrap_or_default();
+    let card_id = response["id"].as_str().unwrap_or_default();
+    let cardholder_id = response["cardholder_id"].as_str().unwrap_or_default();
+    let spendable = ledger::store::accounts_of_person(tx, person_id)
+        .await?
+        .into_iter()
+        .find(|a| a.purpose == ledger::person_purpose::SPENDABLE && a.closed_at.is_none())
+        .ok_or_else(|| {
+            ledger::LedgerError::invalid(
+                "no_spendable_account",
+                "the person has no open spendable account",
+            )
+        })?;
+    booking::register_card(
+        tx,
+        card_id,
+        cardholder_id,
+        person_id,
+        spendable.id,
+        response["state"]
+            .as_str()
+            .unwrap_or(CardState::Inactive.as_str()),
+        response["last4"].as_str(),
+    )
+    .await?;
+    request_card_state(
+        tx,
+        card_id,
+        Some(person_id),
+        CardState::Active,
+        "issued",
+        call.id,
+    )
+    .await?;
+    Ok(())
+}
+
+/// A replacement card was issued: it is registered on the old card's person and account, and
+/// its activation is queued.
+async fn register_replacement(
+    tx: &Transaction<'_>,
+    call: &OutboxCall,
+    response: &Value,
+) -> BookingResult<()> {
+    // The replacement belongs to the same person and account; the old card closes by
+    // the processor's rules (at once for LOST/STOLEN, else on activation), which
+    // its card.state_changed webhook mirrors.
+    let person_id = call.person_id.unwrap_or_default();
+    let old_card_id = call
+        .path
+        .trim_start_matches("/v1/cards/")
+        .trim_end_matches("/reissue");
+    if let Some(old) = booking::card(tx, old_card_id).await? {
+        let card_id = response["id"].as_str().unwrap_or_default();
+        booking::register_card(
+            tx,
+            card_id,
+            response["cardholder_id"].as_str().unwrap_or_default(),
+            old.person_id,
+            old.account_id,
+            response["state"]
+                .as_str()
+                .unwrap_or(CardState::Inactive.as_str()),
+            response["last4"].as_str(),
+        )
+        .await?;
+        request_card_state(
+            tx,
+            card_id,
+            Some(person_id),
+            CardState::Active,
+            "replacement issued",
+            call.id,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The processor set a card's state: mirrored, with the change recorded.
+async fn mirror_card_state(tx: &Transaction<'_>, response: &Value) -> BookingResult<()> {
+    let card_id = response["id"].as_str().unwrap_or_default();
+    let state = response["state"].as_str().unwrap_or_default();
+    let previous = booking::card(tx, card_id)
+        .await?
+        .map(|card| card.state.name());
+    if previous != Some(state) {
+        match booking::record_card_state(
+            tx,
+            card_id,
+            previous,
+            state,
+            Some("outbox"),
+            CHANGED_BY_OUTBOX,
+        )
+        .await
+        {
+            Ok(()) | Err(BookingError::UnknownCard) => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(())
+}
+
+/// The Idempotency-Key this attempt carries.
+fn key_to_send(call: &OutboxCall, body: Option<&Value>) -> String {
+    match (call.operation.as_str(), body) {
+        // A fence is computed when it is sent, so a retry after a lost answer can carry
+        // another body; under the same key the processor would answer 409
+        // idempotency_conflict and the call would die. A key per body: the same fence
+        // replays, a newer one is applied (a PATCH of the whole fence, harmless twice).
+        (crate::fence_controls::SYNC_OPERATION, Some(body)) => {
+            with_body_digest(&call.idempotency_key_to_send(), body)
+        }
+        _ => call.idempotency_key_to_send(),
+    }
+}
+
 enum Outcome {
     Delivered,
     Retry,
@@ -736,26 +823,30 @@ impl Outcome {
     }
 }
 
-fn call_from_row(row: &tokio_postgres::Row) -> OutboxCall {
-    OutboxCall {
-        id: row.get(0),
-        idempotency_key: row.get(1),
-        operation: row.get(2),
-        method: row.get(3),
-        path: row.get(4),
-        body: row.get(5),
-        person_id: row.get(6),
-        state: row.get(7),
-        attempts: row.get(8),
-        last_error: row.get(9),
-        last_error_status: row.get(10),
-        idempotency_round: row.get(11),
-        next_attempt_at: row.get(12),
-        in_flight: row.get(13),
-        last_attempt_at: row.get(14),
-        delivered_at: row.get(15),
-        staff_retries: row.get(16),
-        superseded_by: row.get(17),
+impl TryFrom<&tokio_postgres::Row> for OutboxCall {
+    type Error = BookingError;
+
+    fn try_from(row: &tokio_postgres::Row) -> BookingResult<OutboxCall> {
+        Ok(OutboxCall {
+            id: row.get("id"),
+            idempotency_key: row.get("idempotency_key"),
+            operation: row.get("operation"),
+            method: row.get("method"),
+            path: row.get("path"),
+            body: row.get("body"),
+            person_id: row.get("person_id"),
+            state: CallState::from_name(row.get("state"))?,
+            attempts: row.get("attempts"),
+            last_error: row.get("last_error"),
+            last_error_status: row.get("last_error_status"),
+            idempotency_round: row.get("idempotency_round"),
+            next_attempt_at: row.get("next_attempt_at"),
+            in_flight: row.get("in_flight"),
+            last_attempt_at: row.get("last_attempt_at"),
+            delivered_at: row.get("delivered_at"),
+            staff_retries: row.get("staff_retries"),
+            superseded_by: row.get("superseded_by"),
+        })
     }
 }
 
@@ -773,7 +864,7 @@ pub async fn dead_letters(
             &[&limit],
         )
         .await?;
-    Ok(rows.iter().map(call_from_row).collect())
+    rows.iter().map(OutboxCall::try_from).collect()
 }
 
 /// A call that is dead, was dead and put back by staff, or was superseded, as it is now: whether
@@ -791,7 +882,7 @@ pub async fn dead_letter(
             &[&id],
         )
         .await?;
-    Ok(row.as_ref().map(call_from_row))
+    row.as_ref().map(OutboxCall::try_from).transpose()
 }
 
 /// What a staff retry of a call came to.
@@ -856,7 +947,7 @@ pub async fn retry_dead(client: &impl GenericClient, id: Uuid) -> BookingResult<
         )
         .await?;
     if let Some(row) = superseded {
-        return Ok(Retry::Superseded(call_from_row(&row)));
+        return Ok(Retry::Superseded(OutboxCall::try_from(&row)?));
     }
     let already_superseded = client
         .query_opt(
@@ -867,7 +958,7 @@ pub async fn retry_dead(client: &impl GenericClient, id: Uuid) -> BookingResult<
         )
         .await?;
     if let Some(row) = already_superseded {
-        return Ok(Retry::Superseded(call_from_row(&row)));
+        return Ok(Retry::Superseded(OutboxCall::try_from(&row)?));
     }
     let row = client
         .query_opt(
@@ -884,7 +975,7 @@ pub async fn retry_dead(client: &impl GenericClient, id: Uuid) -> BookingResult<
         )
         .await?;
     Ok(match row {
-        Some(row) => Retry::Requeued(call_from_row(&row)),
+        Some(row) => Retry::Requeued(OutboxCall::try_from(&row)?),
         None => Retry::NotDead,
     })
 }
@@ -893,22 +984,23 @@ pub async fn retry_dead(client: &impl GenericClient, id: Uuid) -> BookingResult<
 pub async fn in_flight_count(client: &impl GenericClient) -> BookingResult<i64> {
     Ok(client
         .query_one(
-            "select count(*) from card.outbox where state = 'pending' and claimed_until > now()",
+            "select count(*) as in_flight from card.outbox
+             where state = 'pending' and claimed_until > now()",
             &[],
         )
         .await?
-        .get(0))
+        .get("in_flight"))
 }
 
 /// Calls not yet delivered (for `/metrics`: the outbox depth).
 pub async fn pending_count(client: &impl GenericClient) -> BookingResult<i64> {
     Ok(client
         .query_one(
-            "select count(*) from card.outbox where state = 'pending'",
+            "select count(*) as pending from card.outbox where state = 'pending'",
             &[],
         )
         .await?
-        .get(0))
+        .get("pending"))
 }
 
 #[cfg(test)]

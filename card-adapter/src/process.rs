@@ -15,9 +15,14 @@ use time::OffsetDateTime;
 
 use crate::authorization::request_details;
 use crate::authorization::{AuthorizationInput, AuthorizationOutcome, DECISION_BUDGET_MS, Decide};
-use crate::booking::{self, BookingError, BookingResult, Card, Clearing};
+use crate::booking::{
+    self, AuthorizationRow, AuthorizationSource, BookingError, BookingResult, Card, Clearing,
+};
 use crate::inbox::{Applied, InboxMessage};
 use crate::inbox::{lock_webhook, record_inbox};
+use crate::states::Named;
+use ledger::controls::DeclineCode;
+use processor_protocol::Decision;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AdviceReason {
@@ -28,10 +33,17 @@ pub enum AdviceReason {
 
 impl AdviceReason {
     pub fn as_str(self) -> &'static str {
-        match self {
-            AdviceReason::StandIn => "STAND_IN",
-            AdviceReason::Timeout => "TIMEOUT",
-            AdviceReason::ProcessorRule => "PROCESSOR_RULE",
+        AuthorizationSource::from(self).name()
+    }
+}
+
+/// An advised authorization's source is the advice's reason.
+impl From<AdviceReason> for AuthorizationSource {
+    fn from(reason: AdviceReason) -> AuthorizationSource {
+        match reason {
+            AdviceReason::StandIn => AuthorizationSource::StandIn,
+            AdviceReason::Timeout => AuthorizationSource::Timeout,
+            AdviceReason::ProcessorRule => AuthorizationSource::ProcessorRule,
         }
     }
 }
@@ -95,7 +107,7 @@ pub async fn authorize(
     crate::decisions::authorize_batch(pool, decide, &[(message.clone(), input, deadline)])
         .await
         .pop()
-        .unwrap_or_else(|| AuthorizationOutcome::decline("OTHER", "technical_problem"))
+        .unwrap_or_else(|| AuthorizationOutcome::decline(DeclineCode::Other, "technical_problem"))
 }
 
 /// Applies an asynchronous message. Returns only once it is committed (or was a duplicate).
@@ -193,124 +205,16 @@ async fn apply_event(
             approved,
             approved_minor,
             reason,
-        } => {
-            let card = known_card(tx, &input.card_id).await?;
-            let mut row = booking::lock_authorization(
-                tx,
-                &input.authorization_id,
-                &input.card_id,
-                input.amount.currency.code(),
-            )
-            .await?;
-            if *approved {
-                if row.hold_id.is_none() {
-                    // The processor approved without us: book it even beyond the balance.
-                    let amount = Money::new(*approved_minor, input.amount.currency);
-                    if amount.is_positive() {
-                        match &input.parent_authorization_id {
-                            Some(parent_id) => {
-                                let parent = booking::lock_authorization(
-                                    tx,
-                                    parent_id,
-                                    &input.card_id,
-                                    amount.currency.code(),
-                                )
-                                .await?;
-                                if parent.hold_id.is_some() {
-                                    let held = booking::increase_authorization_hold(
-                                        tx,
-                                        &parent,
-                                        &input.authorization_id,
-                                        amount,
-                                        false,
-                                        Overdraft::AllowAndFlag,
-                                    )
-                                    .await?;
-                                    // Not ours, so not at its request time: when recorded.
-                                    booking::record_increment(
-                                        tx,
-                                        parent_id,
-                                        OffsetDateTime::now_utc(),
-                                        held,
-                                    )
-                                    .await?;
-                                } else {
-                                    booking::place_authorization_hold(
-                                        tx,
-                                        &mut row,
-                                        &card,
-                                        amount,
-                                        false,
-                                        Overdraft::AllowAndFlag,
-                                    )
-                                    .await?;
-                                }
-                            }
-                            None => {
-                                booking::place_authorization_hold(
-                                    tx,
-                                    &mut row,
-                                    &card,
-                                    amount,
-                                    false,
-                                    Overdraft::AllowAndFlag,
-                                )
-                                .await?;
-                            }
-                        }
-                    }
-                }
-                row.decision = Some("APPROVE".to_owned());
-                row.approved_minor = *approved_minor;
-            } else {
-                // TIMEOUT or a processor rule declined it: release anything we held.
-                booking::release_authorization(
-                    tx,
-                    &mut row,
-                    None,
-                    &format!("card:advice-release:{}", input.authorization_id),
-                )
-                .await?;
-                row.decision = Some("DECLINE".to_owned());
-                row.approved_minor = 0;
-                row.decline_reason.get_or_insert_with(|| "OTHER".to_owned());
-            }
-            row.source = reason.as_str().to_owned();
-            // An advice is not placed in a spend window by its request time (it was not ours).
-            booking::save_authorization(tx, &row, Some(&request_details(input, None))).await?;
-            Ok(Applied::Applied)
-        }
+        } => apply_advice(tx, input, *approved, *approved_minor, *reason).await,
         CardEvent::Reversal {
             authorization_id,
             card_id,
             amount,
-        } => {
-            known_card(tx, card_id).await?;
-            let mut row =
-                booking::lock_authorization(tx, authorization_id, card_id, amount.currency.code())
-                    .await?;
-            booking::release_authorization(
-                tx,
-                &mut row,
-                Some(*amount),
-                &format!("card:reversal:{}", message.webhook_id),
-            )
-            .await?;
-            booking::save_authorization(tx, &row, None).await?;
-            Ok(Applied::Applied)
-        }
+        } => apply_reversal(tx, message, authorization_id, card_id, *amount).await,
         CardEvent::Expired {
             authorization_id,
             card_id,
-        } => {
-            let card = known_card(tx, card_id).await?;
-            let currency = ledger::store::account(tx, card.account_id).await?.currency;
-            let mut row =
-                booking::lock_authorization(tx, authorization_id, card_id, currency.code()).await?;
-            booking::expire_authorization(tx, &mut row).await?;
-            booking::save_authorization(tx, &row, None).await?;
-            Ok(Applied::Applied)
-        }
+        } => apply_expiry(tx, authorization_id, card_id).await,
         CardEvent::Clearing {
             transaction_id,
             authorization_id,
@@ -320,63 +224,19 @@ async fn apply_event(
             cleared_at,
             final_clearing,
         } => {
-            let card = known_card(tx, card_id).await?;
-            if booking::transaction_booked(tx, transaction_id).await? {
-                return Ok(Applied::Duplicate);
-            }
-            if let (0, Some(authorization_id)) = (amount.amount_minor, authorization_id) {
-                // A final clearing of nothing (`not_bookable` lets only final ones through): the
-                // purchase cleared at zero, so what the hold still holds is freed, as any final
-                // clearing frees it. No entry: nothing moved.
-                let mut row = booking::lock_authorization(
-                    tx,
-                    authorization_id,
+            apply_clearing(
+                tx,
+                ClearingEvent {
+                    transaction_id,
+                    authorization_id: authorization_id.as_deref(),
                     card_id,
-                    amount.currency.code(),
-                )
-                .await?;
-                row.final_cleared = true;
-                if row.hold_id.is_some() {
-                    booking::release_authorization(
-                        tx,
-                        &mut row,
-                        None,
-                        &format!("card:clearing:{transaction_id}"),
-                    )
-                    .await?;
-                }
-                booking::save_authorization(tx, &row, None).await?;
-                return Ok(Applied::Applied);
-            }
-            let clearing = Clearing {
-                transaction_id,
-                card: &card,
-                amount: *amount,
-                final_clearing: *final_clearing,
-                effective_date: cleared_at.date(),
-                metadata: serde_json::json!({
-                    "card_id": card_id,
-                    "authorization_id": authorization_id,
-                    "merchant": merchant,
-                }),
-            };
-            match authorization_id {
-                Some(authorization_id) => {
-                    let mut row = booking::lock_authorization(
-                        tx,
-                        authorization_id,
-                        card_id,
-                        amount.currency.code(),
-                    )
-                    .await?;
-                    booking::book_clearing(tx, Some(&mut row), clearing).await?;
-                    booking::save_authorization(tx, &row, None).await?;
-                }
-                None => {
-                    booking::book_clearing(tx, None, clearing).await?;
-                }
-            }
-            Ok(Applied::Applied)
+                    amount: *amount,
+                    merchant,
+                    cleared_at: *cleared_at,
+                    final_clearing: *final_clearing,
+                },
+            )
+            .await
         }
         CardEvent::Refund {
             transaction_id,
@@ -386,24 +246,12 @@ async fn apply_event(
             merchant,
             cleared_at,
         } => {
-            let card = known_card(tx, card_id).await?;
-            if booking::transaction_booked(tx, transaction_id).await? {
-                return Ok(Applied::Duplicate);
-            }
-            booking::book_refund(
-                tx,
-                transaction_id,
-                &card,
-                *amount,
-                cleared_at.date(),
-                serde_json::json!({
-                    "card_id": card_id,
-                    "original_transaction_id": original_transaction_id,
-                    "merchant": merchant,
-                }),
-            )
-            .await?;
-            Ok(Applied::Applied)
+            let metadata = serde_json::json!({
+                "card_id": card_id,
+                "original_transaction_id": original_transaction_id,
+                "merchant": merchant,
+            });
+            apply_refund(tx, transaction_id, card_id, *amount, *cleared_at, metadata).await
         }
         CardEvent::CardStateChanged {
             card_id,
@@ -425,6 +273,227 @@ async fn apply_event(
         }
         CardEvent::Unknown => Ok(Applied::Ignored),
     }
+}
+
+/// A reversal (protocol 3.5): part of the hold is released, capped at what remains.
+async fn apply_reversal(
+    tx: &Transaction<'_>,
+    message: &InboxMessage<'_>,
+    authorization_id: &str,
+    card_id: &str,
+    amount: Money,
+) -> BookingResult<Applied> {
+    known_card(tx, card_id).await?;
+    let mut row =
+        booking::lock_authorization(tx, authorization_id, card_id, amount.currency.code()).await?;
+    booking::release_authorization(
+        tx,
+        &mut row,
+        Some(amount),
+        &format!("card:reversal:{}", message.webhook_id),
+    )
+    .await?;
+    booking::save_authorization(tx, &row, None).await?;
+    Ok(Applied::Applied)
+}
+
+/// An expiry (protocol 3.6): what remains of the hold is released.
+async fn apply_expiry(
+    tx: &Transaction<'_>,
+    authorization_id: &str,
+    card_id: &str,
+) -> BookingResult<Applied> {
+    let card = known_card(tx, card_id).await?;
+    let currency = ledger::store::account(tx, card.account_id).await?.currency;
+    let mut row =
+        booking::lock_authorization(tx, authorization_id, card_id, currency.code()).await?;
+    booking::expire_authorization(tx, &mut row).await?;
+    booking::save_authorization(tx, &row, None).await?;
+    Ok(Applied::Applied)
+}
+
+/// A refund (protocol 3.8): money back to the card, booked once per processor transaction.
+async fn apply_refund(
+    tx: &Transaction<'_>,
+    transaction_id: &str,
+    card_id: &str,
+    amount: Money,
+    cleared_at: OffsetDateTime,
+    metadata: serde_json::Value,
+) -> BookingResult<Applied> {
+    let card = known_card(tx, card_id).await?;
+    if booking::transaction_booked(tx, transaction_id).await? {
+        return Ok(Applied::Duplicate);
+    }
+    booking::book_refund(
+        tx,
+        transaction_id,
+        &card,
+        amount,
+        cleared_at.date(),
+        metadata,
+    )
+    .await?;
+    Ok(Applied::Applied)
+}
+
+/// An advice (protocol 3.4): the processor's own decision, booked whatever our balance says.
+async fn apply_advice(
+    tx: &Transaction<'_>,
+    input: &AuthorizationInput,
+    approved: bool,
+    approved_minor: i64,
+    reason: AdviceReason,
+) -> BookingResult<Applied> {
+    let card = known_card(tx, &input.card_id).await?;
+    let mut row = booking::lock_authorization(
+        tx,
+        &input.authorization_id,
+        &input.card_id,
+        input.amount.currency.code(),
+    )
+    .await?;
+    if approved {
+        if row.hold_id.is_none() {
+            // The processor approved without us: book it even beyond the balance.
+            let amount = Money::new(approved_minor, input.amount.currency);
+            if amount.is_positive() {
+                hold_advised(tx, &mut row, &card, input, amount).await?;
+            }
+        }
+        row.decision = Some(Decision::Approve);
+        row.approved_minor = approved_minor;
+    } else {
+        // TIMEOUT or a processor rule declined it: release anything we held.
+        booking::release_authorization(
+            tx,
+            &mut row,
+            None,
+            &format!("card:advice-release:{}", input.authorization_id),
+        )
+        .await?;
+        row.decision = Some(Decision::Decline);
+        row.approved_minor = 0;
+        row.decline_reason
+            .get_or_insert_with(|| DeclineCode::Other.name().to_owned());
+    }
+    row.source = AuthorizationSource::from(reason);
+    // An advice is not placed in a spend window by its request time (it was not ours).
+    booking::save_authorization(tx, &row, Some(&request_details(input, None))).await?;
+    Ok(Applied::Applied)
+}
+
+/// Holds what an advice approved: an increment grows its parent's hold when the parent holds
+/// something, anything else is a hold of its own.
+async fn hold_advised(
+    tx: &Transaction<'_>,
+    row: &mut AuthorizationRow,
+    card: &Card,
+    input: &AuthorizationInput,
+    amount: Money,
+) -> BookingResult<()> {
+    if let Some(parent_id) = &input.parent_authorization_id {
+        let parent =
+            booking::lock_authorization(tx, parent_id, &input.card_id, amount.currency.code())
+                .await?;
+        if parent.hold_id.is_some() {
+            let held = booking::increase_authorization_hold(
+                tx,
+                &parent,
+                &input.authorization_id,
+                amount,
+                false,
+                Overdraft::AllowAndFlag,
+            )
+            .await?;
+            // Not ours, so not at its request time: when recorded.
+            booking::record_increment(tx, parent_id, OffsetDateTime::now_utc(), held).await?;
+            return Ok(());
+        }
+    }
+    booking::place_authorization_hold(tx, row, card, amount, false, Overdraft::AllowAndFlag)
+        .await?;
+    Ok(())
+}
+
+/// A clearing's facts (protocol 3.7), borrowed from its [`CardEvent::Clearing`].
+struct ClearingEvent<'a> {
+    transaction_id: &'a str,
+    authorization_id: Option<&'a str>,
+    card_id: &'a str,
+    amount: Money,
+    merchant: &'a serde_json::Value,
+    cleared_at: OffsetDateTime,
+    final_clearing: bool,
+}
+
+async fn apply_clearing(tx: &Transaction<'_>, event: ClearingEvent<'_>) -> BookingResult<Applied> {
+    let ClearingEvent {
+        transaction_id,
+        authorization_id,
+        card_id,
+        amount,
+        merchant,
+        cleared_at,
+        final_clearing,
+    } = event;
+    let card = known_card(tx, card_id).await?;
+    if booking::transaction_booked(tx, transaction_id).await? {
+        return Ok(Applied::Duplicate);
+    }
+    if let (0, Some(authorization_id)) = (amount.amount_minor, authorization_id) {
+        // A final clearing of nothing (`not_bookable` lets only final ones through): the
+        // purchase cleared at zero, so what the hold still holds is freed, as any final
+        // clearing frees it. No entry: nothing moved.
+        debug_assert!(
+            final_clearing,
+            "not_bookable parks a zero clearing that is not final"
+        );
+        let mut row =
+            booking::lock_authorization(tx, authorization_id, card_id, amount.currency.code())
+                .await?;
+        row.final_cleared = true;
+        if row.hold_id.is_some() {
+            booking::release_authorization(
+                tx,
+                &mut row,
+                None,
+                &format!("card:clearing:{transaction_id}"),
+            )
+            .await?;
+        }
+        booking::save_authorization(tx, &row, None).await?;
+        return Ok(Applied::Applied);
+    }
+    debug_assert!(
+        amount.is_positive(),
+        "not_bookable parks a clearing of nothing"
+    );
+    let clearing = Clearing {
+        transaction_id,
+        card: &card,
+        amount,
+        final_clearing,
+        effective_date: cleared_at.date(),
+        metadata: serde_json::json!({
+            "card_id": card_id,
+            "authorization_id": authorization_id,
+            "merchant": merchant,
+        }),
+    };
+    match authorization_id {
+        Some(authorization_id) => {
+            let mut row =
+                booking::lock_authorization(tx, authorization_id, card_id, amount.currency.code())
+                    .await?;
+            booking::book_clearing(tx, Some(&mut row), clearing).await?;
+            booking::save_authorization(tx, &row, None).await?;
+        }
+        None => {
+            booking::book_clearing(tx, None, clearing).await?;
+        }
+    }
+    Ok(Applied::Applied)
 }
 
 /// An authentic processor event kept in the inbox as `rejected`: acknowledged, never booked,
@@ -459,17 +528,17 @@ pub async fn parked_events(
     Ok(rows
         .iter()
         .map(|row| {
-            let body: Vec<u8> = row.get(4);
+            let body: Vec<u8> = row.get("body");
             let data = serde_json::from_slice::<serde_json::Value>(&body)
                 .ok()
                 .and_then(|envelope| envelope.get("data").cloned())
                 .unwrap_or(serde_json::Value::Null);
             let text = |field: &str| data.get(field).and_then(|v| v.as_str()).map(str::to_owned);
             ParkedEvent {
-                webhook_id: row.get(0),
-                event_type: row.get(1),
-                received_at: row.get(2),
-                detail: row.get(3),
+                webhook_id: row.get("webhook_id"),
+                event_type: row.get("event_type"),
+                received_at: row.get("received_at"),
+                detail: row.get("detail"),
                 transaction_id: text("transaction_id"),
                 authorization_id: text("authorization_id"),
                 card_id: text("card_id"),

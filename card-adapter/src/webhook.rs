@@ -23,6 +23,7 @@ use crate::authorization::{AuthorizationInput, AuthorizationOutcome, Decide, Mer
 use crate::decisions::{Answer, DecisionQueue};
 use crate::inbox::InboxMessage;
 use crate::process::{self, AdviceReason, CardEvent};
+use crate::states::{self, Named};
 
 pub const PATH: &str = "/webhooks/processor";
 /// The protocol's messages are small; anything larger is not one of them.
@@ -133,76 +134,92 @@ async fn receive<D: Decide + 'static>(
     };
     match &envelope.event {
         WebhookEvent::AuthorizationRequest(request) => {
-            let started = std::time::Instant::now();
-            let decided = match authorization_input(request, envelope.timestamp) {
-                Ok(input) => {
-                    let input = input.on_our_clock(time::OffsetDateTime::now_utc());
-                    state.decisions.decide(&message, body.clone(), input).await
-                }
-                Err(_) => Answer::Outcome(AuthorizationOutcome::decline(
-                    "OTHER",
-                    "currency_not_supported",
-                )),
-            };
-            let outcome = match decided {
-                Answer::Outcome(outcome) => outcome,
-                Answer::Unrecorded => {
-                    // No decision to give: the processor declines (fails closed) and its TIMEOUT
-                    // advice releases whatever a commit that lands later held.
-                    metrics::counter!("saldo_card_authorizations_total", "decision" => "NONE", "reason" => "not_recorded")
-                        .increment(1);
-                    return problem(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "decision_not_recorded",
-                        "no decision could be recorded in time",
-                    );
-                }
-            };
-            let decision = if outcome.approve {
-                "APPROVE"
-            } else {
-                "DECLINE"
-            };
-            let reason = outcome.decline_reason.clone().unwrap_or_default();
-            metrics::counter!("saldo_card_authorizations_total", "decision" => decision, "reason" => reason)
-                .increment(1);
-            metrics::histogram!("saldo_card_authorization_duration_seconds")
-                .record(started.elapsed());
-            tracing::info!(
-                webhook_id,
-                authorization_id = %request.authorization_id,
-                decision = if outcome.approve { "APPROVE" } else { "DECLINE" },
-                decline_reason = outcome.decline_reason.as_deref().unwrap_or(""),
-                "authorization decided"
-            );
-            axum::Json(answer(&outcome)).into_response()
+            answer_request(&state, &message, &body, request, envelope.timestamp).await
         }
-        event => {
-            let card_event = match card_event(event, envelope.timestamp) {
-                Ok(card_event) => card_event,
-                Err(code) => {
-                    return problem(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        code,
-                        "the message cannot be booked",
-                    );
-                }
-            };
-            match process::apply(&state.pool, &message, &card_event).await {
-                Ok(applied) => {
-                    tracing::info!(webhook_id, event_type = message.event_type, outcome = ?applied, "processor event recorded");
-                    (StatusCode::OK, axum::Json(json!({"status": "recorded"}))).into_response()
-                }
-                Err(error) => {
-                    // Not recorded: a non-2xx answer makes the processor deliver it again.
-                    tracing::error!(webhook_id, error.code = error.code(), error = ?error, "processor event not recorded");
-                    problem(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "not_recorded",
-                        "the message was not recorded; deliver it again",
-                    )
-                }
-            }
+        event => apply_event(&state, &message, event, envelope.timestamp).await,
+    }
+}
+
+/// Decides an `authorization.request` (protocol 3.3) by its deadline and answers it.
+async fn answer_request<D: Decide + 'static>(
+    state: &Receiver<D>,
+    message: &InboxMessage<'_>,
+    body: &Bytes,
+    request: &processor_protocol::AuthorizationRequest,
+    at: time::OffsetDateTime,
+) -> Response {
+    let webhook_id = message.webhook_id;
+    let started = std::time::Instant::now();
+    let decided = match authorization_input(request, at) {
+        Ok(input) => {
+            let input = input.on_our_clock(time::OffsetDateTime::now_utc());
+            state.decisions.decide(message, body.clone(), input).await
+        }
+        Err(_) => Answer::Outcome(AuthorizationOutcome::decline(
+            DeclineCode::Other,
+            "currency_not_supported",
+        )),
+    };
+    let outcome = match decided {
+        Answer::Outcome(outcome) => outcome,
+        Answer::Unrecorded => {
+            // No decision to give: the processor declines (fails closed) and its TIMEOUT
+            // advice releases whatever a commit that lands later held.
+            metrics::counter!("saldo_card_authorizations_total", "decision" => "NONE", "reason" => "not_recorded")
+                .increment(1);
+            return problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "decision_not_recorded",
+                "no decision could be recorded in time",
+            );
+        }
+    };
+    let decision = states::decision(outcome.approve).name();
+    let reason = outcome.decline_reason.clone().unwrap_or_default();
+    metrics::counter!("saldo_card_authorizations_total", "decision" => decision, "reason" => reason)
+        .increment(1);
+    metrics::histogram!("saldo_card_authorization_duration_seconds").record(started.elapsed());
+    tracing::info!(
+        webhook_id,
+        authorization_id = %request.authorization_id,
+        decision,
+        decline_reason = outcome.decline_reason.as_deref().unwrap_or(""),
+        "authorization decided"
+    );
+    axum::Json(answer(&outcome)).into_response()
+}
+
+/// Records and applies an asynchronous event (protocol 3.4 to 3.9) before the 2xx answer.
+async fn apply_event<D>(
+    state: &Receiver<D>,
+    message: &InboxMessage<'_>,
+    event: &WebhookEvent,
+    at: time::OffsetDateTime,
+) -> Response {
+    let webhook_id = message.webhook_id;
+    let card_event = match card_event(event, at) {
+        Ok(card_event) => card_event,
+        Err(code) => {
+            return problem(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                code,
+                "the message cannot be booked",
+            );
+        }
+    };
+    match process::apply(&state.pool, message, &card_event).await {
+        Ok(applied) => {
+            tracing::info!(webhook_id, event_type = message.event_type, outcome = ?applied, "processor event recorded");
+            (StatusCode::OK, axum::Json(json!({"status": "recorded"}))).into_response()
+        }
+        Err(error) => {
+            // Not recorded: a non-2xx answer makes the processor deliver it again.
+            tracing::error!(webhook_id, error.code = error.code(), error = ?error, "processor event not recorded");
+            problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not_recorded",
+                "the message was not recorded; deliver it again",
+            )
         }
     }
 }
@@ -302,10 +319,7 @@ fn card_event(event: &WebhookEvent, at: time::OffsetDateTime) -> Result<CardEven
             state: change.state.as_str().to_owned(),
             previous_state: Some(change.previous_state.as_str().to_owned()),
             reason: change.reason.clone(),
-            changed_by: match change.changed_by {
-                processor_protocol::ChangedBy::Processor => "PROCESSOR".to_owned(),
-                processor_protocol::ChangedBy::Api => "API".to_owned(),
-            },
+            changed_by: change.changed_by.name().to_owned(),
         },
         WebhookEvent::Unknown { .. } => CardEvent::Unknown,
         // Handled synchronously by the caller.
