@@ -9,7 +9,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use deadpool_postgres::Pool;
-use serde_json::json;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -20,6 +19,7 @@ use tower_http::trace::TraceLayer;
 use card_adapter::outbox::OutboxWake;
 use card_adapter::signature::WebhookSecret;
 
+use crate::openapi::Status;
 use crate::problem::Problem;
 
 /// No request body Saldo accepts is larger than this.
@@ -123,7 +123,10 @@ pub fn router(state: AppState) -> Router {
 
 /// Alive: the process answers.
 async fn health() -> Response {
-    axum::Json(json!({"status": "ok"})).into_response()
+    axum::Json(Status {
+        status: "ok".to_owned(),
+    })
+    .into_response()
 }
 
 /// Ready: the database answers and every migration is applied.
@@ -133,7 +136,10 @@ async fn ready(State(state): State<AppState>) -> Response {
         ledger::db::migrations_current(&client).await.ok()
     };
     match tokio::time::timeout(Duration::from_secs(2), check).await {
-        Ok(Some(true)) => axum::Json(json!({"status": "ready"})).into_response(),
+        Ok(Some(true)) => axum::Json(Status {
+            status: "ready".to_owned(),
+        })
+        .into_response(),
         Ok(Some(false)) => Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "migrations_pending",

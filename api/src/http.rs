@@ -18,6 +18,25 @@ pub const MAX_FORM_OR_JSON_BYTES: usize = 16 * 1024;
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
      form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+/// A typed JSON answer sent with its object keys in alphabetical order, at every depth.
+///
+/// The answers that were once built with `json!` went out that way (serde_json's map is ordered
+/// by key); a typed body keeps those bytes while its struct, in the order the OpenAPI document
+/// lists the fields, is what the document describes.
+pub struct SortedJson<T>(pub T);
+
+impl<T: serde::Serialize> IntoResponse for SortedJson<T> {
+    fn into_response(self) -> Response {
+        match serde_json::to_value(&self.0) {
+            Ok(value) => axum::Json(value).into_response(),
+            Err(error) => {
+                tracing::error!(%error, "answer not serialisable");
+                Problem::internal().into_response()
+            }
+        }
+    }
+}
+
 /// A JSON body: `application/json`, at most [`MAX_FORM_OR_JSON_BYTES`], parsed strictly (the
 /// target types use `deny_unknown_fields`). Every rejection is problem+json.
 pub struct ApiJson<T>(pub T);

@@ -107,7 +107,8 @@ pub struct StatementResponse {
     pub account_id: Uuid,
     #[schema(example = "spendable")]
     pub account: String,
-    pub lines: Vec<StatementLineDoc>,
+    #[schema(value_type = Vec<StatementLineDoc>)]
+    pub lines: Vec<ledger::StatementLine>,
     /// Pass as `after_posting_id` for the next page; null on the last page.
     pub next_after_posting_id: Option<i64>,
 }
@@ -129,16 +130,23 @@ pub struct DepositPosted {
     pub amount_minor: i64,
     #[schema(example = "EUR")]
     pub currency: String,
-    pub spendable: BalanceDoc,
+    #[schema(value_type = BalanceDoc)]
+    pub spendable: ledger::Balance,
     /// Family deposits only.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub deposit_id: Option<Uuid>,
     /// Family deposits only: `accepted` or `pending_review`.
-    #[schema(example = "pending_review")]
-    pub state: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "pending_review")]
+    pub state: Option<ledger::deposits::DepositState>,
     /// Why it waits for review: `above_review_threshold` or `over_max_balance`.
-    pub held_because: Option<String>,
+    // Absent for cash, null for a family deposit that was not held.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub held_because: Option<Option<String>>,
     /// Monitoring rules the deposit raised (they never stop it): `many_senders_to_prisoner`,
     /// `sender_to_many_prisoners`, `high_amount`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub flags: Option<Vec<String>>,
 }
 
@@ -170,7 +178,8 @@ pub struct AccessLogRow {
 
 #[derive(Serialize, ToSchema)]
 pub struct AccessLogPage {
-    pub rows: Vec<AccessLogRow>,
+    #[schema(value_type = Vec<AccessLogRow>)]
+    pub rows: Vec<crate::identity::access_log::LogRow>,
     pub next_after_id: Option<i64>,
 }
 

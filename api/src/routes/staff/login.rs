@@ -3,12 +3,12 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::json;
 use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::auth::{self, secret, throttle};
-use crate::http::{ApiJson, ClientOrigin};
+use crate::http::{ApiJson, ClientOrigin, SortedJson};
+use crate::openapi::LoginResponse;
 use crate::problem::Problem;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -42,18 +42,18 @@ pub async fn login(
             Outcome::Locked(seconds) => return Ok(locked(seconds)),
             Outcome::Busy => return Ok(busy()),
         };
-    let body = json!({
-        "token": session.token,
-        "token_type": "Bearer",
-        "staff_id": staff_id,
-        "expires_at": session.expires_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
-        "idle_timeout_seconds": auth::STAFF_IDLE_SECONDS,
-    });
-    Ok((
-        [(header::SET_COOKIE, session_cookie(&session, origin.https))],
-        axum::Json(body),
-    )
-        .into_response())
+    let cookie = session_cookie(&session, origin.https);
+    let body = LoginResponse {
+        token: session.token,
+        token_type: "Bearer".to_owned(),
+        staff_id,
+        expires_at: session
+            .expires_at
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+        idle_timeout_seconds: auth::STAFF_IDLE_SECONDS,
+    };
+    Ok(([(header::SET_COOKIE, cookie)], SortedJson(body)).into_response())
 }
 
 /// What a sign-in attempt came to (shared by the JSON login and the staff sign-in page).
