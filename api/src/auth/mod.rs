@@ -5,6 +5,7 @@
 //! A hold no role at all in prison B.
 pub mod kiosk;
 pub mod secret;
+pub mod sign_in;
 pub mod throttle;
 
 use std::marker::PhantomData;
