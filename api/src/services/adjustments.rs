@@ -13,7 +13,7 @@ use crate::app::AppState;
 use crate::auth::Staff;
 use crate::identity::access_log::{Action, Purpose};
 use crate::identity::{self, PrisonerField};
-use crate::problem::Problem;
+use crate::services::ServiceError;
 
 /// Which side of the entry the prisoner's account is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -172,30 +172,25 @@ pub enum AdjustmentError {
     Ledger(#[from] ledger::LedgerError),
     #[error("database error")]
     Database(#[from] tokio_postgres::Error),
+    /// The checks around the decision: the prisoner's record, the access log, the pool.
+    #[error(transparent)]
+    Service(#[from] ServiceError),
 }
 
-impl From<AdjustmentError> for Problem {
-    fn from(error: AdjustmentError) -> Problem {
-        match error {
-            AdjustmentError::NotFound => Problem::not_found("adjustment"),
-            AdjustmentError::AlreadyDecided => {
-                Problem::conflict("already_decided", error.to_string())
+macro_rules! adjustment_error_via_service {
+    ($($error:ty),*) => {$(
+        impl From<$error> for AdjustmentError {
+            fn from(error: $error) -> AdjustmentError {
+                AdjustmentError::Service(ServiceError::from(error))
             }
-            AdjustmentError::OwnProposal => Problem::new(
-                axum::http::StatusCode::FORBIDDEN,
-                "four_eyes",
-                Some(error.to_string()),
-            ),
-            AdjustmentError::Invalid(code, message) => Problem::unprocessable(code, message),
-            AdjustmentError::Corrupt(column) => {
-                tracing::error!(column, "adjustment row with an unknown value");
-                Problem::internal()
-            }
-            AdjustmentError::Ledger(error) => Problem::from(error),
-            AdjustmentError::Database(error) => Problem::from(error),
         }
-    }
+    )*};
 }
+adjustment_error_via_service!(
+    deadpool_postgres::PoolError,
+    crate::identity::IdentityError,
+    crate::identity::access_log::RecordError
+);
 
 type Result<T> = std::result::Result<T, AdjustmentError>;
 
@@ -465,7 +460,7 @@ pub async fn decide_checked(
     prison_id: Uuid,
     adjustment_id: Uuid,
     approve: bool,
-) -> std::result::Result<Proposal, Problem> {
+) -> Result<Proposal> {
     let who = staff.accessor(Purpose::CaseManagement, None);
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
@@ -481,7 +476,7 @@ pub async fn decide_checked(
     .await?;
     if found.is_none() {
         tx.commit().await?;
-        return Err(crate::services::no_such_prisoner());
+        return Err(crate::services::no_such_prisoner().into());
     }
     // Any refusal below rolls the whole transaction back: no decision, no entry, no log row.
     let proposal = decide(&tx, staff.id, prison_id, adjustment_id, approve).await?;
@@ -497,7 +492,7 @@ pub async fn propose_checked(
     staff: &Staff,
     prison_id: uuid::Uuid,
     draft: &Draft,
-) -> std::result::Result<Proposal, Problem> {
+) -> Result<Proposal> {
     // Shape first: a malformed proposal changes nothing, not even the access log.
     validate(draft)?;
     let who = staff.accessor(Purpose::CaseManagement, None);
@@ -514,7 +509,7 @@ pub async fn propose_checked(
     .await?;
     if found.is_none() {
         tx.commit().await?;
-        return Err(crate::services::no_such_prisoner());
+        return Err(crate::services::no_such_prisoner().into());
     }
     let proposal = propose(&tx, staff.id, prison_id, draft).await?;
     tx.commit().await?;

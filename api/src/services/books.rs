@@ -1,6 +1,6 @@
 //! Reading the books: the trial balance.
 use crate::app::AppState;
-use crate::problem::Problem;
+use crate::services::ServiceError;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -30,11 +30,11 @@ pub struct TrialBalance {
     pub totals: Vec<Total>,
 }
 
-pub fn overflow() -> Problem {
-    Problem::unprocessable("amount_overflow", "a total does not fit in 64 bits")
+pub fn overflow() -> ServiceError {
+    ServiceError::invalid("amount_overflow", "a total does not fit in 64 bits")
 }
 
-pub async fn compute(state: &AppState) -> Result<TrialBalance, Problem> {
+pub async fn compute(state: &AppState) -> Result<TrialBalance, ServiceError> {
     let client = state.pool.get().await?;
     let rows = client
         .query(

@@ -98,7 +98,7 @@ async fn act(
     .await?;
     if found.is_none() {
         tx.commit().await?;
-        return Err(crate::services::no_such_prisoner());
+        return Err(crate::services::no_such_prisoner().into());
     }
     let Some((card_id, card_state)) = current_card(&tx, person_id).await? else {
         return Err(Problem::not_found("card"));

@@ -102,7 +102,7 @@ pub async fn record(
     .await?;
     if found.is_none() {
         tx.commit().await?;
-        return Err(crate::services::no_such_prisoner());
+        return Err(crate::services::no_such_prisoner().into());
     }
     if let Some(depositor) = request.depositor_person_id
         && !identity::store::depositor_exists(&tx, &who, prison_id, depositor).await?

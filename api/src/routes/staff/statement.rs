@@ -59,7 +59,7 @@ pub async fn show(
     .await?;
     if found.is_none() {
         tx.commit().await?;
-        return Err(crate::services::no_such_prisoner());
+        return Err(crate::services::no_such_prisoner().into());
     }
     let code = format!("person:{}:{purpose}:EUR", path.person_id);
     let account = ledger::store::account_by_code(&tx, &code)
