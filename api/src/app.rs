@@ -43,6 +43,8 @@ pub struct AppState {
     /// Wakes this process's outbox worker when staff queue or retry a call, so it goes out now
     /// rather than at the next poll.
     pub outbox_wake: OutboxWake,
+    /// Session cookies are `Secure` whatever the connection (`SALDO_COOKIE_SECURE=true`).
+    pub cookie_secure: bool,
 }
 
 impl AppState {
@@ -54,6 +56,7 @@ impl AppState {
             password_hashing: crate::auth::secret::PasswordHashing::default(),
             trusted_proxies: Arc::new(crate::http::TrustedProxies::none()),
             outbox_wake: OutboxWake::default(),
+            cookie_secure: false,
         }
     }
 
@@ -64,6 +67,13 @@ impl AppState {
 
     pub fn with_trusted_proxies(mut self, proxies: crate::http::TrustedProxies) -> AppState {
         self.trusted_proxies = Arc::new(proxies);
+        self
+    }
+
+    /// Session cookies `Secure` whatever the connection says (behind a TLS proxy that is not
+    /// trusted).
+    pub fn with_cookie_secure(mut self, cookie_secure: bool) -> AppState {
+        self.cookie_secure = cookie_secure;
         self
     }
 

@@ -39,7 +39,11 @@ const DEMO_PRISONERS: [(&str, &str, &str, &str, i64); 3] = [
     ("HML-0003", "Sophie Dubois", "3456", "en", 4_500),
 ];
 
-pub async fn run(config: tokio_postgres::Config, listen: &str) -> anyhow::Result<()> {
+pub async fn run(
+    config: tokio_postgres::Config,
+    listen: &str,
+    settings: &crate::cli::Settings,
+) -> anyhow::Result<()> {
     let demo_config = recreate_demo_database(&config).await?;
     ledger::db::migrate(&demo_config).await?;
     let pool = ledger::db::pool(demo_config, 16)?;
@@ -55,7 +59,9 @@ pub async fn run(config: tokio_postgres::Config, listen: &str) -> anyhow::Result
     sim_config.retry_base_delay_ms = 200;
     let sim = Simulator::start(sim_config).await?;
 
-    let state = crate::app::AppState::new(pool.clone()).with_webhook_secrets(vec![secret]);
+    let state = crate::app::AppState::new(pool.clone())
+        .with_webhook_secrets(vec![secret])
+        .with_cookie_secure(settings.cookie_secure());
     let processor = crate::processor::ProcessorConfig {
         base_url: sim.base_url(),
         api_key: DEMO_API_KEY.into(),
