@@ -296,11 +296,11 @@ async fn wait_for_cards(pool: &deadpool_postgres::Pool, count: usize) -> anyhow:
         let client = pool.get().await?;
         let active: i64 = client
             .query_one(
-                "select count(*) from card.cards where state = 'ACTIVE'",
+                "select count(*) as active from card.cards where state = 'ACTIVE'",
                 &[],
             )
             .await?
-            .get(0);
+            .get("active");
         if usize::try_from(active).unwrap_or(0) >= count {
             return Ok(());
         }
@@ -315,7 +315,7 @@ async fn card_ids(pool: &deadpool_postgres::Pool) -> anyhow::Result<Vec<String>>
         .query("select card_id from card.cards order by created_at", &[])
         .await?
         .iter()
-        .map(|row| row.get(0))
+        .map(|row| row.get("card_id"))
         .collect())
 }
 

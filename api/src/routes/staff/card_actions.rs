@@ -74,7 +74,7 @@ async fn current_card(
             &[&person_id],
         )
         .await?;
-    Ok(row.map(|row| (row.get(0), row.get(1))))
+    Ok(row.map(|row| (row.get("card_id"), row.get("state"))))
 }
 
 async fn act(
