@@ -150,6 +150,11 @@ struct ParsedLine {
     amount: Money,
 }
 
+/// A line's fields: split at commas, each trimmed, then a field wholly in quotes (with no quote
+/// inside) is unquoted. Deliberately not the `csv` crate's RFC 4180 reader (which the trial
+/// balance's writer uses): that reader would take `"a""b"` and `"a, b"` (refused today) and
+/// would keep the quotes of ` "EUR"` after a space (accepted today), so files accepted and
+/// refused would change.
 fn split_fields(text: &str) -> Option<Vec<&str>> {
     text.split(',')
         .map(|field| {
