@@ -9,7 +9,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use deadpool_postgres::Pool;
-use serde_json::json;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -20,6 +19,7 @@ use tower_http::trace::TraceLayer;
 use card_adapter::outbox::OutboxWake;
 use processor_protocol::signature::WebhookSecret;
 
+use crate::openapi::Status;
 use crate::problem::Problem;
 
 /// No request body Saldo accepts is larger than this.
@@ -43,6 +43,8 @@ pub struct AppState {
     /// Wakes this process's outbox worker when staff queue or retry a call, so it goes out now
     /// rather than at the next poll.
     pub outbox_wake: OutboxWake,
+    /// Session cookies are `Secure` whatever the connection (`SALDO_COOKIE_SECURE=true`).
+    pub cookie_secure: bool,
 }
 
 impl AppState {
@@ -54,6 +56,7 @@ impl AppState {
             password_hashing: crate::auth::secret::PasswordHashing::default(),
             trusted_proxies: Arc::new(crate::http::TrustedProxies::none()),
             outbox_wake: OutboxWake::default(),
+            cookie_secure: false,
         }
     }
 
@@ -64,6 +67,13 @@ impl AppState {
 
     pub fn with_trusted_proxies(mut self, proxies: crate::http::TrustedProxies) -> AppState {
         self.trusted_proxies = Arc::new(proxies);
+        self
+    }
+
+    /// Session cookies `Secure` whatever the connection says (behind a TLS proxy that is not
+    /// trusted).
+    pub fn with_cookie_secure(mut self, cookie_secure: bool) -> AppState {
+        self.cookie_secure = cookie_secure;
         self
     }
 
@@ -123,7 +133,10 @@ pub fn router(state: AppState) -> Router {
 
 /// Alive: the process answers.
 async fn health() -> Response {
-    axum::Json(json!({"status": "ok"})).into_response()
+    axum::Json(Status {
+        status: "ok".to_owned(),
+    })
+    .into_response()
 }
 
 /// Ready: the database answers and every migration is applied.
@@ -133,7 +146,10 @@ async fn ready(State(state): State<AppState>) -> Response {
         ledger::db::migrations_current(&client).await.ok()
     };
     match tokio::time::timeout(Duration::from_secs(2), check).await {
-        Ok(Some(true)) => axum::Json(json!({"status": "ready"})).into_response(),
+        Ok(Some(true)) => axum::Json(Status {
+            status: "ready".to_owned(),
+        })
+        .into_response(),
         Ok(Some(false)) => Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "migrations_pending",

@@ -39,7 +39,11 @@ const DEMO_PRISONERS: [(&str, &str, &str, &str, i64); 3] = [
     ("HML-0003", "Sophie Dubois", "3456", "en", 4_500),
 ];
 
-pub async fn run(config: tokio_postgres::Config, listen: &str) -> anyhow::Result<()> {
+pub async fn run(
+    config: tokio_postgres::Config,
+    listen: &str,
+    settings: &crate::cli::Settings,
+) -> anyhow::Result<()> {
     let demo_config = recreate_demo_database(&config).await?;
     ledger::db::migrate(&demo_config).await?;
     let pool = ledger::db::pool(demo_config, 16)?;
@@ -55,7 +59,9 @@ pub async fn run(config: tokio_postgres::Config, listen: &str) -> anyhow::Result
     sim_config.retry_base_delay_ms = 200;
     let sim = Simulator::start(sim_config).await?;
 
-    let state = crate::app::AppState::new(pool.clone()).with_webhook_secrets(vec![secret]);
+    let state = crate::app::AppState::new(pool.clone())
+        .with_webhook_secrets(vec![secret])
+        .with_cookie_secure(settings.cookie_secure());
     let processor = crate::processor::ProcessorConfig {
         base_url: sim.base_url(),
         api_key: DEMO_API_KEY.into(),
@@ -290,11 +296,11 @@ async fn wait_for_cards(pool: &deadpool_postgres::Pool, count: usize) -> anyhow:
         let client = pool.get().await?;
         let active: i64 = client
             .query_one(
-                "select count(*) from card.cards where state = 'ACTIVE'",
+                "select count(*) as active from card.cards where state = 'ACTIVE'",
                 &[],
             )
             .await?
-            .get(0);
+            .get("active");
         if usize::try_from(active).unwrap_or(0) >= count {
             return Ok(());
         }
@@ -309,7 +315,7 @@ async fn card_ids(pool: &deadpool_postgres::Pool) -> anyhow::Result<Vec<String>>
         .query("select card_id from card.cards order by created_at", &[])
         .await?
         .iter()
-        .map(|row| row.get(0))
+        .map(|row| row.get("card_id"))
         .collect())
 }
 

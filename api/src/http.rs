@@ -18,6 +18,25 @@ pub const MAX_FORM_OR_JSON_BYTES: usize = 16 * 1024;
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
      form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+/// A typed JSON answer sent with its object keys in alphabetical order, at every depth.
+///
+/// The answers that were once built with `json!` went out that way (serde_json's map is ordered
+/// by key); a typed body keeps those bytes while its struct, in the order the OpenAPI document
+/// lists the fields, is what the document describes.
+pub struct SortedJson<T>(pub T);
+
+impl<T: serde::Serialize> IntoResponse for SortedJson<T> {
+    fn into_response(self) -> Response {
+        match serde_json::to_value(&self.0) {
+            Ok(value) => axum::Json(value).into_response(),
+            Err(error) => {
+                tracing::error!(%error, "answer not serialisable");
+                Problem::internal().into_response()
+            }
+        }
+    }
+}
+
 /// A JSON body: `application/json`, at most [`MAX_FORM_OR_JSON_BYTES`], parsed strictly (the
 /// target types use `deny_unknown_fields`). Every rejection is problem+json.
 pub struct ApiJson<T>(pub T);
@@ -256,8 +275,8 @@ impl TrustedProxies {
 /// Where a request comes from: the client's address (for sign-in throttling) and whether it
 /// reached us over https (the cookie's `Secure` flag). From a trusted proxy, its
 /// `X-Forwarded-For` (the right-most address that is not itself a trusted proxy) and its
-/// `X-Forwarded-Proto`; from anyone else, the connection alone. `SALDO_COOKIE_SECURE=true`
-/// forces `Secure` in any case.
+/// `X-Forwarded-Proto`; from anyone else, the connection alone. `forced` (the setting
+/// `SALDO_COOKIE_SECURE=true`) makes it https in any case.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientOrigin {
     pub ip: String,
@@ -265,8 +284,7 @@ pub struct ClientOrigin {
 }
 
 impl ClientOrigin {
-    pub fn of(parts: &Parts, proxies: &TrustedProxies) -> ClientOrigin {
-        let forced = std::env::var("SALDO_COOKIE_SECURE").is_ok_and(|value| value == "true");
+    pub fn of(parts: &Parts, proxies: &TrustedProxies, forced: bool) -> ClientOrigin {
         let peer = parts
             .extensions
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
@@ -322,7 +340,11 @@ impl FromRequestParts<crate::app::AppState> for ClientOrigin {
         parts: &mut Parts,
         state: &crate::app::AppState,
     ) -> Result<Self, Self::Rejection> {
-        Ok(ClientOrigin::of(parts, &state.trusted_proxies))
+        Ok(ClientOrigin::of(
+            parts,
+            &state.trusted_proxies,
+            state.cookie_secure,
+        ))
     }
 }
 
@@ -531,7 +553,7 @@ mod tests {
             ("x-forwarded-proto", "https"),
         ];
         assert_eq!(
-            ClientOrigin::of(&parts("198.51.100.1:4000", &forwarded), &proxies),
+            ClientOrigin::of(&parts("198.51.100.1:4000", &forwarded), &proxies, false),
             ClientOrigin {
                 ip: "198.51.100.1".into(),
                 https: false
@@ -539,7 +561,7 @@ mod tests {
             "a client's own headers are ignored"
         );
         assert_eq!(
-            ClientOrigin::of(&parts("10.0.0.5:4000", &forwarded), &proxies),
+            ClientOrigin::of(&parts("10.0.0.5:4000", &forwarded), &proxies, false),
             ClientOrigin {
                 ip: "203.0.113.9".into(),
                 https: true
@@ -548,13 +570,13 @@ mod tests {
         // A client-supplied entry left of the one the proxy appended does not count.
         let appended = [("x-forwarded-for", "1.2.3.4, 203.0.113.9")];
         assert_eq!(
-            ClientOrigin::of(&parts("10.0.0.5:4000", &appended), &proxies).ip,
+            ClientOrigin::of(&parts("10.0.0.5:4000", &appended), &proxies, false).ip,
             "203.0.113.9"
         );
         // Garbage from the proxy: the request counts against the proxy's own address.
         let garbage = [("x-forwarded-for", "not-an-address")];
         assert_eq!(
-            ClientOrigin::of(&parts("10.0.0.5:4000", &garbage), &proxies).ip,
+            ClientOrigin::of(&parts("10.0.0.5:4000", &garbage), &proxies, false).ip,
             "10.0.0.5"
         );
     }

@@ -1,11 +1,14 @@
-//! The OpenAPI 3.1 document, served at `GET /openapi.json`.
+//! The OpenAPI 3.1 document, served at `GET /openapi.json`, and the response bodies the staff
+//! handlers send: each handler returns one of these types, so what is sent and what is described
+//! are the same struct. A `…Doc` type describes a type of a crate below (`ledger`, `identity`)
+//! that carries no schema of its own; the field naming it says `value_type`.
 //!
-//! The staff API and the staff pages are built with `utoipa-axum`'s `OpenApiRouter`: each route
-//! is added through its handler's `#[utoipa::path]`, so router and document come from the same
-//! place. Routes built elsewhere (health and readiness, metrics, the kiosk, reconciliation, the
-//! processor webhook) are described here by hand; `tests/tests/e2e/api_openapi.rs` checks that
-//! every route the application answers is in the document and every documented route is
-//! answered, so neither side can drift.
+//! The staff API, the staff pages, reconciliation and the privacy routes are built with
+//! `utoipa-axum`'s `OpenApiRouter`: each route is added through its handler's `#[utoipa::path]`,
+//! so router and document come from the same place. Routes built elsewhere (health and
+//! readiness, metrics, the kiosk, the processor webhook) are described here by hand;
+//! `tests/tests/e2e/api_openapi.rs` checks that every route the application answers is in the
+//! document and every documented route is answered, so neither side can drift.
 use std::sync::LazyLock;
 
 use axum::http::header;
@@ -107,7 +110,8 @@ pub struct StatementResponse {
     pub account_id: Uuid,
     #[schema(example = "spendable")]
     pub account: String,
-    pub lines: Vec<StatementLineDoc>,
+    #[schema(value_type = Vec<StatementLineDoc>)]
+    pub lines: Vec<ledger::StatementLine>,
     /// Pass as `after_posting_id` for the next page; null on the last page.
     pub next_after_posting_id: Option<i64>,
 }
@@ -129,16 +133,23 @@ pub struct DepositPosted {
     pub amount_minor: i64,
     #[schema(example = "EUR")]
     pub currency: String,
-    pub spendable: BalanceDoc,
+    #[schema(value_type = BalanceDoc)]
+    pub spendable: ledger::Balance,
     /// Family deposits only.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub deposit_id: Option<Uuid>,
     /// Family deposits only: `accepted` or `pending_review`.
-    #[schema(example = "pending_review")]
-    pub state: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "pending_review")]
+    pub state: Option<ledger::deposits::DepositState>,
     /// Why it waits for review: `above_review_threshold` or `over_max_balance`.
-    pub held_because: Option<String>,
+    // Absent for cash, null for a family deposit that was not held.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub held_because: Option<Option<String>>,
     /// Monitoring rules the deposit raised (they never stop it): `many_senders_to_prisoner`,
     /// `sender_to_many_prisoners`, `high_amount`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub flags: Option<Vec<String>>,
 }
 
@@ -170,7 +181,8 @@ pub struct AccessLogRow {
 
 #[derive(Serialize, ToSchema)]
 pub struct AccessLogPage {
-    pub rows: Vec<AccessLogRow>,
+    #[schema(value_type = Vec<AccessLogRow>)]
+    pub rows: Vec<crate::identity::access_log::LogRow>,
     pub next_after_id: Option<i64>,
 }
 
@@ -284,85 +296,6 @@ mod elsewhere {
     #[utoipa::path(get, path = "/kiosk/style.css", tag = "kiosk",
         responses((status = 200, description = "The stylesheet", content_type = "text/css", body = String)))]
     fn kiosk_style() {}
-
-    // Reconciliation (api/src/routes/recon, docs/reconciliation.md).
-    #[utoipa::path(get, path = "/staff/recon", tag = "reconciliation",
-        description = "Roles: finance, finance_approver, auditor.",
-        params(("from" = Option<String>, Query), ("to" = Option<String>, Query), ("currency" = Option<String>, Query)),
-        responses((status = 200, description = "The reconciliation page", content_type = "text/html", body = String)))]
-    fn recon_page() {}
-    #[utoipa::path(get, path = "/api/staff/recon/report", tag = "reconciliation",
-        description = "Roles: finance, finance_approver, auditor.",
-        params(("from" = Option<String>, Query), ("to" = Option<String>, Query), ("currency" = Option<String>, Query)),
-        responses((status = 200, description = "The daily report", body = Object)))]
-    fn recon_report() {}
-    #[utoipa::path(get, path = "/api/staff/recon/report.csv", tag = "reconciliation",
-        description = "Roles: finance, finance_approver, auditor.",
-        params(("from" = Option<String>, Query), ("to" = Option<String>, Query), ("currency" = Option<String>, Query)),
-        responses((status = 200, description = "The daily report as CSV", content_type = "text/csv", body = String)))]
-    fn recon_report_csv() {}
-    #[utoipa::path(get, path = "/api/staff/recon/breaks", tag = "reconciliation",
-        description = "Roles: finance, finance_approver, auditor.",
-        responses((status = 200, description = "Breaks", body = Object)))]
-    fn recon_breaks() {}
-    #[utoipa::path(get, path = "/api/staff/recon/breaks/{break_id}", tag = "reconciliation",
-        description = "Roles: finance, finance_approver, auditor.",
-        params(("break_id" = uuid::Uuid, Path)),
-        responses((status = 200, description = "A break with its events", body = Object)))]
-    fn recon_break() {}
-    #[utoipa::path(post, path = "/api/staff/recon/breaks/{break_id}/assign", tag = "reconciliation",
-        description = "Roles: finance, finance_approver.",
-        params(("break_id" = uuid::Uuid, Path)),
-        request_body(content = Object, description = "{\"assignee\": username}"),
-        responses((status = 200, description = "The break", body = Object)))]
-    fn recon_assign() {}
-    #[utoipa::path(post, path = "/api/staff/recon/breaks/{break_id}/comments", tag = "reconciliation",
-        description = "Roles: finance, finance_approver.",
-        params(("break_id" = uuid::Uuid, Path)),
-        request_body(content = Object, description = "{\"body\": text}"),
-        responses((status = 201, description = "Commented")))]
-    fn recon_comment() {}
-    #[utoipa::path(post, path = "/api/staff/recon/breaks/{break_id}/accept", tag = "reconciliation",
-        description = "Roles: finance, finance_approver.",
-        params(("break_id" = uuid::Uuid, Path)),
-        request_body(content = Object, description = "{\"reason\": text}"),
-        responses((status = 200, description = "The break", body = Object)))]
-    fn recon_accept() {}
-    #[utoipa::path(post, path = "/api/staff/recon/breaks/{break_id}/adjustments", tag = "reconciliation",
-        description = "Roles: finance, finance_approver. An adjusting entry for a break (four-eyes).",
-        params(("break_id" = uuid::Uuid, Path)),
-        request_body(content = Object, description = "The adjusting entry's draft"),
-        responses((status = 201, description = "Proposed", body = Object)))]
-    fn recon_propose() {}
-    #[utoipa::path(post, path = "/api/staff/recon/adjustments/{adjustment_id}/approve", tag = "reconciliation",
-        description = "Role: finance_approver, not the proposer.",
-        params(("adjustment_id" = uuid::Uuid, Path)),
-        responses((status = 200, description = "Approved and posted", body = Object)))]
-    fn recon_approve() {}
-    #[utoipa::path(post, path = "/api/staff/recon/adjustments/{adjustment_id}/reject", tag = "reconciliation",
-        description = "Role: finance_approver, not the proposer.",
-        params(("adjustment_id" = uuid::Uuid, Path)),
-        request_body(content = Object, description = "{\"reason\": text}"),
-        responses((status = 204, description = "Rejected")))]
-    fn recon_reject() {}
-    #[utoipa::path(post, path = "/api/staff/recon/settlements", tag = "reconciliation",
-        description = "Roles: finance, finance_approver. The processor's settlement CSV for a day.",
-        params(("date" = String, Query)),
-        request_body(content = String, content_type = "text/csv"),
-        responses((status = 200, description = "Import outcome", body = Object)))]
-    fn recon_settlement() {}
-    #[utoipa::path(post, path = "/api/staff/recon/bank-statements", tag = "reconciliation",
-        description = "Roles: finance, finance_approver in the prison named. A camt.053 statement \
-            of that prison's trust account: a statement of another IBAN or currency, or closing \
-            outside the reconciliation period, is refused whole (nothing written).",
-        params(("prison_id" = uuid::Uuid, Query, description = "The prison whose trust account the statement is of")),
-        request_body(content = String, content_type = "application/xml"),
-        responses(
-            (status = 200, description = "Import outcome", body = Object),
-            (status = 400, description = "prison_required, prison_id_invalid", body = crate::problem::Problem, content_type = "application/problem+json"),
-            (status = 409, description = "trust_account_not_configured", body = crate::problem::Problem, content_type = "application/problem+json"),
-            (status = 422, description = "wrong_account, wrong_currency, statement_out_of_period, invalid_file, totals_mismatch", body = crate::problem::Problem, content_type = "application/problem+json")))]
-    fn recon_bank_statement() {}
 }
 
 #[derive(OpenApi)]
@@ -392,28 +325,16 @@ mod elsewhere {
         elsewhere::kiosk_enrol_form,
         elsewhere::kiosk_enrol,
         elsewhere::kiosk_style,
-        elsewhere::recon_page,
-        elsewhere::recon_report,
-        elsewhere::recon_report_csv,
-        elsewhere::recon_breaks,
-        elsewhere::recon_break,
-        elsewhere::recon_assign,
-        elsewhere::recon_comment,
-        elsewhere::recon_accept,
-        elsewhere::recon_propose,
-        elsewhere::recon_approve,
-        elsewhere::recon_reject,
-        elsewhere::recon_settlement,
-        elsewhere::recon_bank_statement,
     ),
     components(schemas(crate::problem::Problem, MoneyDoc))
 )]
 struct ApiDoc;
 
-/// The complete document: the hand-described routes, then the staff API and the staff pages as
-/// their routers built them, then the shared parts (errors, security) added to every operation.
+/// The complete document: the hand-described routes, then reconciliation, the staff API, the staff
+/// pages and the privacy routes as their routers built them, then the shared parts (errors, security) added to every operation.
 pub fn document() -> Document {
     let mut document = ApiDoc::openapi();
+    document.merge(crate::routes::recon::api().into_openapi());
     document.merge(crate::routes::staff::api().into_openapi());
     document.merge(crate::routes::pages::api().into_openapi());
     document.merge(crate::routes::privacy::api().into_openapi());

@@ -412,17 +412,6 @@ pub struct KeySource {
 }
 
 impl KeySource {
-    pub fn from_env(data_dir: PathBuf) -> KeySource {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        KeySource {
-            master_keys: var("SALDO_MASTER_KEYS"),
-            master_key_version: var("SALDO_MASTER_KEY_VERSION").and_then(|v| v.trim().parse().ok()),
-            lookup_key: var("SALDO_LOOKUP_KEY"),
-            key_file: var("SALDO_KEY_FILE").map(PathBuf::from),
-            data_dir,
-        }
-    }
-
     pub fn load(&self) -> anyhow::Result<Keyring> {
         if let Some(masters) = &self.master_keys {
             let lookup = self.lookup_key.as_deref().ok_or_else(|| {

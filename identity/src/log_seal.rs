@@ -248,12 +248,6 @@ async fn stored(client: &impl GenericClient) -> Result<Vec<Stored>, tokio_postgr
         .collect())
 }
 
-/// The `access_log_sealed` check of `saldo verify`, under the retention configured
-/// (`SALDO_RETENTION`): see [`verify_with`].
-pub async fn verify(client: &impl GenericClient) -> anyhow::Result<Check> {
-    verify_with(client, &RetentionPolicy::from_env()?).await
-}
-
 /// The chain, every unpruned range recomputed, and every prune checked: its rows gone, the
 /// retention run's record of it in the retention log, and its last row older than the access
 /// log's retention period when it was pruned (so a prune of recent rows is found even when the

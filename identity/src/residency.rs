@@ -95,19 +95,6 @@ impl Locations {
         Ok(Locations(map))
     }
 
-    /// From `SALDO_DATA_LOCATION`, or the file `SALDO_DATA_LOCATION_FILE`; empty if neither.
-    pub fn from_env() -> anyhow::Result<Locations> {
-        if let Ok(text) = std::env::var("SALDO_DATA_LOCATION") {
-            return Locations::parse(&text);
-        }
-        if let Ok(path) = std::env::var("SALDO_DATA_LOCATION_FILE") {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|error| anyhow::anyhow!("SALDO_DATA_LOCATION_FILE {path}: {error}"))?;
-            return Locations::parse(&text);
-        }
-        Ok(Locations::default())
-    }
-
     fn of(&self, name: &str) -> Option<String> {
         self.0.get(name).cloned()
     }

@@ -106,12 +106,8 @@ impl Period {
 }
 
 impl RetentionPolicy {
-    /// The policy `SALDO_RETENTION` configures (the defaults when it is unset).
-    pub fn from_env() -> anyhow::Result<RetentionPolicy> {
-        RetentionPolicy::parse(&std::env::var("SALDO_RETENTION").unwrap_or_default())
-    }
-
-    /// `category=period` pairs, comma-separated, over the defaults.
+    /// `category=period` pairs, comma-separated, over the defaults (`SALDO_RETENTION`, read by
+    /// the binary's settings; empty: the defaults).
     pub fn parse(text: &str) -> anyhow::Result<RetentionPolicy> {
         let mut policy = RetentionPolicy::default();
         for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {

@@ -73,8 +73,8 @@ impl FromRequestParts<AppState> for KioskDevice {
             .await?
             .ok_or_else(device_required)?;
         Ok(KioskDevice {
-            id: row.get(0),
-            prison_id: row.get(1),
+            id: row.get("id"),
+            prison_id: row.get("prison_id"),
             request_id: crate::http::request_id(parts),
         })
     }
@@ -161,8 +161,8 @@ impl FromRequestParts<AppState> for KioskSession {
         .map_err(|error| KioskRejection::Device(error.into()))?;
         let row = touched.ok_or(KioskRejection::SignIn)?;
         Ok(KioskSession {
-            person_id: row.get(0),
-            language: Language::parse(row.get(1)).unwrap_or_default(),
+            person_id: row.get("person_id"),
+            language: Language::parse(row.get("language")).unwrap_or_default(),
             device,
             session_sha256: digest,
         })
@@ -218,7 +218,7 @@ pub async fn pin_state(
 ) -> Result<Option<PinState>, tokio_postgres::Error> {
     let statement = client
         .prepare_cached(
-            "select pin_hash, case when locked_until > now() then locked_until end
+            "select pin_hash, case when locked_until > now() then locked_until end as locked_until
              from auth.kiosk_pins where person_id = $1",
         )
         .await?;
@@ -226,8 +226,8 @@ pub async fn pin_state(
         .query_opt(&statement, &[&person_id])
         .await?
         .map(|row| PinState {
-            pin_hash: row.get(0),
-            locked_until: row.get(1),
+            pin_hash: row.get("pin_hash"),
+            locked_until: row.get("locked_until"),
         }))
 }
 
@@ -247,7 +247,7 @@ pub async fn record_pin_failure(
                     else locked_until end,
                 updated_at = now()
              where person_id = $1
-             returning locked_until > now()",
+             returning locked_until > now() as locked",
         )
         .await?;
     Ok(client
@@ -256,7 +256,7 @@ pub async fn record_pin_failure(
             &[&person_id, &PIN_MAX_FAILURES, &PIN_LOCKOUT_SECONDS],
         )
         .await?
-        .and_then(|row| row.get::<_, Option<bool>>(0))
+        .and_then(|row| row.get::<_, Option<bool>>("locked"))
         .unwrap_or(false))
 }
 

@@ -5,6 +5,7 @@
 //! A hold no role at all in prison B.
 pub mod kiosk;
 pub mod secret;
+pub mod sign_in;
 pub mod throttle;
 
 use std::marker::PhantomData;
@@ -211,10 +212,10 @@ impl FromRequestParts<AppState> for Staff {
             .query_opt(&touch, &[&digest, &STAFF_IDLE_SECONDS])
             .await?
             .ok_or_else(Problem::unauthenticated)?;
-        let id: Uuid = row.get(0);
+        let id: Uuid = row.get("id");
         Ok(Staff {
             id,
-            username: row.get(1),
+            username: row.get("username"),
             grants: grants_of(&client, id).await?,
             session_sha256: digest,
             request_id: crate::http::request_id(parts),
@@ -237,8 +238,8 @@ pub async fn grants_of(
         .iter()
         .filter_map(|row| {
             Some(Grant {
-                prison_id: row.get(0),
-                role: Role::parse(row.get(1))?,
+                prison_id: row.get("prison_id"),
+                role: Role::parse(row.get("role"))?,
             })
         })
         .collect())
@@ -415,7 +416,7 @@ pub async fn start_staff_session(
     let expires_at = client
         .query_one(&statement, &[&digest, &staff_id, &STAFF_ABSOLUTE_SECONDS])
         .await?
-        .get(0);
+        .get("expires_at");
     Ok(NewSession { token, expires_at })
 }
 

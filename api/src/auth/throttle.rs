@@ -39,11 +39,14 @@ pub async fn locked_until(
 ) -> Result<Option<OffsetDateTime>, tokio_postgres::Error> {
     let statement = client
         .prepare_cached(
-            "select max(locked_until) from auth.login_throttle
+            "select max(locked_until) as locked_until from auth.login_throttle
              where throttle_key = any($1) and locked_until > now()",
         )
         .await?;
-    Ok(client.query_one(&statement, &[&keys]).await?.get(0))
+    Ok(client
+        .query_one(&statement, &[&keys])
+        .await?
+        .get("locked_until"))
 }
 
 /// Counts one failure; a new window starts when the old one is over or a lock has run out.

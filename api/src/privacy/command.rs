@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::Subcommand;
 use uuid::Uuid;
 
+use crate::cli::Settings;
 use crate::identity::access_log::{Accessor, ActorKind, Purpose};
 
 #[derive(Debug, Subcommand)]
@@ -77,9 +78,8 @@ pub enum KeysCommand {
 
 /// `saldo residency`: the data map from the declared locations alone (no database is touched).
 /// Exits 2 when personal data would sit outside the EU/EEA.
-pub fn residency(json: bool) -> anyhow::Result<ExitCode> {
-    let map =
-        crate::identity::residency::data_map(&crate::identity::residency::Locations::from_env()?);
+pub fn residency(settings: &Settings, json: bool) -> anyhow::Result<ExitCode> {
+    let map = crate::identity::residency::data_map(&settings.data_locations()?);
     if json {
         println!("{}", serde_json::to_string_pretty(&map)?);
     } else {
@@ -95,10 +95,11 @@ pub fn residency(json: bool) -> anyhow::Result<ExitCode> {
 pub async fn run(
     command: PrivacyCommand,
     config: &tokio_postgres::Config,
+    settings: &Settings,
     data_dir: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
     if let PrivacyCommand::Residency { json } = command {
-        return residency(json);
+        return residency(settings, json);
     }
     let pool = ledger::db::pool(config.clone(), 2)?;
     match command {
@@ -106,8 +107,8 @@ pub async fn run(
         PrivacyCommand::Retention {
             command: RetentionCommand::Run { dry_run },
         } => {
-            super::prepare_identity_store(&pool, data_dir).await?;
-            let policy = crate::identity::retention::RetentionPolicy::from_env()?;
+            super::prepare_identity_store(&pool, settings, data_dir).await?;
+            let policy = settings.retention()?;
             super::seal_once(&pool, Duration::from_secs(30)).await?;
             let report = crate::identity::retention::run(
                 &pool,
@@ -124,7 +125,7 @@ pub async fn run(
             json,
             case_ref,
         } => {
-            super::prepare_identity_store(&pool, data_dir).await?;
+            super::prepare_identity_store(&pool, settings, data_dir).await?;
             let who = Accessor {
                 actor_kind: ActorKind::System,
                 actor_id: None,
@@ -147,9 +148,9 @@ pub async fn run(
             }
             Ok(ExitCode::SUCCESS)
         }
-        PrivacyCommand::Checkpoints { command } => checkpoints(command, &pool).await,
+        PrivacyCommand::Checkpoints { command } => checkpoints(command, &pool, settings).await,
         PrivacyCommand::Keys { command } => {
-            let keys = super::install_keys(data_dir)?;
+            let keys = super::install_keys(settings, data_dir)?;
             let mut client = pool.get().await?;
             if let KeysCommand::Rewrap = command {
                 let mut total = 0;
@@ -187,6 +188,7 @@ struct Export {
 async fn checkpoints(
     command: CheckpointCommand,
     pool: &deadpool_postgres::Pool,
+    settings: &Settings,
 ) -> anyhow::Result<ExitCode> {
     match command {
         CheckpointCommand::Seal => {
@@ -255,7 +257,7 @@ async fn checkpoints(
             for check in [
                 ledger::seal::verify_journal(&client).await?,
                 ledger::seal::verify_accounts(&client).await?,
-                crate::identity::log_seal::verify(&client).await?,
+                crate::identity::log_seal::verify_with(&client, &settings.retention()?).await?,
             ] {
                 problems.extend(
                     check

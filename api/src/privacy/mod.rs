@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use deadpool_postgres::Pool;
 
-use crate::identity::crypto::{self, KeySource, Keyring};
+use crate::cli::Settings;
+use crate::identity::crypto::{self, Keyring};
 use crate::identity::{log_seal, residency, retention};
 
 /// How often the journal and the access log are sealed, and how long a sealer waits for older
@@ -22,17 +23,24 @@ const RETENTION_INTERVAL: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// Loads the identity keys (environment, key file, or a new key file in the data dir) and makes
 /// them the process's.
-pub fn install_keys(data_dir: Option<PathBuf>) -> anyhow::Result<Arc<Keyring>> {
+pub fn install_keys(
+    settings: &Settings,
+    data_dir: Option<PathBuf>,
+) -> anyhow::Result<Arc<Keyring>> {
     let data_dir = data_dir.unwrap_or_else(crate::embedded_pg::default_data_dir);
-    let keyring = KeySource::from_env(data_dir).load()?;
+    let keyring = settings.key_source(data_dir).load()?;
     crypto::install(keyring);
     Ok(crypto::current())
 }
 
 /// After migrating: keys installed and checked against the database, records written before
 /// encryption sealed.
-pub async fn prepare_identity_store(pool: &Pool, data_dir: Option<PathBuf>) -> anyhow::Result<()> {
-    let keys = install_keys(data_dir)?;
+pub async fn prepare_identity_store(
+    pool: &Pool,
+    settings: &Settings,
+    data_dir: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let keys = install_keys(settings, data_dir)?;
     let mut client = pool.get().await?;
     crate::identity::store::register_keys(&client, &keys).await?;
     let sealed = crate::identity::store::seal_legacy_records(&mut client).await?;
@@ -44,10 +52,14 @@ pub async fn prepare_identity_store(pool: &Pool, data_dir: Option<PathBuf>) -> a
 
 /// Everything `saldo serve` does for privacy before it answers: refuses a data location outside
 /// the EU/EEA, prepares the identity store, and starts the sealing and retention jobs.
-pub async fn before_serving(pool: &Pool, data_dir: Option<PathBuf>) -> anyhow::Result<()> {
-    residency::check_before_serving(&residency::Locations::from_env()?)?;
-    let policy = retention::RetentionPolicy::from_env()?;
-    prepare_identity_store(pool, data_dir).await?;
+pub async fn before_serving(
+    pool: &Pool,
+    settings: &Settings,
+    data_dir: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    residency::check_before_serving(&settings.data_locations()?)?;
+    let policy = settings.retention()?;
+    prepare_identity_store(pool, settings, data_dir).await?;
     tokio::spawn(seal_forever(pool.clone()));
     tokio::spawn(retention_forever(pool.clone(), policy));
     Ok(())

@@ -13,7 +13,7 @@ use crate::app::AppState;
 use crate::auth::Staff;
 use crate::identity::access_log::{Action, Purpose};
 use crate::identity::{self, PrisonerField};
-use crate::problem::Problem;
+use crate::services::ServiceError;
 
 /// Which side of the entry the prisoner's account is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -33,12 +33,11 @@ impl Direction {
         }
     }
 
-    fn parse(text: &str) -> Direction {
-        if text == "debit_prisoner" {
-            Direction::DebitPrisoner
-        } else {
-            Direction::CreditPrisoner
-        }
+    /// `None` for any other text: never a guess.
+    pub fn parse(text: &str) -> Option<Direction> {
+        [Direction::CreditPrisoner, Direction::DebitPrisoner]
+            .into_iter()
+            .find(|direction| direction.as_str() == text)
     }
 }
 
@@ -166,30 +165,32 @@ pub enum AdjustmentError {
     OwnProposal,
     #[error("{1}")]
     Invalid(&'static str, &'static str),
+    /// A stored proposal whose column holds a value no version of Saldo writes: a corrupt row.
+    #[error("adjustment row with an unknown {0}")]
+    Corrupt(&'static str),
     #[error(transparent)]
     Ledger(#[from] ledger::LedgerError),
     #[error("database error")]
     Database(#[from] tokio_postgres::Error),
+    /// The checks around the decision: the prisoner's record, the access log, the pool.
+    #[error(transparent)]
+    Service(#[from] ServiceError),
 }
 
-impl From<AdjustmentError> for Problem {
-    fn from(error: AdjustmentError) -> Problem {
-        match error {
-            AdjustmentError::NotFound => Problem::not_found("adjustment"),
-            AdjustmentError::AlreadyDecided => {
-                Problem::conflict("already_decided", error.to_string())
+macro_rules! adjustment_error_via_service {
+    ($($error:ty),*) => {$(
+        impl From<$error> for AdjustmentError {
+            fn from(error: $error) -> AdjustmentError {
+                AdjustmentError::Service(ServiceError::from(error))
             }
-            AdjustmentError::OwnProposal => Problem::new(
-                axum::http::StatusCode::FORBIDDEN,
-                "four_eyes",
-                Some(error.to_string()),
-            ),
-            AdjustmentError::Invalid(code, message) => Problem::unprocessable(code, message),
-            AdjustmentError::Ledger(error) => Problem::from(error),
-            AdjustmentError::Database(error) => Problem::from(error),
         }
-    }
+    )*};
 }
+adjustment_error_via_service!(
+    deadpool_postgres::PoolError,
+    crate::identity::IdentityError,
+    crate::identity::access_log::RecordError
+);
 
 type Result<T> = std::result::Result<T, AdjustmentError>;
 
@@ -226,33 +227,44 @@ pub fn validate(draft: &Draft) -> Result<()> {
     Ok(())
 }
 
-const COLUMNS: &str = "p.id, p.prison_id, p.person_id, pa.purpose, ia.purpose, p.direction,
-     p.amount_minor, p.currency::text, p.reason_code, p.reason, p.proposed_by, p.proposed_at,
-     coalesce(d.decision, 'proposed'), d.decided_by, d.decided_at, d.entry_id";
+const COLUMNS: &str = "p.id, p.prison_id, p.person_id, pa.purpose as account,
+     ia.purpose as institution_account, p.direction, p.amount_minor, p.currency::text as currency,
+     p.reason_code, p.reason, p.proposed_by, p.proposed_at,
+     coalesce(d.decision, 'proposed') as state, d.decided_by, d.decided_at, d.entry_id";
 const FROM: &str = "adjustments.proposals p
      join ledger_accounts pa on pa.id = p.prisoner_account_id
      join ledger_accounts ia on ia.id = p.institution_account_id
      left join adjustments.decisions d on d.proposal_id = p.id";
 
-fn from_row(row: &tokio_postgres::Row) -> Proposal {
-    Proposal {
-        id: row.get(0),
-        prison_id: row.get(1),
-        person_id: row.get(2),
-        account: row.get(3),
-        institution_account: row.get(4),
-        direction: Direction::parse(row.get(5)),
-        amount_minor: row.get(6),
-        currency: row.get(7),
-        reason_code: ReasonCode::parse(row.get(8)).unwrap_or(ReasonCode::Other),
-        reason: row.get(9),
-        proposed_by: row.get(10),
-        proposed_at: row.get(11),
-        state: row.get(12),
-        decided_by: row.get(13),
-        decided_at: row.get(14),
-        entry_id: row.get(15),
-    }
+/// A stored direction; anything else is a corrupt row, never a default.
+fn stored_direction(text: &str) -> Result<Direction> {
+    Direction::parse(text).ok_or(AdjustmentError::Corrupt("direction"))
+}
+
+/// A stored reason code; anything else is a corrupt row, never a default.
+fn stored_reason(text: &str) -> Result<ReasonCode> {
+    ReasonCode::parse(text).ok_or(AdjustmentError::Corrupt("reason_code"))
+}
+
+fn from_row(row: &tokio_postgres::Row) -> Result<Proposal> {
+    Ok(Proposal {
+        id: row.get("id"),
+        prison_id: row.get("prison_id"),
+        person_id: row.get("person_id"),
+        account: row.get("account"),
+        institution_account: row.get("institution_account"),
+        direction: stored_direction(row.get("direction"))?,
+        amount_minor: row.get("amount_minor"),
+        currency: row.get("currency"),
+        reason_code: stored_reason(row.get("reason_code"))?,
+        reason: row.get("reason"),
+        proposed_by: row.get("proposed_by"),
+        proposed_at: row.get("proposed_at"),
+        state: row.get("state"),
+        decided_by: row.get("decided_by"),
+        decided_at: row.get("decided_at"),
+        entry_id: row.get("entry_id"),
+    })
 }
 
 /// Records a proposal. The caller has already checked (and logged) that the prisoner belongs to
@@ -320,7 +332,7 @@ pub async fn find(
             &[&id, &prison_id],
         )
         .await?;
-    Ok(row.as_ref().map(from_row))
+    row.as_ref().map(from_row).transpose()
 }
 
 /// A prison's proposals, newest first; `state` filters (`proposed`, `approved`, `rejected`).
@@ -340,7 +352,7 @@ pub async fn list(
             &[&prison_id, &state, &limit],
         )
         .await?;
-    Ok(rows.iter().map(from_row).collect())
+    rows.iter().map(from_row).collect()
 }
 
 /// The proposal's person, for the access check before a decision.
@@ -351,7 +363,8 @@ pub async fn person_of(tx: &Transaction<'_>, prison_id: Uuid, id: Uuid) -> Resul
             &[&id, &prison_id],
         )
         .await?;
-    row.map(|row| row.get(0)).ok_or(AdjustmentError::NotFound)
+    row.map(|row| row.get("person_id"))
+        .ok_or(AdjustmentError::NotFound)
 }
 
 /// Approves and posts, or rejects, a proposal. The proposal row is locked first, so two
@@ -382,16 +395,16 @@ pub async fn decide(
     if decided.is_some() {
         return Err(AdjustmentError::AlreadyDecided);
     }
-    let maker: Uuid = locked.get(0);
+    let maker: Uuid = locked.get("proposed_by");
     if maker == checker {
         return Err(AdjustmentError::OwnProposal);
     }
     let entry_id = if approve {
-        let prisoner_account: Uuid = locked.get(1);
-        let institution_account: Uuid = locked.get(2);
-        let amount = Money::new(locked.get(4), Currency::EUR);
-        let reason = ReasonCode::parse(locked.get(5)).unwrap_or(ReasonCode::Other);
-        let postings = match Direction::parse(locked.get(3)) {
+        let prisoner_account: Uuid = locked.get("prisoner_account_id");
+        let institution_account: Uuid = locked.get("institution_account_id");
+        let amount = Money::new(locked.get("amount_minor"), Currency::EUR);
+        let reason = stored_reason(locked.get("reason_code"))?;
+        let postings = match stored_direction(locked.get("direction"))? {
             Direction::CreditPrisoner => vec![
                 PostingDraft::debit(institution_account, amount),
                 PostingDraft::credit(prisoner_account, amount)?,
@@ -447,7 +460,7 @@ pub async fn decide_checked(
     prison_id: Uuid,
     adjustment_id: Uuid,
     approve: bool,
-) -> std::result::Result<Proposal, Problem> {
+) -> Result<Proposal> {
     let who = staff.accessor(Purpose::CaseManagement, None);
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
@@ -463,7 +476,7 @@ pub async fn decide_checked(
     .await?;
     if found.is_none() {
         tx.commit().await?;
-        return Err(crate::services::no_such_prisoner());
+        return Err(crate::services::no_such_prisoner().into());
     }
     // Any refusal below rolls the whole transaction back: no decision, no entry, no log row.
     let proposal = decide(&tx, staff.id, prison_id, adjustment_id, approve).await?;
@@ -479,7 +492,7 @@ pub async fn propose_checked(
     staff: &Staff,
     prison_id: uuid::Uuid,
     draft: &Draft,
-) -> std::result::Result<Proposal, Problem> {
+) -> Result<Proposal> {
     // Shape first: a malformed proposal changes nothing, not even the access log.
     validate(draft)?;
     let who = staff.accessor(Purpose::CaseManagement, None);
@@ -496,7 +509,7 @@ pub async fn propose_checked(
     .await?;
     if found.is_none() {
         tx.commit().await?;
-        return Err(crate::services::no_such_prisoner());
+        return Err(crate::services::no_such_prisoner().into());
     }
     let proposal = propose(&tx, staff.id, prison_id, draft).await?;
     tx.commit().await?;

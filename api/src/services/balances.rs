@@ -4,7 +4,7 @@ use deadpool_postgres::GenericClient;
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::problem::Problem;
+use crate::services::ServiceError;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct SubAccountBalance {
@@ -23,7 +23,7 @@ pub struct SubAccountBalance {
 pub async fn balances_of(
     client: &impl GenericClient,
     person_id: Uuid,
-) -> Result<Vec<SubAccountBalance>, Problem> {
+) -> Result<Vec<SubAccountBalance>, ServiceError> {
     let mut out = Vec::new();
     for account in ledger::store::accounts_of_person(client, person_id).await? {
         let balance = ledger::store::balance(client, account.id).await?;
@@ -44,7 +44,7 @@ pub async fn recent_lines(
     client: &impl GenericClient,
     account_id: Uuid,
     count: usize,
-) -> Result<Vec<ledger::StatementLine>, Problem> {
+) -> Result<Vec<ledger::StatementLine>, ServiceError> {
     let count = i64::try_from(count).unwrap_or(ledger::store::MAX_STATEMENT_PAGE);
     Ok(ledger::store::latest_statement_lines(client, account_id, count).await?)
 }

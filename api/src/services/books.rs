@@ -1,6 +1,6 @@
 //! Reading the books: the trial balance.
 use crate::app::AppState;
-use crate::problem::Problem;
+use crate::services::ServiceError;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -30,19 +30,19 @@ pub struct TrialBalance {
     pub totals: Vec<Total>,
 }
 
-pub fn overflow() -> Problem {
-    Problem::unprocessable("amount_overflow", "a total does not fit in 64 bits")
+pub fn overflow() -> ServiceError {
+    ServiceError::invalid("amount_overflow", "a total does not fit in 64 bits")
 }
 
-pub async fn compute(state: &AppState) -> Result<TrialBalance, Problem> {
+pub async fn compute(state: &AppState) -> Result<TrialBalance, ServiceError> {
     let client = state.pool.get().await?;
     let rows = client
         .query(
             "select case when a.owner_kind = 'person'
                          then 'prisoners:' || a.purpose || ':' || a.currency
-                         else a.code end,
-                    a.account_type, a.currency::text, count(distinct a.id),
-                    coalesce(sum(p.amount_minor), 0)::bigint
+                         else a.code end as account,
+                    a.account_type, a.currency::text as currency, count(distinct a.id) as accounts,
+                    coalesce(sum(p.amount_minor), 0)::bigint as net_minor
              from ledger_accounts a left join journal_postings p on p.account_id = a.id
              group by 1, 2, 3 order by 3, 1",
             &[],
@@ -51,8 +51,8 @@ pub async fn compute(state: &AppState) -> Result<TrialBalance, Problem> {
     let mut lines = Vec::new();
     let mut totals: BTreeMap<String, (i64, i64)> = BTreeMap::new();
     for row in rows {
-        let net_minor: i64 = row.get(4);
-        let currency: String = row.get(2);
+        let net_minor: i64 = row.get("net_minor");
+        let currency: String = row.get("currency");
         let (debit_minor, credit_minor) = if net_minor >= 0 {
             (net_minor, 0)
         } else {
@@ -62,10 +62,10 @@ pub async fn compute(state: &AppState) -> Result<TrialBalance, Problem> {
         total.0 = total.0.checked_add(debit_minor).ok_or_else(overflow)?;
         total.1 = total.1.checked_add(credit_minor).ok_or_else(overflow)?;
         lines.push(Line {
-            account: row.get(0),
-            account_type: row.get(1),
+            account: row.get("account"),
+            account_type: row.get("account_type"),
             currency,
-            accounts: row.get(3),
+            accounts: row.get("accounts"),
             debit_minor,
             credit_minor,
         });

@@ -1,6 +1,6 @@
 //! Card processor calls that gave up: listing them and putting one back in the queue.
 use crate::app::AppState;
-use crate::problem::Problem;
+use crate::services::ServiceError;
 use card_adapter::outbox::Retry;
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -96,13 +96,13 @@ pub struct DeadLetters {
     pub dead_letters: Vec<DeadLetter>,
 }
 
-pub fn outbox_unavailable(error: card_adapter::booking::BookingError) -> Problem {
+pub fn outbox_unavailable(error: card_adapter::booking::BookingError) -> ServiceError {
     tracing::error!(error.code = error.code(), "dead letters unavailable");
-    Problem::internal()
+    ServiceError::Internal
 }
 
 /// The dead calls, reduced to what staff may see.
-pub async fn load(state: &AppState, limit: i64) -> Result<Vec<DeadLetter>, Problem> {
+pub async fn load(state: &AppState, limit: i64) -> Result<Vec<DeadLetter>, ServiceError> {
     let client = state.pool.get().await?;
     let calls = card_adapter::outbox::dead_letters(&client, limit)
         .await
@@ -110,8 +110,8 @@ pub async fn load(state: &AppState, limit: i64) -> Result<Vec<DeadLetter>, Probl
     Ok(calls.into_iter().map(DeadLetter::from).collect())
 }
 
-pub fn superseded() -> Problem {
-    Problem::conflict(
+pub fn superseded() -> ServiceError {
+    ServiceError::conflict(
         "call_superseded",
         "a later call for the same card's state was queued or delivered since: this one is \
          stale and is not sent",
@@ -124,14 +124,14 @@ pub async fn requeue(
     state: &AppState,
     staff_id: Uuid,
     outbox_id: Uuid,
-) -> Result<Option<DeadLetter>, Problem> {
+) -> Result<Option<DeadLetter>, ServiceError> {
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
     let retried = card_adapter::outbox::retry_dead(&tx, outbox_id)
         .await
         .map_err(|error| {
             tracing::error!(error.code = error.code(), "dead letter retry failed");
-            Problem::internal()
+            ServiceError::Internal
         })?;
     let call = match retried {
         Retry::Requeued(call) => call,

@@ -3,8 +3,7 @@ use crate::app::AppState;
 use crate::auth::Staff;
 use crate::identity::access_log::{Action, Purpose};
 use crate::identity::{self, PrisonerField};
-use crate::problem::Problem;
-use axum::http::StatusCode;
+use crate::services::ServiceError;
 use ledger::deposits::{self, Deposit, DepositState, ReviewDeposit};
 use serde::Serialize;
 use uuid::Uuid;
@@ -39,7 +38,7 @@ pub fn state_str(state: DepositState) -> &'static str {
 pub async fn view(
     client: &impl deadpool_postgres::GenericClient,
     deposit: Deposit,
-) -> Result<DepositView, Problem> {
+) -> Result<DepositView, ServiceError> {
     let received_by = deposits::received_by(client, deposit.received_entry_id).await?;
     Ok(DepositView {
         deposit_id: deposit.deposit_id,
@@ -65,7 +64,7 @@ pub async fn pending(
     state: &AppState,
     prison_id: Uuid,
     limit: i64,
-) -> Result<Vec<DepositView>, Problem> {
+) -> Result<Vec<DepositView>, ServiceError> {
     let client = state.pool.get().await?;
     let mut views = Vec::new();
     for deposit_id in deposits::pending_deposits(&client, prison_id, limit).await? {
@@ -75,20 +74,19 @@ pub async fn pending(
     Ok(views)
 }
 
-/// Ledger refusals of a review, with the statuses the adjustments use.
-pub fn review_problem(error: ledger::LedgerError) -> Problem {
+/// Ledger refusals of a review, of the kinds the adjustments use.
+pub fn review_refused(error: ledger::LedgerError) -> ServiceError {
     match error.code() {
-        "deposit_already_decided" => Problem::conflict(
+        "deposit_already_decided" => ServiceError::conflict(
             "deposit_already_decided",
             "the deposit is not pending review",
         ),
-        "four_eyes" => Problem::new(
-            StatusCode::FORBIDDEN,
+        "four_eyes" => ServiceError::NotAllowed(
             "four_eyes",
-            Some("whoever recorded a deposit cannot review it".to_owned()),
+            "whoever recorded a deposit cannot review it".to_owned(),
         ),
-        "unknown_deposit" => Problem::not_found("deposit"),
-        _ => Problem::from(error),
+        "unknown_deposit" => ServiceError::NotFound("deposit"),
+        _ => ServiceError::from(error),
     }
 }
 
@@ -101,17 +99,17 @@ pub async fn decide(
     deposit_id: Uuid,
     accept: bool,
     reason: Option<String>,
-) -> Result<DepositView, Problem> {
+) -> Result<DepositView, ServiceError> {
     if let Some(reason) = &reason
         && (reason.trim().is_empty() || reason.chars().count() > 500)
     {
-        return Err(Problem::unprocessable(
+        return Err(ServiceError::invalid(
             "reason_invalid",
             "a reason is 1 to 500 characters",
         ));
     }
     if !accept && reason.is_none() {
-        return Err(Problem::unprocessable(
+        return Err(ServiceError::invalid(
             "reason_required",
             "a rejection has a reason",
         ));
@@ -121,10 +119,10 @@ pub async fn decide(
     let tx = client.transaction().await?;
     let current = deposits::deposit(&tx, deposit_id)
         .await
-        .map_err(review_problem)?;
+        .map_err(review_refused)?;
     // Another prison's deposit is "not found", like one that does not exist.
     if current.prison_id != prison_id {
-        return Err(Problem::not_found("deposit"));
+        return Err(ServiceError::NotFound("deposit"));
     }
     let found = identity::store::access_prisoner(
         &tx,
@@ -137,11 +135,11 @@ pub async fn decide(
     .await?;
     if found.is_none() {
         tx.commit().await?;
-        return Err(Problem::not_found("deposit"));
+        return Err(ServiceError::NotFound("deposit"));
     }
     let prison = identity::store::prison(&tx, prison_id)
         .await?
-        .ok_or_else(|| Problem::not_found("prison"))?;
+        .ok_or_else(|| ServiceError::NotFound("prison"))?;
     // Any refusal rolls back the whole transaction: no decision, no entry, no log row.
     let decided = deposits::review_deposit(
         &tx,
@@ -154,7 +152,7 @@ pub async fn decide(
         },
     )
     .await
-    .map_err(review_problem)?;
+    .map_err(review_refused)?;
     let answer = view(&tx, decided).await?;
     tx.commit().await?;
     tracing::info!(deposit.id = %deposit_id, staff.id = %staff.id, accept, "deposit reviewed");

@@ -18,7 +18,7 @@ use crate::app::AppState;
 use crate::auth::Staff;
 use crate::identity::access_log::{Action, Purpose};
 use crate::identity::{self, PrisonerField, PrisonerView};
-use crate::problem::Problem;
+use crate::services::ServiceError;
 use crate::services::balances::balances_of;
 use ledger::controls::Regime;
 use ledger::lifecycle::{GrantLeave, Release, SavingsOnRelease, Transfer};
@@ -42,9 +42,9 @@ pub struct LeaveLimits {
 
 impl LeaveLimits {
     /// The ledger's limits; a negative limit is `422 limit_invalid`.
-    pub fn to_limits(self) -> Result<Limits, Problem> {
+    pub fn to_limits(self) -> Result<Limits, ServiceError> {
         let money = |minor: Option<i64>| match minor {
-            Some(minor) if minor < 0 => Err(Problem::unprocessable(
+            Some(minor) if minor < 0 => Err(ServiceError::invalid(
                 "limit_invalid",
                 "a limit is zero or more minor units",
             )),
@@ -162,9 +162,9 @@ pub fn command_key(
     prison_id: Uuid,
     person_id: Uuid,
     client_key: &str,
-) -> Result<String, Problem> {
+) -> Result<String, ServiceError> {
     if client_key.is_empty() || client_key.len() > 100 {
-        return Err(Problem::unprocessable(
+        return Err(ServiceError::invalid(
             "idempotency_key_invalid",
             "an idempotency key is 1 to 100 bytes",
         ));
@@ -185,7 +185,7 @@ pub async fn begin<T: DeserializeOwned>(
     key: &str,
     command: &'static str,
     request: &impl Serialize,
-) -> Result<Begun<T>, Problem> {
+) -> Result<Begun<T>, ServiceError> {
     ledger::idempotency::begin(tx, &format!("api:{key}"), command, request)
         .await
         .map_err(refused)
@@ -201,7 +201,7 @@ pub async fn gate(
     prison_id: Uuid,
     person_id: Uuid,
     extra: &[PrisonerField],
-) -> Result<Option<(PrisonerView, Placement)>, Problem> {
+) -> Result<Option<(PrisonerView, Placement)>, ServiceError> {
     let who = staff.accessor(Purpose::CaseManagement, None);
     let mut fields = vec![PrisonerField::Placement];
     fields.extend_from_slice(extra);
@@ -227,20 +227,22 @@ pub async fn gate(
 
 /// Queues the processor fence's sync for the person's new mode (`card_adapter::fence`), in the
 /// transaction that changed it.
-pub async fn sync_fence(tx: &Transaction<'_>, person_id: Uuid) -> Result<(), Problem> {
+pub async fn sync_fence(tx: &Transaction<'_>, person_id: Uuid) -> Result<(), ServiceError> {
     card_adapter::fence::request_sync(tx, person_id)
         .await
         .map_err(|error| {
             tracing::error!(error.code = error.code(), "fence sync could not be queued");
-            Problem::internal()
+            ServiceError::Internal
         })
 }
 
 /// The ledger's refusals: a card in the wrong mode for the command is a conflict (`409
 /// mode_conflict`, `person_released`); the rest keep their usual status and stable code.
-pub fn refused(error: LedgerError) -> Problem {
+pub fn refused(error: LedgerError) -> ServiceError {
     match error.code() {
-        code @ ("mode_conflict" | "person_released") => Problem::conflict(code, error.to_string()),
+        code @ ("mode_conflict" | "person_released") => {
+            ServiceError::conflict(code, error.to_string())
+        }
         _ => error.into(),
     }
 }
@@ -306,7 +308,7 @@ pub async fn release_checked(
     prison_id: Uuid,
     person_id: Uuid,
     request: &ReleaseRequest,
-) -> Result<Released, Problem> {
+) -> Result<Released, ServiceError> {
     let key = command_key(
         "release",
         staff,
@@ -322,7 +324,7 @@ pub async fn release_checked(
     };
     let prison = identity::store::prison(&tx, prison_id)
         .await?
-        .ok_or_else(|| Problem::not_found("prison"))?;
+        .ok_or_else(|| ServiceError::NotFound("prison"))?;
     // Paying out needs the account to pay to; only then is it consulted (and logged).
     let extra: &[PrisonerField] = match request.savings {
         SavingsOnRelease::PayOut => &[PrisonerField::PayoutIban],
@@ -333,7 +335,7 @@ pub async fn release_checked(
         return Err(crate::services::no_such_prisoner());
     };
     if request.savings == SavingsOnRelease::PayOut && record.payout_iban.is_none() {
-        return Err(Problem::unprocessable(
+        return Err(ServiceError::invalid(
             "payout_account_missing",
             "the record has no payout account to pay the savings to",
         ));
@@ -420,7 +422,7 @@ pub async fn transfer_checked(
     prison_id: Uuid,
     person_id: Uuid,
     request: &TransferRequest,
-) -> Result<Transferred, Problem> {
+) -> Result<Transferred, ServiceError> {
     // Shape first: a malformed request changes nothing, not even the access log.
     let key = command_key(
         "transfer",
@@ -430,7 +432,7 @@ pub async fn transfer_checked(
         &request.idempotency_key,
     )?;
     if request.to_prison_id == prison_id {
-        return Err(Problem::unprocessable(
+        return Err(ServiceError::invalid(
             "transfer_same_prison",
             "the destination is the prison the prisoner is in",
         ));
@@ -448,7 +450,7 @@ pub async fn transfer_checked(
         .await?
         .is_none()
     {
-        return Err(Problem::unprocessable(
+        return Err(ServiceError::invalid(
             "prison_unknown",
             "no prison has that id",
         ));
@@ -483,7 +485,7 @@ pub async fn transfer_checked(
     if !moved {
         // The gate found the record in this prison inside this transaction.
         tracing::error!(%person_id, "identity record not moved on transfer");
-        return Err(Problem::internal());
+        return Err(ServiceError::Internal);
     }
     // The destination's policy sets the fence from now on (shut if it has none).
     sync_fence(&tx, person_id).await?;
@@ -524,8 +526,8 @@ pub struct LeaveRequest {
     pub limits: Option<LeaveLimits>,
 }
 
-fn leave_invalid(detail: &str) -> Problem {
-    Problem::unprocessable("leave_invalid", detail)
+fn leave_invalid(detail: &str) -> ServiceError {
+    ServiceError::invalid("leave_invalid", detail)
 }
 
 /// Checks the request, then (logged, in one transaction) that the prisoner's card is placed in
@@ -536,7 +538,7 @@ pub async fn grant_checked(
     prison_id: Uuid,
     person_id: Uuid,
     request: &LeaveRequest,
-) -> Result<PlacementView, Problem> {
+) -> Result<PlacementView, ServiceError> {
     // Shape first: a malformed request changes nothing, not even the access log.
     let key = command_key(
         "leave",
@@ -567,7 +569,7 @@ pub async fn grant_checked(
     if let CardMode::Leave { until, .. } = current.mode
         && until > now
     {
-        return Err(Problem::conflict(
+        return Err(ServiceError::conflict(
             "leave_overlaps",
             "a leave is granted that has not ended; end it first",
         ));
@@ -602,7 +604,7 @@ pub async fn end_checked(
     staff: &Staff,
     prison_id: Uuid,
     person_id: Uuid,
-) -> Result<PlacementView, Problem> {
+) -> Result<PlacementView, ServiceError> {
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
     if gate(&tx, staff, prison_id, person_id, &[]).await?.is_none() {

@@ -1,6 +1,6 @@
 //! The prisons' published policies.
 use crate::app::AppState;
-use crate::problem::Problem;
+use crate::services::ServiceError;
 use ledger::controls::Regime;
 use ledger::policy_store::{self, AssignedPolicy};
 use serde::Serialize;
@@ -26,7 +26,7 @@ pub struct PrisonPolicies {
 }
 
 /// The policy in effect now for each regime of the prison. Shared with the policies page.
-pub async fn current(state: &AppState, prison_id: Uuid) -> Result<PrisonPolicies, Problem> {
+pub async fn current(state: &AppState, prison_id: Uuid) -> Result<PrisonPolicies, ServiceError> {
     let client = state.pool.get().await?;
     let now = OffsetDateTime::now_utc();
     let mut regimes = Vec::new();

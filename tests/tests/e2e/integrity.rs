@@ -30,9 +30,14 @@ async fn saldo(db: &TestDb, args: &[&str]) -> ExitCode {
 async fn failing_checks(db: &TestDb) -> Vec<String> {
     let mut report = db.ledger().verify().await.unwrap();
     let client = db.pool.get().await.unwrap();
-    report
-        .checks
-        .push(saldo::identity::log_seal::verify(&client).await.unwrap());
+    report.checks.push(
+        saldo::identity::log_seal::verify_with(
+            &client,
+            &saldo::identity::retention::RetentionPolicy::default(),
+        )
+        .await
+        .unwrap(),
+    );
     report
         .checks
         .iter()
@@ -236,7 +241,12 @@ async fn pruning_fresh_access_log_rows_outside_the_retention_run_is_refused_and_
         "a prune with no retention-log record, of rows minutes old, fails verify"
     );
     let client = db.pool.get().await.unwrap();
-    let check = saldo::identity::log_seal::verify(&client).await.unwrap();
+    let check = saldo::identity::log_seal::verify_with(
+        &client,
+        &saldo::identity::retention::RetentionPolicy::default(),
+    )
+    .await
+    .unwrap();
     let examples = check.examples.join("\n");
     assert!(
         examples.contains("no retention-log record") && examples.contains("retention period"),
@@ -270,7 +280,12 @@ async fn a_prune_claiming_a_shorter_period_than_configured_is_reported_by_verify
         .unwrap();
     assert_eq!(saldo(&db, &["verify"]).await, ExitCode::from(2));
     let client = db.pool.get().await.unwrap();
-    let check = saldo::identity::log_seal::verify(&client).await.unwrap();
+    let check = saldo::identity::log_seal::verify_with(
+        &client,
+        &saldo::identity::retention::RetentionPolicy::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(check.violations, 1, "{:?}", check.examples);
     assert!(
         check.examples[0].contains("within the retention period (P60M0D)"),

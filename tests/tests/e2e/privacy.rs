@@ -88,7 +88,12 @@ async fn access_log_ids_about(db: &TestDb, person_id: Uuid) -> Vec<i64> {
 async fn verify_everything(db: &TestDb) -> (ledger::verify::VerifyReport, ledger::check::Check) {
     let report = db.ledger().verify().await.unwrap();
     let client = db.pool.get().await.unwrap();
-    let log = saldo::identity::log_seal::verify(&client).await.unwrap();
+    let log = saldo::identity::log_seal::verify_with(
+        &client,
+        &saldo::identity::retention::RetentionPolicy::default(),
+    )
+    .await
+    .unwrap();
     (report, log)
 }
 

@@ -60,7 +60,8 @@ pub async fn recent_card_payments(
 ) -> Result<Vec<CardPayment>, crate::problem::Problem> {
     let rows = client
         .query(
-            "select a.created_at, a.merchant ->> 'name', a.currency::text, a.requested_minor,
+            "select a.created_at, a.merchant ->> 'name' as merchant, a.currency::text as currency,
+                    a.requested_minor,
                     a.decision, a.reason_key
                from card.authorizations a
                join card.cards c on c.card_id = a.card_id
@@ -72,17 +73,17 @@ pub async fn recent_card_payments(
         .await?;
     let mut payments = Vec::with_capacity(rows.len());
     for row in rows {
-        let code: String = row.get(2);
+        let code: String = row.get("currency");
         let Ok(currency) = ledger::Currency::from_code(&code) else {
             // The webhook accepts only supported currencies; a row outside them is not shown.
             continue;
         };
         payments.push(CardPayment {
-            at: row.get(0),
-            merchant: row.get(1),
-            requested: ledger::Money::new(row.get(3), currency),
-            decision: row.get(4),
-            reason_key: row.get(5),
+            at: row.get("created_at"),
+            merchant: row.get("merchant"),
+            requested: ledger::Money::new(row.get("requested_minor"), currency),
+            decision: row.get("decision"),
+            reason_key: row.get("reason_key"),
         });
     }
     Ok(payments)

@@ -142,7 +142,7 @@ pub async fn propose(
         Ok(_) => Ok(
             Redirect::to(&format!("/staff/prisons/{}/adjustments", path.prison_id)).into_response(),
         ),
-        Err(problem) => Ok(refused(problem)),
+        Err(problem) => Ok(refused(problem.into())),
     }
 }
 
@@ -174,7 +174,7 @@ async fn decide(
         Ok(_) => Ok(
             Redirect::to(&format!("/staff/prisons/{}/adjustments", path.prison_id)).into_response(),
         ),
-        Err(problem) => Ok(refused(problem)),
+        Err(problem) => Ok(refused(problem.into())),
     }
 }
 

@@ -77,8 +77,13 @@ pub async fn retry(
         Ok(Some(_)) => {}
         Ok(None) => return Ok(refused(Problem::not_found("dead letter"))),
         // call_superseded: shown on the page like any refusal.
-        Err(problem) if problem.status == 409 => return Ok(refused(problem)),
-        Err(problem) => return Err(problem),
+        Err(error) => {
+            let problem = Problem::from(error);
+            if problem.status == 409 {
+                return Ok(refused(problem));
+            }
+            return Err(problem);
+        }
     }
     Ok(Redirect::to("/staff/dead-letters").into_response())
 }

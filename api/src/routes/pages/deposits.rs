@@ -33,7 +33,7 @@ pub async fn show(
     };
     let deposits = match crate::services::deposits::pending(&state, path.prison_id, 200).await {
         Ok(deposits) => deposits,
-        Err(problem) => return Ok(refused(problem)),
+        Err(problem) => return Ok(refused(problem.into())),
     };
     let approver = access.staff.may(&[Role::FinanceApprover], path.prison_id);
     let me = access.staff.id.to_string();
@@ -108,7 +108,7 @@ async fn decide(
         Ok(_) => Ok(
             Redirect::to(&format!("/staff/prisons/{}/deposits", path.prison_id)).into_response(),
         ),
-        Err(problem) => Ok(refused(problem)),
+        Err(problem) => Ok(refused(problem.into())),
     }
 }
 

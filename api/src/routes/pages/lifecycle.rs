@@ -115,7 +115,7 @@ pub async fn grant_leave(
     .await
     {
         Ok(_) => Ok(back(&path, &form.purpose, "leave_granted")),
-        Err(problem) => Ok(refused(problem)),
+        Err(problem) => Ok(refused(problem.into())),
     }
 }
 
@@ -149,7 +149,7 @@ pub async fn end_leave(
     .await
     {
         Ok(_) => Ok(back(&path, &form.purpose, "leave_ended")),
-        Err(problem) => Ok(refused(problem)),
+        Err(problem) => Ok(refused(problem.into())),
     }
 }
 
@@ -235,7 +235,7 @@ pub async fn transfer(
             },
         )
         .into_response()),
-        Err(problem) => Ok(refused(problem)),
+        Err(problem) => Ok(refused(problem.into())),
     }
 }
 
@@ -277,6 +277,6 @@ pub async fn release(
     .await
     {
         Ok(_) => Ok(back(&path, &form.purpose, "released")),
-        Err(problem) => Ok(refused(problem)),
+        Err(problem) => Ok(refused(problem.into())),
     }
 }

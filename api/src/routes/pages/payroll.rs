@@ -142,7 +142,7 @@ pub async fn post(
             ),
         )
             .into_response()),
-        Err(PayrollImportError::Problem(problem)) => Ok(refused(problem)),
+        Err(PayrollImportError::Service(error)) => Ok(refused(error.into())),
         Err(PayrollImportError::Lines(errors)) => Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
             page(

@@ -52,7 +52,7 @@ pub async fn show(
     }
     let policies = match crate::services::policies::current(&state, path.prison_id).await {
         Ok(policies) => policies,
-        Err(problem) => return Ok(refused(problem)),
+        Err(problem) => return Ok(refused(problem.into())),
     };
     Ok(page(
         "Spending-control policies",

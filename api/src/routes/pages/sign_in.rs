@@ -7,10 +7,10 @@ use serde::Deserialize;
 
 use super::layout::{page, refused};
 use crate::app::AppState;
+use crate::auth::sign_in::{Outcome, authenticate, session_cookie};
 use crate::auth::{self, Staff};
 use crate::http::{ClientOrigin, HtmlForm};
 use crate::problem::Problem;
-use crate::routes::staff::{LoginOutcome, authenticate, session_cookie};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -54,22 +54,22 @@ pub async fn submit(
 ) -> Result<Response, Problem> {
     Ok(
         match authenticate(&state, &origin.ip, &request.username, request.password).await? {
-            LoginOutcome::SignedIn(_, session) => (
+            Outcome::SignedIn(_, session) => (
                 [(header::SET_COOKIE, session_cookie(&session, origin.https))],
                 Redirect::to("/staff/home"),
             )
                 .into_response(),
-            LoginOutcome::Failed => (
+            Outcome::Failed => (
                 StatusCode::UNAUTHORIZED,
                 form(Some("Wrong username or password.")),
             )
                 .into_response(),
-            LoginOutcome::Locked(_) => (
+            Outcome::Locked(_) => (
                 StatusCode::TOO_MANY_REQUESTS,
                 form(Some("Too many failed sign-ins. Try again later.")),
             )
                 .into_response(),
-            LoginOutcome::Busy => (
+            Outcome::Busy => (
                 StatusCode::TOO_MANY_REQUESTS,
                 [(
                     header::RETRY_AFTER,

@@ -12,10 +12,11 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
 use ledger::Currency;
 use serde::Deserialize;
 use time::{Date, Duration, OffsetDateTime};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::app::AppState;
@@ -41,37 +42,28 @@ impl Policy for ReconApprovers {
 /// The staff page shows this many days when no range is given.
 const DEFAULT_PAGE_DAYS: i64 = 14;
 
+/// The reconciliation routes and their OpenAPI description, built together (each route through
+/// its handler's `#[utoipa::path]`).
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(page))
+        .routes(routes!(report_json))
+        .routes(routes!(report_csv))
+        .routes(routes!(list_breaks))
+        .routes(routes!(get_break))
+        .routes(routes!(assign))
+        .routes(routes!(comment))
+        .routes(routes!(accept))
+        .routes(routes!(propose))
+        .routes(routes!(approve))
+        .routes(routes!(reject))
+        .routes(routes!(upload_settlement))
+        .routes(routes!(upload_bank_statement))
+}
+
 pub fn router() -> Router<AppState> {
-    const BASE: &str = "/api/staff/recon";
-    Router::new()
-        .route("/staff/recon", get(page))
-        .route(&format!("{BASE}/report"), get(report_json))
-        .route(&format!("{BASE}/report.csv"), get(report_csv))
-        .route(&format!("{BASE}/breaks"), get(list_breaks))
-        .route(&format!("{BASE}/breaks/{{break_id}}"), get(get_break))
-        .route(&format!("{BASE}/breaks/{{break_id}}/assign"), post(assign))
-        .route(
-            &format!("{BASE}/breaks/{{break_id}}/comments"),
-            post(comment),
-        )
-        .route(&format!("{BASE}/breaks/{{break_id}}/accept"), post(accept))
-        .route(
-            &format!("{BASE}/breaks/{{break_id}}/adjustments"),
-            post(propose),
-        )
-        .route(
-            &format!("{BASE}/adjustments/{{adjustment_id}}/approve"),
-            post(approve),
-        )
-        .route(
-            &format!("{BASE}/adjustments/{{adjustment_id}}/reject"),
-            post(reject),
-        )
-        .route(&format!("{BASE}/settlements"), post(upload_settlement))
-        .route(
-            &format!("{BASE}/bank-statements"),
-            post(upload_bank_statement),
-        )
+    let (router, _) = api().split_for_parts();
+    router
 }
 
 impl From<ReconError> for Problem {
@@ -132,6 +124,10 @@ async fn load_report(state: &AppState, query: &RangeQuery) -> Result<report::Rep
     Ok(report::report(&state.pool, from, to, currency).await?)
 }
 
+#[utoipa::path(operation_id = "recon_page", get, path = "/staff/recon", tag = "reconciliation",
+    description = "Roles: finance, finance_approver, auditor.",
+    params(("from" = Option<String>, Query), ("to" = Option<String>, Query), ("currency" = Option<String>, Query)),
+    responses((status = 200, description = "The reconciliation page", content_type = "text/html", body = String)))]
 async fn page(
     _staff: RequireRole<BookReaders>,
     State(state): State<AppState>,
@@ -153,6 +149,10 @@ async fn page(
     Ok(Html(report::html_page(&report, &open)).into_response())
 }
 
+#[utoipa::path(operation_id = "recon_report", get, path = "/api/staff/recon/report", tag = "reconciliation",
+    description = "Roles: finance, finance_approver, auditor.",
+    params(("from" = Option<String>, Query), ("to" = Option<String>, Query), ("currency" = Option<String>, Query)),
+    responses((status = 200, description = "The daily report", body = Object)))]
 async fn report_json(
     _staff: RequireRole<BookReaders>,
     State(state): State<AppState>,
@@ -161,6 +161,10 @@ async fn report_json(
     Ok(Json(load_report(&state, &query).await?).into_response())
 }
 
+#[utoipa::path(operation_id = "recon_report_csv", get, path = "/api/staff/recon/report.csv", tag = "reconciliation",
+    description = "Roles: finance, finance_approver, auditor.",
+    params(("from" = Option<String>, Query), ("to" = Option<String>, Query), ("currency" = Option<String>, Query)),
+    responses((status = 200, description = "The daily report as CSV", content_type = "text/csv", body = String)))]
 async fn report_csv(
     _staff: RequireRole<BookReaders>,
     State(state): State<AppState>,
@@ -180,6 +184,9 @@ async fn report_csv(
         .into_response())
 }
 
+#[utoipa::path(operation_id = "recon_breaks", get, path = "/api/staff/recon/breaks", tag = "reconciliation",
+    description = "Roles: finance, finance_approver, auditor.",
+    responses((status = 200, description = "Breaks", body = Object)))]
 async fn list_breaks(
     _staff: RequireRole<BookReaders>,
     State(state): State<AppState>,
@@ -188,6 +195,10 @@ async fn list_breaks(
     Ok(Json(breaks::list_breaks(&state.pool, &filter).await?).into_response())
 }
 
+#[utoipa::path(operation_id = "recon_break", get, path = "/api/staff/recon/breaks/{break_id}", tag = "reconciliation",
+    description = "Roles: finance, finance_approver, auditor.",
+    params(("break_id" = uuid::Uuid, Path)),
+    responses((status = 200, description = "A break with its events", body = Object)))]
 async fn get_break(
     _staff: RequireRole<BookReaders>,
     State(state): State<AppState>,
@@ -201,6 +212,11 @@ struct AssignBody {
     assignee: String,
 }
 
+#[utoipa::path(operation_id = "recon_assign", post, path = "/api/staff/recon/breaks/{break_id}/assign", tag = "reconciliation",
+    description = "Roles: finance, finance_approver.",
+    params(("break_id" = uuid::Uuid, Path)),
+    request_body(content = Object, description = "{\"assignee\": username}"),
+    responses((status = 200, description = "The break", body = Object)))]
 async fn assign(
     clerk: RequireRole<ReconClerks>,
     State(state): State<AppState>,
@@ -216,6 +232,11 @@ struct CommentBody {
     body: String,
 }
 
+#[utoipa::path(operation_id = "recon_comment", post, path = "/api/staff/recon/breaks/{break_id}/comments", tag = "reconciliation",
+    description = "Roles: finance, finance_approver.",
+    params(("break_id" = uuid::Uuid, Path)),
+    request_body(content = Object, description = "{\"body\": text}"),
+    responses((status = 201, description = "Commented")))]
 async fn comment(
     clerk: RequireRole<ReconClerks>,
     State(state): State<AppState>,
@@ -231,6 +252,11 @@ struct ReasonBody {
     reason: String,
 }
 
+#[utoipa::path(operation_id = "recon_accept", post, path = "/api/staff/recon/breaks/{break_id}/accept", tag = "reconciliation",
+    description = "Roles: finance, finance_approver.",
+    params(("break_id" = uuid::Uuid, Path)),
+    request_body(content = Object, description = "{\"reason\": text}"),
+    responses((status = 200, description = "The break", body = Object)))]
 async fn accept(
     clerk: RequireRole<ReconClerks>,
     State(state): State<AppState>,
@@ -241,6 +267,11 @@ async fn accept(
     Ok(Json(item).into_response())
 }
 
+#[utoipa::path(operation_id = "recon_propose", post, path = "/api/staff/recon/breaks/{break_id}/adjustments", tag = "reconciliation",
+    description = "Roles: finance, finance_approver. An adjusting entry for a break (four-eyes).",
+    params(("break_id" = uuid::Uuid, Path)),
+    request_body(content = Object, description = "The adjusting entry's draft"),
+    responses((status = 201, description = "Proposed", body = Object)))]
 async fn propose(
     clerk: RequireRole<ReconClerks>,
     State(state): State<AppState>,
@@ -252,6 +283,10 @@ async fn propose(
     Ok((StatusCode::CREATED, Json(adjustment)).into_response())
 }
 
+#[utoipa::path(operation_id = "recon_approve", post, path = "/api/staff/recon/adjustments/{adjustment_id}/approve", tag = "reconciliation",
+    description = "Role: finance_approver, not the proposer.",
+    params(("adjustment_id" = uuid::Uuid, Path)),
+    responses((status = 200, description = "Approved and posted", body = Object)))]
 async fn approve(
     approver: RequireRole<ReconApprovers>,
     State(state): State<AppState>,
@@ -262,6 +297,11 @@ async fn approve(
     Ok(Json(item).into_response())
 }
 
+#[utoipa::path(operation_id = "recon_reject", post, path = "/api/staff/recon/adjustments/{adjustment_id}/reject", tag = "reconciliation",
+    description = "Role: finance_approver, not the proposer.",
+    params(("adjustment_id" = uuid::Uuid, Path)),
+    request_body(content = Object, description = "{\"reason\": text}"),
+    responses((status = 204, description = "Rejected")))]
 async fn reject(
     approver: RequireRole<ReconApprovers>,
     State(state): State<AppState>,
@@ -283,6 +323,11 @@ struct SettlementQuery {
     date: String,
 }
 
+#[utoipa::path(operation_id = "recon_settlement", post, path = "/api/staff/recon/settlements", tag = "reconciliation",
+    description = "Roles: finance, finance_approver. The processor's settlement CSV for a day.",
+    params(("date" = String, Query)),
+    request_body(content = String, content_type = "text/csv"),
+    responses((status = 200, description = "Import outcome", body = Object)))]
 async fn upload_settlement(
     clerk: RequireRole<ReconClerks>,
     State(state): State<AppState>,
@@ -302,6 +347,17 @@ struct BankStatementQuery {
     prison_id: Option<String>,
 }
 
+#[utoipa::path(operation_id = "recon_bank_statement", post, path = "/api/staff/recon/bank-statements", tag = "reconciliation",
+    description = "Roles: finance, finance_approver in the prison named. A camt.053 statement \
+        of that prison's trust account: a statement of another IBAN or currency, or closing \
+        outside the reconciliation period, is refused whole (nothing written).",
+    params(("prison_id" = uuid::Uuid, Query, description = "The prison whose trust account the statement is of")),
+    request_body(content = String, content_type = "application/xml"),
+    responses(
+        (status = 200, description = "Import outcome", body = Object),
+        (status = 400, description = "prison_required, prison_id_invalid", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "trust_account_not_configured", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "wrong_account, wrong_currency, statement_out_of_period, invalid_file, totals_mismatch", body = crate::problem::Problem, content_type = "application/problem+json")))]
 async fn upload_bank_statement(
     clerk: RequireRole<ReconClerks>,
     State(state): State<AppState>,

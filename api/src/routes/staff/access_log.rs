@@ -1,6 +1,5 @@
 //! `GET /api/staff/prisons/{prison_id}/access-log?person_id=&actor_id=&since=&until=&after_id=&limit=`:
 //! auditors search the access log of their prison. The search is itself logged.
-use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -9,8 +8,9 @@ use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::auth::{Auditors, RequireRole};
-use crate::http::ApiQuery;
+use crate::http::{ApiQuery, SortedJson};
 use crate::identity::access_log::{self, Purpose, SearchFilter};
+use crate::openapi::AccessLogPage;
 use crate::problem::Problem;
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -46,7 +46,7 @@ pub async fn search(
     State(state): State<AppState>,
     access: RequireRole<Auditors>,
     ApiQuery(query): ApiQuery<SearchQuery>,
-) -> Result<Json<serde_json::Value>, Problem> {
+) -> Result<SortedJson<AccessLogPage>, Problem> {
     let prison_id = access.prison()?;
     let limit = query.limit.unwrap_or(100);
     if !(1..=access_log::MAX_SEARCH_PAGE).contains(&limit) {
@@ -69,8 +69,8 @@ pub async fn search(
     let next_after_id = (rows.len() as i64 == limit)
         .then(|| rows.last().map(|row| row.id))
         .flatten();
-    Ok(Json(serde_json::json!({
-        "rows": rows,
-        "next_after_id": next_after_id,
-    })))
+    Ok(SortedJson(AccessLogPage {
+        rows,
+        next_after_id,
+    }))
 }

@@ -42,6 +42,7 @@ pub async fn approve(
     )
     .await
     .map(Json)
+    .map_err(Problem::from)
 }
 
 #[utoipa::path(
@@ -66,4 +67,5 @@ pub async fn reject(
     )
     .await
     .map(Json)
+    .map_err(Problem::from)
 }

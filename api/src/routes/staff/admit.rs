@@ -6,13 +6,13 @@ use axum::response::{IntoResponse, Response};
 use ledger::controls::Regime;
 use ledger::{Currency, NewAccount};
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::app::AppState;
 use crate::auth::{Officers, RequireRole, kiosk};
-use crate::http::ApiJson;
+use crate::http::{ApiJson, SortedJson};
 use crate::identity::access_log::Purpose;
 use crate::identity::{self, Language, NewPrisoner};
+use crate::openapi::{Admitted, OpenedAccount};
 use crate::problem::Problem;
 use crate::services::SUB_ACCOUNTS;
 
@@ -93,7 +93,11 @@ pub async fn admit(
             &NewAccount::person(person_id, purpose, Currency::EUR),
         )
         .await?;
-        accounts.push(json!({"account_id": account.id, "purpose": account.purpose, "currency": account.currency}));
+        accounts.push(OpenedAccount {
+            account_id: account.id,
+            purpose: account.purpose,
+            currency: account.currency.code().to_owned(),
+        });
     }
     // The card's placement: this prison, its regime, card in `inside` mode. It also opens the
     // restitution sub-account the allocation rules may use.
@@ -121,13 +125,13 @@ pub async fn admit(
     tracing::info!(%person_id, %prison_id, staff.id = %access.staff.id, "prisoner admitted");
     Ok((
         StatusCode::CREATED,
-        axum::Json(json!({
-            "person_id": person_id,
-            "prison_id": prison_id,
-            "regime": identity::Regime::Led,
-            "prison_regime": ledger::policy_store::regime_str(prison_regime),
-            "accounts": accounts,
-        })),
+        SortedJson(Admitted {
+            person_id,
+            prison_id,
+            regime: identity::Regime::Led,
+            prison_regime: ledger::policy_store::regime_str(prison_regime).to_owned(),
+            accounts,
+        }),
     )
         .into_response())
 }

@@ -42,7 +42,7 @@ pub async fn show(
     .await?;
     if found.is_none() {
         tx.commit().await?;
-        return Err(crate::services::no_such_prisoner());
+        return Err(crate::services::no_such_prisoner().into());
     }
     let accounts = balances_of(&tx, path.person_id).await?;
     tx.commit().await?;

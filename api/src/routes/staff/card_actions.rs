@@ -73,7 +73,7 @@ async fn current_card(
             &[&person_id],
         )
         .await?;
-    Ok(row.map(|row| (row.get(0), row.get(1))))
+    Ok(row.map(|row| (row.get("card_id"), row.get("state"))))
 }
 
 async fn act(
@@ -97,7 +97,7 @@ async fn act(
     .await?;
     if found.is_none() {
         tx.commit().await?;
-        return Err(crate::services::no_such_prisoner());
+        return Err(crate::services::no_such_prisoner().into());
     }
     let Some((card_id, card_state)) = current_card(&tx, person_id).await? else {
         return Err(Problem::not_found("card"));

@@ -96,7 +96,7 @@ pub(super) fn close_refused(error: ledger::LedgerError) -> Problem {
         | "holds_open"
         | "deposits_pending_review"
         | "accounts_closed") => Problem::conflict(code, error.to_string()),
-        _ => lifecycle::refused(error),
+        _ => lifecycle::refused(error).into(),
     }
 }
 
@@ -151,7 +151,7 @@ pub async fn close(
     .await?
     else {
         tx.commit().await?;
-        return Err(crate::services::no_such_prisoner());
+        return Err(crate::services::no_such_prisoner().into());
     };
     match current.mode {
         CardMode::Released { .. } => {}

@@ -9,16 +9,17 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use ledger::controls::MaxBalanceCheck;
 use ledger::{AccountType, Currency, EntryDraft, Money, Overdraft, PostingDraft};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
 use super::PrisonerPath;
 use crate::app::AppState;
 use crate::auth::{FinanceStaff, RequireRole};
-use crate::http::{ApiJson, ApiPath};
+use crate::http::{ApiJson, ApiPath, SortedJson};
 use crate::identity::access_log::{Action, Purpose};
 use crate::identity::{self, PrisonerField};
+use crate::openapi::DepositPosted;
 use crate::problem::Problem;
 
 #[derive(Deserialize, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
@@ -39,6 +40,18 @@ pub struct DepositRequest {
     /// Who sent a family deposit (a registered depositor of this prison).
     #[serde(default)]
     depositor_person_id: Option<Uuid>,
+}
+
+/// What a cash deposit's idempotency key keeps: its entry, as `{"entry_id": …}`.
+#[derive(Serialize, Deserialize)]
+struct CashAnswer {
+    entry_id: Uuid,
+}
+
+/// The part of the answer that differs between the sources.
+enum Booked {
+    Cash(CashAnswer),
+    Family(ledger::deposits::Received),
 }
 
 #[utoipa::path(
@@ -89,7 +102,7 @@ pub async fn record(
     .await?;
     if found.is_none() {
         tx.commit().await?;
-        return Err(crate::services::no_such_prisoner());
+        return Err(crate::services::no_such_prisoner().into());
     }
     if let Some(depositor) = request.depositor_person_id
         && !identity::store::depositor_exists(&tx, &who, prison_id, depositor).await?
@@ -126,13 +139,7 @@ pub async fn record(
                 },
             )
             .await?;
-            json!({
-                "entry_id": received.deposit.received_entry_id,
-                "deposit_id": received.deposit.deposit_id,
-                "state": received.deposit.state,
-                "held_because": received.held_because,
-                "flags": received.flags,
-            })
+            Booked::Family(received)
         }
         _ => {
             // Cash follows the maximum balance like a family deposit. It is refused rather than
@@ -142,7 +149,7 @@ pub async fn record(
                 path.person_id, request.idempotency_key
             );
             let facts = json!({"person_id": path.person_id, "amount": amount});
-            let claim = match ledger::idempotency::begin::<serde_json::Value>(
+            let claim = match ledger::idempotency::begin::<CashAnswer>(
                 &tx,
                 &intake_key,
                 "api.cash_at_intake",
@@ -153,7 +160,12 @@ pub async fn record(
                 ledger::idempotency::Begun::Replayed(answer) => {
                     let balance = ledger::store::balance(&tx, spendable.id).await?;
                     tx.commit().await?;
-                    return Ok(cash_answer(answer, effective_date, amount, &balance));
+                    return Ok(cash_answer(
+                        Booked::Cash(answer),
+                        effective_date,
+                        amount,
+                        balance,
+                    ));
                 }
                 ledger::idempotency::Begun::Fresh(claim) => claim,
             };
@@ -192,30 +204,41 @@ pub async fn record(
                 overdraft: Overdraft::Refuse,
             };
             let entry = ledger::store::post_entry(&tx, &draft).await?;
-            let answer = json!({"entry_id": entry.id});
+            let answer = CashAnswer { entry_id: entry.id };
             ledger::idempotency::finish(&tx, claim, &answer).await?;
-            answer
+            Booked::Cash(answer)
         }
     };
     let balance = ledger::store::balance(&tx, spendable.id).await?;
     tx.commit().await?;
-    Ok(cash_answer(answer, effective_date, amount, &balance))
+    Ok(cash_answer(answer, effective_date, amount, balance))
 }
 
 /// `201` with the entry, the effective date, the amount and the spendable balance now.
 fn cash_answer(
-    mut answer: serde_json::Value,
+    booked: Booked,
     effective_date: time::Date,
     amount: Money,
-    balance: &ledger::Balance,
+    balance: ledger::Balance,
 ) -> Response {
-    if let Some(object) = answer.as_object_mut() {
-        object.insert("effective_date".into(), effective_date.to_string().into());
-        object.insert("amount_minor".into(), amount.amount_minor.into());
-        object.insert("currency".into(), json!(amount.currency));
-        object.insert("spendable".into(), json!(balance));
-    }
-    (StatusCode::CREATED, axum::Json(answer)).into_response()
+    let (entry_id, family) = match booked {
+        Booked::Cash(cash) => (cash.entry_id, None),
+        Booked::Family(received) => (received.deposit.received_entry_id, Some(received)),
+    };
+    let answer = DepositPosted {
+        entry_id,
+        effective_date: effective_date.to_string(),
+        amount_minor: amount.amount_minor,
+        currency: amount.currency.code().to_owned(),
+        spendable: balance,
+        deposit_id: family.as_ref().map(|received| received.deposit.deposit_id),
+        state: family.as_ref().map(|received| received.deposit.state),
+        held_because: family
+            .as_ref()
+            .map(|received| received.held_because.clone()),
+        flags: family.map(|received| received.flags),
+    };
+    (StatusCode::CREATED, SortedJson(answer)).into_response()
 }
 
 /// `422 over_max_balance`: the maximum and how much of the cash would still fit.
@@ -230,7 +253,7 @@ fn over_max_balance(max: Money, room: Money) -> Response {
     if let Some(object) = body.as_object_mut() {
         object.insert("max_balance_minor".into(), max.amount_minor.into());
         object.insert("room_minor".into(), room.amount_minor.into());
-        object.insert("currency".into(), json!(max.currency));
+        object.insert("currency".into(), max.currency.code().into());
     }
     (
         StatusCode::UNPROCESSABLE_ENTITY,

@@ -86,6 +86,7 @@ pub async fn approve(
     )
     .await
     .map(Json)
+    .map_err(Problem::from)
 }
 
 #[utoipa::path(
@@ -115,4 +116,5 @@ pub async fn reject(
     )
     .await
     .map(Json)
+    .map_err(Problem::from)
 }

@@ -4,13 +4,13 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::app::AppState;
 use crate::auth::{FinanceStaff, RequireRole};
-use crate::http::ApiJson;
+use crate::http::{ApiJson, SortedJson};
 use crate::identity::access_log::Purpose;
 use crate::identity::{self, NewDepositor};
+use crate::openapi::DepositorCreated;
 use crate::problem::Problem;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -49,7 +49,10 @@ pub async fn create(
     tx.commit().await?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(json!({"person_id": person_id, "regime": identity::Regime::Gdpr})),
+        SortedJson(DepositorCreated {
+            person_id,
+            regime: identity::Regime::Gdpr,
+        }),
     )
         .into_response())
 }

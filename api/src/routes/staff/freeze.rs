@@ -93,7 +93,7 @@ pub async fn freeze(
     };
     let Some((_, current)) = lifecycle::gate(&tx, staff, prison_id, person_id, &[]).await? else {
         tx.commit().await?;
-        return Err(crate::services::no_such_prisoner());
+        return Err(crate::services::no_such_prisoner().into());
     };
     if is_closed(&current) {
         return Err(Problem::conflict(

@@ -143,7 +143,7 @@ pub async fn resolve(
     let Some((record, current)) = lifecycle::gate(&tx, staff, prison_id, person_id, extra).await?
     else {
         tx.commit().await?;
-        return Err(crate::services::no_such_prisoner());
+        return Err(crate::services::no_such_prisoner().into());
     };
     if super::freeze::is_closed(&current) {
         return Err(Problem::conflict(

@@ -4,11 +4,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::app::AppState;
 use crate::auth::{Admins, RequireRole, kiosk};
-use crate::http::ApiJson;
+use crate::http::{ApiJson, SortedJson};
+use crate::openapi::{DeviceIssued, SendAs};
 use crate::problem::Problem;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -39,12 +39,15 @@ pub async fn issue(
     tracing::info!(%device_id, %prison_id, issued_by = %access.staff.id, "kiosk device registered");
     Ok((
         StatusCode::CREATED,
-        axum::Json(json!({
-            "device_id": device_id,
-            "prison_id": prison_id,
-            "device_token": token,
-            "send_as": {"header": kiosk::DEVICE_HEADER, "or_cookie": kiosk::DEVICE_COOKIE},
-        })),
+        SortedJson(DeviceIssued {
+            device_id,
+            prison_id,
+            device_token: token,
+            send_as: SendAs {
+                header: kiosk::DEVICE_HEADER.to_owned(),
+                or_cookie: kiosk::DEVICE_COOKIE.to_owned(),
+            },
+        }),
     )
         .into_response())
 }

@@ -32,4 +32,5 @@ pub async fn end(
     end_checked(&state, &access.staff, prison_id, path.person_id)
         .await
         .map(Json)
+        .map_err(Problem::from)
 }

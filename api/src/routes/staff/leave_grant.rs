@@ -36,4 +36,5 @@ pub async fn grant(
     grant_checked(&state, &access.staff, prison_id, path.person_id, &request)
         .await
         .map(Json)
+        .map_err(Problem::from)
 }

@@ -42,5 +42,5 @@ pub async fn lookup(
     tx.commit().await?;
     found
         .map(Json)
-        .ok_or_else(crate::services::no_such_prisoner)
+        .ok_or_else(|| crate::services::no_such_prisoner().into())
 }

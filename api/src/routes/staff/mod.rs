@@ -39,8 +39,6 @@ mod transfer;
 mod trial_balance;
 mod trust_account;
 
-pub use login::{Outcome as LoginOutcome, authenticate, session_cookie};
-
 use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;

@@ -20,10 +20,10 @@ use axum::response::{IntoResponse, Response};
 use crate::app::AppState;
 use crate::auth::{FinanceStaff, RequireRole};
 use crate::http::ApiQuery;
-use crate::problem::Problem;
+use crate::problem::{PayrollLinesProblem, Problem};
 use crate::services::payroll::{
-    IDEMPOTENCY_HEADER, ImportError, MAX_PAYROLL_BYTES, PayKind, PayrollImport, PayrollImported,
-    PayrollLinesProblem, PayrollQuery, import,
+    IDEMPOTENCY_HEADER, MAX_PAYROLL_BYTES, PayKind, PayrollImport, PayrollImported, PayrollQuery,
+    import,
 };
 
 /// A `text/csv` body of at most [`MAX_PAYROLL_BYTES`], in UTF-8.
@@ -99,7 +99,7 @@ pub async fn post(
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<PayrollQuery>,
     CsvBody(csv): CsvBody,
-) -> Result<Response, ImportError> {
+) -> Result<Response, Problem> {
     let prison_id = access.prison()?;
     let idempotency_key = idempotency_key(&headers)?;
     let effective_date = super::admit::parse_date(&query.effective_date)?;
@@ -113,6 +113,8 @@ pub async fn post(
             .unwrap_or_else(|| kind.description().to_owned()),
         csv,
     };
-    let imported = import(&state, &access.staff, prison_id, &request).await?;
-    Ok((StatusCode::CREATED, axum::Json(imported)).into_response())
+    match import(&state, &access.staff, prison_id, &request).await {
+        Ok(imported) => Ok((StatusCode::CREATED, axum::Json(imported)).into_response()),
+        Err(refused) => Ok(refused.into_response()),
+    }
 }

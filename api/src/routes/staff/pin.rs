@@ -48,7 +48,7 @@ pub async fn reset(
     .await?;
     if found.is_none() {
         tx.commit().await?;
-        return Err(crate::services::no_such_prisoner());
+        return Err(crate::services::no_such_prisoner().into());
     }
     kiosk::set_pin(&tx, path.person_id, &pin_hash).await?;
     tx.commit().await?;

@@ -166,7 +166,7 @@ pub async fn grant(
     }
     if !gate(&tx, staff, prison_id, path.person_id).await? {
         tx.commit().await?;
-        return Err(crate::services::no_such_prisoner());
+        return Err(crate::services::no_such_prisoner().into());
     }
     let item = PolicyOverride {
         id: request.override_id.clone(),
@@ -270,7 +270,7 @@ pub async fn revoke(
     let tx = client.transaction().await?;
     if !gate(&tx, &access.staff, prison_id, path.person_id).await? {
         tx.commit().await?;
-        return Err(crate::services::no_such_prisoner());
+        return Err(crate::services::no_such_prisoner().into());
     }
     policy_store::revoke_override(
         &tx,

@@ -33,5 +33,5 @@ pub async fn show(
     tx.commit().await?;
     found
         .map(Json)
-        .ok_or_else(crate::services::no_such_prisoner)
+        .ok_or_else(|| crate::services::no_such_prisoner().into())
 }

@@ -129,7 +129,7 @@ pub async fn rectify(
     // Committed either way: a miss stays logged (`not_found`).
     tx.commit().await?;
     if !found {
-        return Err(crate::services::no_such_prisoner());
+        return Err(crate::services::no_such_prisoner().into());
     }
     tracing::info!(person_id = %path.person_id, %prison_id, staff.id = %access.staff.id,
         "prisoner record rectified");

@@ -63,7 +63,7 @@ async fn apply(
     // Committed either way: a miss stays logged (`not_found`).
     tx.commit().await?;
     if !found {
-        return Err(crate::services::no_such_prisoner());
+        return Err(crate::services::no_such_prisoner().into());
     }
     tracing::info!(%person_id, %prison_id, staff.id = %staff.id, restricted = reason.is_some(),
         "prisoner record restriction set");

@@ -68,7 +68,7 @@ pub async fn set(
     .await?;
     if found.is_none() {
         tx.commit().await?;
-        return Err(crate::services::no_such_prisoner());
+        return Err(crate::services::no_such_prisoner().into());
     }
     if !identity::store::depositor_exists(&tx, &who, prison_id, path.depositor_id).await? {
         tx.commit().await?;

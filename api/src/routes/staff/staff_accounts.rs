@@ -4,11 +4,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::app::AppState;
 use crate::auth::{self, Admins, Grant, RequireRole, Role};
-use crate::http::ApiJson;
+use crate::http::{ApiJson, SortedJson};
+use crate::openapi::StaffCreated;
 use crate::problem::Problem;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -54,7 +54,7 @@ pub async fn create(
     tracing::info!(staff.id = %staff_id, created_by = %access.staff.id, "staff account created");
     Ok((
         StatusCode::CREATED,
-        axum::Json(json!({"staff_id": staff_id, "grants": grants})),
+        SortedJson(StaffCreated { staff_id, grants }),
     )
         .into_response())
 }

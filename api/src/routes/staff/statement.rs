@@ -1,14 +1,14 @@
 //! `GET /api/staff/prisons/{prison_id}/prisoners/{person_id}/statement?account=spendable&after_posting_id=&limit=`:
 //! one sub-account's postings, oldest first, keyset-paginated.
-use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
 
 use super::PrisonerPath;
 use crate::app::AppState;
 use crate::auth::{CaseReaders, RequireRole};
-use crate::http::{ApiPath, ApiQuery, StatedPurpose};
+use crate::http::{ApiPath, ApiQuery, SortedJson, StatedPurpose};
 use crate::identity::{self, PrisonerField};
+use crate::openapi::StatementResponse;
 use crate::problem::Problem;
 
 pub const DEFAULT_PAGE: i64 = 50;
@@ -34,7 +34,7 @@ pub async fn show(
     ApiPath(path): ApiPath<PrisonerPath>,
     stated: StatedPurpose,
     ApiQuery(query): ApiQuery<StatementQuery>,
-) -> Result<Json<serde_json::Value>, Problem> {
+) -> Result<SortedJson<StatementResponse>, Problem> {
     let prison_id = access.prison()?;
     let purpose = query
         .account
@@ -59,7 +59,7 @@ pub async fn show(
     .await?;
     if found.is_none() {
         tx.commit().await?;
-        return Err(crate::services::no_such_prisoner());
+        return Err(crate::services::no_such_prisoner().into());
     }
     let code = format!("person:{}:{purpose}:EUR", path.person_id);
     let account = ledger::store::account_by_code(&tx, &code)
@@ -67,11 +67,11 @@ pub async fn show(
         .ok_or_else(|| Problem::not_found("account"))?;
     let page = ledger::store::statement(&tx, account.id, query.after_posting_id, limit).await?;
     tx.commit().await?;
-    Ok(Json(serde_json::json!({
-        "person_id": path.person_id,
-        "account_id": account.id,
-        "account": purpose,
-        "lines": page.lines,
-        "next_after_posting_id": page.next_after_posting_id,
-    })))
+    Ok(SortedJson(StatementResponse {
+        person_id: path.person_id,
+        account_id: account.id,
+        account: purpose,
+        lines: page.lines,
+        next_after_posting_id: page.next_after_posting_id,
+    }))
 }

@@ -40,4 +40,5 @@ pub async fn transfer(
     transfer_checked(&state, &access.staff, prison_id, path.person_id, &request)
         .await
         .map(Json)
+        .map_err(Problem::from)
 }

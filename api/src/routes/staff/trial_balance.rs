@@ -22,13 +22,42 @@ pub async fn json(
     Ok(Json(compute(&state).await?))
 }
 
-/// RFC 4180 field: quoted when it holds a comma, quote or line break.
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_owned()
+/// The trial balance as RFC 4180 CSV (CRLF line ends; a field is quoted only when it holds a
+/// comma, a quote or a line break), with one `total` line per currency.
+fn to_csv(balance: &TrialBalance) -> Result<String, Box<dyn std::error::Error>> {
+    let mut writer = ::csv::WriterBuilder::new()
+        .terminator(::csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    writer.write_record([
+        "account",
+        "account_type",
+        "currency",
+        "accounts",
+        "debit_minor",
+        "credit_minor",
+    ])?;
+    for line in &balance.lines {
+        writer.write_record([
+            line.account.as_str(),
+            line.account_type.as_str(),
+            line.currency.as_str(),
+            &line.accounts.to_string(),
+            &line.debit_minor.to_string(),
+            &line.credit_minor.to_string(),
+        ])?;
     }
+    for total in &balance.totals {
+        writer.write_record([
+            "total",
+            "",
+            total.currency.as_str(),
+            "",
+            &total.debit_minor.to_string(),
+            &total.credit_minor.to_string(),
+        ])?;
+    }
+    let bytes = writer.into_inner().map_err(|error| error.into_error())?;
+    Ok(String::from_utf8(bytes)?)
 }
 
 #[utoipa::path(
@@ -39,27 +68,10 @@ pub async fn csv(
     _access: RequireRole<BookReaders>,
 ) -> Result<Response, Problem> {
     let balance = compute(&state).await?;
-    let mut out =
-        String::from("account,account_type,currency,accounts,debit_minor,credit_minor\r\n");
-    for line in &balance.lines {
-        out.push_str(&format!(
-            "{},{},{},{},{},{}\r\n",
-            csv_field(&line.account),
-            csv_field(&line.account_type),
-            csv_field(&line.currency),
-            line.accounts,
-            line.debit_minor,
-            line.credit_minor
-        ));
-    }
-    for total in &balance.totals {
-        out.push_str(&format!(
-            "total,,{},,{},{}\r\n",
-            csv_field(&total.currency),
-            total.debit_minor,
-            total.credit_minor
-        ));
-    }
+    let out = to_csv(&balance).map_err(|error| {
+        tracing::error!(%error, "trial balance not written as CSV");
+        Problem::internal()
+    })?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
@@ -71,4 +83,47 @@ pub async fn csv(
         out,
     )
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::to_csv;
+    use crate::services::books::{Line, Total, TrialBalance};
+
+    #[test]
+    fn the_csv_quotes_only_what_needs_it_and_ends_lines_with_crlf() {
+        let balance = TrialBalance {
+            lines: vec![
+                Line {
+                    account: "institution:suspense:EUR".into(),
+                    account_type: "liability".into(),
+                    currency: "EUR".into(),
+                    accounts: 1,
+                    debit_minor: 0,
+                    credit_minor: 250,
+                },
+                Line {
+                    account: "odd, \"quoted\"\nname".into(),
+                    account_type: "asset".into(),
+                    currency: "EUR".into(),
+                    accounts: 2,
+                    debit_minor: 250,
+                    credit_minor: 0,
+                },
+            ],
+            totals: vec![Total {
+                currency: "EUR".into(),
+                debit_minor: 250,
+                credit_minor: 250,
+                balanced: true,
+            }],
+        };
+        assert_eq!(
+            to_csv(&balance).unwrap(),
+            "account,account_type,currency,accounts,debit_minor,credit_minor\r\n\
+             institution:suspense:EUR,liability,EUR,1,0,250\r\n\
+             \"odd, \"\"quoted\"\"\nname\",asset,EUR,2,250,0\r\n\
+             total,,EUR,,250,250\r\n"
+        );
+    }
 }
