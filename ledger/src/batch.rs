@@ -135,8 +135,8 @@ pub async fn post_entries(
             .await?
         {
             return Err(LedgerError::DuplicateExternalRef {
-                kind: row.get(0),
-                value: row.get(1),
+                kind: row.get("ref_kind"),
+                value: row.get("ref_value"),
             });
         }
     }
@@ -150,23 +150,23 @@ pub async fn post_entries(
     account_ids.dedup();
     let load = tx
         .prepare_cached(
-            "select id, account_type, currency, balance_rule, is_hot, closed_at is not null
+            "select id, account_type, currency, balance_rule, is_hot, closed_at is not null as closed
              from ledger_accounts where id = any($1)",
         )
         .await?;
     let mut accounts: HashMap<Uuid, AccountRow> = HashMap::with_capacity(account_ids.len());
     for row in tx.query(&load, &[&account_ids]).await? {
-        let id: Uuid = row.get(0);
-        if row.get::<_, bool>(5) {
+        let id: Uuid = row.get("id");
+        if row.get::<_, bool>("closed") {
             return Err(LedgerError::AccountClosed(id));
         }
         accounts.insert(
             id,
             AccountRow {
-                account_type: AccountType::parse(row.get(1))?,
-                currency: Currency::from_code(row.get(2))?,
-                balance_rule: BalanceRule::parse(row.get(3))?,
-                is_hot: row.get(4),
+                account_type: AccountType::parse(row.get("account_type"))?,
+                currency: Currency::from_code(row.get("currency"))?,
+                balance_rule: BalanceRule::parse(row.get("balance_rule"))?,
+                is_hot: row.get("is_hot"),
             },
         );
     }
@@ -190,7 +190,12 @@ pub async fn post_entries(
         .query(&lock, &[&non_hot])
         .await?
         .into_iter()
-        .map(|row| (row.get(0), (row.get(1), row.get(2))))
+        .map(|row| {
+            (
+                row.get("account_id"),
+                (row.get("posted_minor"), row.get("held_minor")),
+            )
+        })
         .collect();
 
     // Apply the entries in order, checking each against the balances left by the ones before.
@@ -249,8 +254,10 @@ pub async fn post_entries(
     }
 
     // One recording time for the whole batch: it is one business event.
-    let now = tx.prepare_cached("select clock_timestamp()").await?;
-    let recorded_at: OffsetDateTime = tx.query_one(&now, &[]).await?.get(0);
+    let now = tx
+        .prepare_cached("select clock_timestamp() as recorded_at")
+        .await?;
+    let recorded_at: OffsetDateTime = tx.query_one(&now, &[]).await?.get("recorded_at");
 
     // Every parameter is built before anything is sent: the four writes then go out pipelined
     // (no round trip between them) and run one after the other in this transaction. Should one
@@ -365,7 +372,7 @@ pub async fn post_entries(
     )?;
     let seqs: HashMap<Uuid, i64> = entry_rows
         .into_iter()
-        .map(|row| (row.get(0), row.get(1)))
+        .map(|row| (row.get("id"), row.get("seq")))
         .collect();
 
     Ok(ids

@@ -136,7 +136,7 @@ pub async fn post_payroll(
             "select p.person_id,
                     (select m.prison_id from controls.card_modes m
                      where m.person_id = p.person_id and m.effective_from <= clock_timestamp()
-                     order by m.effective_from desc, m.id desc limit 1)
+                     order by m.effective_from desc, m.id desc limit 1) as prison_id
              from unnest($1::uuid[]) as p(person_id)",
         )
         .await?;
@@ -159,8 +159,8 @@ pub async fn post_payroll(
         tx.query(&sub_accounts, &account_params)
     )?;
     for row in place_rows {
-        if row.get::<_, Option<Uuid>>(1) != Some(batch.prison_id) {
-            let person: Uuid = row.get(0);
+        if row.get::<_, Option<Uuid>>("prison_id") != Some(batch.prison_id) {
+            let person: Uuid = row.get("person_id");
             return Err(invalid(
                 "person_not_in_prison",
                 format!("person {person} is not placed in this prison"),
@@ -170,15 +170,16 @@ pub async fn post_payroll(
     // spendable, release savings, held deposits, restitution: (account, posted balance).
     let mut found: HashMap<Uuid, [Option<(Uuid, i64)>; 4]> = HashMap::with_capacity(persons.len());
     for row in account_rows {
-        let slot = match row.get::<_, &str>(1) {
+        let slot = match row.get::<_, &str>("purpose") {
             person_purpose::SPENDABLE => 0,
             person_purpose::RELEASE_SAVINGS => 1,
             person_purpose::HELD_DEPOSITS => 2,
             person_purpose::RESTITUTION => 3,
             _ => continue,
         };
-        let posted_minor = row.get::<_, Option<i64>>(3).unwrap_or(0);
-        found.entry(row.get(0)).or_default()[slot].get_or_insert((row.get(2), posted_minor));
+        let posted_minor = row.get::<_, Option<i64>>("posted_minor").unwrap_or(0);
+        found.entry(row.get("person_id")).or_default()[slot]
+            .get_or_insert((row.get("id"), posted_minor));
     }
     let mut accounts: HashMap<Uuid, PersonAccounts> = HashMap::with_capacity(persons.len());
     let mut balances: HashMap<Uuid, BTreeMap<Purpose, Money>> =

@@ -36,15 +36,15 @@ struct AccountRow {
     closed: bool,
 }
 
-/// Columns 1 to 5 of a row that selects `id, account_type, currency, balance_rule, is_hot,
-/// closed_at is not null` first.
+/// The columns `account_type, currency, balance_rule, is_hot` and `closed` (`closed_at is not
+/// null as closed`) of a row.
 fn account_row_from(row: &tokio_postgres::Row) -> LedgerResult<AccountRow> {
     Ok(AccountRow {
-        account_type: AccountType::parse(row.get(1))?,
-        currency: Currency::from_code(row.get(2))?,
-        balance_rule: BalanceRule::parse(row.get(3))?,
-        is_hot: row.get(4),
-        closed: row.get(5),
+        account_type: AccountType::parse(row.get("account_type"))?,
+        currency: Currency::from_code(row.get("currency"))?,
+        balance_rule: BalanceRule::parse(row.get("balance_rule"))?,
+        is_hot: row.get("is_hot"),
+        closed: row.get("closed"),
     })
 }
 
@@ -54,14 +54,14 @@ async fn load_account_rows(
 ) -> LedgerResult<HashMap<Uuid, AccountRow>> {
     let statement = tx
         .prepare_cached(
-            "select id, account_type, currency, balance_rule, is_hot, closed_at is not null
+            "select id, account_type, currency, balance_rule, is_hot, closed_at is not null as closed
              from ledger_accounts where id = any($1)",
         )
         .await?;
     let rows = tx.query(&statement, &[&ids]).await?;
     let mut accounts = HashMap::with_capacity(rows.len());
     for row in rows {
-        accounts.insert(row.get::<_, Uuid>(0), account_row_from(&row)?);
+        accounts.insert(row.get::<_, Uuid>("id"), account_row_from(&row)?);
     }
     for id in ids {
         match accounts.get(id) {
@@ -195,7 +195,12 @@ async fn lock_balances(
     let rows = tx.query(&statement, &[&sorted]).await?;
     Ok(rows
         .into_iter()
-        .map(|row| (row.get(0), (row.get(1), row.get(2))))
+        .map(|row| {
+            (
+                row.get("account_id"),
+                (row.get("posted_minor"), row.get("held_minor")),
+            )
+        })
         .collect())
 }
 
@@ -314,8 +319,8 @@ async fn write_entry(tx: &Transaction<'_>, write: EntryWrite<'_>) -> LedgerResul
             }
             _ => LedgerError::Database(error),
         })?;
-    let seq: i64 = row.get(0);
-    let recorded_at: OffsetDateTime = row.get(1);
+    let seq: i64 = row.get("seq");
+    let recorded_at: OffsetDateTime = row.get("recorded_at");
 
     let currencies: Vec<String> = write
         .postings
@@ -343,7 +348,7 @@ async fn write_entry(tx: &Transaction<'_>, write: EntryWrite<'_>) -> LedgerResul
             &[&entry_id, &account_ids, &currencies, &amounts, &recorded_at],
         )
         .await?;
-    let mut posting_ids: Vec<i64> = posting_rows.iter().map(|row| row.get(0)).collect();
+    let mut posting_ids: Vec<i64> = posting_rows.iter().map(|row| row.get("id")).collect();
     posting_ids.sort();
     let postings = write
         .postings
@@ -504,7 +509,7 @@ pub async fn open_account(
         purpose: account.purpose.clone(),
         balance_rule: account.balance_rule,
         is_hot: account.is_hot,
-        created_at: row.get(0),
+        created_at: row.get("created_at"),
         closed_at: None,
     };
     idempotency::finish(tx, claim, &opened).await?;
@@ -604,7 +609,7 @@ pub async fn close_account(
             "update ledger_accounts set closed_at = now() where id = $1 returning closed_at",
         )
         .await?;
-    let closed_at: OffsetDateTime = tx.query_one(&close, &[&account_id]).await?.get(0);
+    let closed_at: OffsetDateTime = tx.query_one(&close, &[&account_id]).await?.get("closed_at");
     let closed = Account {
         closed_at: Some(closed_at),
         ..current
@@ -716,11 +721,11 @@ pub async fn entry(client: &impl GenericClient, entry_id: Uuid) -> LedgerResult<
         .await?
         .iter()
         .map(|posting| {
-            let currency: String = posting.get(2);
+            let currency: String = posting.get("currency");
             Ok(Posting {
-                id: posting.get(0),
-                account_id: posting.get(1),
-                amount: Money::new(posting.get(3), Currency::from_code(&currency)?),
+                id: posting.get("id"),
+                account_id: posting.get("account_id"),
+                amount: Money::new(posting.get("amount_minor"), Currency::from_code(&currency)?),
             })
         })
         .collect::<LedgerResult<Vec<_>>>()?;
@@ -735,20 +740,20 @@ pub async fn entry(client: &impl GenericClient, entry_id: Uuid) -> LedgerResult<
         .await?
         .iter()
         .map(|r| ExternalRef {
-            kind: r.get(0),
-            value: r.get(1),
-            unique: r.get(2),
+            kind: r.get("ref_kind"),
+            value: r.get("ref_value"),
+            unique: r.get("is_unique"),
         })
         .collect();
     Ok(Entry {
         id: entry_id,
-        seq: row.get(0),
-        effective_date: row.get(1),
-        recorded_at: row.get(2),
-        description: row.get(3),
-        metadata: row.get(4),
-        reverses_entry_id: row.get(5),
-        overdraft_flagged: row.get(6),
+        seq: row.get("seq"),
+        effective_date: row.get("effective_date"),
+        recorded_at: row.get("recorded_at"),
+        description: row.get("description"),
+        metadata: row.get("metadata"),
+        reverses_entry_id: row.get("reverses_entry_id"),
+        overdraft_flagged: row.get("overdraft_flagged"),
         postings,
         external_refs,
     })
@@ -767,7 +772,7 @@ pub async fn entry_by_external_ref(
         )
         .await?;
     match client.query_opt(&statement, &[&kind, &value]).await? {
-        Some(row) => Ok(Some(entry(client, row.get(0)).await?)),
+        Some(row) => Ok(Some(entry(client, row.get("entry_id")).await?)),
         None => Ok(None),
     }
 }
@@ -866,21 +871,21 @@ async fn lock_hold(tx: &Transaction<'_>, hold_id: Uuid) -> LedgerResult<HoldStat
         .query_opt(&statement, &[&hold_id])
         .await?
         .ok_or(LedgerError::UnknownHold(hold_id))?;
-    let account_id: Uuid = row.get(0);
-    let currency: String = row.get(1);
+    let account_id: Uuid = row.get("account_id");
+    let currency: String = row.get("currency");
     lock_balances(tx, &[account_id]).await?;
     let remaining_statement = tx
         .prepare_cached(
             "select coalesce(sum(case when kind = 'increase' then held_delta_minor
-                                      else -held_delta_minor end), 0)::bigint
+                                      else -held_delta_minor end), 0)::bigint as events_delta_minor
              from hold_events where hold_id = $1",
         )
         .await?;
     let events_delta: i64 = tx
         .query_one(&remaining_statement, &[&hold_id])
         .await?
-        .get(0);
-    let placed_minor: i64 = row.get(2);
+        .get("events_delta_minor");
+    let placed_minor: i64 = row.get("amount_minor");
     let remaining_minor = placed_minor
         .checked_add(events_delta)
         .ok_or(crate::money::MoneyError::Overflow)?;
@@ -893,7 +898,7 @@ async fn lock_hold(tx: &Transaction<'_>, hold_id: Uuid) -> LedgerResult<HoldStat
         currency: Currency::from_code(&currency)?,
         placed_minor,
         remaining_minor,
-        expires_at: row.get(3),
+        expires_at: row.get("expires_at"),
     })
 }
 
@@ -1026,7 +1031,7 @@ pub async fn lock_accounts_for_holds(
     let statement = tx
         .prepare_cached(
             "select a.id, a.account_type, a.currency, a.balance_rule, a.is_hot,
-                    a.closed_at is not null, b.posted_minor, b.held_minor
+                    a.closed_at is not null as closed, b.posted_minor, b.held_minor
              from ledger_accounts a join account_balances b on b.account_id = a.id
              where a.id = any($1)
              order by a.id
@@ -1040,15 +1045,15 @@ pub async fn lock_accounts_for_holds(
 fn hold_accounts_from(rows: Vec<tokio_postgres::Row>) -> LedgerResult<HashMap<Uuid, HoldAccount>> {
     let mut accounts = HashMap::with_capacity(rows.len());
     for row in rows {
-        let id: Uuid = row.get(0);
+        let id: Uuid = row.get("id");
         let account = account_row_from(&row)?;
         accounts.insert(
             id,
             HoldAccount {
                 id,
                 account,
-                posted_minor: row.get(6),
-                held_minor: row.get(7),
+                posted_minor: row.get("posted_minor"),
+                held_minor: row.get("held_minor"),
             },
         );
     }
@@ -1066,7 +1071,7 @@ pub async fn lock_accounts_for_holds_skip_locked(
     let statement = tx
         .prepare_cached(
             "select a.id, a.account_type, a.currency, a.balance_rule, a.is_hot,
-                    a.closed_at is not null, b.posted_minor, b.held_minor
+                    a.closed_at is not null as closed, b.posted_minor, b.held_minor
              from ledger_accounts a join account_balances b on b.account_id = a.id
              where a.id = any($1)
              order by a.id
@@ -1090,7 +1095,7 @@ pub async fn lock_accounts_for_holds_skip_locked(
         .query(&existing, &[&missing])
         .await?
         .iter()
-        .map(|row| row.get(0))
+        .map(|row| row.get("account_id"))
         .collect();
     Ok((accounts, locked))
 }
@@ -1477,7 +1482,7 @@ pub async fn due_holds(
         .query(&statement, &[&now, &limit])
         .await?
         .iter()
-        .map(|row| row.get(0))
+        .map(|row| row.get("id"))
         .collect())
 }
 
@@ -1496,16 +1501,19 @@ pub async fn balance(client: &impl GenericClient, account_id: Uuid) -> LedgerRes
         .query_opt(&statement, &[&account_id])
         .await?
         .ok_or(LedgerError::UnknownAccount(account_id))?;
-    let currency = Currency::from_code(&row.get::<_, String>(0))?;
-    let is_hot: bool = row.get(1);
+    let currency = Currency::from_code(&row.get::<_, String>("currency"))?;
+    let is_hot: bool = row.get("is_hot");
     let (posted_minor, held_minor) = if is_hot {
-        let account_type = AccountType::parse(row.get(2))?;
+        let account_type = AccountType::parse(row.get("account_type"))?;
         (
             derived_posted(client, account_id, account_type, None).await?,
             0,
         )
     } else {
-        (row.get::<_, i64>(3), row.get::<_, i64>(4))
+        (
+            row.get::<_, i64>("posted_minor"),
+            row.get::<_, i64>("held_minor"),
+        )
     };
     let available_minor = posted_minor
         .checked_sub(held_minor)
@@ -1526,14 +1534,14 @@ async fn derived_posted(
 ) -> LedgerResult<i64> {
     let statement = client
         .prepare_cached(
-            "select coalesce(sum(amount_minor), 0)::bigint from journal_postings
+            "select coalesce(sum(amount_minor), 0)::bigint as posted_minor from journal_postings
              where account_id = $1 and ($2::timestamptz is null or recorded_at <= $2)",
         )
         .await?;
     let sum: i64 = client
         .query_one(&statement, &[&account_id, &as_of])
         .await?
-        .get(0);
+        .get("posted_minor");
     Ok(sum
         .checked_mul(account_type.normal_sign())
         .ok_or(crate::money::MoneyError::Overflow)?)
@@ -1670,13 +1678,13 @@ fn check_page_size(lines: i64) -> LedgerResult<()> {
 /// A statement row (id, entry, effective date, recorded at, description, amount) with the amount
 /// in the account's normal direction.
 fn statement_line(row: &tokio_postgres::Row, account: &Account) -> LedgerResult<StatementLine> {
-    let amount_minor: i64 = row.get(5);
+    let amount_minor: i64 = row.get("amount_minor");
     Ok(StatementLine {
-        posting_id: row.get(0),
-        entry_id: row.get(1),
-        effective_date: row.get(2),
-        recorded_at: row.get(3),
-        description: row.get(4),
+        posting_id: row.get("id"),
+        entry_id: row.get("entry_id"),
+        effective_date: row.get("effective_date"),
+        recorded_at: row.get("recorded_at"),
+        description: row.get("description"),
         amount: Money::new(
             amount_minor
                 .checked_mul(account.account_type.normal_sign())

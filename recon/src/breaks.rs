@@ -121,29 +121,29 @@ mod optional_date {
 }
 
 const BREAK_COLUMNS: &str = "id, source, class, business_date, import_id, line_no, entry_id,
-    reference, amount_minor, ledger_amount_minor, currency::text, explanation, state, assignee,
+    reference, amount_minor, ledger_amount_minor, currency::text as currency, explanation, state, assignee,
     resolution, resolution_entry_id, accepted_reason, created_at";
 
 fn break_from_row(row: &tokio_postgres::Row) -> Break {
     Break {
-        id: row.get(0),
-        source: row.get(1),
-        class: row.get(2),
-        business_date: row.get(3),
-        import_id: row.get(4),
-        line_no: row.get(5),
-        entry_id: row.get(6),
-        reference: row.get(7),
-        amount_minor: row.get(8),
-        ledger_amount_minor: row.get(9),
-        currency: row.get(10),
-        explanation: row.get(11),
-        state: row.get(12),
-        assignee: row.get(13),
-        resolution: row.get(14),
-        resolution_entry_id: row.get(15),
-        accepted_reason: row.get(16),
-        created_at: row.get(17),
+        id: row.get("id"),
+        source: row.get("source"),
+        class: row.get("class"),
+        business_date: row.get("business_date"),
+        import_id: row.get("import_id"),
+        line_no: row.get("line_no"),
+        entry_id: row.get("entry_id"),
+        reference: row.get("reference"),
+        amount_minor: row.get("amount_minor"),
+        ledger_amount_minor: row.get("ledger_amount_minor"),
+        currency: row.get("currency"),
+        explanation: row.get("explanation"),
+        state: row.get("state"),
+        assignee: row.get("assignee"),
+        resolution: row.get("resolution"),
+        resolution_entry_id: row.get("resolution_entry_id"),
+        accepted_reason: row.get("accepted_reason"),
+        created_at: row.get("created_at"),
     }
 }
 
@@ -213,10 +213,10 @@ pub async fn get_break(pool: &Pool, break_id: Uuid) -> ReconResult<BreakDetail> 
         .await?
         .iter()
         .map(|row| BreakEvent {
-            kind: row.get(0),
-            actor: row.get(1),
-            body: row.get(2),
-            recorded_at: row.get(3),
+            kind: row.get("kind"),
+            actor: row.get("actor"),
+            body: row.get("body"),
+            recorded_at: row.get("recorded_at"),
         })
         .collect();
     let adjustments = client
@@ -228,13 +228,13 @@ pub async fn get_break(pool: &Pool, break_id: Uuid) -> ReconResult<BreakDetail> 
         .await?
         .iter()
         .map(|row| Adjustment {
-            id: row.get(0),
-            break_id: row.get(1),
-            proposed_by: row.get(2),
-            draft: row.get(3),
-            state: row.get(4),
-            decided_by: row.get(5),
-            entry_id: row.get(6),
+            id: row.get("id"),
+            break_id: row.get("break_id"),
+            proposed_by: row.get("proposed_by"),
+            draft: row.get("draft"),
+            state: row.get("state"),
+            decided_by: row.get("decided_by"),
+            entry_id: row.get("entry_id"),
         })
         .collect();
     Ok(BreakDetail {
@@ -423,13 +423,17 @@ async fn lock_adjustment(
         )
         .await?
         .ok_or(ReconError::NotFound("adjustment"))?;
-    let state: String = row.get(3);
+    let state: String = row.get("state");
     if state != "proposed" {
         return Err(ReconError::Conflict(format!(
             "the adjustment is {state} already"
         )));
     }
-    Ok((row.get(0), row.get(1), row.get(2)))
+    Ok((
+        row.get("break_id"),
+        row.get("proposed_by"),
+        row.get("draft"),
+    ))
 }
 
 /// Four-eyes: a second person approves, and only then is the entry posted and the break

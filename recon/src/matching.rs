@@ -35,7 +35,7 @@ async fn institution_ids(tx: &Transaction<'_>, purpose: &str) -> ReconResult<Vec
         )
         .await?
         .iter()
-        .map(|row| row.get(0))
+        .map(|row| row.get("id"))
         .collect())
 }
 
@@ -66,16 +66,18 @@ pub async fn reconcile_settlement(
     let totals = tx
         .query_one(
             "select coalesce(sum(amount_minor) filter (where row_type in ('CLEARING', 'REFUND')
-                        and currency = $1), 0)::bigint,
-                    coalesce(sum(amount_minor) filter (where row_type = 'FEE' and currency = $1), 0)::bigint,
+                        and currency = $1), 0)::bigint as card_net_minor,
+                    coalesce(sum(amount_minor) filter (where row_type = 'FEE' and currency = $1), 0)::bigint
+                      as fee_minor,
                     coalesce(sum(amount_minor) filter (where row_type = 'ADJUSTMENT'), 0)::bigint
+                      as adjustment_minor
              from recon_stage_settlement",
             &[&currency.code()],
         )
         .await?;
-    let card_net_minor: i64 = totals.get(0);
-    let fee_minor: i64 = totals.get(1);
-    let adjustment_minor: i64 = totals.get(2);
+    let card_net_minor: i64 = totals.get("card_net_minor");
+    let fee_minor: i64 = totals.get("fee_minor");
+    let adjustment_minor: i64 = totals.get("adjustment_minor");
     let settlement_entry_id =
         book_settlement_day(tx, date, currency, card_net_minor, fee_minor, import_id).await?;
     tx.execute(
@@ -200,7 +202,7 @@ pub async fn reconcile_settlement(
     let upper = date - Duration::days(options.grace_days);
     let lower = tx
         .query_one(
-            "select least($1::date, min(business_date)) - $2::int
+            "select least($1::date, min(business_date)) - $2::int as lower
              from recon.imports where kind = 'settlement'",
             &[
                 &date,
@@ -208,7 +210,7 @@ pub async fn reconcile_settlement(
             ],
         )
         .await?
-        .get::<_, Date>(0)
+        .get::<_, Date>("lower")
         .max(date - Duration::days(LOOKBACK_DAYS));
     tx.execute(
         "insert into recon.breaks (id, break_key, source, class, business_date, entry_id,
@@ -481,7 +483,7 @@ pub async fn reconcile_bank(
     let upper = closing_date - Duration::days(options.grace_days);
     let lower: Date = tx
         .query_one(
-            "select least($1::date, min(s.closing_date)) - $2::int
+            "select least($1::date, min(s.closing_date)) - $2::int as lower
              from recon.bank_statements s",
             &[
                 &closing_date,
@@ -489,7 +491,7 @@ pub async fn reconcile_bank(
             ],
         )
         .await?
-        .get::<_, Date>(0)
+        .get::<_, Date>("lower")
         .max(closing_date - Duration::days(LOOKBACK_DAYS));
     tx.execute(
         "insert into recon.breaks (id, break_key, source, class, business_date, entry_id,
@@ -662,18 +664,18 @@ async fn import_counts(
     let mut breaks = BTreeMap::new();
     for row in tx
         .query(
-            "select class, count(*) from recon.breaks where import_id = $1 group by class",
+            "select class, count(*) as breaks from recon.breaks where import_id = $1 group by class",
             &[&import_id],
         )
         .await?
     {
-        let count: i64 = row.get(1);
-        let entry = breaks.entry(row.get::<_, String>(0)).or_insert(0_i64);
+        let count: i64 = row.get("breaks");
+        let entry = breaks.entry(row.get::<_, String>("class")).or_insert(0_i64);
         *entry = entry.checked_add(count).ok_or(ReconError::Overflow)?;
     }
     let matched = tx
         .query_one(
-            "select count(*), coalesce(sum(abs(amount_minor)), 0)::bigint from (
+            "select count(*) as matched, coalesce(sum(abs(amount_minor)), 0)::bigint as matched_minor from (
                  select amount_minor from recon.settlement_rows
                  where import_id = $1 and outcome = 'matched'
                  union all
@@ -682,5 +684,5 @@ async fn import_counts(
             &[&import_id],
         )
         .await?;
-    Ok((breaks, matched.get(0), matched.get(1)))
+    Ok((breaks, matched.get("matched"), matched.get("matched_minor")))
 }

@@ -185,7 +185,7 @@ pub async fn configure(
         currency,
         reconcile_from,
         configured_by: configured_by.to_owned(),
-        configured_at: row.get(0),
+        configured_at: row.get("configured_at"),
     })
 }
 
@@ -196,20 +196,20 @@ pub async fn current(
 ) -> ReconResult<Option<TrustAccount>> {
     let row = client
         .query_opt(
-            "select iban, currency::text, reconcile_from, configured_by, configured_at
+            "select iban, currency::text as currency, reconcile_from, configured_by, configured_at
              from recon.trust_accounts where prison_id = $1 order by id desc limit 1",
             &[&prison_id],
         )
         .await?;
     row.map(|row| {
-        let currency: String = row.get(1);
+        let currency: String = row.get("currency");
         Ok(TrustAccount {
             prison_id,
-            iban: row.get(0),
+            iban: row.get("iban"),
             currency: Currency::from_code(&currency)?,
-            reconcile_from: row.get(2),
-            configured_by: row.get(3),
-            configured_at: row.get(4),
+            reconcile_from: row.get("reconcile_from"),
+            configured_by: row.get("configured_by"),
+            configured_at: row.get("configured_at"),
         })
     })
     .transpose()
