@@ -400,16 +400,12 @@ fn view_from_row(
     row: &tokio_postgres::Row,
     secret: Option<PrisonerSecret>,
     fields: &[PrisonerField],
-) -> PrisonerView {
+) -> Result<PrisonerView> {
     let wants = |field: PrisonerField| fields.contains(&field);
-    let regime: String = row.get("regime");
+    let regime: Regime = row.get::<_, &str>("regime").parse()?;
     let mut view = PrisonerView {
         person_id: row.get("person_id"),
-        regime: Some(if regime == "led" {
-            Regime::Led
-        } else {
-            Regime::Gdpr
-        }),
+        regime: Some(regime),
         prison_id: row.get("prison_id"),
         admitted_at: Some(row.get("admitted_at")),
         ..PrisonerView::default()
@@ -431,7 +427,7 @@ fn view_from_row(
             .payout_iban
             .filter(|_| wants(PrisonerField::PayoutIban));
     }
-    view
+    Ok(view)
 }
 
 /// Purposes for which a restricted record's fields may still be read: the person's own
@@ -526,7 +522,8 @@ pub async fn access_prisoner(
         },
     )
     .await?;
-    Ok(row.map(|row| view_from_row(&row, secret, fields)))
+    row.map(|row| view_from_row(&row, secret, fields))
+        .transpose()
 }
 
 /// The one function that finds a prisoner by prisoner number (staff look-up, kiosk sign-in).
@@ -606,7 +603,8 @@ async fn find_by_lookup(
         },
     )
     .await?;
-    Ok(row.map(|row| view_from_row(&row, secret, fields)))
+    row.map(|row| view_from_row(&row, secret, fields))
+        .transpose()
 }
 
 /// Records the day a prisoner was released: retention of their identity counts from it.
@@ -896,16 +894,22 @@ pub async fn prisoner_status(
         },
     )
     .await?;
-    Ok(row.map(|row| RecordStatus {
-        person_id,
-        regime: Regime::Led,
-        prison_id: row.get("prison_id"),
-        released_at: row.get("released_at"),
-        restricted_at: row.get("restricted_at"),
-        restriction_reason: row.get("restriction_reason"),
-        erased_at: row.get("erased_at"),
-        master_key_version: row.get("master_key_version"),
-    }))
+    row.map(|row| {
+        Ok(RecordStatus {
+            person_id,
+            regime: Regime::Led,
+            prison_id: row.get("prison_id"),
+            released_at: row.get("released_at"),
+            restricted_at: row.get("restricted_at"),
+            restriction_reason: row
+                .get::<_, Option<&str>>("restriction_reason")
+                .map(str::parse)
+                .transpose()?,
+            erased_at: row.get("erased_at"),
+            master_key_version: row.get("master_key_version"),
+        })
+    })
+    .transpose()
 }
 
 /// Erases a prisoner's identity by destroying their data key (crypto-shredding) and clearing

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::access_log::{self, Accessor, LogRow};
-use crate::{DepositorView, PrisonerField, PrisonerView, RecordStatus, store};
+use crate::{DepositorView, PrisonerField, PrisonerView, RecordStatus, RestrictionReason, store};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct AccountLine {
@@ -363,7 +363,7 @@ pub fn render_text(export: &SubjectAccessExport) -> String {
             out,
             "   Released: {}\n   Restricted: {}\n   Erased: {}",
             s.released_at.map(time_text).unwrap_or_else(|| "—".into()),
-            s.restriction_reason.as_deref().unwrap_or("no"),
+            s.restriction_reason.map_or("no", RestrictionReason::as_str),
             s.erased_at.map(time_text).unwrap_or_else(|| "no".into())
         );
     }

@@ -206,6 +206,27 @@ pub enum DepositState {
     Rejected,
 }
 
+impl DepositState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DepositState::PendingReview => "pending_review",
+            DepositState::Accepted => "accepted",
+            DepositState::Rejected => "rejected",
+        }
+    }
+
+    /// A review decision as `controls.deposit_decisions` stores it: accepted or rejected, and
+    /// anything else an error (never read as a default).
+    fn decided(text: &str) -> LedgerResult<DepositState> {
+        [DepositState::Accepted, DepositState::Rejected]
+            .into_iter()
+            .find(|state| state.as_str() == text)
+            .ok_or_else(|| {
+                LedgerError::invalid("deposit_state_invalid", "unknown deposit decision state")
+            })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Deposit {
     pub deposit_id: Uuid,
@@ -531,10 +552,9 @@ pub async fn deposit(client: &impl GenericClient, deposit_id: Uuid) -> LedgerRes
         .ok_or_else(|| LedgerError::invalid("unknown_deposit", "no such deposit"))?;
     let currency = Currency::from_code(row.get::<_, &str>("currency"))?;
     let held: bool = row.get("held_for_review");
-    let decided: Option<String> = row.get("state");
-    let state = match decided.as_deref() {
-        Some("accepted") => DepositState::Accepted,
-        Some(_) => DepositState::Rejected,
+    let decided: Option<&str> = row.get("state");
+    let state = match decided {
+        Some(text) => DepositState::decided(text)?,
         None if held => DepositState::PendingReview,
         None => DepositState::Accepted,
     };
@@ -695,9 +715,9 @@ pub async fn review_deposit(
         &[
             &current.deposit_id,
             &if command.accept {
-                "accepted"
+                DepositState::Accepted.as_str()
             } else {
-                "rejected"
+                DepositState::Rejected.as_str()
             },
             &entry_id,
             &command.reason,

@@ -408,7 +408,7 @@ pub fn html_page(report: &Report, open_breaks: &[Break]) -> String {
                 r#"<tr><td>{}</td><td class="text">{}</td><td class="text">{}</td><td class="text">{}</td><td class="text">{}</td><td class="text"><a href="/recon/breaks/{}">{}</a></td></tr>"#,
                 item.business_date,
                 escape_html(&item.class.replace('_', " ")),
-                escape_html(&item.state),
+                escape_html(item.state.as_str()),
                 escape_html(item.assignee.as_deref().unwrap_or("")),
                 escape_html(&item.explanation),
                 item.id,
