@@ -56,43 +56,9 @@ impl std::str::FromStr for Regime {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Language {
-    Fi,
-    Sv,
-    #[default]
-    En,
-    Nl,
-    Fr,
-    De,
-}
-
-impl Language {
-    pub const ALL: [Language; 6] = [
-        Language::Fi,
-        Language::Sv,
-        Language::En,
-        Language::Nl,
-        Language::Fr,
-        Language::De,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Language::Fi => "fi",
-            Language::Sv => "sv",
-            Language::En => "en",
-            Language::Nl => "nl",
-            Language::Fr => "fr",
-            Language::De => "de",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Language> {
-        Language::ALL.into_iter().find(|l| l.as_str() == text)
-    }
-}
+/// A prisoner's preferred language: the ledger's one language type, under the name the identity
+/// store and the kiosk have used for it.
+pub use ledger::controls::Lang as Language;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Prison {
