@@ -145,15 +145,44 @@ pub async fn export(
         }
         None => return Ok(None),
     };
-    let accounts = tx
+    let accounts = accounts(tx, person_id).await?;
+    let transactions = transactions(tx, person_id).await?;
+    let cards = cards(tx, person_id).await?;
+    let authorizations = authorizations(tx, person_id).await?;
+    let consultations = consultations(tx, person_id).await?;
+    let processor_disclosures = processor_disclosures(tx, person_id).await?;
+    let retention = retention(tx, person_id).await?;
+    Ok(Some(SubjectAccessExport {
+        generated_at: OffsetDateTime::now_utc(),
+        person_id,
+        kind,
+        status,
+        prisoner,
+        depositor,
+        accounts,
+        transactions,
+        cards,
+        authorizations,
+        consultations,
+        processor_disclosures,
+        retention,
+    }))
+}
+
+/// The person's accounts with their balances in each account's normal direction.
+async fn accounts(
+    tx: &Transaction<'_>,
+    person_id: Uuid,
+) -> Result<Vec<AccountLine>, tokio_postgres::Error> {
+    Ok(tx
         .query(
             "select a.id, a.purpose, a.currency::text as currency,
-                    coalesce(sum(p.amount_minor), 0)::bigint
-                      * case when a.account_type in ('asset', 'expense') then 1 else -1 end
-                      as balance_minor,
-                    a.closed_at
-             from ledger_accounts a left join journal_postings p on p.account_id = a.id
-             where a.person_id = $1 group by a.id order by a.purpose, a.currency",
+                coalesce(sum(p.amount_minor), 0)::bigint
+                  * case when a.account_type in ('asset', 'expense') then 1 else -1 end
+                  as balance_minor,
+                a.closed_at
+         from ledger_accounts a left join journal_postings p on p.account_id = a.id
+         where a.person_id = $1 group by a.id order by a.purpose, a.currency",
             &[&person_id],
         )
         .await?
@@ -165,17 +194,24 @@ pub async fn export(
             balance_minor: row.get("balance_minor"),
             closed_at: row.get("closed_at"),
         })
-        .collect();
-    let transactions = tx
+        .collect())
+}
+
+/// Every posting on the person's accounts, in the account's normal direction.
+async fn transactions(
+    tx: &Transaction<'_>,
+    person_id: Uuid,
+) -> Result<Vec<TransactionLine>, tokio_postgres::Error> {
+    Ok(tx
         .query(
             "select p.id, p.entry_id, a.purpose,
-                    p.amount_minor * case when a.account_type in ('asset', 'expense') then 1 else -1 end
-                      as amount_minor,
-                    p.currency::text as currency, e.effective_date, e.recorded_at, e.description
-             from journal_postings p
-             join ledger_accounts a on a.id = p.account_id
-             join journal_entries e on e.id = p.entry_id
-             where a.person_id = $1 order by p.id",
+                p.amount_minor * case when a.account_type in ('asset', 'expense') then 1 else -1 end
+                  as amount_minor,
+                p.currency::text as currency, e.effective_date, e.recorded_at, e.description
+         from journal_postings p
+         join ledger_accounts a on a.id = p.account_id
+         join journal_entries e on e.id = p.entry_id
+         where a.person_id = $1 order by p.id",
             &[&person_id],
         )
         .await?
@@ -190,11 +226,18 @@ pub async fn export(
             recorded_at: row.get("recorded_at"),
             description: row.get("description"),
         })
-        .collect();
-    let cards = tx
+        .collect())
+}
+
+/// The person's payment cards.
+async fn cards(
+    tx: &Transaction<'_>,
+    person_id: Uuid,
+) -> Result<Vec<CardLine>, tokio_postgres::Error> {
+    Ok(tx
         .query(
             "select card_id, state, last4, created_at from card.cards
-             where person_id = $1 order by created_at",
+         where person_id = $1 order by created_at",
             &[&person_id],
         )
         .await?
@@ -205,38 +248,52 @@ pub async fn export(
             last4: row.get("last4"),
             created_at: row.get("created_at"),
         })
-        .collect();
-    let authorizations = tx
-        .query(
-            "select a.authorization_id, a.card_id, a.created_at, a.decision, a.requested_minor,
-                    a.approved_minor, a.currency::text as currency, a.decline_reason, a.reason_key, a.source,
-                    a.merchant, a.channel
-             from card.authorizations a join card.cards c on c.card_id = a.card_id
-             where c.person_id = $1 order by a.created_at, a.authorization_id",
-            &[&person_id],
-        )
-        .await?
-        .iter()
-        .map(|row| AuthorizationLine {
-            authorization_id: row.get("authorization_id"),
-            card_id: row.get("card_id"),
-            created_at: row.get("created_at"),
-            decision: row.get("decision"),
-            requested_minor: row.get("requested_minor"),
-            approved_minor: row.get("approved_minor"),
-            currency: row.get("currency"),
-            decline_reason: row.get("decline_reason"),
-            reason_key: row.get("reason_key"),
-            source: row.get("source"),
-            merchant: row.get("merchant"),
-            channel: row.get("channel"),
-        })
-        .collect();
-    let consultations = tx
+        .collect())
+}
+
+/// Every card payment asked for on the person's cards, and how it was decided.
+async fn authorizations(
+    tx: &Transaction<'_>,
+    person_id: Uuid,
+) -> Result<Vec<AuthorizationLine>, tokio_postgres::Error> {
+    Ok(tx
+    .query(
+        "select a.authorization_id, a.card_id, a.created_at, a.decision, a.requested_minor,
+                a.approved_minor, a.currency::text as currency, a.decline_reason, a.reason_key, a.source,
+                a.merchant, a.channel
+         from card.authorizations a join card.cards c on c.card_id = a.card_id
+         where c.person_id = $1 order by a.created_at, a.authorization_id",
+        &[&person_id],
+    )
+    .await?
+    .iter()
+    .map(|row| AuthorizationLine {
+        authorization_id: row.get("authorization_id"),
+        card_id: row.get("card_id"),
+        created_at: row.get("created_at"),
+        decision: row.get("decision"),
+        requested_minor: row.get("requested_minor"),
+        approved_minor: row.get("approved_minor"),
+        currency: row.get("currency"),
+        decline_reason: row.get("decline_reason"),
+        reason_key: row.get("reason_key"),
+        source: row.get("source"),
+        merchant: row.get("merchant"),
+        channel: row.get("channel"),
+    })
+    .collect())
+}
+
+/// Every access-log row about the person.
+async fn consultations(
+    tx: &Transaction<'_>,
+    person_id: Uuid,
+) -> Result<Vec<LogRow>, tokio_postgres::Error> {
+    Ok(tx
         .query(
             "select id, logged_at, actor_kind, actor_id, action, subject_kind, subject_person_id,
-                    prison_id, fields, purpose, case_ref, recipient, outcome, request_id
-             from audit.access_log where subject_person_id = $1 order by id",
+                prison_id, fields, purpose, case_ref, recipient, outcome, request_id
+         from audit.access_log where subject_person_id = $1 order by id",
             &[&person_id],
         )
         .await?
@@ -257,11 +314,18 @@ pub async fn export(
             outcome: row.get("outcome"),
             request_id: row.get("request_id"),
         })
-        .collect();
-    let processor_disclosures = tx
+        .collect())
+}
+
+/// What went to the card processor about the person (field names only).
+async fn processor_disclosures(
+    tx: &Transaction<'_>,
+    person_id: Uuid,
+) -> Result<Vec<DisclosureLine>, tokio_postgres::Error> {
+    Ok(tx
         .query(
             "select id, sent_at, method, path, pseudonym, field_names, outcome, status_code
-             from card.egress_register where person_id = $1 order by id",
+         from card.egress_register where person_id = $1 order by id",
             &[&person_id],
         )
         .await?
@@ -276,11 +340,18 @@ pub async fn export(
             outcome: row.get("outcome"),
             status_code: row.get("status_code"),
         })
-        .collect();
-    let retention = tx
+        .collect())
+}
+
+/// Retention runs that touched the person's data.
+async fn retention(
+    tx: &Transaction<'_>,
+    person_id: Uuid,
+) -> Result<Vec<RetentionLine>, tokio_postgres::Error> {
+    Ok(tx
         .query(
             "select recorded_at, category, outcome from audit.retention_log
-             where subject_person_id = $1 order by id",
+         where subject_person_id = $1 order by id",
             &[&person_id],
         )
         .await?
@@ -290,22 +361,7 @@ pub async fn export(
             category: row.get("category"),
             outcome: row.get("outcome"),
         })
-        .collect();
-    Ok(Some(SubjectAccessExport {
-        generated_at: OffsetDateTime::now_utc(),
-        person_id,
-        kind,
-        status,
-        prisoner,
-        depositor,
-        accounts,
-        transactions,
-        cards,
-        authorizations,
-        consultations,
-        processor_disclosures,
-        retention,
-    }))
+        .collect())
 }
 
 fn time_text(time: OffsetDateTime) -> String {

@@ -16,7 +16,8 @@ use crate::error::{LedgerError, LedgerResult};
 use crate::model::{AccountType, BalanceRule, ExternalRef, Overdraft, PostingDraft};
 use crate::money::{Currency, MoneyError};
 use crate::store::{
-    MAX_DESCRIPTION_LENGTH, MAX_EXTERNAL_REFS_PER_ENTRY, MAX_METADATA_BYTES, validate_postings,
+    MAX_DESCRIPTION_LENGTH, MAX_EXTERNAL_REFS_PER_ENTRY, MAX_METADATA_BYTES, balanced_per_currency,
+    validate_postings,
 };
 
 /// Most entries one call writes (a limit on everything).
@@ -102,6 +103,12 @@ pub async fn post_entries(
         ));
     }
     entries.iter().try_for_each(validate_entry)?;
+    debug_assert!(
+        entries
+            .iter()
+            .all(|entry| balanced_per_currency(&entry.postings)),
+        "every entry of a batch balances per currency"
+    );
 
     // Unique references: none may repeat within the batch or exist already.
     let mut unique_kinds = Vec::new();

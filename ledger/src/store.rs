@@ -204,18 +204,17 @@ async fn lock_balances(
         .collect())
 }
 
-async fn write_entry(tx: &Transaction<'_>, write: EntryWrite<'_>) -> LedgerResult<Entry> {
-    validate_postings(write.postings)?;
-    validate_text(write.description)?;
-    validate_metadata(write.metadata)?;
-    validate_refs(write.external_refs)?;
+/// A balance row after an entry: (account, posted, held).
+type NewBalance = (Uuid, i64, i64);
 
-    let account_ids: Vec<Uuid> = write.postings.iter().map(|p| p.account_id).collect();
-    let accounts = load_account_rows(tx, &account_ids).await?;
-
-    // Per non-hot account: change of the balance in its normal direction.
+/// Per non-hot account, the change of its balance in its normal direction; an error if a
+/// posting's currency is not its account's.
+fn posted_deltas(
+    postings: &[PostingDraft],
+    accounts: &HashMap<Uuid, AccountRow>,
+) -> LedgerResult<BTreeMap<Uuid, i64>> {
     let mut posted_delta: BTreeMap<Uuid, i64> = BTreeMap::new();
-    for posting in write.postings {
+    for posting in postings {
         let account = &accounts[&posting.account_id];
         if account.currency != posting.amount.currency {
             return Err(LedgerError::AccountCurrencyMismatch {
@@ -237,17 +236,22 @@ async fn write_entry(tx: &Transaction<'_>, write: EntryWrite<'_>) -> LedgerResul
             .checked_add(normal)
             .ok_or(crate::money::MoneyError::Overflow)?;
     }
-    let held_decrease: BTreeMap<Uuid, i64> = write.held_decrease_minor.iter().copied().collect();
-    let touched: Vec<Uuid> = posted_delta
-        .keys()
-        .chain(held_decrease.keys())
-        .copied()
-        .collect();
-    let balances = lock_balances(tx, &touched).await?;
+    Ok(posted_delta)
+}
 
+/// The locked balance rows after the entry: (account, posted, held) for each, and whether the
+/// entry overdraws a `non_negative` account on purpose. An overdraft is refused unless
+/// `overdraft` allows it.
+fn new_balances(
+    accounts: &HashMap<Uuid, AccountRow>,
+    balances: &BTreeMap<Uuid, (i64, i64)>,
+    posted_delta: &BTreeMap<Uuid, i64>,
+    held_decrease: &BTreeMap<Uuid, i64>,
+    overdraft: Overdraft,
+) -> LedgerResult<(Vec<NewBalance>, bool)> {
     let mut overdraft_flagged = false;
-    let mut new_balances: Vec<(Uuid, i64, i64)> = Vec::with_capacity(balances.len());
-    for (account_id, (posted, held)) in &balances {
+    let mut new_balances: Vec<NewBalance> = Vec::with_capacity(balances.len());
+    for (account_id, (posted, held)) in balances {
         let account = &accounts[account_id];
         let delta = posted_delta.get(account_id).copied().unwrap_or(0);
         let held_drop = held_decrease.get(account_id).copied().unwrap_or(0);
@@ -271,7 +275,7 @@ async fn write_entry(tx: &Transaction<'_>, write: EntryWrite<'_>) -> LedgerResul
             && new_available < 0
             && new_available < old_available
         {
-            match write.overdraft {
+            match overdraft {
                 Overdraft::Refuse => {
                     return Err(LedgerError::InsufficientFunds {
                         account_id: *account_id,
@@ -291,6 +295,159 @@ async fn write_entry(tx: &Transaction<'_>, write: EntryWrite<'_>) -> LedgerResul
             "balance row missing for {account_id}"
         );
     }
+    Ok((new_balances, overdraft_flagged))
+}
+
+/// Inserts an entry's postings in their order, all carrying the entry's recording time.
+async fn insert_postings(
+    tx: &Transaction<'_>,
+    entry_id: Uuid,
+    drafts: &[PostingDraft],
+    recorded_at: OffsetDateTime,
+) -> LedgerResult<Vec<Posting>> {
+    debug_assert!(
+        (2..=MAX_POSTINGS_PER_ENTRY).contains(&drafts.len()),
+        "an entry's postings were validated before they are written"
+    );
+    let account_ids: Vec<Uuid> = drafts.iter().map(|p| p.account_id).collect();
+    let currencies: Vec<String> = drafts
+        .iter()
+        .map(|p| p.amount.currency.code().to_owned())
+        .collect();
+    let amounts: Vec<i64> = drafts.iter().map(|p| p.amount.amount_minor).collect();
+    let insert_postings = tx
+        .prepare_cached(
+            "insert into journal_postings (entry_id, account_id, currency, amount_minor, recorded_at)
+             select $1, account_id, currency, amount_minor, $5
+             from unnest($2::uuid[], $3::text[], $4::bigint[]) with ordinality
+                  as p(account_id, currency, amount_minor, line)
+             order by line
+             returning id",
+        )
+        .await?;
+    let posting_rows = tx
+        .query(
+            &insert_postings,
+            &[&entry_id, &account_ids, &currencies, &amounts, &recorded_at],
+        )
+        .await?;
+    let mut posting_ids: Vec<i64> = posting_rows.iter().map(|row| row.get("id")).collect();
+    posting_ids.sort();
+    debug_assert_eq!(posting_ids.len(), drafts.len(), "one id per posting");
+    Ok(drafts
+        .iter()
+        .zip(posting_ids)
+        .map(|(draft, id)| Posting {
+            id,
+            account_id: draft.account_id,
+            amount: draft.amount,
+        })
+        .collect())
+}
+
+/// Inserts an entry's external references; a unique one already taken is a
+/// [`LedgerError::DuplicateExternalRef`].
+async fn insert_refs(
+    tx: &Transaction<'_>,
+    entry_id: Uuid,
+    external_refs: &[ExternalRef],
+) -> LedgerResult<()> {
+    if external_refs.is_empty() {
+        return Ok(());
+    }
+    debug_assert!(external_refs.len() <= MAX_EXTERNAL_REFS_PER_ENTRY);
+    let insert_ref = tx
+        .prepare_cached(
+            "insert into journal_entry_refs (entry_id, ref_kind, ref_value, is_unique)
+             values ($1, $2, $3, $4)",
+        )
+        .await?;
+    for reference in external_refs {
+        tx.execute(
+            &insert_ref,
+            &[
+                &entry_id,
+                &reference.kind,
+                &reference.value,
+                &reference.unique,
+            ],
+        )
+        .await
+        .map_err(|error| match constraint_of(&error) {
+            Some("journal_entry_refs_unique") | Some("journal_entry_refs_pkey") => {
+                LedgerError::DuplicateExternalRef {
+                    kind: reference.kind.clone(),
+                    value: reference.value.clone(),
+                }
+            }
+            _ => LedgerError::Database(error),
+        })?;
+    }
+    Ok(())
+}
+
+/// Writes the new (posted, held) of the locked balance rows.
+async fn update_balances(tx: &Transaction<'_>, new_balances: &[NewBalance]) -> LedgerResult<()> {
+    if new_balances.is_empty() {
+        return Ok(());
+    }
+    debug_assert!(
+        new_balances.iter().all(|(_, _, held)| *held >= 0),
+        "no held amount below zero"
+    );
+    let update = tx
+        .prepare_cached(
+            "update account_balances b set posted_minor = n.posted, held_minor = n.held
+             from unnest($1::uuid[], $2::bigint[], $3::bigint[]) as n(account_id, posted, held)
+             where b.account_id = n.account_id",
+        )
+        .await?;
+    let ids: Vec<Uuid> = new_balances.iter().map(|b| b.0).collect();
+    let posted: Vec<i64> = new_balances.iter().map(|b| b.1).collect();
+    let held: Vec<i64> = new_balances.iter().map(|b| b.2).collect();
+    tx.execute(&update, &[&ids, &posted, &held]).await?;
+    Ok(())
+}
+
+/// Whether the postings sum to zero in every currency (what [`validate_postings`] checked).
+pub(crate) fn balanced_per_currency(postings: &[PostingDraft]) -> bool {
+    let mut sums: BTreeMap<Currency, i128> = BTreeMap::new();
+    for posting in postings {
+        *sums.entry(posting.amount.currency).or_insert(0) +=
+            i128::from(posting.amount.amount_minor);
+    }
+    sums.values().all(|sum| *sum == 0)
+}
+
+async fn write_entry(tx: &Transaction<'_>, write: EntryWrite<'_>) -> LedgerResult<Entry> {
+    validate_postings(write.postings)?;
+    debug_assert!(
+        balanced_per_currency(write.postings),
+        "entries balance per currency"
+    );
+    validate_text(write.description)?;
+    validate_metadata(write.metadata)?;
+    validate_refs(write.external_refs)?;
+
+    let account_ids: Vec<Uuid> = write.postings.iter().map(|p| p.account_id).collect();
+    let accounts = load_account_rows(tx, &account_ids).await?;
+
+    let posted_delta = posted_deltas(write.postings, &accounts)?;
+    let held_decrease: BTreeMap<Uuid, i64> = write.held_decrease_minor.iter().copied().collect();
+    let touched: Vec<Uuid> = posted_delta
+        .keys()
+        .chain(held_decrease.keys())
+        .copied()
+        .collect();
+    let balances = lock_balances(tx, &touched).await?;
+
+    let (new_balances, overdraft_flagged) = new_balances(
+        &accounts,
+        &balances,
+        &posted_delta,
+        &held_decrease,
+        write.overdraft,
+    )?;
 
     let entry_id = Uuid::now_v7();
     let insert_entry = tx
@@ -322,88 +479,9 @@ async fn write_entry(tx: &Transaction<'_>, write: EntryWrite<'_>) -> LedgerResul
     let seq: i64 = row.get("seq");
     let recorded_at: OffsetDateTime = row.get("recorded_at");
 
-    let currencies: Vec<String> = write
-        .postings
-        .iter()
-        .map(|p| p.amount.currency.code().to_owned())
-        .collect();
-    let amounts: Vec<i64> = write
-        .postings
-        .iter()
-        .map(|p| p.amount.amount_minor)
-        .collect();
-    let insert_postings = tx
-        .prepare_cached(
-            "insert into journal_postings (entry_id, account_id, currency, amount_minor, recorded_at)
-             select $1, account_id, currency, amount_minor, $5
-             from unnest($2::uuid[], $3::text[], $4::bigint[]) with ordinality
-                  as p(account_id, currency, amount_minor, line)
-             order by line
-             returning id",
-        )
-        .await?;
-    let posting_rows = tx
-        .query(
-            &insert_postings,
-            &[&entry_id, &account_ids, &currencies, &amounts, &recorded_at],
-        )
-        .await?;
-    let mut posting_ids: Vec<i64> = posting_rows.iter().map(|row| row.get("id")).collect();
-    posting_ids.sort();
-    let postings = write
-        .postings
-        .iter()
-        .zip(posting_ids)
-        .map(|(draft, id)| Posting {
-            id,
-            account_id: draft.account_id,
-            amount: draft.amount,
-        })
-        .collect();
-
-    if !write.external_refs.is_empty() {
-        let insert_ref = tx
-            .prepare_cached(
-                "insert into journal_entry_refs (entry_id, ref_kind, ref_value, is_unique)
-                 values ($1, $2, $3, $4)",
-            )
-            .await?;
-        for reference in write.external_refs {
-            tx.execute(
-                &insert_ref,
-                &[
-                    &entry_id,
-                    &reference.kind,
-                    &reference.value,
-                    &reference.unique,
-                ],
-            )
-            .await
-            .map_err(|error| match constraint_of(&error) {
-                Some("journal_entry_refs_unique") | Some("journal_entry_refs_pkey") => {
-                    LedgerError::DuplicateExternalRef {
-                        kind: reference.kind.clone(),
-                        value: reference.value.clone(),
-                    }
-                }
-                _ => LedgerError::Database(error),
-            })?;
-        }
-    }
-
-    if !new_balances.is_empty() {
-        let update = tx
-            .prepare_cached(
-                "update account_balances b set posted_minor = n.posted, held_minor = n.held
-                 from unnest($1::uuid[], $2::bigint[], $3::bigint[]) as n(account_id, posted, held)
-                 where b.account_id = n.account_id",
-            )
-            .await?;
-        let ids: Vec<Uuid> = new_balances.iter().map(|b| b.0).collect();
-        let posted: Vec<i64> = new_balances.iter().map(|b| b.1).collect();
-        let held: Vec<i64> = new_balances.iter().map(|b| b.2).collect();
-        tx.execute(&update, &[&ids, &posted, &held]).await?;
-    }
+    let postings = insert_postings(tx, entry_id, write.postings, recorded_at).await?;
+    insert_refs(tx, entry_id, write.external_refs).await?;
+    update_balances(tx, &new_balances).await?;
 
     Ok(Entry {
         id: entry_id,
@@ -954,11 +1032,19 @@ fn holdable(
     let available = posted
         .checked_sub(held)
         .ok_or(crate::money::MoneyError::Overflow)?;
+    // What a hold on a `non_negative` account relies on: unless it overdraws on purpose, what
+    // is held afterwards is at most what is posted.
+    let keeps_held_within_posted = |amount: i64| {
+        held.checked_add(amount)
+            .is_some_and(|after| after <= posted)
+    };
     if available >= requested {
+        debug_assert!(keeps_held_within_posted(requested));
         Ok((requested, false))
     } else if overdraft == Overdraft::AllowAndFlag {
         Ok((requested, true))
     } else if allow_partial && available > 0 {
+        debug_assert!(keeps_held_within_posted(available));
         Ok((available, false))
     } else {
         Err(LedgerError::InsufficientFunds {
