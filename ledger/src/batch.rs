@@ -87,30 +87,8 @@ struct AccountRow {
     is_hot: bool,
 }
 
-/// Posts `entries` in order. Fails as a whole on the first problem (the caller's transaction is
-/// then to be dropped).
-pub async fn post_entries(
-    tx: &Transaction<'_>,
-    entries: &[BatchEntry],
-) -> LedgerResult<Vec<BatchPosted>> {
-    if entries.is_empty() {
-        return Ok(Vec::new());
-    }
-    if entries.len() > MAX_BATCH_ENTRIES {
-        return Err(LedgerError::invalid(
-            "batch_too_large",
-            format!("at most {MAX_BATCH_ENTRIES} entries per batch"),
-        ));
-    }
-    entries.iter().try_for_each(validate_entry)?;
-    debug_assert!(
-        entries
-            .iter()
-            .all(|entry| balanced_per_currency(&entry.postings)),
-        "every entry of a batch balances per currency"
-    );
-
-    // Unique references: none may repeat within the batch or exist already.
+/// Unique references: none may repeat within the batch or exist already.
+async fn check_unique_refs(tx: &Transaction<'_>, entries: &[BatchEntry]) -> LedgerResult<()> {
     let mut unique_kinds = Vec::new();
     let mut unique_values = Vec::new();
     let mut seen = HashSet::new();
@@ -147,8 +125,15 @@ pub async fn post_entries(
             });
         }
     }
+    Ok(())
+}
 
-    // Accounts, once each.
+/// The batch's accounts, once each (sorted ids, and their rows); an unknown or closed account
+/// is an error.
+async fn load_accounts(
+    tx: &Transaction<'_>,
+    entries: &[BatchEntry],
+) -> LedgerResult<(Vec<Uuid>, HashMap<Uuid, AccountRow>)> {
     let mut account_ids: Vec<Uuid> = entries
         .iter()
         .flat_map(|e| e.postings.iter().map(|p| p.account_id))
@@ -180,32 +165,16 @@ pub async fn post_entries(
     if let Some(missing) = account_ids.iter().find(|id| !accounts.contains_key(id)) {
         return Err(LedgerError::UnknownAccount(*missing));
     }
+    Ok((account_ids, accounts))
+}
 
-    // Balance rows of the non-hot accounts, locked in ascending id order (as store.rs does).
-    let non_hot: Vec<Uuid> = account_ids
-        .iter()
-        .copied()
-        .filter(|id| !accounts[id].is_hot)
-        .collect();
-    let lock = tx
-        .prepare_cached(
-            "select account_id, posted_minor, held_minor from account_balances
-             where account_id = any($1) order by account_id for update",
-        )
-        .await?;
-    let mut balances: BTreeMap<Uuid, (i64, i64)> = tx
-        .query(&lock, &[&non_hot])
-        .await?
-        .into_iter()
-        .map(|row| {
-            (
-                row.get("account_id"),
-                (row.get("posted_minor"), row.get("held_minor")),
-            )
-        })
-        .collect();
-
-    // Apply the entries in order, checking each against the balances left by the ones before.
+/// Applies the entries in order to the locked `balances`, checking each against the balances
+/// left by the ones before; returns whether each overdraws on purpose.
+fn apply_entries(
+    entries: &[BatchEntry],
+    accounts: &HashMap<Uuid, AccountRow>,
+    balances: &mut BTreeMap<Uuid, (i64, i64)>,
+) -> LedgerResult<Vec<bool>> {
     let mut flagged = Vec::with_capacity(entries.len());
     for entry in entries {
         let mut delta: BTreeMap<Uuid, i64> = BTreeMap::new();
@@ -259,6 +228,61 @@ pub async fn post_entries(
         }
         flagged.push(overdraft_flagged);
     }
+    Ok(flagged)
+}
+
+/// Posts `entries` in order. Fails as a whole on the first problem (the caller's transaction is
+/// then to be dropped).
+pub async fn post_entries(
+    tx: &Transaction<'_>,
+    entries: &[BatchEntry],
+) -> LedgerResult<Vec<BatchPosted>> {
+    if entries.is_empty() {
+        return Ok(Vec::new());
+    }
+    if entries.len() > MAX_BATCH_ENTRIES {
+        return Err(LedgerError::invalid(
+            "batch_too_large",
+            format!("at most {MAX_BATCH_ENTRIES} entries per batch"),
+        ));
+    }
+    entries.iter().try_for_each(validate_entry)?;
+    debug_assert!(
+        entries
+            .iter()
+            .all(|entry| balanced_per_currency(&entry.postings)),
+        "every entry of a batch balances per currency"
+    );
+
+    check_unique_refs(tx, entries).await?;
+
+    let (account_ids, accounts) = load_accounts(tx, entries).await?;
+
+    // Balance rows of the non-hot accounts, locked in ascending id order (as store.rs does).
+    let non_hot: Vec<Uuid> = account_ids
+        .iter()
+        .copied()
+        .filter(|id| !accounts[id].is_hot)
+        .collect();
+    let lock = tx
+        .prepare_cached(
+            "select account_id, posted_minor, held_minor from account_balances
+             where account_id = any($1) order by account_id for update",
+        )
+        .await?;
+    let mut balances: BTreeMap<Uuid, (i64, i64)> = tx
+        .query(&lock, &[&non_hot])
+        .await?
+        .into_iter()
+        .map(|row| {
+            (
+                row.get("account_id"),
+                (row.get("posted_minor"), row.get("held_minor")),
+            )
+        })
+        .collect();
+
+    let flagged = apply_entries(entries, &accounts, &mut balances)?;
 
     // One recording time for the whole batch: it is one business event.
     let now = tx

@@ -20,7 +20,7 @@ use crate::income::{IncomeKind, credit_parts, current_rule_set};
 use crate::model::{
     AccountType, ExternalRef, Overdraft, PostingDraft, institution_purpose, person_purpose,
 };
-use crate::money::{Money, MoneyError};
+use crate::money::{Currency, Money, MoneyError};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PayrollLine {
@@ -58,13 +58,10 @@ fn invalid(code: &'static str, message: impl Into<String>) -> LedgerError {
     LedgerError::invalid(code, message)
 }
 
-/// Posts a payroll batch. All lines or none: an unknown person, a person placed in another
-/// prison, a closed account or a bad amount fails the whole batch. Replaying the same batch key
-/// with the same lines returns the first result; with other lines it is `idempotency_conflict`.
-pub async fn post_payroll(
-    tx: &Transaction<'_>,
-    batch: &PayrollBatch,
-) -> LedgerResult<PayrollPosted> {
+/// What can be checked before the database: the batch key, the kind, 1 to
+/// [`MAX_BATCH_ENTRIES`] lines of positive amounts in one currency. Returns that currency and
+/// the batch's total.
+fn checked_lines(batch: &PayrollBatch) -> LedgerResult<(Currency, Money)> {
     if batch.batch_key.is_empty() || batch.batch_key.len() > 150 {
         return Err(invalid(
             "batch_key_invalid",
@@ -109,18 +106,19 @@ pub async fn post_payroll(
         }
         total = total.checked_add(line.amount)?;
     }
-    let claim = match idempotency::begin(
-        tx,
-        &format!("payroll:{}", batch.batch_key),
-        "controls.payroll",
-        batch,
-    )
-    .await?
-    {
-        Begun::Replayed(done) => return Ok(done),
-        Begun::Fresh(claim) => claim,
-    };
+    Ok((currency, total))
+}
 
+/// Per person, the posted balances of the sub-accounts allocation rules may look at.
+type PersonBalances = HashMap<Uuid, BTreeMap<Purpose, Money>>;
+
+/// The sub-accounts of every person the batch pays, and their balances; an error if one is not
+/// placed in the batch's prison or lacks an open sub-account in `currency`.
+async fn persons_accounts(
+    tx: &Transaction<'_>,
+    batch: &PayrollBatch,
+    currency: Currency,
+) -> LedgerResult<(HashMap<Uuid, PersonAccounts>, PersonBalances)> {
     let mut persons: Vec<Uuid> = batch.lines.iter().map(|l| l.person_id).collect();
     persons.sort();
     persons.dedup();
@@ -220,6 +218,30 @@ pub async fn post_payroll(
             ]),
         );
     }
+    Ok((accounts, balances))
+}
+
+/// Posts a payroll batch. All lines or none: an unknown person, a person placed in another
+/// prison, a closed account or a bad amount fails the whole batch. Replaying the same batch key
+/// with the same lines returns the first result; with other lines it is `idempotency_conflict`.
+pub async fn post_payroll(
+    tx: &Transaction<'_>,
+    batch: &PayrollBatch,
+) -> LedgerResult<PayrollPosted> {
+    let (currency, total) = checked_lines(batch)?;
+    let claim = match idempotency::begin(
+        tx,
+        &format!("payroll:{}", batch.batch_key),
+        "controls.payroll",
+        batch,
+    )
+    .await?
+    {
+        Begun::Replayed(done) => return Ok(done),
+        Begun::Fresh(claim) => claim,
+    };
+
+    let (accounts, mut balances) = persons_accounts(tx, batch, currency).await?;
 
     let rules = current_rule_set(tx, batch.prison_id, batch.kind, currency).await?;
     let wages = institution_account(
