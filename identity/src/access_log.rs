@@ -207,7 +207,7 @@ pub async fn record(
             ],
         )
         .await?;
-    Ok(row.get(0))
+    Ok(row.get("id"))
 }
 
 /// Why a refused access could not be recorded.
@@ -315,20 +315,20 @@ pub async fn search(
     Ok(rows
         .iter()
         .map(|row| LogRow {
-            id: row.get(0),
-            logged_at: row.get(1),
-            actor_kind: row.get(2),
-            actor_id: row.get(3),
-            action: row.get(4),
-            subject_kind: row.get(5),
-            subject_person_id: row.get(6),
-            prison_id: row.get(7),
-            fields: row.get(8),
-            purpose: row.get(9),
-            case_ref: row.get(10),
-            recipient: row.get(11),
-            outcome: row.get(12),
-            request_id: row.get(13),
+            id: row.get("id"),
+            logged_at: row.get("logged_at"),
+            actor_kind: row.get("actor_kind"),
+            actor_id: row.get("actor_id"),
+            action: row.get("action"),
+            subject_kind: row.get("subject_kind"),
+            subject_person_id: row.get("subject_person_id"),
+            prison_id: row.get("prison_id"),
+            fields: row.get("fields"),
+            purpose: row.get("purpose"),
+            case_ref: row.get("case_ref"),
+            recipient: row.get("recipient"),
+            outcome: row.get("outcome"),
+            request_id: row.get("request_id"),
         })
         .collect())
 }

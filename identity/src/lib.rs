@@ -32,43 +32,33 @@ pub enum Regime {
     Gdpr,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Language {
-    Fi,
-    Sv,
-    #[default]
-    En,
-    Nl,
-    Fr,
-    De,
-}
-
-impl Language {
-    pub const ALL: [Language; 6] = [
-        Language::Fi,
-        Language::Sv,
-        Language::En,
-        Language::Nl,
-        Language::Fr,
-        Language::De,
-    ];
-
+impl Regime {
     pub fn as_str(self) -> &'static str {
         match self {
-            Language::Fi => "fi",
-            Language::Sv => "sv",
-            Language::En => "en",
-            Language::Nl => "nl",
-            Language::Fr => "fr",
-            Language::De => "de",
+            Regime::Led => "led",
+            Regime::Gdpr => "gdpr",
         }
     }
+}
 
-    pub fn parse(text: &str) -> Option<Language> {
-        Language::ALL.into_iter().find(|l| l.as_str() == text)
+/// A regime as stored (`led`, `gdpr`); anything else is an error, never a default.
+impl std::str::FromStr for Regime {
+    type Err = IdentityError;
+
+    fn from_str(text: &str) -> Result<Regime, IdentityError> {
+        [Regime::Led, Regime::Gdpr]
+            .into_iter()
+            .find(|regime| regime.as_str() == text)
+            .ok_or(IdentityError::Invalid(
+                "regime_invalid",
+                "a regime is led or gdpr",
+            ))
     }
 }
+
+/// A prisoner's preferred language: the ledger's one language type, under the name the identity
+/// store and the kiosk have used for it.
+pub use ledger::controls::Lang as Language;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Prison {
@@ -248,6 +238,29 @@ impl RestrictionReason {
             RestrictionReason::Objection => "objection",
         }
     }
+
+    pub const ALL: [RestrictionReason; 5] = [
+        RestrictionReason::AccuracyContested,
+        RestrictionReason::Evidence,
+        RestrictionReason::UnlawfulProcessing,
+        RestrictionReason::LegalClaims,
+        RestrictionReason::Objection,
+    ];
+}
+
+/// A restriction reason as stored; anything else is an error, never a default.
+impl std::str::FromStr for RestrictionReason {
+    type Err = IdentityError;
+
+    fn from_str(text: &str) -> Result<RestrictionReason, IdentityError> {
+        RestrictionReason::ALL
+            .into_iter()
+            .find(|reason| reason.as_str() == text)
+            .ok_or(IdentityError::Invalid(
+                "restriction_reason_invalid",
+                "unknown restriction reason",
+            ))
+    }
 }
 
 /// A rectification: the fields given replace the record's (`Some(None)` clears an optional one).
@@ -273,7 +286,7 @@ pub struct RecordStatus {
     pub released_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub restricted_at: Option<OffsetDateTime>,
-    pub restriction_reason: Option<String>,
+    pub restriction_reason: Option<RestrictionReason>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub erased_at: Option<OffsetDateTime>,
     /// The master key version the record's data key is wrapped under (none once erased).

@@ -76,40 +76,43 @@ async fn log_range(
     let mut last_time = None;
     for row in &rows {
         hasher.tag(b'L');
-        hasher.i64(row.get(0));
-        let logged_at: OffsetDateTime = row.get(1);
+        hasher.i64(row.get("id"));
+        let logged_at: OffsetDateTime = row.get("logged_at");
         last_time = last_time.max(Some(logged_at));
         hasher.time(logged_at);
-        hasher.text(row.get(2));
-        hasher.opt(row.get::<_, Option<Uuid>>(3), RangeHasher::uuid);
-        hasher.text(row.get(4));
-        hasher.text(row.get(5));
-        hasher.opt(row.get::<_, Option<Uuid>>(6), RangeHasher::uuid);
-        hasher.opt(row.get::<_, Option<Uuid>>(7), RangeHasher::uuid);
-        let fields: Vec<String> = row.get(8);
+        hasher.text(row.get("actor_kind"));
+        hasher.opt(row.get::<_, Option<Uuid>>("actor_id"), RangeHasher::uuid);
+        hasher.text(row.get("action"));
+        hasher.text(row.get("subject_kind"));
+        hasher.opt(
+            row.get::<_, Option<Uuid>>("subject_person_id"),
+            RangeHasher::uuid,
+        );
+        hasher.opt(row.get::<_, Option<Uuid>>("prison_id"), RangeHasher::uuid);
+        let fields: Vec<String> = row.get("fields");
         hasher.i64(fields.len() as i64);
         for field in &fields {
             hasher.text(field);
         }
-        hasher.text(row.get(9));
-        hasher.opt(row.get::<_, Option<&str>>(10), RangeHasher::text);
-        hasher.opt(row.get::<_, Option<&str>>(11), RangeHasher::text);
-        hasher.text(row.get(12));
-        hasher.opt(row.get::<_, Option<&str>>(13), RangeHasher::text);
+        hasher.text(row.get("purpose"));
+        hasher.opt(row.get::<_, Option<&str>>("case_ref"), RangeHasher::text);
+        hasher.opt(row.get::<_, Option<&str>>("recipient"), RangeHasher::text);
+        hasher.text(row.get("outcome"));
+        hasher.opt(row.get::<_, Option<&str>>("request_id"), RangeHasher::text);
     }
     Ok((hasher.finish(), rows.len() as i64, last_time))
 }
 
 fn checkpoint_from_row(row: &tokio_postgres::Row) -> Checkpoint {
     Checkpoint {
-        n: row.get(0),
-        first: row.get(1),
-        last: row.get(2),
-        counts: vec![row.get(3)],
-        range_sha256: row.get(4),
-        previous_sha256: row.get(5),
-        checkpoint_sha256: row.get(6),
-        sealed_at: row.get(7),
+        n: row.get("n"),
+        first: row.get("first_id"),
+        last: row.get("last_id"),
+        counts: vec![row.get("rows")],
+        range_sha256: row.get("range_sha256"),
+        previous_sha256: row.get("previous_sha256"),
+        checkpoint_sha256: row.get("checkpoint_sha256"),
+        sealed_at: row.get("sealed_at"),
     }
 }
 
@@ -120,14 +123,14 @@ pub async fn checkpoints(
     Ok(client
         .query(
             "select c.n, c.first_id, c.last_id, c.rows, c.range_sha256, c.previous_sha256,
-                    c.checkpoint_sha256, c.sealed_at, p.n is not null
+                    c.checkpoint_sha256, c.sealed_at, p.n is not null as pruned
              from audit.log_checkpoints c left join audit.log_checkpoint_prunes p on p.n = c.n
              order by c.n",
             &[],
         )
         .await?
         .iter()
-        .map(|row| (checkpoint_from_row(row), row.get(8)))
+        .map(|row| (checkpoint_from_row(row), row.get("pruned")))
         .collect())
 }
 
@@ -154,9 +157,9 @@ pub async fn seal(
             .await?;
         let (n, first, previous_hash) = match &previous {
             Some(row) => (
-                row.get::<_, i64>(0) + 1,
-                row.get::<_, i64>(1) + 1,
-                Some(row.get::<_, Vec<u8>>(2)),
+                row.get::<_, i64>("n") + 1,
+                row.get::<_, i64>("last_id") + 1,
+                Some(row.get::<_, Vec<u8>>("checkpoint_sha256")),
             ),
             None => (1, 1, None),
         };
@@ -170,7 +173,7 @@ pub async fn seal(
                 &[&first, &horizon, &(MAX_ROWS_PER_CHECKPOINT - 1)],
             )
             .await?;
-        let last = cut.map_or(horizon, |row| row.get(0));
+        let last = cut.map_or(horizon, |row| row.get("id"));
         let (range, rows, last_logged_at) = log_range(&tx, first, last).await?;
         if rows == 0 {
             break;
@@ -232,6 +235,7 @@ async fn stored(client: &impl GenericClient) -> Result<Vec<Stored>, tokio_postgr
                     exists (select 1 from audit.retention_log r
                             where r.run_id = p.run_id and r.category = 'access_log'
                               and r.outcome = 'pruned' and r.detail->>'checkpoint' = c.n::text)
+                    as prune_recorded
              from audit.log_checkpoints c left join audit.log_checkpoint_prunes p on p.n = c.n
              order by c.n",
             &[],
@@ -240,10 +244,10 @@ async fn stored(client: &impl GenericClient) -> Result<Vec<Stored>, tokio_postgr
         .iter()
         .map(|row| Stored {
             checkpoint: checkpoint_from_row(row),
-            hash_version: row.get(8),
-            last_logged_at: row.get(9),
-            pruned_at: row.get(10),
-            prune_recorded: row.get(11),
+            hash_version: row.get("hash_version"),
+            last_logged_at: row.get("last_logged_at"),
+            pruned_at: row.get("pruned_at"),
+            prune_recorded: row.get("prune_recorded"),
         })
         .collect())
 }

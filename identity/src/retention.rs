@@ -298,8 +298,12 @@ pub async fn run(
         )
         .await?;
     for row in &prunable {
-        let (n, first, last, rows): (i64, i64, i64, i64) =
-            (row.get(0), row.get(1), row.get(2), row.get(3));
+        let (n, first, last, rows): (i64, i64, i64, i64) = (
+            row.get("n"),
+            row.get("first_id"),
+            row.get("last_id"),
+            row.get("rows"),
+        );
         report.access_log_checkpoints.push((n, rows));
         if dry_run {
             continue;
@@ -332,11 +336,11 @@ pub async fn run(
     let cutoff = policy.bookkeeping.before(now);
     report.bookkeeping_entries_due = client
         .query_one(
-            "select count(*) from journal_entries where recorded_at < $1",
+            "select count(*) as due from journal_entries where recorded_at < $1",
             &[&cutoff],
         )
         .await?
-        .get(0);
+        .get("due");
     if !dry_run && report.bookkeeping_entries_due > 0 {
         record(
             &client,

@@ -35,11 +35,11 @@ fn is_unique_violation(error: &tokio_postgres::Error, constraint: &str) -> bool 
 
 fn prison_from_row(row: &tokio_postgres::Row) -> Prison {
     Prison {
-        id: row.get(0),
-        code: row.get(1),
-        name: row.get(2),
-        time_zone: row.get(3),
-        country: row.get::<_, String>(4).trim().to_owned(),
+        id: row.get("id"),
+        code: row.get("code"),
+        name: row.get("name"),
+        time_zone: row.get("time_zone"),
+        country: row.get::<_, String>("country").trim().to_owned(),
     }
 }
 
@@ -220,8 +220,8 @@ async fn data_key(
         return Ok(None);
     };
     let wrapped = WrappedKey {
-        version: row.get(0),
-        bytes: row.get(1),
+        version: row.get("master_key_version"),
+        bytes: row.get("wrapped_key"),
     };
     Ok(Some(keys.unwrap(person_id, &wrapped)?))
 }
@@ -359,13 +359,13 @@ const PRISONER_FROM: &str =
 
 /// Opens a row's sealed fields (or reads a row written before sealing). None once erased.
 fn open_prisoner(keys: &Keyring, row: &tokio_postgres::Row) -> Result<Option<PrisonerSecret>> {
-    let person_id: Uuid = row.get(0);
-    let sealed: Option<Vec<u8>> = row.get(4);
+    let person_id: Uuid = row.get("person_id");
+    let sealed: Option<Vec<u8>> = row.get("sealed");
     if let Some(sealed) = sealed {
-        let nonce: Vec<u8> = row.get(5);
+        let nonce: Vec<u8> = row.get("nonce");
         let (Some(version), Some(wrapped)) = (
-            row.get::<_, Option<i32>>(6),
-            row.get::<_, Option<Vec<u8>>>(7),
+            row.get::<_, Option<i32>>("master_key_version"),
+            row.get::<_, Option<Vec<u8>>>("wrapped_key"),
         ) else {
             return Err(crypto::KeyError::Decrypt.into());
         };
@@ -379,17 +379,19 @@ fn open_prisoner(keys: &Keyring, row: &tokio_postgres::Row) -> Result<Option<Pri
         return open(&key, &aad(PRISONER_AAD, person_id), &nonce, &sealed).map(Some);
     }
     // Written before V7 and not sealed yet (`seal_legacy_records` does that at start-up).
-    let number: Option<String> = row.get(10);
+    let number: Option<String> = row.get("prisoner_number");
     Ok(number.map(|prisoner_number| PrisonerSecret {
         prisoner_number,
-        full_name: row.get::<_, Option<String>>(11).unwrap_or_default(),
-        national_id: row.get(12),
-        date_of_birth: row.get(13),
+        full_name: row
+            .get::<_, Option<String>>("full_name")
+            .unwrap_or_default(),
+        national_id: row.get("national_id"),
+        date_of_birth: row.get("date_of_birth"),
         preferred_language: row
-            .get::<_, Option<String>>(14)
+            .get::<_, Option<String>>("preferred_language")
             .unwrap_or_else(|| "en".into()),
-        unit: row.get(15),
-        payout_iban: row.get(16),
+        unit: row.get("unit"),
+        payout_iban: row.get("payout_iban"),
     }))
 }
 
@@ -398,18 +400,14 @@ fn view_from_row(
     row: &tokio_postgres::Row,
     secret: Option<PrisonerSecret>,
     fields: &[PrisonerField],
-) -> PrisonerView {
+) -> Result<PrisonerView> {
     let wants = |field: PrisonerField| fields.contains(&field);
-    let regime: String = row.get(1);
+    let regime: Regime = row.get::<_, &str>("regime").parse()?;
     let mut view = PrisonerView {
-        person_id: row.get(0),
-        regime: Some(if regime == "led" {
-            Regime::Led
-        } else {
-            Regime::Gdpr
-        }),
-        prison_id: row.get(2),
-        admitted_at: Some(row.get(3)),
+        person_id: row.get("person_id"),
+        regime: Some(regime),
+        prison_id: row.get("prison_id"),
+        admitted_at: Some(row.get("admitted_at")),
         ..PrisonerView::default()
     };
     if let Some(secret) = secret {
@@ -429,7 +427,7 @@ fn view_from_row(
             .payout_iban
             .filter(|_| wants(PrisonerField::PayoutIban));
     }
-    view
+    Ok(view)
 }
 
 /// Purposes for which a restricted record's fields may still be read: the person's own
@@ -454,7 +452,9 @@ fn open_for_access(
     fields: &[PrisonerField],
 ) -> Result<(Outcome, Option<PrisonerSecret>)> {
     let asks_record = fields.iter().any(|f| PrisonerField::RECORD.contains(f));
-    let restricted = row.get::<_, Option<OffsetDateTime>>(9).is_some();
+    let restricted = row
+        .get::<_, Option<OffsetDateTime>>("restricted_at")
+        .is_some();
     if restricted && asks_record && !allowed_while_restricted(who.purpose) {
         return Ok((Outcome::Denied, None));
     }
@@ -497,7 +497,9 @@ pub async fn access_prisoner(
     let row = tx
         .query_opt(&statement, &[&person_id])
         .await?
-        .filter(|row| prison_scope.is_none_or(|prison_id| row.get::<_, Uuid>(2) == prison_id));
+        .filter(|row| {
+            prison_scope.is_none_or(|prison_id| row.get::<_, Uuid>("prison_id") == prison_id)
+        });
     let (outcome, secret) = match &row {
         Some(row) => open_for_access(row, who, fields)?,
         None => (Outcome::NotFound, None),
@@ -510,14 +512,18 @@ pub async fn access_prisoner(
             action,
             subject_kind: SubjectKind::Prisoner,
             subject_person_id: Some(person_id),
-            prison_id: row.as_ref().map(|row| row.get(2)).or(prison_scope),
+            prison_id: row
+                .as_ref()
+                .map(|row| row.get("prison_id"))
+                .or(prison_scope),
             fields: &names,
             outcome,
             recipient: None,
         },
     )
     .await?;
-    Ok(row.map(|row| view_from_row(&row, secret, fields)))
+    row.map(|row| view_from_row(&row, secret, fields))
+        .transpose()
 }
 
 /// The one function that finds a prisoner by prisoner number (staff look-up, kiosk sign-in).
@@ -589,7 +595,7 @@ async fn find_by_lookup(
         &Access {
             action: Action::Consult,
             subject_kind: SubjectKind::Prisoner,
-            subject_person_id: row.as_ref().map(|row| row.get(0)),
+            subject_person_id: row.as_ref().map(|row| row.get("person_id")),
             prison_id: Some(prison_id),
             fields: &names,
             outcome,
@@ -597,7 +603,8 @@ async fn find_by_lookup(
         },
     )
     .await?;
-    Ok(row.map(|row| view_from_row(&row, secret, fields)))
+    row.map(|row| view_from_row(&row, secret, fields))
+        .transpose()
 }
 
 /// Records the day a prisoner was released: retention of their identity counts from it.
@@ -620,7 +627,7 @@ pub async fn record_release(
         tx,
         who,
         person_id,
-        row.as_ref().map(|r| r.get(0)),
+        row.as_ref().map(|r| r.get("prison_id")),
         &["released_at"],
     )
     .await?;
@@ -674,7 +681,9 @@ pub async fn rectify_prisoner(
     let row = tx
         .query_opt(&statement, &[&person_id])
         .await?
-        .filter(|row| prison_scope.is_none_or(|prison_id| row.get::<_, Uuid>(2) == prison_id));
+        .filter(|row| {
+            prison_scope.is_none_or(|prison_id| row.get::<_, Uuid>("prison_id") == prison_id)
+        });
     let keys = crypto::current();
     let Some((row, Some(old))) = row
         .map(|row| open_prisoner(&keys, &row).map(|secret| (row, secret)))
@@ -759,7 +768,7 @@ pub async fn rectify_prisoner(
         }
         Err(error) => return Err(error.into()),
     }
-    log_change(tx, who, person_id, Some(row.get(2)), &fields).await?;
+    log_change(tx, who, person_id, Some(row.get("prison_id")), &fields).await?;
     Ok(true)
 }
 
@@ -782,7 +791,7 @@ pub async fn transfer_prisoner(
         .prepare_cached(
             "update identity.prisoners set prison_id = $3, updated_at = now()
              where person_id = $1 and prison_id = $2
-             returning erased_at is not null",
+             returning erased_at is not null as erased",
         )
         .await?;
     let row = tx
@@ -800,7 +809,7 @@ pub async fn transfer_prisoner(
         return Ok(false);
     };
     // An erased record has no unit left to replace.
-    if !row.get::<_, bool>(0) {
+    if !row.get::<_, bool>("erased") {
         let change = Rectification {
             unit: Some(unit),
             ..Rectification::default()
@@ -845,7 +854,7 @@ pub async fn restrict_prisoner(
         tx,
         who,
         person_id,
-        row.as_ref().map(|r| r.get(0)),
+        row.as_ref().map(|r| r.get("prison_id")),
         &["restriction"],
     )
     .await?;
@@ -874,7 +883,7 @@ pub async fn prisoner_status(
             action: Action::Consult,
             subject_kind: SubjectKind::Prisoner,
             subject_person_id: Some(person_id),
-            prison_id: row.as_ref().map(|row| row.get(0)),
+            prison_id: row.as_ref().map(|row| row.get("prison_id")),
             fields: &["status"],
             outcome: if row.is_some() {
                 Outcome::Ok
@@ -885,16 +894,22 @@ pub async fn prisoner_status(
         },
     )
     .await?;
-    Ok(row.map(|row| RecordStatus {
-        person_id,
-        regime: Regime::Led,
-        prison_id: row.get(0),
-        released_at: row.get(1),
-        restricted_at: row.get(2),
-        restriction_reason: row.get(3),
-        erased_at: row.get(4),
-        master_key_version: row.get(5),
-    }))
+    row.map(|row| {
+        Ok(RecordStatus {
+            person_id,
+            regime: Regime::Led,
+            prison_id: row.get("prison_id"),
+            released_at: row.get("released_at"),
+            restricted_at: row.get("restricted_at"),
+            restriction_reason: row
+                .get::<_, Option<&str>>("restriction_reason")
+                .map(str::parse)
+                .transpose()?,
+            erased_at: row.get("erased_at"),
+            master_key_version: row.get("master_key_version"),
+        })
+    })
+    .transpose()
 }
 
 /// Erases a prisoner's identity by destroying their data key (crypto-shredding) and clearing
@@ -925,7 +940,7 @@ pub async fn erase_prisoner(tx: &Transaction<'_>, who: &Accessor, person_id: Uui
             action: Action::Erase,
             subject_kind: SubjectKind::Prisoner,
             subject_person_id: Some(person_id),
-            prison_id: row.as_ref().map(|row| row.get(0)),
+            prison_id: row.as_ref().map(|row| row.get("prison_id")),
             fields: &["record", "data_key"],
             outcome: if row.is_some() {
                 Outcome::Ok
@@ -1068,7 +1083,7 @@ pub async fn consult_depositor(
             action: Action::Consult,
             subject_kind: SubjectKind::Depositor,
             subject_person_id: Some(person_id),
-            prison_id: row.as_ref().map(|row| row.get(0)),
+            prison_id: row.as_ref().map(|row| row.get("registered_prison_id")),
             fields: &["full_name", "contact", "bank_account"],
             outcome: if row.is_some() {
                 Outcome::Ok
@@ -1080,34 +1095,34 @@ pub async fn consult_depositor(
     )
     .await?;
     let Some(row) = row else { return Ok(None) };
-    let sealed: Option<Vec<u8>> = row.get(1);
-    let secret = match (sealed, row.get::<_, Option<i32>>(3)) {
+    let sealed: Option<Vec<u8>> = row.get("sealed");
+    let secret = match (sealed, row.get::<_, Option<i32>>("master_key_version")) {
         (Some(sealed), Some(version)) => {
             let key = crypto::current().unwrap(
                 person_id,
                 &WrappedKey {
                     version,
-                    bytes: row.get(4),
+                    bytes: row.get("wrapped_key"),
                 },
             )?;
             Some(open::<DepositorSecret>(
                 &key,
                 &aad(DEPOSITOR_AAD, person_id),
-                &row.get::<_, Vec<u8>>(2),
+                &row.get::<_, Vec<u8>>("nonce"),
                 &sealed,
             )?)
         }
         _ => row
-            .get::<_, Option<String>>(5)
+            .get::<_, Option<String>>("full_name")
             .map(|full_name| DepositorSecret {
                 full_name,
-                contact: row.get(6),
-                bank_account: row.get(7),
+                contact: row.get("contact"),
+                bank_account: row.get("bank_account"),
             }),
     };
     Ok(Some(DepositorView {
         person_id,
-        registered_prison_id: row.get(0),
+        registered_prison_id: row.get("registered_prison_id"),
         full_name: secret.as_ref().map(|s| s.full_name.clone()),
         contact: secret.as_ref().and_then(|s| s.contact.clone()),
         bank_account: secret.and_then(|s| s.bank_account),
@@ -1141,7 +1156,7 @@ pub async fn erase_depositor(
             action: Action::Erase,
             subject_kind: SubjectKind::Depositor,
             subject_person_id: Some(person_id),
-            prison_id: row.as_ref().map(|row| row.get(0)),
+            prison_id: row.as_ref().map(|row| row.get("registered_prison_id")),
             fields: &["record", "data_key"],
             outcome: if row.is_some() {
                 Outcome::Ok
@@ -1196,8 +1211,8 @@ pub async fn prisoners_due(
         .await?
         .iter()
         .map(|row| Due {
-            person_id: row.get(0),
-            since: row.get(1),
+            person_id: row.get("person_id"),
+            since: row.get("released_at"),
         })
         .collect())
 }
@@ -1227,8 +1242,8 @@ pub async fn depositors_due(
         .await?
         .iter()
         .map(|row| Due {
-            person_id: row.get(0),
-            since: row.get(1),
+            person_id: row.get("person_id"),
+            since: row.get("last_used"),
         })
         .collect())
 }
@@ -1253,11 +1268,11 @@ pub async fn register_keys(client: &impl GenericClient, keys: &Keyring) -> anyho
                      values ($1, $2, $3) on conflict (kind, version) do nothing returning check_value)
                  select coalesce((select check_value from inserted),
                                  (select check_value from identity.key_checks
-                                  where kind = $1 and version = $2))",
+                                  where kind = $1 and version = $2)) as check_value",
                 &[&kind, &version, &check],
             )
             .await?;
-        let stored: Vec<u8> = row.get(0);
+        let stored: Vec<u8> = row.get("check_value");
         if stored != check {
             anyhow::bail!(
                 "the configured {kind} key{} is not the one this database was written with",
@@ -1277,7 +1292,7 @@ pub async fn register_keys(client: &impl GenericClient, keys: &Keyring) -> anyho
         )
         .await?
         .iter()
-        .map(|row| row.get(0))
+        .map(|row| row.get("master_key_version"))
         .collect();
     if !missing.is_empty() {
         anyhow::bail!(
@@ -1291,12 +1306,13 @@ pub async fn register_keys(client: &impl GenericClient, keys: &Keyring) -> anyho
 pub async fn data_keys_by_version(client: &impl GenericClient) -> Result<Vec<(i32, i64)>> {
     Ok(client
         .query(
-            "select master_key_version, count(*) from identity.data_keys group by 1 order by 1",
+            "select master_key_version, count(*) as keys from identity.data_keys
+             group by 1 order by 1",
             &[],
         )
         .await?
         .iter()
-        .map(|row| (row.get(0), row.get(1)))
+        .map(|row| (row.get("master_key_version"), row.get("keys")))
         .collect())
 }
 
@@ -1319,12 +1335,12 @@ pub async fn rewrap_data_keys(
         )
         .await?;
     for row in &rows {
-        let person_id: Uuid = row.get(0);
+        let person_id: Uuid = row.get("person_id");
         let key = keys.unwrap(
             person_id,
             &WrappedKey {
-                version: row.get(1),
-                bytes: row.get(2),
+                version: row.get("master_key_version"),
+                bytes: row.get("wrapped_key"),
             },
         )?;
         let wrapped = keys.wrap(person_id, &key)?;
@@ -1357,15 +1373,15 @@ pub async fn seal_legacy_records(client: &mut deadpool_postgres::Client) -> Resu
         .await?;
     let mut sealed_count = 0;
     for row in &rows {
-        let person_id: Uuid = row.get(0);
+        let person_id: Uuid = row.get("person_id");
         let prisoner = NewPrisoner {
-            prisoner_number: row.get(1),
-            full_name: row.get(2),
-            national_id: row.get(3),
-            date_of_birth: row.get(4),
-            preferred_language: Language::parse(row.get(5)).unwrap_or_default(),
-            unit: row.get(6),
-            payout_iban: row.get(7),
+            prisoner_number: row.get("prisoner_number"),
+            full_name: row.get("full_name"),
+            national_id: row.get("national_id"),
+            date_of_birth: row.get("date_of_birth"),
+            preferred_language: Language::parse(row.get("preferred_language")).unwrap_or_default(),
+            unit: row.get("unit"),
+            payout_iban: row.get("payout_iban"),
         };
         let key = new_data_key(&tx, &keys, person_id).await?;
         let (nonce, sealed) = seal(
@@ -1401,15 +1417,15 @@ pub async fn seal_legacy_records(client: &mut deadpool_postgres::Client) -> Resu
         )
         .await?;
     for row in &depositors {
-        let person_id: Uuid = row.get(0);
+        let person_id: Uuid = row.get("person_id");
         let key = new_data_key(&tx, &keys, person_id).await?;
         let (nonce, sealed) = seal(
             &key,
             &aad(DEPOSITOR_AAD, person_id),
             &DepositorSecret {
-                full_name: row.get(1),
-                contact: row.get(2),
-                bank_account: row.get(3),
+                full_name: row.get("full_name"),
+                contact: row.get("contact"),
+                bank_account: row.get("bank_account"),
             },
         )?;
         tx.execute(

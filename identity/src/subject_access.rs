@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::access_log::{self, Accessor, LogRow};
-use crate::{DepositorView, PrisonerField, PrisonerView, RecordStatus, store};
+use crate::{DepositorView, PrisonerField, PrisonerView, RecordStatus, RestrictionReason, store};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct AccountLine {
@@ -145,150 +145,13 @@ pub async fn export(
         }
         None => return Ok(None),
     };
-    let accounts = tx
-        .query(
-            "select a.id, a.purpose, a.currency::text,
-                    coalesce(sum(p.amount_minor), 0)::bigint
-                      * case when a.account_type in ('asset', 'expense') then 1 else -1 end,
-                    a.closed_at
-             from ledger_accounts a left join journal_postings p on p.account_id = a.id
-             where a.person_id = $1 group by a.id order by a.purpose, a.currency",
-            &[&person_id],
-        )
-        .await?
-        .iter()
-        .map(|row| AccountLine {
-            account_id: row.get(0),
-            purpose: row.get(1),
-            currency: row.get(2),
-            balance_minor: row.get(3),
-            closed_at: row.get(4),
-        })
-        .collect();
-    let transactions = tx
-        .query(
-            "select p.id, p.entry_id, a.purpose,
-                    p.amount_minor * case when a.account_type in ('asset', 'expense') then 1 else -1 end,
-                    p.currency::text, e.effective_date, e.recorded_at, e.description
-             from journal_postings p
-             join ledger_accounts a on a.id = p.account_id
-             join journal_entries e on e.id = p.entry_id
-             where a.person_id = $1 order by p.id",
-            &[&person_id],
-        )
-        .await?
-        .iter()
-        .map(|row| TransactionLine {
-            posting_id: row.get(0),
-            entry_id: row.get(1),
-            account: row.get(2),
-            amount_minor: row.get(3),
-            currency: row.get(4),
-            effective_date: row.get(5),
-            recorded_at: row.get(6),
-            description: row.get(7),
-        })
-        .collect();
-    let cards = tx
-        .query(
-            "select card_id, state, last4, created_at from card.cards
-             where person_id = $1 order by created_at",
-            &[&person_id],
-        )
-        .await?
-        .iter()
-        .map(|row| CardLine {
-            card_id: row.get(0),
-            state: row.get(1),
-            last4: row.get(2),
-            created_at: row.get(3),
-        })
-        .collect();
-    let authorizations = tx
-        .query(
-            "select a.authorization_id, a.card_id, a.created_at, a.decision, a.requested_minor,
-                    a.approved_minor, a.currency::text, a.decline_reason, a.reason_key, a.source,
-                    a.merchant, a.channel
-             from card.authorizations a join card.cards c on c.card_id = a.card_id
-             where c.person_id = $1 order by a.created_at, a.authorization_id",
-            &[&person_id],
-        )
-        .await?
-        .iter()
-        .map(|row| AuthorizationLine {
-            authorization_id: row.get(0),
-            card_id: row.get(1),
-            created_at: row.get(2),
-            decision: row.get(3),
-            requested_minor: row.get(4),
-            approved_minor: row.get(5),
-            currency: row.get(6),
-            decline_reason: row.get(7),
-            reason_key: row.get(8),
-            source: row.get(9),
-            merchant: row.get(10),
-            channel: row.get(11),
-        })
-        .collect();
-    let consultations = tx
-        .query(
-            "select id, logged_at, actor_kind, actor_id, action, subject_kind, subject_person_id,
-                    prison_id, fields, purpose, case_ref, recipient, outcome, request_id
-             from audit.access_log where subject_person_id = $1 order by id",
-            &[&person_id],
-        )
-        .await?
-        .iter()
-        .map(|row| LogRow {
-            id: row.get(0),
-            logged_at: row.get(1),
-            actor_kind: row.get(2),
-            actor_id: row.get(3),
-            action: row.get(4),
-            subject_kind: row.get(5),
-            subject_person_id: row.get(6),
-            prison_id: row.get(7),
-            fields: row.get(8),
-            purpose: row.get(9),
-            case_ref: row.get(10),
-            recipient: row.get(11),
-            outcome: row.get(12),
-            request_id: row.get(13),
-        })
-        .collect();
-    let processor_disclosures = tx
-        .query(
-            "select id, sent_at, method, path, pseudonym, field_names, outcome, status_code
-             from card.egress_register where person_id = $1 order by id",
-            &[&person_id],
-        )
-        .await?
-        .iter()
-        .map(|row| DisclosureLine {
-            id: row.get(0),
-            sent_at: row.get(1),
-            method: row.get(2),
-            path: row.get(3),
-            pseudonym: row.get(4),
-            field_names: row.get(5),
-            outcome: row.get(6),
-            status_code: row.get(7),
-        })
-        .collect();
-    let retention = tx
-        .query(
-            "select recorded_at, category, outcome from audit.retention_log
-             where subject_person_id = $1 order by id",
-            &[&person_id],
-        )
-        .await?
-        .iter()
-        .map(|row| RetentionLine {
-            recorded_at: row.get(0),
-            category: row.get(1),
-            outcome: row.get(2),
-        })
-        .collect();
+    let accounts = accounts(tx, person_id).await?;
+    let transactions = transactions(tx, person_id).await?;
+    let cards = cards(tx, person_id).await?;
+    let authorizations = authorizations(tx, person_id).await?;
+    let consultations = consultations(tx, person_id).await?;
+    let processor_disclosures = processor_disclosures(tx, person_id).await?;
+    let retention = retention(tx, person_id).await?;
     Ok(Some(SubjectAccessExport {
         generated_at: OffsetDateTime::now_utc(),
         person_id,
@@ -304,6 +167,201 @@ pub async fn export(
         processor_disclosures,
         retention,
     }))
+}
+
+/// The person's accounts with their balances in each account's normal direction.
+async fn accounts(
+    tx: &Transaction<'_>,
+    person_id: Uuid,
+) -> Result<Vec<AccountLine>, tokio_postgres::Error> {
+    Ok(tx
+        .query(
+            "select a.id, a.purpose, a.currency::text as currency,
+                coalesce(sum(p.amount_minor), 0)::bigint
+                  * case when a.account_type in ('asset', 'expense') then 1 else -1 end
+                  as balance_minor,
+                a.closed_at
+         from ledger_accounts a left join journal_postings p on p.account_id = a.id
+         where a.person_id = $1 group by a.id order by a.purpose, a.currency",
+            &[&person_id],
+        )
+        .await?
+        .iter()
+        .map(|row| AccountLine {
+            account_id: row.get("id"),
+            purpose: row.get("purpose"),
+            currency: row.get("currency"),
+            balance_minor: row.get("balance_minor"),
+            closed_at: row.get("closed_at"),
+        })
+        .collect())
+}
+
+/// Every posting on the person's accounts, in the account's normal direction.
+async fn transactions(
+    tx: &Transaction<'_>,
+    person_id: Uuid,
+) -> Result<Vec<TransactionLine>, tokio_postgres::Error> {
+    Ok(tx
+        .query(
+            "select p.id, p.entry_id, a.purpose,
+                p.amount_minor * case when a.account_type in ('asset', 'expense') then 1 else -1 end
+                  as amount_minor,
+                p.currency::text as currency, e.effective_date, e.recorded_at, e.description
+         from journal_postings p
+         join ledger_accounts a on a.id = p.account_id
+         join journal_entries e on e.id = p.entry_id
+         where a.person_id = $1 order by p.id",
+            &[&person_id],
+        )
+        .await?
+        .iter()
+        .map(|row| TransactionLine {
+            posting_id: row.get("id"),
+            entry_id: row.get("entry_id"),
+            account: row.get("purpose"),
+            amount_minor: row.get("amount_minor"),
+            currency: row.get("currency"),
+            effective_date: row.get("effective_date"),
+            recorded_at: row.get("recorded_at"),
+            description: row.get("description"),
+        })
+        .collect())
+}
+
+/// The person's payment cards.
+async fn cards(
+    tx: &Transaction<'_>,
+    person_id: Uuid,
+) -> Result<Vec<CardLine>, tokio_postgres::Error> {
+    Ok(tx
+        .query(
+            "select card_id, state, last4, created_at from card.cards
+         where person_id = $1 order by created_at",
+            &[&person_id],
+        )
+        .await?
+        .iter()
+        .map(|row| CardLine {
+            card_id: row.get("card_id"),
+            state: row.get("state"),
+            last4: row.get("last4"),
+            created_at: row.get("created_at"),
+        })
+        .collect())
+}
+
+/// Every card payment asked for on the person's cards, and how it was decided.
+async fn authorizations(
+    tx: &Transaction<'_>,
+    person_id: Uuid,
+) -> Result<Vec<AuthorizationLine>, tokio_postgres::Error> {
+    Ok(tx
+    .query(
+        "select a.authorization_id, a.card_id, a.created_at, a.decision, a.requested_minor,
+                a.approved_minor, a.currency::text as currency, a.decline_reason, a.reason_key, a.source,
+                a.merchant, a.channel
+         from card.authorizations a join card.cards c on c.card_id = a.card_id
+         where c.person_id = $1 order by a.created_at, a.authorization_id",
+        &[&person_id],
+    )
+    .await?
+    .iter()
+    .map(|row| AuthorizationLine {
+        authorization_id: row.get("authorization_id"),
+        card_id: row.get("card_id"),
+        created_at: row.get("created_at"),
+        decision: row.get("decision"),
+        requested_minor: row.get("requested_minor"),
+        approved_minor: row.get("approved_minor"),
+        currency: row.get("currency"),
+        decline_reason: row.get("decline_reason"),
+        reason_key: row.get("reason_key"),
+        source: row.get("source"),
+        merchant: row.get("merchant"),
+        channel: row.get("channel"),
+    })
+    .collect())
+}
+
+/// Every access-log row about the person.
+async fn consultations(
+    tx: &Transaction<'_>,
+    person_id: Uuid,
+) -> Result<Vec<LogRow>, tokio_postgres::Error> {
+    Ok(tx
+        .query(
+            "select id, logged_at, actor_kind, actor_id, action, subject_kind, subject_person_id,
+                prison_id, fields, purpose, case_ref, recipient, outcome, request_id
+         from audit.access_log where subject_person_id = $1 order by id",
+            &[&person_id],
+        )
+        .await?
+        .iter()
+        .map(|row| LogRow {
+            id: row.get("id"),
+            logged_at: row.get("logged_at"),
+            actor_kind: row.get("actor_kind"),
+            actor_id: row.get("actor_id"),
+            action: row.get("action"),
+            subject_kind: row.get("subject_kind"),
+            subject_person_id: row.get("subject_person_id"),
+            prison_id: row.get("prison_id"),
+            fields: row.get("fields"),
+            purpose: row.get("purpose"),
+            case_ref: row.get("case_ref"),
+            recipient: row.get("recipient"),
+            outcome: row.get("outcome"),
+            request_id: row.get("request_id"),
+        })
+        .collect())
+}
+
+/// What went to the card processor about the person (field names only).
+async fn processor_disclosures(
+    tx: &Transaction<'_>,
+    person_id: Uuid,
+) -> Result<Vec<DisclosureLine>, tokio_postgres::Error> {
+    Ok(tx
+        .query(
+            "select id, sent_at, method, path, pseudonym, field_names, outcome, status_code
+         from card.egress_register where person_id = $1 order by id",
+            &[&person_id],
+        )
+        .await?
+        .iter()
+        .map(|row| DisclosureLine {
+            id: row.get("id"),
+            sent_at: row.get("sent_at"),
+            method: row.get("method"),
+            path: row.get("path"),
+            pseudonym: row.get("pseudonym"),
+            field_names: row.get("field_names"),
+            outcome: row.get("outcome"),
+            status_code: row.get("status_code"),
+        })
+        .collect())
+}
+
+/// Retention runs that touched the person's data.
+async fn retention(
+    tx: &Transaction<'_>,
+    person_id: Uuid,
+) -> Result<Vec<RetentionLine>, tokio_postgres::Error> {
+    Ok(tx
+        .query(
+            "select recorded_at, category, outcome from audit.retention_log
+         where subject_person_id = $1 order by id",
+            &[&person_id],
+        )
+        .await?
+        .iter()
+        .map(|row| RetentionLine {
+            recorded_at: row.get("recorded_at"),
+            category: row.get("category"),
+            outcome: row.get("outcome"),
+        })
+        .collect())
 }
 
 fn time_text(time: OffsetDateTime) -> String {
@@ -361,7 +419,7 @@ pub fn render_text(export: &SubjectAccessExport) -> String {
             out,
             "   Released: {}\n   Restricted: {}\n   Erased: {}",
             s.released_at.map(time_text).unwrap_or_else(|| "—".into()),
-            s.restriction_reason.as_deref().unwrap_or("no"),
+            s.restriction_reason.map_or("no", RestrictionReason::as_str),
             s.erased_at.map(time_text).unwrap_or_else(|| "no".into())
         );
     }

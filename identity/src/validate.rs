@@ -50,33 +50,13 @@ pub fn short_text(
     ok.then_some(()).ok_or(invalid(code, message))
 }
 
-/// An IBAN: country, check digits, 11 to 30 alphanumerics, and the ISO 13616 mod-97 check.
+/// An IBAN: country, check digits, 11 to 30 alphanumerics, and the ISO 13616 mod-97 check
+/// ([`ledger::iban`]).
 pub fn iban(text: &str) -> Check {
-    let error = invalid("iban_invalid", "not a valid IBAN (upper case, no spaces)");
-    let bytes = text.as_bytes();
-    let shape = (15..=34).contains(&bytes.len())
-        && bytes[..2].iter().all(u8::is_ascii_uppercase)
-        && bytes[2..4].iter().all(u8::is_ascii_digit)
-        && bytes[4..]
-            .iter()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
-    if !shape {
-        return Err(error);
-    }
-    let mut remainder: u32 = 0;
-    for &byte in bytes[4..].iter().chain(&bytes[..4]) {
-        let value = if byte.is_ascii_digit() {
-            u32::from(byte - b'0')
-        } else {
-            u32::from(byte - b'A') + 10
-        };
-        remainder = if value >= 10 {
-            (remainder * 100 + value) % 97
-        } else {
-            (remainder * 10 + value) % 97
-        };
-    }
-    (remainder == 1).then_some(()).ok_or(error)
+    ledger::iban::is_valid(text).then_some(()).ok_or(invalid(
+        "iban_invalid",
+        "not a valid IBAN (upper case, no spaces)",
+    ))
 }
 
 /// A kiosk PIN: 4 to 8 digits.

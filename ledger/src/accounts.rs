@@ -47,8 +47,8 @@ impl PersonAccounts {
             .await?;
         let find = |purpose: &str| {
             rows.iter()
-                .find(|row| row.get::<_, &str>(0) == purpose)
-                .map(|row| row.get::<_, Uuid>(1))
+                .find(|row| row.get::<_, &str>("purpose") == purpose)
+                .map(|row| row.get::<_, Uuid>("id"))
                 .ok_or_else(|| {
                     LedgerError::invalid(
                         "person_accounts_missing",

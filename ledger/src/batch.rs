@@ -16,7 +16,8 @@ use crate::error::{LedgerError, LedgerResult};
 use crate::model::{AccountType, BalanceRule, ExternalRef, Overdraft, PostingDraft};
 use crate::money::{Currency, MoneyError};
 use crate::store::{
-    MAX_DESCRIPTION_LENGTH, MAX_EXTERNAL_REFS_PER_ENTRY, MAX_METADATA_BYTES, validate_postings,
+    MAX_DESCRIPTION_LENGTH, MAX_EXTERNAL_REFS_PER_ENTRY, MAX_METADATA_BYTES, balanced_per_currency,
+    validate_postings,
 };
 
 /// Most entries one call writes (a limit on everything).
@@ -86,24 +87,8 @@ struct AccountRow {
     is_hot: bool,
 }
 
-/// Posts `entries` in order. Fails as a whole on the first problem (the caller's transaction is
-/// then to be dropped).
-pub async fn post_entries(
-    tx: &Transaction<'_>,
-    entries: &[BatchEntry],
-) -> LedgerResult<Vec<BatchPosted>> {
-    if entries.is_empty() {
-        return Ok(Vec::new());
-    }
-    if entries.len() > MAX_BATCH_ENTRIES {
-        return Err(LedgerError::invalid(
-            "batch_too_large",
-            format!("at most {MAX_BATCH_ENTRIES} entries per batch"),
-        ));
-    }
-    entries.iter().try_for_each(validate_entry)?;
-
-    // Unique references: none may repeat within the batch or exist already.
+/// Unique references: none may repeat within the batch or exist already.
+async fn check_unique_refs(tx: &Transaction<'_>, entries: &[BatchEntry]) -> LedgerResult<()> {
     let mut unique_kinds = Vec::new();
     let mut unique_values = Vec::new();
     let mut seen = HashSet::new();
@@ -135,13 +120,20 @@ pub async fn post_entries(
             .await?
         {
             return Err(LedgerError::DuplicateExternalRef {
-                kind: row.get(0),
-                value: row.get(1),
+                kind: row.get("ref_kind"),
+                value: row.get("ref_value"),
             });
         }
     }
+    Ok(())
+}
 
-    // Accounts, once each.
+/// The batch's accounts, once each (sorted ids, and their rows); an unknown or closed account
+/// is an error.
+async fn load_accounts(
+    tx: &Transaction<'_>,
+    entries: &[BatchEntry],
+) -> LedgerResult<(Vec<Uuid>, HashMap<Uuid, AccountRow>)> {
     let mut account_ids: Vec<Uuid> = entries
         .iter()
         .flat_map(|e| e.postings.iter().map(|p| p.account_id))
@@ -150,50 +142,39 @@ pub async fn post_entries(
     account_ids.dedup();
     let load = tx
         .prepare_cached(
-            "select id, account_type, currency, balance_rule, is_hot, closed_at is not null
+            "select id, account_type, currency, balance_rule, is_hot, closed_at is not null as closed
              from ledger_accounts where id = any($1)",
         )
         .await?;
     let mut accounts: HashMap<Uuid, AccountRow> = HashMap::with_capacity(account_ids.len());
     for row in tx.query(&load, &[&account_ids]).await? {
-        let id: Uuid = row.get(0);
-        if row.get::<_, bool>(5) {
+        let id: Uuid = row.get("id");
+        if row.get::<_, bool>("closed") {
             return Err(LedgerError::AccountClosed(id));
         }
         accounts.insert(
             id,
             AccountRow {
-                account_type: AccountType::parse(row.get(1))?,
-                currency: Currency::from_code(row.get(2))?,
-                balance_rule: BalanceRule::parse(row.get(3))?,
-                is_hot: row.get(4),
+                account_type: AccountType::parse(row.get("account_type"))?,
+                currency: Currency::from_code(row.get("currency"))?,
+                balance_rule: BalanceRule::parse(row.get("balance_rule"))?,
+                is_hot: row.get("is_hot"),
             },
         );
     }
     if let Some(missing) = account_ids.iter().find(|id| !accounts.contains_key(id)) {
         return Err(LedgerError::UnknownAccount(*missing));
     }
+    Ok((account_ids, accounts))
+}
 
-    // Balance rows of the non-hot accounts, locked in ascending id order (as store.rs does).
-    let non_hot: Vec<Uuid> = account_ids
-        .iter()
-        .copied()
-        .filter(|id| !accounts[id].is_hot)
-        .collect();
-    let lock = tx
-        .prepare_cached(
-            "select account_id, posted_minor, held_minor from account_balances
-             where account_id = any($1) order by account_id for update",
-        )
-        .await?;
-    let mut balances: BTreeMap<Uuid, (i64, i64)> = tx
-        .query(&lock, &[&non_hot])
-        .await?
-        .into_iter()
-        .map(|row| (row.get(0), (row.get(1), row.get(2))))
-        .collect();
-
-    // Apply the entries in order, checking each against the balances left by the ones before.
+/// Applies the entries in order to the locked `balances`, checking each against the balances
+/// left by the ones before; returns whether each overdraws on purpose.
+fn apply_entries(
+    entries: &[BatchEntry],
+    accounts: &HashMap<Uuid, AccountRow>,
+    balances: &mut BTreeMap<Uuid, (i64, i64)>,
+) -> LedgerResult<Vec<bool>> {
     let mut flagged = Vec::with_capacity(entries.len());
     for entry in entries {
         let mut delta: BTreeMap<Uuid, i64> = BTreeMap::new();
@@ -247,10 +228,67 @@ pub async fn post_entries(
         }
         flagged.push(overdraft_flagged);
     }
+    Ok(flagged)
+}
+
+/// Posts `entries` in order. Fails as a whole on the first problem (the caller's transaction is
+/// then to be dropped).
+pub async fn post_entries(
+    tx: &Transaction<'_>,
+    entries: &[BatchEntry],
+) -> LedgerResult<Vec<BatchPosted>> {
+    if entries.is_empty() {
+        return Ok(Vec::new());
+    }
+    if entries.len() > MAX_BATCH_ENTRIES {
+        return Err(LedgerError::invalid(
+            "batch_too_large",
+            format!("at most {MAX_BATCH_ENTRIES} entries per batch"),
+        ));
+    }
+    entries.iter().try_for_each(validate_entry)?;
+    debug_assert!(
+        entries
+            .iter()
+            .all(|entry| balanced_per_currency(&entry.postings)),
+        "every entry of a batch balances per currency"
+    );
+
+    check_unique_refs(tx, entries).await?;
+
+    let (account_ids, accounts) = load_accounts(tx, entries).await?;
+
+    // Balance rows of the non-hot accounts, locked in ascending id order (as store.rs does).
+    let non_hot: Vec<Uuid> = account_ids
+        .iter()
+        .copied()
+        .filter(|id| !accounts[id].is_hot)
+        .collect();
+    let lock = tx
+        .prepare_cached(
+            "select account_id, posted_minor, held_minor from account_balances
+             where account_id = any($1) order by account_id for update",
+        )
+        .await?;
+    let mut balances: BTreeMap<Uuid, (i64, i64)> = tx
+        .query(&lock, &[&non_hot])
+        .await?
+        .into_iter()
+        .map(|row| {
+            (
+                row.get("account_id"),
+                (row.get("posted_minor"), row.get("held_minor")),
+            )
+        })
+        .collect();
+
+    let flagged = apply_entries(entries, &accounts, &mut balances)?;
 
     // One recording time for the whole batch: it is one business event.
-    let now = tx.prepare_cached("select clock_timestamp()").await?;
-    let recorded_at: OffsetDateTime = tx.query_one(&now, &[]).await?.get(0);
+    let now = tx
+        .prepare_cached("select clock_timestamp() as recorded_at")
+        .await?;
+    let recorded_at: OffsetDateTime = tx.query_one(&now, &[]).await?.get("recorded_at");
 
     // Every parameter is built before anything is sent: the four writes then go out pipelined
     // (no round trip between them) and run one after the other in this transaction. Should one
@@ -365,7 +403,7 @@ pub async fn post_entries(
     )?;
     let seqs: HashMap<Uuid, i64> = entry_rows
         .into_iter()
-        .map(|row| (row.get(0), row.get(1)))
+        .map(|row| (row.get("id"), row.get("seq")))
         .collect();
 
     Ok(ids

@@ -99,10 +99,13 @@ pub async fn migrations_current(
 ) -> Result<bool, DbError> {
     let latest = embedded_migrations().iter().map(|m| m.0).max().unwrap_or(0);
     let row = client
-        .query_opt("select max(version) from refinery_schema_history", &[])
+        .query_opt(
+            "select max(version) as version from refinery_schema_history",
+            &[],
+        )
         .await;
     match row {
-        Ok(Some(row)) => Ok(row.get::<_, Option<i32>>(0).unwrap_or(0) >= latest),
+        Ok(Some(row)) => Ok(row.get::<_, Option<i32>>("version").unwrap_or(0) >= latest),
         Ok(None) => Ok(false),
         // No history table yet: nothing applied.
         Err(_) => Ok(false),

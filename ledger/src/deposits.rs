@@ -72,10 +72,14 @@ pub async fn publish_deposit_rules(
     }
     let next = tx
         .prepare_cached(
-            "select coalesce(max(version), 0) + 1 from controls.deposit_rules where prison_id = $1",
+            "select coalesce(max(version), 0) + 1 as version from controls.deposit_rules
+             where prison_id = $1",
         )
         .await?;
-    let version: i32 = tx.query_one(&next, &[&rules.prison_id]).await?.get(0);
+    let version: i32 = tx
+        .query_one(&next, &[&rules.prison_id])
+        .await?
+        .get("version");
     let to_i32 = |n: u32| i32::try_from(n).map_err(|_| LedgerError::from(MoneyError::Overflow));
     let insert = tx
         .prepare_cached(
@@ -128,16 +132,16 @@ pub async fn deposit_rules(
     let Some(row) = client.query_opt(&statement, &[&prison_id]).await? else {
         return Ok(DepositRules::defaults(prison_id, currency));
     };
-    let stored = Currency::from_code(row.get::<_, &str>(1))?;
-    let count = |i: usize| u32::try_from(row.get::<_, i32>(i)).unwrap_or(1);
+    let stored = Currency::from_code(row.get::<_, &str>("currency"))?;
+    let count = |column: &str| u32::try_from(row.get::<_, i32>(column)).unwrap_or(1);
     Ok(DepositRules {
         prison_id,
-        version: count(0),
-        review_threshold: Money::new(row.get(2), stored),
-        monitoring_window_days: count(3),
-        max_senders_per_prisoner: count(4),
-        max_prisoners_per_sender: count(5),
-        high_amount: Money::new(row.get(6), stored),
+        version: count("version"),
+        review_threshold: Money::new(row.get("review_threshold_minor"), stored),
+        monitoring_window_days: count("monitoring_window_days"),
+        max_senders_per_prisoner: count("max_senders_per_prisoner"),
+        max_prisoners_per_sender: count("max_prisoners_per_sender"),
+        high_amount: Money::new(row.get("high_amount_minor"), stored),
     })
 }
 
@@ -188,7 +192,7 @@ pub async fn is_sender_approved(
     Ok(client
         .query_opt(&statement, &[&person_id, &sender_id])
         .await?
-        .is_some_and(|row| row.get(0)))
+        .is_some_and(|row| row.get("approved")))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -200,6 +204,27 @@ pub enum DepositState {
     PendingReview,
     Accepted,
     Rejected,
+}
+
+impl DepositState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DepositState::PendingReview => "pending_review",
+            DepositState::Accepted => "accepted",
+            DepositState::Rejected => "rejected",
+        }
+    }
+
+    /// A review decision as `controls.deposit_decisions` stores it: accepted or rejected, and
+    /// anything else an error (never read as a default).
+    fn decided(text: &str) -> LedgerResult<DepositState> {
+        [DepositState::Accepted, DepositState::Rejected]
+            .into_iter()
+            .find(|state| state.as_str() == text)
+            .ok_or_else(|| {
+                LedgerError::invalid("deposit_state_invalid", "unknown deposit decision state")
+            })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -449,9 +474,10 @@ async fn raise_flags(
         .prepare_cached(
             "select
                 (select count(distinct sender_id) from controls.deposits
-                 where person_id = $1 and received_at > clock_timestamp() - make_interval(days => $3)),
+                 where person_id = $1 and received_at > clock_timestamp() - make_interval(days => $3)) as senders,
                 (select count(distinct person_id) from controls.deposits
-                 where sender_id = $2 and received_at > clock_timestamp() - make_interval(days => $3))",
+                 where sender_id = $2 and received_at > clock_timestamp() - make_interval(days => $3))
+                as prisoners",
         )
         .await?;
     let window_days = i32::try_from(rules.monitoring_window_days).unwrap_or(28);
@@ -461,8 +487,8 @@ async fn raise_flags(
             &[&command.person_id, &command.sender_id, &window_days],
         )
         .await?;
-    let senders: i64 = row.get(0);
-    let prisoners: i64 = row.get(1);
+    let senders: i64 = row.get("senders");
+    let prisoners: i64 = row.get("prisoners");
     let mut raised = Vec::new();
     if senders > i64::from(rules.max_senders_per_prisoner) {
         raised.push((
@@ -524,24 +550,23 @@ pub async fn deposit(client: &impl GenericClient, deposit_id: Uuid) -> LedgerRes
         .query_opt(&statement, &[&deposit_id])
         .await?
         .ok_or_else(|| LedgerError::invalid("unknown_deposit", "no such deposit"))?;
-    let currency = Currency::from_code(row.get::<_, &str>(4))?;
-    let held: bool = row.get(6);
-    let decided: Option<String> = row.get(7);
-    let state = match decided.as_deref() {
-        Some("accepted") => DepositState::Accepted,
-        Some(_) => DepositState::Rejected,
+    let currency = Currency::from_code(row.get::<_, &str>("currency"))?;
+    let held: bool = row.get("held_for_review");
+    let decided: Option<&str> = row.get("state");
+    let state = match decided {
+        Some(text) => DepositState::decided(text)?,
         None if held => DepositState::PendingReview,
         None => DepositState::Accepted,
     };
     Ok(Deposit {
         deposit_id,
-        person_id: row.get(0),
-        prison_id: row.get(1),
-        sender_id: row.get(2),
-        amount: Money::new(row.get(3), currency),
+        person_id: row.get("person_id"),
+        prison_id: row.get("prison_id"),
+        sender_id: row.get("sender_id"),
+        amount: Money::new(row.get("amount_minor"), currency),
         state,
-        received_entry_id: row.get(5),
-        decision_entry_id: row.get(8),
+        received_entry_id: row.get("received_entry_id"),
+        decision_entry_id: row.get("entry_id"),
     })
 }
 
@@ -564,7 +589,7 @@ pub async fn pending_deposits(
         .query(&statement, &[&prison_id, &limit.clamp(1, 500)])
         .await?
         .iter()
-        .map(|row| row.get(0))
+        .map(|row| row.get("deposit_id"))
         .collect())
 }
 
@@ -575,12 +600,14 @@ pub async fn received_by(
     received_entry_id: Uuid,
 ) -> LedgerResult<Option<String>> {
     let statement = client
-        .prepare_cached("select metadata->>'received_by' from journal_entries where id = $1")
+        .prepare_cached(
+            "select metadata->>'received_by' as received_by from journal_entries where id = $1",
+        )
         .await?;
     Ok(client
         .query_opt(&statement, &[&received_entry_id])
         .await?
-        .and_then(|row| row.get(0)))
+        .and_then(|row| row.get("received_by")))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -688,9 +715,9 @@ pub async fn review_deposit(
         &[
             &current.deposit_id,
             &if command.accept {
-                "accepted"
+                DepositState::Accepted.as_str()
             } else {
-                "rejected"
+                DepositState::Rejected.as_str()
             },
             &entry_id,
             &command.reason,
@@ -735,13 +762,13 @@ pub async fn open_flags(
         .await?
         .iter()
         .map(|row| MonitoringFlag {
-            id: row.get(0),
+            id: row.get("id"),
             prison_id,
-            rule: row.get(1),
-            person_id: row.get(2),
-            sender_id: row.get(3),
-            deposit_id: row.get(4),
-            detail: row.get(5),
+            rule: row.get("rule"),
+            person_id: row.get("person_id"),
+            sender_id: row.get("sender_id"),
+            deposit_id: row.get("deposit_id"),
+            detail: row.get("detail"),
         })
         .collect())
 }

@@ -60,12 +60,12 @@ pub async fn begin<T: DeserializeOwned>(
             request_sha256,
         })),
         Some(row) => {
-            let stored_command: String = row.get(0);
-            let stored_sha256: Vec<u8> = row.get(1);
+            let stored_command: String = row.get("command");
+            let stored_sha256: Vec<u8> = row.get("request_sha256");
             if stored_command != command || stored_sha256 != request_sha256 {
                 return Err(LedgerError::IdempotencyConflict);
             }
-            let result: serde_json::Value = row.get(2);
+            let result: serde_json::Value = row.get("result");
             Ok(Begun::Replayed(serde_json::from_value(result)?))
         }
     }

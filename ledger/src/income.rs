@@ -120,14 +120,14 @@ pub async fn publish_rule_set(
     .await?;
     let next = tx
         .prepare_cached(
-            "select coalesce(max(version), 0) + 1 from controls.allocation_rule_sets
+            "select coalesce(max(version), 0) + 1 as version from controls.allocation_rule_sets
              where prison_id = $1 and income_kind = $2",
         )
         .await?;
     let version: i32 = tx
         .query_one(&next, &[&prison_id, &income_kind.as_str()])
         .await?
-        .get(0);
+        .get("version");
     let insert = tx
         .prepare_cached(
             "insert into controls.allocation_rule_sets
@@ -182,7 +182,7 @@ pub async fn current_rule_set(
             currency,
         ));
     };
-    let stored_currency = Currency::from_code(row.get::<_, &str>(1))?;
+    let stored_currency = Currency::from_code(row.get::<_, &str>("currency"))?;
     if stored_currency != currency {
         return Err(LedgerError::invalid(
             "currency_mismatch",
@@ -192,9 +192,9 @@ pub async fn current_rule_set(
     Ok(RuleSet {
         prison_id,
         income_kind,
-        version: u32::try_from(row.get::<_, i32>(0)).unwrap_or(0),
-        rules: serde_json::from_value(row.get(2))?,
-        minimum_spendable: Money::new(row.get(3), currency),
+        version: u32::try_from(row.get::<_, i32>("version")).unwrap_or(0),
+        rules: serde_json::from_value(row.get("rules"))?,
+        minimum_spendable: Money::new(row.get("minimum_spendable_minor"), currency),
     })
 }
 
@@ -217,7 +217,7 @@ pub(crate) async fn allocation_balances(
     let rows = client.query(&statement, &[&ids.as_slice()]).await?;
     let mut balances = BTreeMap::new();
     for row in rows {
-        let id: Uuid = row.get(0);
+        let id: Uuid = row.get("account_id");
         let purpose = if id == accounts.spendable {
             Purpose::Spendable
         } else if id == accounts.release_savings {
@@ -225,7 +225,7 @@ pub(crate) async fn allocation_balances(
         } else {
             Purpose::Restitution
         };
-        balances.insert(purpose, Money::new(row.get(1), currency));
+        balances.insert(purpose, Money::new(row.get("posted_minor"), currency));
     }
     Ok(balances)
 }

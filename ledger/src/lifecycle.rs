@@ -591,8 +591,8 @@ async fn close(tx: &Transaction<'_>, command: &Closure, why: &'static str) -> Le
 }
 
 async fn db_now(tx: &Transaction<'_>) -> LedgerResult<OffsetDateTime> {
-    let statement = tx.prepare_cached("select clock_timestamp()").await?;
-    Ok(tx.query_one(&statement, &[]).await?.get(0))
+    let statement = tx.prepare_cached("select clock_timestamp() as now").await?;
+    Ok(tx.query_one(&statement, &[]).await?.get("now"))
 }
 
 async fn currency_of_person(tx: &Transaction<'_>, person_id: Uuid) -> LedgerResult<Currency> {
@@ -608,7 +608,7 @@ async fn currency_of_person(tx: &Transaction<'_>, person_id: Uuid) -> LedgerResu
         .ok_or_else(|| {
             LedgerError::invalid("person_accounts_missing", "the person has no accounts")
         })?;
-    Ok(Currency::from_code(row.get::<_, &str>(0))?)
+    Ok(Currency::from_code(row.get::<_, &str>("currency"))?)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -800,7 +800,7 @@ async fn mode_before_freeze(tx: &Transaction<'_>, person_id: Uuid) -> LedgerResu
         )
         .await?;
     match tx.query_opt(&statement, &[&person_id]).await? {
-        Some(row) => Ok(serde_json::from_value(row.get(0))?),
+        Some(row) => Ok(serde_json::from_value(row.get("mode"))?),
         None => Ok(CardMode::Inside),
     }
 }

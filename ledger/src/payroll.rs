@@ -20,7 +20,7 @@ use crate::income::{IncomeKind, credit_parts, current_rule_set};
 use crate::model::{
     AccountType, ExternalRef, Overdraft, PostingDraft, institution_purpose, person_purpose,
 };
-use crate::money::{Money, MoneyError};
+use crate::money::{Currency, Money, MoneyError};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PayrollLine {
@@ -58,13 +58,10 @@ fn invalid(code: &'static str, message: impl Into<String>) -> LedgerError {
     LedgerError::invalid(code, message)
 }
 
-/// Posts a payroll batch. All lines or none: an unknown person, a person placed in another
-/// prison, a closed account or a bad amount fails the whole batch. Replaying the same batch key
-/// with the same lines returns the first result; with other lines it is `idempotency_conflict`.
-pub async fn post_payroll(
-    tx: &Transaction<'_>,
-    batch: &PayrollBatch,
-) -> LedgerResult<PayrollPosted> {
+/// What can be checked before the database: the batch key, the kind, 1 to
+/// [`MAX_BATCH_ENTRIES`] lines of positive amounts in one currency. Returns that currency and
+/// the batch's total.
+fn checked_lines(batch: &PayrollBatch) -> LedgerResult<(Currency, Money)> {
     if batch.batch_key.is_empty() || batch.batch_key.len() > 150 {
         return Err(invalid(
             "batch_key_invalid",
@@ -109,18 +106,19 @@ pub async fn post_payroll(
         }
         total = total.checked_add(line.amount)?;
     }
-    let claim = match idempotency::begin(
-        tx,
-        &format!("payroll:{}", batch.batch_key),
-        "controls.payroll",
-        batch,
-    )
-    .await?
-    {
-        Begun::Replayed(done) => return Ok(done),
-        Begun::Fresh(claim) => claim,
-    };
+    Ok((currency, total))
+}
 
+/// Per person, the posted balances of the sub-accounts allocation rules may look at.
+type PersonBalances = HashMap<Uuid, BTreeMap<Purpose, Money>>;
+
+/// The sub-accounts of every person the batch pays, and their balances; an error if one is not
+/// placed in the batch's prison or lacks an open sub-account in `currency`.
+async fn persons_accounts(
+    tx: &Transaction<'_>,
+    batch: &PayrollBatch,
+    currency: Currency,
+) -> LedgerResult<(HashMap<Uuid, PersonAccounts>, PersonBalances)> {
     let mut persons: Vec<Uuid> = batch.lines.iter().map(|l| l.person_id).collect();
     persons.sort();
     persons.dedup();
@@ -136,7 +134,7 @@ pub async fn post_payroll(
             "select p.person_id,
                     (select m.prison_id from controls.card_modes m
                      where m.person_id = p.person_id and m.effective_from <= clock_timestamp()
-                     order by m.effective_from desc, m.id desc limit 1)
+                     order by m.effective_from desc, m.id desc limit 1) as prison_id
              from unnest($1::uuid[]) as p(person_id)",
         )
         .await?;
@@ -159,8 +157,8 @@ pub async fn post_payroll(
         tx.query(&sub_accounts, &account_params)
     )?;
     for row in place_rows {
-        if row.get::<_, Option<Uuid>>(1) != Some(batch.prison_id) {
-            let person: Uuid = row.get(0);
+        if row.get::<_, Option<Uuid>>("prison_id") != Some(batch.prison_id) {
+            let person: Uuid = row.get("person_id");
             return Err(invalid(
                 "person_not_in_prison",
                 format!("person {person} is not placed in this prison"),
@@ -170,15 +168,16 @@ pub async fn post_payroll(
     // spendable, release savings, held deposits, restitution: (account, posted balance).
     let mut found: HashMap<Uuid, [Option<(Uuid, i64)>; 4]> = HashMap::with_capacity(persons.len());
     for row in account_rows {
-        let slot = match row.get::<_, &str>(1) {
+        let slot = match row.get::<_, &str>("purpose") {
             person_purpose::SPENDABLE => 0,
             person_purpose::RELEASE_SAVINGS => 1,
             person_purpose::HELD_DEPOSITS => 2,
             person_purpose::RESTITUTION => 3,
             _ => continue,
         };
-        let posted_minor = row.get::<_, Option<i64>>(3).unwrap_or(0);
-        found.entry(row.get(0)).or_default()[slot].get_or_insert((row.get(2), posted_minor));
+        let posted_minor = row.get::<_, Option<i64>>("posted_minor").unwrap_or(0);
+        found.entry(row.get("person_id")).or_default()[slot]
+            .get_or_insert((row.get("id"), posted_minor));
     }
     let mut accounts: HashMap<Uuid, PersonAccounts> = HashMap::with_capacity(persons.len());
     let mut balances: HashMap<Uuid, BTreeMap<Purpose, Money>> =
@@ -219,6 +218,30 @@ pub async fn post_payroll(
             ]),
         );
     }
+    Ok((accounts, balances))
+}
+
+/// Posts a payroll batch. All lines or none: an unknown person, a person placed in another
+/// prison, a closed account or a bad amount fails the whole batch. Replaying the same batch key
+/// with the same lines returns the first result; with other lines it is `idempotency_conflict`.
+pub async fn post_payroll(
+    tx: &Transaction<'_>,
+    batch: &PayrollBatch,
+) -> LedgerResult<PayrollPosted> {
+    let (currency, total) = checked_lines(batch)?;
+    let claim = match idempotency::begin(
+        tx,
+        &format!("payroll:{}", batch.batch_key),
+        "controls.payroll",
+        batch,
+    )
+    .await?
+    {
+        Begun::Replayed(done) => return Ok(done),
+        Begun::Fresh(claim) => claim,
+    };
+
+    let (accounts, mut balances) = persons_accounts(tx, batch, currency).await?;
 
     let rules = current_rule_set(tx, batch.prison_id, batch.kind, currency).await?;
     let wages = institution_account(

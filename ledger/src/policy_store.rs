@@ -121,10 +121,11 @@ pub async fn publish_policy(
     lock_name(tx, &format!("policy:{}", policy.id)).await?;
     let next = tx
         .prepare_cached(
-            "select coalesce(max(version), 0) + 1 from controls.policies where policy_id = $1",
+            "select coalesce(max(version), 0) + 1 as version from controls.policies
+             where policy_id = $1",
         )
         .await?;
-    let version: i32 = tx.query_one(&next, &[&policy.id]).await?.get(0);
+    let version: i32 = tx.query_one(&next, &[&policy.id]).await?.get("version");
     let mut stored = policy.clone();
     stored.version = u32::try_from(version)
         .map_err(|_| LedgerError::invalid("policy_invalid", "version out of range"))?;
@@ -179,7 +180,7 @@ pub async fn assign_policy(
             format!("no policy {policy_id:?}"),
         ));
     };
-    if row.get::<_, String>(0) != regime_str(regime) {
+    if row.get::<_, String>("regime") != regime_str(regime) {
         return Err(LedgerError::invalid(
             "policy_regime_mismatch",
             "the policy was written for another regime",
@@ -240,7 +241,7 @@ pub async fn assigned_policy(
              select a.policy_id, a.time_zone, a.effective_from, a.assigned_by,
                     (select cp.policy from controls.policies cp
                      where cp.policy_id = a.policy_id and cp.effective_from <= $3
-                     order by cp.version desc limit 1)
+                     order by cp.version desc limit 1) as policy
              from a",
         )
         .await?;
@@ -251,16 +252,16 @@ pub async fn assigned_policy(
         return Ok(None);
     };
     let policy = row
-        .get::<_, Option<serde_json::Value>>(4)
+        .get::<_, Option<serde_json::Value>>("policy")
         .map(serde_json::from_value)
         .transpose()?;
     Ok(Some(AssignedPolicy {
         prison_id,
         regime,
-        policy_id: row.get(0),
-        time_zone: row.get(1),
-        effective_from: row.get(2),
-        assigned_by: row.get(3),
+        policy_id: row.get("policy_id"),
+        time_zone: row.get("time_zone"),
+        effective_from: row.get("effective_from"),
+        assigned_by: row.get("assigned_by"),
         policy,
     }))
 }
@@ -280,7 +281,7 @@ pub async fn policy_owner(
     Ok(client
         .query_opt(&statement, &[&policy_id])
         .await?
-        .map(|row| row.get(0)))
+        .map(|row| row.get("prison_id")))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -302,11 +303,11 @@ pub struct Placement {
 fn placement_from_row(person_id: Uuid, row: &tokio_postgres::Row) -> LedgerResult<Placement> {
     Ok(Placement {
         person_id,
-        prison_id: row.get(0),
-        regime: parse_regime(row.get(1))?,
-        mode: serde_json::from_value(row.get(2))?,
-        reason: row.get(3),
-        since: row.get(4),
+        prison_id: row.get("prison_id"),
+        regime: parse_regime(row.get("regime"))?,
+        mode: serde_json::from_value(row.get("mode"))?,
+        reason: row.get("reason"),
+        since: row.get("effective_from"),
     })
 }
 
@@ -407,7 +408,7 @@ pub(crate) async fn record_mode(tx: &Transaction<'_>, row: ModeRow<'_>) -> Ledge
             ],
         )
         .await?
-        .get(0);
+        .get("effective_from");
     Ok(Placement {
         person_id,
         prison_id,
@@ -496,14 +497,14 @@ pub async fn grant_override(
     }
     let existing = tx
         .prepare_cached(
-            "select person_id, coalesce(max(version), 0) from controls.policy_overrides
+            "select person_id, coalesce(max(version), 0) as version from controls.policy_overrides
              where override_id = $1 group by person_id",
         )
         .await?;
     let rows = tx.query(&existing, &[&command.item.id]).await?;
     if rows
         .iter()
-        .any(|row| row.get::<_, Uuid>(0) != command.person_id)
+        .any(|row| row.get::<_, Uuid>("person_id") != command.person_id)
     {
         return Err(LedgerError::invalid(
             "override_invalid",
@@ -519,7 +520,7 @@ pub async fn grant_override(
             "a revoked override cannot get new versions; grant a new one",
         ));
     }
-    let version = rows.first().map_or(0, |row| row.get::<_, i32>(1)) + 1;
+    let version = rows.first().map_or(0, |row| row.get::<_, i32>("version")) + 1;
     let insert = tx
         .prepare_cached(
             "insert into controls.policy_overrides
@@ -581,7 +582,7 @@ pub async fn latest_override(
             "select o.person_id, o.prison_id, o.version, o.change, o.reason, o.requested_by,
                     o.approved_by, o.effective_from, o.effective_until,
                     exists (select 1 from controls.override_revocations r
-                            where r.override_id = o.override_id)
+                            where r.override_id = o.override_id) as revoked
              from controls.policy_overrides o where o.override_id = $1
              order by o.version desc limit 1",
         )
@@ -590,19 +591,19 @@ pub async fn latest_override(
         return Ok(None);
     };
     Ok(Some(StoredOverride {
-        person_id: row.get(0),
-        prison_id: row.get(1),
+        person_id: row.get("person_id"),
+        prison_id: row.get("prison_id"),
         item: PolicyOverride {
             id: override_id.to_owned(),
-            version: u32::try_from(row.get::<_, i32>(2)).unwrap_or(0),
-            change: serde_json::from_value(row.get(3))?,
-            reason: row.get(4),
-            requested_by: row.get(5),
-            approved_by: row.get(6),
+            version: u32::try_from(row.get::<_, i32>("version")).unwrap_or(0),
+            change: serde_json::from_value(row.get("change"))?,
+            reason: row.get("reason"),
+            requested_by: row.get("requested_by"),
+            approved_by: row.get("approved_by"),
         },
-        effective_from: row.get(7),
-        effective_until: row.get(8),
-        revoked: row.get(9),
+        effective_from: row.get("effective_from"),
+        effective_until: row.get("effective_until"),
+        revoked: row.get("revoked"),
     }))
 }
 
@@ -737,7 +738,7 @@ pub async fn effective_controls_many(
     let rows = client.query(&statement, &[&person_ids, &moments]).await?;
     let mut controls: Vec<Option<EffectiveControls>> = vec![None; requests.len()];
     for row in rows {
-        let index = usize::try_from(row.get::<_, i64>(8) - 1)
+        let index = usize::try_from(row.get::<_, i64>("n") - 1)
             .map_err(|_| LedgerError::invalid("ordinality", "row number out of range"))?;
         let Some((person_id, _)) = requests.get(index) else {
             continue;
@@ -752,16 +753,16 @@ fn controls_from_row(
     row: &tokio_postgres::Row,
 ) -> LedgerResult<Option<EffectiveControls>> {
     let placement = placement_from_row(person_id, row)?;
-    let Some(template) = row.get::<_, Option<serde_json::Value>>(6) else {
+    let Some(template) = row.get::<_, Option<serde_json::Value>>("policy") else {
         return Ok(None);
     };
     let template: Policy = serde_json::from_value(template)?;
-    let overrides: Vec<PolicyOverride> = serde_json::from_value(row.get(7))?;
+    let overrides: Vec<PolicyOverride> = serde_json::from_value(row.get("overrides"))?;
     let policy = template
         .with_overrides(&overrides)
         .map_err(controls_error)?;
     let time_zone_name = row
-        .get::<_, Option<String>>(5)
+        .get::<_, Option<String>>("time_zone")
         .unwrap_or_else(|| DEFAULT_TIME_ZONE.to_owned());
     Ok(Some(EffectiveControls {
         placement,

@@ -45,11 +45,14 @@ pub async fn committed_horizon(
 ) -> LedgerResult<Option<i64>> {
     let row = client
         .query_one(
-            &format!("select last_value - case when is_called then 0 else 1 end from {sequence}"),
+            &format!(
+                "select last_value - case when is_called then 0 else 1 end as horizon
+                 from {sequence}"
+            ),
             &[],
         )
         .await?;
-    let horizon: i64 = row.get(0);
+    let horizon: i64 = row.get("horizon");
     let writers: Vec<String> = client
         .query(
             "select distinct virtualtransaction from pg_locks
@@ -60,19 +63,19 @@ pub async fn committed_horizon(
         )
         .await?
         .iter()
-        .map(|row| row.get(0))
+        .map(|row| row.get("virtualtransaction"))
         .collect();
     let deadline = tokio::time::Instant::now() + wait;
     loop {
         let running: i64 = client
             .query_one(
-                "select count(*) from pg_locks
+                "select count(*) as running from pg_locks
                  where virtualtransaction = any($1) and locktype = 'relation'
                    and relation = $2::text::regclass",
                 &[&writers, &table],
             )
             .await?
-            .get(0);
+            .get("running");
         if running == 0 {
             return Ok(Some(horizon));
         }
@@ -207,9 +210,10 @@ async fn journal_range(
 ) -> LedgerResult<([u8; 32], i64, i64)> {
     let rows = client
         .query(
-            "select e.seq, e.id, e.effective_date, e.recorded_at, e.description, e.metadata::text,
-                    e.reverses_entry_id, e.overdraft_flagged,
-                    p.id, p.account_id, p.currency::text, p.amount_minor, p.recorded_at
+            "select e.seq, e.id as entry_id, e.effective_date, e.recorded_at, e.description,
+                    e.metadata::text as metadata, e.reverses_entry_id, e.overdraft_flagged,
+                    p.id as posting_id, p.account_id, p.currency::text as currency, p.amount_minor,
+                    p.recorded_at as posting_recorded_at
              from journal_entries e left join journal_postings p on p.entry_id = e.id
              where e.seq between $1 and $2
              order by e.seq, p.id",
@@ -220,28 +224,31 @@ async fn journal_range(
     let (mut entries, mut postings) = (0i64, 0i64);
     let mut current: Option<i64> = None;
     for row in &rows {
-        let seq: i64 = row.get(0);
+        let seq: i64 = row.get("seq");
         if current != Some(seq) {
             current = Some(seq);
             entries += 1;
             hasher.tag(b'E');
             hasher.i64(seq);
-            hasher.uuid(row.get(1));
-            hasher.date(row.get(2));
-            hasher.time(row.get(3));
-            hasher.text(row.get(4));
-            hasher.text(row.get(5));
-            hasher.opt(row.get::<_, Option<Uuid>>(6), RangeHasher::uuid);
-            hasher.bool(row.get(7));
+            hasher.uuid(row.get("entry_id"));
+            hasher.date(row.get("effective_date"));
+            hasher.time(row.get("recorded_at"));
+            hasher.text(row.get("description"));
+            hasher.text(row.get("metadata"));
+            hasher.opt(
+                row.get::<_, Option<Uuid>>("reverses_entry_id"),
+                RangeHasher::uuid,
+            );
+            hasher.bool(row.get("overdraft_flagged"));
         }
-        if let Some(posting_id) = row.get::<_, Option<i64>>(8) {
+        if let Some(posting_id) = row.get::<_, Option<i64>>("posting_id") {
             postings += 1;
             hasher.tag(b'P');
             hasher.i64(posting_id);
-            hasher.uuid(row.get(9));
-            hasher.text(row.get(10));
-            hasher.i64(row.get(11));
-            hasher.time(row.get(12));
+            hasher.uuid(row.get("account_id"));
+            hasher.text(row.get("currency"));
+            hasher.i64(row.get("amount_minor"));
+            hasher.time(row.get("posting_recorded_at"));
         }
     }
     Ok((hasher.finish(), entries, postings))
@@ -249,14 +256,14 @@ async fn journal_range(
 
 fn checkpoint_from_row(row: &tokio_postgres::Row) -> Checkpoint {
     Checkpoint {
-        n: row.get(0),
-        first: row.get(1),
-        last: row.get(2),
-        counts: vec![row.get(3), row.get(4)],
-        range_sha256: row.get(5),
-        previous_sha256: row.get(6),
-        checkpoint_sha256: row.get(7),
-        sealed_at: row.get(8),
+        n: row.get("n"),
+        first: row.get("first_seq"),
+        last: row.get("last_seq"),
+        counts: vec![row.get("entries"), row.get("postings")],
+        range_sha256: row.get("range_sha256"),
+        previous_sha256: row.get("previous_sha256"),
+        checkpoint_sha256: row.get("checkpoint_sha256"),
+        sealed_at: row.get("sealed_at"),
     }
 }
 
@@ -301,9 +308,9 @@ pub async fn seal_journal(
             .await?;
         let (n, first, previous_hash) = match &previous {
             Some(row) => (
-                row.get::<_, i64>(0) + 1,
-                row.get::<_, i64>(1) + 1,
-                Some(row.get::<_, Vec<u8>>(2)),
+                row.get::<_, i64>("n") + 1,
+                row.get::<_, i64>("last_seq") + 1,
+                Some(row.get::<_, Vec<u8>>("checkpoint_sha256")),
             ),
             None => (1, 1, None),
         };
@@ -318,7 +325,7 @@ pub async fn seal_journal(
                 &[&first, &horizon, &(MAX_ENTRIES_PER_CHECKPOINT - 1)],
             )
             .await?;
-        let last = cut.map_or(horizon, |row| row.get(0));
+        let last = cut.map_or(horizon, |row| row.get("seq"));
         let (range, entries, postings) = journal_range(&tx, first, last).await?;
         if entries == 0 {
             break;
@@ -431,9 +438,12 @@ pub async fn verify_journal(client: &impl GenericClient) -> LedgerResult<Check> 
         problems.extend(range_problem(checkpoint, &hash, &[entries, postings]));
     }
     let below: i64 = client
-        .query_one("select count(*) from journal_entries where seq < 1", &[])
+        .query_one(
+            "select count(*) as below from journal_entries where seq < 1",
+            &[],
+        )
         .await?
-        .get(0);
+        .get("below");
     if below > 0 {
         problems.push(format!(
             "{below} entries numbered below 1, outside every range"
@@ -466,7 +476,7 @@ async fn account_range(
 ) -> LedgerResult<([u8; 32], i64)> {
     let rows = client
         .query(
-            "select seq, id, code, account_type, currency::text, owner_kind, person_id, purpose,
+            "select seq, id, code, account_type, currency::text as currency, owner_kind, person_id, purpose,
                     balance_rule, is_hot, created_at
              from ledger_accounts where seq between $1 and $2 order by seq",
             &[&first, &last],
@@ -475,31 +485,31 @@ async fn account_range(
     let mut hasher = RangeHasher::new(ACCOUNT_RANGE_DOMAIN);
     for row in &rows {
         hasher.tag(b'A');
-        hasher.i64(row.get(0));
-        hasher.uuid(row.get(1));
-        hasher.text(row.get(2));
-        hasher.text(row.get(3));
-        hasher.text(row.get(4));
-        hasher.text(row.get(5));
-        hasher.opt(row.get::<_, Option<Uuid>>(6), RangeHasher::uuid);
-        hasher.text(row.get(7));
-        hasher.text(row.get(8));
-        hasher.bool(row.get(9));
-        hasher.time(row.get(10));
+        hasher.i64(row.get("seq"));
+        hasher.uuid(row.get("id"));
+        hasher.text(row.get("code"));
+        hasher.text(row.get("account_type"));
+        hasher.text(row.get("currency"));
+        hasher.text(row.get("owner_kind"));
+        hasher.opt(row.get::<_, Option<Uuid>>("person_id"), RangeHasher::uuid);
+        hasher.text(row.get("purpose"));
+        hasher.text(row.get("balance_rule"));
+        hasher.bool(row.get("is_hot"));
+        hasher.time(row.get("created_at"));
     }
     Ok((hasher.finish(), rows.len() as i64))
 }
 
 fn account_checkpoint_from_row(row: &tokio_postgres::Row) -> Checkpoint {
     Checkpoint {
-        n: row.get(0),
-        first: row.get(1),
-        last: row.get(2),
-        counts: vec![row.get(3)],
-        range_sha256: row.get(4),
-        previous_sha256: row.get(5),
-        checkpoint_sha256: row.get(6),
-        sealed_at: row.get(7),
+        n: row.get("n"),
+        first: row.get("first_seq"),
+        last: row.get("last_seq"),
+        counts: vec![row.get("accounts")],
+        range_sha256: row.get("range_sha256"),
+        previous_sha256: row.get("previous_sha256"),
+        checkpoint_sha256: row.get("checkpoint_sha256"),
+        sealed_at: row.get("sealed_at"),
     }
 }
 
@@ -542,9 +552,9 @@ pub async fn seal_accounts(
             .await?;
         let (n, first, previous_hash) = match &previous {
             Some(row) => (
-                row.get::<_, i64>(0) + 1,
-                row.get::<_, i64>(1) + 1,
-                Some(row.get::<_, Vec<u8>>(2)),
+                row.get::<_, i64>("n") + 1,
+                row.get::<_, i64>("last_seq") + 1,
+                Some(row.get::<_, Vec<u8>>("checkpoint_sha256")),
             ),
             None => (1, 1, None),
         };
@@ -558,7 +568,7 @@ pub async fn seal_accounts(
                 &[&first, &horizon, &(MAX_ENTRIES_PER_CHECKPOINT - 1)],
             )
             .await?;
-        let last = cut.map_or(horizon, |row| row.get(0));
+        let last = cut.map_or(horizon, |row| row.get("seq"));
         let (range, accounts) = account_range(&tx, first, last).await?;
         if accounts == 0 {
             break;
@@ -607,9 +617,12 @@ pub async fn verify_accounts(client: &impl GenericClient) -> LedgerResult<Check>
         problems.extend(range_problem(checkpoint, &hash, &[accounts]));
     }
     let below: i64 = client
-        .query_one("select count(*) from ledger_accounts where seq < 1", &[])
+        .query_one(
+            "select count(*) as below from ledger_accounts where seq < 1",
+            &[],
+        )
         .await?
-        .get(0);
+        .get("below");
     if below > 0 {
         problems.push(format!(
             "{below} accounts numbered below 1, outside every range"

@@ -36,15 +36,15 @@ struct AccountRow {
     closed: bool,
 }
 
-/// Columns 1 to 5 of a row that selects `id, account_type, currency, balance_rule, is_hot,
-/// closed_at is not null` first.
+/// The columns `account_type, currency, balance_rule, is_hot` and `closed` (`closed_at is not
+/// null as closed`) of a row.
 fn account_row_from(row: &tokio_postgres::Row) -> LedgerResult<AccountRow> {
     Ok(AccountRow {
-        account_type: AccountType::parse(row.get(1))?,
-        currency: Currency::from_code(row.get(2))?,
-        balance_rule: BalanceRule::parse(row.get(3))?,
-        is_hot: row.get(4),
-        closed: row.get(5),
+        account_type: AccountType::parse(row.get("account_type"))?,
+        currency: Currency::from_code(row.get("currency"))?,
+        balance_rule: BalanceRule::parse(row.get("balance_rule"))?,
+        is_hot: row.get("is_hot"),
+        closed: row.get("closed"),
     })
 }
 
@@ -54,14 +54,14 @@ async fn load_account_rows(
 ) -> LedgerResult<HashMap<Uuid, AccountRow>> {
     let statement = tx
         .prepare_cached(
-            "select id, account_type, currency, balance_rule, is_hot, closed_at is not null
+            "select id, account_type, currency, balance_rule, is_hot, closed_at is not null as closed
              from ledger_accounts where id = any($1)",
         )
         .await?;
     let rows = tx.query(&statement, &[&ids]).await?;
     let mut accounts = HashMap::with_capacity(rows.len());
     for row in rows {
-        accounts.insert(row.get::<_, Uuid>(0), account_row_from(&row)?);
+        accounts.insert(row.get::<_, Uuid>("id"), account_row_from(&row)?);
     }
     for id in ids {
         match accounts.get(id) {
@@ -195,22 +195,26 @@ async fn lock_balances(
     let rows = tx.query(&statement, &[&sorted]).await?;
     Ok(rows
         .into_iter()
-        .map(|row| (row.get(0), (row.get(1), row.get(2))))
+        .map(|row| {
+            (
+                row.get("account_id"),
+                (row.get("posted_minor"), row.get("held_minor")),
+            )
+        })
         .collect())
 }
 
-async fn write_entry(tx: &Transaction<'_>, write: EntryWrite<'_>) -> LedgerResult<Entry> {
-    validate_postings(write.postings)?;
-    validate_text(write.description)?;
-    validate_metadata(write.metadata)?;
-    validate_refs(write.external_refs)?;
+/// A balance row after an entry: (account, posted, held).
+type NewBalance = (Uuid, i64, i64);
 
-    let account_ids: Vec<Uuid> = write.postings.iter().map(|p| p.account_id).collect();
-    let accounts = load_account_rows(tx, &account_ids).await?;
-
-    // Per non-hot account: change of the balance in its normal direction.
+/// Per non-hot account, the change of its balance in its normal direction; an error if a
+/// posting's currency is not its account's.
+fn posted_deltas(
+    postings: &[PostingDraft],
+    accounts: &HashMap<Uuid, AccountRow>,
+) -> LedgerResult<BTreeMap<Uuid, i64>> {
     let mut posted_delta: BTreeMap<Uuid, i64> = BTreeMap::new();
-    for posting in write.postings {
+    for posting in postings {
         let account = &accounts[&posting.account_id];
         if account.currency != posting.amount.currency {
             return Err(LedgerError::AccountCurrencyMismatch {
@@ -232,17 +236,22 @@ async fn write_entry(tx: &Transaction<'_>, write: EntryWrite<'_>) -> LedgerResul
             .checked_add(normal)
             .ok_or(crate::money::MoneyError::Overflow)?;
     }
-    let held_decrease: BTreeMap<Uuid, i64> = write.held_decrease_minor.iter().copied().collect();
-    let touched: Vec<Uuid> = posted_delta
-        .keys()
-        .chain(held_decrease.keys())
-        .copied()
-        .collect();
-    let balances = lock_balances(tx, &touched).await?;
+    Ok(posted_delta)
+}
 
+/// The locked balance rows after the entry: (account, posted, held) for each, and whether the
+/// entry overdraws a `non_negative` account on purpose. An overdraft is refused unless
+/// `overdraft` allows it.
+fn new_balances(
+    accounts: &HashMap<Uuid, AccountRow>,
+    balances: &BTreeMap<Uuid, (i64, i64)>,
+    posted_delta: &BTreeMap<Uuid, i64>,
+    held_decrease: &BTreeMap<Uuid, i64>,
+    overdraft: Overdraft,
+) -> LedgerResult<(Vec<NewBalance>, bool)> {
     let mut overdraft_flagged = false;
-    let mut new_balances: Vec<(Uuid, i64, i64)> = Vec::with_capacity(balances.len());
-    for (account_id, (posted, held)) in &balances {
+    let mut new_balances: Vec<NewBalance> = Vec::with_capacity(balances.len());
+    for (account_id, (posted, held)) in balances {
         let account = &accounts[account_id];
         let delta = posted_delta.get(account_id).copied().unwrap_or(0);
         let held_drop = held_decrease.get(account_id).copied().unwrap_or(0);
@@ -266,7 +275,7 @@ async fn write_entry(tx: &Transaction<'_>, write: EntryWrite<'_>) -> LedgerResul
             && new_available < 0
             && new_available < old_available
         {
-            match write.overdraft {
+            match overdraft {
                 Overdraft::Refuse => {
                     return Err(LedgerError::InsufficientFunds {
                         account_id: *account_id,
@@ -286,6 +295,159 @@ async fn write_entry(tx: &Transaction<'_>, write: EntryWrite<'_>) -> LedgerResul
             "balance row missing for {account_id}"
         );
     }
+    Ok((new_balances, overdraft_flagged))
+}
+
+/// Inserts an entry's postings in their order, all carrying the entry's recording time.
+async fn insert_postings(
+    tx: &Transaction<'_>,
+    entry_id: Uuid,
+    drafts: &[PostingDraft],
+    recorded_at: OffsetDateTime,
+) -> LedgerResult<Vec<Posting>> {
+    debug_assert!(
+        (2..=MAX_POSTINGS_PER_ENTRY).contains(&drafts.len()),
+        "an entry's postings were validated before they are written"
+    );
+    let account_ids: Vec<Uuid> = drafts.iter().map(|p| p.account_id).collect();
+    let currencies: Vec<String> = drafts
+        .iter()
+        .map(|p| p.amount.currency.code().to_owned())
+        .collect();
+    let amounts: Vec<i64> = drafts.iter().map(|p| p.amount.amount_minor).collect();
+    let insert_postings = tx
+        .prepare_cached(
+            "insert into journal_postings (entry_id, account_id, currency, amount_minor, recorded_at)
+             select $1, account_id, currency, amount_minor, $5
+             from unnest($2::uuid[], $3::text[], $4::bigint[]) with ordinality
+                  as p(account_id, currency, amount_minor, line)
+             order by line
+             returning id",
+        )
+        .await?;
+    let posting_rows = tx
+        .query(
+            &insert_postings,
+            &[&entry_id, &account_ids, &currencies, &amounts, &recorded_at],
+        )
+        .await?;
+    let mut posting_ids: Vec<i64> = posting_rows.iter().map(|row| row.get("id")).collect();
+    posting_ids.sort();
+    debug_assert_eq!(posting_ids.len(), drafts.len(), "one id per posting");
+    Ok(drafts
+        .iter()
+        .zip(posting_ids)
+        .map(|(draft, id)| Posting {
+            id,
+            account_id: draft.account_id,
+            amount: draft.amount,
+        })
+        .collect())
+}
+
+/// Inserts an entry's external references; a unique one already taken is a
+/// [`LedgerError::DuplicateExternalRef`].
+async fn insert_refs(
+    tx: &Transaction<'_>,
+    entry_id: Uuid,
+    external_refs: &[ExternalRef],
+) -> LedgerResult<()> {
+    if external_refs.is_empty() {
+        return Ok(());
+    }
+    debug_assert!(external_refs.len() <= MAX_EXTERNAL_REFS_PER_ENTRY);
+    let insert_ref = tx
+        .prepare_cached(
+            "insert into journal_entry_refs (entry_id, ref_kind, ref_value, is_unique)
+             values ($1, $2, $3, $4)",
+        )
+        .await?;
+    for reference in external_refs {
+        tx.execute(
+            &insert_ref,
+            &[
+                &entry_id,
+                &reference.kind,
+                &reference.value,
+                &reference.unique,
+            ],
+        )
+        .await
+        .map_err(|error| match constraint_of(&error) {
+            Some("journal_entry_refs_unique") | Some("journal_entry_refs_pkey") => {
+                LedgerError::DuplicateExternalRef {
+                    kind: reference.kind.clone(),
+                    value: reference.value.clone(),
+                }
+            }
+            _ => LedgerError::Database(error),
+        })?;
+    }
+    Ok(())
+}
+
+/// Writes the new (posted, held) of the locked balance rows.
+async fn update_balances(tx: &Transaction<'_>, new_balances: &[NewBalance]) -> LedgerResult<()> {
+    if new_balances.is_empty() {
+        return Ok(());
+    }
+    debug_assert!(
+        new_balances.iter().all(|(_, _, held)| *held >= 0),
+        "no held amount below zero"
+    );
+    let update = tx
+        .prepare_cached(
+            "update account_balances b set posted_minor = n.posted, held_minor = n.held
+             from unnest($1::uuid[], $2::bigint[], $3::bigint[]) as n(account_id, posted, held)
+             where b.account_id = n.account_id",
+        )
+        .await?;
+    let ids: Vec<Uuid> = new_balances.iter().map(|b| b.0).collect();
+    let posted: Vec<i64> = new_balances.iter().map(|b| b.1).collect();
+    let held: Vec<i64> = new_balances.iter().map(|b| b.2).collect();
+    tx.execute(&update, &[&ids, &posted, &held]).await?;
+    Ok(())
+}
+
+/// Whether the postings sum to zero in every currency (what [`validate_postings`] checked).
+pub(crate) fn balanced_per_currency(postings: &[PostingDraft]) -> bool {
+    let mut sums: BTreeMap<Currency, i128> = BTreeMap::new();
+    for posting in postings {
+        *sums.entry(posting.amount.currency).or_insert(0) +=
+            i128::from(posting.amount.amount_minor);
+    }
+    sums.values().all(|sum| *sum == 0)
+}
+
+async fn write_entry(tx: &Transaction<'_>, write: EntryWrite<'_>) -> LedgerResult<Entry> {
+    validate_postings(write.postings)?;
+    debug_assert!(
+        balanced_per_currency(write.postings),
+        "entries balance per currency"
+    );
+    validate_text(write.description)?;
+    validate_metadata(write.metadata)?;
+    validate_refs(write.external_refs)?;
+
+    let account_ids: Vec<Uuid> = write.postings.iter().map(|p| p.account_id).collect();
+    let accounts = load_account_rows(tx, &account_ids).await?;
+
+    let posted_delta = posted_deltas(write.postings, &accounts)?;
+    let held_decrease: BTreeMap<Uuid, i64> = write.held_decrease_minor.iter().copied().collect();
+    let touched: Vec<Uuid> = posted_delta
+        .keys()
+        .chain(held_decrease.keys())
+        .copied()
+        .collect();
+    let balances = lock_balances(tx, &touched).await?;
+
+    let (new_balances, overdraft_flagged) = new_balances(
+        &accounts,
+        &balances,
+        &posted_delta,
+        &held_decrease,
+        write.overdraft,
+    )?;
 
     let entry_id = Uuid::now_v7();
     let insert_entry = tx
@@ -314,91 +476,12 @@ async fn write_entry(tx: &Transaction<'_>, write: EntryWrite<'_>) -> LedgerResul
             }
             _ => LedgerError::Database(error),
         })?;
-    let seq: i64 = row.get(0);
-    let recorded_at: OffsetDateTime = row.get(1);
+    let seq: i64 = row.get("seq");
+    let recorded_at: OffsetDateTime = row.get("recorded_at");
 
-    let currencies: Vec<String> = write
-        .postings
-        .iter()
-        .map(|p| p.amount.currency.code().to_owned())
-        .collect();
-    let amounts: Vec<i64> = write
-        .postings
-        .iter()
-        .map(|p| p.amount.amount_minor)
-        .collect();
-    let insert_postings = tx
-        .prepare_cached(
-            "insert into journal_postings (entry_id, account_id, currency, amount_minor, recorded_at)
-             select $1, account_id, currency, amount_minor, $5
-             from unnest($2::uuid[], $3::text[], $4::bigint[]) with ordinality
-                  as p(account_id, currency, amount_minor, line)
-             order by line
-             returning id",
-        )
-        .await?;
-    let posting_rows = tx
-        .query(
-            &insert_postings,
-            &[&entry_id, &account_ids, &currencies, &amounts, &recorded_at],
-        )
-        .await?;
-    let mut posting_ids: Vec<i64> = posting_rows.iter().map(|row| row.get(0)).collect();
-    posting_ids.sort();
-    let postings = write
-        .postings
-        .iter()
-        .zip(posting_ids)
-        .map(|(draft, id)| Posting {
-            id,
-            account_id: draft.account_id,
-            amount: draft.amount,
-        })
-        .collect();
-
-    if !write.external_refs.is_empty() {
-        let insert_ref = tx
-            .prepare_cached(
-                "insert into journal_entry_refs (entry_id, ref_kind, ref_value, is_unique)
-                 values ($1, $2, $3, $4)",
-            )
-            .await?;
-        for reference in write.external_refs {
-            tx.execute(
-                &insert_ref,
-                &[
-                    &entry_id,
-                    &reference.kind,
-                    &reference.value,
-                    &reference.unique,
-                ],
-            )
-            .await
-            .map_err(|error| match constraint_of(&error) {
-                Some("journal_entry_refs_unique") | Some("journal_entry_refs_pkey") => {
-                    LedgerError::DuplicateExternalRef {
-                        kind: reference.kind.clone(),
-                        value: reference.value.clone(),
-                    }
-                }
-                _ => LedgerError::Database(error),
-            })?;
-        }
-    }
-
-    if !new_balances.is_empty() {
-        let update = tx
-            .prepare_cached(
-                "update account_balances b set posted_minor = n.posted, held_minor = n.held
-                 from unnest($1::uuid[], $2::bigint[], $3::bigint[]) as n(account_id, posted, held)
-                 where b.account_id = n.account_id",
-            )
-            .await?;
-        let ids: Vec<Uuid> = new_balances.iter().map(|b| b.0).collect();
-        let posted: Vec<i64> = new_balances.iter().map(|b| b.1).collect();
-        let held: Vec<i64> = new_balances.iter().map(|b| b.2).collect();
-        tx.execute(&update, &[&ids, &posted, &held]).await?;
-    }
+    let postings = insert_postings(tx, entry_id, write.postings, recorded_at).await?;
+    insert_refs(tx, entry_id, write.external_refs).await?;
+    update_balances(tx, &new_balances).await?;
 
     Ok(Entry {
         id: entry_id,
@@ -504,7 +587,7 @@ pub async fn open_account(
         purpose: account.purpose.clone(),
         balance_rule: account.balance_rule,
         is_hot: account.is_hot,
-        created_at: row.get(0),
+        created_at: row.get("created_at"),
         closed_at: None,
     };
     idempotency::finish(tx, claim, &opened).await?;
@@ -604,7 +687,7 @@ pub async fn close_account(
             "update ledger_accounts set closed_at = now() where id = $1 returning closed_at",
         )
         .await?;
-    let closed_at: OffsetDateTime = tx.query_one(&close, &[&account_id]).await?.get(0);
+    let closed_at: OffsetDateTime = tx.query_one(&close, &[&account_id]).await?.get("closed_at");
     let closed = Account {
         closed_at: Some(closed_at),
         ..current
@@ -716,11 +799,11 @@ pub async fn entry(client: &impl GenericClient, entry_id: Uuid) -> LedgerResult<
         .await?
         .iter()
         .map(|posting| {
-            let currency: String = posting.get(2);
+            let currency: String = posting.get("currency");
             Ok(Posting {
-                id: posting.get(0),
-                account_id: posting.get(1),
-                amount: Money::new(posting.get(3), Currency::from_code(&currency)?),
+                id: posting.get("id"),
+                account_id: posting.get("account_id"),
+                amount: Money::new(posting.get("amount_minor"), Currency::from_code(&currency)?),
             })
         })
         .collect::<LedgerResult<Vec<_>>>()?;
@@ -735,20 +818,20 @@ pub async fn entry(client: &impl GenericClient, entry_id: Uuid) -> LedgerResult<
         .await?
         .iter()
         .map(|r| ExternalRef {
-            kind: r.get(0),
-            value: r.get(1),
-            unique: r.get(2),
+            kind: r.get("ref_kind"),
+            value: r.get("ref_value"),
+            unique: r.get("is_unique"),
         })
         .collect();
     Ok(Entry {
         id: entry_id,
-        seq: row.get(0),
-        effective_date: row.get(1),
-        recorded_at: row.get(2),
-        description: row.get(3),
-        metadata: row.get(4),
-        reverses_entry_id: row.get(5),
-        overdraft_flagged: row.get(6),
+        seq: row.get("seq"),
+        effective_date: row.get("effective_date"),
+        recorded_at: row.get("recorded_at"),
+        description: row.get("description"),
+        metadata: row.get("metadata"),
+        reverses_entry_id: row.get("reverses_entry_id"),
+        overdraft_flagged: row.get("overdraft_flagged"),
         postings,
         external_refs,
     })
@@ -767,7 +850,7 @@ pub async fn entry_by_external_ref(
         )
         .await?;
     match client.query_opt(&statement, &[&kind, &value]).await? {
-        Some(row) => Ok(Some(entry(client, row.get(0)).await?)),
+        Some(row) => Ok(Some(entry(client, row.get("entry_id")).await?)),
         None => Ok(None),
     }
 }
@@ -866,21 +949,21 @@ async fn lock_hold(tx: &Transaction<'_>, hold_id: Uuid) -> LedgerResult<HoldStat
         .query_opt(&statement, &[&hold_id])
         .await?
         .ok_or(LedgerError::UnknownHold(hold_id))?;
-    let account_id: Uuid = row.get(0);
-    let currency: String = row.get(1);
+    let account_id: Uuid = row.get("account_id");
+    let currency: String = row.get("currency");
     lock_balances(tx, &[account_id]).await?;
     let remaining_statement = tx
         .prepare_cached(
             "select coalesce(sum(case when kind = 'increase' then held_delta_minor
-                                      else -held_delta_minor end), 0)::bigint
+                                      else -held_delta_minor end), 0)::bigint as events_delta_minor
              from hold_events where hold_id = $1",
         )
         .await?;
     let events_delta: i64 = tx
         .query_one(&remaining_statement, &[&hold_id])
         .await?
-        .get(0);
-    let placed_minor: i64 = row.get(2);
+        .get("events_delta_minor");
+    let placed_minor: i64 = row.get("amount_minor");
     let remaining_minor = placed_minor
         .checked_add(events_delta)
         .ok_or(crate::money::MoneyError::Overflow)?;
@@ -893,7 +976,7 @@ async fn lock_hold(tx: &Transaction<'_>, hold_id: Uuid) -> LedgerResult<HoldStat
         currency: Currency::from_code(&currency)?,
         placed_minor,
         remaining_minor,
-        expires_at: row.get(3),
+        expires_at: row.get("expires_at"),
     })
 }
 
@@ -949,11 +1032,19 @@ fn holdable(
     let available = posted
         .checked_sub(held)
         .ok_or(crate::money::MoneyError::Overflow)?;
+    // What a hold on a `non_negative` account relies on: unless it overdraws on purpose, what
+    // is held afterwards is at most what is posted.
+    let keeps_held_within_posted = |amount: i64| {
+        held.checked_add(amount)
+            .is_some_and(|after| after <= posted)
+    };
     if available >= requested {
+        debug_assert!(keeps_held_within_posted(requested));
         Ok((requested, false))
     } else if overdraft == Overdraft::AllowAndFlag {
         Ok((requested, true))
     } else if allow_partial && available > 0 {
+        debug_assert!(keeps_held_within_posted(available));
         Ok((available, false))
     } else {
         Err(LedgerError::InsufficientFunds {
@@ -1026,7 +1117,7 @@ pub async fn lock_accounts_for_holds(
     let statement = tx
         .prepare_cached(
             "select a.id, a.account_type, a.currency, a.balance_rule, a.is_hot,
-                    a.closed_at is not null, b.posted_minor, b.held_minor
+                    a.closed_at is not null as closed, b.posted_minor, b.held_minor
              from ledger_accounts a join account_balances b on b.account_id = a.id
              where a.id = any($1)
              order by a.id
@@ -1040,15 +1131,15 @@ pub async fn lock_accounts_for_holds(
 fn hold_accounts_from(rows: Vec<tokio_postgres::Row>) -> LedgerResult<HashMap<Uuid, HoldAccount>> {
     let mut accounts = HashMap::with_capacity(rows.len());
     for row in rows {
-        let id: Uuid = row.get(0);
+        let id: Uuid = row.get("id");
         let account = account_row_from(&row)?;
         accounts.insert(
             id,
             HoldAccount {
                 id,
                 account,
-                posted_minor: row.get(6),
-                held_minor: row.get(7),
+                posted_minor: row.get("posted_minor"),
+                held_minor: row.get("held_minor"),
             },
         );
     }
@@ -1066,7 +1157,7 @@ pub async fn lock_accounts_for_holds_skip_locked(
     let statement = tx
         .prepare_cached(
             "select a.id, a.account_type, a.currency, a.balance_rule, a.is_hot,
-                    a.closed_at is not null, b.posted_minor, b.held_minor
+                    a.closed_at is not null as closed, b.posted_minor, b.held_minor
              from ledger_accounts a join account_balances b on b.account_id = a.id
              where a.id = any($1)
              order by a.id
@@ -1090,7 +1181,7 @@ pub async fn lock_accounts_for_holds_skip_locked(
         .query(&existing, &[&missing])
         .await?
         .iter()
-        .map(|row| row.get(0))
+        .map(|row| row.get("account_id"))
         .collect();
     Ok((accounts, locked))
 }
@@ -1477,7 +1568,7 @@ pub async fn due_holds(
         .query(&statement, &[&now, &limit])
         .await?
         .iter()
-        .map(|row| row.get(0))
+        .map(|row| row.get("id"))
         .collect())
 }
 
@@ -1496,16 +1587,19 @@ pub async fn balance(client: &impl GenericClient, account_id: Uuid) -> LedgerRes
         .query_opt(&statement, &[&account_id])
         .await?
         .ok_or(LedgerError::UnknownAccount(account_id))?;
-    let currency = Currency::from_code(&row.get::<_, String>(0))?;
-    let is_hot: bool = row.get(1);
+    let currency = Currency::from_code(&row.get::<_, String>("currency"))?;
+    let is_hot: bool = row.get("is_hot");
     let (posted_minor, held_minor) = if is_hot {
-        let account_type = AccountType::parse(row.get(2))?;
+        let account_type = AccountType::parse(row.get("account_type"))?;
         (
             derived_posted(client, account_id, account_type, None).await?,
             0,
         )
     } else {
-        (row.get::<_, i64>(3), row.get::<_, i64>(4))
+        (
+            row.get::<_, i64>("posted_minor"),
+            row.get::<_, i64>("held_minor"),
+        )
     };
     let available_minor = posted_minor
         .checked_sub(held_minor)
@@ -1526,14 +1620,14 @@ async fn derived_posted(
 ) -> LedgerResult<i64> {
     let statement = client
         .prepare_cached(
-            "select coalesce(sum(amount_minor), 0)::bigint from journal_postings
+            "select coalesce(sum(amount_minor), 0)::bigint as posted_minor from journal_postings
              where account_id = $1 and ($2::timestamptz is null or recorded_at <= $2)",
         )
         .await?;
     let sum: i64 = client
         .query_one(&statement, &[&account_id, &as_of])
         .await?
-        .get(0);
+        .get("posted_minor");
     Ok(sum
         .checked_mul(account_type.normal_sign())
         .ok_or(crate::money::MoneyError::Overflow)?)
@@ -1670,13 +1764,13 @@ fn check_page_size(lines: i64) -> LedgerResult<()> {
 /// A statement row (id, entry, effective date, recorded at, description, amount) with the amount
 /// in the account's normal direction.
 fn statement_line(row: &tokio_postgres::Row, account: &Account) -> LedgerResult<StatementLine> {
-    let amount_minor: i64 = row.get(5);
+    let amount_minor: i64 = row.get("amount_minor");
     Ok(StatementLine {
-        posting_id: row.get(0),
-        entry_id: row.get(1),
-        effective_date: row.get(2),
-        recorded_at: row.get(3),
-        description: row.get(4),
+        posting_id: row.get("id"),
+        entry_id: row.get("entry_id"),
+        effective_date: row.get("effective_date"),
+        recorded_at: row.get("recorded_at"),
+        description: row.get("description"),
         amount: Money::new(
             amount_minor
                 .checked_mul(account.account_type.normal_sign())

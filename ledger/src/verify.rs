@@ -220,8 +220,10 @@ fn bound_checks() -> Vec<(&'static str, &'static str, String)> {
 pub async fn verify(client: &impl GenericClient) -> LedgerResult<VerifyReport> {
     let counts = client
         .query_one(
-            "select (select count(*) from journal_entries), (select count(*) from journal_postings),
-                    (select count(*) from ledger_accounts), (select count(*) from holds)",
+            "select (select count(*) from journal_entries) as entries,
+                    (select count(*) from journal_postings) as postings,
+                    (select count(*) from ledger_accounts) as accounts,
+                    (select count(*) from holds) as holds",
             &[],
         )
         .await?;
@@ -240,8 +242,10 @@ pub async fn verify(client: &impl GenericClient) -> LedgerResult<VerifyReport> {
             .query_one(
                 &format!(
                     "with v(example) as ({query})
-                     select count(*), coalesce((select array_agg(example) from
-                        (select example from v limit {MAX_EXAMPLES}) l), '{{}}')
+                     select count(*) as violations,
+                            coalesce((select array_agg(example) from
+                              (select example from v limit {MAX_EXAMPLES}) l), '{{}}')
+                              as examples
                      from v"
                 ),
                 &[],
@@ -250,9 +254,9 @@ pub async fn verify(client: &impl GenericClient) -> LedgerResult<VerifyReport> {
         checks.push(Check {
             name,
             description,
-            violations: row.get(0),
+            violations: row.get("violations"),
             examples: row
-                .get::<_, Vec<Option<String>>>(1)
+                .get::<_, Vec<Option<String>>>("examples")
                 .into_iter()
                 .flatten()
                 .collect(),
@@ -261,10 +265,10 @@ pub async fn verify(client: &impl GenericClient) -> LedgerResult<VerifyReport> {
     checks.push(crate::seal::verify_journal(client).await?);
     checks.push(crate::seal::verify_accounts(client).await?);
     Ok(VerifyReport {
-        entries: counts.get(0),
-        postings: counts.get(1),
-        accounts: counts.get(2),
-        holds: counts.get(3),
+        entries: counts.get("entries"),
+        postings: counts.get("postings"),
+        accounts: counts.get("accounts"),
+        holds: counts.get("holds"),
         checks,
     })
 }

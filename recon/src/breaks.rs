@@ -12,10 +12,105 @@ use super::{ReconError, ReconResult, ref_kind};
 const MAX_TEXT_CHARS: usize = 2000;
 const MAX_LIST: i64 = 500;
 
+/// Where a break was found: in a settlement file or on a bank statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BreakSource {
+    Settlement,
+    Bank,
+}
+
+/// Where a break stands: open or assigned until it is resolved (by an adjusting entry, or by
+/// the difference catching up) or accepted with a reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BreakState {
+    Open,
+    Assigned,
+    Resolved,
+    Accepted,
+}
+
+/// An adjusting entry's four-eyes decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdjustmentState {
+    Proposed,
+    Approved,
+    Rejected,
+}
+
+/// `as_str`, `Display` and a `FromStr` that refuses anything it does not know, for an enum
+/// stored as text.
+macro_rules! stored_text {
+    ($name:ident, $what:literal, $($variant:ident => $text:literal),+ $(,)?) => {
+        impl $name {
+            pub const ALL: &[$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        /// Compared with its stored text, as callers and tests that read the JSON do.
+        impl PartialEq<&str> for $name {
+            fn eq(&self, text: &&str) -> bool {
+                self.as_str() == *text
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = ReconError;
+
+            fn from_str(text: &str) -> ReconResult<$name> {
+                $name::ALL
+                    .iter()
+                    .copied()
+                    .find(|value| value.as_str() == text)
+                    .ok_or_else(|| {
+                        ReconError::Invalid(format!(concat!("unknown ", $what, " {:?}"), text))
+                    })
+            }
+        }
+    };
+}
+
+stored_text!(BreakSource, "break source", Settlement => "settlement", Bank => "bank");
+stored_text!(
+    BreakState,
+    "break state",
+    Open => "open",
+    Assigned => "assigned",
+    Resolved => "resolved",
+    Accepted => "accepted",
+);
+stored_text!(
+    AdjustmentState,
+    "adjustment state",
+    Proposed => "proposed",
+    Approved => "approved",
+    Rejected => "rejected",
+);
+
+impl BreakState {
+    /// Open or assigned: still to be worked on.
+    pub fn is_open(self) -> bool {
+        matches!(self, BreakState::Open | BreakState::Assigned)
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Break {
     pub id: Uuid,
-    pub source: String,
+    pub source: BreakSource,
     pub class: String,
     #[serde(with = "ledger::date_format")]
     pub business_date: Date,
@@ -27,7 +122,7 @@ pub struct Break {
     pub ledger_amount_minor: Option<i64>,
     pub currency: Option<String>,
     pub explanation: String,
-    pub state: String,
+    pub state: BreakState,
     pub assignee: Option<String>,
     pub resolution: Option<String>,
     pub resolution_entry_id: Option<Uuid>,
@@ -79,7 +174,7 @@ pub struct Adjustment {
     pub break_id: Uuid,
     pub proposed_by: String,
     pub draft: serde_json::Value,
-    pub state: String,
+    pub state: AdjustmentState,
     pub decided_by: Option<String>,
     pub entry_id: Option<Uuid>,
 }
@@ -121,30 +216,30 @@ mod optional_date {
 }
 
 const BREAK_COLUMNS: &str = "id, source, class, business_date, import_id, line_no, entry_id,
-    reference, amount_minor, ledger_amount_minor, currency::text, explanation, state, assignee,
+    reference, amount_minor, ledger_amount_minor, currency::text as currency, explanation, state, assignee,
     resolution, resolution_entry_id, accepted_reason, created_at";
 
-fn break_from_row(row: &tokio_postgres::Row) -> Break {
-    Break {
-        id: row.get(0),
-        source: row.get(1),
-        class: row.get(2),
-        business_date: row.get(3),
-        import_id: row.get(4),
-        line_no: row.get(5),
-        entry_id: row.get(6),
-        reference: row.get(7),
-        amount_minor: row.get(8),
-        ledger_amount_minor: row.get(9),
-        currency: row.get(10),
-        explanation: row.get(11),
-        state: row.get(12),
-        assignee: row.get(13),
-        resolution: row.get(14),
-        resolution_entry_id: row.get(15),
-        accepted_reason: row.get(16),
-        created_at: row.get(17),
-    }
+fn break_from_row(row: &tokio_postgres::Row) -> ReconResult<Break> {
+    Ok(Break {
+        id: row.get("id"),
+        source: row.get::<_, &str>("source").parse()?,
+        class: row.get("class"),
+        business_date: row.get("business_date"),
+        import_id: row.get("import_id"),
+        line_no: row.get("line_no"),
+        entry_id: row.get("entry_id"),
+        reference: row.get("reference"),
+        amount_minor: row.get("amount_minor"),
+        ledger_amount_minor: row.get("ledger_amount_minor"),
+        currency: row.get("currency"),
+        explanation: row.get("explanation"),
+        state: row.get::<_, &str>("state").parse()?,
+        assignee: row.get("assignee"),
+        resolution: row.get("resolution"),
+        resolution_entry_id: row.get("resolution_entry_id"),
+        accepted_reason: row.get("accepted_reason"),
+        created_at: row.get("created_at"),
+    })
 }
 
 fn checked_text(what: &str, text: &str) -> ReconResult<String> {
@@ -186,7 +281,7 @@ pub async fn list_breaks(pool: &Pool, filter: &BreakFilter) -> ReconResult<Vec<B
             ],
         )
         .await?;
-    Ok(rows.iter().map(break_from_row).collect())
+    rows.iter().map(break_from_row).collect()
 }
 
 async fn load_break(client: &impl GenericClient, break_id: Uuid, lock: bool) -> ReconResult<Break> {
@@ -198,7 +293,7 @@ async fn load_break(client: &impl GenericClient, break_id: Uuid, lock: bool) -> 
         .query_opt(&sql, &[&break_id])
         .await?
         .map(|row| break_from_row(&row))
-        .ok_or(ReconError::NotFound("break"))
+        .ok_or(ReconError::NotFound("break"))?
 }
 
 pub async fn get_break(pool: &Pool, break_id: Uuid) -> ReconResult<BreakDetail> {
@@ -213,10 +308,10 @@ pub async fn get_break(pool: &Pool, break_id: Uuid) -> ReconResult<BreakDetail> 
         .await?
         .iter()
         .map(|row| BreakEvent {
-            kind: row.get(0),
-            actor: row.get(1),
-            body: row.get(2),
-            recorded_at: row.get(3),
+            kind: row.get("kind"),
+            actor: row.get("actor"),
+            body: row.get("body"),
+            recorded_at: row.get("recorded_at"),
         })
         .collect();
     let adjustments = client
@@ -227,16 +322,18 @@ pub async fn get_break(pool: &Pool, break_id: Uuid) -> ReconResult<BreakDetail> 
         )
         .await?
         .iter()
-        .map(|row| Adjustment {
-            id: row.get(0),
-            break_id: row.get(1),
-            proposed_by: row.get(2),
-            draft: row.get(3),
-            state: row.get(4),
-            decided_by: row.get(5),
-            entry_id: row.get(6),
+        .map(|row| {
+            Ok(Adjustment {
+                id: row.get("id"),
+                break_id: row.get("break_id"),
+                proposed_by: row.get("proposed_by"),
+                draft: row.get("draft"),
+                state: row.get::<_, &str>("state").parse()?,
+                decided_by: row.get("decided_by"),
+                entry_id: row.get("entry_id"),
+            })
         })
-        .collect();
+        .collect::<ReconResult<_>>()?;
     Ok(BreakDetail {
         item,
         events,
@@ -261,7 +358,7 @@ async fn add_event(
 }
 
 fn require_open(item: &Break) -> ReconResult<()> {
-    if matches!(item.state.as_str(), "open" | "assigned") {
+    if item.state.is_open() {
         Ok(())
     } else {
         Err(ReconError::Conflict(format!(
@@ -405,7 +502,7 @@ pub async fn propose_adjustment(
         break_id,
         proposed_by: actor,
         draft: draft_json,
-        state: "proposed".into(),
+        state: AdjustmentState::Proposed,
         decided_by: None,
         entry_id: None,
     })
@@ -423,13 +520,17 @@ async fn lock_adjustment(
         )
         .await?
         .ok_or(ReconError::NotFound("adjustment"))?;
-    let state: String = row.get(3);
-    if state != "proposed" {
+    let state: AdjustmentState = row.get::<_, &str>("state").parse()?;
+    if state != AdjustmentState::Proposed {
         return Err(ReconError::Conflict(format!(
             "the adjustment is {state} already"
         )));
     }
-    Ok((row.get(0), row.get(1), row.get(2)))
+    Ok((
+        row.get("break_id"),
+        row.get("proposed_by"),
+        row.get("draft"),
+    ))
 }
 
 /// Four-eyes: a second person approves, and only then is the entry posted and the break
@@ -496,7 +597,7 @@ pub async fn approve_adjustment(
     )
     .await?;
     // A bank line the ledger lacked is now accounted for by this entry.
-    if item.source == "bank"
+    if item.source == BreakSource::Bank
         && let (Some(import_id), Some(line_no)) = (item.import_id, item.line_no)
     {
         tx.execute(

@@ -241,6 +241,136 @@ fn parse_date(text: &str, position: u64, what: &str) -> Result<Date, ReconError>
 
 /// Reads a camt.053 document, calling `on_line` for every booked line, and checks each
 /// statement's arithmetic: opening balance plus the booked lines must give the closing balance.
+/// What a statement is being read into when an element's text ends: the innermost of balance,
+/// entry and statement gets it.
+struct Reading<'a> {
+    statement: Option<&'a mut StatementBeingRead>,
+    entry: Option<&'a mut EntryBeingRead>,
+    balance: Option<&'a mut BalanceBeingRead>,
+}
+
+/// Applies the text `value` of the element that just ended at `path` to what is being read.
+fn apply_text(
+    reading: Reading<'_>,
+    path: &[String],
+    value: String,
+    amount_currency: &str,
+    position: u64,
+) -> Result<(), ReconError> {
+    let ends = |suffix: &[&str]| {
+        path.len() >= suffix.len()
+            && path[path.len() - suffix.len()..]
+                .iter()
+                .zip(suffix)
+                .all(|(a, b)| a == b)
+    };
+    let Reading {
+        statement,
+        entry,
+        balance,
+    } = reading;
+    if let Some(balance) = balance {
+        if ends(&["Bal", "Tp", "CdOrPrtry", "Cd"]) {
+            balance.code = value;
+        } else if ends(&["Bal", "Amt"]) {
+            balance.amount = Amount {
+                text: value,
+                currency: amount_currency.to_owned(),
+            };
+        } else if ends(&["Bal", "CdtDbtInd"]) {
+            balance.credit_debit = value;
+        } else if ends(&["Bal", "Dt", "Dt"]) || ends(&["Bal", "Dt", "DtTm"]) {
+            balance.date = value;
+        }
+    } else if let Some(entry) = entry {
+        if let Some(details) = entry.details.last_mut().filter(|_| ends_in(path, "TxDtls")) {
+            if ends(&["TxDtls", "Refs", "EndToEndId"]) {
+                details.end_to_end_id = Some(value);
+            } else if ends(&["TxDtls", "Amt"]) || ends(&["TxDtls", "AmtDtls", "TxAmt", "Amt"]) {
+                if details.amount.is_none() || ends(&["TxDtls", "Amt"]) {
+                    details.amount = Some(Amount {
+                        text: value,
+                        currency: amount_currency.to_owned(),
+                    });
+                }
+            } else if ends(&["TxDtls", "CdtDbtInd"]) {
+                details.credit_debit = Some(value);
+            } else if ends(&["TxDtls", "RmtInf", "Ustrd"]) {
+                details.remittance = Some(value);
+            }
+        } else if ends(&["Ntry", "Amt"]) {
+            entry.amount = Amount {
+                text: value,
+                currency: amount_currency.to_owned(),
+            };
+        } else if ends(&["Ntry", "CdtDbtInd"]) {
+            entry.credit_debit = value;
+        } else if ends(&["Ntry", "Sts", "Cd"]) || ends(&["Ntry", "Sts"]) {
+            entry.status = value;
+        } else if ends(&["Ntry", "BookgDt", "Dt"]) || ends(&["Ntry", "BookgDt", "DtTm"]) {
+            entry.booking_date = value;
+        } else if ends(&["Ntry", "AcctSvcrRef"]) {
+            entry.account_servicer_ref = Some(value);
+        }
+    } else if let Some(statement) = statement {
+        if ends(&["Stmt", "Id"]) {
+            statement.id = value;
+        } else if ends(&["Stmt", "Acct", "Id", "IBAN"]) {
+            statement.iban = Some(value);
+        } else if ends(&["Stmt", "Acct", "Ccy"]) {
+            statement.currency = Some(value);
+        } else if ends(&["Stmt", "TxsSummry", "TtlNtries", "NbOfNtries"]) {
+            statement.declared_entries = Some(
+                value
+                    .parse()
+                    .map_err(|_| invalid(position, "TtlNtries/NbOfNtries is not a number"))?,
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The bank lines of a booked entry: the entry itself, or (a batch booking) each of its
+/// transaction details, whose amounts must add up to the entry's.
+fn entry_lines(
+    details: Vec<TxDetails>,
+    entry_minor: i64,
+    currency: Currency,
+    credit_debit: &str,
+    account: &StatementAccount,
+    position: u64,
+) -> Result<Vec<(i64, Currency, TxDetails)>, ReconError> {
+    let mut lines = Vec::with_capacity(details.len().max(1));
+    if details.len() <= 1 {
+        let details = details.into_iter().next().unwrap_or_default();
+        lines.push((entry_minor, currency, details));
+        return Ok(lines);
+    }
+    let mut sum_minor: i64 = 0;
+    for details in details {
+        let Some(amount) = details.amount.as_ref() else {
+            return Err(invalid(position, "a batch entry's TxDtls lacks its Amt"));
+        };
+        let part = parse_money(account, amount, position, "TxDtls/Amt")?;
+        let indicator = details
+            .credit_debit
+            .clone()
+            .unwrap_or_else(|| credit_debit.to_owned());
+        let part_minor = signed(part, &indicator, position)?;
+        sum_minor = sum_minor
+            .checked_add(part_minor)
+            .ok_or(ReconError::Overflow)?;
+        lines.push((part_minor, part.currency, details));
+    }
+    if sum_minor != entry_minor {
+        return Err(invalid(
+            position,
+            "a batch entry's TxDtls amounts do not add up to its Amt",
+        ));
+    }
+    Ok(lines)
+}
+
 pub fn read_camt053<R: BufRead>(
     reader: R,
     account: &StatementAccount,
@@ -278,76 +408,12 @@ pub fn read_camt053<R: BufRead>(
             None
         };
         if let Some(value) = ended_text {
-            let ends = |suffix: &[&str]| {
-                path.len() >= suffix.len()
-                    && path[path.len() - suffix.len()..]
-                        .iter()
-                        .zip(suffix)
-                        .all(|(a, b)| a == b)
+            let reading = Reading {
+                statement: statement.as_mut(),
+                entry: entry.as_mut(),
+                balance: balance.as_mut(),
             };
-            if let Some(balance) = balance.as_mut() {
-                if ends(&["Bal", "Tp", "CdOrPrtry", "Cd"]) {
-                    balance.code = value;
-                } else if ends(&["Bal", "Amt"]) {
-                    balance.amount = Amount {
-                        text: value,
-                        currency: amount_currency.clone(),
-                    };
-                } else if ends(&["Bal", "CdtDbtInd"]) {
-                    balance.credit_debit = value;
-                } else if ends(&["Bal", "Dt", "Dt"]) || ends(&["Bal", "Dt", "DtTm"]) {
-                    balance.date = value;
-                }
-            } else if let Some(entry) = entry.as_mut() {
-                if let Some(details) = entry
-                    .details
-                    .last_mut()
-                    .filter(|_| ends_in(&path, "TxDtls"))
-                {
-                    if ends(&["TxDtls", "Refs", "EndToEndId"]) {
-                        details.end_to_end_id = Some(value);
-                    } else if ends(&["TxDtls", "Amt"])
-                        || ends(&["TxDtls", "AmtDtls", "TxAmt", "Amt"])
-                    {
-                        if details.amount.is_none() || ends(&["TxDtls", "Amt"]) {
-                            details.amount = Some(Amount {
-                                text: value,
-                                currency: amount_currency.clone(),
-                            });
-                        }
-                    } else if ends(&["TxDtls", "CdtDbtInd"]) {
-                        details.credit_debit = Some(value);
-                    } else if ends(&["TxDtls", "RmtInf", "Ustrd"]) {
-                        details.remittance = Some(value);
-                    }
-                } else if ends(&["Ntry", "Amt"]) {
-                    entry.amount = Amount {
-                        text: value,
-                        currency: amount_currency.clone(),
-                    };
-                } else if ends(&["Ntry", "CdtDbtInd"]) {
-                    entry.credit_debit = value;
-                } else if ends(&["Ntry", "Sts", "Cd"]) || ends(&["Ntry", "Sts"]) {
-                    entry.status = value;
-                } else if ends(&["Ntry", "BookgDt", "Dt"]) || ends(&["Ntry", "BookgDt", "DtTm"]) {
-                    entry.booking_date = value;
-                } else if ends(&["Ntry", "AcctSvcrRef"]) {
-                    entry.account_servicer_ref = Some(value);
-                }
-            } else if let Some(statement) = statement.as_mut() {
-                if ends(&["Stmt", "Id"]) {
-                    statement.id = value;
-                } else if ends(&["Stmt", "Acct", "Id", "IBAN"]) {
-                    statement.iban = Some(value);
-                } else if ends(&["Stmt", "Acct", "Ccy"]) {
-                    statement.currency = Some(value);
-                } else if ends(&["Stmt", "TxsSummry", "TtlNtries", "NbOfNtries"]) {
-                    statement.declared_entries =
-                        Some(value.parse().map_err(|_| {
-                            invalid(position, "TtlNtries/NbOfNtries is not a number")
-                        })?);
-                }
-            }
+            apply_text(reading, &path, value, &amount_currency, position)?;
         }
         match event {
             Event::Start(start) => {
@@ -461,37 +527,14 @@ pub fn read_camt053<R: BufRead>(
                             .booked_sum_minor
                             .checked_add(entry_minor)
                             .ok_or(ReconError::Overflow)?;
-                        let mut lines = Vec::with_capacity(done.details.len().max(1));
-                        if done.details.len() <= 1 {
-                            let details = done.details.into_iter().next().unwrap_or_default();
-                            lines.push((entry_minor, money.currency, details));
-                        } else {
-                            let mut sum_minor: i64 = 0;
-                            for details in done.details {
-                                let Some(amount) = details.amount.as_ref() else {
-                                    return Err(invalid(
-                                        position,
-                                        "a batch entry's TxDtls lacks its Amt",
-                                    ));
-                                };
-                                let part = parse_money(account, amount, position, "TxDtls/Amt")?;
-                                let indicator = details
-                                    .credit_debit
-                                    .clone()
-                                    .unwrap_or_else(|| done.credit_debit.clone());
-                                let part_minor = signed(part, &indicator, position)?;
-                                sum_minor = sum_minor
-                                    .checked_add(part_minor)
-                                    .ok_or(ReconError::Overflow)?;
-                                lines.push((part_minor, part.currency, details));
-                            }
-                            if sum_minor != entry_minor {
-                                return Err(invalid(
-                                    position,
-                                    "a batch entry's TxDtls amounts do not add up to its Amt",
-                                ));
-                            }
-                        }
+                        let lines = entry_lines(
+                            done.details,
+                            entry_minor,
+                            money.currency,
+                            &done.credit_debit,
+                            account,
+                            position,
+                        )?;
                         for (amount_minor, currency, details) in lines {
                             line_count = line_count.saturating_add(1);
                             on_line(BankLine {

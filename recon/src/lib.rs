@@ -228,7 +228,7 @@ pub async fn import_by_sha(pool: &Pool, sha256_hex: &str) -> ReconResult<Option<
             &[&sha256_hex],
         )
         .await?
-        .map(|row| row.get(0)))
+        .map(|row| row.get("id")))
 }
 
 /// The institutional account for a purpose and currency, opened on first use.
@@ -438,7 +438,7 @@ pub async fn import_settlement<R: BufRead + Send + 'static>(
         .await?
     {
         return Ok(ImportOutcome::AlreadyImported {
-            import_id: row.get(0),
+            import_id: row.get("id"),
         });
     }
     if let Some(row) = tx
@@ -450,7 +450,7 @@ pub async fn import_settlement<R: BufRead + Send + 'static>(
     {
         return Err(ReconError::SettlementDateTaken {
             date,
-            import_id: row.get(0),
+            import_id: row.get("id"),
         });
     }
     let import_id = Uuid::now_v7();
@@ -550,12 +550,14 @@ pub async fn import_bank_statement<R: BufRead + Send + 'static>(
     // Lines booked long before the period (or after today) are not this period's either.
     let booked = tx
         .query_one(
-            "select min(booking_date), max(booking_date) from recon_stage_bank",
+            "select min(booking_date) as first_booked, max(booking_date) as last_booked
+             from recon_stage_bank",
             &[],
         )
         .await?;
     let earliest_allowed = trust_account.reconcile_from - time::Duration::days(LOOKBACK_DAYS);
-    let (first, last): (Option<Date>, Option<Date>) = (booked.get(0), booked.get(1));
+    let (first, last): (Option<Date>, Option<Date>) =
+        (booked.get("first_booked"), booked.get("last_booked"));
     if let Some(first) = first.filter(|first| *first < earliest_allowed) {
         return Err(ReconError::OutOfPeriod(format!(
             "a line is booked on {first}, more than {LOOKBACK_DAYS} days before the \
@@ -579,7 +581,7 @@ pub async fn import_bank_statement<R: BufRead + Send + 'static>(
         .await?
     {
         return Ok(ImportOutcome::AlreadyImported {
-            import_id: row.get(0),
+            import_id: row.get("id"),
         });
     }
     let import_id = Uuid::now_v7();

@@ -35,7 +35,7 @@ async fn institution_ids(tx: &Transaction<'_>, purpose: &str) -> ReconResult<Vec
         )
         .await?
         .iter()
-        .map(|row| row.get(0))
+        .map(|row| row.get("id"))
         .collect())
 }
 
@@ -66,16 +66,18 @@ pub async fn reconcile_settlement(
     let totals = tx
         .query_one(
             "select coalesce(sum(amount_minor) filter (where row_type in ('CLEARING', 'REFUND')
-                        and currency = $1), 0)::bigint,
-                    coalesce(sum(amount_minor) filter (where row_type = 'FEE' and currency = $1), 0)::bigint,
+                        and currency = $1), 0)::bigint as card_net_minor,
+                    coalesce(sum(amount_minor) filter (where row_type = 'FEE' and currency = $1), 0)::bigint
+                      as fee_minor,
                     coalesce(sum(amount_minor) filter (where row_type = 'ADJUSTMENT'), 0)::bigint
+                      as adjustment_minor
              from recon_stage_settlement",
             &[&currency.code()],
         )
         .await?;
-    let card_net_minor: i64 = totals.get(0);
-    let fee_minor: i64 = totals.get(1);
-    let adjustment_minor: i64 = totals.get(2);
+    let card_net_minor: i64 = totals.get("card_net_minor");
+    let fee_minor: i64 = totals.get("fee_minor");
+    let adjustment_minor: i64 = totals.get("adjustment_minor");
     let settlement_entry_id =
         book_settlement_day(tx, date, currency, card_net_minor, fee_minor, import_id).await?;
     tx.execute(
@@ -99,6 +101,32 @@ pub async fn reconcile_settlement(
         ],
     )
     .await?;
+    classify_settlement_rows(tx, import_id, &payables, &funding_accounts).await?;
+    file_settlement_breaks(tx, import_id).await?;
+    file_missing_at_processor(tx, import_id, date, options, &payables).await?;
+    let matched_later = rematch(tx, &payables, &[]).await?;
+    let (breaks, matched_count, matched_minor) = import_counts(tx, import_id).await?;
+    Ok(ImportSummary {
+        import_id,
+        kind: "settlement",
+        business_date: date,
+        row_count: row_count(rows)?,
+        matched_count,
+        matched_minor,
+        breaks,
+        matched_later,
+        settlement_entry_id,
+    })
+}
+
+/// Copies the staged settlement rows into `recon.settlement_rows`, each with its outcome against
+/// the ledger.
+async fn classify_settlement_rows(
+    tx: &Transaction<'_>,
+    import_id: Uuid,
+    payables: &[Uuid],
+    funding_accounts: &[Uuid],
+) -> ReconResult<()> {
     // Precedence: a repeated transaction is a duplicate whatever else is true of it; an unknown
     // card comes next (nothing else about the row can be trusted); then the ledger side.
     tx.execute(
@@ -151,6 +179,11 @@ pub async fn reconcile_settlement(
         &[&import_id, &payables, &funding_accounts],
     )
     .await?;
+    Ok(())
+}
+
+/// A break, with its explanation, for every row of the import that did not match.
+async fn file_settlement_breaks(tx: &Transaction<'_>, import_id: Uuid) -> ReconResult<()> {
     tx.execute(
         "insert into recon.breaks (id, break_key, source, class, business_date, import_id, line_no,
              entry_id, reference, amount_minor, ledger_amount_minor, currency, explanation)
@@ -196,11 +229,21 @@ pub async fn reconcile_settlement(
         &[&import_id],
     )
     .await?;
-    // Ledger clearings and refunds no file has settled within the grace period.
+    Ok(())
+}
+
+/// Ledger clearings and refunds no file has settled within the grace period: a break each.
+async fn file_missing_at_processor(
+    tx: &Transaction<'_>,
+    import_id: Uuid,
+    date: Date,
+    options: &ImportOptions,
+    payables: &[Uuid],
+) -> ReconResult<()> {
     let upper = date - Duration::days(options.grace_days);
     let lower = tx
         .query_one(
-            "select least($1::date, min(business_date)) - $2::int
+            "select least($1::date, min(business_date)) - $2::int as lower
              from recon.imports where kind = 'settlement'",
             &[
                 &date,
@@ -208,7 +251,7 @@ pub async fn reconcile_settlement(
             ],
         )
         .await?
-        .get::<_, Date>(0)
+        .get::<_, Date>("lower")
         .max(date - Duration::days(LOOKBACK_DAYS));
     tx.execute(
         "insert into recon.breaks (id, break_key, source, class, business_date, entry_id,
@@ -241,19 +284,106 @@ pub async fn reconcile_settlement(
         ],
     )
     .await?;
-    let matched_later = rematch(tx, &payables, &[]).await?;
-    let (breaks, matched_count, matched_minor) = import_counts(tx, import_id).await?;
-    Ok(ImportSummary {
-        import_id,
-        kind: "settlement",
-        business_date: date,
-        row_count: row_count(rows)?,
-        matched_count,
-        matched_minor,
-        breaks,
-        matched_later,
-        settlement_entry_id,
-    })
+    Ok(())
+}
+
+/// Copies the staged statement lines into `recon.bank_lines`, each with its outcome against
+/// the ledger.
+async fn classify_bank_lines(
+    tx: &Transaction<'_>,
+    import_id: Uuid,
+    bank_accounts: &[Uuid],
+) -> ReconResult<()> {
+    tx.execute(
+        "insert into recon.bank_lines (import_id, line_no, stmt_no, booking_date, amount_minor,
+             currency, end_to_end_id, account_servicer_ref, remittance, outcome, entry_id,
+             ledger_amount_minor, ledger_currency)
+         select $1, s.line_no, s.stmt_no, s.booking_date, s.amount_minor, s.currency,
+                s.end_to_end_id, s.account_servicer_ref, s.remittance,
+                case
+                    when s.end_to_end_id is null then 'missing_in_ledger'
+                    when s.repeat_no > 1 or earlier.seen then 'duplicate'
+                    when l.entry_id is null then 'missing_in_ledger'
+                    when l.currency <> s.currency then 'currency_mismatch'
+                    when l.amount_minor <> s.amount_minor then 'amount_mismatch'
+                    else 'matched'
+                end,
+                case when s.repeat_no > 1 or earlier.seen then null else l.entry_id end,
+                l.amount_minor, l.currency
+         from (select *, row_number() over (partition by end_to_end_id order by line_no) as repeat_no
+               from recon_stage_bank) s
+         left join lateral (
+             select r.entry_id, sum(p.amount_minor)::bigint as amount_minor,
+                    p.currency::text as currency
+             from journal_entry_refs r
+             join journal_postings p on p.entry_id = r.entry_id and p.account_id = any($2)
+             where r.ref_kind = 'bank_end_to_end' and r.ref_value = s.end_to_end_id
+             group by r.entry_id, p.currency
+             limit 1) l on true
+         left join lateral (
+             select true as seen from recon.bank_lines o
+             where o.end_to_end_id = s.end_to_end_id limit 1) earlier on true",
+        &[&import_id, &bank_accounts],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Ledger movements on the trust account that no statement has shown within the grace period:
+/// a break each. Adjusting entries approved in reconciliation and reversed pairs are not bank
+/// movements.
+async fn file_missing_at_bank(
+    tx: &Transaction<'_>,
+    import_id: Uuid,
+    closing_date: Date,
+    options: &ImportOptions,
+    bank_accounts: &[Uuid],
+) -> ReconResult<()> {
+    let upper = closing_date - Duration::days(options.grace_days);
+    let lower: Date = tx
+        .query_one(
+            "select least($1::date, min(s.closing_date)) - $2::int as lower
+             from recon.bank_statements s",
+            &[
+                &closing_date,
+                &i32::try_from(options.grace_days).map_err(|_| ReconError::Overflow)?,
+            ],
+        )
+        .await?
+        .get::<_, Date>("lower")
+        .max(closing_date - Duration::days(LOOKBACK_DAYS));
+    tx.execute(
+        "insert into recon.breaks (id, break_key, source, class, business_date, entry_id,
+             reference, ledger_amount_minor, currency, explanation, import_id)
+         select gen_random_uuid(), 'missing_at_bank:' || e.id, 'bank', 'missing_at_bank',
+                e.effective_date, e.id, ref.ref_value, sum(p.amount_minor)::bigint, p.currency,
+                format('The ledger shows %s %s the trust bank account on %s (%s, end-to-end '
+                       'reference %s), but no bank statement up to %s shows it.',
+                       recon.money_text(abs(sum(p.amount_minor))::bigint, p.currency),
+                       case when sum(p.amount_minor) > 0 then 'into' else 'out of' end,
+                       e.effective_date, e.description, coalesce(ref.ref_value, 'none'),
+                       $3::date + $4::int), $6::uuid
+         from journal_entries e
+         join journal_postings p on p.entry_id = e.id and p.account_id = any($5)
+         left join journal_entry_refs ref on ref.entry_id = e.id and ref.ref_kind = 'bank_end_to_end'
+         where e.effective_date between $1 and $2 and e.reverses_entry_id is null
+           and not exists (select 1 from journal_entries rev where rev.reverses_entry_id = e.id)
+           and not exists (select 1 from journal_entry_refs rb
+                           where rb.entry_id = e.id and rb.ref_kind = 'recon_break')
+           and not exists (select 1 from recon.bank_lines bl where bl.entry_id = e.id)
+         group by e.id, e.effective_date, e.description, ref.ref_value, p.currency
+         on conflict (break_key) do nothing",
+        &[
+            &lower,
+            &upper,
+            &upper,
+            &i32::try_from(options.grace_days).map_err(|_| ReconError::Overflow)?,
+            &bank_accounts,
+            &import_id,
+        ],
+    )
+    .await?;
+    Ok(())
 }
 
 /// The processor debited the funding account with the day's net: the ledger records that fact
@@ -402,38 +532,7 @@ pub async fn reconcile_bank(
         .await?;
     }
     tx.execute("analyze recon_stage_bank", &[]).await?;
-    tx.execute(
-        "insert into recon.bank_lines (import_id, line_no, stmt_no, booking_date, amount_minor,
-             currency, end_to_end_id, account_servicer_ref, remittance, outcome, entry_id,
-             ledger_amount_minor, ledger_currency)
-         select $1, s.line_no, s.stmt_no, s.booking_date, s.amount_minor, s.currency,
-                s.end_to_end_id, s.account_servicer_ref, s.remittance,
-                case
-                    when s.end_to_end_id is null then 'missing_in_ledger'
-                    when s.repeat_no > 1 or earlier.seen then 'duplicate'
-                    when l.entry_id is null then 'missing_in_ledger'
-                    when l.currency <> s.currency then 'currency_mismatch'
-                    when l.amount_minor <> s.amount_minor then 'amount_mismatch'
-                    else 'matched'
-                end,
-                case when s.repeat_no > 1 or earlier.seen then null else l.entry_id end,
-                l.amount_minor, l.currency
-         from (select *, row_number() over (partition by end_to_end_id order by line_no) as repeat_no
-               from recon_stage_bank) s
-         left join lateral (
-             select r.entry_id, sum(p.amount_minor)::bigint as amount_minor,
-                    p.currency::text as currency
-             from journal_entry_refs r
-             join journal_postings p on p.entry_id = r.entry_id and p.account_id = any($2)
-             where r.ref_kind = 'bank_end_to_end' and r.ref_value = s.end_to_end_id
-             group by r.entry_id, p.currency
-             limit 1) l on true
-         left join lateral (
-             select true as seen from recon.bank_lines o
-             where o.end_to_end_id = s.end_to_end_id limit 1) earlier on true",
-        &[&import_id, &bank_accounts],
-    )
-    .await?;
+    classify_bank_lines(tx, import_id, &bank_accounts).await?;
     tx.execute(
         "insert into recon.breaks (id, break_key, source, class, business_date, import_id, line_no,
              entry_id, reference, amount_minor, ledger_amount_minor, currency, explanation)
@@ -476,52 +575,7 @@ pub async fn reconcile_bank(
         &[&import_id],
     )
     .await?;
-    // Ledger movements on the trust account that no statement has shown within the grace period.
-    // Adjusting entries approved in reconciliation and reversed pairs are not bank movements.
-    let upper = closing_date - Duration::days(options.grace_days);
-    let lower: Date = tx
-        .query_one(
-            "select least($1::date, min(s.closing_date)) - $2::int
-             from recon.bank_statements s",
-            &[
-                &closing_date,
-                &i32::try_from(options.grace_days).map_err(|_| ReconError::Overflow)?,
-            ],
-        )
-        .await?
-        .get::<_, Date>(0)
-        .max(closing_date - Duration::days(LOOKBACK_DAYS));
-    tx.execute(
-        "insert into recon.breaks (id, break_key, source, class, business_date, entry_id,
-             reference, ledger_amount_minor, currency, explanation, import_id)
-         select gen_random_uuid(), 'missing_at_bank:' || e.id, 'bank', 'missing_at_bank',
-                e.effective_date, e.id, ref.ref_value, sum(p.amount_minor)::bigint, p.currency,
-                format('The ledger shows %s %s the trust bank account on %s (%s, end-to-end '
-                       'reference %s), but no bank statement up to %s shows it.',
-                       recon.money_text(abs(sum(p.amount_minor))::bigint, p.currency),
-                       case when sum(p.amount_minor) > 0 then 'into' else 'out of' end,
-                       e.effective_date, e.description, coalesce(ref.ref_value, 'none'),
-                       $3::date + $4::int), $6::uuid
-         from journal_entries e
-         join journal_postings p on p.entry_id = e.id and p.account_id = any($5)
-         left join journal_entry_refs ref on ref.entry_id = e.id and ref.ref_kind = 'bank_end_to_end'
-         where e.effective_date between $1 and $2 and e.reverses_entry_id is null
-           and not exists (select 1 from journal_entries rev where rev.reverses_entry_id = e.id)
-           and not exists (select 1 from journal_entry_refs rb
-                           where rb.entry_id = e.id and rb.ref_kind = 'recon_break')
-           and not exists (select 1 from recon.bank_lines bl where bl.entry_id = e.id)
-         group by e.id, e.effective_date, e.description, ref.ref_value, p.currency
-         on conflict (break_key) do nothing",
-        &[
-            &lower,
-            &upper,
-            &upper,
-            &i32::try_from(options.grace_days).map_err(|_| ReconError::Overflow)?,
-            &bank_accounts,
-            &import_id,
-        ],
-    )
-    .await?;
+    file_missing_at_bank(tx, import_id, closing_date, options, &bank_accounts).await?;
     let matched_later = rematch(tx, &[], &bank_accounts).await?;
     let (breaks, matched_count, matched_minor) = import_counts(tx, import_id).await?;
     Ok(ImportSummary {
@@ -662,18 +716,18 @@ async fn import_counts(
     let mut breaks = BTreeMap::new();
     for row in tx
         .query(
-            "select class, count(*) from recon.breaks where import_id = $1 group by class",
+            "select class, count(*) as breaks from recon.breaks where import_id = $1 group by class",
             &[&import_id],
         )
         .await?
     {
-        let count: i64 = row.get(1);
-        let entry = breaks.entry(row.get::<_, String>(0)).or_insert(0_i64);
+        let count: i64 = row.get("breaks");
+        let entry = breaks.entry(row.get::<_, String>("class")).or_insert(0_i64);
         *entry = entry.checked_add(count).ok_or(ReconError::Overflow)?;
     }
     let matched = tx
         .query_one(
-            "select count(*), coalesce(sum(abs(amount_minor)), 0)::bigint from (
+            "select count(*) as matched, coalesce(sum(abs(amount_minor)), 0)::bigint as matched_minor from (
                  select amount_minor from recon.settlement_rows
                  where import_id = $1 and outcome = 'matched'
                  union all
@@ -682,5 +736,5 @@ async fn import_counts(
             &[&import_id],
         )
         .await?;
-    Ok((breaks, matched.get(0), matched.get(1)))
+    Ok((breaks, matched.get("matched"), matched.get("matched_minor")))
 }

@@ -80,7 +80,7 @@ async fn account_ids(
         )
         .await?
         .iter()
-        .map(|row| row.get(0))
+        .map(|row| row.get("id"))
         .collect())
 }
 
@@ -104,31 +104,33 @@ pub async fn report(pool: &Pool, from: Date, to: Date, currency: Currency) -> Re
             "with days as (
                  select d::date as day from generate_series($1::date, $2::date, interval '1 day') d)
              select day,
-                 (select count(*) from recon.settlement_rows where settlement_date = day),
+                 (select count(*) from recon.settlement_rows where settlement_date = day)
+                   as settlement_rows,
                  (select count(*) from recon.settlement_rows
-                  where settlement_date = day and outcome = 'matched'),
+                  where settlement_date = day and outcome = 'matched') as settlement_matched_count,
                  (select coalesce(sum(abs(amount_minor)), 0)::bigint from recon.settlement_rows
-                  where settlement_date = day and outcome = 'matched'),
-                 (select count(*) from recon.bank_lines where booking_date = day),
+                  where settlement_date = day and outcome = 'matched') as settlement_matched_minor,
+                 (select count(*) from recon.bank_lines where booking_date = day) as bank_lines,
                  (select count(*) from recon.bank_lines
-                  where booking_date = day and outcome = 'matched'),
+                  where booking_date = day and outcome = 'matched') as bank_matched_count,
                  (select coalesce(sum(abs(amount_minor)), 0)::bigint from recon.bank_lines
-                  where booking_date = day and outcome = 'matched'),
+                  where booking_date = day and outcome = 'matched') as bank_matched_minor,
                  (select coalesce(sum(p.amount_minor), 0)::bigint from journal_postings p
                   join journal_entries e on e.id = p.entry_id
-                  where p.account_id = any($3) and e.effective_date <= day),
+                  where p.account_id = any($3) and e.effective_date <= day) as funding_ledger_minor,
                  (select balance_minor from recon.funding_balances
-                  where as_of_date = day and currency = $6),
+                  where as_of_date = day and currency = $6) as funding_processor_minor,
                  (select coalesce(sum(p.amount_minor), 0)::bigint from journal_postings p
                   join journal_entries e on e.id = p.entry_id
-                  where p.account_id = any($4) and e.effective_date <= day),
+                  where p.account_id = any($4) and e.effective_date <= day) as bank_ledger_minor,
                  (select s.closing_minor from recon.bank_statements s
                   join recon.imports i on i.id = s.import_id
                   where s.closing_date = day and s.currency = $6
-                  order by i.imported_at desc limit 1),
+                  order by i.imported_at desc limit 1) as bank_statement_minor,
                  (select -coalesce(sum(p.amount_minor), 0)::bigint from journal_postings p
                   join journal_entries e on e.id = p.entry_id
                   where p.account_id = any($5) and e.effective_date <= day)
+                   as card_settlement_payable_minor
              from days order by day",
             &[&from, &to, &funding, &bank, &payable, &currency.code()],
         )
@@ -136,8 +138,8 @@ pub async fn report(pool: &Pool, from: Date, to: Date, currency: Currency) -> Re
     let mut breaks_by_day: BTreeMap<Date, (BTreeMap<String, i64>, i64, i64)> = BTreeMap::new();
     for row in client
         .query(
-            "select business_date, class, count(*),
-                    count(*) filter (where state in ('open', 'assigned'))
+            "select business_date, class, count(*) as breaks,
+                    count(*) filter (where state in ('open', 'assigned')) as open_breaks
              from recon.breaks where business_date between $1 and $2
                and (currency is null or currency = $3)
              group by business_date, class",
@@ -145,17 +147,17 @@ pub async fn report(pool: &Pool, from: Date, to: Date, currency: Currency) -> Re
         )
         .await?
     {
-        let (by_class, total, open) = breaks_by_day.entry(row.get(0)).or_default();
-        let count: i64 = row.get(2);
-        let open_count: i64 = row.get(3);
-        by_class.insert(row.get(1), count);
+        let (by_class, total, open) = breaks_by_day.entry(row.get("business_date")).or_default();
+        let count: i64 = row.get("breaks");
+        let open_count: i64 = row.get("open_breaks");
+        by_class.insert(row.get("class"), count);
         *total = total.checked_add(count).ok_or(ReconError::Overflow)?;
         *open = open.checked_add(open_count).ok_or(ReconError::Overflow)?;
     }
     let days = rows
         .iter()
         .map(|row| {
-            let date: Date = row.get(0);
+            let date: Date = row.get("day");
             let (found, breaks_total, breaks_open) =
                 breaks_by_day.remove(&date).unwrap_or_default();
             let mut breaks: BTreeMap<String, i64> = BREAK_CLASSES
@@ -165,20 +167,20 @@ pub async fn report(pool: &Pool, from: Date, to: Date, currency: Currency) -> Re
             breaks.extend(found);
             DayReport {
                 date,
-                settlement_rows: row.get(1),
-                settlement_matched_count: row.get(2),
-                settlement_matched_minor: row.get(3),
-                bank_lines: row.get(4),
-                bank_matched_count: row.get(5),
-                bank_matched_minor: row.get(6),
+                settlement_rows: row.get("settlement_rows"),
+                settlement_matched_count: row.get("settlement_matched_count"),
+                settlement_matched_minor: row.get("settlement_matched_minor"),
+                bank_lines: row.get("bank_lines"),
+                bank_matched_count: row.get("bank_matched_count"),
+                bank_matched_minor: row.get("bank_matched_minor"),
                 breaks,
                 breaks_total,
                 breaks_open,
-                funding_ledger_minor: row.get(7),
-                funding_processor_minor: row.get(8),
-                bank_ledger_minor: row.get(9),
-                bank_statement_minor: row.get(10),
-                card_settlement_payable_minor: row.get(11),
+                funding_ledger_minor: row.get("funding_ledger_minor"),
+                funding_processor_minor: row.get("funding_processor_minor"),
+                bank_ledger_minor: row.get("bank_ledger_minor"),
+                bank_statement_minor: row.get("bank_statement_minor"),
+                card_settlement_payable_minor: row.get("card_settlement_payable_minor"),
             }
         })
         .collect();
@@ -406,7 +408,7 @@ pub fn html_page(report: &Report, open_breaks: &[Break]) -> String {
                 r#"<tr><td>{}</td><td class="text">{}</td><td class="text">{}</td><td class="text">{}</td><td class="text">{}</td><td class="text"><a href="/recon/breaks/{}">{}</a></td></tr>"#,
                 item.business_date,
                 escape_html(&item.class.replace('_', " ")),
-                escape_html(&item.state),
+                escape_html(item.state.as_str()),
                 escape_html(item.assignee.as_deref().unwrap_or("")),
                 escape_html(&item.explanation),
                 item.id,

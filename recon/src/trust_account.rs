@@ -88,36 +88,6 @@ fn latest_start(today: Date) -> Date {
     today.next_day().unwrap_or(today)
 }
 
-/// An IBAN in normal form (upper case, no spaces): its shape and the ISO 13616 mod-97 check.
-/// The trust account's IBAN is the institution's, not personal data, so this check lives here
-/// rather than behind the identity store (which has the same check for prisoners' IBANs).
-pub fn iban_is_valid(iban: &str) -> bool {
-    let bytes = iban.as_bytes();
-    let shape = (15..=34).contains(&bytes.len())
-        && bytes[..2].iter().all(u8::is_ascii_uppercase)
-        && bytes[2..4].iter().all(u8::is_ascii_digit)
-        && bytes[4..]
-            .iter()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
-    if !shape {
-        return false;
-    }
-    let mut remainder: u32 = 0;
-    for &byte in bytes[4..].iter().chain(&bytes[..4]) {
-        let value = if byte.is_ascii_digit() {
-            u32::from(byte - b'0')
-        } else {
-            u32::from(byte - b'A') + 10
-        };
-        remainder = if value >= 10 {
-            (remainder * 100 + value) % 97
-        } else {
-            (remainder * 10 + value) % 97
-        };
-    }
-    remainder == 1
-}
-
 /// Sets a prison's trust account. The same setting again writes nothing. `reconcile_from`
 /// defaults to the look-back (35 days before today).
 pub async fn configure(
@@ -129,7 +99,9 @@ pub async fn configure(
     configured_by: &str,
 ) -> ReconResult<TrustAccount> {
     let iban = normalize_iban(iban_text);
-    if !iban_is_valid(&iban) {
+    // The trust account's IBAN is the institution's, not personal data: checked here, by the
+    // ledger's one IBAN check, rather than behind the identity store.
+    if !ledger::iban::is_valid(&iban) {
         return Err(refused(
             "iban_invalid",
             "not a valid IBAN (country, check digits, account; the mod-97 check must hold)",
@@ -185,7 +157,7 @@ pub async fn configure(
         currency,
         reconcile_from,
         configured_by: configured_by.to_owned(),
-        configured_at: row.get(0),
+        configured_at: row.get("configured_at"),
     })
 }
 
@@ -196,20 +168,20 @@ pub async fn current(
 ) -> ReconResult<Option<TrustAccount>> {
     let row = client
         .query_opt(
-            "select iban, currency::text, reconcile_from, configured_by, configured_at
+            "select iban, currency::text as currency, reconcile_from, configured_by, configured_at
              from recon.trust_accounts where prison_id = $1 order by id desc limit 1",
             &[&prison_id],
         )
         .await?;
     row.map(|row| {
-        let currency: String = row.get(1);
+        let currency: String = row.get("currency");
         Ok(TrustAccount {
             prison_id,
-            iban: row.get(0),
+            iban: row.get("iban"),
             currency: Currency::from_code(&currency)?,
-            reconcile_from: row.get(2),
-            configured_by: row.get(3),
-            configured_at: row.get(4),
+            reconcile_from: row.get("reconcile_from"),
+            configured_by: row.get("configured_by"),
+            configured_at: row.get("configured_at"),
         })
     })
     .transpose()

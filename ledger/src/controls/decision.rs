@@ -168,19 +168,43 @@ impl ReasonKey {
     }
 }
 
-/// Languages the reason texts exist in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+// A language Saldo speaks: the reason texts here, a prisoner's preferred language in the
+// identity store, the kiosk's pages. One type for all of them (`identity::Language` names it
+// too). A plain comment, not a doc comment: the OpenAPI schema (as `Language`) would carry it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Language))]
 #[serde(rename_all = "lowercase")]
 pub enum Lang {
-    En,
     Fi,
     Sv,
+    #[default]
+    En,
     Nl,
     Fr,
     De,
 }
 
 impl Lang {
+    /// Every language, in the order the kiosk offers them.
+    pub const ALL: [Lang; 6] = [Lang::Fi, Lang::Sv, Lang::En, Lang::Nl, Lang::Fr, Lang::De];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lang::Fi => "fi",
+            Lang::Sv => "sv",
+            Lang::En => "en",
+            Lang::Nl => "nl",
+            Lang::Fr => "fr",
+            Lang::De => "de",
+        }
+    }
+
+    /// Exactly one of the codes `as_str` gives (a stored preference, a form's choice); anything
+    /// else is `None`.
+    pub fn parse(text: &str) -> Option<Lang> {
+        Lang::ALL.into_iter().find(|lang| lang.as_str() == text)
+    }
+
     /// Reads a language tag such as `fi`, `sv-FI` or `en-GB`; anything else is English, so a
     /// prisoner always gets some text.
     pub fn from_tag(tag: &str) -> Lang {

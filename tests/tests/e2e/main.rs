@@ -41,4 +41,5 @@ mod privacy;
 mod privacy_logs;
 mod recon;
 mod recon_trust_account;
+mod schema_snapshot;
 mod server;
