@@ -18,6 +18,7 @@ pub mod store;
 pub mod subject_access;
 pub mod validate;
 
+use ledger::controls::Lang;
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
@@ -58,7 +59,6 @@ impl std::str::FromStr for Regime {
 
 /// A prisoner's preferred language: the ledger's one language type, under the name the identity
 /// store and the kiosk have used for it.
-pub use ledger::controls::Lang as Language;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Prison {
@@ -84,7 +84,7 @@ pub struct NewPrisoner {
     pub full_name: String,
     pub national_id: Option<String>,
     pub date_of_birth: Option<Date>,
-    pub preferred_language: Language,
+    pub preferred_language: Lang,
     pub unit: Option<String>,
     pub payout_iban: Option<String>,
 }
@@ -170,7 +170,7 @@ pub struct PrisonerView {
     #[schema(value_type = Option<String>, format = Date)]
     pub date_of_birth: Option<Date>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub preferred_language: Option<Language>,
+    pub preferred_language: Option<Lang>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -270,7 +270,7 @@ pub struct Rectification {
     pub full_name: Option<String>,
     pub national_id: Option<Option<String>>,
     pub date_of_birth: Option<Option<Date>>,
-    pub preferred_language: Option<Language>,
+    pub preferred_language: Option<Lang>,
     pub unit: Option<Option<String>>,
     pub payout_iban: Option<Option<String>>,
 }

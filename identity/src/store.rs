@@ -7,14 +7,15 @@
 //! [`super::crypto`]. Prisoner and national identity numbers are found through their HMAC under
 //! the lookup key. Erasure destroys the data key.
 use deadpool_postgres::{GenericClient, Transaction};
+use ledger::controls::Lang;
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 use super::crypto::{self, DataKey, Keyring, WrappedKey};
 use super::{
-    DepositorView, IdentityError, Language, NewDepositor, NewPrison, NewPrisoner, Prison,
-    PrisonerField, PrisonerView, RecordStatus, Rectification, Regime, RestrictionReason,
+    DepositorView, IdentityError, NewDepositor, NewPrison, NewPrisoner, Prison, PrisonerField,
+    PrisonerView, RecordStatus, Rectification, Regime, RestrictionReason,
 };
 use crate::access_log::{self, Access, Accessor, Action, Outcome, Purpose, SubjectKind};
 
@@ -420,7 +421,7 @@ fn view_from_row(
         view.date_of_birth = secret
             .date_of_birth
             .filter(|_| wants(PrisonerField::DateOfBirth));
-        view.preferred_language = Language::parse(&secret.preferred_language)
+        view.preferred_language = Lang::parse(&secret.preferred_language)
             .filter(|_| wants(PrisonerField::PreferredLanguage));
         view.unit = secret.unit.filter(|_| wants(PrisonerField::Unit));
         view.payout_iban = secret
@@ -698,7 +699,7 @@ pub async fn rectify_prisoner(
         full_name: old.full_name,
         national_id: old.national_id,
         date_of_birth: old.date_of_birth,
-        preferred_language: Language::parse(&old.preferred_language).unwrap_or_default(),
+        preferred_language: Lang::parse(&old.preferred_language).unwrap_or_default(),
         unit: old.unit,
         payout_iban: old.payout_iban,
     };
@@ -1379,7 +1380,7 @@ pub async fn seal_legacy_records(client: &mut deadpool_postgres::Client) -> Resu
             full_name: row.get("full_name"),
             national_id: row.get("national_id"),
             date_of_birth: row.get("date_of_birth"),
-            preferred_language: Language::parse(row.get("preferred_language")).unwrap_or_default(),
+            preferred_language: Lang::parse(row.get("preferred_language")).unwrap_or_default(),
             unit: row.get("unit"),
             payout_iban: row.get("payout_iban"),
         };

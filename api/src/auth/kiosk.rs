@@ -10,9 +10,9 @@ use uuid::Uuid;
 
 use super::secret;
 use crate::app::AppState;
-use crate::identity::Language;
 use crate::identity::access_log::{Accessor, ActorKind, Purpose};
 use crate::problem::Problem;
+use ledger::controls::Lang;
 
 pub const DEVICE_HEADER: &str = "saldo-kiosk-device";
 pub const DEVICE_COOKIE: &str = "saldo_kiosk_device";
@@ -85,7 +85,7 @@ impl FromRequestParts<AppState> for KioskDevice {
 pub struct KioskSession {
     pub person_id: Uuid,
     pub device: KioskDevice,
-    pub language: Language,
+    pub language: Lang,
     pub session_sha256: Vec<u8>,
 }
 
@@ -162,7 +162,7 @@ impl FromRequestParts<AppState> for KioskSession {
         let row = touched.ok_or(KioskRejection::SignIn)?;
         Ok(KioskSession {
             person_id: row.get("person_id"),
-            language: Language::parse(row.get("language")).unwrap_or_default(),
+            language: Lang::parse(row.get("language")).unwrap_or_default(),
             device,
             session_sha256: digest,
         })
@@ -277,7 +277,7 @@ pub async fn start_kiosk_session(
     client: &impl GenericClient,
     person_id: Uuid,
     device_id: Uuid,
-    language: Language,
+    language: Lang,
 ) -> Result<String, tokio_postgres::Error> {
     let (token, digest) = secret::new_token();
     let statement = client
@@ -304,7 +304,7 @@ pub async fn start_kiosk_session(
 pub async fn set_session_language(
     client: &impl GenericClient,
     session_sha256: &[u8],
-    language: Language,
+    language: Lang,
 ) -> Result<(), tokio_postgres::Error> {
     let statement = client
         .prepare_cached("update auth.kiosk_sessions set language = $2 where token_sha256 = $1")

@@ -1,9 +1,10 @@
 //! End to end over HTTP: Saldo (webhooks in, outbox out) against the processor simulator.
 use card_adapter::outbox::OutboxWorker;
+use ledger::controls::Lang;
 use processor_protocol::signature::WebhookSecret;
 use processor_sim::{Fault, Scenario, SimConfig, Simulator, WebhookSettings};
 use saldo::identity::access_log::{Accessor, ActorKind, Purpose};
-use saldo::identity::{self, Language, NewPrison, NewPrisoner};
+use saldo::identity::{self, NewPrison, NewPrisoner};
 use saldo::processor::ProcessorConfig;
 use saldo_tests::TestDb;
 
@@ -139,7 +140,7 @@ impl Harness {
                     )
                     .unwrap(),
                 ),
-                preferred_language: Language::Fi,
+                preferred_language: Lang::Fi,
                 unit: Some(person.unit.into()),
                 payout_iban: Some(person.iban.into()),
             },
@@ -429,7 +430,7 @@ impl Harness {
                 full_name: person.full_name.into(),
                 national_id: Some(person.national_id.into()),
                 date_of_birth: None,
-                preferred_language: Language::Fi,
+                preferred_language: Lang::Fi,
                 unit: None,
                 payout_iban: None,
             },

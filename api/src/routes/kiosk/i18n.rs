@@ -2,7 +2,6 @@
 //! prisoner's record can name. The prisoner's own language is the default; they can switch.
 use ledger::controls::{Lang, ReasonKey};
 
-use crate::identity::Language;
 
 pub struct Texts {
     pub lang: &'static str,
@@ -374,25 +373,25 @@ pub fn kiosk_reason(stored_key: &str) -> ReasonKey {
     })
 }
 
-pub fn texts(language: Language) -> &'static Texts {
+pub fn texts(language: Lang) -> &'static Texts {
     match language {
-        Language::Fi => &FI,
-        Language::Sv => &SV,
-        Language::En => &EN,
-        Language::Nl => &NL,
-        Language::Fr => &FR,
-        Language::De => &DE,
+        Lang::Fi => &FI,
+        Lang::Sv => &SV,
+        Lang::En => &EN,
+        Lang::Nl => &NL,
+        Lang::Fr => &FR,
+        Lang::De => &DE,
     }
 }
 
 /// The languages offered by the switch, each named in itself.
-pub const SWITCH: [(Language, &str); 6] = [
-    (Language::Fi, "Suomi"),
-    (Language::Sv, "Svenska"),
-    (Language::En, "English"),
-    (Language::Nl, "Nederlands"),
-    (Language::Fr, "Français"),
-    (Language::De, "Deutsch"),
+pub const SWITCH: [(Lang, &str); 6] = [
+    (Lang::Fi, "Suomi"),
+    (Lang::Sv, "Svenska"),
+    (Lang::En, "English"),
+    (Lang::Nl, "Nederlands"),
+    (Lang::Fr, "Français"),
+    (Lang::De, "Deutsch"),
 ];
 
 impl Texts {
@@ -450,7 +449,7 @@ mod tests {
 
     #[test]
     fn every_language_has_its_own_texts_and_reason_texts() {
-        for language in Language::ALL {
+        for language in Lang::ALL {
             let texts = texts(language);
             assert_eq!(texts.lang, language.as_str());
             assert!(texts.modes.iter().all(|mode| !mode.trim().is_empty()));
@@ -458,12 +457,12 @@ mod tests {
             let insufficient = texts.reason("insufficient_funds");
             assert_eq!(
                 insufficient == EN.reason("insufficient_funds"),
-                language == Language::En,
+                language == Lang::En,
                 "{}",
                 texts.lang
             );
         }
-        assert_eq!(SWITCH.map(|pair| pair.0), Language::ALL);
+        assert_eq!(SWITCH.map(|pair| pair.0), Lang::ALL);
     }
 
     #[test]

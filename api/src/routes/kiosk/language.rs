@@ -6,8 +6,8 @@ use serde::Deserialize;
 use crate::app::AppState;
 use crate::auth::kiosk::{self, KioskSession};
 use crate::http::HtmlForm;
-use crate::identity::Language;
 use crate::problem::Problem;
+use ledger::controls::Lang;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -20,7 +20,7 @@ pub async fn switch(
     session: KioskSession,
     HtmlForm(request): HtmlForm<LanguageForm>,
 ) -> Result<Response, Problem> {
-    let language = Language::parse(&request.lang)
+    let language = Lang::parse(&request.lang)
         .ok_or_else(|| Problem::unprocessable("language_invalid", "not a supported language"))?;
     let client = state.pool.get().await?;
     kiosk::set_session_language(&client, &session.session_sha256, language).await?;

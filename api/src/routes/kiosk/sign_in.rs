@@ -12,8 +12,9 @@ use crate::auth::kiosk::{self, KioskDevice};
 use crate::auth::{secret, throttle};
 use crate::http::{ApiQuery, ClientOrigin, HtmlForm};
 use crate::identity::access_log::{Accessor, ActorKind, Purpose};
-use crate::identity::{self, Language, PrisonerField};
+use crate::identity::{self, PrisonerField};
 use crate::problem::Problem;
+use ledger::controls::Lang;
 
 /// One kiosk may see this many failed sign-ins in 15 minutes before it pauses for 5 (guessing
 /// numbers and PINs across prisoners).
@@ -42,16 +43,16 @@ pub struct SignInForm {
 /// The device's prison's country decides the sign-in page's language until a prisoner signs in.
 /// Countries with more than one language of prisons (Belgium) start in English; the switch on
 /// the page and, once signed in, the prisoner's own language take over.
-async fn default_language(state: &AppState, device: &KioskDevice) -> Result<Language, Problem> {
+async fn default_language(state: &AppState, device: &KioskDevice) -> Result<Lang, Problem> {
     let client = state.pool.get().await?;
     let prison = identity::store::prison(&client, device.prison_id).await?;
     Ok(match prison.as_ref().map(|p| p.country.as_str()) {
-        Some("FI") => Language::Fi,
-        Some("SE") => Language::Sv,
-        Some("NL") => Language::Nl,
-        Some("FR") => Language::Fr,
-        Some("DE" | "AT") => Language::De,
-        _ => Language::En,
+        Some("FI") => Lang::Fi,
+        Some("SE") => Lang::Sv,
+        Some("NL") => Lang::Nl,
+        Some("FR") => Lang::Fr,
+        Some("DE" | "AT") => Lang::De,
+        _ => Lang::En,
     })
 }
 
@@ -83,7 +84,7 @@ pub async fn page(
     device: KioskDevice,
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Markup, Problem> {
-    let language = match query.lang.as_deref().and_then(Language::parse) {
+    let language = match query.lang.as_deref().and_then(Lang::parse) {
         Some(language) => language,
         None => default_language(&state, &device).await?,
     };
@@ -100,7 +101,7 @@ pub async fn sign_in(
     origin: ClientOrigin,
     HtmlForm(request): HtmlForm<SignInForm>,
 ) -> Result<Response, Problem> {
-    let page_language = match request.lang.as_deref().and_then(Language::parse) {
+    let page_language = match request.lang.as_deref().and_then(Lang::parse) {
         Some(language) => language,
         None => default_language(&state, &device).await?,
     };

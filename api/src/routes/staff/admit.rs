@@ -11,10 +11,11 @@ use crate::app::AppState;
 use crate::auth::{Officers, RequireRole, kiosk};
 use crate::http::{ApiJson, SortedJson};
 use crate::identity::access_log::Purpose;
-use crate::identity::{self, Language, NewPrisoner};
+use crate::identity::{self, NewPrisoner};
 use crate::openapi::{Admitted, OpenedAccount};
 use crate::problem::Problem;
 use crate::services::SUB_ACCOUNTS;
+use ledger::controls::Lang;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -26,7 +27,7 @@ pub struct Admission {
     /// `YYYY-MM-DD`.
     #[serde(default)]
     date_of_birth: Option<String>,
-    preferred_language: Language,
+    preferred_language: Lang,
     #[serde(default)]
     unit: Option<String>,
     #[serde(default)]

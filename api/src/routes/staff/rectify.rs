@@ -12,8 +12,9 @@ use super::admit::parse_date;
 use crate::app::AppState;
 use crate::auth::{Officers, RequireRole};
 use crate::http::{ApiJson, ApiPath, StatedPurpose};
-use crate::identity::{self, Language, Rectification};
+use crate::identity::{self, Rectification};
 use crate::problem::Problem;
+use ledger::controls::Lang;
 
 /// A present field, `null` included (`Some(None)`: clear it), apart from an absent one (`None`).
 fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
@@ -42,7 +43,7 @@ pub struct RectifyRequest {
     #[schema(value_type = Option<String>, format = Date, nullable)]
     pub date_of_birth: Option<Option<String>>,
     #[serde(default)]
-    pub preferred_language: Option<Language>,
+    pub preferred_language: Option<Lang>,
     /// 1 to 64 characters; `null` clears it.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, nullable, min_length = 1, max_length = 64)]
