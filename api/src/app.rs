@@ -1,6 +1,6 @@
-//! The HTTP application: state, router, and the server loop with graceful shutdown.
+//! The HTTP application: the router over every route, and the server loop with graceful
+//! shutdown. The state it serves is `crate::state`.
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -8,7 +8,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use deadpool_postgres::Pool;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -16,78 +15,14 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use card_adapter::outbox::OutboxWake;
-use processor_protocol::signature::WebhookSecret;
-
-use crate::openapi::Status;
+use crate::http::{MAX_BODY_BYTES, REQUEST_TIMEOUT_MS};
 use crate::problem::Problem;
+use crate::schema::Status;
+use crate::state::AppState;
 
-/// No request body Saldo accepts is larger than this.
-pub const MAX_BODY_BYTES: usize = 256 * 1024;
-pub const REQUEST_TIMEOUT_MS: u64 = 10_000;
 /// How often held amounts past their expiry are released.
 const HOLD_EXPIRY_INTERVAL_MS: u64 = 60_000;
 const HOLD_EXPIRY_BATCH: i64 = 500;
-
-#[derive(Clone)]
-pub struct AppState {
-    pub pool: Pool,
-    pub ledger: ledger::Ledger,
-    /// The processor's webhook signing secrets (two during a rotation). None: every webhook is
-    /// refused.
-    pub webhook_secrets: Arc<Vec<WebhookSecret>>,
-    /// The gate every argon2 hash and verification (sign-ins, PINs) goes through.
-    pub password_hashing: crate::auth::secret::PasswordHashing,
-    /// Reverse proxies whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed.
-    pub trusted_proxies: Arc<crate::http::TrustedProxies>,
-    /// Wakes this process's outbox worker when staff queue or retry a call, so it goes out now
-    /// rather than at the next poll.
-    pub outbox_wake: OutboxWake,
-    /// Session cookies are `Secure` whatever the connection (`SALDO_COOKIE_SECURE=true`).
-    pub cookie_secure: bool,
-}
-
-impl AppState {
-    pub fn new(pool: Pool) -> AppState {
-        AppState {
-            ledger: ledger::Ledger::new(pool.clone()),
-            pool,
-            webhook_secrets: Arc::new(Vec::new()),
-            password_hashing: crate::auth::secret::PasswordHashing::default(),
-            trusted_proxies: Arc::new(crate::http::TrustedProxies::none()),
-            outbox_wake: OutboxWake::default(),
-            cookie_secure: false,
-        }
-    }
-
-    pub fn with_password_hashing(mut self, limits: crate::auth::secret::HashingLimits) -> AppState {
-        self.password_hashing = crate::auth::secret::PasswordHashing::new(limits);
-        self
-    }
-
-    pub fn with_trusted_proxies(mut self, proxies: crate::http::TrustedProxies) -> AppState {
-        self.trusted_proxies = Arc::new(proxies);
-        self
-    }
-
-    /// Session cookies `Secure` whatever the connection says (behind a TLS proxy that is not
-    /// trusted).
-    pub fn with_cookie_secure(mut self, cookie_secure: bool) -> AppState {
-        self.cookie_secure = cookie_secure;
-        self
-    }
-
-    /// The wake of the outbox worker running in this process (`OutboxWorker::wake`).
-    pub fn with_outbox_wake(mut self, wake: OutboxWake) -> AppState {
-        self.outbox_wake = wake;
-        self
-    }
-
-    pub fn with_webhook_secrets(mut self, secrets: Vec<WebhookSecret>) -> AppState {
-        self.webhook_secrets = Arc::new(secrets);
-        self
-    }
-}
 
 /// The processor's signed webhooks: their own state (the decision seam), merged into the app.
 fn webhook_router(state: &AppState) -> Router {

@@ -16,8 +16,9 @@ use processor_sim::{Scenario, SimConfig, Simulator};
 use tower::ServiceExt;
 use uuid::Uuid;
 
-use crate::auth::{self, Grant, Role, secret};
+use crate::auth::{self, Grant, Role};
 use crate::identity::{self, NewPrison};
+use crate::secret;
 
 const DEMO_DB: &str = "saldo_demo";
 const DEMO_PRISON: &str = "HML";
@@ -42,7 +43,7 @@ const DEMO_PRISONERS: [(&str, &str, &str, &str, i64); 3] = [
 pub async fn run(
     config: tokio_postgres::Config,
     listen: &str,
-    settings: &crate::cli::Settings,
+    settings: &crate::settings::Settings,
 ) -> anyhow::Result<()> {
     let demo_config = recreate_demo_database(&config).await?;
     ledger::db::migrate(&demo_config).await?;
@@ -59,7 +60,7 @@ pub async fn run(
     sim_config.retry_base_delay_ms = 200;
     let sim = Simulator::start(sim_config).await?;
 
-    let state = crate::app::AppState::new(pool.clone())
+    let state = crate::state::AppState::new(pool.clone())
         .with_webhook_secrets(vec![secret])
         .with_cookie_secure(settings.cookie_secure());
     let processor = crate::processor::ProcessorConfig {
@@ -134,7 +135,7 @@ struct Seeded {
     prisoners: Vec<(&'static str, &'static str)>,
 }
 
-async fn seed(state: &crate::app::AppState) -> anyhow::Result<Seeded> {
+async fn seed(state: &crate::state::AppState) -> anyhow::Result<Seeded> {
     let client = state.pool.get().await?;
     let prison = identity::store::create_prison(
         &client,

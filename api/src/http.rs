@@ -12,6 +12,10 @@ use serde::de::DeserializeOwned;
 
 use crate::problem::Problem;
 
+/// No request body Saldo accepts is larger than this.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+pub const REQUEST_TIMEOUT_MS: u64 = 10_000;
+
 /// Staff and kiosk bodies are small; anything bigger is refused before parsing.
 pub const MAX_FORM_OR_JSON_BYTES: usize = 16 * 1024;
 
@@ -333,21 +337,6 @@ fn header_list(headers: &HeaderMap, name: &str) -> Vec<String> {
         .collect()
 }
 
-impl FromRequestParts<crate::app::AppState> for ClientOrigin {
-    type Rejection = Problem;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &crate::app::AppState,
-    ) -> Result<Self, Self::Rejection> {
-        Ok(ClientOrigin::of(
-            parts,
-            &state.trusted_proxies,
-            state.cookie_secure,
-        ))
-    }
-}
-
 /// A cookie value from the `Cookie` header(s).
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
@@ -476,7 +465,7 @@ where
 }
 
 /// A known path with the wrong method: problem+json rather than an empty 405.
-/// The outer body limit (`app::MAX_BODY_BYTES`, for every route, the webhook and CSV imports
+/// The outer body limit (`MAX_BODY_BYTES`, for every route, the webhook and CSV imports
 /// included) refuses from `Content-Length` alone with a plain-text 413: every error here is
 /// problem+json, so it is re-worded.
 pub async fn oversized_as_problem(response: Response) -> Response {
@@ -492,7 +481,7 @@ pub async fn oversized_as_problem(response: Response) -> Response {
         "body_too_large",
         Some(format!(
             "a request body may hold at most {} bytes",
-            crate::app::MAX_BODY_BYTES
+            MAX_BODY_BYTES
         )),
     )
     .into_response()

@@ -1,7 +1,5 @@
-//! The OpenAPI 3.1 document, served at `GET /openapi.json`, and the response bodies the staff
-//! handlers send: each handler returns one of these types, so what is sent and what is described
-//! are the same struct. A `…Doc` type describes a type of a crate below (`ledger`, `identity`)
-//! that carries no schema of its own; the field naming it says `value_type`.
+//! The OpenAPI 3.1 document, served at `GET /openapi.json`. The response bodies it describes are
+//! the structs the handlers send (`crate::schema`).
 //!
 //! The staff API, the staff pages, reconciliation and the privacy routes are built with
 //! `utoipa-axum`'s `OpenApiRouter`: each route is added through its handler's `#[utoipa::path]`,
@@ -17,180 +15,6 @@ use serde::Serialize;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi as Document, RefOr, ResponseBuilder};
 use utoipa::{OpenApi, ToSchema};
-use uuid::Uuid;
-
-/// An amount: integer minor units and an ISO 4217 currency (never a float).
-#[derive(Serialize, ToSchema)]
-#[schema(as = Money)]
-pub struct MoneyDoc {
-    #[schema(example = 1250)]
-    pub amount_minor: i64,
-    #[schema(example = "EUR")]
-    pub currency: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct LoginResponse {
-    pub token: String,
-    #[schema(example = "Bearer")]
-    pub token_type: String,
-    pub staff_id: Uuid,
-    #[schema(format = DateTime)]
-    pub expires_at: String,
-    pub idle_timeout_seconds: i32,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct MeResponse {
-    pub staff_id: Uuid,
-    pub username: String,
-    pub grants: Vec<crate::auth::Grant>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct StaffCreated {
-    pub staff_id: Uuid,
-    pub grants: Vec<crate::auth::Grant>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct SendAs {
-    #[schema(example = "Saldo-Kiosk-Device")]
-    pub header: String,
-    #[schema(example = "saldo_kiosk_device")]
-    pub or_cookie: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct DeviceIssued {
-    pub device_id: Uuid,
-    pub prison_id: Uuid,
-    /// Shown once; only its hash is kept.
-    pub device_token: String,
-    pub send_as: SendAs,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct OpenedAccount {
-    pub account_id: Uuid,
-    #[schema(example = "spendable")]
-    pub purpose: String,
-    #[schema(example = "EUR")]
-    pub currency: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Admitted {
-    pub person_id: Uuid,
-    pub prison_id: Uuid,
-    /// The data-protection regime of the record (`led` for prisoners).
-    pub regime: crate::identity::Regime,
-    /// The prison regime whose policy the card follows.
-    #[schema(example = "closed_prison")]
-    pub prison_regime: String,
-    pub accounts: Vec<OpenedAccount>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct StatementLineDoc {
-    pub posting_id: i64,
-    pub entry_id: Uuid,
-    #[schema(format = Date)]
-    pub effective_date: String,
-    #[schema(format = DateTime)]
-    pub recorded_at: String,
-    pub description: String,
-    /// In the account's normal direction: positive adds to the balance.
-    pub amount: MoneyDoc,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct StatementResponse {
-    pub person_id: Uuid,
-    pub account_id: Uuid,
-    #[schema(example = "spendable")]
-    pub account: String,
-    #[schema(value_type = Vec<StatementLineDoc>)]
-    pub lines: Vec<ledger::StatementLine>,
-    /// Pass as `after_posting_id` for the next page; null on the last page.
-    pub next_after_posting_id: Option<i64>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct BalanceDoc {
-    pub account_id: Uuid,
-    pub posted: MoneyDoc,
-    pub held: MoneyDoc,
-    pub available: MoneyDoc,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct DepositPosted {
-    /// The receipt's entry: the allocation, or the credit to held_deposits when held.
-    pub entry_id: Uuid,
-    #[schema(format = Date)]
-    pub effective_date: String,
-    pub amount_minor: i64,
-    #[schema(example = "EUR")]
-    pub currency: String,
-    #[schema(value_type = BalanceDoc)]
-    pub spendable: ledger::Balance,
-    /// Family deposits only.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub deposit_id: Option<Uuid>,
-    /// Family deposits only: `accepted` or `pending_review`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>, example = "pending_review")]
-    pub state: Option<ledger::deposits::DepositState>,
-    /// Why it waits for review: `above_review_threshold` or `over_max_balance`.
-    // Absent for cash, null for a family deposit that was not held.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>)]
-    pub held_because: Option<Option<String>>,
-    /// Monitoring rules the deposit raised (they never stop it): `many_senders_to_prisoner`,
-    /// `sender_to_many_prisoners`, `high_amount`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub flags: Option<Vec<String>>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct DepositorCreated {
-    pub person_id: Uuid,
-    pub regime: crate::identity::Regime,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct AccessLogRow {
-    pub id: i64,
-    #[schema(format = DateTime)]
-    pub logged_at: String,
-    pub actor_kind: String,
-    pub actor_id: Option<Uuid>,
-    pub action: String,
-    pub subject_kind: String,
-    pub subject_person_id: Option<Uuid>,
-    pub prison_id: Option<Uuid>,
-    /// Field names only, never values.
-    pub fields: Vec<String>,
-    pub purpose: String,
-    pub case_ref: Option<String>,
-    pub recipient: Option<String>,
-    pub outcome: String,
-    pub request_id: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct AccessLogPage {
-    #[schema(value_type = Vec<AccessLogRow>)]
-    pub rows: Vec<crate::identity::access_log::LogRow>,
-    pub next_after_id: Option<i64>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Status {
-    #[schema(example = "ok")]
-    pub status: String,
-}
 
 /// A processor webhook (protocol v1, Standard Webhooks): signed with the headers `webhook-id`,
 /// `webhook-timestamp` and `webhook-signature`.
@@ -224,7 +48,8 @@ pub struct AuthorizationAnswer {
 /// Routes whose handlers live elsewhere, described by hand (the coverage test keeps them true).
 #[allow(dead_code)]
 mod elsewhere {
-    use super::{AuthorizationAnswer, ProcessorWebhook, Status};
+    use super::{AuthorizationAnswer, ProcessorWebhook};
+    use crate::schema::Status;
 
     #[utoipa::path(get, path = "/health", tag = "service",
         responses((status = 200, description = "The process is alive", body = Status)))]
@@ -326,7 +151,7 @@ mod elsewhere {
         elsewhere::kiosk_enrol,
         elsewhere::kiosk_style,
     ),
-    components(schemas(crate::problem::Problem, MoneyDoc))
+    components(schemas(crate::problem::Problem, crate::schema::MoneyDoc))
 )]
 struct ApiDoc;
 

@@ -123,7 +123,7 @@ pub async fn run_staff(
                     });
                 }
             }
-            let hash = auth::secret::hash(password).await?;
+            let hash = crate::secret::hash(password).await?;
             let staff_id = auth::create_staff(&client, &username, &hash, &grants)
                 .await
                 .map_err(|error| anyhow::anyhow!("{error}"))?;

@@ -86,7 +86,7 @@ impl Server {
     ) -> anyhow::Result<Server> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let address = listener.local_addr()?;
-        let state = saldo::app::AppState::new(pool).with_webhook_secrets(vec![secret.clone()]);
+        let state = saldo::state::AppState::new(pool).with_webhook_secrets(vec![secret.clone()]);
         let handle = tokio::spawn(saldo::app::serve(state, listener));
         let server = Server {
             base: format!("http://{address}"),

@@ -8,10 +8,10 @@ use deadpool_postgres::GenericClient;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::secret;
-use crate::app::AppState;
 use crate::identity::access_log::{Accessor, ActorKind, Purpose};
 use crate::problem::Problem;
+use crate::secret;
+use crate::state::AppState;
 use ledger::controls::Lang;
 
 pub const DEVICE_HEADER: &str = "saldo-kiosk-device";

@@ -4,7 +4,6 @@
 //! roles allowed and the prison scope needed. A grant is a (role, prison) pair, so staff of prison
 //! A hold no role at all in prison B.
 pub mod kiosk;
-pub mod secret;
 pub mod sign_in;
 pub mod throttle;
 
@@ -18,9 +17,10 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::identity::access_log::{Accessor, ActorKind, Purpose};
 use crate::problem::Problem;
+use crate::secret;
+use crate::state::AppState;
 
 pub const STAFF_COOKIE: &str = "saldo_staff";
 /// A staff session ends after this long without a request…

@@ -4,9 +4,9 @@
 use axum::http::HeaderValue;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::auth::{self, throttle};
 use crate::problem::Problem;
+use crate::state::AppState;
 
 /// What a sign-in attempt came to (shared by the JSON login and the staff sign-in page).
 pub enum Outcome {

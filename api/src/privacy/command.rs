@@ -7,8 +7,8 @@ use std::time::Duration;
 use clap::Subcommand;
 use uuid::Uuid;
 
-use crate::cli::Settings;
 use crate::identity::access_log::{Accessor, ActorKind, Purpose};
+use crate::settings::Settings;
 
 #[derive(Debug, Subcommand)]
 pub enum PrivacyCommand {

@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use deadpool_postgres::Pool;
 
-use crate::cli::Settings;
 use crate::identity::crypto::{self, Keyring};
 use crate::identity::{log_seal, residency, retention};
+use crate::settings::Settings;
 
 /// How often the journal and the access log are sealed, and how long a sealer waits for older
 /// transactions to end before trying again later.

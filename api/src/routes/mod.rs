@@ -4,4 +4,5 @@ pub mod kiosk;
 pub mod pages;
 pub mod privacy;
 pub mod recon;
+pub mod service_errors;
 pub mod staff;

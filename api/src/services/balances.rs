@@ -10,11 +10,11 @@ use crate::services::ServiceError;
 pub struct SubAccountBalance {
     pub account_id: Uuid,
     pub purpose: String,
-    #[schema(value_type = crate::openapi::MoneyDoc)]
+    #[schema(value_type = crate::schema::MoneyDoc)]
     pub posted: ledger::Money,
-    #[schema(value_type = crate::openapi::MoneyDoc)]
+    #[schema(value_type = crate::schema::MoneyDoc)]
     pub held: ledger::Money,
-    #[schema(value_type = crate::openapi::MoneyDoc)]
+    #[schema(value_type = crate::schema::MoneyDoc)]
     pub available: ledger::Money,
     pub closed: bool,
 }

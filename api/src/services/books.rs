@@ -1,6 +1,6 @@
 //! Reading the books: the trial balance.
-use crate::app::AppState;
 use crate::services::ServiceError;
+use crate::state::AppState;
 use serde::Serialize;
 use std::collections::BTreeMap;
 

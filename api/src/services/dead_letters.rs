@@ -1,6 +1,6 @@
 //! Card processor calls that gave up: listing them and putting one back in the queue.
-use crate::app::AppState;
 use crate::services::ServiceError;
+use crate::state::AppState;
 use card_adapter::outbox::Retry;
 use serde::Serialize;
 use time::OffsetDateTime;

@@ -1,9 +1,9 @@
 //! Held family deposits: the review queue and the decision.
-use crate::app::AppState;
 use crate::auth::Staff;
 use crate::identity::access_log::{Action, Purpose};
 use crate::identity::{self, PrisonerField};
 use crate::services::ServiceError;
+use crate::state::AppState;
 use ledger::deposits::{self, Deposit, DepositState, ReviewDeposit};
 use serde::Serialize;
 use uuid::Uuid;

@@ -14,12 +14,12 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::auth::Staff;
 use crate::identity::access_log::{Action, Purpose};
 use crate::identity::{self, PrisonerField, PrisonerView};
 use crate::services::ServiceError;
 use crate::services::balances::balances_of;
+use crate::state::AppState;
 use ledger::controls::Regime;
 use ledger::lifecycle::{GrantLeave, Release, SavingsOnRelease, Transfer};
 
@@ -264,9 +264,9 @@ pub struct ReleaseRequest {
 pub struct BalanceAfter {
     #[schema(example = "spendable")]
     pub purpose: String,
-    #[schema(value_type = crate::openapi::MoneyDoc)]
+    #[schema(value_type = crate::schema::MoneyDoc)]
     pub posted: Money,
-    #[schema(value_type = crate::openapi::MoneyDoc)]
+    #[schema(value_type = crate::schema::MoneyDoc)]
     pub available: Money,
 }
 
@@ -278,7 +278,7 @@ pub struct Released {
     #[schema(example = "to_spendable")]
     pub savings: String,
     /// What the release savings held and was moved or paid out (zero: nothing was).
-    #[schema(value_type = crate::openapi::MoneyDoc)]
+    #[schema(value_type = crate::schema::MoneyDoc)]
     pub savings_moved: Money,
     /// The entry that moved or paid them; absent when they were empty.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,9 +1,9 @@
 //! Payroll import: parsing the payroll CSV and booking its lines as one batch.
-use crate::app::AppState;
 use crate::auth::Staff;
 use crate::identity::access_log::{Action, Purpose};
 use crate::identity::{self, PrisonerField};
 use crate::services::ServiceError;
+use crate::state::AppState;
 use ledger::income::IncomeKind;
 use ledger::payroll::{PayrollBatch, PayrollLine};
 use ledger::{Currency, Money};
@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 /// A payroll file may be this big (about 4 000 lines by person id): under the server's limit on
-/// every body (`crate::app::MAX_BODY_BYTES`), so the refusal is this route's problem+json.
+/// every body (`crate::http::MAX_BODY_BYTES`), so the refusal is this route's problem+json.
 pub const MAX_PAYROLL_BYTES: usize = 200 * 1024;
 /// Lines per file; each is one journal entry and one access-log row, all within the server's
 /// request timeout.

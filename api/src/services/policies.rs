@@ -1,6 +1,6 @@
 //! The prisons' published policies.
-use crate::app::AppState;
 use crate::services::ServiceError;
+use crate::state::AppState;
 use ledger::controls::Regime;
 use ledger::policy_store::{self, AssignedPolicy};
 use serde::Serialize;

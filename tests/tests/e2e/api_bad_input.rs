@@ -506,7 +506,7 @@ async fn kiosk_forms_refuse_unknown_fields_wrong_content_types_and_oversized_bod
 async fn a_body_over_the_servers_own_limit_is_refused_as_a_problem_on_any_route() {
     let world = World::new().await;
     let before = world.table_counts().await;
-    let huge = "x".repeat(saldo::app::MAX_BODY_BYTES + 1);
+    let huge = "x".repeat(saldo::http::MAX_BODY_BYTES + 1);
     for path in ["/api/staff/login", "/webhooks/processor", "/kiosk/sign-in"] {
         let response = world
             .http

@@ -420,7 +420,7 @@ async fn the_kiosk_shows_card_payments_and_why_one_was_declined_in_the_prisoners
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_kiosk_sign_ins_hashes_at_most_the_bound_at_once() {
     let world = World::configured(|state| {
-        state.with_password_hashing(saldo::auth::secret::HashingLimits {
+        state.with_password_hashing(saldo::secret::HashingLimits {
             max_running: 2,
             max_waiting: 2,
             max_wait_ms: 1_000,

@@ -1,7 +1,7 @@
 //! Staff sign-in: passwords, the session cookie, and throttling per account and per address.
 use saldo::auth::Role;
-use saldo::auth::secret::HashingLimits;
 use saldo::http::TrustedProxies;
+use saldo::secret::HashingLimits;
 use serde_json::{Value, json};
 
 use crate::api_support::*;

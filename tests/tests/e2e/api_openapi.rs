@@ -93,7 +93,7 @@ fn router_paths(router: &axum::Router) -> BTreeSet<String> {
 async fn every_route_the_application_answers_is_in_the_document_and_every_documented_route_is_answered()
  {
     let world = World::new().await;
-    let router = saldo::app::router(saldo::app::AppState::new(world.db.pool.clone()));
+    let router = saldo::app::router(saldo::state::AppState::new(world.db.pool.clone()));
     let paths = router_paths(&router);
     assert!(paths.contains("/health"), "paths read: {paths:?}");
     assert!(

@@ -12,7 +12,7 @@ pub const PIN: &str = "4321";
 pub struct World {
     pub db: TestDb,
     /// The running app's state (its password-hashing gate can be read).
-    pub app: saldo::app::AppState,
+    pub app: saldo::state::AppState,
     pub base: String,
     pub http: reqwest::Client,
     pub prison_a: Uuid,
@@ -32,12 +32,12 @@ impl World {
 
     /// A world whose app is configured beyond the defaults (trusted proxies, hashing limits).
     pub async fn configured(
-        configure: impl FnOnce(saldo::app::AppState) -> saldo::app::AppState,
+        configure: impl FnOnce(saldo::state::AppState) -> saldo::state::AppState,
     ) -> World {
         let db = TestDb::new().await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
-        let app = configure(saldo::app::AppState::new(db.pool.clone()));
+        let app = configure(saldo::state::AppState::new(db.pool.clone()));
         tokio::spawn(saldo::app::serve(app.clone(), listener));
         let client = db.pool.get().await.unwrap();
         let mut prisons = Vec::new();
@@ -102,7 +102,7 @@ impl World {
     /// A staff account that can sign in with [`PASSWORD`].
     pub async fn staff_with_password(&self, username: &str, role: Role, prison_id: Uuid) -> Uuid {
         let client = self.db.pool.get().await.unwrap();
-        let hash = auth::secret::hash(PASSWORD.to_owned()).await.unwrap();
+        let hash = saldo::secret::hash(PASSWORD.to_owned()).await.unwrap();
         auth::create_staff(&client, username, &hash, &[Grant { prison_id, role }])
             .await
             .unwrap()

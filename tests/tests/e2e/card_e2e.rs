@@ -67,7 +67,7 @@ impl Harness {
         let address = listener.local_addr().unwrap();
         // The worker a test runs shares the server's wake, as in `saldo serve`.
         let outbox_wake = card_adapter::outbox::OutboxWake::default();
-        let state = saldo::app::AppState::new(db.pool.clone())
+        let state = saldo::state::AppState::new(db.pool.clone())
             .with_webhook_secrets(vec![secret.clone()])
             .with_outbox_wake(outbox_wake.clone());
         tokio::spawn(saldo::app::serve(state, listener));

@@ -15,7 +15,7 @@ impl WebhookApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let secret = secrets[0].clone();
-        let state = saldo::app::AppState::new(db.pool.clone()).with_webhook_secrets(secrets);
+        let state = saldo::state::AppState::new(db.pool.clone()).with_webhook_secrets(secrets);
         tokio::spawn(saldo::app::serve(state, listener));
         WebhookApp {
             base: format!("http://{address}"),

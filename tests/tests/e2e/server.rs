@@ -30,7 +30,7 @@ async fn migrations_are_safe_to_run_twice_and_from_two_processes_at_once() {
 async fn spawn_app(db: &TestDb) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    let state = saldo::app::AppState::new(db.pool.clone());
+    let state = saldo::state::AppState::new(db.pool.clone());
     tokio::spawn(saldo::app::serve(state, listener));
     format!("http://{address}")
 }

@@ -8,10 +8,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{DOCTYPE, html};
 use serde::Deserialize;
 
-use crate::app::AppState;
-use crate::auth::{kiosk, secret};
+use crate::auth::kiosk;
 use crate::http::HtmlForm;
 use crate::problem::Problem;
+use crate::secret;
+use crate::state::AppState;
 
 /// A kiosk stays enrolled for a year; revoking the device ends it sooner.
 const DEVICE_COOKIE_MAX_AGE_SECONDS: i64 = 365 * 24 * 3600;

@@ -5,11 +5,11 @@ use maud::html;
 
 use super::i18n::texts;
 use super::layout::page as shell;
-use crate::app::AppState;
 use crate::auth::kiosk::KioskSession;
 use crate::identity::{self, PrisonerField};
 use crate::problem::Problem;
 use crate::services::balances::{balances_of, recent_lines};
+use crate::state::AppState;
 
 const RECENT_LINES: usize = 10;
 const RECENT_CARD_PAYMENTS: i64 = 10;

@@ -2,7 +2,6 @@
 //! prisoner's record can name. The prisoner's own language is the default; they can switch.
 use ledger::controls::{Lang, ReasonKey};
 
-
 pub struct Texts {
     pub lang: &'static str,
     pub title: &'static str,

@@ -3,10 +3,10 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::auth::kiosk::{self, KioskSession};
 use crate::http::HtmlForm;
 use crate::problem::Problem;
+use crate::state::AppState;
 use ledger::controls::Lang;
 
 #[derive(Deserialize)]

@@ -17,7 +17,7 @@ pub use card_status::{CardPayment, CardStatus, card_status, recent_card_payments
 use axum::Router;
 use axum::routing::{get, post};
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()

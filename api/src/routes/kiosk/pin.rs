@@ -8,13 +8,13 @@ use serde::Deserialize;
 
 use super::i18n::{Texts, texts};
 use super::layout::page as shell;
-use crate::app::AppState;
 use crate::auth::kiosk::{self, KioskSession};
-use crate::auth::secret;
 use crate::http::HtmlForm;
 use crate::identity::access_log::Action;
 use crate::identity::{self, PrisonerField};
 use crate::problem::Problem;
+use crate::secret;
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

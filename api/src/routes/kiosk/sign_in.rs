@@ -7,13 +7,14 @@ use serde::Deserialize;
 
 use super::i18n::{Texts, texts};
 use super::layout::page as shell;
-use crate::app::AppState;
 use crate::auth::kiosk::{self, KioskDevice};
-use crate::auth::{secret, throttle};
+use crate::auth::throttle;
 use crate::http::{ApiQuery, ClientOrigin, HtmlForm};
 use crate::identity::access_log::{Accessor, ActorKind, Purpose};
 use crate::identity::{self, PrisonerField};
 use crate::problem::Problem;
+use crate::secret;
+use crate::state::AppState;
 use ledger::controls::Lang;
 
 /// One kiosk may see this many failed sign-ins in 15 minutes before it pauses for 5 (guessing

@@ -3,9 +3,9 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use crate::app::AppState;
 use crate::auth::kiosk::{self, KioskSession};
 use crate::problem::Problem;
+use crate::state::AppState;
 
 pub async fn sign_out(
     State(state): State<AppState>,

@@ -8,11 +8,11 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::layout::{money, page, refused};
-use crate::app::AppState;
 use crate::auth::{Approvers, FinanceStaff, RequireRole, Role};
 use crate::http::{ApiPath, HtmlForm};
 use crate::problem::Problem;
 use crate::services::adjustments::{self, Direction, Draft, ReasonCode};
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 pub struct PrisonPath {

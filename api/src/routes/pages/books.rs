@@ -4,9 +4,9 @@ use axum::response::{IntoResponse, Response};
 use maud::html;
 
 use super::layout::{money, page, refused};
-use crate::app::AppState;
 use crate::auth::{BookReaders, RequireRole};
 use crate::problem::Problem;
+use crate::state::AppState;
 
 #[utoipa::path(get, path = "/staff/trial-balance", tag = "staff pages",
     description = "Roles: finance, finance_approver, auditor (any prison).",

@@ -6,10 +6,10 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::layout::{page, refused};
-use crate::app::AppState;
 use crate::auth::{OutboxOperators, RequireRole};
 use crate::http::ApiPath;
 use crate::problem::Problem;
+use crate::state::AppState;
 
 #[utoipa::path(get, path = "/staff/dead-letters", tag = "staff pages",
     description = "Roles: admin, finance, finance_approver (any prison).",

@@ -8,10 +8,10 @@ use uuid::Uuid;
 
 use super::layout::{page, refused};
 use super::prisoner::PURPOSES;
-use crate::app::AppState;
 use crate::auth::{Role, Staff};
 use crate::identity;
 use crate::problem::Problem;
+use crate::state::AppState;
 
 #[utoipa::path(get, path = "/staff/home", tag = "staff pages",
     description = "Any staff: links and forms for each role held, per prison.",

@@ -11,13 +11,13 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::layout::{page, refused};
-use crate::app::AppState;
 use crate::auth::{Officers, RequireRole};
 use crate::http::{ApiPath, HtmlForm};
 use crate::identity;
 use crate::identity::access_log::Purpose;
 use crate::problem::Problem;
 use crate::services::lifecycle::{LeaveRequest, ReleaseRequest, TransferRequest};
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 pub struct PrisonerPath {

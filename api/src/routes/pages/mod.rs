@@ -18,7 +18,7 @@ use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// The pages and their OpenAPI description, built together like the staff API.
 pub fn api() -> OpenApiRouter<AppState> {

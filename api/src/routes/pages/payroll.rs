@@ -9,12 +9,12 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::layout::{money, page, refused};
-use crate::app::AppState;
 use crate::auth::{FinanceStaff, RequireRole};
 use crate::http::{ApiPath, HtmlForm};
 use crate::identity;
 use crate::problem::Problem;
 use crate::services::payroll::{ImportError as PayrollImportError, PayKind, PayrollImport};
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 pub struct PrisonPath {

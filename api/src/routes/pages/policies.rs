@@ -9,10 +9,10 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::layout::{money, page, refused};
-use crate::app::AppState;
 use crate::auth::{PolicyReaders, RequireRole};
 use crate::http::ApiPath;
 use crate::problem::Problem;
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 pub struct PrisonPath {

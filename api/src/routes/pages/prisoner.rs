@@ -8,7 +8,6 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::layout::{money, page, refused};
-use crate::app::AppState;
 use crate::auth::{CaseReaders, RequireRole, Role};
 use crate::http::{ApiPath, ApiQuery, HtmlForm};
 use crate::identity::access_log::Purpose;
@@ -17,6 +16,7 @@ use crate::problem::Problem;
 use crate::services::adjustments::{INSTITUTION_ACCOUNTS, ReasonCode};
 use crate::services::balances::{balances_of, recent_lines};
 use crate::services::lifecycle::{PlacementView, effective_mode_str};
+use crate::state::AppState;
 use ledger::controls::CardMode;
 
 use super::lifecycle::DONE as LIFECYCLE_DONE;

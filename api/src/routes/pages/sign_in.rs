@@ -6,11 +6,11 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::layout::{page, refused};
-use crate::app::AppState;
 use crate::auth::sign_in::{Outcome, authenticate, session_cookie};
 use crate::auth::{self, Staff};
 use crate::http::{ClientOrigin, HtmlForm};
 use crate::problem::Problem;
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -73,7 +73,7 @@ pub async fn submit(
                 StatusCode::TOO_MANY_REQUESTS,
                 [(
                     header::RETRY_AFTER,
-                    crate::auth::secret::HashingBusy::RETRY_AFTER_SECONDS.to_string(),
+                    crate::secret::HashingBusy::RETRY_AFTER_SECONDS.to_string(),
                 )],
                 form(Some("Too many sign-ins at once. Try again in a moment.")),
             )

@@ -19,9 +19,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::auth::{BookReaders, Policy, RequireRole, Role, Scope};
 use crate::problem::Problem;
+use crate::state::AppState;
 use recon::breaks::{self, AdjustmentDraft, BreakFilter};
 use recon::{self, ImportOptions, ReconError, report};
 

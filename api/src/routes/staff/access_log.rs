@@ -6,12 +6,12 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::auth::{Auditors, RequireRole};
 use crate::http::{ApiQuery, SortedJson};
 use crate::identity::access_log::{self, Purpose, SearchFilter};
-use crate::openapi::AccessLogPage;
 use crate::problem::Problem;
+use crate::schema::AccessLogPage;
+use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -40,7 +40,7 @@ fn parse_time(text: Option<&str>) -> Result<Option<OffsetDateTime>, Problem> {
 }
 
 #[utoipa::path(
-    get, path = "/api/staff/prisons/{prison_id}/access-log", tag = "audit", description = "Role: auditor in the path's prison. The search is itself logged.", params(("prison_id" = uuid::Uuid, Path), SearchQuery), responses((status = 200, description = "Rows, keyset-paginated", body = crate::openapi::AccessLogPage)),
+    get, path = "/api/staff/prisons/{prison_id}/access-log", tag = "audit", description = "Role: auditor in the path's prison. The search is itself logged.", params(("prison_id" = uuid::Uuid, Path), SearchQuery), responses((status = 200, description = "Rows, keyset-paginated", body = crate::schema::AccessLogPage)),
 )]
 pub async fn search(
     State(state): State<AppState>,

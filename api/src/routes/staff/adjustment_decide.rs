@@ -6,11 +6,11 @@ use axum::extract::State;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::auth::{Approvers, RequireRole};
 use crate::http::ApiPath;
 use crate::problem::Problem;
 use crate::services::adjustments::{Proposal, decide_checked};
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 pub struct AdjustmentPath {

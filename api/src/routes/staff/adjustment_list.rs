@@ -4,11 +4,11 @@ use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
-use crate::app::AppState;
 use crate::auth::{FinanceStaff, RequireRole};
 use crate::http::ApiQuery;
 use crate::problem::Problem;
 use crate::services::adjustments::{self, Proposal};
+use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]

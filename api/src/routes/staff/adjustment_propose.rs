@@ -8,11 +8,11 @@ use ledger::Currency;
 use serde::Deserialize;
 
 use super::PrisonerPath;
-use crate::app::AppState;
 use crate::auth::{FinanceStaff, RequireRole};
 use crate::http::{ApiJson, ApiPath};
 use crate::problem::Problem;
 use crate::services::adjustments::{Direction, Draft, Proposal, ReasonCode, propose_checked};
+use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -7,14 +7,14 @@ use ledger::controls::Regime;
 use ledger::{Currency, NewAccount};
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::auth::{Officers, RequireRole, kiosk};
 use crate::http::{ApiJson, SortedJson};
 use crate::identity::access_log::Purpose;
 use crate::identity::{self, NewPrisoner};
-use crate::openapi::{Admitted, OpenedAccount};
 use crate::problem::Problem;
+use crate::schema::{Admitted, OpenedAccount};
 use crate::services::SUB_ACCOUNTS;
+use crate::state::AppState;
 use ledger::controls::Lang;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -48,7 +48,7 @@ pub fn parse_date(text: &str) -> Result<time::Date, Problem> {
 }
 
 #[utoipa::path(
-    post, path = "/api/staff/prisons/{prison_id}/prisoners", tag = "prisoners", description = "Role: officer in the path's prison. 409 prisoner_number_taken; 429 hashing_busy with Retry-After when too many passwords and PINs are being hashed at once.", params(("prison_id" = uuid::Uuid, Path)), request_body = Admission, responses((status = 201, description = "Admitted", body = crate::openapi::Admitted)),
+    post, path = "/api/staff/prisons/{prison_id}/prisoners", tag = "prisoners", description = "Role: officer in the path's prison. 409 prisoner_number_taken; 429 hashing_busy with Retry-After when too many passwords and PINs are being hashed at once.", params(("prison_id" = uuid::Uuid, Path)), request_body = Admission, responses((status = 201, description = "Admitted", body = crate::schema::Admitted)),
 )]
 pub async fn admit(
     State(state): State<AppState>,

@@ -6,12 +6,12 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::PrisonerPath;
-use crate::app::AppState;
 use crate::auth::{CaseReaders, RequireRole};
 use crate::http::{ApiPath, StatedPurpose};
 use crate::identity::{self, PrisonerField};
 use crate::problem::Problem;
 use crate::services::balances::{SubAccountBalance, balances_of};
+use crate::state::AppState;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Balances {

@@ -14,13 +14,13 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::PrisonerPath;
-use crate::app::AppState;
 use crate::auth::{Officers, RequireRole};
 use crate::http::{ApiJson, ApiPath};
 use crate::identity::{self, PrisonerField, PrisonerView};
 use crate::problem::Problem;
 use crate::services::balances::balances_of;
 use crate::services::lifecycle::{self, PlacementView};
+use crate::state::AppState;
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -36,7 +36,7 @@ pub struct ClosedView {
     /// Mode `frozen`, reason `closed`.
     pub placement: PlacementView,
     /// What was paid out (zero: nothing was left).
-    #[schema(value_type = crate::openapi::MoneyDoc)]
+    #[schema(value_type = crate::schema::MoneyDoc)]
     pub paid_out: Money,
     /// The payout entry (debit the sub-accounts, credit the trust bank account, reference
     /// `payout`); absent when nothing was left.

@@ -12,11 +12,11 @@ use axum::extract::State;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::auth::{OutboxOperators, RequireRole};
 use crate::http::ApiPath;
 use crate::problem::Problem;
 use crate::services::dead_letters::{DeadLetter, requeue};
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 pub struct RetryPath {

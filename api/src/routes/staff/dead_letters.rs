@@ -7,11 +7,11 @@ use axum::extract::State;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::auth::{OutboxOperators, RequireRole};
 use crate::http::{ApiPath, ApiQuery};
 use crate::problem::Problem;
 use crate::services::dead_letters::{DeadLetter, DeadLetters, load, outbox_unavailable};
+use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]

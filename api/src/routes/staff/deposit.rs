@@ -14,13 +14,13 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::PrisonerPath;
-use crate::app::AppState;
 use crate::auth::{FinanceStaff, RequireRole};
 use crate::http::{ApiJson, ApiPath, SortedJson};
 use crate::identity::access_log::{Action, Purpose};
 use crate::identity::{self, PrisonerField};
-use crate::openapi::DepositPosted;
 use crate::problem::Problem;
+use crate::schema::DepositPosted;
+use crate::state::AppState;
 
 #[derive(Deserialize, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -55,7 +55,7 @@ enum Booked {
 }
 
 #[utoipa::path(
-    post, path = "/api/staff/prisons/{prison_id}/prisoners/{person_id}/deposits", tag = "money", description = "Roles: finance, finance_approver in the path's prison. Idempotent on the key; 409 idempotency_conflict. Cash at intake that would take the prisoner over the policy's maximum balance is refused: 422 over_max_balance with max_balance_minor, room_minor and currency (nothing booked). A family deposit needs a sender approved for the prisoner (422 sender_not_approved) and may be held for review (state pending_review, see /deposits/pending).", params(("prison_id" = uuid::Uuid, Path), ("person_id" = uuid::Uuid, Path)), request_body = DepositRequest, responses((status = 201, description = "Posted", body = crate::openapi::DepositPosted)),
+    post, path = "/api/staff/prisons/{prison_id}/prisoners/{person_id}/deposits", tag = "money", description = "Roles: finance, finance_approver in the path's prison. Idempotent on the key; 409 idempotency_conflict. Cash at intake that would take the prisoner over the policy's maximum balance is refused: 422 over_max_balance with max_balance_minor, room_minor and currency (nothing booked). A family deposit needs a sender approved for the prisoner (422 sender_not_approved) and may be held for review (state pending_review, see /deposits/pending).", params(("prison_id" = uuid::Uuid, Path), ("person_id" = uuid::Uuid, Path)), request_body = DepositRequest, responses((status = 201, description = "Posted", body = crate::schema::DepositPosted)),
 )]
 pub async fn record(
     State(state): State<AppState>,

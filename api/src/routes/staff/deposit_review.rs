@@ -7,11 +7,11 @@ use axum::extract::State;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::auth::{Approvers, FinanceStaff, RequireRole};
 use crate::http::{ApiJson, ApiPath, ApiQuery};
 use crate::problem::Problem;
 use crate::services::deposits::{DepositView, PendingDeposits, decide, pending};
+use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]

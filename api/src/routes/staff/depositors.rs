@@ -5,13 +5,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::auth::{FinanceStaff, RequireRole};
 use crate::http::{ApiJson, SortedJson};
 use crate::identity::access_log::Purpose;
 use crate::identity::{self, NewDepositor};
-use crate::openapi::DepositorCreated;
 use crate::problem::Problem;
+use crate::schema::DepositorCreated;
+use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -24,7 +24,7 @@ pub struct DepositorRequest {
 }
 
 #[utoipa::path(
-    post, path = "/api/staff/prisons/{prison_id}/depositors", tag = "money", description = "Roles: finance, finance_approver in the path's prison.", params(("prison_id" = uuid::Uuid, Path)), request_body = DepositorRequest, responses((status = 201, description = "Registered", body = crate::openapi::DepositorCreated)),
+    post, path = "/api/staff/prisons/{prison_id}/depositors", tag = "money", description = "Roles: finance, finance_approver in the path's prison.", params(("prison_id" = uuid::Uuid, Path)), request_body = DepositorRequest, responses((status = 201, description = "Registered", body = crate::schema::DepositorCreated)),
 )]
 pub async fn create(
     State(state): State<AppState>,

@@ -12,11 +12,11 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::PrisonerPath;
-use crate::app::AppState;
 use crate::auth::{Officers, RequireRole};
 use crate::http::{ApiJson, ApiPath};
 use crate::problem::Problem;
 use crate::services::lifecycle::{self, PlacementView};
+use crate::state::AppState;
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

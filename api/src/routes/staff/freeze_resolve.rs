@@ -13,13 +13,13 @@ use uuid::Uuid;
 
 use super::PrisonerPath;
 use super::close::{ClosedView, close_refused, require_payout_account};
-use crate::app::AppState;
 use crate::auth::{Officers, RequireRole};
 use crate::http::{ApiJson, ApiPath};
 use crate::identity::access_log::Purpose;
 use crate::identity::{self, PrisonerField};
 use crate::problem::Problem;
 use crate::services::lifecycle::{self, PlacementView};
+use crate::state::AppState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -5,11 +5,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::auth::{Admins, RequireRole, kiosk};
 use crate::http::{ApiJson, SortedJson};
-use crate::openapi::{DeviceIssued, SendAs};
 use crate::problem::Problem;
+use crate::schema::{DeviceIssued, SendAs};
+use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -18,7 +18,7 @@ pub struct NewDevice {
 }
 
 #[utoipa::path(
-    post, path = "/api/staff/prisons/{prison_id}/kiosk-devices", tag = "administration", description = "Role: admin in the path's prison. The device token is shown once.", params(("prison_id" = uuid::Uuid, Path)), request_body = NewDevice, responses((status = 201, description = "Registered", body = crate::openapi::DeviceIssued)),
+    post, path = "/api/staff/prisons/{prison_id}/kiosk-devices", tag = "administration", description = "Role: admin in the path's prison. The device token is shown once.", params(("prison_id" = uuid::Uuid, Path)), request_body = NewDevice, responses((status = 201, description = "Registered", body = crate::schema::DeviceIssued)),
 )]
 pub async fn issue(
     State(state): State<AppState>,

@@ -4,11 +4,11 @@ use axum::Json;
 use axum::extract::State;
 
 use super::PrisonerPath;
-use crate::app::AppState;
 use crate::auth::{Officers, RequireRole};
 use crate::http::ApiPath;
 use crate::problem::Problem;
 use crate::services::lifecycle::{PlacementView, end_checked};
+use crate::state::AppState;
 
 #[utoipa::path(
     post,

@@ -5,11 +5,11 @@ use axum::Json;
 use axum::extract::State;
 
 use super::PrisonerPath;
-use crate::app::AppState;
 use crate::auth::{Officers, RequireRole};
 use crate::http::{ApiJson, ApiPath};
 use crate::problem::Problem;
 use crate::services::lifecycle::{LeaveRequest, PlacementView, grant_checked};
+use crate::state::AppState;
 
 #[utoipa::path(
     post,

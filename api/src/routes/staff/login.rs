@@ -4,12 +4,13 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use crate::app::AppState;
+use crate::auth;
 use crate::auth::sign_in::{Outcome, authenticate, session_cookie};
-use crate::auth::{self, secret};
 use crate::http::{ApiJson, ClientOrigin, SortedJson};
-use crate::openapi::LoginResponse;
 use crate::problem::Problem;
+use crate::schema::LoginResponse;
+use crate::secret;
+use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -28,7 +29,7 @@ fn login_failed() -> Response {
 }
 
 #[utoipa::path(
-    post, path = "/api/staff/login", tag = "auth", description = "Username and password for a session: a bearer token, also set as the `saldo_staff` cookie. 401 login_failed; 429 login_locked (too many failures) or login_busy (too many sign-ins at once), both with Retry-After.", request_body = LoginRequest, responses((status = 200, description = "Signed in", body = crate::openapi::LoginResponse)),
+    post, path = "/api/staff/login", tag = "auth", description = "Username and password for a session: a bearer token, also set as the `saldo_staff` cookie. 401 login_failed; 429 login_locked (too many failures) or login_busy (too many sign-ins at once), both with Retry-After.", request_body = LoginRequest, responses((status = 200, description = "Signed in", body = crate::schema::LoginResponse)),
 )]
 pub async fn login(
     State(state): State<AppState>,

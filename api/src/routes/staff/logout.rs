@@ -3,9 +3,9 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::app::AppState;
 use crate::auth::{self, Staff};
 use crate::problem::Problem;
+use crate::state::AppState;
 
 #[utoipa::path(
     post, path = "/api/staff/logout", tag = "auth", description = "Any staff. Ends this session.", responses((status = 204, description = "Signed out")),

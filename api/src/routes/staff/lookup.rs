@@ -4,11 +4,11 @@ use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::auth::{CaseReaders, RequireRole};
 use crate::http::{ApiJson, StatedPurpose};
 use crate::identity::{self, PrisonerField, PrisonerView};
 use crate::problem::Problem;
+use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

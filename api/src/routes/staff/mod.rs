@@ -44,7 +44,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// The staff API's routes and their OpenAPI description, built together: every route is added
 /// through its handler's `#[utoipa::path]`, so a route cannot exist without being documented.

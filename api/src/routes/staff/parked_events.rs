@@ -5,10 +5,10 @@ use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
-use crate::app::AppState;
 use crate::auth::{OutboxOperators, RequireRole};
 use crate::http::ApiQuery;
 use crate::problem::Problem;
+use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]

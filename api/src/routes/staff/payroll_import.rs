@@ -17,14 +17,15 @@ use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::app::AppState;
 use crate::auth::{FinanceStaff, RequireRole};
 use crate::http::ApiQuery;
-use crate::problem::{PayrollLinesProblem, Problem};
+use crate::problem::Problem;
+use crate::routes::service_errors::PayrollLinesProblem;
 use crate::services::payroll::{
     IDEMPOTENCY_HEADER, MAX_PAYROLL_BYTES, PayKind, PayrollImport, PayrollImported, PayrollQuery,
     import,
 };
+use crate::state::AppState;
 
 /// A `text/csv` body of at most [`MAX_PAYROLL_BYTES`], in UTF-8.
 pub struct CsvBody(pub String);

@@ -6,12 +6,12 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::PrisonerPath;
-use crate::app::AppState;
 use crate::auth::{Officers, RequireRole, kiosk};
 use crate::http::{ApiJson, ApiPath};
 use crate::identity::access_log::{Action, Purpose};
 use crate::identity::{self, PrisonerField};
 use crate::problem::Problem;
+use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -13,12 +13,12 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::auth::{PolicyMakers, PolicyReaders, RequireRole, Staff};
 use crate::http::ApiJson;
 use crate::identity;
 use crate::problem::Problem;
 use crate::services::policies::{PrisonPolicies, current};
+use crate::state::AppState;
 
 #[utoipa::path(
     get,

@@ -18,12 +18,12 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::auth::{Approvers, RequireRole, Staff};
 use crate::http::{ApiJson, ApiPath};
 use crate::identity::access_log::{Action, Purpose};
 use crate::identity::{self, PrisonerField};
 use crate::problem::Problem;
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 pub struct OverridesPath {

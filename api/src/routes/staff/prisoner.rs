@@ -3,11 +3,11 @@ use axum::Json;
 use axum::extract::State;
 
 use super::PrisonerPath;
-use crate::app::AppState;
 use crate::auth::{CaseReaders, RequireRole};
 use crate::http::{ApiPath, StatedPurpose};
 use crate::identity::{self, PrisonerField, PrisonerView};
 use crate::problem::Problem;
+use crate::state::AppState;
 
 #[utoipa::path(
     get, path = "/api/staff/prisons/{prison_id}/prisoners/{person_id}", tag = "prisoners", description = "Roles: officer, finance, finance_approver in the path's prison.", params(("prison_id" = uuid::Uuid, Path), ("person_id" = uuid::Uuid, Path), ("Saldo-Purpose" = String, Header, description = "Why the data is consulted: a code from the closed list (access log)"), ("Saldo-Case-Ref" = Option<String>, Header, description = "Optional case reference")), responses((status = 200, description = "The record", body = crate::identity::PrisonerView)),

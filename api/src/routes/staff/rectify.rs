@@ -9,11 +9,11 @@ use uuid::Uuid;
 
 use super::PrisonerPath;
 use super::admit::parse_date;
-use crate::app::AppState;
 use crate::auth::{Officers, RequireRole};
 use crate::http::{ApiJson, ApiPath, StatedPurpose};
 use crate::identity::{self, Rectification};
 use crate::problem::Problem;
+use crate::state::AppState;
 use ledger::controls::Lang;
 
 /// A present field, `null` included (`Some(None)`: clear it), apart from an absent one (`None`).

@@ -10,11 +10,11 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::PrisonerPath;
-use crate::app::AppState;
 use crate::auth::{Officers, RequireRole, Staff};
 use crate::http::{ApiJson, ApiPath, StatedPurpose};
 use crate::identity::{self, RestrictionReason};
 use crate::problem::Problem;
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

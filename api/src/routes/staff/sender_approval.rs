@@ -7,12 +7,12 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::auth::{FinanceStaff, RequireRole};
 use crate::http::{ApiJson, ApiPath};
 use crate::identity::access_log::{Action, Purpose};
 use crate::identity::{self, PrisonerField};
 use crate::problem::Problem;
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 pub struct DepositorPath {

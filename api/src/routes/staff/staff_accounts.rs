@@ -5,11 +5,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::auth::{self, Admins, Grant, RequireRole, Role};
 use crate::http::{ApiJson, SortedJson};
-use crate::openapi::StaffCreated;
 use crate::problem::Problem;
+use crate::schema::StaffCreated;
+use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -20,7 +20,7 @@ pub struct NewStaff {
 }
 
 #[utoipa::path(
-    post, path = "/api/staff/prisons/{prison_id}/staff", tag = "administration", description = "Role: admin in the path's prison. 429 hashing_busy with Retry-After when too many passwords and PINs are being hashed at once.", params(("prison_id" = uuid::Uuid, Path)), request_body = NewStaff, responses((status = 201, description = "Created", body = crate::openapi::StaffCreated)),
+    post, path = "/api/staff/prisons/{prison_id}/staff", tag = "administration", description = "Role: admin in the path's prison. 429 hashing_busy with Retry-After when too many passwords and PINs are being hashed at once.", params(("prison_id" = uuid::Uuid, Path)), request_body = NewStaff, responses((status = 201, description = "Created", body = crate::schema::StaffCreated)),
 )]
 pub async fn create(
     State(state): State<AppState>,

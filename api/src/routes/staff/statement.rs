@@ -4,12 +4,12 @@ use axum::extract::State;
 use serde::Deserialize;
 
 use super::PrisonerPath;
-use crate::app::AppState;
 use crate::auth::{CaseReaders, RequireRole};
 use crate::http::{ApiPath, ApiQuery, SortedJson, StatedPurpose};
 use crate::identity::{self, PrisonerField};
-use crate::openapi::StatementResponse;
 use crate::problem::Problem;
+use crate::schema::StatementResponse;
+use crate::state::AppState;
 
 pub const DEFAULT_PAGE: i64 = 50;
 
@@ -26,7 +26,7 @@ pub struct StatementQuery {
 }
 
 #[utoipa::path(
-    get, path = "/api/staff/prisons/{prison_id}/prisoners/{person_id}/statement", tag = "prisoners", description = "Roles: officer, finance, finance_approver in the path's prison. Keyset-paginated, oldest first.", params(("prison_id" = uuid::Uuid, Path), ("person_id" = uuid::Uuid, Path), ("Saldo-Purpose" = String, Header, description = "Why the data is consulted: a code from the closed list (access log)"), ("Saldo-Case-Ref" = Option<String>, Header, description = "Optional case reference"), StatementQuery), responses((status = 200, description = "A page of postings", body = crate::openapi::StatementResponse)),
+    get, path = "/api/staff/prisons/{prison_id}/prisoners/{person_id}/statement", tag = "prisoners", description = "Roles: officer, finance, finance_approver in the path's prison. Keyset-paginated, oldest first.", params(("prison_id" = uuid::Uuid, Path), ("person_id" = uuid::Uuid, Path), ("Saldo-Purpose" = String, Header, description = "Why the data is consulted: a code from the closed list (access log)"), ("Saldo-Case-Ref" = Option<String>, Header, description = "Optional case reference"), StatementQuery), responses((status = 200, description = "A page of postings", body = crate::schema::StatementResponse)),
 )]
 pub async fn show(
     State(state): State<AppState>,

@@ -7,10 +7,10 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
-use crate::app::AppState;
 use crate::auth::{BookReaders, RequireRole};
 use crate::problem::Problem;
 use crate::services::books::{TrialBalance, compute};
+use crate::state::AppState;
 
 #[utoipa::path(
     get, path = "/api/staff/trial-balance", tag = "books", description = "Roles: finance, finance_approver, auditor (any prison).", responses((status = 200, description = "The trial balance", body = TrialBalance)),

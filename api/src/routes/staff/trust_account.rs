@@ -7,10 +7,10 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use time::Date;
 
-use crate::app::AppState;
 use crate::auth::{Policy, RequireRole, Role, Scope};
 use crate::http::ApiJson;
 use crate::problem::Problem;
+use crate::state::AppState;
 use recon::trust_account;
 
 /// A prison's trust account as configured.

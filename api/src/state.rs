@@ -1,0 +1,89 @@
+//! The application's state: what every handler and extractor reads (the pool, the ledger, the
+//! webhook secrets, the hashing gate, trusted proxies, the outbox wake). Below `auth`, the
+//! services, the routes and `app`, which all take it.
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use card_adapter::outbox::OutboxWake;
+use deadpool_postgres::Pool;
+use processor_protocol::signature::WebhookSecret;
+
+use crate::http::{ClientOrigin, TrustedProxies};
+use crate::secret::{HashingLimits, PasswordHashing};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: Pool,
+    pub ledger: ledger::Ledger,
+    /// The processor's webhook signing secrets (two during a rotation). None: every webhook is
+    /// refused.
+    pub webhook_secrets: Arc<Vec<WebhookSecret>>,
+    /// The gate every argon2 hash and verification (sign-ins, PINs) goes through.
+    pub password_hashing: PasswordHashing,
+    /// Reverse proxies whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed.
+    pub trusted_proxies: Arc<TrustedProxies>,
+    /// Wakes this process's outbox worker when staff queue or retry a call, so it goes out now
+    /// rather than at the next poll.
+    pub outbox_wake: OutboxWake,
+    /// Session cookies are `Secure` whatever the connection (`SALDO_COOKIE_SECURE=true`).
+    pub cookie_secure: bool,
+}
+
+impl AppState {
+    pub fn new(pool: Pool) -> AppState {
+        AppState {
+            ledger: ledger::Ledger::new(pool.clone()),
+            pool,
+            webhook_secrets: Arc::new(Vec::new()),
+            password_hashing: PasswordHashing::default(),
+            trusted_proxies: Arc::new(TrustedProxies::none()),
+            outbox_wake: OutboxWake::default(),
+            cookie_secure: false,
+        }
+    }
+
+    pub fn with_password_hashing(mut self, limits: HashingLimits) -> AppState {
+        self.password_hashing = PasswordHashing::new(limits);
+        self
+    }
+
+    pub fn with_trusted_proxies(mut self, proxies: TrustedProxies) -> AppState {
+        self.trusted_proxies = Arc::new(proxies);
+        self
+    }
+
+    /// Session cookies `Secure` whatever the connection says (behind a TLS proxy that is not
+    /// trusted).
+    pub fn with_cookie_secure(mut self, cookie_secure: bool) -> AppState {
+        self.cookie_secure = cookie_secure;
+        self
+    }
+
+    /// The wake of the outbox worker running in this process (`OutboxWorker::wake`).
+    pub fn with_outbox_wake(mut self, wake: OutboxWake) -> AppState {
+        self.outbox_wake = wake;
+        self
+    }
+
+    pub fn with_webhook_secrets(mut self, secrets: Vec<WebhookSecret>) -> AppState {
+        self.webhook_secrets = Arc::new(secrets);
+        self
+    }
+}
+
+/// Where a request came from, as the trusted proxies and the cookie setting say.
+impl FromRequestParts<AppState> for ClientOrigin {
+    type Rejection = crate::problem::Problem;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientOrigin::of(
+            parts,
+            &state.trusted_proxies,
+            state.cookie_secure,
+        ))
+    }
+}
