@@ -57,9 +57,6 @@ impl std::str::FromStr for Regime {
     }
 }
 
-/// A prisoner's preferred language: the ledger's one language type, under the name the identity
-/// store and the kiosk have used for it.
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Prison {
     pub id: Uuid,
