@@ -929,21 +929,37 @@ pub async fn erase_prisoner(tx: &Transaction<'_>, who: &Accessor, person_id: Uui
              returning prison_id",
         )
         .await?;
-    let row = tx.query_opt(&statement, &[&person_id]).await?;
+    let prison_id = tx
+        .query_opt(&statement, &[&person_id])
+        .await?
+        .map(|row| row.get("prison_id"));
+    destroy_key_and_log_erasure(tx, who, SubjectKind::Prisoner, person_id, prison_id).await
+}
+
+/// The end of every erasure: the person's data key is destroyed (what makes any copy of the
+/// sealed record unreadable) and the erasure is logged, `not_found` when no record was erased.
+async fn destroy_key_and_log_erasure(
+    tx: &Transaction<'_>,
+    who: &Accessor,
+    subject_kind: SubjectKind,
+    person_id: Uuid,
+    erased_in_prison: Option<Uuid>,
+) -> Result<bool> {
     let destroyed = tx
         .prepare_cached("delete from identity.data_keys where person_id = $1")
         .await?;
     tx.execute(&destroyed, &[&person_id]).await?;
+    let erased = erased_in_prison.is_some();
     access_log::record(
         tx,
         who,
         &Access {
             action: Action::Erase,
-            subject_kind: SubjectKind::Prisoner,
+            subject_kind,
             subject_person_id: Some(person_id),
-            prison_id: row.as_ref().map(|row| row.get("prison_id")),
+            prison_id: erased_in_prison,
             fields: &["record", "data_key"],
-            outcome: if row.is_some() {
+            outcome: if erased {
                 Outcome::Ok
             } else {
                 Outcome::NotFound
@@ -952,7 +968,7 @@ pub async fn erase_prisoner(tx: &Transaction<'_>, who: &Accessor, person_id: Uui
         },
     )
     .await?;
-    Ok(row.is_some())
+    Ok(erased)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1145,30 +1161,11 @@ pub async fn erase_depositor(
              returning registered_prison_id",
         )
         .await?;
-    let row = tx.query_opt(&statement, &[&person_id]).await?;
-    let destroyed = tx
-        .prepare_cached("delete from identity.data_keys where person_id = $1")
-        .await?;
-    tx.execute(&destroyed, &[&person_id]).await?;
-    access_log::record(
-        tx,
-        who,
-        &Access {
-            action: Action::Erase,
-            subject_kind: SubjectKind::Depositor,
-            subject_person_id: Some(person_id),
-            prison_id: row.as_ref().map(|row| row.get("registered_prison_id")),
-            fields: &["record", "data_key"],
-            outcome: if row.is_some() {
-                Outcome::Ok
-            } else {
-                Outcome::NotFound
-            },
-            recipient: None,
-        },
-    )
-    .await?;
-    Ok(row.is_some())
+    let prison_id = tx
+        .query_opt(&statement, &[&person_id])
+        .await?
+        .map(|row| row.get("registered_prison_id"));
+    destroy_key_and_log_erasure(tx, who, SubjectKind::Depositor, person_id, prison_id).await
 }
 
 // ---------------------------------------------------------------------------------------------
