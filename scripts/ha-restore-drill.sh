@@ -64,7 +64,7 @@ echo "demo seeded: $(psql_live -c "select count(*) from journal_entries") journa
 
 step "2. full backup (pgBackRest), WAL archived continuously"
 as_pg pgbackrest --config="$CONF" --stanza=saldo --type=full backup
-as_pg pgbackrest --config="$CONF" --stanza=saldo info | sed -n '1,12p'
+as_pg pgbackrest --config="$CONF" --stanza=saldo info | tail -n 5
 
 step "3. a bad adjustment, approved through the API"
 login() {
