@@ -255,8 +255,10 @@ start_patroni() {
   chown -R postgres:postgres "$HA_DIR" 2>/dev/null || true
   for i in "${NODES[@]}"; do
     pid_alive "$HA_DIR/node$i/patroni.pid" && continue
-    as_pg setsid patroni "$HA_DIR/node$i/patroni.yml" >>"$HA_DIR/log/patroni$i.log" 2>&1 &
-    echo $! >"$HA_DIR/node$i/patroni.pid"
+    # The shell writes its own pid and becomes Patroni (exec), so the pid file names Patroni
+    # itself, not runuser: `down` stops it by that pid.
+    as_pg setsid sh -c 'echo $$ >"$1"; exec patroni "$2"' sh "$HA_DIR/node$i/patroni.pid" \
+      "$HA_DIR/node$i/patroni.yml" >>"$HA_DIR/log/patroni$i.log" 2>&1 &
     # The first node bootstraps alone, so it is the first primary.
     if [[ $i == 1 ]]; then wait_primary 120; fi
   done
