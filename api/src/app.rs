@@ -74,30 +74,44 @@ async fn health() -> Response {
     .into_response()
 }
 
-/// Ready: the database answers and every migration is applied.
+/// Ready: a primary answers (a session that can write) and every migration is applied. During a
+/// failover this is 503 until the pool reaches the new primary.
 async fn ready(State(state): State<AppState>) -> Response {
     let check = async {
         let client = state.pool.get().await.ok()?;
-        ledger::db::migrations_current(&client).await.ok()
+        if !ledger::db::accepts_writes(&client).await.ok()? {
+            return Some(Readiness::ReadOnly);
+        }
+        match ledger::db::migrations_current(&client).await.ok()? {
+            true => Some(Readiness::Ready),
+            false => Some(Readiness::MigrationsPending),
+        }
     };
     match tokio::time::timeout(Duration::from_secs(2), check).await {
-        Ok(Some(true)) => axum::Json(Status {
+        Ok(Some(Readiness::Ready)) => axum::Json(Status {
             status: "ready".to_owned(),
         })
         .into_response(),
-        Ok(Some(false)) => Problem::new(
+        Ok(Some(Readiness::MigrationsPending)) => Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "migrations_pending",
             Some("the database schema is not current".to_owned()),
         )
         .into_response(),
-        _ => Problem::new(
+        Ok(Some(Readiness::ReadOnly)) => Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "database_unavailable",
-            Some("the database does not answer".to_owned()),
+            "database_read_only",
+            Some("the database answers but cannot write (a standby)".to_owned()),
         )
         .into_response(),
+        _ => Problem::database_unavailable().into_response(),
     }
+}
+
+enum Readiness {
+    Ready,
+    MigrationsPending,
+    ReadOnly,
 }
 
 async fn not_found() -> Response {

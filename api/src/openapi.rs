@@ -57,7 +57,7 @@ mod elsewhere {
 
     #[utoipa::path(get, path = "/ready", tag = "service",
         responses((status = 200, description = "The database answers and its schema is current", body = Status),
-                  (status = 503, description = "migrations_pending or database_unavailable", body = crate::problem::Problem, content_type = "application/problem+json")))]
+                  (status = 503, description = "migrations_pending, database_read_only or database_unavailable", body = crate::problem::Problem, content_type = "application/problem+json")))]
     fn ready() {}
 
     #[utoipa::path(get, path = "/metrics", tag = "service",

@@ -103,6 +103,15 @@ impl Problem {
         Problem::new(StatusCode::CONFLICT, code, Some(detail.into()))
     }
 
+    /// No primary answers (a failover, an outage): worth retrying, nothing was changed.
+    pub fn database_unavailable() -> Problem {
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database_unavailable",
+            Some("the database does not answer".to_owned()),
+        )
+    }
+
     pub fn internal() -> Problem {
         Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", None)
     }
@@ -112,8 +121,12 @@ impl Problem {
 /// and logs (only the SQLSTATE is logged).
 impl From<tokio_postgres::Error> for Problem {
     fn from(error: tokio_postgres::Error) -> Problem {
+        ledger::db::note_error(&error);
         let state = error.code().map(|code| code.code().to_owned());
         tracing::error!(error.sqlstate = ?state, "database failure");
+        if ledger::db::is_unavailable(&error) {
+            return Problem::database_unavailable();
+        }
         Problem::internal()
     }
 }
@@ -121,11 +134,7 @@ impl From<tokio_postgres::Error> for Problem {
 impl From<deadpool_postgres::PoolError> for Problem {
     fn from(_: deadpool_postgres::PoolError) -> Problem {
         tracing::error!("database pool failure");
-        Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "database_unavailable",
-            Some("the database does not answer".to_owned()),
-        )
+        Problem::database_unavailable()
     }
 }
 

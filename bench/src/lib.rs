@@ -5,6 +5,7 @@
 //! then drive the real webhook path and the other workloads, and report every figure beside its
 //! target and the baseline of the same run.
 
+pub mod chaos;
 pub mod data;
 pub mod load;
 pub mod pgbench;

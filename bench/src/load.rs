@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use processor_protocol::signature::{self, WebhookSecret};
@@ -79,15 +80,37 @@ pub async fn drive(
     max_per_task: Option<u64>,
     job: Job,
 ) -> LoadResult {
+    drive_until(
+        concurrency,
+        duration,
+        max_per_task,
+        Arc::new(AtomicBool::new(false)),
+        job,
+    )
+    .await
+}
+
+/// `drive`, also stopping (after the jobs in flight) once `stop` is set.
+pub async fn drive_until(
+    concurrency: usize,
+    duration: Duration,
+    max_per_task: Option<u64>,
+    stop: Arc<AtomicBool>,
+    job: Job,
+) -> LoadResult {
     let started = Instant::now();
     let deadline = started + duration;
     let mut tasks = Vec::with_capacity(concurrency);
     for task in 0..concurrency {
         let job = job.clone();
+        let stop = stop.clone();
         tasks.push(tokio::spawn(async move {
             let mut result = LoadResult::default();
             let mut n = 0_u64;
-            while Instant::now() < deadline && max_per_task.is_none_or(|max| n < max) {
+            while Instant::now() < deadline
+                && max_per_task.is_none_or(|max| n < max)
+                && !stop.load(Ordering::Relaxed)
+            {
                 let sent = Instant::now();
                 let outcome = job(task, n).await;
                 let micros = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX);

@@ -39,13 +39,15 @@ pub enum BookingError {
     #[error(transparent)]
     Ledger(#[from] LedgerError),
     #[error("database error")]
-    Database(#[from] tokio_postgres::Error),
+    Database(tokio_postgres::Error),
     #[error("unknown card")]
     UnknownCard,
     /// A row says a state, decision or source that is none of its set's.
     #[error(transparent)]
     UnknownName(#[from] UnknownName),
 }
+
+ledger::database_error_from!(BookingError, Database);
 
 impl BookingError {
     /// A lock wait ran out ([`DECISION_LOCK_TIMEOUT_MS`]): someone else holds the row; worth

@@ -216,8 +216,10 @@ pub enum RecordError {
     #[error("database pool")]
     Pool(#[from] deadpool_postgres::PoolError),
     #[error("database error")]
-    Database(#[from] tokio_postgres::Error),
+    Database(tokio_postgres::Error),
 }
+
+ledger::database_error_from!(RecordError, Database);
 
 /// Records a refused access on its own connection: the refused request's transaction (if any)
 /// rolls back, the record of the refusal must not.

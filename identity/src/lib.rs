@@ -200,7 +200,7 @@ pub struct NewDepositor {
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {
     #[error("database error")]
-    Database(#[from] tokio_postgres::Error),
+    Database(tokio_postgres::Error),
     #[error("that prisoner number is already in use")]
     PrisonerNumberTaken,
     #[error("that prison code is already in use")]
@@ -211,6 +211,8 @@ pub enum IdentityError {
     #[error("identity keys: {0}")]
     Keys(#[from] crypto::KeyError),
 }
+
+ledger::database_error_from!(IdentityError, Database);
 
 /// Why processing of a record is restricted (LED Art. 16(3), GDPR Art. 18).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,8 +3,12 @@
 //! `migrations/` is one ordered history for the whole database (ledger, card adapter, API);
 //! it is embedded here so every binary and test applies exactly the same schema.
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use deadpool_postgres::{Hook, HookError, Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
+use tokio_postgres::error::SqlState;
 
 mod embedded {
     refinery::embed_migrations!("../migrations");
@@ -23,18 +27,23 @@ pub enum DbError {
     #[error("migration failed: {0}")]
     Migration(String),
     #[error(transparent)]
-    Postgres(#[from] tokio_postgres::Error),
+    Postgres(tokio_postgres::Error),
     #[error(transparent)]
     Pool(#[from] deadpool_postgres::PoolError),
     #[error("could not build the connection pool: {0}")]
     Build(String),
 }
 
+crate::database_error_from!(DbError, Postgres);
+
 pub fn parse_config(url: &str) -> Result<tokio_postgres::Config, DbError> {
     url.parse::<tokio_postgres::Config>()
         .map_err(|error| DbError::InvalidUrl(error.to_string()))
 }
 
+/// The pool every binary uses. A connection the server closed (the primary died, or was demoted,
+/// which restarts it) is dropped at checkout and a new one is opened, to whichever host of a
+/// multi-host URL satisfies `target_session_attrs`: a failover needs no restart of Saldo.
 pub fn pool(config: tokio_postgres::Config, max_size: usize) -> Result<Pool, DbError> {
     let manager = Manager::from_config(
         config,
@@ -45,8 +54,68 @@ pub fn pool(config: tokio_postgres::Config, max_size: usize) -> Result<Pool, DbE
     );
     Pool::builder(manager)
         .max_size(max_size)
+        .pre_recycle(Hook::sync_fn(|_, metrics| {
+            if made_before_read_only_error(metrics.created) {
+                return Err(HookError::message("opened before a read-only error"));
+            }
+            Ok(())
+        }))
         .build()
         .map_err(|error| DbError::Build(error.to_string()))
+}
+
+/// When a statement last failed with SQLSTATE 25006 (read_only_sql_transaction): the server it
+/// ran on cannot write any more (a standby now, or writes frozen). Process-wide because errors do
+/// not know their pool; a needless reconnect elsewhere is cheap, a write to a standby is not.
+static READ_ONLY_ERROR_AT: Mutex<Option<Instant>> = Mutex::new(None);
+
+/// Told of every database error on its way into an error type (`database_error_from!`): a
+/// read-only error makes every connection opened before it be discarded at its next checkout,
+/// so writes reopen on the primary instead of failing again on the same connection.
+pub fn note_error(error: &tokio_postgres::Error) {
+    if error.code() == Some(&SqlState::READ_ONLY_SQL_TRANSACTION) {
+        let mut at = READ_ONLY_ERROR_AT
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *at = Some(Instant::now());
+    }
+}
+
+/// The server went away or cannot write (a failover in progress): a retry on a new connection
+/// may succeed (a statement in flight when the connection broke may or may not have committed,
+/// which is why writes carry idempotency keys). Anything else is a fault.
+pub fn is_unavailable(error: &tokio_postgres::Error) -> bool {
+    if error.is_closed() {
+        return true;
+    }
+    error.code().is_some_and(|code| {
+        let state = code.code();
+        // 08: connection exception; 57P01-57P03: the server is shutting down or starting.
+        state.starts_with("08")
+            || matches!(state, "57P01" | "57P02" | "57P03")
+            || *code == SqlState::READ_ONLY_SQL_TRANSACTION
+    })
+}
+
+fn made_before_read_only_error(created: Instant) -> bool {
+    let at = READ_ONLY_ERROR_AT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    at.is_some_and(|at| created <= at)
+}
+
+/// `From<tokio_postgres::Error>` for an error type's database variant, passing the error by
+/// [`note_error`] first: every error type that wraps database errors uses this, not `#[from]`.
+#[macro_export]
+macro_rules! database_error_from {
+    ($error:ty, $variant:ident) => {
+        impl From<::tokio_postgres::Error> for $error {
+            fn from(error: ::tokio_postgres::Error) -> Self {
+                $crate::db::note_error(&error);
+                Self::$variant(error)
+            }
+        }
+    };
 }
 
 /// Applies every pending migration; safe to run twice and from two processes at once.
@@ -91,6 +160,19 @@ pub fn embedded_migrations() -> Vec<(i32, String, u64)> {
         .iter()
         .map(|m| (m.version(), m.name().to_owned(), m.checksum()))
         .collect()
+}
+
+/// True when this session may write: false on a standby, or with writes frozen (for `/ready`).
+pub async fn accepts_writes(
+    client: &impl deadpool_postgres::GenericClient,
+) -> Result<bool, DbError> {
+    let row = client
+        .query_one(
+            "select current_setting('transaction_read_only') = 'off' as writable",
+            &[],
+        )
+        .await?;
+    Ok(row.get("writable"))
 }
 
 /// True when every embedded migration has been applied (for `/ready`).

@@ -49,12 +49,14 @@ pub enum LedgerError {
     #[error("the idempotency key was already used for a different request")]
     IdempotencyConflict,
     #[error("database error")]
-    Database(#[from] tokio_postgres::Error),
+    Database(tokio_postgres::Error),
     #[error("database pool error")]
     Pool(#[from] deadpool_postgres::PoolError),
     #[error("stored result could not be read")]
     StoredResult(#[from] serde_json::Error),
 }
+
+crate::database_error_from!(LedgerError, Database);
 
 impl LedgerError {
     pub fn invalid(code: &'static str, message: impl Into<String>) -> LedgerError {

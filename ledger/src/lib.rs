@@ -49,7 +49,7 @@ macro_rules! in_transaction {
                 Ok(value) => match $tx.commit().await {
                     Ok(()) => break Ok(value),
                     Err(error) if is_transient(&error) && attempt < MAX_ATTEMPTS => continue,
-                    Err(error) => break Err(LedgerError::Database(error)),
+                    Err(error) => break Err(LedgerError::from(error)),
                 },
                 Err(LedgerError::Database(error))
                     if is_transient(&error) && attempt < MAX_ATTEMPTS =>

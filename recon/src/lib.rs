@@ -106,10 +106,12 @@ pub enum ReconError {
     #[error(transparent)]
     Ledger(#[from] ledger::LedgerError),
     #[error("database error: {0}")]
-    Database(#[from] tokio_postgres::Error),
+    Database(tokio_postgres::Error),
     #[error("database pool error: {0}")]
     Pool(#[from] deadpool_postgres::PoolError),
 }
+
+ledger::database_error_from!(ReconError, Database);
 
 impl ReconError {
     pub fn code(&self) -> &'static str {

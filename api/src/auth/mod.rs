@@ -312,12 +312,14 @@ impl<P: Policy> FromRequestParts<AppState> for RequireRole<P> {
 #[derive(Debug, thiserror::Error)]
 pub enum StaffError {
     #[error("database error")]
-    Database(#[from] tokio_postgres::Error),
+    Database(tokio_postgres::Error),
     #[error("that username is taken")]
     UsernameTaken,
     #[error("{1}")]
     Invalid(&'static str, &'static str),
 }
+
+ledger::database_error_from!(StaffError, Database);
 
 impl From<StaffError> for Problem {
     fn from(error: StaffError) -> Problem {

@@ -171,11 +171,13 @@ pub enum AdjustmentError {
     #[error(transparent)]
     Ledger(#[from] ledger::LedgerError),
     #[error("database error")]
-    Database(#[from] tokio_postgres::Error),
+    Database(tokio_postgres::Error),
     /// The checks around the decision: the prisoner's record, the access log, the pool.
     #[error(transparent)]
     Service(#[from] ServiceError),
 }
+
+ledger::database_error_from!(AdjustmentError, Database);
 
 macro_rules! adjustment_error_via_service {
     ($($error:ty),*) => {$(

@@ -36,7 +36,7 @@ pub enum ServiceError {
     #[error(transparent)]
     Ledger(#[from] ledger::LedgerError),
     #[error("database error")]
-    Database(#[from] tokio_postgres::Error),
+    Database(tokio_postgres::Error),
     #[error("database pool error")]
     Pool(#[from] deadpool_postgres::PoolError),
     #[error(transparent)]
@@ -44,6 +44,8 @@ pub enum ServiceError {
     #[error(transparent)]
     AccessLog(#[from] crate::identity::access_log::RecordError),
 }
+
+ledger::database_error_from!(ServiceError, Database);
 
 impl ServiceError {
     pub fn invalid(code: &'static str, detail: impl Into<String>) -> ServiceError {

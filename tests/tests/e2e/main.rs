@@ -37,6 +37,7 @@ mod ledger_entries;
 mod ledger_holds;
 mod ledger_properties;
 mod ledger_verify;
+mod multi_host;
 mod privacy;
 mod privacy_logs;
 mod recon;
