@@ -135,6 +135,7 @@ async fn api(
     };
 
     let mut lose_answer: Option<u16> = None;
+    let mut reset_after = false;
     let mut refusal: Option<Answer> = None;
     match fault {
         Some(Fault::RateLimit { retry_after_s, .. }) => {
@@ -156,6 +157,11 @@ async fn api(
         Some(Fault::Refuse { status, code, .. }) => {
             refusal = Some(Answer::error(status, &code, "simulated refusal"));
         }
+        Some(Fault::Reset {
+            after_processing: false,
+            ..
+        }) => return broken_answer(),
+        Some(Fault::Reset { .. }) => reset_after = true,
         None => {}
     }
 
@@ -177,6 +183,9 @@ async fn api(
     for event in events {
         inner.emit(event);
     }
+    if reset_after {
+        return broken_answer();
+    }
     if let Some(status) = lose_answer {
         return Answer::error(
             status,
@@ -186,6 +195,28 @@ async fn api(
         .into_response(None);
     }
     answer.into_response(None)
+}
+
+/// An answer whose body fails: hyper drops the connection mid-answer, as a reset would.
+fn broken_answer() -> Response {
+    Response::new(axum::body::Body::new(BrokenBody))
+}
+
+struct BrokenBody;
+
+impl http_body::Body for BrokenBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, std::io::Error>>> {
+        std::task::Poll::Ready(Some(Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "simulated connection reset",
+        ))))
+    }
 }
 
 /// The first queued fault for this path, one of its `count` used up.

@@ -159,6 +159,14 @@ pub enum Fault {
         #[serde(default = "default_refusal_code")]
         code: String,
     },
+    /// The connection breaks before an answer is complete: the status line may have left, the
+    /// body never does. With `after_processing` the request is carried out first (as a lost
+    /// answer), else nothing happens.
+    Reset {
+        count: u32,
+        #[serde(default)]
+        after_processing: bool,
+    },
 }
 
 fn default_5xx() -> u16 {
@@ -179,7 +187,8 @@ impl Fault {
             Fault::RateLimit { count, .. }
             | Fault::ServerError { count, .. }
             | Fault::Slow { count, .. }
-            | Fault::Refuse { count, .. } => count,
+            | Fault::Refuse { count, .. }
+            | Fault::Reset { count, .. } => count,
         }
     }
 }
@@ -646,6 +655,21 @@ impl Simulator {
             .checked_add(amount_minor)
             .ok_or_else(|| SimError::Invalid("funding overflows".into()))?;
         Ok(state.funding_balance_minor)
+    }
+
+    /// Every cardholder the processor has, in id order.
+    pub fn cardholders(&self) -> Vec<Cardholder> {
+        self.inner.state().cardholders.values().cloned().collect()
+    }
+
+    /// Every card the processor has, in id order.
+    pub fn cards(&self) -> Vec<Card> {
+        self.inner
+            .state()
+            .cards
+            .values()
+            .map(|c| c.card.clone())
+            .collect()
     }
 
     pub fn card(&self, card_id: &str) -> Option<Card> {

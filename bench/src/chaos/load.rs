@@ -192,7 +192,7 @@ pub async fn run(options: &LoadOptions) -> anyhow::Result<bool> {
     )
     .await;
     println!(
-        "load: {} requests, {} approved, {} declined, {} unacknowledged, p99 {} ms{}",
+        "load: {} requests, {} approved, {} declined, {} unacknowledged, p99 of a request with its clearing {} ms{}",
         result.requests,
         result.approved,
         result.declined,

@@ -51,6 +51,8 @@ pub struct Harness {
     pub base_url: String,
     /// How Saldo's workers reach the simulator.
     pub processor: ProcessorConfig,
+    /// The secret the simulator signs webhooks with, for tests that send their own.
+    pub webhook_secret: WebhookSecret,
 }
 
 pub struct Admitted {
@@ -72,7 +74,7 @@ impl Harness {
             .with_outbox_wake(outbox_wake.clone());
         tokio::spawn(saldo::app::serve(state, listener));
 
-        let mut config = SimConfig::for_tests(API_KEY, secret);
+        let mut config = SimConfig::for_tests(API_KEY, secret.clone());
         config.webhook_url = Some(format!("http://{address}/webhooks/processor"));
         let sim = Simulator::start(config).await.unwrap();
 
@@ -93,6 +95,7 @@ impl Harness {
             prison_name: "Hämeenlinnan vankila".into(),
             base_url: format!("http://{address}"),
             processor,
+            webhook_secret: secret,
         }
     }
 
@@ -400,7 +403,7 @@ async fn the_outbox_recovers_from_timeouts_503s_rate_limits_and_lost_answers() {
 }
 
 impl Harness {
-    async fn admit_without_delivery(&self, person: &TestPerson) -> uuid::Uuid {
+    pub(crate) async fn admit_without_delivery(&self, person: &TestPerson) -> uuid::Uuid {
         let mut client = self.db.pool.get().await.unwrap();
         let prison = identity::store::create_prison(
             &client,

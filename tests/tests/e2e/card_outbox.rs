@@ -384,7 +384,7 @@ async fn every_request_the_processor_received_is_in_the_egress_register_reads_in
 }
 
 /// A member of staff with a session, in the harness's prison.
-async fn staff_token(harness: &Harness, username: &str, role: Role) -> String {
+pub(crate) async fn staff_token(harness: &Harness, username: &str, role: Role) -> String {
     let client = harness.db.pool.get().await.unwrap();
     let prison = saldo::identity::store::prison_by_code(&client, "HML")
         .await
