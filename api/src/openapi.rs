@@ -177,6 +177,11 @@ pub fn document() -> Document {
         "staff_cookie",
         SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::auth::STAFF_COOKIE))),
     );
+    let problem_content = ContentBuilder::new()
+        .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+            "Problem",
+        ))))
+        .build();
     let problem = ResponseBuilder::new()
         .description("An error as RFC 9457 problem+json")
         .content(
@@ -243,6 +248,18 @@ pub fn document() -> Document {
                 });
             if signed_in {
                 operation.security = Some(staff_security.clone());
+            }
+            if page {
+                // A page's refusal with a status of its own (401, 404, 422) is HTML when the
+                // page was reached, problem+json when the request failed before it.
+                for (status, response) in operation.responses.responses.iter_mut() {
+                    if let (true, RefOr::T(response)) = (status.starts_with('4'), response) {
+                        response
+                            .content
+                            .entry("application/problem+json".to_owned())
+                            .or_insert_with(|| problem_content.clone());
+                    }
+                }
             }
         }
     }

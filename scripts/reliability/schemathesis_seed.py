@@ -73,6 +73,7 @@ values = lambda items: "[" + ", ".join(json.dumps(item) for item in items) + "]"
 "path.person_id" = {{ dictionary = "people" }}
 "path.depositor_id" = {json.dumps(depositor)}
 "path.adjustment_id" = {json.dumps(adjustment)}
+"query.prison_id" = {json.dumps(PRISON)}
 
 [dictionaries.people]
 values = {values(people)}

@@ -137,7 +137,7 @@ fn local_input(at: time::OffsetDateTime, time_zone: &jiff::tz::TimeZone) -> Stri
 #[utoipa::path(get, path = "/staff/prisons/{prison_id}/prisoners/{person_id}", tag = "staff pages",
     description = "Roles: officer, finance, finance_approver in the path's prison. The purpose is \
         required (access log); finance staff also get the form to propose an adjustment.",
-    params(("prison_id" = uuid::Uuid, Path), ("person_id" = uuid::Uuid, Path), ("purpose" = String, Query)),
+    params(("prison_id" = uuid::Uuid, Path), ("person_id" = uuid::Uuid, Path), ("purpose" = String, Query, description = "Why the record is consulted: a code from the closed list (access log)", pattern = r"^(admission|case_management|balance_enquiry|deposit|prisoner_request|release_preparation|complaint|data_subject_request|audit|pin_management)$"), ("done" = Option<String>, Query, description = "A status line after a lifecycle form")),
     responses((status = 200, description = "Balances and recent statement lines", content_type = "text/html", body = String)))]
 pub async fn show(
     State(state): State<AppState>,
