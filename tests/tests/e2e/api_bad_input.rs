@@ -605,7 +605,9 @@ async fn reconciliation_routes_refuse_bad_input_as_problems() {
     let world = World::new().await;
     let everyone = world.staff("all.roles", &Role::ALL, world.prison_a).await;
     let id = uuid::Uuid::now_v7();
-    let cases: Vec<(Method, String, Option<&str>, &str, u16, &str)> = vec![
+    // (method, path, content type, body, status, code)
+    type Case<'a> = (Method, String, Option<&'a str>, &'a str, u16, &'a str);
+    let cases: Vec<Case> = vec![
         (
             Method::GET,
             "/api/staff/recon/breaks/not-a-uuid".into(),
