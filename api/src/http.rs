@@ -78,6 +78,29 @@ fn safe_detail(message: &str) -> String {
     }
 }
 
+/// PostgreSQL's text holds no NUL character, so no request may carry one into a field: it would
+/// reach the database as an error (a 500) instead of a refusal. A JSON string can only hold it
+/// escaped, so only a body with `\u0000` is read a second time to look.
+fn json_holds_nul(bytes: &[u8]) -> bool {
+    fn holds(value: &serde_json::Value) -> bool {
+        match value {
+            serde_json::Value::String(text) => text.contains('\0'),
+            serde_json::Value::Array(items) => items.iter().any(holds),
+            serde_json::Value::Object(fields) => fields
+                .iter()
+                .any(|(name, value)| name.contains('\0') || holds(value)),
+            _ => false,
+        }
+    }
+    bytes.windows(6).any(|window| window == b"\\u0000")
+        && serde_json::from_slice::<serde_json::Value>(bytes).is_ok_and(|value| holds(&value))
+}
+
+/// A form or query string holds a NUL only percent-encoded.
+fn urlencoded_holds_nul(text: &[u8]) -> bool {
+    text.windows(3).any(|window| window == b"%00")
+}
+
 impl<T, S> FromRequest<S> for ApiJson<T>
 where
     T: DeserializeOwned,
@@ -95,6 +118,10 @@ where
         }
         let bytes = read_body(req.into_body()).await?;
         match serde_json::from_slice::<T>(&bytes) {
+            Ok(_) if json_holds_nul(&bytes) => Err(Problem::unprocessable(
+                "invalid_body",
+                "text may not contain the NUL character",
+            )),
             Ok(value) => Ok(ApiJson(value)),
             Err(error) if error.is_data() => Err(Problem::unprocessable(
                 "invalid_body",
@@ -127,6 +154,12 @@ where
             ));
         }
         let bytes = read_body(req.into_body()).await?;
+        if urlencoded_holds_nul(&bytes) {
+            return Err(Problem::unprocessable(
+                "invalid_form",
+                "the form has missing, unknown or invalid fields",
+            ));
+        }
         let request = Request::builder()
             .method(Method::POST)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -452,15 +485,19 @@ where
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let invalid = || {
+            Problem::bad_request(
+                "invalid_query",
+                "the query has unknown or malformed parameters",
+            )
+        };
+        if urlencoded_holds_nul(parts.uri.query().unwrap_or("").as_bytes()) {
+            return Err(invalid());
+        }
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Query(value)| ApiQuery(value))
-            .map_err(|_| {
-                Problem::bad_request(
-                    "invalid_query",
-                    "the query has unknown or malformed parameters",
-                )
-            })
+            .map_err(|_| invalid())
     }
 }
 

@@ -177,6 +177,11 @@ pub fn document() -> Document {
         "staff_cookie",
         SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::auth::STAFF_COOKIE))),
     );
+    let problem_content = ContentBuilder::new()
+        .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+            "Problem",
+        ))))
+        .build();
     let problem = ResponseBuilder::new()
         .description("An error as RFC 9457 problem+json")
         .content(
@@ -188,11 +193,35 @@ pub fn document() -> Document {
                 .build(),
         )
         .build();
+    // A page answers a person at a browser: its refusals (a role that may not, a form it cannot
+    // take) are HTML pages; problem+json stays for what fails before the page is reached.
+    let page_problem = ResponseBuilder::new()
+        .description("An error: an HTML page, or RFC 9457 problem+json")
+        .content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+                    "Problem",
+                ))))
+                .build(),
+        )
+        .content(
+            "text/html",
+            ContentBuilder::new()
+                .schema(Some(RefOr::T(utoipa::openapi::schema::Schema::Object(
+                    utoipa::openapi::schema::Object::with_type(
+                        utoipa::openapi::schema::Type::String,
+                    ),
+                ))))
+                .build(),
+        )
+        .build();
     let staff_security = vec![
         utoipa::openapi::security::SecurityRequirement::new("bearer", Vec::<String>::new()),
         utoipa::openapi::security::SecurityRequirement::new("staff_cookie", Vec::<String>::new()),
     ];
     for (path, item) in document.paths.paths.iter_mut() {
+        let page = path == "/staff" || path.starts_with("/staff/") || path.starts_with("/kiosk");
         let signed_in = (path.starts_with("/api/staff/") || path.starts_with("/staff/"))
             && path != "/api/staff/login"
             && path != "/staff/sign-in";
@@ -210,9 +239,27 @@ pub fn document() -> Document {
                 .responses
                 .responses
                 .entry("default".to_owned())
-                .or_insert_with(|| RefOr::T(problem.clone()));
+                .or_insert_with(|| {
+                    RefOr::T(if page {
+                        page_problem.clone()
+                    } else {
+                        problem.clone()
+                    })
+                });
             if signed_in {
                 operation.security = Some(staff_security.clone());
+            }
+            if page {
+                // A page's refusal with a status of its own (401, 404, 422) is HTML when the
+                // page was reached, problem+json when the request failed before it.
+                for (status, response) in operation.responses.responses.iter_mut() {
+                    if let (true, RefOr::T(response)) = (status.starts_with('4'), response) {
+                        response
+                            .content
+                            .entry("application/problem+json".to_owned())
+                            .or_insert_with(|| problem_content.clone());
+                    }
+                }
             }
         }
     }

@@ -18,6 +18,58 @@ pub struct MoneyDoc {
     pub currency: String,
 }
 
+/// A currency the ledger keeps (ISO 4217), as `ledger::Currency` reads it.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Currency)]
+#[allow(dead_code, clippy::upper_case_acronyms)]
+pub enum CurrencyDoc {
+    EUR,
+    SEK,
+    NOK,
+    DKK,
+    PLN,
+    CZK,
+    HUF,
+    RON,
+    BGN,
+    CHF,
+    GBP,
+    ISK,
+}
+
+/// The currency of prisoners' accounts: only EUR is accepted where a prisoner's money moves.
+#[derive(Serialize, ToSchema)]
+#[schema(as = AccountCurrency)]
+#[allow(dead_code, clippy::upper_case_acronyms)]
+pub enum AccountCurrencyDoc {
+    EUR,
+}
+
+/// A prisoner's sub-account (`crate::services::SUB_ACCOUNTS`).
+#[derive(Serialize, ToSchema)]
+#[schema(as = SubAccount)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum SubAccountDoc {
+    Spendable,
+    ReleaseSavings,
+    HeldDeposits,
+}
+
+/// An institution account an adjustment may move money against
+/// (`crate::services::adjustments::INSTITUTION_ACCOUNTS`).
+#[derive(Serialize, ToSchema)]
+#[schema(as = InstitutionAccount)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum InstitutionAccountDoc {
+    Suspense,
+    FeesIncome,
+    CashOnHand,
+    BankTrust,
+    WagesExpense,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct LoginResponse {
     pub token: String,

@@ -15,6 +15,7 @@ pub mod lifecycle;
 pub mod model;
 pub mod money;
 pub mod payroll;
+pub mod payroll_file;
 pub mod policy_store;
 pub mod seal;
 pub mod store;

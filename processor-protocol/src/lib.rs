@@ -1007,6 +1007,18 @@ mod tests {
         .unwrap()
     }
 
+    /// Found by the `webhook_envelope` fuzz target: an unknown event's data holding a number too
+    /// big for an integer came back one bit off when written again (serde_json's fast float
+    /// parsing); the workspace reads floats exactly (`float_roundtrip`).
+    #[test]
+    fn an_unknown_events_numbers_survive_a_round_trip() {
+        let body = br#"{"type": "transaction.clearin-", "timestamp": "2026-11-26T10:15:02Z", "data": {"amount": 9999999999999999999999999999999999999999999999999999999999999999999999999999991250, "small": 0.1, "tiny": 5e-324}}"#;
+        let parsed = WebhookEnvelope::from_slice(body).unwrap();
+        assert!(matches!(parsed.event, WebhookEvent::Unknown { .. }));
+        let again = WebhookEnvelope::from_slice(&parsed.to_vec().unwrap()).unwrap();
+        assert_eq!(again, parsed);
+    }
+
     #[test]
     fn parses_every_event_type() {
         let mut advice = auth_data();

@@ -69,9 +69,12 @@ impl IntoResponse for crate::services::payroll::ImportError {
 pub struct PayrollLinesProblem {
     #[serde(flatten)]
     pub problem: Problem,
-    /// The first 100 bad lines.
+    /// The first 100 bad lines (`payroll_lines_invalid` only: the request's own refusals, such
+    /// as `description_invalid` or `payroll_empty`, are a plain problem).
+    #[schema(required = false)]
     pub errors: Vec<crate::services::payroll::LineError>,
-    /// How many lines were bad in all.
+    /// How many lines were bad in all (`payroll_lines_invalid` only).
+    #[schema(required = false)]
     pub error_count: usize,
 }
 

@@ -525,3 +525,184 @@ async fn a_body_over_the_servers_own_limit_is_refused_as_a_problem_on_any_route(
     }
     assert_eq!(world.table_counts().await, before, "nothing changed");
 }
+
+/// Found by schemathesis (scripts/reliability/schemathesis.sh): a deposit's idempotency key
+/// holding a NUL reached PostgreSQL, which refuses NUL in text, and the answer was a 500. Every
+/// string field of every JSON route, given a NUL, is answered without a server error, and a
+/// refusal is a problem with a code.
+#[tokio::test]
+async fn a_nul_in_any_string_field_is_never_a_server_error() {
+    let world = World::new().await;
+    let everyone = world.staff("all.roles", &Role::ALL, world.prison_a).await;
+    let person = world.admit(&everyone, world.prison_a, "NUL-0").await;
+    let mut tried = 0;
+    for (method, url, body) in json_routes(&world, person) {
+        let fields: Vec<String> = body
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(_, value)| value.is_string())
+            .map(|(name, _)| name.clone())
+            .collect();
+        for field in fields {
+            let mut spoiled = body.clone();
+            spoiled[&field] = json!("a\u{0}b");
+            let response = world
+                .http
+                .request(method.clone(), &url)
+                .bearer_auth(&everyone.token)
+                .header("saldo-purpose", "case_management")
+                .json(&spoiled)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            assert!(
+                status < 500,
+                "{field} with a NUL: {method} {url} answered {status}"
+            );
+            if status >= 400 {
+                let (_, problem) = problem(response).await;
+                assert!(problem["code"].is_string(), "{field}: {method} {url}");
+            }
+            tried += 1;
+        }
+    }
+    assert!(tried > 15, "only {tried} fields tried");
+}
+
+#[tokio::test]
+async fn a_deposit_whose_idempotency_key_holds_a_control_character_is_refused() {
+    let world = World::new().await;
+    let everyone = world.staff("all.roles", &Role::ALL, world.prison_a).await;
+    let person = world.admit(&everyone, world.prison_a, "NUL-1").await;
+    let url = world.prison_url(world.prison_a, &format!("/prisoners/{person}/deposits"));
+    let before = world.table_counts().await;
+    for key in ["line\nbreak", "tab\there", "\u{9b}"] {
+        let response = world
+            .http
+            .post(&url)
+            .bearer_auth(&everyone.token)
+            .json(&json!({"idempotency_key": key, "source": "cash_at_intake",
+                          "amount_minor": 100, "currency": "EUR"}))
+            .send()
+            .await
+            .unwrap();
+        let (status, problem) = problem(response).await;
+        assert_eq!(
+            (status, problem["code"].as_str()),
+            (422, Some("idempotency_key_invalid")),
+            "{key:?}"
+        );
+    }
+    assert_eq!(world.table_counts().await, before, "nothing booked");
+}
+
+/// Found by schemathesis: reconciliation's routes refused a malformed path, query or body with
+/// axum's plain-text rejections; like every route, they answer problem+json with a stable code.
+#[tokio::test]
+async fn reconciliation_routes_refuse_bad_input_as_problems() {
+    let world = World::new().await;
+    let everyone = world.staff("all.roles", &Role::ALL, world.prison_a).await;
+    let id = uuid::Uuid::now_v7();
+    // (method, path, content type, body, status, code)
+    type Case<'a> = (Method, String, Option<&'a str>, &'a str, u16, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            Method::GET,
+            "/api/staff/recon/breaks/not-a-uuid".into(),
+            None,
+            "",
+            400,
+            "invalid_path",
+        ),
+        (
+            Method::GET,
+            "/api/staff/recon/breaks?limit=many".into(),
+            None,
+            "",
+            400,
+            "invalid_query",
+        ),
+        (
+            Method::POST,
+            format!("/api/staff/recon/breaks/{id}/assign"),
+            None,
+            "",
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            Method::POST,
+            format!("/api/staff/recon/breaks/{id}/comments"),
+            Some("application/json"),
+            "{\"",
+            400,
+            "malformed_json",
+        ),
+        (
+            Method::POST,
+            format!("/api/staff/recon/breaks/{id}/accept"),
+            Some("application/json"),
+            "{\"other\": 1}",
+            422,
+            "invalid_body",
+        ),
+        (
+            Method::POST,
+            format!("/api/staff/recon/adjustments/{id}/reject"),
+            None,
+            "",
+            415,
+            "unsupported_media_type",
+        ),
+    ];
+    for (method, path, content_type, body, status, code) in cases {
+        let mut request = world
+            .http
+            .request(method.clone(), world.url(&path))
+            .bearer_auth(&everyone.token)
+            .body(body.to_owned());
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let (got, problem) = problem(request.send().await.unwrap()).await;
+        assert_eq!(
+            (got, problem["code"].as_str()),
+            (status, Some(code)),
+            "{method} {path}"
+        );
+    }
+}
+
+/// The same NUL in a query string or a form is refused before it reaches the database.
+#[tokio::test]
+async fn a_nul_in_a_query_string_or_a_form_is_refused() {
+    let world = World::new().await;
+    let everyone = world.staff("all.roles", &Role::ALL, world.prison_a).await;
+    let response = world
+        .http
+        .get(world.url("/api/staff/recon/breaks?state=a%00b"))
+        .bearer_auth(&everyone.token)
+        .send()
+        .await
+        .unwrap();
+    let (status, refused) = problem(response).await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (400, Some("invalid_query"))
+    );
+    let response = world
+        .http
+        .post(world.url("/staff/sign-in"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("username=a%00b&password=c")
+        .send()
+        .await
+        .unwrap();
+    let (status, refused) = problem(response).await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (422, Some("invalid_form"))
+    );
+}

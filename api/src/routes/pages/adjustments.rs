@@ -88,23 +88,26 @@ pub struct PrisonerPath {
     person_id: Uuid,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProposalForm {
+    #[schema(value_type = crate::schema::SubAccountDoc)]
     account: String,
+    #[schema(value_type = crate::schema::InstitutionAccountDoc)]
     institution_account: String,
     direction: Direction,
     /// Major units as typed, e.g. `12.50`: read exactly, never through a float.
+    #[schema(example = "12.50", pattern = r"^[0-9]{1,7}(\.[0-9]{1,2})?$")]
     amount: String,
     reason_code: ReasonCode,
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     reason: String,
 }
 
 #[utoipa::path(post, path = "/staff/prisons/{prison_id}/prisoners/{person_id}/adjustments", tag = "staff pages",
     description = "Roles: finance, finance_approver in the path's prison.",
     params(("prison_id" = uuid::Uuid, Path), ("person_id" = uuid::Uuid, Path)),
-    request_body(content_type = "application/x-www-form-urlencoded", content = Object,
-        description = "account, institution_account, direction, amount (e.g. 12.50), reason_code, reason"),
+    request_body(content_type = "application/x-www-form-urlencoded", content = ProposalForm),
     responses((status = 303, description = "Proposed: to the adjustments page")))]
 pub async fn propose(
     State(state): State<AppState>,

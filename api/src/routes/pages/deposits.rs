@@ -125,16 +125,17 @@ pub async fn approve(
     decide(&state, access, path, true, None).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RejectForm {
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     reason: String,
 }
 
 #[utoipa::path(post, path = "/staff/prisons/{prison_id}/deposits/{deposit_id}/reject", tag = "staff pages",
     description = "Role: finance_approver in the path's prison, not whoever recorded the deposit.",
     params(("prison_id" = uuid::Uuid, Path), ("deposit_id" = uuid::Uuid, Path)),
-    request_body(content_type = "application/x-www-form-urlencoded", content = Object, description = "reason"),
+    request_body(content_type = "application/x-www-form-urlencoded", content = RejectForm),
     responses((status = 303, description = "Rejected and refunded: back to the deposits page")))]
 pub async fn reject(
     State(state): State<AppState>,

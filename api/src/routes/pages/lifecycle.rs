@@ -65,13 +65,23 @@ async fn prison_time_zone(state: &AppState, prison_id: Uuid) -> Result<String, P
         .time_zone)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LeaveForm {
+    #[schema(min_length = 1, max_length = 100)]
     idempotency_key: String,
+    /// Where to go back to: a purpose code (case_management when unknown).
     purpose: String,
     /// `datetime-local`, the prison's time.
+    #[schema(
+        example = "2026-05-01T08:00",
+        pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}$"
+    )]
     from: String,
+    #[schema(
+        example = "2026-05-03T20:00",
+        pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}$"
+    )]
     until: String,
 }
 
@@ -79,8 +89,7 @@ pub struct LeaveForm {
     description = "Role: officer in the path's prison. The prisoner page's leave form (times in the \
         prison's local time; the policy's default leave limits).",
     params(("prison_id" = uuid::Uuid, Path), ("person_id" = uuid::Uuid, Path)),
-    request_body(content_type = "application/x-www-form-urlencoded", content = Object,
-        description = "idempotency_key, purpose, from, until (e.g. 2026-05-01T08:00)"),
+    request_body(content_type = "application/x-www-form-urlencoded", content = LeaveForm),
     responses((status = 303, description = "Granted: back to the prisoner page")))]
 pub async fn grant_leave(
     State(state): State<AppState>,
@@ -119,7 +128,7 @@ pub async fn grant_leave(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EndLeaveForm {
     purpose: String,
@@ -128,7 +137,7 @@ pub struct EndLeaveForm {
 #[utoipa::path(post, path = "/staff/prisons/{prison_id}/prisoners/{person_id}/leave/end", tag = "staff pages",
     description = "Role: officer in the path's prison. Ends the card's leave.",
     params(("prison_id" = uuid::Uuid, Path), ("person_id" = uuid::Uuid, Path)),
-    request_body(content_type = "application/x-www-form-urlencoded", content = Object, description = "purpose"),
+    request_body(content_type = "application/x-www-form-urlencoded", content = EndLeaveForm),
     responses((status = 303, description = "Ended: back to the prisoner page")))]
 pub async fn end_leave(
     State(state): State<AppState>,
@@ -153,9 +162,10 @@ pub async fn end_leave(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransferForm {
+    #[schema(min_length = 1, max_length = 100)]
     idempotency_key: String,
     /// Sent like every form's; unused: the answer is not the prisoner page.
     #[allow(dead_code)]
@@ -163,8 +173,10 @@ pub struct TransferForm {
     /// The destination prison's code, e.g. `BRU`.
     to_prison: String,
     /// Empty: the current regime.
+    #[schema(pattern = "^(|closed_prison|open_prison|remand)$")]
     regime: String,
-    /// Empty: none.
+    /// Empty: none; else 1 to 64 characters.
+    #[schema(max_length = 64, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     unit: String,
 }
 
@@ -172,8 +184,7 @@ pub struct TransferForm {
     description = "Role: officer in the path's prison. Transfers the prisoner to the prison with the \
         code given; the answer is a page saying so (the prisoner's page here is gone).",
     params(("prison_id" = uuid::Uuid, Path), ("person_id" = uuid::Uuid, Path)),
-    request_body(content_type = "application/x-www-form-urlencoded", content = Object,
-        description = "idempotency_key, purpose, to_prison (code), regime (empty: the current one), unit (empty: none)"),
+    request_body(content_type = "application/x-www-form-urlencoded", content = TransferForm),
     responses((status = 200, description = "Transferred", content_type = "text/html", body = String)))]
 pub async fn transfer(
     State(state): State<AppState>,
@@ -239,19 +250,20 @@ pub async fn transfer(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReleaseForm {
+    #[schema(min_length = 1, max_length = 100)]
     idempotency_key: String,
     purpose: String,
+    #[schema(value_type = String, pattern = "^(to_spendable|pay_out)$")]
     savings: SavingsOnRelease,
 }
 
 #[utoipa::path(post, path = "/staff/prisons/{prison_id}/prisoners/{person_id}/release", tag = "staff pages",
     description = "Role: officer in the path's prison. Releases the prisoner.",
     params(("prison_id" = uuid::Uuid, Path), ("person_id" = uuid::Uuid, Path)),
-    request_body(content_type = "application/x-www-form-urlencoded", content = Object,
-        description = "idempotency_key, purpose, savings (to_spendable or pay_out)"),
+    request_body(content_type = "application/x-www-form-urlencoded", content = ReleaseForm),
     responses((status = 303, description = "Released: back to the prisoner page")))]
 pub async fn release(
     State(state): State<AppState>,

@@ -74,22 +74,27 @@ pub async fn show(
     Ok(page("Payroll", true, form(path.prison_id, &today)).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PayrollForm {
+    /// 1 to 100 printable ASCII characters.
+    #[schema(min_length = 1, max_length = 100, pattern = "^[!-~]{1,100}$")]
     idempotency_key: String,
     kind: PayKind,
+    #[schema(format = Date)]
     effective_date: String,
+    /// Empty: `Wages` or `Allowance`.
     #[serde(default)]
+    #[schema(max_length = 200)]
     description: String,
+    /// The payroll file (see the JSON route).
     csv: String,
 }
 
 #[utoipa::path(post, path = "/staff/prisons/{prison_id}/payroll", tag = "staff pages",
     description = "Roles: finance, finance_approver in the path's prison.",
     params(("prison_id" = uuid::Uuid, Path)),
-    request_body(content_type = "application/x-www-form-urlencoded", content = Object,
-        description = "idempotency_key, kind, effective_date, description, csv"),
+    request_body(content_type = "application/x-www-form-urlencoded", content = PayrollForm),
     responses((status = 201, description = "Posted: what was posted", content_type = "text/html", body = String),
               (status = 422, description = "Refused: the bad lines", content_type = "text/html", body = String)))]
 pub async fn post(

@@ -38,10 +38,15 @@ pub struct PrisonPath {
     prison_id: Uuid,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LookupForm {
+    #[schema(min_length = 1, max_length = 32, pattern = "^[A-Za-z0-9-]{1,32}$")]
     prisoner_number: String,
+    /// Why the record is consulted: a code from the closed list (access log).
+    #[schema(
+        pattern = r"^(admission|case_management|balance_enquiry|deposit|prisoner_request|release_preparation|complaint|data_subject_request|audit|pin_management)$"
+    )]
     purpose: String,
 }
 
@@ -53,7 +58,7 @@ fn purpose(text: &str) -> Result<Purpose, Problem> {
 #[utoipa::path(post, path = "/staff/prisons/{prison_id}/lookup", tag = "staff pages",
     description = "Roles: officer, finance, finance_approver in the path's prison.",
     params(("prison_id" = uuid::Uuid, Path)),
-    request_body(content_type = "application/x-www-form-urlencoded", content = Object, description = "prisoner_number, purpose"),
+    request_body(content_type = "application/x-www-form-urlencoded", content = LookupForm),
     responses((status = 303, description = "To the prisoner's page"),
               (status = 404, description = "No such prisoner in this prison", content_type = "text/html", body = String)))]
 pub async fn lookup(
@@ -132,7 +137,7 @@ fn local_input(at: time::OffsetDateTime, time_zone: &jiff::tz::TimeZone) -> Stri
 #[utoipa::path(get, path = "/staff/prisons/{prison_id}/prisoners/{person_id}", tag = "staff pages",
     description = "Roles: officer, finance, finance_approver in the path's prison. The purpose is \
         required (access log); finance staff also get the form to propose an adjustment.",
-    params(("prison_id" = uuid::Uuid, Path), ("person_id" = uuid::Uuid, Path), ("purpose" = String, Query)),
+    params(("prison_id" = uuid::Uuid, Path), ("person_id" = uuid::Uuid, Path), ("purpose" = String, Query, description = "Why the record is consulted: a code from the closed list (access log)", pattern = r"^(admission|case_management|balance_enquiry|deposit|prisoner_request|release_preparation|complaint|data_subject_request|audit|pin_management)$"), ("done" = Option<String>, Query, description = "A status line after a lifecycle form")),
     responses((status = 200, description = "Balances and recent statement lines", content_type = "text/html", body = String)))]
 pub async fn show(
     State(state): State<AppState>,

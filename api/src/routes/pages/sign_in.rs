@@ -12,7 +12,7 @@ use crate::http::{ClientOrigin, HtmlForm};
 use crate::problem::Problem;
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignInForm {
     username: String,
@@ -44,7 +44,7 @@ pub async fn show() -> Markup {
 }
 
 #[utoipa::path(post, path = "/staff/sign-in", tag = "staff pages",
-    request_body(content_type = "application/x-www-form-urlencoded", content = Object, description = "username, password"),
+    request_body(content_type = "application/x-www-form-urlencoded", content = SignInForm),
     responses((status = 303, description = "Signed in: the `saldo_staff` cookie and on to /staff/home"),
               (status = 401, description = "The form again, with a message", content_type = "text/html", body = String)))]
 pub async fn submit(

@@ -9,7 +9,9 @@ use std::io::Cursor;
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+
+use crate::http::{ApiJson, ApiPath, ApiQuery};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use ledger::Currency;
@@ -131,7 +133,7 @@ async fn load_report(state: &AppState, query: &RangeQuery) -> Result<report::Rep
 async fn page(
     _staff: RequireRole<BookReaders>,
     State(state): State<AppState>,
-    Query(query): Query<RangeQuery>,
+    ApiQuery(query): ApiQuery<RangeQuery>,
 ) -> Result<Response, Problem> {
     let report = load_report(&state, &query).await?;
     let open = breaks::list_breaks(
@@ -156,7 +158,7 @@ async fn page(
 async fn report_json(
     _staff: RequireRole<BookReaders>,
     State(state): State<AppState>,
-    Query(query): Query<RangeQuery>,
+    ApiQuery(query): ApiQuery<RangeQuery>,
 ) -> Result<Response, Problem> {
     Ok(Json(load_report(&state, &query).await?).into_response())
 }
@@ -168,7 +170,7 @@ async fn report_json(
 async fn report_csv(
     _staff: RequireRole<BookReaders>,
     State(state): State<AppState>,
-    Query(query): Query<RangeQuery>,
+    ApiQuery(query): ApiQuery<RangeQuery>,
 ) -> Result<Response, Problem> {
     let report = load_report(&state, &query).await?;
     Ok((
@@ -186,11 +188,11 @@ async fn report_csv(
 
 #[utoipa::path(operation_id = "recon_breaks", get, path = "/api/staff/recon/breaks", tag = "reconciliation",
     description = "Roles: finance, finance_approver, auditor.",
-    responses((status = 200, description = "Breaks", body = Object)))]
+    responses((status = 200, description = "Breaks", body = [Object])))]
 async fn list_breaks(
     _staff: RequireRole<BookReaders>,
     State(state): State<AppState>,
-    Query(filter): Query<BreakFilter>,
+    ApiQuery(filter): ApiQuery<BreakFilter>,
 ) -> Result<Response, Problem> {
     Ok(Json(breaks::list_breaks(&state.pool, &filter).await?).into_response())
 }
@@ -202,7 +204,7 @@ async fn list_breaks(
 async fn get_break(
     _staff: RequireRole<BookReaders>,
     State(state): State<AppState>,
-    Path(break_id): Path<Uuid>,
+    ApiPath(break_id): ApiPath<Uuid>,
 ) -> Result<Response, Problem> {
     Ok(Json(breaks::get_break(&state.pool, break_id).await?).into_response())
 }
@@ -220,8 +222,8 @@ struct AssignBody {
 async fn assign(
     clerk: RequireRole<ReconClerks>,
     State(state): State<AppState>,
-    Path(break_id): Path<Uuid>,
-    Json(body): Json<AssignBody>,
+    ApiPath(break_id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<AssignBody>,
 ) -> Result<Response, Problem> {
     let item = breaks::assign(&state.pool, break_id, &body.assignee, &clerk.staff.username).await?;
     Ok(Json(item).into_response())
@@ -240,8 +242,8 @@ struct CommentBody {
 async fn comment(
     clerk: RequireRole<ReconClerks>,
     State(state): State<AppState>,
-    Path(break_id): Path<Uuid>,
-    Json(body): Json<CommentBody>,
+    ApiPath(break_id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<CommentBody>,
 ) -> Result<Response, Problem> {
     breaks::comment(&state.pool, break_id, &clerk.staff.username, &body.body).await?;
     Ok(StatusCode::CREATED.into_response())
@@ -260,8 +262,8 @@ struct ReasonBody {
 async fn accept(
     clerk: RequireRole<ReconClerks>,
     State(state): State<AppState>,
-    Path(break_id): Path<Uuid>,
-    Json(body): Json<ReasonBody>,
+    ApiPath(break_id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<ReasonBody>,
 ) -> Result<Response, Problem> {
     let item = breaks::accept(&state.pool, break_id, &clerk.staff.username, &body.reason).await?;
     Ok(Json(item).into_response())
@@ -275,8 +277,8 @@ async fn accept(
 async fn propose(
     clerk: RequireRole<ReconClerks>,
     State(state): State<AppState>,
-    Path(break_id): Path<Uuid>,
-    Json(draft): Json<AdjustmentDraft>,
+    ApiPath(break_id): ApiPath<Uuid>,
+    ApiJson(draft): ApiJson<AdjustmentDraft>,
 ) -> Result<Response, Problem> {
     let adjustment =
         breaks::propose_adjustment(&state.pool, break_id, &clerk.staff.username, &draft).await?;
@@ -290,7 +292,7 @@ async fn propose(
 async fn approve(
     approver: RequireRole<ReconApprovers>,
     State(state): State<AppState>,
-    Path(adjustment_id): Path<Uuid>,
+    ApiPath(adjustment_id): ApiPath<Uuid>,
 ) -> Result<Response, Problem> {
     let item =
         breaks::approve_adjustment(&state.pool, adjustment_id, &approver.staff.username).await?;
@@ -305,8 +307,8 @@ async fn approve(
 async fn reject(
     approver: RequireRole<ReconApprovers>,
     State(state): State<AppState>,
-    Path(adjustment_id): Path<Uuid>,
-    Json(body): Json<ReasonBody>,
+    ApiPath(adjustment_id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<ReasonBody>,
 ) -> Result<Response, Problem> {
     breaks::reject_adjustment(
         &state.pool,
@@ -331,7 +333,7 @@ struct SettlementQuery {
 async fn upload_settlement(
     clerk: RequireRole<ReconClerks>,
     State(state): State<AppState>,
-    Query(query): Query<SettlementQuery>,
+    ApiQuery(query): ApiQuery<SettlementQuery>,
     body: Bytes,
 ) -> Result<Response, Problem> {
     let date = date_param(Some(&query.date), OffsetDateTime::now_utc().date())?;
@@ -361,7 +363,7 @@ struct BankStatementQuery {
 async fn upload_bank_statement(
     clerk: RequireRole<ReconClerks>,
     State(state): State<AppState>,
-    Query(query): Query<BankStatementQuery>,
+    ApiQuery(query): ApiQuery<BankStatementQuery>,
     body: Bytes,
 ) -> Result<Response, Problem> {
     // Whose trust account the statement must be of: a prison where the clerk works.

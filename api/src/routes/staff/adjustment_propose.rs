@@ -18,19 +18,21 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct ProposalRequest {
     /// The prisoner's sub-account: `spendable`, `release_savings` or `held_deposits`.
-    #[schema(example = "spendable")]
+    #[schema(value_type = crate::schema::SubAccountDoc, example = "spendable")]
     account: String,
     /// `suspense`, `fees_income`, `cash_on_hand`, `bank_trust` or `wages_expense`.
-    #[schema(example = "suspense")]
+    #[schema(value_type = crate::schema::InstitutionAccountDoc, example = "suspense")]
     institution_account: String,
     direction: Direction,
     /// Positive, in minor units.
-    #[schema(example = 1250)]
+    #[schema(minimum = 1, example = 1250)]
     amount_minor: i64,
-    #[schema(value_type = String, example = "EUR")]
+    #[schema(value_type = crate::schema::AccountCurrencyDoc, example = "EUR")]
     currency: Currency,
     reason_code: ReasonCode,
-    /// 1 to 500 characters, for the approver; never logged, never shown to the prisoner.
+    /// 1 to 500 characters (not only spaces), for the approver; never logged, never shown to
+    /// the prisoner.
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     reason: String,
 }
 

@@ -20,22 +20,47 @@ use ledger::controls::Lang;
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Admission {
+    /// Unique in the service (`409 prisoner_number_taken`).
+    #[schema(min_length = 1, max_length = 32, pattern = "^[A-Za-z0-9-]{1,32}$")]
     prisoner_number: String,
+    /// 1 to 200 characters, not only spaces, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     full_name: String,
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 32, pattern = "^[A-Za-z0-9+/-]{1,32}$")]
     national_id: Option<String>,
     /// `YYYY-MM-DD`.
     #[serde(default)]
+    #[schema(format = Date)]
     date_of_birth: Option<String>,
     preferred_language: Lang,
+    /// 1 to 64 characters, no control characters.
     #[serde(default)]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]+$"
+    )]
     unit: Option<String>,
+    /// An IBAN, upper case without spaces; its mod-97 check must hold (`422 iban_invalid`).
     #[serde(default)]
+    #[schema(
+        min_length = 15,
+        max_length = 34,
+        pattern = "^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$"
+    )]
     payout_iban: Option<String>,
+    /// 4 to 8 digits.
+    #[schema(min_length = 4, max_length = 8, pattern = "^[0-9]{4,8}$")]
     pin: String,
     /// Which of the prison's policies the card follows: `closed_prison` (the default),
     /// `open_prison` or `remand`.
     #[serde(default)]
+    #[schema(value_type = Option<super::freeze_resolve::RegimeDoc>)]
     prison_regime: Option<String>,
 }
 

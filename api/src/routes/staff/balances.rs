@@ -20,7 +20,7 @@ pub struct Balances {
 }
 
 #[utoipa::path(
-    get, path = "/api/staff/prisons/{prison_id}/prisoners/{person_id}/balances", tag = "prisoners", description = "Roles: officer, finance, finance_approver in the path's prison.", params(("prison_id" = uuid::Uuid, Path), ("person_id" = uuid::Uuid, Path), ("Saldo-Purpose" = String, Header, description = "Why the data is consulted: a code from the closed list (access log)"), ("Saldo-Case-Ref" = Option<String>, Header, description = "Optional case reference")), responses((status = 200, description = "Posted, held and available per sub-account", body = Balances)),
+    get, path = "/api/staff/prisons/{prison_id}/prisoners/{person_id}/balances", tag = "prisoners", description = "Roles: officer, finance, finance_approver in the path's prison.", params(("prison_id" = uuid::Uuid, Path), ("person_id" = uuid::Uuid, Path), ("Saldo-Purpose" = String, Header, description = "Why the data is consulted: a code from the closed list (access log)", pattern = r"^(admission|case_management|balance_enquiry|deposit|prisoner_request|release_preparation|complaint|data_subject_request|audit|pin_management)$"), ("Saldo-Case-Ref" = Option<String>, Header, description = "Optional case reference", pattern = r"^[A-Za-z0-9_./-]{1,64}$")), responses((status = 200, description = "Posted, held and available per sub-account", body = Balances)),
 )]
 pub async fn show(
     State(state): State<AppState>,

@@ -32,10 +32,18 @@ pub enum Source {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DepositRequest {
+    /// 1 to 100 bytes, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]+$"
+    )]
     idempotency_key: String,
     source: Source,
+    /// Positive, in minor units.
+    #[schema(minimum = 1, example = 1250)]
     amount_minor: i64,
-    #[schema(value_type = String, example = "EUR")]
+    #[schema(value_type = crate::schema::AccountCurrencyDoc, example = "EUR")]
     currency: Currency,
     /// Who sent a family deposit (a registered depositor of this prison).
     #[serde(default)]
@@ -64,10 +72,12 @@ pub async fn record(
     ApiJson(request): ApiJson<DepositRequest>,
 ) -> Result<Response, Problem> {
     let prison_id = access.prison()?;
-    if request.idempotency_key.is_empty() || request.idempotency_key.len() > 100 {
+    // Stored as text: PostgreSQL refuses a NUL, and a control character is no one's key.
+    let key = &request.idempotency_key;
+    if key.is_empty() || key.len() > 100 || key.chars().any(char::is_control) {
         return Err(Problem::unprocessable(
             "idempotency_key_invalid",
-            "an idempotency key is 1 to 100 bytes",
+            "an idempotency key is 1 to 100 bytes without control characters",
         ));
     }
     if request.amount_minor <= 0 {

@@ -57,7 +57,12 @@ pub struct DepositPath {
 #[serde(deny_unknown_fields)]
 pub struct RejectRequest {
     /// 1 to 500 characters: why the money goes back to the sender.
-    #[schema(example = "sender could not be verified")]
+    #[schema(
+        example = "sender could not be verified",
+        min_length = 1,
+        max_length = 500,
+        pattern = r"\S"
+    )]
     reason: String,
 }
 

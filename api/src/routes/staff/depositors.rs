@@ -16,10 +16,28 @@ use crate::state::AppState;
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DepositorRequest {
+    /// 1 to 200 characters, not only spaces, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     full_name: String,
+    /// 1 to 200 characters, no control characters.
     #[serde(default)]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]+$"
+    )]
     contact: Option<String>,
+    /// An IBAN, upper case without spaces; its mod-97 check must hold (`422 iban_invalid`).
     #[serde(default)]
+    #[schema(
+        min_length = 15,
+        max_length = 34,
+        pattern = "^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$"
+    )]
     bank_account: Option<String>,
 }
 

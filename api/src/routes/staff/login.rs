@@ -15,7 +15,9 @@ use crate::state::AppState;
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
+    #[schema(min_length = 1, max_length = 64)]
     username: String,
+    #[schema(min_length = 1, max_length = 256)]
     password: String,
 }
 

@@ -13,11 +13,13 @@ use crate::state::AppState;
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Lookup {
+    /// 1 to 32 of A-Z a-z 0-9 -.
+    #[schema(min_length = 1, max_length = 32, pattern = "^[A-Za-z0-9-]{1,32}$")]
     prisoner_number: String,
 }
 
 #[utoipa::path(
-    post, path = "/api/staff/prisons/{prison_id}/prisoners/lookup", tag = "prisoners", description = "Roles: officer, finance, finance_approver in the path's prison.", params(("prison_id" = uuid::Uuid, Path), ("Saldo-Purpose" = String, Header, description = "Why the data is consulted: a code from the closed list (access log)"), ("Saldo-Case-Ref" = Option<String>, Header, description = "Optional case reference")), request_body = Lookup, responses((status = 200, description = "The record", body = crate::identity::PrisonerView)),
+    post, path = "/api/staff/prisons/{prison_id}/prisoners/lookup", tag = "prisoners", description = "Roles: officer, finance, finance_approver in the path's prison.", params(("prison_id" = uuid::Uuid, Path), ("Saldo-Purpose" = String, Header, description = "Why the data is consulted: a code from the closed list (access log)", pattern = r"^(admission|case_management|balance_enquiry|deposit|prisoner_request|release_preparation|complaint|data_subject_request|audit|pin_management)$"), ("Saldo-Case-Ref" = Option<String>, Header, description = "Optional case reference", pattern = r"^[A-Za-z0-9_./-]{1,64}$")), request_body = Lookup, responses((status = 200, description = "The record", body = crate::identity::PrisonerView)),
 )]
 pub async fn lookup(
     State(state): State<AppState>,

@@ -87,12 +87,12 @@ fn idempotency_key(headers: &HeaderMap) -> Result<String, Problem> {
         file again changes nothing (same answer); other content under the key is 409 \
         idempotency_conflict. Bad lines: 422 payroll_lines_invalid with each line's number and code.",
     params(("prison_id" = uuid::Uuid, Path),
-        ("Idempotency-Key" = String, Header, description = "Names the batch: 1 to 100 printable ASCII characters"),
+        ("Idempotency-Key" = String, Header, description = "Names the batch: 1 to 100 printable ASCII characters", pattern = "^[!-~]{1,100}$"),
         PayrollQuery),
     request_body(content_type = "text/csv", content = String,
         description = "Header `person_id,amount,currency` (or `prisoner_number`, `amount_minor`), then one line per payment"),
     responses((status = 201, description = "Posted (or the replay of a posted batch)", body = PayrollImported),
-              (status = 422, description = "Bad lines; nothing posted", content_type = "application/problem+json", body = PayrollLinesProblem)),
+              (status = 422, description = "Bad lines (payroll_lines_invalid, with each line); or description_invalid, idempotency_key_invalid, date_invalid, payroll_empty, batch_too_large; nothing posted", content_type = "application/problem+json", body = PayrollLinesProblem)),
 )]
 pub async fn post(
     State(state): State<AppState>,

@@ -16,6 +16,8 @@ use crate::state::AppState;
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPin {
+    /// 4 to 8 digits.
+    #[schema(min_length = 4, max_length = 8, pattern = "^[0-9]{4,8}$")]
     pin: String,
 }
 

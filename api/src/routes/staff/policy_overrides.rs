@@ -45,13 +45,19 @@ pub struct OverridePath {
 pub struct GrantRequest {
     /// Names the override across versions: 1 to 100 of `A-Z a-z 0-9 _ . : -`. Granting an id
     /// again stores its next version; the same content again changes nothing.
-    #[schema(example = "ovr-2026-0142")]
+    #[schema(
+        example = "ovr-2026-0142",
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[A-Za-z0-9_.:-]{1,100}$"
+    )]
     override_id: String,
     /// `ledger::controls::OverrideChange`, e.g. `{"change": "set_limits", "scope": "inside",
     /// "limits": {...}}` or `{"change": "allow_mcc", "mcc": "5942"}`.
     #[schema(value_type = Object)]
     change: OverrideChange,
     /// 1 to 500 characters: why (kept with the override; never logged).
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     reason: String,
     /// The staff id of the member of staff of this prison who asked for it (not the caller).
     requested_by: Uuid,
@@ -231,6 +237,7 @@ pub async fn grant(
 #[serde(deny_unknown_fields)]
 pub struct RevokeRequest {
     /// 1 to 500 characters.
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     reason: String,
 }
 

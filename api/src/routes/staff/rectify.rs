@@ -70,8 +70,8 @@ pub struct Rectified {
         replace the old ones (null clears an optional one). Logged as a change with the stated \
         purpose and the field names. Repeating it changes nothing more.",
     params(("prison_id" = uuid::Uuid, Path), ("person_id" = uuid::Uuid, Path),
-        ("Saldo-Purpose" = String, Header, description = "Why: a code from the closed list (access log), e.g. data_subject_request"),
-        ("Saldo-Case-Ref" = Option<String>, Header, description = "Optional case reference")),
+        ("Saldo-Purpose" = String, Header, description = "Why: a code from the closed list (access log), e.g. data_subject_request", pattern = r"^(admission|case_management|balance_enquiry|deposit|prisoner_request|release_preparation|complaint|data_subject_request|audit|pin_management)$"),
+        ("Saldo-Case-Ref" = Option<String>, Header, description = "Optional case reference", pattern = r"^[A-Za-z0-9_./-]{1,64}$")),
     request_body = RectifyRequest,
     responses(
         (status = 200, description = "Rectified", body = Rectified),

@@ -83,8 +83,8 @@ async fn apply(
         complaint and audit; the ledger keeps working; retention does not erase it. Logged as a \
         change of `restriction` with the stated purpose. Idempotent.",
     params(("prison_id" = uuid::Uuid, Path), ("person_id" = uuid::Uuid, Path),
-        ("Saldo-Purpose" = String, Header, description = "Why: a code from the closed list (access log), e.g. data_subject_request"),
-        ("Saldo-Case-Ref" = Option<String>, Header, description = "Optional case reference")),
+        ("Saldo-Purpose" = String, Header, description = "Why: a code from the closed list (access log), e.g. data_subject_request", pattern = r"^(admission|case_management|balance_enquiry|deposit|prisoner_request|release_preparation|complaint|data_subject_request|audit|pin_management)$"),
+        ("Saldo-Case-Ref" = Option<String>, Header, description = "Optional case reference", pattern = r"^[A-Za-z0-9_./-]{1,64}$")),
     request_body = RestrictRequest,
     responses(
         (status = 200, description = "Restricted", body = RestrictionState),
@@ -119,8 +119,8 @@ pub async fn restrict(
     description = "Role: officer in the path's prison. Lifts a restriction of processing. Logged \
         as a change of `restriction` with the stated purpose. Idempotent.",
     params(("prison_id" = uuid::Uuid, Path), ("person_id" = uuid::Uuid, Path),
-        ("Saldo-Purpose" = String, Header, description = "Why: a code from the closed list (access log)"),
-        ("Saldo-Case-Ref" = Option<String>, Header, description = "Optional case reference")),
+        ("Saldo-Purpose" = String, Header, description = "Why: a code from the closed list (access log)", pattern = r"^(admission|case_management|balance_enquiry|deposit|prisoner_request|release_preparation|complaint|data_subject_request|audit|pin_management)$"),
+        ("Saldo-Case-Ref" = Option<String>, Header, description = "Optional case reference", pattern = r"^[A-Za-z0-9_./-]{1,64}$")),
     responses(
         (status = 200, description = "Not restricted", body = RestrictionState),
         (status = 400, description = "purpose_required, purpose_invalid", body = crate::problem::Problem, content_type = "application/problem+json"),

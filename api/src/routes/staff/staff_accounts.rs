@@ -14,8 +14,18 @@ use crate::state::AppState;
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewStaff {
+    /// 3 to 64 of a-z 0-9 . _ -, starting with a letter or digit.
+    #[schema(
+        min_length = 3,
+        max_length = 64,
+        pattern = "^[a-z0-9][a-z0-9._-]{2,63}$"
+    )]
     username: String,
+    /// 12 to 256 characters.
+    #[schema(min_length = 12, max_length = 256)]
     password: String,
+    /// One to five roles.
+    #[schema(min_items = 1, max_items = 5)]
     roles: Vec<Role>,
 }
 
