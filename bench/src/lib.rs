@@ -6,6 +6,7 @@
 //! target and the baseline of the same run.
 
 pub mod data;
+pub mod entitlements;
 pub mod load;
 pub mod pgbench;
 pub mod report;
