@@ -68,7 +68,9 @@ pub async fn statement(
             })
         }
     };
-    let accounts = ledger::entitlements::accounts_at(&client, at, prison_id).await?;
+    let tx = client.transaction().await?;
+    let accounts = ledger::entitlements::accounts_at(&tx, at, prison_id).await?;
+    tx.commit().await?;
     drop(client);
     let subject = Subject {
         at: rfc3339(at)?,
