@@ -35,6 +35,10 @@ pub struct EntitlementOptions {
     pub target_s: u64,
     #[arg(long)]
     pub keep_db: bool,
+    /// The database given is already loaded and sealed by an earlier `--keep-db` run: time the
+    /// statement only.
+    #[arg(long, requires = "database_url")]
+    pub loaded: bool,
 }
 
 /// Entries per INSERT while loading: a few statements rather than one huge one.
@@ -89,15 +93,26 @@ async fn run_on(
     options: &EntitlementOptions,
     config: &tokio_postgres::Config,
 ) -> anyhow::Result<()> {
-    ledger::db::migrate(config).await?;
     let pool = ledger::db::pool(config.clone(), 4)?;
+    if !options.loaded {
+        load_and_seal(options, config, &pool).await?;
+    }
+    time_statements(options, &pool).await
+}
+
+async fn load_and_seal(
+    options: &EntitlementOptions,
+    config: &tokio_postgres::Config,
+    pool: &deadpool_postgres::Pool,
+) -> anyhow::Result<()> {
+    ledger::db::migrate(config).await?;
     let started = Instant::now();
     // The opening deposits a month before the purchases begin.
     let opened = time::OffsetDateTime::now_utc() - time::Duration::days(31);
-    let data = crate::data::load_at(&pool, options.persons, opened).await?;
+    let data = crate::data::load_at(pool, options.persons, opened).await?;
     let opening = i64::try_from(options.persons)? * 2;
     let entries = (options.postings - opening).max(0) / 2;
-    purchases(&pool, &data, entries).await?;
+    purchases(pool, &data, entries).await?;
     let total: i64 = pool
         .get()
         .await?
@@ -125,7 +140,13 @@ async fn run_on(
         "sealed the journal ({checkpoints} checkpoints) in {}",
         seconds(started)
     );
+    Ok(())
+}
 
+async fn time_statements(
+    options: &EntitlementOptions,
+    pool: &deadpool_postgres::Pool,
+) -> anyhow::Result<()> {
     // The instant: a day ago, so the statement leaves out a day of the journal.
     let at = time::OffsetDateTime::now_utc() - time::Duration::days(1);
     let key = entitlements::ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
@@ -133,7 +154,7 @@ async fn run_on(
     let mut last = String::new();
     for run in 1..=options.runs.max(1) {
         let started = Instant::now();
-        let statement = saldo::services::entitlements::statement(&pool, &key, at, None).await?;
+        let statement = saldo::services::entitlements::statement(pool, &key, at, None).await?;
         last = entitlements::to_file_text(&statement);
         let ms = started.elapsed().as_millis();
         println!(
