@@ -90,6 +90,9 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::reconcile_cli::ReconcileCommand,
     },
+    /// The certified entitlement statement: make one (`--at`), or `verify`, `proof`,
+    /// `public-key` offline (docs/switch-over.md).
+    Entitlements(crate::entitlements_cli::EntitlementsArgs),
     #[command(flatten)]
     Privacy(crate::privacy::command::PrivacyCommand),
 }
@@ -99,6 +102,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // The data map is configuration alone: no database is opened (let alone created) for it.
     if let Command::Privacy(PrivacyCommand::Residency { json }) = cli.command {
         return crate::privacy::command::residency(&cli.settings, json);
+    }
+    // Verifying a statement, cutting a proof and showing the public key need no database.
+    if let Command::Entitlements(crate::entitlements_cli::EntitlementsArgs {
+        command: Some(command),
+        ..
+    }) = cli.command
+    {
+        let data_dir = cli
+            .data_dir
+            .clone()
+            .unwrap_or_else(crate::embedded_pg::default_data_dir);
+        return crate::entitlements_cli::run_offline(command, &cli.settings, data_dir);
     }
     // Reports that only read never create an embedded cluster.
     let read_only = matches!(
@@ -137,6 +152,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 cli.data_dir.clone(),
             )
             .await
+        }
+        Command::Entitlements(args) => {
+            let pool = ledger::db::pool(database.config.clone(), 2)?;
+            let data_dir = cli
+                .data_dir
+                .clone()
+                .unwrap_or_else(crate::embedded_pg::default_data_dir);
+            crate::entitlements_cli::run_make(args, &pool, &cli.settings, data_dir).await
         }
         Command::Demo { listen } => {
             crate::demo::run(database.config.clone(), &listen, &cli.settings).await?;
@@ -225,7 +248,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .with_trusted_proxies(trusted_proxies)
                 .with_password_hashing(hashing_limits)
                 .with_outbox_wake(outbox_wake)
-                .with_cookie_secure(cli.settings.cookie_secure());
+                .with_cookie_secure(cli.settings.cookie_secure())
+                .with_statement_key(
+                    cli.settings.statement_key(
+                        cli.data_dir
+                            .clone()
+                            .unwrap_or_else(crate::embedded_pg::default_data_dir),
+                    )?,
+                );
             crate::app::serve(state, listener).await?;
             drop(database);
             Ok(ExitCode::SUCCESS)

@@ -62,7 +62,13 @@ pub async fn run(
 
     let state = crate::state::AppState::new(pool.clone())
         .with_webhook_secrets(vec![secret])
-        .with_cookie_secure(settings.cookie_secure());
+        .with_cookie_secure(settings.cookie_secure())
+        // The demo's statements are signed by a key of its own, new every run.
+        .with_statement_key(entitlements::ed25519_dalek::SigningKey::from_bytes(
+            &random_key()
+                .try_into()
+                .map_err(|_| anyhow::anyhow!("random key"))?,
+        ));
     let processor = crate::processor::ProcessorConfig {
         base_url: sim.base_url(),
         api_key: DEMO_API_KEY.into(),

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod database;
 pub mod demo;
 pub mod embedded_pg;
+pub mod entitlements_cli;
 pub mod http;
 pub mod metrics;
 pub mod openapi;

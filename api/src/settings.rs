@@ -26,6 +26,10 @@ pub struct Settings {
     /// A key file (default: `<data dir>/identity-keys`, generated when missing).
     #[arg(long, env = "SALDO_KEY_FILE", global = true)]
     pub key_file: Option<String>,
+    /// The entitlement statement's Ed25519 signing key (default:
+    /// `<data dir>/statement-signing-key`, generated when missing).
+    #[arg(long, env = "SALDO_STATEMENT_KEY_FILE", global = true)]
+    pub statement_key_file: Option<String>,
     /// The country of each store and endpoint, e.g. `identity:FI,ledger:FI,processor:US`.
     #[arg(long, env = "SALDO_DATA_LOCATION", global = true)]
     pub data_location: Option<String>,
@@ -63,6 +67,24 @@ impl Settings {
             key_file: given(&self.key_file).map(PathBuf::from),
             data_dir,
         }
+    }
+
+    /// The entitlement statement's signing key, from its file beside the identity keys
+    /// (generated, 0600, on first use).
+    pub fn statement_key(
+        &self,
+        data_dir: PathBuf,
+    ) -> anyhow::Result<entitlements::ed25519_dalek::SigningKey> {
+        let path = match self
+            .statement_key_file
+            .as_ref()
+            .filter(|p| !p.trim().is_empty())
+        {
+            Some(path) => PathBuf::from(path),
+            None => data_dir.join("statement-signing-key"),
+        };
+        let (seed, _) = crate::identity::crypto::signing_seed(&path)?;
+        Ok(entitlements::ed25519_dalek::SigningKey::from_bytes(&seed))
     }
 
     /// The declared data locations: `SALDO_DATA_LOCATION`, or the file

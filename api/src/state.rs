@@ -28,6 +28,8 @@ pub struct AppState {
     pub outbox_wake: OutboxWake,
     /// Session cookies are `Secure` whatever the connection (`SALDO_COOKIE_SECURE=true`).
     pub cookie_secure: bool,
+    /// Signs entitlement statements (docs/switch-over.md); `None`: the statement routes fail.
+    pub statement_key: Option<Arc<entitlements::ed25519_dalek::SigningKey>>,
 }
 
 impl AppState {
@@ -40,6 +42,7 @@ impl AppState {
             trusted_proxies: Arc::new(TrustedProxies::none()),
             outbox_wake: OutboxWake::default(),
             cookie_secure: false,
+            statement_key: None,
         }
     }
 
@@ -50,6 +53,12 @@ impl AppState {
 
     pub fn with_trusted_proxies(mut self, proxies: TrustedProxies) -> AppState {
         self.trusted_proxies = Arc::new(proxies);
+        self
+    }
+
+    /// The key that signs entitlement statements.
+    pub fn with_statement_key(mut self, key: entitlements::ed25519_dalek::SigningKey) -> AppState {
+        self.statement_key = Some(Arc::new(key));
         self
     }
 

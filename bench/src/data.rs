@@ -41,6 +41,16 @@ async fn open_institution(
 }
 
 pub async fn load(pool: &Pool, prisoners: usize) -> anyhow::Result<Dataset> {
+    load_at(pool, prisoners, time::OffsetDateTime::now_utc()).await
+}
+
+/// The same, the opening deposits recorded at `recorded_at` (the entitlement benchmark puts them
+/// before the journal it generates).
+pub async fn load_at(
+    pool: &Pool,
+    prisoners: usize,
+    recorded_at: time::OffsetDateTime,
+) -> anyhow::Result<Dataset> {
     let ledger = ledger::Ledger::new(pool.clone());
     let bank =
         open_institution(&ledger, institution_purpose::BANK_TRUST, AccountType::Asset).await?;
@@ -59,13 +69,14 @@ pub async fn load(pool: &Pool, prisoners: usize) -> anyhow::Result<Dataset> {
         .await?;
     tx.execute(
         "insert into ledger_accounts
-            (id, code, account_type, currency, owner_kind, person_id, purpose, balance_rule, is_hot)
+            (id, code, account_type, currency, owner_kind, person_id, purpose, balance_rule, is_hot,
+             created_at)
          select gen_random_uuid(), 'person:' || p || ':' || purpose || ':EUR', 'liability', 'EUR',
-                'person', p, purpose, 'non_negative', false
+                'person', p, purpose, 'non_negative', false, $2
          from unnest($1::uuid[]) as p
          cross join unnest(array['spendable', 'release_savings', 'held_deposits', 'restitution'])
               as purpose",
-        &[&persons],
+        &[&persons, &recorded_at],
     )
     .await?;
     tx.execute(
@@ -88,19 +99,19 @@ pub async fn load(pool: &Pool, prisoners: usize) -> anyhow::Result<Dataset> {
     // One family deposit each: debit the trust bank account (hot), credit spendable.
     tx.execute(
         "insert into journal_entries (id, effective_date, recorded_at, description, metadata)
-         select md5('bench-deposit-' || s.account_id)::uuid, current_date, now(),
+         select md5('bench-deposit-' || s.account_id)::uuid, current_date, $2,
                 'family deposit', '{}'
          from unnest($1::uuid[]) as s(account_id)",
-        &[&spendable],
+        &[&spendable, &recorded_at],
     )
     .await?;
     tx.execute(
         "insert into journal_postings (entry_id, account_id, currency, amount_minor, recorded_at)
-         select md5('bench-deposit-' || s.account_id)::uuid, x.account_id, 'EUR', x.amount, now()
+         select md5('bench-deposit-' || s.account_id)::uuid, x.account_id, 'EUR', x.amount, $4
          from unnest($1::uuid[]) as s(account_id),
               lateral (values ($2::uuid, $3::bigint), (s.account_id, -$3::bigint))
                   as x(account_id, amount)",
-        &[&spendable, &bank, &OPENING_DEPOSIT_MINOR],
+        &[&spendable, &bank, &OPENING_DEPOSIT_MINOR, &recorded_at],
     )
     .await?;
     tx.execute(
@@ -138,10 +149,11 @@ pub async fn load(pool: &Pool, prisoners: usize) -> anyhow::Result<Dataset> {
     )
     .await?;
     tx.execute(
-        "insert into controls.card_modes (person_id, prison_id, regime, mode, reason, changed_by)
-         select p, $2, 'closed_prison', '{\"mode\": \"inside\"}', 'admission', 'bench'
+        "insert into controls.card_modes
+            (person_id, prison_id, regime, mode, reason, changed_by, effective_from)
+         select p, $2, 'closed_prison', '{\"mode\": \"inside\"}', 'admission', 'bench', $3
          from unnest($1::uuid[]) as p",
-        &[&persons, &prison_id],
+        &[&persons, &prison_id, &recorded_at],
     )
     .await?;
     tx.commit().await?;

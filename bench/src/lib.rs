@@ -7,6 +7,7 @@
 
 pub mod chaos;
 pub mod data;
+pub mod entitlements;
 pub mod load;
 pub mod pgbench;
 pub mod report;

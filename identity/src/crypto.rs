@@ -431,15 +431,7 @@ impl KeySource {
 }
 
 fn read_key_file(path: &Path) -> anyhow::Result<Keyring> {
-    use std::os::unix::fs::PermissionsExt;
-    let metadata = std::fs::metadata(path)
-        .map_err(|error| anyhow::anyhow!("key file {}: {error}", path.display()))?;
-    if metadata.permissions().mode() & 0o077 != 0 {
-        anyhow::bail!(
-            "key file {} is readable by others: chmod 600 it",
-            path.display()
-        );
-    }
+    check_owner_only(path)?;
     let text = std::fs::read_to_string(path)?;
     Ok(Keyring::from_file_text(&text)?)
 }
@@ -461,6 +453,57 @@ fn generate_key_file(path: &Path) -> anyhow::Result<Keyring> {
     file.sync_all()?;
     tracing::warn!(path = %path.display(), "generated new identity keys: back this file up");
     Ok(keyring)
+}
+
+/// The seed of the entitlement statement's Ed25519 signing key (docs/switch-over.md), kept
+/// beside the identity keys: a file holding 32 random bytes in base64, generated (mode 0600) when
+/// missing, refused when others can read it. Returns the seed and whether it was generated now.
+pub fn signing_seed(path: &Path) -> anyhow::Result<([u8; KEY_BYTES], bool)> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    if path.exists() {
+        check_owner_only(path)?;
+        let text = std::fs::read_to_string(path)?;
+        let seed: [u8; KEY_BYTES] = BASE64
+            .decode(text.trim())
+            .ok()
+            .and_then(|bytes| bytes.try_into().ok())
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "signing key file {}: not 32 bytes of base64",
+                    path.display()
+                )
+            })?;
+        return Ok((seed, false));
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut seed = [0u8; KEY_BYTES];
+    rand::rng().fill_bytes(&mut seed);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|error| anyhow::anyhow!("signing key file {}: {error}", path.display()))?;
+    file.write_all(format!("{}\n", BASE64.encode(seed)).as_bytes())?;
+    file.sync_all()?;
+    tracing::warn!(path = %path.display(), "generated a new statement signing key: back this file up");
+    Ok((seed, true))
+}
+
+fn check_owner_only(path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let metadata = std::fs::metadata(path)
+        .map_err(|error| anyhow::anyhow!("key file {}: {error}", path.display()))?;
+    if metadata.permissions().mode() & 0o077 != 0 {
+        anyhow::bail!(
+            "key file {} is readable by others: chmod 600 it",
+            path.display()
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]

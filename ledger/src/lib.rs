@@ -7,6 +7,7 @@ pub mod check;
 pub mod controls;
 pub mod db;
 pub mod deposits;
+pub mod entitlements;
 pub mod error;
 pub mod iban;
 pub mod idempotency;

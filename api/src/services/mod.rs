@@ -10,6 +10,7 @@ pub mod balances;
 pub mod books;
 pub mod dead_letters;
 pub mod deposits;
+pub mod entitlements;
 pub mod lifecycle;
 pub mod payroll;
 pub mod policies;

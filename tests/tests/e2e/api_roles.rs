@@ -39,6 +39,18 @@ fn routes() -> Vec<Route> {
             &[F, FA, AU],
             true,
         ),
+        route(
+            Method::GET,
+            "/api/staff/entitlements?at={NOW}",
+            &[F, FA, AU],
+            true,
+        ),
+        route(
+            Method::GET,
+            "/api/staff/prisons/{A}/prisoners/{P}/entitlement-proof?at={NOW}",
+            &[O, F, FA],
+            false,
+        ),
         route(Method::POST, "/api/staff/prisons/{A}/staff", &[AD], false),
         route(
             Method::POST,
@@ -472,6 +484,12 @@ async fn concrete_path(world: &World, seeds: &Seeds, path: &str) -> String {
             .await
             .unwrap();
         path = path.replace("{ADJ}", proposal["id"].as_str().unwrap());
+    }
+    if path.contains("{NOW}") {
+        let now = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        path = path.replace("{NOW}", &now);
     }
     if path.contains("{DL}") {
         let id = Uuid::now_v7();

@@ -37,7 +37,11 @@ impl World {
         let db = TestDb::new().await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
-        let app = configure(saldo::state::AppState::new(db.pool.clone()));
+        let app = configure(
+            saldo::state::AppState::new(db.pool.clone()).with_statement_key(
+                ::entitlements::ed25519_dalek::SigningKey::from_bytes(&[1; 32]),
+            ),
+        );
         tokio::spawn(saldo::app::serve(app.clone(), listener));
         let client = db.pool.get().await.unwrap();
         let mut prisons = Vec::new();

@@ -14,6 +14,7 @@ const CHECKED: &[&str] = &[
     "card-adapter",
     "processor-sim",
     "recon",
+    "entitlements",
 ];
 /// What they must not depend on. `identity` may not exist yet: the check then holds trivially,
 /// and becomes effective the day that crate appears.

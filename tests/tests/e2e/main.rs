@@ -30,6 +30,7 @@ mod controls_payroll;
 mod controls_support;
 mod controls_webhook;
 mod crate_boundaries;
+mod entitlement_statement;
 mod fixtures;
 mod integrity;
 mod ledger_concurrency;

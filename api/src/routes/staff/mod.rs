@@ -14,6 +14,7 @@ mod dead_letters;
 mod deposit;
 mod deposit_review;
 mod depositors;
+mod entitlements;
 mod freeze;
 mod freeze_resolve;
 mod kiosk_devices;
@@ -55,6 +56,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(me::me))
         .routes(routes!(trial_balance::json))
         .routes(routes!(trial_balance::csv))
+        .routes(routes!(entitlements::statement))
+        .routes(routes!(entitlements::proof))
         .routes(routes!(staff_accounts::create))
         .routes(routes!(kiosk_devices::issue))
         .routes(routes!(admit::admit))
