@@ -1,6 +1,7 @@
 //! The kiosk's words in Finnish, Swedish, English, Dutch, French and German: every language a
 //! prisoner's record can name. The prisoner's own language is the default; they can switch.
 use ledger::controls::{Lang, ReasonKey};
+use ledger::person_purpose;
 
 pub struct Texts {
     pub lang: &'static str,
@@ -19,6 +20,8 @@ pub struct Texts {
     pub spendable: &'static str,
     pub release_savings: &'static str,
     pub held_deposits: &'static str,
+    /// Money set aside for victims' compensation (the allocation rules may route income here).
+    pub restitution: &'static str,
     pub recent: &'static str,
     pub no_transactions: &'static str,
     pub date: &'static str,
@@ -76,6 +79,7 @@ const FI: Texts = Texts {
     spendable: "Käyttövarat",
     release_savings: "Vapautumisrahasto",
     held_deposits: "Pidätetyt talletukset",
+    restitution: "Vahingonkorvaukset",
     recent: "Viimeisimmät tapahtumat",
     no_transactions: "Ei tapahtumia.",
     date: "Päivä",
@@ -128,6 +132,7 @@ const SV: Texts = Texts {
     spendable: "Disponibla medel",
     release_savings: "Frigivningsfond",
     held_deposits: "Innehållna insättningar",
+    restitution: "Skadestånd",
     recent: "Senaste transaktioner",
     no_transactions: "Inga transaktioner.",
     date: "Datum",
@@ -174,6 +179,7 @@ const EN: Texts = Texts {
     spendable: "Spending money",
     release_savings: "Release savings",
     held_deposits: "Held deposits",
+    restitution: "Restitution",
     recent: "Recent transactions",
     no_transactions: "No transactions.",
     date: "Date",
@@ -220,6 +226,7 @@ const NL: Texts = Texts {
     spendable: "Zakgeld",
     release_savings: "Spaargeld voor vrijlating",
     held_deposits: "Tegengehouden stortingen",
+    restitution: "Schadevergoeding",
     recent: "Recente verrichtingen",
     no_transactions: "Geen verrichtingen.",
     date: "Datum",
@@ -272,6 +279,7 @@ const FR: Texts = Texts {
     spendable: "Argent disponible",
     release_savings: "Pécule de libération",
     held_deposits: "Dépôts retenus",
+    restitution: "Indemnisation des victimes",
     recent: "Opérations récentes",
     no_transactions: "Aucune opération.",
     date: "Date",
@@ -324,6 +332,7 @@ const DE: Texts = Texts {
     spendable: "Hausgeld",
     release_savings: "Überbrückungsgeld",
     held_deposits: "Zurückgehaltene Einzahlungen",
+    restitution: "Wiedergutmachung",
     recent: "Letzte Buchungen",
     no_transactions: "Keine Buchungen.",
     date: "Datum",
@@ -396,10 +405,12 @@ pub const SWITCH: [(Lang, &str); 6] = [
 impl Texts {
     pub fn purpose(&self, purpose: &str) -> &'static str {
         match purpose {
-            "spendable" => self.spendable,
-            "release_savings" => self.release_savings,
-            "held_deposits" => self.held_deposits,
-            _ => "",
+            person_purpose::SPENDABLE => self.spendable,
+            person_purpose::RELEASE_SAVINGS => self.release_savings,
+            person_purpose::HELD_DEPOSITS => self.held_deposits,
+            person_purpose::RESTITUTION => self.restitution,
+            // Every person purpose is named above; one added later shows "?", never a blank.
+            _ => "?",
         }
     }
 
@@ -462,6 +473,30 @@ mod tests {
             );
         }
         assert_eq!(SWITCH.map(|pair| pair.0), Lang::ALL);
+    }
+
+    #[test]
+    fn every_language_names_every_sub_account_the_kiosk_lists() {
+        use ledger::person_purpose::{HELD_DEPOSITS, RELEASE_SAVINGS, RESTITUTION, SPENDABLE};
+        for language in Lang::ALL {
+            let texts = texts(language);
+            let names = [SPENDABLE, RELEASE_SAVINGS, HELD_DEPOSITS, RESTITUTION]
+                .map(|purpose| texts.purpose(purpose));
+            for (purpose, name) in [SPENDABLE, RELEASE_SAVINGS, HELD_DEPOSITS, RESTITUTION]
+                .iter()
+                .zip(names)
+            {
+                assert!(
+                    !name.trim().is_empty(),
+                    "{} has no name for {purpose}",
+                    texts.lang
+                );
+            }
+            let mut distinct = names.to_vec();
+            distinct.sort_unstable();
+            distinct.dedup();
+            assert_eq!(distinct.len(), names.len(), "{}: {names:?}", texts.lang);
+        }
     }
 
     #[test]
