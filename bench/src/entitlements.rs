@@ -11,7 +11,6 @@
 use std::time::Instant;
 
 use clap::Parser;
-use tokio_postgres::NoTls;
 
 #[derive(Debug, Clone, Parser)]
 #[command(
@@ -53,7 +52,7 @@ pub async fn run(options: EntitlementOptions) -> anyhow::Result<()> {
                 "saldo_bench_ent_{}",
                 &uuid::Uuid::new_v4().simple().to_string()[..8]
             );
-            admin(&server)
+            crate::admin_client(&server)
                 .await?
                 .batch_execute(&format!("create database {name}"))
                 .await?;
@@ -66,22 +65,12 @@ pub async fn run(options: EntitlementOptions) -> anyhow::Result<()> {
     if !options.keep_db
         && let Some(name) = created
     {
-        admin(&server)
+        crate::admin_client(&server)
             .await?
             .batch_execute(&format!("drop database if exists {name} with (force)"))
             .await?;
     }
     result
-}
-
-async fn admin(config: &tokio_postgres::Config) -> anyhow::Result<tokio_postgres::Client> {
-    let mut admin = config.clone();
-    admin.dbname("postgres");
-    let (client, connection) = admin.connect(NoTls).await?;
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    Ok(client)
 }
 
 fn seconds(started: Instant) -> String {

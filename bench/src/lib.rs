@@ -141,7 +141,9 @@ fn url_of(config: &tokio_postgres::Config, dbname: &str) -> String {
     format!("postgres://{user}{password}@{host}:{port}/{dbname}")
 }
 
-async fn admin_client(config: &tokio_postgres::Config) -> anyhow::Result<tokio_postgres::Client> {
+pub(crate) async fn admin_client(
+    config: &tokio_postgres::Config,
+) -> anyhow::Result<tokio_postgres::Client> {
     let mut admin = config.clone();
     admin.dbname("postgres");
     let (client, connection) = admin.connect(NoTls).await?;

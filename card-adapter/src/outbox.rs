@@ -690,7 +690,6 @@ async fn register_issued_card(
     response: &Value,
 ) -> BookingResult<()> {
     let person_id = call.person_id.unwrap_or_default();
-    let card_id = response["id"].as_str().unwrap_or_default();
     let cardholder_id = response["cardholder_id"].as_str().unwrap_or_default();
     let spendable = ledger::store::accounts_of_person(tx, person_id)
         .await?
@@ -702,12 +701,36 @@ async fn register_issued_card(
                 "the person has no open spendable account",
             )
         })?;
+    let owner = CardOwner {
+        cardholder_id,
+        person_id,
+        account_id: spendable.id,
+    };
+    register_and_activate(tx, call, response, owner, "issued").await
+}
+
+/// Whose card the processor's answer describes: the cardholder there, the person and account here.
+struct CardOwner<'a> {
+    cardholder_id: &'a str,
+    person_id: Uuid,
+    account_id: Uuid,
+}
+
+/// Registers the card the processor's answer describes and queues its activation.
+async fn register_and_activate(
+    tx: &Transaction<'_>,
+    call: &OutboxCall,
+    response: &Value,
+    owner: CardOwner<'_>,
+    reason: &str,
+) -> BookingResult<()> {
+    let card_id = response["id"].as_str().unwrap_or_default();
     booking::register_card(
         tx,
         card_id,
-        cardholder_id,
-        person_id,
-        spendable.id,
+        owner.cardholder_id,
+        owner.person_id,
+        owner.account_id,
         response["state"]
             .as_str()
             .unwrap_or(CardState::Inactive.as_str()),
@@ -717,13 +740,12 @@ async fn register_issued_card(
     request_card_state(
         tx,
         card_id,
-        Some(person_id),
+        Some(call.person_id.unwrap_or_default()),
         CardState::Active,
-        "issued",
+        reason,
         call.id,
     )
-    .await?;
-    Ok(())
+    .await
 }
 
 /// A replacement card was issued: it is registered on the old card's person and account, and
@@ -736,34 +758,17 @@ async fn register_replacement(
     // The replacement belongs to the same person and account; the old card closes by
     // the processor's rules (at once for LOST/STOLEN, else on activation), which
     // its card.state_changed webhook mirrors.
-    let person_id = call.person_id.unwrap_or_default();
     let old_card_id = call
         .path
         .trim_start_matches("/v1/cards/")
         .trim_end_matches("/reissue");
     if let Some(old) = booking::card(tx, old_card_id).await? {
-        let card_id = response["id"].as_str().unwrap_or_default();
-        booking::register_card(
-            tx,
-            card_id,
-            response["cardholder_id"].as_str().unwrap_or_default(),
-            old.person_id,
-            old.account_id,
-            response["state"]
-                .as_str()
-                .unwrap_or(CardState::Inactive.as_str()),
-            response["last4"].as_str(),
-        )
-        .await?;
-        request_card_state(
-            tx,
-            card_id,
-            Some(person_id),
-            CardState::Active,
-            "replacement issued",
-            call.id,
-        )
-        .await?;
+        let owner = CardOwner {
+            cardholder_id: response["cardholder_id"].as_str().unwrap_or_default(),
+            person_id: old.person_id,
+            account_id: old.account_id,
+        };
+        register_and_activate(tx, call, response, owner, "replacement issued").await?;
     }
     Ok(())
 }

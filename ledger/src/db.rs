@@ -3,7 +3,8 @@
 //! `migrations/` is one ordered history for the whole database (ledger, card adapter, API);
 //! it is embedded here so every binary and test applies exactly the same schema.
 
-use std::sync::Mutex;
+use std::sync::LazyLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use deadpool_postgres::{Hook, HookError, Manager, ManagerConfig, Pool, RecyclingMethod};
@@ -52,6 +53,7 @@ pub fn pool(config: tokio_postgres::Config, max_size: usize) -> Result<Pool, DbE
             recycling_method: RecyclingMethod::Fast,
         },
     );
+    LazyLock::force(&PROCESS_START);
     Pool::builder(manager)
         .max_size(max_size)
         .pre_recycle(Hook::sync_fn(|_, metrics| {
@@ -67,17 +69,23 @@ pub fn pool(config: tokio_postgres::Config, max_size: usize) -> Result<Pool, DbE
 /// When a statement last failed with SQLSTATE 25006 (read_only_sql_transaction): the server it
 /// ran on cannot write any more (a standby now, or writes frozen). Process-wide because errors do
 /// not know their pool; a needless reconnect elsewhere is cheap, a write to a standby is not.
-static READ_ONLY_ERROR_AT: Mutex<Option<Instant>> = Mutex::new(None);
+/// Microseconds since `PROCESS_START`, plus one (0: never). An atomic, not a lock: every pool
+/// checkout (the authorization path's too) reads it.
+static READ_ONLY_ERROR_AT_US: AtomicU64 = AtomicU64::new(0);
+
+static PROCESS_START: LazyLock<Instant> = LazyLock::new(Instant::now);
+
+fn micros_since_start(at: Instant) -> u64 {
+    let micros = at.saturating_duration_since(*PROCESS_START).as_micros();
+    u64::try_from(micros).unwrap_or(u64::MAX - 1) + 1
+}
 
 /// Told of every database error on its way into an error type (`database_error_from!`): a
 /// read-only error makes every connection opened before it be discarded at its next checkout,
 /// so writes reopen on the primary instead of failing again on the same connection.
 pub fn note_error(error: &tokio_postgres::Error) {
     if error.code() == Some(&SqlState::READ_ONLY_SQL_TRANSACTION) {
-        let mut at = READ_ONLY_ERROR_AT
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        *at = Some(Instant::now());
+        READ_ONLY_ERROR_AT_US.fetch_max(micros_since_start(Instant::now()), Ordering::Relaxed);
     }
 }
 
@@ -98,10 +106,8 @@ pub fn is_unavailable(error: &tokio_postgres::Error) -> bool {
 }
 
 fn made_before_read_only_error(created: Instant) -> bool {
-    let at = READ_ONLY_ERROR_AT
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    at.is_some_and(|at| created <= at)
+    let at = READ_ONLY_ERROR_AT_US.load(Ordering::Relaxed);
+    at != 0 && micros_since_start(created) <= at
 }
 
 /// `From<tokio_postgres::Error>` for an error type's database variant, passing the error by

@@ -101,6 +101,28 @@ impl Harness {
 
     /// Admits a person as the admission route does, delivers the card calls, funds the card.
     /// `n` tells admissions of the same person apart (a prisoner number is unique per prison).
+    /// Staff freeze the person, and the fence sync that carries the closed fence is queued.
+    pub async fn freeze_by_staff(&self, person_id: uuid::Uuid, idempotency_key: &str) {
+        let mut client = self.db.pool.get().await.unwrap();
+        let tx = client.transaction().await.unwrap();
+        ledger::lifecycle::freeze(
+            &tx,
+            &ledger::lifecycle::Freeze {
+                idempotency_key: idempotency_key.into(),
+                person_id,
+                cause: ledger::lifecycle::FreezeCause::Staff,
+                note: None,
+                frozen_by: "test".into(),
+            },
+        )
+        .await
+        .unwrap();
+        card_adapter::fence::request_sync(&tx, person_id)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+
     pub async fn admit(&self, person: &TestPerson, n: usize, deposit_minor: i64) -> Admitted {
         let mut client = self.db.pool.get().await.unwrap();
         let prison = match identity::store::prison_by_code(&client, "HML")
@@ -705,24 +727,9 @@ async fn the_processors_own_fence_follows_the_card_mode_and_shuts_when_the_card_
     );
     assert!(blocked.contains(&"7995".to_owned()) && blocked.contains(&"6010".to_owned()));
 
-    let mut client = harness.db.pool.get().await.unwrap();
-    let tx = client.transaction().await.unwrap();
-    ledger::lifecycle::freeze(
-        &tx,
-        &ledger::lifecycle::Freeze {
-            idempotency_key: "freeze-fence".into(),
-            person_id: person.person_id,
-            cause: ledger::lifecycle::FreezeCause::Staff,
-            note: None,
-            frozen_by: "test".into(),
-        },
-    )
-    .await
-    .unwrap();
-    card_adapter::fence::request_sync(&tx, person.person_id)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    harness
+        .freeze_by_staff(person.person_id, "freeze-fence")
+        .await;
     let report = harness.worker.deliver_due(10).await.unwrap();
     assert_eq!(report.delivered, 1, "{report:?}");
     let (per_authorization, daily, _) = fence_of(&harness, &person.card_id);

@@ -661,23 +661,9 @@ async fn a_fence_sync_retried_after_the_mode_changed_is_delivered_not_parked() {
     assert_eq!(report.retried, 1, "{report:?}");
 
     // The person is frozen before the retry: the next attempt computes a closed fence.
-    let tx = client.transaction().await.unwrap();
-    ledger::lifecycle::freeze(
-        &tx,
-        &ledger::lifecycle::Freeze {
-            idempotency_key: "freeze-before-retry".into(),
-            person_id: person.person_id,
-            cause: ledger::lifecycle::FreezeCause::Staff,
-            note: None,
-            frozen_by: "test".into(),
-        },
-    )
-    .await
-    .unwrap();
-    card_adapter::fence::request_sync(&tx, person.person_id)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    harness
+        .freeze_by_staff(person.person_id, "freeze-before-retry")
+        .await;
     for _ in 0..5 {
         harness
             .db

@@ -159,24 +159,9 @@ async fn a_fence_sync_through_every_fault_is_carried_out_once_under_one_key() {
         harness.sim.push_fault_for(fence_path.clone(), fault);
     }
     // A freeze closes the fence: the sync must carry zero limits to the processor.
-    let mut client = harness.db.pool.get().await.unwrap();
-    let tx = client.transaction().await.unwrap();
-    ledger::lifecycle::freeze(
-        &tx,
-        &ledger::lifecycle::Freeze {
-            idempotency_key: "freeze-under-faults".into(),
-            person_id: person.person_id,
-            cause: ledger::lifecycle::FreezeCause::Staff,
-            note: None,
-            frozen_by: "test".into(),
-        },
-    )
-    .await
-    .unwrap();
-    card_adapter::fence::request_sync(&tx, person.person_id)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    harness
+        .freeze_by_staff(person.person_id, "freeze-under-faults")
+        .await;
     let calls = deliver_until_settled(&harness, person.person_id).await;
     assert!(
         calls.iter().all(|(_, state)| state == "delivered"),
