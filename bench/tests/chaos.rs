@@ -60,7 +60,7 @@ async fn the_audit_passes_a_clean_run_and_catches_a_loss_and_a_changed_answer() 
     load.extend_from_slice(&target);
     load.extend_from_slice(&["--concurrency", "4", "--duration-s", "1", "--cards", "20"]);
     assert!(chaos(&load).await);
-    let mut redeliver = vec!["redeliver", "--record", record, "--share", "0.5"];
+    let mut redeliver = vec!["redeliver", "--record", record, "--share-percent", "50"];
     redeliver.extend_from_slice(&target);
     assert!(chaos(&redeliver).await);
     let audit = ["audit", "--database-url", &database_url, "--record", record];

@@ -34,7 +34,7 @@ done
 wait "$load_pid" || fail "load failed: $(cat "$WORK/load.out")"
 cat "$WORK/load.out"
 
-"$CHAOS_BIN" redeliver --url "$SERVER_URL" --record "$record" --share 0.3 --seed "$seed"
+"$CHAOS_BIN" redeliver --url "$SERVER_URL" --record "$record" --share-percent 30 --seed "$seed"
 redelivered=$?
 audit="$("$CHAOS_BIN" audit --record "$record")"
 audited=$?

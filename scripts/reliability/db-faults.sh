@@ -63,7 +63,7 @@ wait "$load_pid" || fail "load failed: $(cat "$WORK/load.out")"
 cat "$WORK/load.out"
 [ "$SERVER_PID" = "$server_pid" ] || fail "saldo was restarted"
 
-"$CHAOS_BIN" redeliver --url "$SERVER_URL" --record "$record" --share 0.3 --seed "$seed"
+"$CHAOS_BIN" redeliver --url "$SERVER_URL" --record "$record" --share-percent 30 --seed "$seed"
 redelivered=$?
 audit="$("$CHAOS_BIN" audit --record "$record")"
 audited=$?

@@ -29,7 +29,7 @@ requests="$(jq -s '[.[] | select(.line == "delivery" and .event_type == "authori
 declined="$(jq -s '[.[] | select(.line == "delivery" and .acked and .answer.decision == "DECLINE")] | length' "$record")"
 unavailable="$(jq -s '[.[] | select(.line == "delivery" and .event_type == "authorization.request" and .status == 503)] | length' "$record")"
 # Unanswered requests are declined by the processor, which then advises TIMEOUT.
-"$CHAOS_BIN" redeliver --url "$SERVER_URL" --record "$record" --share 0.1 --seed "$seed" >/dev/null \
+"$CHAOS_BIN" redeliver --url "$SERVER_URL" --record "$record" --share-percent 10 --seed "$seed" >/dev/null \
   || fail "redelivery failed"
 audit="$("$CHAOS_BIN" audit --record "$record")"
 audited=$?
@@ -59,7 +59,7 @@ wait "$load_pid" || fail "load failed: $(cat "$WORK/load.out")"
 finished_after="$(jq -s --argjson t "$term_ms" '[.[] | select(.line == "delivery" and .acked and (.sent_unix_ms + .latency_us / 1000) > $t)] | length' "$shutdown_record")"
 cut="$(jq -s '[.[] | select(.line == "delivery" and (.error // "" | test("closed before message completed|reset|IncompleteMessage")))] | length' "$shutdown_record")"
 start_server "$port"
-"$CHAOS_BIN" redeliver --url "$SERVER_URL" --record "$shutdown_record" --share 0.3 --seed "$seed"
+"$CHAOS_BIN" redeliver --url "$SERVER_URL" --record "$shutdown_record" --share-percent 30 --seed "$seed"
 redelivered=$?
 audit="$("$CHAOS_BIN" audit --record "$shutdown_record")"
 audited=$?

@@ -44,12 +44,12 @@ pub struct LoadOptions {
     /// Active cards to use (the first N by card id).
     #[arg(long, default_value_t = 100)]
     pub cards: i64,
-    /// Share of approvals followed by their final clearing.
-    #[arg(long, default_value_t = 0.5)]
-    pub clear_share: f64,
-    /// Share of requests for a card that does not exist (declined).
-    #[arg(long, default_value_t = 0.02)]
-    pub unknown_card_share: f64,
+    /// Approvals followed by their final clearing, in percent.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub clear_percent: u32,
+    /// Requests for a card that does not exist (declined), in percent.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub unknown_card_percent: u32,
     /// Amounts are drawn from 1..=max (minor units).
     #[arg(long, default_value_t = 500)]
     pub max_amount_minor: i64,
@@ -120,7 +120,7 @@ pub async fn run(options: &LoadOptions) -> anyhow::Result<bool> {
                     options.seed ^ (u64::try_from(task).unwrap_or(0) << 40) ^ k,
                 );
                 let id = format!("{run_id}_{task}_{k}");
-                let card_id = if rng.random_bool(options.unknown_card_share.clamp(0.0, 1.0)) {
+                let card_id = if rng.random_ratio(options.unknown_card_percent, 100) {
                     UNKNOWN_CARD.to_owned()
                 } else {
                     card_ids[rng.random_range(0..card_ids.len())].clone()
@@ -152,7 +152,7 @@ pub async fn run(options: &LoadOptions) -> anyhow::Result<bool> {
                     return Outcome::Declined(answer["decline_reason"].to_string());
                 }
                 let approved_minor = answer["approved_amount"].as_i64().unwrap_or(amount_minor);
-                if rng.random_bool(options.clear_share.clamp(0.0, 1.0)) {
+                if rng.random_ratio(options.clear_percent, 100) {
                     let transaction_id = format!("txn_{id}");
                     let clearing = Message {
                         event_id: format!("msg_{id}_clr"),

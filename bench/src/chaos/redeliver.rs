@@ -23,9 +23,9 @@ pub struct RedeliverOptions {
     pub target: Target,
     #[arg(long)]
     pub record: PathBuf,
-    /// Share of acknowledged messages delivered again.
-    #[arg(long, default_value_t = 0.3)]
-    pub share: f64,
+    /// Acknowledged messages delivered again, in percent.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub share_percent: u32,
     #[arg(long, default_value_t = 8)]
     pub concurrency: usize,
     /// Give up on a message after retrying it this long.
@@ -59,7 +59,7 @@ fn timeout_advice(request: &Delivery) -> anyhow::Result<Message> {
     })
 }
 
-fn plan(lines: &[Line], share: f64, seed: u64) -> anyhow::Result<Vec<Redelivery>> {
+fn plan(lines: &[Line], share_percent: u32, seed: u64) -> anyhow::Result<Vec<Redelivery>> {
     let mut first: HashMap<&str, &Delivery> = HashMap::new();
     let mut acked: HashMap<&str, &Delivery> = HashMap::new();
     let mut order: Vec<&str> = Vec::new();
@@ -85,7 +85,7 @@ fn plan(lines: &[Line], share: f64, seed: u64) -> anyhow::Result<Vec<Redelivery>
         };
         match acked.get(event_id) {
             Some(acked) => {
-                if rng.random_bool(share.clamp(0.0, 1.0)) {
+                if rng.random_ratio(share_percent, 100) {
                     plan.push(Redelivery {
                         message: Message::from_delivery(acked, kind),
                         first_answer: acked.answer.clone(),
@@ -112,7 +112,7 @@ fn plan(lines: &[Line], share: f64, seed: u64) -> anyhow::Result<Vec<Redelivery>
 
 pub async fn run(options: &RedeliverOptions) -> anyhow::Result<bool> {
     let lines = record::read(&options.record)?;
-    let plan = plan(&lines, options.share, options.seed)?;
+    let plan = plan(&lines, options.share_percent, options.seed)?;
     let unacked = plan.iter().filter(|r| r.first_answer.is_none()).count();
     let again = plan.len() - unacked;
     let secret = Arc::new(options.target.secret()?);
