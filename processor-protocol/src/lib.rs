@@ -575,6 +575,28 @@ impl EnvelopeError {
     }
 }
 
+/// U+0000 is valid JSON (escaped) but no PostgreSQL text or jsonb value can hold it, so a
+/// careless processor's NUL would leave an authentic message unrecordable: answered 5xx,
+/// redelivered for 72 hours, its money never booked. It becomes U+FFFD, the replacement
+/// character, the same way on every delivery; the inbox keeps the raw body as it came.
+fn replace_nul(text: &mut String) {
+    if text.contains('\0') {
+        *text = text.replace('\0', "\u{FFFD}");
+    }
+}
+
+fn replace_nul_in(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(text) => replace_nul(text),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(replace_nul_in),
+        serde_json::Value::Object(fields) => {
+            // Keys are only matched against the protocol's field names, never stored.
+            fields.values_mut().for_each(replace_nul_in)
+        }
+        _ => {}
+    }
+}
+
 #[derive(Deserialize)]
 struct RawEnvelope {
     #[serde(rename = "type")]
@@ -592,7 +614,12 @@ impl WebhookEnvelope {
     /// Parses a raw webhook body. Known types must have well-formed data; unknown types become
     /// [`WebhookEvent::Unknown`].
     pub fn from_slice(raw_body: &[u8]) -> Result<WebhookEnvelope, EnvelopeError> {
-        let raw: RawEnvelope = serde_json::from_slice(raw_body).map_err(EnvelopeError::Envelope)?;
+        let mut raw: RawEnvelope =
+            serde_json::from_slice(raw_body).map_err(EnvelopeError::Envelope)?;
+        if raw_body.windows(6).any(|window| window == b"\\u0000") {
+            replace_nul(&mut raw.event_type);
+            replace_nul_in(&mut raw.data);
+        }
         Self::from_raw(raw)
     }
 
@@ -1017,6 +1044,21 @@ mod tests {
         assert!(matches!(parsed.event, WebhookEvent::Unknown { .. }));
         let again = WebhookEnvelope::from_slice(&parsed.to_vec().unwrap()).unwrap();
         assert_eq!(again, parsed);
+    }
+
+    #[test]
+    fn a_nul_character_in_any_text_becomes_the_replacement_character() {
+        let mut data = auth_data();
+        data["merchant"]["name"] = json!("CANT\u{0}EEN");
+        data["authorization_id"] = json!("auth_\u{0}");
+        let parsed = WebhookEnvelope::from_slice(&envelope("authorization.request", data)).unwrap();
+        let WebhookEvent::AuthorizationRequest(request) = &parsed.event else {
+            panic!("not a request: {parsed:?}");
+        };
+        assert_eq!(request.merchant.name, "CANT\u{FFFD}EEN");
+        assert_eq!(request.authorization_id, "auth_\u{FFFD}");
+        let unknown = WebhookEnvelope::from_slice(&envelope("x.\u{0}", json!({}))).unwrap();
+        assert_eq!(unknown.event.event_type(), "x.\u{FFFD}");
     }
 
     #[test]

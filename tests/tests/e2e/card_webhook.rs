@@ -307,3 +307,36 @@ async fn the_same_request_delivered_many_times_at_once_is_decided_and_held_once(
     // One inbox row per webhook id: the one delivery and the four other ids.
     assert_eq!(inbox_count(&db).await, 5);
 }
+
+#[tokio::test]
+async fn an_authentic_message_with_a_nul_character_in_its_text_is_still_decided_and_booked() {
+    // JSON may escape U+0000, which PostgreSQL's text and jsonb refuse: without care such a
+    // clearing would be answered 5xx and redelivered for 72 hours, its money never booked.
+    let db = TestDb::new().await;
+    let card = CardBooks::open(&db, 1_000).await;
+    let app = WebhookApp::spawn(&db, vec![WebhookSecret::generate()]).await;
+    let request = authorization_request(&card.card_id, "auth_nul", 400)
+        .replace("\"CANTEEN\"", "\"CANT\\u0000EEN\"")
+        .replace("\"m_canteen\"", "\"m_\\u0000\"");
+    assert!(request.contains("\\u0000"));
+    let response = app.send_signed("msg_nul_a", &request).await;
+    assert_eq!(response.status(), 200);
+    let answer: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(answer["decision"], "APPROVE");
+    assert_eq!(card.state().await, (1_000, 400, 0));
+
+    let clearing = serde_json::json!({
+        "type": "transaction.clearing", "timestamp": "2026-11-26T10:15:02Z",
+        "data": {"transaction_id": "txn_\u{0}1", "authorization_id": "auth_nul", "card_id": card.card_id,
+                 "amount": 350, "currency": "EUR",
+                 "merchant": {"id": "m_\u{0}", "name": "CANT\u{0}EEN", "mcc": "5411", "city": "H\u{0}", "country": "FI"},
+                 "cleared_at": "2026-11-26T12:00:00Z", "final": true}
+    })
+    .to_string();
+    assert!(clearing.contains("\\u0000"));
+    for _ in 0..2 {
+        assert_eq!(app.send_signed("msg_nul_c", &clearing).await.status(), 200);
+    }
+    assert_eq!(card.state().await, (650, 0, 350));
+    assert_eq!(inbox_count(&db).await, 2);
+}
