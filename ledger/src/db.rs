@@ -57,8 +57,8 @@ pub fn pool(config: tokio_postgres::Config, max_size: usize) -> Result<Pool, DbE
     Pool::builder(manager)
         .max_size(max_size)
         .pre_recycle(Hook::sync_fn(|_, metrics| {
-            if made_before_read_only_error(metrics.created) {
-                return Err(HookError::message("opened before a read-only error"));
+            if made_before_lost_connection(metrics.created) {
+                return Err(HookError::message("opened before a lost connection"));
             }
             Ok(())
         }))
@@ -66,12 +66,15 @@ pub fn pool(config: tokio_postgres::Config, max_size: usize) -> Result<Pool, DbE
         .map_err(|error| DbError::Build(error.to_string()))
 }
 
-/// When a statement last failed with SQLSTATE 25006 (read_only_sql_transaction): the server it
-/// ran on cannot write any more (a standby now, or writes frozen). Process-wide because errors do
-/// not know their pool; a needless reconnect elsewhere is cheap, a write to a standby is not.
+/// When a statement last failed because its connection was lost ([`is_unavailable`]: closed,
+/// class 08, the server shutting down) or can no longer write (SQLSTATE 25006: a standby now, or
+/// writes frozen). The failed connection itself goes back to the pool, and its end may not be
+/// seen yet at the next checkout, which would hand the dead session out once more; so every
+/// connection opened before the error is reopened instead. Process-wide because errors do not
+/// know their pool or connection; a needless reconnect is cheap, a failed payment is not.
 /// Microseconds since `PROCESS_START`, plus one (0: never). An atomic, not a lock: every pool
 /// checkout (the authorization path's too) reads it.
-static READ_ONLY_ERROR_AT_US: AtomicU64 = AtomicU64::new(0);
+static LOST_CONNECTION_AT_US: AtomicU64 = AtomicU64::new(0);
 
 static PROCESS_START: LazyLock<Instant> = LazyLock::new(Instant::now);
 
@@ -80,12 +83,12 @@ fn micros_since_start(at: Instant) -> u64 {
     u64::try_from(micros).unwrap_or(u64::MAX - 1) + 1
 }
 
-/// Told of every database error on its way into an error type (`database_error_from!`): a
-/// read-only error makes every connection opened before it be discarded at its next checkout,
-/// so writes reopen on the primary instead of failing again on the same connection.
+/// Told of every database error on its way into an error type (`database_error_from!`): a lost
+/// connection or a read-only error makes every connection opened before it be discarded at its
+/// next checkout, so work reopens on a live primary instead of failing again on the same session.
 pub fn note_error(error: &tokio_postgres::Error) {
-    if error.code() == Some(&SqlState::READ_ONLY_SQL_TRANSACTION) {
-        READ_ONLY_ERROR_AT_US.fetch_max(micros_since_start(Instant::now()), Ordering::Relaxed);
+    if is_unavailable(error) {
+        LOST_CONNECTION_AT_US.fetch_max(micros_since_start(Instant::now()), Ordering::Relaxed);
     }
 }
 
@@ -105,8 +108,8 @@ pub fn is_unavailable(error: &tokio_postgres::Error) -> bool {
     })
 }
 
-fn made_before_read_only_error(created: Instant) -> bool {
-    let at = READ_ONLY_ERROR_AT_US.load(Ordering::Relaxed);
+fn made_before_lost_connection(created: Instant) -> bool {
+    let at = LOST_CONNECTION_AT_US.load(Ordering::Relaxed);
     at != 0 && micros_since_start(created) <= at
 }
 

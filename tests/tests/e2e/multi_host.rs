@@ -145,3 +145,44 @@ async fn a_read_only_error_makes_the_pool_drop_the_connection() {
         .get("pid");
     assert_ne!(pid, first_pid, "the read-only connection was reused");
 }
+
+/// A session lost under a statement (a killed backend, a failover) goes back to the pool, and its
+/// end may not be seen yet when the next request takes a connection: that request would fail on
+/// the dead session too (the simulation met it). So a connection-class error, told to the ledger
+/// as every error type is (`database_error_from!`), makes every connection opened before it be
+/// reopened. The error is raised by the server with its real SQLSTATE; when a real kill is seen
+/// in time is a race no test can pin down.
+#[tokio::test]
+async fn after_a_lost_connection_no_session_opened_before_it_is_handed_out_again() {
+    let db = TestDb::new().await;
+    let pool = ledger::db::pool(db.config.clone(), 2).unwrap();
+    let (first, second) = (pool.get().await.unwrap(), pool.get().await.unwrap());
+    let before = [backend_pid(&first).await, backend_pid(&second).await];
+    let lost = first
+        .batch_execute(
+            "do $$ begin raise exception 'connection lost' using errcode = '08006'; end $$",
+        )
+        .await
+        .unwrap_err();
+    let told = ledger::LedgerError::from(lost);
+    assert!(
+        matches!(&told, ledger::LedgerError::Database(error) if ledger::db::is_unavailable(error))
+    );
+    drop((first, second));
+
+    let (third, fourth) = (pool.get().await.unwrap(), pool.get().await.unwrap());
+    for pid in [backend_pid(&third).await, backend_pid(&fourth).await] {
+        assert!(
+            !before.contains(&pid),
+            "session {pid}, opened before the lost connection, was handed out again"
+        );
+    }
+}
+
+async fn backend_pid(client: &tokio_postgres::Client) -> i32 {
+    client
+        .query_one("select pg_backend_pid() as pid", &[])
+        .await
+        .unwrap()
+        .get("pid")
+}
