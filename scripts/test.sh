@@ -21,6 +21,15 @@ run_tests() {
   return "$status"
 }
 
+# axe-core for the accessibility tests (tests/a11y, pinned by its lock file).
+if [[ ! -f tests/a11y/node_modules/axe-core/axe.min.js ]]; then
+  if command -v npm >/dev/null; then
+    npm ci --prefix tests/a11y --no-audit --no-fund
+  else
+    echo "npm not found: the accessibility tests will fail (apt-get install npm)" >&2
+  fi
+fi
+
 host="${PGHOST:-127.0.0.1}"
 port="${PGPORT:-5432}"
 if [[ -n "${TEST_DATABASE_URL:-}${DATABASE_URL:-}" ]] || pg_isready -q -h "$host" -p "$port" 2>/dev/null; then

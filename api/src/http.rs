@@ -20,7 +20,8 @@ pub const REQUEST_TIMEOUT_MS: u64 = 10_000;
 pub const MAX_FORM_OR_JSON_BYTES: usize = 16 * 1024;
 
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
-     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+     script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+     base-uri 'none'";
 
 /// A typed JSON answer sent with its object keys in alphabetical order, at every depth.
 ///

@@ -13,12 +13,12 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::api_support::*;
 
-const WAIT: Duration = Duration::from_secs(30);
+pub(crate) const WAIT: Duration = Duration::from_secs(30);
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-struct Browser {
+pub(crate) struct Browser {
     child: tokio::process::Child,
     socket: Socket,
     session: String,
@@ -41,7 +41,7 @@ fn chromium_path() -> String {
 }
 
 impl Browser {
-    async fn launch() -> Browser {
+    pub(crate) async fn launch() -> Browser {
         let profile =
             std::env::temp_dir().join(format!("saldo-chromium-{}", uuid::Uuid::new_v4().simple()));
         let mut child = tokio::process::Command::new(chromium_path())
@@ -100,7 +100,7 @@ impl Browser {
     }
 
     /// Sends one command (to the page once attached) and waits for its answer.
-    async fn call(&mut self, method: &str, params: Value) -> Value {
+    pub(crate) async fn call(&mut self, method: &str, params: Value) -> Value {
         self.next_id += 1;
         let id = self.next_id;
         let mut message = json!({"id": id, "method": method, "params": params});
@@ -130,7 +130,7 @@ impl Browser {
         .unwrap_or_else(|_| panic!("{method} got no answer"))
     }
 
-    async fn eval(&mut self, expression: &str) -> Value {
+    pub(crate) async fn eval(&mut self, expression: &str) -> Value {
         let result = self
             .call(
                 "Runtime.evaluate",
@@ -140,14 +140,14 @@ impl Browser {
         result["result"]["value"].clone()
     }
 
-    async fn goto(&mut self, url: &str) {
+    pub(crate) async fn goto(&mut self, url: &str) {
         self.call("Page.navigate", json!({"url": url})).await;
         let path = url::path_of(url);
         self.wait_for_page(&path).await;
     }
 
     /// Waits until the page at `path` has loaded.
-    async fn wait_for_page(&mut self, path: &str) {
+    pub(crate) async fn wait_for_page(&mut self, path: &str) {
         let check = format!(
             "location.pathname === {} && document.readyState === 'complete'",
             json!(path)
@@ -166,7 +166,7 @@ impl Browser {
     }
 
     /// Types into the form's fields and presses its submit button, as a person would.
-    async fn submit(&mut self, form_action: &str, fields: &[(&str, &str)]) {
+    pub(crate) async fn submit(&mut self, form_action: &str, fields: &[(&str, &str)]) {
         let mut script = String::new();
         for (id, value) in fields {
             script.push_str(&format!(
@@ -182,7 +182,7 @@ impl Browser {
         assert_eq!(self.eval(&script).await, json!(true), "could not submit");
     }
 
-    async fn text(&mut self) -> String {
+    pub(crate) async fn text(&mut self) -> String {
         self.eval("document.body.innerText")
             .await
             .as_str()
@@ -190,7 +190,7 @@ impl Browser {
             .to_owned()
     }
 
-    async fn close(mut self) {
+    pub(crate) async fn close(mut self) {
         let _ = self.child.kill().await;
         let _ = std::fs::remove_dir_all(&self.profile);
     }

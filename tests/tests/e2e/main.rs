@@ -1,4 +1,5 @@
 //! End-to-end tests against a real PostgreSQL: one binary, one module per area.
+mod accessibility;
 mod api_access_log;
 mod api_adjustments;
 mod api_bad_input;

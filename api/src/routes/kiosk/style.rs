@@ -1,4 +1,4 @@
-//! `GET /kiosk/style.css`: large touch targets, high contrast, no script anywhere.
+//! `GET /kiosk/style.css`: large touch targets, high contrast.
 use axum::http::header;
 use axum::response::IntoResponse;
 

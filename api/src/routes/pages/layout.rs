@@ -20,6 +20,8 @@ button{font-size:16px;padding:8px 16px;margin:8px 8px 0 0;border:1px solid #0b3d
 .secondary{background:#fff;color:#0b3d91}
 table{border-collapse:collapse;width:100%;margin:8px 0}
 td,th{padding:6px 8px;border-bottom:1px solid #ccc;text-align:left}
+main li{margin:6px 0}
+main a{display:inline-block;min-height:24px;padding:2px 0}
 .amount{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 .message{padding:10px;border:1px solid #b00020;background:#fdecea;border-radius:4px}
 .inline{display:inline}
