@@ -113,7 +113,7 @@ async fn a_prisoner_signs_in_and_sees_balances_and_transactions_in_their_own_lan
     let html = home.text().await.unwrap();
     assert!(html.contains("Käyttövarat"), "the prisoner's language (fi)");
     assert!(
-        html.contains("42,50 €"),
+        html.contains("42,50\u{a0}€"),
         "the deposit shows as available: {html}"
     );
     assert!(html.contains("Cash at intake"));
@@ -371,7 +371,7 @@ async fn the_kiosk_shows_card_payments_and_why_one_was_declined_in_the_prisoners
     let html = page("fi").await;
     assert!(html.contains("Korttimaksut") && html.contains("Laitoksessa"));
     assert!(html.contains("CANTEEN") && html.contains("R-KIOSKI"));
-    assert!(html.contains("12,50 €") && html.contains("8,00 €"));
+    assert!(html.contains("12,50\u{a0}€") && html.contains("8,00\u{a0}€"));
     assert!(html.contains("Hyväksytty") && html.contains("Hylätty"));
     assert!(html.contains(reason_text(inside, Lang::Fi)), "{html}");
     assert!(
@@ -379,7 +379,7 @@ async fn the_kiosk_shows_card_payments_and_why_one_was_declined_in_the_prisoners
         "no raw codes on the kiosk"
     );
     assert!(
-        html.contains("30,00 €"),
+        html.contains("30,00\u{a0}€"),
         "42.50 deposited less the 12.50 hold: {html}"
     );
 

@@ -439,31 +439,42 @@ impl Texts {
         ledger::controls::reason_text(kiosk_reason(stored_key), Lang::from_tag(self.lang))
     }
 
-    /// Amounts as people read them: `€12.50` in English, `12,50 €` in the other languages.
+    /// Amounts as each language writes them (CLDR): `€1,234.50` in English, `€ 1.234,50` in
+    /// Dutch, `1.234,50 €` in German, `1 234,50 €` in Finnish and Swedish (no-break space) and
+    /// French (narrow no-break space). The amount never wraps away from its currency.
     pub fn money(&self, money: &ledger::Money) -> String {
+        const NBSP: char = '\u{A0}';
+        let (group, decimal) = match self.lang {
+            "en" => (',', '.'),
+            "de" | "nl" => ('.', ','),
+            "fr" => ('\u{202F}', ','),
+            _ => (NBSP, ','),
+        };
         let exponent = u32::from(money.currency.exponent());
-        let factor = 10_i64.pow(exponent);
+        let factor = 10_u64.pow(exponent);
         let magnitude = money.amount_minor.unsigned_abs();
-        let factor_u = factor.unsigned_abs();
         let sign = if money.amount_minor < 0 { "−" } else { "" };
-        let major = magnitude / factor_u;
-        let minor = magnitude % factor_u;
-        let number = if exponent == 0 {
-            format!("{major}")
-        } else if self.lang == "en" {
-            format!("{major}.{minor:0width$}", width = exponent as usize)
-        } else {
-            format!("{major},{minor:0width$}", width = exponent as usize)
-        };
-        let symbol = if money.currency.code() == "EUR" {
-            "€".to_owned()
-        } else {
-            money.currency.code().to_owned()
-        };
-        if self.lang == "en" {
-            format!("{sign}{symbol}{number}")
-        } else {
-            format!("{sign}{number} {symbol}")
+        let major = (magnitude / factor).to_string();
+        let mut number = String::with_capacity(major.len() + major.len() / 3 + 4);
+        for (i, digit) in major.chars().enumerate() {
+            if i > 0 && (major.len() - i) % 3 == 0 {
+                number.push(group);
+            }
+            number.push(digit);
+        }
+        if exponent > 0 {
+            let minor = magnitude % factor;
+            number.push(decimal);
+            number.push_str(&format!("{minor:0width$}", width = exponent as usize));
+        }
+        let code = money.currency.code();
+        match (self.lang, code) {
+            ("en", "EUR") => format!("{sign}€{number}"),
+            ("en", _) => format!("{sign}{code}{NBSP}{number}"),
+            ("nl", "EUR") => format!("€{NBSP}{sign}{number}"),
+            ("nl", _) => format!("{code}{NBSP}{sign}{number}"),
+            (_, "EUR") => format!("{sign}{number}{NBSP}€"),
+            _ => format!("{sign}{number}{NBSP}{code}"),
         }
     }
 }
@@ -488,6 +499,26 @@ mod tests {
             );
         }
         assert_eq!(SWITCH.map(|pair| pair.0), Lang::ALL);
+    }
+
+    #[test]
+    fn amounts_are_written_with_each_languages_separators() {
+        let eur = |minor| ledger::Money::new(minor, ledger::Currency::EUR);
+        let cases = [
+            (Lang::En, 123_456_789, "€1,234,567.89"),
+            (Lang::Fi, 123_456_789, "1\u{A0}234\u{A0}567,89\u{A0}€"),
+            (Lang::Sv, 123_450, "1\u{A0}234,50\u{A0}€"),
+            (Lang::Fr, 123_450, "1\u{202F}234,50\u{A0}€"),
+            (Lang::De, 123_450, "1.234,50\u{A0}€"),
+            (Lang::Nl, 123_450, "€\u{A0}1.234,50"),
+            (Lang::De, 5, "0,05\u{A0}€"),
+            (Lang::En, -99_950, "−€999.50"),
+            (Lang::Fi, -100_000, "−1\u{A0}000,00\u{A0}€"),
+            (Lang::Nl, -1_250, "€\u{A0}−12,50"),
+        ];
+        for (language, minor, written) in cases {
+            assert_eq!(texts(language).money(&eur(minor)), written, "{language:?}");
+        }
     }
 
     #[test]
