@@ -19,6 +19,7 @@
 //! | refund | debit card settlement payable, credit spendable |
 
 use deadpool_postgres::Transaction;
+use ledger::entry_text::EntryText;
 use ledger::store;
 use ledger::{
     AccountType, CaptureHold, EntryDraft, ExternalRef, IncreaseHold, LedgerError, Money,
@@ -743,10 +744,11 @@ pub async fn book_clearing(
 ) -> BookingResult<Uuid> {
     let settlement = settlement_account(tx, clearing.amount).await?;
     let description = if row.is_some() {
-        "card purchase"
+        EntryText::CardPurchase
     } else {
-        "card purchase (force post)"
-    };
+        EntryText::CardPurchaseForcePost
+    }
+    .english();
     let entry_id = match row.as_ref().and_then(|r| r.hold_id) {
         Some(hold_id) => {
             store::capture_hold(
@@ -816,7 +818,7 @@ pub async fn book_refund(
         &EntryDraft {
             idempotency_key: format!("card:refund:{transaction_id}"),
             effective_date,
-            description: "card refund".into(),
+            description: EntryText::CardRefund.english().into(),
             metadata,
             external_refs: vec![transaction_ref(transaction_id)],
             postings: vec![

@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use crate::accounts::{PersonAccounts, institution_account};
 use crate::controls::MaxBalanceCheck;
+use crate::entry_text::EntryText;
 use crate::error::{LedgerError, LedgerResult};
 use crate::idempotency::{self, Begun};
 use crate::income::{Income, IncomeKind, IncomeSource, post_income};
@@ -337,7 +338,7 @@ pub async fn receive_deposit(
             &EntryDraft {
                 idempotency_key: format!("deposit:{deposit_id}:held"),
                 effective_date: command.effective_date,
-                description: "family deposit held for review".into(),
+                description: EntryText::FamilyDepositHeldForReview.english().into(),
                 metadata,
                 external_refs: vec![deposit_ref("deposit", deposit_id)],
                 postings: vec![
@@ -359,7 +360,7 @@ pub async fn receive_deposit(
                 source: IncomeSource::BankTrust,
                 amount: command.amount,
                 effective_date: command.effective_date,
-                description: "family deposit".into(),
+                description: EntryText::FamilyDeposit.english().into(),
                 metadata,
                 external_refs: vec![deposit_ref("deposit", deposit_id)],
             },
@@ -670,7 +671,7 @@ pub async fn review_deposit(
                 source: IncomeSource::HeldDeposits,
                 amount: current.amount,
                 effective_date: command.effective_date,
-                description: "family deposit accepted after review".into(),
+                description: EntryText::FamilyDepositAccepted.english().into(),
                 metadata,
                 external_refs: vec![deposit_ref("deposit_accepted", current.deposit_id)],
             },
@@ -691,7 +692,7 @@ pub async fn review_deposit(
             &EntryDraft {
                 idempotency_key: format!("deposit:{}:review", current.deposit_id),
                 effective_date: command.effective_date,
-                description: "family deposit rejected and refunded".into(),
+                description: EntryText::FamilyDepositRefunded.english().into(),
                 metadata,
                 external_refs: vec![deposit_ref("refund", current.deposit_id)],
                 postings: vec![

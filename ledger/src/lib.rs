@@ -8,6 +8,7 @@ pub mod controls;
 pub mod db;
 pub mod deposits;
 pub mod entitlements;
+pub mod entry_text;
 pub mod error;
 pub mod iban;
 pub mod idempotency;

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::accounts::{PersonAccounts, institution_account};
 use crate::controls::{CardMode, EffectiveMode, Limits, Regime};
+use crate::entry_text::EntryText;
 use crate::error::{LedgerError, LedgerResult};
 use crate::idempotency::{self, Begun};
 use crate::model::{
@@ -358,7 +359,7 @@ pub async fn release(tx: &Transaction<'_>, command: &Release) -> LedgerResult<Re
         let (counter, description, refs) = match command.savings {
             SavingsOnRelease::ToSpendable => (
                 accounts.spendable,
-                "release savings to spendable at release",
+                EntryText::SavingsToSpendableAtRelease.english(),
                 vec![],
             ),
             SavingsOnRelease::PayOut => (
@@ -369,7 +370,7 @@ pub async fn release(tx: &Transaction<'_>, command: &Release) -> LedgerResult<Re
                     currency,
                 )
                 .await?,
-                "release savings paid out at release",
+                EntryText::SavingsPaidOutAtRelease.english(),
                 vec![payout_ref(format!("{}:savings", command.idempotency_key))],
             ),
         };
@@ -535,8 +536,8 @@ async fn close(tx: &Transaction<'_>, command: &Closure, why: &'static str) -> Le
                 idempotency_key: format!("close:{}:payout", command.idempotency_key),
                 effective_date: command.effective_date,
                 description: match why {
-                    "release" => "final payout after release".into(),
-                    _ => "payout on closing the accounts".into(),
+                    "release" => EntryText::FinalPayoutAfterRelease.english().into(),
+                    _ => EntryText::PayoutOnClosing.english().into(),
                 },
                 metadata: serde_json::json!({
                     "person_id": command.person_id,

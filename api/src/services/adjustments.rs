@@ -4,6 +4,7 @@
 //! decisions are append-only (`migrations/V6__adjustments.sql`); the database also refuses a
 //! decision by the maker.
 use deadpool_postgres::{GenericClient, Transaction};
+use ledger::entry_text::EntryText;
 use ledger::{AccountType, Currency, EntryDraft, Money, Overdraft, PostingDraft};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -80,12 +81,13 @@ impl ReasonCode {
 
     fn description(self) -> &'static str {
         match self {
-            ReasonCode::Correction => "Adjustment: correction",
-            ReasonCode::Refund => "Adjustment: refund",
-            ReasonCode::WriteOff => "Adjustment: write-off",
-            ReasonCode::SuspenseClearing => "Adjustment: suspense clearing",
-            ReasonCode::Other => "Adjustment",
+            ReasonCode::Correction => EntryText::AdjustmentCorrection,
+            ReasonCode::Refund => EntryText::AdjustmentRefund,
+            ReasonCode::WriteOff => EntryText::AdjustmentWriteOff,
+            ReasonCode::SuspenseClearing => EntryText::AdjustmentSuspenseClearing,
+            ReasonCode::Other => EntryText::Adjustment,
         }
+        .english()
     }
 }
 

@@ -4,6 +4,7 @@ use crate::identity::access_log::{Action, Purpose};
 use crate::identity::{self, PrisonerField};
 use crate::services::ServiceError;
 use crate::state::AppState;
+use ledger::entry_text::EntryText;
 use ledger::income::IncomeKind;
 use ledger::payroll::{PayrollBatch, PayrollLine};
 use ledger::payroll_file::{self, Payee};
@@ -39,9 +40,10 @@ impl PayKind {
 
     pub fn description(self) -> &'static str {
         match self {
-            PayKind::Wages => "Wages",
-            PayKind::Allowance => "Allowance",
+            PayKind::Wages => EntryText::Wages,
+            PayKind::Allowance => EntryText::Allowance,
         }
+        .english()
     }
 }
 

@@ -105,7 +105,7 @@ async fn a_prisoner_signs_in_and_sees_balances_and_transactions_in_their_own_lan
         html.contains("lang=\"fi\""),
         "a Finnish prison's kiosk starts in Finnish"
     );
-    assert!(!html.contains("<script"), "no JavaScript");
+    assert!(!html.contains("<script"), "no JavaScript before signing in");
 
     let session = kiosk.session("K-1", PIN).await;
     let home = kiosk.get("/kiosk/home", Some(&session)).await;
@@ -116,7 +116,10 @@ async fn a_prisoner_signs_in_and_sees_balances_and_transactions_in_their_own_lan
         html.contains("42,50\u{a0}€"),
         "the deposit shows as available: {html}"
     );
-    assert!(html.contains("Cash at intake"));
+    assert!(
+        html.contains("Käteinen vastaanotossa") && !html.contains("Cash at intake"),
+        "the entry's description in the reader's language, not as stored: {html}"
+    );
     assert!(
         html.contains("Ei vielä saatavilla"),
         "card status placeholder"
@@ -134,6 +137,7 @@ async fn a_prisoner_signs_in_and_sees_balances_and_transactions_in_their_own_lan
         .await
         .unwrap();
     assert!(html.contains("Disponibla medel") && html.contains("lang=\"sv\""));
+    assert!(html.contains("Kontanter vid intagning"));
     kiosk
         .post("/kiosk/language", Some(&session), &[("lang", "en")])
         .await;

@@ -155,7 +155,7 @@ pub async fn page(
                         @for line in &lines {
                             tr {
                                 td { (local_time(line.recorded_at, &time_zone)) }
-                                td { (line.description) }
+                                td { (texts.entry_description(&line.description)) }
                                 td.amount { (texts.money(&line.amount)) }
                             }
                         }

@@ -1,6 +1,7 @@
 //! The kiosk's words in Finnish, Swedish, English, Dutch, French and German: every language a
 //! prisoner's record can name. The prisoner's own language is the default; they can switch.
 use ledger::controls::{Lang, ReasonKey};
+use ledger::entry_text::EntryText;
 use ledger::person_purpose;
 
 pub struct Texts {
@@ -55,6 +56,134 @@ pub struct Texts {
     /// The card's modes, in [`ModeShown`] order.
     pub modes: [&'static str; 5],
 }
+
+/// Entry descriptions in [`EntryText::ALL`] order, per language.
+const FI_ENTRY_TEXTS: [&str; 19] = [
+    "Käteinen vastaanotossa",
+    "Omaisen talletus",
+    "Omaisen talletus tarkastettavana",
+    "Omaisen talletus hyväksytty tarkastuksessa",
+    "Omaisen talletus hylätty ja palautettu",
+    "Korttiosto",
+    "Korttiosto (kirjattu ilman katevarausta)",
+    "Korttiosto palautettu",
+    "Vapautumisrahasto käyttövaroiksi vapautuessa",
+    "Vapautumisrahasto maksettu vapautuessa",
+    "Loppumaksu vapautumisen jälkeen",
+    "Maksu tilien sulkemisen yhteydessä",
+    "Palkka",
+    "Toimintaraha",
+    "Oikaisu: korjaus",
+    "Oikaisu: hyvitys",
+    "Oikaisu: alaskirjaus",
+    "Oikaisu: kohdistamattomat varat",
+    "Oikaisu",
+];
+const SV_ENTRY_TEXTS: [&str; 19] = [
+    "Kontanter vid intagning",
+    "Insättning från anhörig",
+    "Insättning från anhörig hålls för granskning",
+    "Insättning från anhörig godkänd efter granskning",
+    "Insättning från anhörig avvisad och återbetald",
+    "Kortköp",
+    "Kortköp (bokfört utan auktorisering)",
+    "Återbetalning till kortet",
+    "Frigivningsfond till disponibla medel vid frigivning",
+    "Frigivningsfond utbetald vid frigivning",
+    "Slutbetalning efter frigivning",
+    "Utbetalning när kontona stängs",
+    "Lön",
+    "Ersättning",
+    "Justering: rättelse",
+    "Justering: återbetalning",
+    "Justering: avskrivning",
+    "Justering: ofördelade medel",
+    "Justering",
+];
+const EN_ENTRY_TEXTS: [&str; 19] = [
+    "Cash at intake",
+    "Family deposit",
+    "Family deposit held for review",
+    "Family deposit accepted after review",
+    "Family deposit rejected and refunded",
+    "Card purchase",
+    "Card purchase (booked without authorization)",
+    "Card refund",
+    "Release savings to spending money at release",
+    "Release savings paid out at release",
+    "Final payout after release",
+    "Payout on closing the accounts",
+    "Wages",
+    "Allowance",
+    "Adjustment: correction",
+    "Adjustment: refund",
+    "Adjustment: write-off",
+    "Adjustment: unallocated money",
+    "Adjustment",
+];
+const NL_ENTRY_TEXTS: [&str; 19] = [
+    "Contant geld bij opname",
+    "Storting door familie",
+    "Storting door familie wacht op controle",
+    "Storting door familie aanvaard na controle",
+    "Storting door familie geweigerd en terugbetaald",
+    "Aankoop met de kaart",
+    "Aankoop met de kaart (geboekt zonder autorisatie)",
+    "Terugbetaling op de kaart",
+    "Spaargeld voor vrijlating naar zakgeld bij vrijlating",
+    "Spaargeld voor vrijlating uitbetaald bij vrijlating",
+    "Laatste uitbetaling na vrijlating",
+    "Uitbetaling bij het sluiten van de rekeningen",
+    "Loon",
+    "Vergoeding",
+    "Correctie: rechtzetting",
+    "Correctie: terugbetaling",
+    "Correctie: afschrijving",
+    "Correctie: niet-toegewezen geld",
+    "Correctie",
+];
+const FR_ENTRY_TEXTS: [&str; 19] = [
+    "Espèces à l'écrou",
+    "Dépôt d'un proche",
+    "Dépôt d'un proche retenu pour vérification",
+    "Dépôt d'un proche accepté après vérification",
+    "Dépôt d'un proche refusé et remboursé",
+    "Achat par carte",
+    "Achat par carte (comptabilisé sans autorisation)",
+    "Remboursement sur la carte",
+    "Pécule de libération versé à l'argent disponible à la libération",
+    "Pécule de libération payé à la libération",
+    "Dernier paiement après la libération",
+    "Paiement à la clôture des comptes",
+    "Salaire",
+    "Allocation",
+    "Régularisation : correction",
+    "Régularisation : remboursement",
+    "Régularisation : passage en perte",
+    "Régularisation : fonds non affectés",
+    "Régularisation",
+];
+const DE_ENTRY_TEXTS: [&str; 19] = [
+    "Bargeld bei der Aufnahme",
+    "Einzahlung von Angehörigen",
+    "Einzahlung von Angehörigen zur Prüfung zurückgehalten",
+    "Einzahlung von Angehörigen nach Prüfung angenommen",
+    "Einzahlung von Angehörigen abgelehnt und erstattet",
+    "Kartenzahlung",
+    "Kartenzahlung (ohne Autorisierung gebucht)",
+    "Erstattung auf die Karte",
+    "Überbrückungsgeld bei Entlassung zum Hausgeld",
+    "Überbrückungsgeld bei Entlassung ausgezahlt",
+    "Schlusszahlung nach der Entlassung",
+    "Auszahlung bei Schließung der Konten",
+    "Arbeitsentgelt",
+    "Taschengeld",
+    "Korrektur: Berichtigung",
+    "Korrektur: Erstattung",
+    "Korrektur: Abschreibung",
+    "Korrektur: nicht zugeordnetes Geld",
+    "Korrektur",
+];
 
 /// The card's mode as the kiosk names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -439,6 +568,27 @@ impl Texts {
         ledger::controls::reason_text(kiosk_reason(stored_key), Lang::from_tag(self.lang))
     }
 
+    /// An entry's description in this language when Saldo wrote it (its code found in
+    /// [`EntryText`]); a description staff typed (a payroll batch's) is shown as written.
+    pub fn entry_description<'a>(&self, stored: &'a str) -> &'a str {
+        let Some(text) = EntryText::of_description(stored) else {
+            return stored;
+        };
+        let table = match Lang::from_tag(self.lang) {
+            Lang::Fi => &FI_ENTRY_TEXTS,
+            Lang::Sv => &SV_ENTRY_TEXTS,
+            Lang::En => &EN_ENTRY_TEXTS,
+            Lang::Nl => &NL_ENTRY_TEXTS,
+            Lang::Fr => &FR_ENTRY_TEXTS,
+            Lang::De => &DE_ENTRY_TEXTS,
+        };
+        let index = EntryText::ALL
+            .iter()
+            .position(|candidate| *candidate == text)
+            .unwrap_or(0);
+        table[index]
+    }
+
     /// Amounts as each language writes them (CLDR): `€1,234.50` in English, `€ 1.234,50` in
     /// Dutch, `1.234,50 €` in German, `1 234,50 €` in Finnish and Swedish (no-break space) and
     /// French (narrow no-break space). The amount never wraps away from its currency.
@@ -457,7 +607,7 @@ impl Texts {
         let major = (magnitude / factor).to_string();
         let mut number = String::with_capacity(major.len() + major.len() / 3 + 4);
         for (i, digit) in major.chars().enumerate() {
-            if i > 0 && (major.len() - i) % 3 == 0 {
+            if i > 0 && (major.len() - i).is_multiple_of(3) {
                 number.push(group);
             }
             number.push(digit);
@@ -499,6 +649,28 @@ mod tests {
             );
         }
         assert_eq!(SWITCH.map(|pair| pair.0), Lang::ALL);
+    }
+
+    #[test]
+    fn every_description_saldo_writes_is_translated_in_every_language() {
+        for language in Lang::ALL {
+            let texts = texts(language);
+            let shown: Vec<&str> = EntryText::ALL
+                .iter()
+                .map(|text| texts.entry_description(text.english()))
+                .collect();
+            for (text, name) in EntryText::ALL.iter().zip(&shown) {
+                assert!(!name.trim().is_empty(), "{}: {text:?}", texts.lang);
+                if language != Lang::En {
+                    assert_ne!(*name, text.english(), "{}: {text:?} is English", texts.lang);
+                }
+            }
+            let mut distinct = shown.clone();
+            distinct.sort_unstable();
+            distinct.dedup();
+            assert_eq!(distinct.len(), shown.len(), "{}: {shown:?}", texts.lang);
+            assert_eq!(texts.entry_description("Canteen bonus"), "Canteen bonus");
+        }
     }
 
     #[test]

@@ -200,7 +200,9 @@ pub async fn record(
                     path.person_id, request.idempotency_key
                 ),
                 effective_date,
-                description: "Cash at intake".to_owned(),
+                description: ledger::entry_text::EntryText::CashAtIntake
+                    .english()
+                    .to_owned(),
                 metadata: json!({
                     "source": "cash_at_intake",
                     "prison_id": prison_id,
