@@ -1364,8 +1364,10 @@ CREATE TABLE identity.prisons (
     time_zone text NOT NULL,
     country character(2) NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    default_language text,
     CONSTRAINT prisons_code_check CHECK ((code ~ '^[A-Z0-9][A-Z0-9_-]{1,31}$'::text)),
     CONSTRAINT prisons_country_check CHECK ((country ~ '^[A-Z]{2}$'::text)),
+    CONSTRAINT prisons_default_language_check CHECK ((default_language = ANY (ARRAY['fi'::text, 'sv'::text, 'en'::text, 'nl'::text, 'fr'::text, 'de'::text]))),
     CONSTRAINT prisons_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
     CONSTRAINT prisons_time_zone_check CHECK (((length(time_zone) >= 1) AND (length(time_zone) <= 64)))
 );

@@ -27,6 +27,15 @@ pub enum PrisonCommand {
         #[arg(long)]
         country: String,
     },
+    /// Set the language the prison's kiosks start in before a prisoner signs in (fi, sv, en,
+    /// nl, fr, de), or `country` for its country's (English where a country has several).
+    SetLanguage {
+        /// Prison code.
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        language: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -71,6 +80,23 @@ pub async fn run_prison(
             .await
             .map_err(|error| anyhow::anyhow!("{error}"))?;
             println!("prison {} created: {}", prison.code, prison.id);
+        }
+        PrisonCommand::SetLanguage { code, language } => {
+            let language = match language.as_str() {
+                "country" => None,
+                tag => Some(ledger::controls::Lang::parse(tag).ok_or_else(|| {
+                    anyhow::anyhow!("language must be fi, sv, en, nl, fr, de or country")
+                })?),
+            };
+            let prison = identity::store::prison_by_code(&client, &code)
+                .await
+                .map_err(|error| anyhow::anyhow!("{error}"))?
+                .ok_or_else(|| anyhow::anyhow!("no prison with code {code}"))?;
+            identity::store::set_prison_default_language(&client, prison.id, language)
+                .await
+                .map_err(|error| anyhow::anyhow!("{error}"))?;
+            let shown = language.map_or("its country's", |l| l.as_str());
+            println!("prison {code}: kiosks start in {shown}");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -64,6 +64,8 @@ pub struct Prison {
     pub name: String,
     pub time_zone: String,
     pub country: String,
+    /// The kiosk's language before a prisoner signs in; `None`: the country's.
+    pub default_language: Option<ledger::controls::Lang>,
 }
 
 #[derive(Debug, Clone)]

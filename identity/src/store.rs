@@ -41,7 +41,25 @@ fn prison_from_row(row: &tokio_postgres::Row) -> Prison {
         name: row.get("name"),
         time_zone: row.get("time_zone"),
         country: row.get::<_, String>("country").trim().to_owned(),
+        default_language: row
+            .get::<_, Option<&str>>("default_language")
+            .and_then(ledger::controls::Lang::parse),
     }
+}
+
+/// Sets (or, with `None`, clears) a prison's default language; `false` if there is no such prison.
+pub async fn set_prison_default_language(
+    client: &impl GenericClient,
+    prison_id: Uuid,
+    language: Option<ledger::controls::Lang>,
+) -> Result<bool> {
+    let statement = client
+        .prepare_cached("update identity.prisons set default_language = $2 where id = $1")
+        .await?;
+    let updated = client
+        .execute(&statement, &[&prison_id, &language.map(|l| l.as_str())])
+        .await?;
+    Ok(updated == 1)
 }
 
 pub async fn create_prison(client: &impl GenericClient, prison: &NewPrison) -> Result<Prison> {
@@ -80,7 +98,7 @@ pub async fn create_prison(client: &impl GenericClient, prison: &NewPrison) -> R
         .prepare_cached(
             "insert into identity.prisons (id, code, name, time_zone, country)
              values ($1, $2, $3, $4, $5)
-             returning id, code, name, time_zone, country",
+             returning id, code, name, time_zone, country, default_language",
         )
         .await?;
     match client
@@ -107,7 +125,8 @@ pub async fn create_prison(client: &impl GenericClient, prison: &NewPrison) -> R
 pub async fn prison(client: &impl GenericClient, prison_id: Uuid) -> Result<Option<Prison>> {
     let statement = client
         .prepare_cached(
-            "select id, code, name, time_zone, country from identity.prisons where id = $1",
+            "select id, code, name, time_zone, country, default_language
+             from identity.prisons where id = $1",
         )
         .await?;
     Ok(client
@@ -119,7 +138,8 @@ pub async fn prison(client: &impl GenericClient, prison_id: Uuid) -> Result<Opti
 pub async fn prison_by_code(client: &impl GenericClient, code: &str) -> Result<Option<Prison>> {
     let statement = client
         .prepare_cached(
-            "select id, code, name, time_zone, country from identity.prisons where code = $1",
+            "select id, code, name, time_zone, country, default_language
+             from identity.prisons where code = $1",
         )
         .await?;
     Ok(client

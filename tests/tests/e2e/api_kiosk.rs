@@ -1,5 +1,6 @@
 //! The prisoners' kiosk: device credential, sign-in with prisoner number and PIN, lockout,
 //! balances and transactions, PIN change, language, idle expiry.
+use clap::Parser;
 use saldo::auth::Role;
 use serde_json::json;
 use uuid::Uuid;
@@ -474,4 +475,53 @@ async fn a_burst_of_kiosk_sign_ins_hashes_at_most_the_bound_at_once() {
         failed,
         "every failed sign-in (unknown numbers all) cost one hash, the refused none"
     );
+}
+
+#[tokio::test]
+async fn a_belgian_prisons_kiosk_starts_in_the_language_the_prison_names() {
+    let world = World::new().await;
+    let kiosk = Kiosk {
+        world: &world,
+        device: world.kiosk_device(world.prison_b).await,
+    };
+    let lang_of = |html: &str| {
+        html.split("lang=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let page = kiosk.get("/kiosk", None).await.text().await.unwrap();
+    assert_eq!(lang_of(&page), "en", "Belgium has several languages");
+
+    let set_language = |language: &'static str| {
+        saldo::cli::Cli::parse_from([
+            "saldo",
+            "--database-url",
+            &world.db.url(),
+            "prison",
+            "set-language",
+            "--code",
+            "BRU",
+            "--language",
+            language,
+        ])
+    };
+    saldo::cli::run(set_language("nl")).await.unwrap();
+    let page = kiosk.get("/kiosk", None).await.text().await.unwrap();
+    assert_eq!(lang_of(&page), "nl");
+    assert!(page.contains("Aanmelden"), "{page}");
+    // The prison's language does not override the page's own switch.
+    let page = kiosk
+        .get("/kiosk?lang=fr", None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(lang_of(&page), "fr");
+
+    assert!(saldo::cli::run(set_language("xx")).await.is_err());
+    saldo::cli::run(set_language("country")).await.unwrap();
+    let page = kiosk.get("/kiosk", None).await.text().await.unwrap();
+    assert_eq!(lang_of(&page), "en");
 }

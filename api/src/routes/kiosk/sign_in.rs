@@ -41,12 +41,16 @@ pub struct SignInForm {
     lang: Option<String>,
 }
 
-/// The device's prison's country decides the sign-in page's language until a prisoner signs in.
-/// Countries with more than one language of prisons (Belgium) start in English; the switch on
-/// the page and, once signed in, the prisoner's own language take over.
+/// The device's prison's default language (`saldo prison set-language`) decides the sign-in
+/// page's language until a prisoner signs in; without one, its country's. Countries with more
+/// than one language of prisons (Belgium) start in English unless the prison names its own; the
+/// switch on the page and, once signed in, the prisoner's own language take over.
 async fn default_language(state: &AppState, device: &KioskDevice) -> Result<Lang, Problem> {
     let client = state.pool.get().await?;
     let prison = identity::store::prison(&client, device.prison_id).await?;
+    if let Some(language) = prison.as_ref().and_then(|p| p.default_language) {
+        return Ok(language);
+    }
     Ok(match prison.as_ref().map(|p| p.country.as_str()) {
         Some("FI") => Lang::Fi,
         Some("SE") => Lang::Sv,
