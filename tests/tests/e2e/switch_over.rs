@@ -215,9 +215,6 @@ impl TwoProcessors {
                 )
                 .await
                 .unwrap();
-                card_adapter::outbox::request_card(&tx, person_id)
-                    .await
-                    .unwrap();
                 let spendable = admitted.accounts.spendable;
                 postings.push(ledger::PostingDraft::credit(spendable, eur(DEPOSIT_MINOR)).unwrap());
                 self.people.push(Person {
@@ -249,15 +246,105 @@ impl TwoProcessors {
         }
     }
 
+    /// The program as it runs at the old processor before the switch-over: everyone's
+    /// cardholder, card and activation, sent by Saldo's client of the old processor (egress
+    /// guard and register as always) 16 people at a time, each card registered before its
+    /// activation (whose `card.state_changed` webhook Saldo mirrors). The outbox path of a new
+    /// card is what the waves exercise.
+    async fn issue_cards_at_old_processor(&self) {
+        use processor_protocol::{CardForm, CreateCardRequest, CreateCardholderRequest};
+        let client = self.old_worker.client.clone();
+        let pseudonyms = keys(1);
+        let mut issuing = tokio::task::JoinSet::new();
+        for person in &self.people {
+            if issuing.len() == 16 {
+                issuing.join_next().await.unwrap().unwrap();
+            }
+            let (client, pool) = (client.clone(), self.db.pool.clone());
+            let (person_id, spendable) = (person.person_id, person.spendable);
+            let external_ref = pseudonyms.pseudonym_for(person_id);
+            issuing.spawn(async move {
+                let key = |prefix: &str| format!("{prefix}_{}", person_id.simple());
+                let cardholder = client
+                    .create_cardholder(
+                        &key("ch"),
+                        &CreateCardholderRequest::pseudonymous(external_ref, "prison-fi"),
+                        &[],
+                    )
+                    .await
+                    .unwrap();
+                let fence = card_adapter::fence_controls::current_spend_controls(
+                    &pool.get().await.unwrap(),
+                    person_id,
+                )
+                .await
+                .unwrap();
+                let card = client
+                    .create_card(
+                        &key("cd"),
+                        &CreateCardRequest {
+                            cardholder_id: cardholder.id.clone(),
+                            form: CardForm::Physical,
+                            embossed_name: Some("PRISON SERVICE CARD".into()),
+                            spend_controls: Some(fence),
+                            memo: None,
+                        },
+                        &[],
+                    )
+                    .await
+                    .unwrap();
+                let mut db = pool.get().await.unwrap();
+                let tx = db.transaction().await.unwrap();
+                card_adapter::booking::register_card(
+                    &tx,
+                    &card.id,
+                    &cardholder.id,
+                    person_id,
+                    spendable,
+                    card.state.as_str(),
+                    Some(&card.last4),
+                )
+                .await
+                .unwrap();
+                tx.commit().await.unwrap();
+                client
+                    .set_card_state(
+                        &key("st"),
+                        &card.id,
+                        &processor_protocol::SetCardStateRequest {
+                            state: CardState::Active,
+                            reason: Some("issued".into()),
+                        },
+                    )
+                    .await
+                    .unwrap();
+            });
+        }
+        while let Some(done) = issuing.join_next().await {
+            done.unwrap();
+        }
+        assert!(self.old_sim.wait_for_deliveries(60_000).await);
+    }
+
     /// Delivers `worker`'s processor's calls until none is pending (each answer may queue the
-    /// next call of its chain).
+    /// next call of its chain): four deliveries at once, as four workers would (each claims
+    /// with SKIP LOCKED under a lease, so none sends another's call).
     async fn deliver_all(&self, worker: &OutboxWorker) {
         let started = Instant::now();
         let pending =
             "select count(*) from card.outbox where processor_id = $1 and state = 'pending'";
         loop {
-            let report = worker.deliver_due(256).await.unwrap();
-            if report.delivered + report.retried + report.dead > 0 {
+            let mut rounds = tokio::task::JoinSet::new();
+            for _ in 0..4 {
+                let worker = worker.clone();
+                rounds.spawn(async move { worker.deliver_due(64).await.unwrap() });
+            }
+            let mut claimed = 0;
+            while let Some(report) = rounds.join_next().await {
+                let report = report.unwrap();
+                claimed += report.delivered + report.retried + report.dead;
+            }
+            if claimed > 0 {
                 continue;
             }
             let left: i64 = self
@@ -402,7 +489,8 @@ async fn background_load(
 async fn a_thousand_cards_switch_processors_in_waves_and_no_money_or_entry_is_lost() {
     let started = Instant::now();
     let h = TwoProcessors::start().await;
-    h.deliver_all(&h.old_worker).await;
+    let admitted_in = started.elapsed();
+    h.issue_cards_at_old_processor().await;
     assert_eq!(
         h.count("select count(*) from card.cards where processor_id = 'p1' and state = 'ACTIVE'")
             .await,
@@ -791,7 +879,7 @@ async fn a_thousand_cards_switch_processors_in_waves_and_no_money_or_entry_is_lo
     let report = h.db.ledger().verify().await.unwrap();
     assert!(report.is_ok(), "{report}");
     eprintln!(
-        "switch-over of {CARDS} cards: issued at the old processor in {issued_in:?}, planned by \
+        "switch-over of {CARDS} cards: admitted in {admitted_in:?}, issued at the old processor in {issued_in:?}, planned by \
          {planned_in:?}, waves done by {waves_in:?}, all in {:?}; \
          {} authorizations during the waves ({old_approved} approved at the old processor, \
          {new_approved} at the new)",
