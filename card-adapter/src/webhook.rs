@@ -134,13 +134,12 @@ async fn receive<D: Decide + 'static>(
     headers: &HeaderMap,
     body: Bytes,
 ) -> Response {
-    let headers = headers;
     let no_secrets = Vec::new();
     let secrets = state.secrets.get(processor_id).unwrap_or(&no_secrets);
     let received = WebhookHeaders {
-        id: header_text(&headers, signature::HEADER_ID),
-        timestamp: header_text(&headers, signature::HEADER_TIMESTAMP),
-        signature: header_text(&headers, signature::HEADER_SIGNATURE),
+        id: header_text(headers, signature::HEADER_ID),
+        timestamp: header_text(headers, signature::HEADER_TIMESTAMP),
+        signature: header_text(headers, signature::HEADER_SIGNATURE),
     };
     let now_unix = time::OffsetDateTime::now_utc().unix_timestamp();
     if let Err(error) = signature::verify(secrets, received, &body, now_unix) {
