@@ -901,3 +901,149 @@ async fn balances(h: &TwoProcessors) -> HashMap<Uuid, (i64, i64)> {
     }
     balances
 }
+
+/// Signs `body` with `secret` and posts it to `path`.
+async fn post_signed(
+    base: &str,
+    path: &str,
+    secret: &WebhookSecret,
+    webhook_id: &str,
+    body: &str,
+) -> reqwest::Response {
+    let timestamp = OffsetDateTime::now_utc().unix_timestamp();
+    let signature =
+        processor_protocol::signature::sign(secret, webhook_id, timestamp, body.as_bytes());
+    reqwest::Client::new()
+        .post(format!("{base}{path}"))
+        .header("webhook-id", webhook_id)
+        .header("webhook-timestamp", timestamp.to_string())
+        .header("webhook-signature", signature)
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn each_processor_is_verified_with_its_own_secret_and_speaks_only_for_its_own_cards() {
+    use crate::card_booking::CardBooks;
+    use crate::card_webhook::{authorization_request, inbox_count};
+    let db = TestDb::new().await;
+    let card = CardBooks::open(&db, 1_000).await;
+    {
+        let mut client = db.pool.get().await.unwrap();
+        card_adapter::processors::register(&client, NEW_PROCESSOR)
+            .await
+            .unwrap();
+        let tx = client.transaction().await.unwrap();
+        card_adapter::booking::register_card_at(
+            &tx,
+            NEW_PROCESSOR,
+            "card_at_the_new_processor",
+            "ch_new",
+            card.books.person_id,
+            card.books.spendable,
+            "ACTIVE",
+            None,
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let (old_secret, new_secret) = (WebhookSecret::generate(), WebhookSecret::generate());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let state = saldo::state::AppState::new(db.pool.clone())
+        .with_webhook_secrets(vec![old_secret.clone()])
+        .with_processor_webhook_secrets(vec![ProcessorSecrets {
+            processor_id: NEW_PROCESSOR.into(),
+            secrets: vec![new_secret.clone()],
+        }]);
+    tokio::spawn(saldo::app::serve(state, listener));
+    let old_card_request = authorization_request(&card.card_id, "auth_x1", 100);
+
+    // Each route takes its own processor's signature only; an unconfigured id is unknown.
+    for (path, secret) in [
+        ("/webhooks/processor", &new_secret),
+        ("/webhooks/processor/p2", &old_secret),
+        ("/webhooks/processor/p9", &old_secret),
+        ("/webhooks/processor/p1", &old_secret),
+    ] {
+        let response = post_signed(&base, path, secret, "msg_x0", &old_card_request).await;
+        assert_eq!(response.status(), 401, "{path}");
+    }
+    assert_eq!(inbox_count(&db).await, 0);
+
+    // The new processor asking about the old processor's card: declined, nothing held or kept.
+    let crossed = post_signed(
+        &base,
+        "/webhooks/processor/p2",
+        &new_secret,
+        "msg_x1",
+        &old_card_request,
+    )
+    .await;
+    assert_eq!(crossed.status(), 200);
+    let answer: serde_json::Value = crossed.json().await.unwrap();
+    assert_eq!(answer["decision"], "DECLINE", "{answer}");
+    assert_eq!(answer["decline_reason"], "UNKNOWN_CARD", "{answer}");
+    let clearing = serde_json::json!({
+        "type": "transaction.clearing", "timestamp": "2026-11-26T10:15:02Z",
+        "data": {"transaction_id": "txn_x1", "authorization_id": null, "card_id": card.card_id,
+                 "amount": 350, "currency": "EUR",
+                 "merchant": {"id": "m_canteen", "name": "CANTEEN", "mcc": "5411", "city": "HAMEENLINNA", "country": "FI"},
+                 "cleared_at": "2026-11-26T12:00:00Z", "final": true}
+    })
+    .to_string();
+    let refused = post_signed(
+        &base,
+        "/webhooks/processor/p2",
+        &new_secret,
+        "msg_x2",
+        &clearing,
+    )
+    .await;
+    assert_eq!(refused.status(), 422);
+    let problem: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(problem["code"], "card_of_another_processor");
+    assert_eq!(inbox_count(&db).await, 0);
+    assert_eq!(card.state().await, (1_000, 0, 0));
+
+    // Webhook ids are per processor: the same id from each is two messages, each booked once.
+    let new_card_request = authorization_request("card_at_the_new_processor", "auth_x3", 200);
+    for _ in 0..2 {
+        let old = post_signed(
+            &base,
+            "/webhooks/processor",
+            &old_secret,
+            "msg_same",
+            &old_card_request,
+        )
+        .await;
+        let new = post_signed(
+            &base,
+            "/webhooks/processor/p2",
+            &new_secret,
+            "msg_same",
+            &new_card_request,
+        )
+        .await;
+        assert_eq!((old.status().as_u16(), new.status().as_u16()), (200, 200));
+    }
+    let kept: Vec<String> = db
+        .raw_client()
+        .await
+        .query(
+            "select processor_id from card.inbox where webhook_id = 'msg_same' order by processor_id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(kept, ["p1", "p2"]);
+    // One balance behind both cards: both holds on it.
+    assert_eq!(card.state().await, (1_000, 300, 0));
+}
