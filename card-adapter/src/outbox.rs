@@ -327,9 +327,12 @@ fn key(prefix: &str, id: Uuid) -> String {
 
 /// Requests a card for a person (admission): a pseudonymous cardholder, then a card, then its
 /// activation, each call queued once the previous one answered. The pseudonym is computed when
-/// the call is sent, under the key current then.
+/// the call is sent, under the key current then. The card is issued where new cards go
+/// ([`crate::processors::issuing`]): the default processor, unless a switch-over moved the
+/// program away from it.
 pub async fn request_card(tx: &Transaction<'_>, person_id: Uuid) -> BookingResult<()> {
-    request_card_at(tx, DEFAULT_PROCESSOR, person_id).await
+    let processor_id = crate::processors::issuing(tx).await?;
+    request_card_at(tx, &processor_id, person_id).await
 }
 
 /// [`request_card`] at a given processor (a switch-over's new card): a cardholder of its own

@@ -66,6 +66,25 @@ pub async fn register(client: &impl GenericClient, processor_id: &str) -> Bookin
     Ok(())
 }
 
+/// Where new cards are issued: the default processor while it is `active`, else the processor
+/// registered last that is (once a switch-over started, new admissions get their card at the
+/// new processor); the default when none is.
+pub async fn issuing(client: &impl GenericClient) -> BookingResult<String> {
+    let statement = client
+        .prepare_cached(
+            "select processor_id from card.processors where status = 'active'
+             order by processor_id = $1 desc, created_at desc, processor_id limit 1",
+        )
+        .await?;
+    Ok(client
+        .query_opt(&statement, &[&DEFAULT_PROCESSOR])
+        .await?
+        .map_or_else(
+            || DEFAULT_PROCESSOR.to_owned(),
+            |row| row.get("processor_id"),
+        ))
+}
+
 /// A processor's status; `None` if it is not registered.
 pub async fn status(
     client: &impl GenericClient,

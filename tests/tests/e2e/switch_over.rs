@@ -1047,3 +1047,89 @@ async fn each_processor_is_verified_with_its_own_secret_and_speaks_only_for_its_
     // One balance behind both cards: both holds on it.
     assert_eq!(card.state().await, (1_000, 300, 0));
 }
+
+#[tokio::test]
+async fn the_switch_over_command_plans_without_writing_and_runs_a_wave_once() {
+    use crate::card_booking::CardBooks;
+    let db = TestDb::new().await;
+    let card = CardBooks::open(&db, 1_000).await;
+    card_adapter::processors::register(&db.pool.get().await.unwrap(), NEW_PROCESSOR)
+        .await
+        .unwrap();
+    let saldo = |args: &[&str]| {
+        let mut argv = vec![
+            "saldo".to_owned(),
+            "--database-url".to_owned(),
+            db.url(),
+            "switch-over".to_owned(),
+        ];
+        argv.extend(args.iter().map(|arg| (*arg).to_owned()));
+        let cli = <saldo::cli::Cli as clap::Parser>::parse_from(argv);
+        async move { format!("{:?}", saldo::cli::run(cli).await.unwrap()) }
+    };
+    let success = format!("{:?}", std::process::ExitCode::SUCCESS);
+    let refused = format!("{:?}", std::process::ExitCode::from(2));
+    let counts = || async {
+        let client = db.raw_client().await;
+        let row = client
+            .query_one(
+                "select (select count(*) from card.switch_over_moves),
+                        (select count(*) from card.outbox where processor_id = 'p2'),
+                        (select status from card.processors where processor_id = 'p1')",
+                &[],
+            )
+            .await
+            .unwrap();
+        (
+            row.get::<_, i64>(0),
+            row.get::<_, i64>(1),
+            row.get::<_, String>(2),
+        )
+    };
+
+    assert_eq!(saldo(&["plan", "--to", "p2"]).await, success);
+    assert_eq!(counts().await, (0, 0, "active".to_owned()));
+    assert_eq!(saldo(&["run", "--to", "p2", "--dry-run"]).await, success);
+    assert_eq!(saldo(&["run", "--to", "p9"]).await, refused);
+    assert_eq!(saldo(&["run", "--from", "p2", "--to", "p2"]).await, refused);
+    assert_eq!(counts().await, (0, 0, "active".to_owned()));
+
+    assert_eq!(
+        saldo(&["run", "--to", "p2", "--wave-size", "10"]).await,
+        success
+    );
+    assert_eq!(counts().await, (1, 1, "draining".to_owned()));
+    let key: String = db
+        .raw_client()
+        .await
+        .query_one(
+            "select idempotency_key from card.outbox where processor_id = 'p2'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(key, format!("ch_p2_{}", card.books.person_id.simple()));
+    // Again: the card was moved, nothing more is queued.
+    assert_eq!(saldo(&["run", "--to", "p2"]).await, success);
+    assert_eq!(saldo(&["status", "--to", "p2"]).await, success);
+    assert_eq!(counts().await, (1, 1, "draining".to_owned()));
+
+    // Once the program is moving away, a new admission's card is issued at the new processor.
+    let newcomer = Uuid::now_v7();
+    let mut client = db.pool.get().await.unwrap();
+    let tx = client.transaction().await.unwrap();
+    card_adapter::outbox::request_card(&tx, newcomer)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let processor: String = client
+        .query_one(
+            "select processor_id from card.outbox where person_id = $1",
+            &[&newcomer],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(processor, NEW_PROCESSOR);
+}
