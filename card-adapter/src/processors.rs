@@ -119,6 +119,31 @@ pub async fn set_status(
     Ok(())
 }
 
+/// The processors a message names, in one round trip: the card's, and the card's of an
+/// authorization already recorded under that id (`card.authorizations` is keyed by the
+/// processor's authorization id: one processor must not reuse, or answer for, another's).
+pub async fn of_card_and_authorization(
+    client: &impl GenericClient,
+    card_id: &str,
+    authorization_id: Option<&str>,
+) -> BookingResult<(Option<String>, Option<String>)> {
+    let statement = client
+        .prepare_cached(
+            "select (select processor_id from card.cards where card_id = $1) as card_processor,
+                    (select c.processor_id from card.authorizations a
+                     join card.cards c on c.card_id = a.card_id
+                     where a.authorization_id = $2) as authorization_processor",
+        )
+        .await?;
+    let row = client
+        .query_one(&statement, &[&card_id, &authorization_id])
+        .await?;
+    Ok((
+        row.get("card_processor"),
+        row.get("authorization_processor"),
+    ))
+}
+
 /// The processor a card is at; `None` for a card Saldo does not know.
 pub async fn of_card(client: &impl GenericClient, card_id: &str) -> BookingResult<Option<String>> {
     let statement = client

@@ -303,22 +303,32 @@ fn card_of(event: &WebhookEvent) -> Option<&str> {
     })
 }
 
-/// The answer to a message from `processor_id` about a card Saldo has at another processor: an
-/// authorization request is declined as an unknown card (nothing held, nothing recorded), any
-/// other message refused with `422 card_of_another_processor`. `None`: the card is the
-/// sender's, or unknown (which the usual path answers).
+/// The answer to a message from `processor_id` about a card Saldo has at another processor (or
+/// about an authorization recorded for another processor's card): an authorization request is
+/// declined as an unknown card (nothing held, nothing recorded), any other message refused with
+/// `422 card_of_another_processor`. `None`: the card is the sender's, or unknown (which the
+/// usual path answers).
 async fn refuse_other_processors_card<D>(
     state: &Receiver<D>,
     processor_id: &str,
     event: &WebhookEvent,
 ) -> Option<Response> {
     let card_id = card_of(event)?;
-    let owner = match state.pool.get().await {
-        Ok(client) => crate::processors::of_card(&client, card_id).await,
+    let owners = match state.pool.get().await {
+        Ok(client) => {
+            crate::processors::of_card_and_authorization(&client, card_id, event.authorization_id())
+                .await
+        }
         Err(error) => Err(ledger::LedgerError::from(error).into()),
     };
-    let owner = match owner {
-        Ok(owner) => owner?,
+    let owner = match owners {
+        Ok((card_owner, authorization_owner)) => {
+            // The first that is not the sender's, if any.
+            [card_owner, authorization_owner]
+                .into_iter()
+                .flatten()
+                .find(|owner| owner != processor_id)?
+        }
         Err(error) => {
             tracing::error!(error.code = error.code(), "card's processor not read");
             return Some(problem(
@@ -328,9 +338,6 @@ async fn refuse_other_processors_card<D>(
             ));
         }
     };
-    if owner == processor_id {
-        return None;
-    }
     tracing::warn!(
         security_event = "webhook_card_of_another_processor",
         processor_id,

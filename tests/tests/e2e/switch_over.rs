@@ -1046,6 +1046,22 @@ async fn each_processor_is_verified_with_its_own_secret_and_speaks_only_for_its_
     assert_eq!(kept, ["p1", "p2"]);
     // One balance behind both cards: both holds on it.
     assert_eq!(card.state().await, (1_000, 300, 0));
+
+    // An authorization id the old processor used is not the new one's to answer for.
+    let reused = authorization_request("card_at_the_new_processor", "auth_x1", 50);
+    let answer: serde_json::Value = post_signed(
+        &base,
+        "/webhooks/processor/p2",
+        &new_secret,
+        "msg_reused",
+        &reused,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(answer["decline_reason"], "UNKNOWN_CARD", "{answer}");
+    assert_eq!(card.state().await, (1_000, 300, 0));
 }
 
 #[tokio::test]
