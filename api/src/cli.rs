@@ -245,8 +245,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 card_adapter::processors::register(&pool.get().await?, &other.config.processor_id)
                     .await
                     .map_err(|error| anyhow::anyhow!("SALDO_PROCESSORS: {error}"))?;
-                let mut worker = crate::processor::outbox_worker(pool.clone(), &other.config)?;
-                worker.wake = outbox_wake.clone();
+                // Its own wake: the staff routes' wake stays the default worker's alone (one
+                // permit, taken by one worker), and these calls go out at the next poll.
+                let worker = crate::processor::outbox_worker(pool.clone(), &other.config)?;
                 tokio::spawn(crate::processor::run_outbox(worker));
                 tracing::info!(processor_id = %other.config.processor_id, "processor outbox worker started");
                 processor_secrets.push(card_adapter::webhook::ProcessorSecrets {
