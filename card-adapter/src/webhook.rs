@@ -1,4 +1,6 @@
-//! `POST /webhooks/processor`: the processor's signed messages in.
+//! `POST /webhooks/processor` (the default processor) and `/webhooks/processor/{id}` (another,
+//! during a switch-over): the processors' signed messages in, each verified with its sender's
+//! own secrets.
 //!
 //! Verify the Standard Webhooks signature over the raw bytes first; only then parse. A message
 //! that fails verification leaves nothing behind but a security log line (never its body). An
