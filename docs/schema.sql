@@ -874,6 +874,7 @@ CREATE TABLE card.cards (
     last4 text,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    processor_id text DEFAULT 'p1'::text NOT NULL,
     CONSTRAINT cards_card_id_check CHECK ((card_id ~ '^card_[A-Za-z0-9_-]{1,60}$'::text)),
     CONSTRAINT cards_state_check CHECK ((state = ANY (ARRAY['INACTIVE'::text, 'ACTIVE'::text, 'PAUSED'::text, 'CLOSED'::text])))
 );
@@ -892,7 +893,8 @@ CREATE TABLE card.egress_register (
     field_names text[] NOT NULL,
     body_sha256 text NOT NULL,
     outcome text NOT NULL,
-    status_code integer
+    status_code integer,
+    processor_id text DEFAULT 'p1'::text NOT NULL
 );
 
 --
@@ -920,6 +922,7 @@ CREATE TABLE card.inbox (
     body bytea NOT NULL,
     outcome text NOT NULL,
     detail text,
+    processor_id text DEFAULT 'p1'::text NOT NULL,
     CONSTRAINT inbox_webhook_id_check CHECK (((length(webhook_id) >= 1) AND (length(webhook_id) <= 200)))
 );
 
@@ -950,11 +953,59 @@ CREATE TABLE card.outbox (
     staff_retries integer DEFAULT 0 NOT NULL,
     idempotency_round integer DEFAULT 0 NOT NULL,
     superseded_by uuid,
+    processor_id text DEFAULT 'p1'::text NOT NULL,
     CONSTRAINT outbox_idempotency_key_check CHECK ((idempotency_key ~ '^[A-Za-z0-9_-]{1,64}$'::text)),
     CONSTRAINT outbox_idempotency_round_check CHECK ((idempotency_round >= 0)),
     CONSTRAINT outbox_staff_retries_check CHECK ((staff_retries >= 0)),
     CONSTRAINT outbox_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'delivered'::text, 'dead'::text, 'superseded'::text]))),
     CONSTRAINT outbox_superseded_by_set CHECK (((state = 'superseded'::text) = (superseded_by IS NOT NULL)))
+);
+
+--
+-- Name: processors; Type: TABLE; Schema: card; Owner: -
+--
+
+CREATE TABLE card.processors (
+    processor_id text NOT NULL,
+    status text DEFAULT 'active'::text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    status_changed_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT processors_processor_id_check CHECK ((processor_id ~ '^[a-z][a-z0-9_]{0,15}$'::text)),
+    CONSTRAINT processors_status_check CHECK ((status = ANY (ARRAY['active'::text, 'draining'::text, 'closed'::text])))
+);
+
+--
+-- Name: switch_over_moves; Type: TABLE; Schema: card; Owner: -
+--
+
+CREATE TABLE card.switch_over_moves (
+    move_id uuid NOT NULL,
+    wave_id uuid NOT NULL,
+    old_card_id text NOT NULL,
+    person_id uuid NOT NULL,
+    from_processor text NOT NULL,
+    to_processor text NOT NULL,
+    prison_id uuid,
+    queued_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL
+);
+
+--
+-- Name: switch_over_waves; Type: TABLE; Schema: card; Owner: -
+--
+
+CREATE TABLE card.switch_over_waves (
+    wave_id uuid NOT NULL,
+    from_processor text NOT NULL,
+    to_processor text NOT NULL,
+    prison_id uuid,
+    wave_size integer NOT NULL,
+    selected_cards integer NOT NULL,
+    requested_by text NOT NULL,
+    requested_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    CONSTRAINT switch_over_waves_check CHECK ((from_processor <> to_processor)),
+    CONSTRAINT switch_over_waves_requested_by_check CHECK (((length(requested_by) >= 1) AND (length(requested_by) <= 100))),
+    CONSTRAINT switch_over_waves_selected_cards_check CHECK ((selected_cards >= 0)),
+    CONSTRAINT switch_over_waves_wave_size_check CHECK (((wave_size >= 1) AND (wave_size <= 100000)))
 );
 
 --
@@ -1767,6 +1818,7 @@ CREATE TABLE recon.imports (
     imported_by text NOT NULL,
     imported_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
     prison_id uuid,
+    processor_id text DEFAULT 'p1'::text NOT NULL,
     CONSTRAINT imports_file_sha256_check CHECK ((file_sha256 ~ '^[0-9a-f]{64}$'::text)),
     CONSTRAINT imports_kind_check CHECK ((kind = ANY (ARRAY['settlement'::text, 'bank_statement'::text])))
 );
@@ -1991,7 +2043,7 @@ ALTER TABLE ONLY card.egress_register
 --
 
 ALTER TABLE ONLY card.inbox
-    ADD CONSTRAINT inbox_pkey PRIMARY KEY (webhook_id);
+    ADD CONSTRAINT inbox_pkey PRIMARY KEY (processor_id, webhook_id);
 
 --
 -- Name: outbox outbox_idempotency_key_key; Type: CONSTRAINT; Schema: card; Owner: -
@@ -2006,6 +2058,34 @@ ALTER TABLE ONLY card.outbox
 
 ALTER TABLE ONLY card.outbox
     ADD CONSTRAINT outbox_pkey PRIMARY KEY (id);
+
+--
+-- Name: processors processors_pkey; Type: CONSTRAINT; Schema: card; Owner: -
+--
+
+ALTER TABLE ONLY card.processors
+    ADD CONSTRAINT processors_pkey PRIMARY KEY (processor_id);
+
+--
+-- Name: switch_over_moves switch_over_moves_old_card_id_key; Type: CONSTRAINT; Schema: card; Owner: -
+--
+
+ALTER TABLE ONLY card.switch_over_moves
+    ADD CONSTRAINT switch_over_moves_old_card_id_key UNIQUE (old_card_id);
+
+--
+-- Name: switch_over_moves switch_over_moves_pkey; Type: CONSTRAINT; Schema: card; Owner: -
+--
+
+ALTER TABLE ONLY card.switch_over_moves
+    ADD CONSTRAINT switch_over_moves_pkey PRIMARY KEY (move_id);
+
+--
+-- Name: switch_over_waves switch_over_waves_pkey; Type: CONSTRAINT; Schema: card; Owner: -
+--
+
+ALTER TABLE ONLY card.switch_over_waves
+    ADD CONSTRAINT switch_over_waves_pkey PRIMARY KEY (wave_id);
 
 --
 -- Name: allocation_rule_sets allocation_rule_sets_pkey; Type: CONSTRAINT; Schema: controls; Owner: -
@@ -2431,6 +2511,12 @@ CREATE INDEX authorizations_hold ON card.authorizations USING btree (hold_id) WH
 CREATE INDEX cards_person ON card.cards USING btree (person_id);
 
 --
+-- Name: cards_processor; Type: INDEX; Schema: card; Owner: -
+--
+
+CREATE INDEX cards_processor ON card.cards USING btree (processor_id, card_id) WHERE (state <> 'CLOSED'::text);
+
+--
 -- Name: egress_register_person; Type: INDEX; Schema: card; Owner: -
 --
 
@@ -2455,10 +2541,28 @@ CREATE INDEX outbox_card_state_calls ON card.outbox USING btree (path, scheduled
 CREATE INDEX outbox_due ON card.outbox USING btree (next_attempt_at) WHERE (state = 'pending'::text);
 
 --
+-- Name: outbox_due_per_processor; Type: INDEX; Schema: card; Owner: -
+--
+
+CREATE INDEX outbox_due_per_processor ON card.outbox USING btree (processor_id, next_attempt_at) WHERE (state = 'pending'::text);
+
+--
 -- Name: outbox_pending_order; Type: INDEX; Schema: card; Owner: -
 --
 
 CREATE INDEX outbox_pending_order ON card.outbox USING btree (ordering_key, scheduled_at, id) WHERE (state = 'pending'::text);
+
+--
+-- Name: switch_over_moves_person; Type: INDEX; Schema: card; Owner: -
+--
+
+CREATE INDEX switch_over_moves_person ON card.switch_over_moves USING btree (person_id, to_processor);
+
+--
+-- Name: switch_over_moves_wave; Type: INDEX; Schema: card; Owner: -
+--
+
+CREATE INDEX switch_over_moves_wave ON card.switch_over_moves USING btree (wave_id);
 
 --
 -- Name: approved_senders_lookup; Type: INDEX; Schema: controls; Owner: -
@@ -2635,10 +2739,10 @@ CREATE INDEX breaks_date ON recon.breaks USING btree (business_date, class);
 CREATE INDEX breaks_state ON recon.breaks USING btree (state, business_date);
 
 --
--- Name: imports_one_settlement_per_day; Type: INDEX; Schema: recon; Owner: -
+-- Name: imports_one_settlement_per_processor_day; Type: INDEX; Schema: recon; Owner: -
 --
 
-CREATE UNIQUE INDEX imports_one_settlement_per_day ON recon.imports USING btree (business_date) WHERE (kind = 'settlement'::text);
+CREATE UNIQUE INDEX imports_one_settlement_per_processor_day ON recon.imports USING btree (processor_id, business_date) WHERE (kind = 'settlement'::text);
 
 --
 -- Name: settlement_rows_date; Type: INDEX; Schema: recon; Owner: -
@@ -2831,6 +2935,18 @@ CREATE TRIGGER egress_register_append_only BEFORE DELETE OR UPDATE ON card.egres
 --
 
 CREATE TRIGGER inbox_append_only BEFORE DELETE OR UPDATE ON card.inbox FOR EACH ROW EXECUTE FUNCTION public.refuse_change();
+
+--
+-- Name: switch_over_moves switch_over_moves_append_only; Type: TRIGGER; Schema: card; Owner: -
+--
+
+CREATE TRIGGER switch_over_moves_append_only BEFORE DELETE OR UPDATE ON card.switch_over_moves FOR EACH ROW EXECUTE FUNCTION public.refuse_change();
+
+--
+-- Name: switch_over_waves switch_over_waves_append_only; Type: TRIGGER; Schema: card; Owner: -
+--
+
+CREATE TRIGGER switch_over_waves_append_only BEFORE DELETE OR UPDATE ON card.switch_over_waves FOR EACH ROW EXECUTE FUNCTION public.refuse_change();
 
 --
 -- Name: allocation_rule_sets allocation_rule_sets_append_only; Type: TRIGGER; Schema: controls; Owner: -
@@ -3292,11 +3408,67 @@ ALTER TABLE ONLY card.cards
     ADD CONSTRAINT cards_account_id_fkey FOREIGN KEY (account_id) REFERENCES public.ledger_accounts(id);
 
 --
+-- Name: cards cards_processor_id_fkey; Type: FK CONSTRAINT; Schema: card; Owner: -
+--
+
+ALTER TABLE ONLY card.cards
+    ADD CONSTRAINT cards_processor_id_fkey FOREIGN KEY (processor_id) REFERENCES card.processors(processor_id);
+
+--
+-- Name: outbox outbox_processor_id_fkey; Type: FK CONSTRAINT; Schema: card; Owner: -
+--
+
+ALTER TABLE ONLY card.outbox
+    ADD CONSTRAINT outbox_processor_id_fkey FOREIGN KEY (processor_id) REFERENCES card.processors(processor_id);
+
+--
 -- Name: outbox outbox_superseded_by_fkey; Type: FK CONSTRAINT; Schema: card; Owner: -
 --
 
 ALTER TABLE ONLY card.outbox
     ADD CONSTRAINT outbox_superseded_by_fkey FOREIGN KEY (superseded_by) REFERENCES card.outbox(id);
+
+--
+-- Name: switch_over_moves switch_over_moves_from_processor_fkey; Type: FK CONSTRAINT; Schema: card; Owner: -
+--
+
+ALTER TABLE ONLY card.switch_over_moves
+    ADD CONSTRAINT switch_over_moves_from_processor_fkey FOREIGN KEY (from_processor) REFERENCES card.processors(processor_id);
+
+--
+-- Name: switch_over_moves switch_over_moves_old_card_id_fkey; Type: FK CONSTRAINT; Schema: card; Owner: -
+--
+
+ALTER TABLE ONLY card.switch_over_moves
+    ADD CONSTRAINT switch_over_moves_old_card_id_fkey FOREIGN KEY (old_card_id) REFERENCES card.cards(card_id);
+
+--
+-- Name: switch_over_moves switch_over_moves_to_processor_fkey; Type: FK CONSTRAINT; Schema: card; Owner: -
+--
+
+ALTER TABLE ONLY card.switch_over_moves
+    ADD CONSTRAINT switch_over_moves_to_processor_fkey FOREIGN KEY (to_processor) REFERENCES card.processors(processor_id);
+
+--
+-- Name: switch_over_moves switch_over_moves_wave_id_fkey; Type: FK CONSTRAINT; Schema: card; Owner: -
+--
+
+ALTER TABLE ONLY card.switch_over_moves
+    ADD CONSTRAINT switch_over_moves_wave_id_fkey FOREIGN KEY (wave_id) REFERENCES card.switch_over_waves(wave_id);
+
+--
+-- Name: switch_over_waves switch_over_waves_from_processor_fkey; Type: FK CONSTRAINT; Schema: card; Owner: -
+--
+
+ALTER TABLE ONLY card.switch_over_waves
+    ADD CONSTRAINT switch_over_waves_from_processor_fkey FOREIGN KEY (from_processor) REFERENCES card.processors(processor_id);
+
+--
+-- Name: switch_over_waves switch_over_waves_to_processor_fkey; Type: FK CONSTRAINT; Schema: card; Owner: -
+--
+
+ALTER TABLE ONLY card.switch_over_waves
+    ADD CONSTRAINT switch_over_waves_to_processor_fkey FOREIGN KEY (to_processor) REFERENCES card.processors(processor_id);
 
 --
 -- Name: deposit_decisions deposit_decisions_deposit_id_fkey; Type: FK CONSTRAINT; Schema: controls; Owner: -

@@ -29,6 +29,7 @@ fn webhook_router(state: &AppState) -> Router {
     card_adapter::webhook::router(card_adapter::webhook::WebhookState {
         pool: state.pool.clone(),
         secrets: state.webhook_secrets.as_ref().clone(),
+        processors: state.processor_webhook_secrets.as_ref().clone(),
         decide: card_adapter::controls::SpendingControls,
     })
 }

@@ -90,6 +90,12 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::reconcile_cli::ReconcileCommand,
     },
+    /// Move the card program to another processor in waves: `plan` (a dry run), `run`,
+    /// `status` (docs/switch-over.md).
+    SwitchOver {
+        #[command(subcommand)]
+        command: crate::switch_over_cli::SwitchOverCommand,
+    },
     /// The certified entitlement statement: make one (`--at`), or `verify`, `proof`,
     /// `public-key` offline (docs/switch-over.md).
     Entitlements(crate::entitlements_cli::EntitlementsArgs),
@@ -143,6 +149,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Staff { command } => crate::staff_cli::run_staff(&database.config, command).await,
         Command::Reconcile { command } => {
             crate::reconcile_cli::run(command, &database.config).await
+        }
+        Command::SwitchOver { command } => {
+            crate::switch_over_cli::run(command, &database.config).await
         }
         Command::Privacy(command) => {
             crate::privacy::command::run(
@@ -230,6 +239,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::privacy::before_serving(&pool, &cli.settings, cli.data_dir.clone()).await?;
             let listener = tokio::net::TcpListener::bind(&listen).await?;
             let outbox_wake = card_adapter::outbox::OutboxWake::default();
+            let other_processors = processor.other_processors()?;
+            let mut processor_secrets = Vec::new();
+            for other in &other_processors {
+                card_adapter::processors::register(&pool.get().await?, &other.config.processor_id)
+                    .await
+                    .map_err(|error| anyhow::anyhow!("SALDO_PROCESSORS: {error}"))?;
+                // Its own wake: the staff routes' wake stays the default worker's alone (one
+                // permit, taken by one worker), and these calls go out at the next poll.
+                let worker = crate::processor::outbox_worker(pool.clone(), &other.config)?;
+                tokio::spawn(crate::processor::run_outbox(worker));
+                tracing::info!(processor_id = %other.config.processor_id, "processor outbox worker started");
+                processor_secrets.push(card_adapter::webhook::ProcessorSecrets {
+                    processor_id: other.config.processor_id.clone(),
+                    secrets: other.webhook_secrets.clone(),
+                });
+            }
             match processor.config()? {
                 Some(config) => {
                     let mut worker = crate::processor::outbox_worker(pool.clone(), &config)?;
@@ -245,6 +270,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             let state = crate::state::AppState::new(pool)
                 .with_webhook_secrets(secrets)
+                .with_processor_webhook_secrets(processor_secrets)
                 .with_trusted_proxies(trusted_proxies)
                 .with_password_hashing(hashing_limits)
                 .with_outbox_wake(outbox_wake)
@@ -290,12 +316,45 @@ pub struct ProcessorArgs {
         default_value = ""
     )]
     pub pseudonym_keys: String,
-    /// Which of the pseudonym keys is current.
+    /// Which of the pseudonym keys is current (the default processor's).
     #[arg(long, env = "SALDO_PSEUDONYM_KEY_VERSION", default_value_t = 1)]
     pub pseudonym_key_version: u32,
+    /// Processors beside the default one, for a switch-over: one per line or `;`-separated,
+    /// `<id> url=… api_key=… webhook_secrets=whsec_…,whsec_… pseudonym_key_version=<n>`
+    /// (docs/switch-over.md).
+    #[arg(
+        long,
+        env = "SALDO_PROCESSORS",
+        hide_env_values = true,
+        default_value = ""
+    )]
+    pub processors: String,
+    /// A file with the same (when --processors is not given).
+    #[arg(long, env = "SALDO_PROCESSORS_FILE")]
+    pub processors_file: Option<String>,
 }
 
 impl ProcessorArgs {
+    /// The processors beside the default one (`SALDO_PROCESSORS`, else the file
+    /// `SALDO_PROCESSORS_FILE`).
+    pub fn other_processors(&self) -> anyhow::Result<Vec<crate::processor::OtherProcessor>> {
+        let spec = match (&self.processors, &self.processors_file) {
+            (spec, _) if !spec.trim().is_empty() => spec.clone(),
+            (_, Some(path)) => std::fs::read_to_string(path)
+                .map_err(|error| anyhow::anyhow!("SALDO_PROCESSORS_FILE {path}: {error}"))?,
+            _ => return Ok(Vec::new()),
+        };
+        crate::processor::parse_other_processors(
+            &spec,
+            &crate::processor::ProcessorDefaults {
+                program: &self.card_program,
+                program_card_name: &self.card_name,
+                pseudonym_keys: &self.pseudonym_keys,
+                pseudonym_key_version: self.pseudonym_key_version,
+            },
+        )
+    }
+
     pub fn config(&self) -> anyhow::Result<Option<crate::processor::ProcessorConfig>> {
         let Some(base_url) = self.processor_url.clone() else {
             return Ok(None);
@@ -306,6 +365,7 @@ impl ProcessorArgs {
         )
         .map_err(|error| anyhow::anyhow!("SALDO_PSEUDONYM_KEYS: {error}"))?;
         Ok(Some(crate::processor::ProcessorConfig {
+            processor_id: card_adapter::processors::DEFAULT_PROCESSOR.to_owned(),
             base_url,
             api_key: self.processor_api_key.clone(),
             program: self.card_program.clone(),

@@ -70,6 +70,7 @@ pub async fn run(
                 .map_err(|_| anyhow::anyhow!("random key"))?,
         ));
     let processor = crate::processor::ProcessorConfig {
+        processor_id: card_adapter::processors::DEFAULT_PROCESSOR.into(),
         base_url: sim.base_url(),
         api_key: DEMO_API_KEY.into(),
         program: "prison-demo".into(),

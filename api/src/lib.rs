@@ -27,4 +27,5 @@ pub mod services;
 pub mod settings;
 pub mod staff_cli;
 pub mod state;
+pub mod switch_over_cli;
 pub mod telemetry;

@@ -82,6 +82,21 @@ mod elsewhere {
                   (status = 503, description = "Not recorded: the processor retries an event; for authorization.request (`decision_not_recorded`: not even a decline could be recorded in time) the processor declines and sends its TIMEOUT advice", body = crate::problem::Problem, content_type = "application/problem+json")))]
     fn webhook() {}
 
+    #[utoipa::path(post, path = "/webhooks/processor/{processor_id}", tag = "processor",
+        description = "The same webhooks from a processor beside the default one (`SALDO_PROCESSORS`, \
+            during a switch-over: docs/switch-over.md), verified with that processor's own secrets; \
+            an unconfigured id is refused like a bad signature. A message about a card of another \
+            processor is refused (`422 card_of_another_processor`; an `authorization.request` is \
+            answered DECLINE / UNKNOWN_CARD) and nothing is recorded or held.",
+        params(("processor_id" = String, Path), ("webhook-id" = String, Header),
+               ("webhook-timestamp" = String, Header), ("webhook-signature" = String, Header)),
+        request_body = ProcessorWebhook,
+        responses((status = 200, description = "A decision (authorization.request) or {\"status\": \"recorded\"}", body = AuthorizationAnswer),
+                  (status = 401, description = "Bad or stale signature, or a processor that is not configured", body = crate::problem::Problem, content_type = "application/problem+json"),
+                  (status = 422, description = "card_of_another_processor", body = crate::problem::Problem, content_type = "application/problem+json"),
+                  (status = 503, description = "Not recorded: the processor retries", body = crate::problem::Problem, content_type = "application/problem+json")))]
+    fn processor_webhook() {}
+
     // The kiosk: server-rendered pages for prisoners (a registered kiosk device is required).
     #[utoipa::path(get, path = "/kiosk", tag = "kiosk",
         params(("lang" = Option<String>, Query)),
@@ -140,6 +155,7 @@ mod elsewhere {
         elsewhere::metrics,
         elsewhere::openapi,
         elsewhere::webhook,
+        elsewhere::processor_webhook,
         elsewhere::kiosk_page,
         elsewhere::kiosk_sign_in,
         elsewhere::kiosk_home,

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use card_adapter::client::{ClientConfig, ProcessorClient};
 use card_adapter::egress::{EgressRecord, PgEgressRegister};
 use card_adapter::outbox::{OutboxWorker, PersonalData};
+use card_adapter::processors::DEFAULT_PROCESSOR;
 use card_adapter::pseudonym::PseudonymKeys;
 use deadpool_postgres::Pool;
 use uuid::Uuid;
@@ -22,6 +23,8 @@ const OUTBOX_POLL_MS: u64 = 500;
 
 #[derive(Debug, Clone)]
 pub struct ProcessorConfig {
+    /// `p1` for the default processor (`SALDO_PROCESSOR_URL`); others from `SALDO_PROCESSORS`.
+    pub processor_id: String,
     pub base_url: String,
     pub api_key: String,
     pub program: String,
@@ -145,16 +148,31 @@ impl PersonalData for IdentityPersonalData {
     }
 }
 
-/// Saldo's processor client: every request it sends, reads included, is written to the egress
-/// register in `pool`'s database.
+/// Saldo's client of the default processor: every request it sends, reads included, is written
+/// to the egress register in `pool`'s database.
 pub fn processor_client(pool: Pool, config: ClientConfig) -> anyhow::Result<ProcessorClient> {
-    ProcessorClient::new(config, Arc::new(PgEgressRegister { pool }))
+    processor_client_for(pool, DEFAULT_PROCESSOR, config)
+}
+
+/// [`processor_client`] for any processor: its register rows name it.
+pub fn processor_client_for(
+    pool: Pool,
+    processor_id: &str,
+    config: ClientConfig,
+) -> anyhow::Result<ProcessorClient> {
+    let register = PgEgressRegister {
+        pool,
+        processor_id: processor_id.to_owned(),
+    };
+    ProcessorClient::new(config, Arc::new(register))
         .map_err(|error| anyhow::anyhow!("processor client: {error}"))
 }
 
+/// The worker that delivers `config`'s processor's calls (and only those).
 pub fn outbox_worker(pool: Pool, config: &ProcessorConfig) -> anyhow::Result<OutboxWorker> {
-    let client = processor_client(
+    let client = processor_client_for(
         pool.clone(),
+        &config.processor_id,
         ClientConfig::new(
             config.base_url.clone(),
             config.api_key.clone(),
@@ -162,6 +180,7 @@ pub fn outbox_worker(pool: Pool, config: &ProcessorConfig) -> anyhow::Result<Out
         ),
     )?;
     Ok(OutboxWorker {
+        processor_id: config.processor_id.clone(),
         personal_data: Arc::new(IdentityPersonalData { pool: pool.clone() }),
         pool,
         client,
@@ -176,4 +195,184 @@ pub fn outbox_worker(pool: Pool, config: &ProcessorConfig) -> anyhow::Result<Out
 /// (`OutboxWorker::run`).
 pub async fn run_outbox(worker: OutboxWorker) {
     Arc::new(worker).run(OUTBOX_POLL_MS).await;
+}
+
+/// A processor beside the default one (`SALDO_PROCESSORS`): where it is, how Saldo appears to
+/// it, and the secrets its webhooks are signed with.
+#[derive(Debug, Clone)]
+pub struct OtherProcessor {
+    pub config: ProcessorConfig,
+    pub webhook_secrets: Vec<processor_protocol::signature::WebhookSecret>,
+}
+
+/// What the default processor's settings say, for the others to inherit where they say nothing.
+pub struct ProcessorDefaults<'a> {
+    pub program: &'a str,
+    pub program_card_name: &'a str,
+    pub pseudonym_keys: &'a str,
+    pub pseudonym_key_version: u32,
+}
+
+/// Parses `SALDO_PROCESSORS`: one processor per line (or `;`-separated), an id then
+/// `key=value` words: `url=` (required), `api_key=`, `webhook_secrets=whsec_a,whsec_b`,
+/// `pseudonym_key_version=` (required: a version of `SALDO_PSEUDONYM_KEYS` no other processor
+/// uses, so the processors' pseudonyms of one person cannot be linked), `program=`,
+/// `card_name=` (underscores read as spaces). E.g.
+/// `p2 url=https://api.new.example api_key=sk_live webhook_secrets=whsec_x pseudonym_key_version=2`.
+pub fn parse_other_processors(
+    spec: &str,
+    defaults: &ProcessorDefaults<'_>,
+) -> anyhow::Result<Vec<OtherProcessor>> {
+    let mut processors: Vec<OtherProcessor> = Vec::new();
+    let mut versions = vec![defaults.pseudonym_key_version];
+    for line in spec
+        .split(['\n', ';'])
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+    {
+        let mut words = line.split_whitespace();
+        let processor_id = words.next().unwrap_or_default().to_owned();
+        if !card_adapter::processors::is_valid_id(&processor_id)
+            || processor_id == DEFAULT_PROCESSOR
+        {
+            anyhow::bail!(
+                "SALDO_PROCESSORS: {processor_id:?} is not a processor id (1 to 16 of a-z, 0-9, _; not {DEFAULT_PROCESSOR}, the default)"
+            );
+        }
+        if processors
+            .iter()
+            .any(|p| p.config.processor_id == processor_id)
+        {
+            anyhow::bail!("SALDO_PROCESSORS: {processor_id} is configured twice");
+        }
+        let mut settings = std::collections::BTreeMap::new();
+        for word in words {
+            let (key, value) = word.split_once('=').ok_or_else(|| {
+                anyhow::anyhow!("SALDO_PROCESSORS: {processor_id}: expected key=value")
+            })?;
+            settings.insert(key, value);
+        }
+        let known = [
+            "url",
+            "api_key",
+            "webhook_secrets",
+            "pseudonym_key_version",
+            "program",
+            "card_name",
+        ];
+        if let Some(unknown) = settings.keys().find(|key| !known.contains(key)) {
+            anyhow::bail!("SALDO_PROCESSORS: {processor_id}: unknown setting {unknown}");
+        }
+        let base_url = settings
+            .get("url")
+            .ok_or_else(|| anyhow::anyhow!("SALDO_PROCESSORS: {processor_id}: url= is required"))?
+            .to_string();
+        let version: u32 = settings
+            .get("pseudonym_key_version")
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "SALDO_PROCESSORS: {processor_id}: pseudonym_key_version= (a number) is required"
+                )
+            })?;
+        if versions.contains(&version) {
+            anyhow::bail!(
+                "SALDO_PROCESSORS: {processor_id}: pseudonym key version {version} is another processor's; each processor needs its own"
+            );
+        }
+        versions.push(version);
+        let pseudonyms = PseudonymKeys::parse(defaults.pseudonym_keys, version)
+            .map_err(|error| anyhow::anyhow!("SALDO_PROCESSORS: {processor_id}: {error}"))?;
+        let webhook_secrets = settings
+            .get("webhook_secrets")
+            .map(|secrets| {
+                secrets
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(processor_protocol::signature::WebhookSecret::parse)
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()
+            .map_err(|error| anyhow::anyhow!("SALDO_PROCESSORS: {processor_id}: {error}"))?
+            .unwrap_or_default();
+        processors.push(OtherProcessor {
+            config: ProcessorConfig {
+                processor_id,
+                base_url,
+                api_key: settings
+                    .get("api_key")
+                    .copied()
+                    .unwrap_or_default()
+                    .to_owned(),
+                program: settings
+                    .get("program")
+                    .copied()
+                    .unwrap_or(defaults.program)
+                    .to_owned(),
+                program_card_name: settings
+                    .get("card_name")
+                    .map(|name| name.replace('_', " "))
+                    .unwrap_or_else(|| defaults.program_card_name.to_owned()),
+                pseudonyms,
+            },
+            webhook_secrets,
+        });
+    }
+    Ok(processors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine as _;
+
+    fn keys() -> String {
+        let b64 = |byte: u8| base64::engine::general_purpose::STANDARD.encode([byte; 32]);
+        format!("1:{},2:{}", b64(1), b64(2))
+    }
+
+    fn defaults(keys: &str) -> ProcessorDefaults<'_> {
+        ProcessorDefaults {
+            program: "prison-fi",
+            program_card_name: "PRISON SERVICE CARD",
+            pseudonym_keys: keys,
+            pseudonym_key_version: 1,
+        }
+    }
+
+    #[test]
+    fn a_second_processor_is_read_with_its_own_key_version_and_secrets() {
+        let keys = keys();
+        let secret = processor_protocol::signature::WebhookSecret::generate();
+        let spec = format!(
+            "# the new processor\np2 url=http://127.0.0.1:9 api_key=sk_2 webhook_secrets={} pseudonym_key_version=2",
+            secret.to_whsec()
+        );
+        let parsed = parse_other_processors(&spec, &defaults(&keys)).unwrap();
+        assert_eq!(parsed.len(), 1);
+        let p2 = &parsed[0];
+        assert_eq!(p2.config.processor_id, "p2");
+        assert_eq!(p2.config.pseudonyms.current_version(), 2);
+        assert_eq!(p2.config.program, "prison-fi");
+        assert_eq!(p2.webhook_secrets.len(), 1);
+    }
+
+    #[test]
+    fn processors_sharing_a_pseudonym_key_version_or_an_id_are_refused() {
+        let keys = keys();
+        for bad in [
+            "p2 url=http://x pseudonym_key_version=1",
+            "p2 url=http://x",
+            "p2 pseudonym_key_version=2",
+            "p1 url=http://x pseudonym_key_version=2",
+            "P2 url=http://x pseudonym_key_version=2",
+            "p2 url=http://x pseudonym_key_version=2 colour=red",
+            "p2 url=http://x pseudonym_key_version=3",
+        ] {
+            assert!(
+                parse_other_processors(bad, &defaults(&keys)).is_err(),
+                "{bad}"
+            );
+        }
+    }
 }

@@ -29,6 +29,10 @@ pub enum ReconcileCommand {
         /// The settlement date the file must be for.
         #[arg(long, value_parser = parse_date)]
         date: Date,
+        /// The processor whose file it is (`p1`, the default; during a switch-over the old and
+        /// the new processor each send theirs).
+        #[arg(long, default_value = card_adapter::processors::DEFAULT_PROCESSOR)]
+        processor: String,
         /// Days a ledger clearing may wait for its settlement before it is a break.
         #[arg(long, default_value_t = recon::DEFAULT_GRACE_DAYS)]
         grace_days: i64,
@@ -215,10 +219,12 @@ pub async fn run(
         ReconcileCommand::Settlement {
             file,
             date,
+            processor,
             grace_days,
             by,
         } => {
             let options = ImportOptions {
+                processor_id: processor,
                 file_name: file.file_name().map(|n| n.to_string_lossy().into_owned()),
                 imported_by: by,
                 expected_date: Some(date),
@@ -243,6 +249,7 @@ pub async fn run(
                 expected_date: None,
                 grace_days,
                 progress: Some(progress_printer("bank statement".into())),
+                processor_id: card_adapter::processors::DEFAULT_PROCESSOR.to_owned(),
             };
             import_file(&pool, file, options, FileKind::BankStatement { prison_id }).await
         }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use card_adapter::outbox::OutboxWake;
+use card_adapter::webhook::ProcessorSecrets;
 use deadpool_postgres::Pool;
 use processor_protocol::signature::WebhookSecret;
 
@@ -19,6 +20,9 @@ pub struct AppState {
     /// The processor's webhook signing secrets (two during a rotation). None: every webhook is
     /// refused.
     pub webhook_secrets: Arc<Vec<WebhookSecret>>,
+    /// Every other processor's webhook secrets, each verified at its own route
+    /// (`/webhooks/processor/{processor_id}`; none: only the default processor's).
+    pub processor_webhook_secrets: Arc<Vec<ProcessorSecrets>>,
     /// The gate every argon2 hash and verification (sign-ins, PINs) goes through.
     pub password_hashing: PasswordHashing,
     /// Reverse proxies whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed.
@@ -38,6 +42,7 @@ impl AppState {
             ledger: ledger::Ledger::new(pool.clone()),
             pool,
             webhook_secrets: Arc::new(Vec::new()),
+            processor_webhook_secrets: Arc::new(Vec::new()),
             password_hashing: PasswordHashing::default(),
             trusted_proxies: Arc::new(TrustedProxies::none()),
             outbox_wake: OutboxWake::default(),
@@ -77,6 +82,12 @@ impl AppState {
 
     pub fn with_webhook_secrets(mut self, secrets: Vec<WebhookSecret>) -> AppState {
         self.webhook_secrets = Arc::new(secrets);
+        self
+    }
+
+    /// The webhook secrets of the processors beside the default one.
+    pub fn with_processor_webhook_secrets(mut self, processors: Vec<ProcessorSecrets>) -> AppState {
+        self.processor_webhook_secrets = Arc::new(processors);
         self
     }
 }

@@ -861,7 +861,7 @@ pub async fn record_card_state(
     Ok(())
 }
 
-/// Registers a card the processor issued for a person's spendable account.
+/// Registers a card the default processor issued for a person's spendable account.
 pub async fn register_card(
     tx: &Transaction<'_>,
     card_id: &str,
@@ -871,10 +871,36 @@ pub async fn register_card(
     state: &str,
     last4: Option<&str>,
 ) -> BookingResult<()> {
+    register_card_at(
+        tx,
+        crate::processors::DEFAULT_PROCESSOR,
+        card_id,
+        cardholder_id,
+        person_id,
+        account_id,
+        state,
+        last4,
+    )
+    .await
+}
+
+/// Registers a card `processor_id` issued for a person's spendable account.
+#[allow(clippy::too_many_arguments)]
+pub async fn register_card_at(
+    tx: &Transaction<'_>,
+    processor_id: &str,
+    card_id: &str,
+    cardholder_id: &str,
+    person_id: Uuid,
+    account_id: Uuid,
+    state: &str,
+    last4: Option<&str>,
+) -> BookingResult<()> {
     let insert = tx
         .prepare_cached(
-            "insert into card.cards (card_id, cardholder_id, person_id, account_id, state, last4)
-             values ($1, $2, $3, $4, $5, $6) on conflict (card_id) do nothing",
+            "insert into card.cards
+                 (card_id, cardholder_id, person_id, account_id, state, last4, processor_id)
+             values ($1, $2, $3, $4, $5, $6, $7) on conflict (card_id) do nothing",
         )
         .await?;
     tx.execute(
@@ -886,6 +912,7 @@ pub async fn register_card(
             &account_id,
             &state,
             &last4,
+            &processor_id,
         ],
     )
     .await?;

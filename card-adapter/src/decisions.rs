@@ -95,6 +95,7 @@ const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
 /// An authorization request waiting for its decision.
 struct Request {
+    processor_id: String,
     webhook_id: String,
     webhook_timestamp: i64,
     event_type: String,
@@ -107,6 +108,7 @@ struct Request {
 impl Request {
     fn message(&self) -> InboxMessage<'_> {
         InboxMessage {
+            processor_id: &self.processor_id,
             webhook_id: &self.webhook_id,
             webhook_timestamp: self.webhook_timestamp,
             event_type: &self.event_type,
@@ -185,6 +187,7 @@ impl<D: Decide + 'static> DecisionQueue<D> {
         let (reply, mut answer) = oneshot::channel();
         let pending = Pending {
             request: Request {
+                processor_id: message.processor_id.to_owned(),
                 webhook_id: message.webhook_id.to_owned(),
                 webhook_timestamp: message.webhook_timestamp,
                 event_type: message.event_type.to_owned(),
@@ -1121,9 +1124,11 @@ async fn record_inbox_many(
     }
     let insert = tx
         .prepare_cached(
-            "insert into card.inbox (webhook_id, event_type, webhook_timestamp, body, outcome)
-             select * from unnest($1::text[], $2::text[], $3::int8[], $4::bytea[], $5::text[])
-             on conflict (webhook_id) do nothing",
+            "insert into card.inbox
+                 (webhook_id, event_type, webhook_timestamp, body, outcome, processor_id)
+             select * from unnest($1::text[], $2::text[], $3::int8[], $4::bytea[], $5::text[],
+                                  $6::text[])
+             on conflict (processor_id, webhook_id) do nothing",
         )
         .await?;
     tx.execute(
@@ -1145,6 +1150,10 @@ async fn record_inbox_many(
             &messages
                 .iter()
                 .map(|(_, applied)| applied.as_str())
+                .collect::<Vec<_>>(),
+            &messages
+                .iter()
+                .map(|(m, _)| m.processor_id)
                 .collect::<Vec<_>>(),
         ],
     )

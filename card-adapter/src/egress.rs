@@ -377,6 +377,8 @@ pub trait EgressRegister: Send + Sync + std::fmt::Debug {
 #[derive(Clone)]
 pub struct PgEgressRegister {
     pub pool: deadpool_postgres::Pool,
+    /// The processor the client sends to, on every row.
+    pub processor_id: String,
 }
 
 impl std::fmt::Debug for PgEgressRegister {
@@ -399,8 +401,8 @@ impl EgressRegister for PgEgressRegister {
                 .execute(
                     "insert into card.egress_register
                         (method, path, pseudonym, person_id, field_names, body_sha256, outcome,
-                         status_code)
-                     values ($1, $2, $3, $4, $5, $6, 'sent', $7)",
+                         status_code, processor_id)
+                     values ($1, $2, $3, $4, $5, $6, 'sent', $7, $8)",
                     &[
                         &request.method,
                         &request.path,
@@ -409,6 +411,7 @@ impl EgressRegister for PgEgressRegister {
                         &request.fields,
                         &request.body_sha256,
                         &status,
+                        &self.processor_id,
                     ],
                 )
                 .await?;
@@ -428,9 +431,10 @@ impl EgressRegister for PgEgressRegister {
             client
                 .execute(
                     "insert into card.egress_register
-                        (method, path, pseudonym, person_id, field_names, body_sha256, outcome)
-                     values ($1, $2, null, $3, '{}', $4, 'refused')",
-                    &[&method, &path, &person_id, &body_sha256],
+                        (method, path, pseudonym, person_id, field_names, body_sha256, outcome,
+                         processor_id)
+                     values ($1, $2, null, $3, '{}', $4, 'refused', $5)",
+                    &[&method, &path, &person_id, &body_sha256, &self.processor_id],
                 )
                 .await?;
             Ok(())

@@ -70,9 +70,11 @@ pub async fn request_prison_sync(
     let queued = tx
         .execute(
             "insert into card.outbox
-                 (id, idempotency_key, operation, method, path, body, person_id, next_attempt_at)
+                 (id, idempotency_key, operation, method, path, body, person_id, next_attempt_at,
+                  processor_id)
              select gen_random_uuid(), 'sc_' || replace(gen_random_uuid()::text, '-', ''), $3,
-                    'PATCH', '/v1/cards/' || c.card_id || '/spend_controls', null, c.person_id, $2
+                    'PATCH', '/v1/cards/' || c.card_id || '/spend_controls', null, c.person_id, $2,
+                    c.processor_id
              from card.cards c
              join (select distinct on (person_id) person_id, prison_id from controls.card_modes
                    where effective_from <= clock_timestamp()

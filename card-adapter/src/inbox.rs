@@ -9,6 +9,8 @@ use crate::booking::BookingResult;
 /// An authentic message as it came off the wire.
 #[derive(Debug, Clone)]
 pub struct InboxMessage<'a> {
+    /// The processor that sent it (webhook ids are unique per processor only).
+    pub processor_id: &'a str,
     pub webhook_id: &'a str,
     pub webhook_timestamp: i64,
     pub event_type: &'a str,
@@ -36,15 +38,19 @@ impl Applied {
     }
 }
 
-pub(crate) async fn lock_webhook(tx: &Transaction<'_>, webhook_id: &str) -> BookingResult<bool> {
+pub(crate) async fn lock_webhook(
+    tx: &Transaction<'_>,
+    processor_id: &str,
+    webhook_id: &str,
+) -> BookingResult<bool> {
     let lock = tx
-        .prepare_cached("select pg_advisory_xact_lock(hashtextextended($1, 11))")
+        .prepare_cached("select pg_advisory_xact_lock(hashtextextended($1 || ':' || $2, 11))")
         .await?;
     let seen = tx
-        .prepare_cached("select 1 from card.inbox where webhook_id = $1")
+        .prepare_cached("select 1 from card.inbox where processor_id = $1 and webhook_id = $2")
         .await?;
     // Pipelined: PostgreSQL runs the lookup after the lock, in one round trip.
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&webhook_id];
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&processor_id, &webhook_id];
     let (_, found) = tokio::try_join!(tx.execute(&lock, &params), tx.query_opt(&seen, &params))?;
     Ok(found.is_some())
 }
@@ -57,8 +63,9 @@ pub(crate) async fn record_inbox(
 ) -> BookingResult<()> {
     let insert = tx
         .prepare_cached(
-            "insert into card.inbox (webhook_id, event_type, webhook_timestamp, body, outcome, detail)
-             values ($1, $2, $3, $4, $5, $6) on conflict (webhook_id) do nothing",
+            "insert into card.inbox
+                 (webhook_id, event_type, webhook_timestamp, body, outcome, detail, processor_id)
+             values ($1, $2, $3, $4, $5, $6, $7) on conflict (processor_id, webhook_id) do nothing",
         )
         .await?;
     tx.execute(
@@ -70,6 +77,7 @@ pub(crate) async fn record_inbox(
             &message.body,
             &applied.as_str(),
             &detail,
+            &message.processor_id,
         ],
     )
     .await?;

@@ -37,6 +37,7 @@ use uuid::Uuid;
 use crate::booking::{self, BookingError, BookingResult};
 use crate::client::{self, ClientError, ProcessorClient};
 use crate::egress::EgressRecord;
+use crate::processors::DEFAULT_PROCESSOR;
 use crate::pseudonym::PseudonymKeys;
 use crate::states::Named;
 use tokio::sync::Notify;
@@ -101,6 +102,8 @@ impl PersonalData for NoPersonalData {
 #[derive(Debug, Clone)]
 pub struct OutboxCall {
     pub id: Uuid,
+    /// The processor the call goes to (`card.processors`).
+    pub processor_id: String,
     /// The key the call was queued under (one call per key).
     pub idempotency_key: String,
     pub operation: String,
@@ -203,7 +206,8 @@ fn with_body_digest(key: &str, body: &Value) -> String {
 }
 
 /// The columns an [`OutboxCall`] is read from, by name.
-const CALL_COLUMNS: &str = "id, idempotency_key, operation, method, path, body, person_id, state,
+const CALL_COLUMNS: &str =
+    "id, processor_id, idempotency_key, operation, method, path, body, person_id, state,
     attempts, last_error, last_error_status, idempotency_round, next_attempt_at,
     coalesce(claimed_until > now(), false) as in_flight, last_attempt_at, delivered_at,
     staff_retries, superseded_by";
@@ -232,7 +236,8 @@ pub async fn enqueue(
     .await
 }
 
-/// [`enqueue`], to be sent no earlier than `not_before`.
+/// [`enqueue`], to be sent no earlier than `not_before`. The call goes to the processor of the
+/// card in its path, else to the default processor.
 #[allow(clippy::too_many_arguments)]
 pub async fn enqueue_at(
     tx: &Transaction<'_>,
@@ -244,17 +249,58 @@ pub async fn enqueue_at(
     person_id: Option<Uuid>,
     not_before: OffsetDateTime,
 ) -> BookingResult<()> {
+    let call = QueuedCall {
+        idempotency_key,
+        operation,
+        method,
+        path,
+        body,
+        person_id,
+    };
+    enqueue_to(tx, None, &call, not_before).await
+}
+
+/// A call as it is queued.
+pub struct QueuedCall<'a> {
+    pub idempotency_key: &'a str,
+    pub operation: &'a str,
+    pub method: &'a Method,
+    pub path: &'a str,
+    pub body: Option<&'a Value>,
+    pub person_id: Option<Uuid>,
+}
+
+/// Queues `call` for `processor_id`; `None`: the processor of the card in its path, else the
+/// default processor.
+pub async fn enqueue_to(
+    tx: &Transaction<'_>,
+    processor_id: Option<&str>,
+    call: &QueuedCall<'_>,
+    not_before: OffsetDateTime,
+) -> BookingResult<()> {
     // `scheduled_at` is the call's place among the calls about the same card; retries move
     // `next_attempt_at` only.
     let insert = tx
         .prepare_cached(
             "insert into card.outbox
                  (id, idempotency_key, operation, method, path, body, person_id, next_attempt_at,
-                  scheduled_at)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $8)
+                  scheduled_at, processor_id)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $8,
+                     coalesce($9::text,
+                              (select processor_id from card.cards
+                               where card_id = substring($5 from '^/v1/cards/([^/]+)')),
+                              $10))
              on conflict (idempotency_key) do nothing",
         )
         .await?;
+    let QueuedCall {
+        idempotency_key,
+        operation,
+        method,
+        path,
+        body,
+        person_id,
+    } = *call;
     tx.execute(
         &insert,
         &[
@@ -266,6 +312,8 @@ pub async fn enqueue_at(
             &body,
             &person_id,
             &not_before,
+            &processor_id,
+            &DEFAULT_PROCESSOR,
         ],
     )
     .await?;
@@ -279,18 +327,41 @@ fn key(prefix: &str, id: Uuid) -> String {
 
 /// Requests a card for a person (admission): a pseudonymous cardholder, then a card, then its
 /// activation, each call queued once the previous one answered. The pseudonym is computed when
-/// the call is sent, under the key current then.
+/// the call is sent, under the key current then. The card is issued where new cards go
+/// ([`crate::processors::issuing`]): the default processor, unless a switch-over moved the
+/// program away from it.
 pub async fn request_card(tx: &Transaction<'_>, person_id: Uuid) -> BookingResult<()> {
-    enqueue(
-        tx,
-        &key("ch", person_id),
-        "create_cardholder",
-        &Method::POST,
-        "/v1/cardholders",
-        None,
-        Some(person_id),
-    )
-    .await
+    let processor_id = crate::processors::issuing(tx).await?;
+    request_card_at(tx, &processor_id, person_id).await
+}
+
+/// [`request_card`] at a given processor (a switch-over's new card): a cardholder of its own
+/// there, under that processor's pseudonym key.
+pub async fn request_card_at(
+    tx: &Transaction<'_>,
+    processor_id: &str,
+    person_id: Uuid,
+) -> BookingResult<()> {
+    let call = QueuedCall {
+        idempotency_key: &processor_key("ch", processor_id, person_id),
+        operation: "create_cardholder",
+        method: &Method::POST,
+        path: "/v1/cardholders",
+        body: None,
+        person_id: Some(person_id),
+    };
+    enqueue_to(tx, Some(processor_id), &call, OffsetDateTime::now_utc()).await
+}
+
+/// A key per person and processor: the default processor's keep their form from before V22
+/// (`ch_<person>`), another's carry its id (`ch_p2_<person>`), so a person's cardholder at each
+/// processor is one call.
+fn processor_key(prefix: &str, processor_id: &str, person_id: Uuid) -> String {
+    if processor_id == DEFAULT_PROCESSOR {
+        key(prefix, person_id)
+    } else {
+        format!("{prefix}_{processor_id}_{}", person_id.simple())
+    }
 }
 
 /// Asks the processor to change a card's state (freeze, unfreeze, close).
@@ -340,6 +411,8 @@ impl OutboxWake {
 /// What the worker needs.
 #[derive(Clone)]
 pub struct OutboxWorker {
+    /// The processor this worker sends to: it claims that processor's calls only.
+    pub processor_id: String,
     pub pool: Pool,
     pub client: ProcessorClient,
     pub personal_data: Arc<dyn PersonalData>,
@@ -455,10 +528,12 @@ impl OutboxWorker {
                     "with due as (
                          select c.id as due_id from card.outbox c
                          where c.state = 'pending' and c.next_attempt_at <= now()
+                           and c.processor_id = $3
                            and (c.claimed_until is null or c.claimed_until <= now())
                            and not exists (
                                select 1 from card.outbox earlier
                                where earlier.ordering_key = c.ordering_key
+                                 and earlier.processor_id = c.processor_id
                                  and earlier.state = 'pending'
                                  and earlier.scheduled_at <= now()
                                  and (earlier.scheduled_at, earlier.id) < (c.scheduled_at, c.id))
@@ -471,7 +546,7 @@ impl OutboxWorker {
                        from due where id = due.due_id
                      returning {CALL_COLUMNS}"
                 ),
-                &[&batch, &CLAIM_LEASE_SECONDS],
+                &[&batch, &CLAIM_LEASE_SECONDS, &self.processor_id],
             )
             .await?;
         rows.iter().map(OutboxCall::try_from).collect()
@@ -621,14 +696,19 @@ impl OutboxWorker {
             memo: None,
         })
         .map_err(|e| ledger::LedgerError::invalid("body", e.to_string()))?;
-        enqueue(
+        let card_call = QueuedCall {
+            idempotency_key: &processor_key("cd", &call.processor_id, person_id),
+            operation: "create_card",
+            method: &Method::POST,
+            path: "/v1/cards",
+            body: Some(&body),
+            person_id: Some(person_id),
+        };
+        enqueue_to(
             tx,
-            &key("cd", person_id),
-            "create_card",
-            &Method::POST,
-            "/v1/cards",
-            Some(&body),
-            Some(person_id),
+            Some(&call.processor_id),
+            &card_call,
+            OffsetDateTime::now_utc(),
         )
         .await?;
         Ok(())
@@ -725,8 +805,9 @@ async fn register_and_activate(
     reason: &str,
 ) -> BookingResult<()> {
     let card_id = response["id"].as_str().unwrap_or_default();
-    booking::register_card(
+    booking::register_card_at(
         tx,
+        &call.processor_id,
         card_id,
         owner.cardholder_id,
         owner.person_id,
@@ -780,6 +861,10 @@ async fn mirror_card_state(tx: &Transaction<'_>, response: &Value) -> BookingRes
     let previous = booking::card(tx, card_id)
         .await?
         .map(|card| card.state.name());
+    if state == CardState::Active.as_str() {
+        // A switch-over's new card is active: the card it replaces can close.
+        crate::switch_over::close_replaced_cards(tx, card_id).await?;
+    }
     if previous != Some(state) {
         match booking::record_card_state(
             tx,
@@ -834,6 +919,7 @@ impl TryFrom<&tokio_postgres::Row> for OutboxCall {
     fn try_from(row: &tokio_postgres::Row) -> BookingResult<OutboxCall> {
         Ok(OutboxCall {
             id: row.get("id"),
+            processor_id: row.get("processor_id"),
             idempotency_key: row.get("idempotency_key"),
             operation: row.get("operation"),
             method: row.get("method"),

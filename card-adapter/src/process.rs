@@ -118,7 +118,7 @@ pub async fn apply(
 ) -> BookingResult<Applied> {
     let mut client = pool.get().await.map_err(ledger::LedgerError::from)?;
     let tx = client.transaction().await?;
-    if lock_webhook(&tx, message.webhook_id).await? {
+    if lock_webhook(&tx, message.processor_id, message.webhook_id).await? {
         tx.commit().await?;
         return Ok(Applied::Duplicate);
     }
@@ -134,7 +134,7 @@ pub async fn apply(
         // Nothing of the event was booked: start over in a clean transaction to record it.
         drop(tx);
         let tx = client.transaction().await?;
-        if !lock_webhook(&tx, message.webhook_id).await? {
+        if !lock_webhook(&tx, message.processor_id, message.webhook_id).await? {
             record_inbox(&tx, message, applied, detail).await?;
         }
         tx.commit().await?;
@@ -286,13 +286,7 @@ async fn apply_reversal(
     known_card(tx, card_id).await?;
     let mut row =
         booking::lock_authorization(tx, authorization_id, card_id, amount.currency.code()).await?;
-    booking::release_authorization(
-        tx,
-        &mut row,
-        Some(amount),
-        &format!("card:reversal:{}", message.webhook_id),
-    )
-    .await?;
+    booking::release_authorization(tx, &mut row, Some(amount), &reversal_key(message)).await?;
     booking::save_authorization(tx, &row, None).await?;
     Ok(Applied::Applied)
 }
@@ -510,6 +504,19 @@ pub struct ParkedEvent {
     pub card_id: Option<String>,
     pub amount_minor: Option<i64>,
     pub currency: Option<String>,
+}
+
+/// The ledger key of a reversal's release: by webhook id, which is unique per processor only (the
+/// default processor's keys keep their form from before V22).
+fn reversal_key(message: &InboxMessage<'_>) -> String {
+    if message.processor_id == crate::processors::DEFAULT_PROCESSOR {
+        format!("card:reversal:{}", message.webhook_id)
+    } else {
+        format!(
+            "card:reversal:{}:{}",
+            message.processor_id, message.webhook_id
+        )
+    }
 }
 
 /// The parked events, newest first. The ids and the amount are read from the kept body; nothing

@@ -1,14 +1,17 @@
-//! `POST /webhooks/processor`: the processor's signed messages in.
+//! `POST /webhooks/processor` (the default processor) and `/webhooks/processor/{id}` (another,
+//! during a switch-over): the processors' signed messages in, each verified with its sender's
+//! own secrets.
 //!
 //! Verify the Standard Webhooks signature over the raw bytes first; only then parse. A message
 //! that fails verification leaves nothing behind but a security log line (never its body). An
 //! authentic message is recorded and applied in one transaction before the 2xx answer.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -23,34 +26,54 @@ use crate::authorization::{AuthorizationInput, AuthorizationOutcome, Decide, Mer
 use crate::decisions::{Answer, DecisionQueue};
 use crate::inbox::InboxMessage;
 use crate::process::{self, AdviceReason, CardEvent};
+use crate::processors::DEFAULT_PROCESSOR;
 use crate::states::{self, Named};
 
 pub const PATH: &str = "/webhooks/processor";
+/// Each processor other than the default has its own route, `/webhooks/processor/{id}`.
+pub const PROCESSOR_PATH: &str = "/webhooks/processor/{processor_id}";
 /// The protocol's messages are small; anything larger is not one of them.
 pub const MAX_WEBHOOK_BODY_BYTES: usize = 64 * 1024;
 
 pub struct WebhookState<D> {
     pub pool: Pool,
-    /// One secret normally; two during a rotation.
+    /// The default processor's secrets (one normally; two during a rotation), at [`PATH`].
     pub secrets: Vec<WebhookSecret>,
+    /// Every other processor's secrets, each verified at its own route ([`PROCESSOR_PATH`]).
+    pub processors: Vec<ProcessorSecrets>,
     pub decide: D,
+}
+
+/// A processor's webhook signing secrets.
+#[derive(Clone)]
+pub struct ProcessorSecrets {
+    pub processor_id: String,
+    pub secrets: Vec<WebhookSecret>,
 }
 
 /// What the handler shares: the state, with its authorization requests queued for batches.
 struct Receiver<D> {
     pool: Pool,
-    secrets: Vec<WebhookSecret>,
+    /// By processor id, the default's included: a message is verified with its sender's only.
+    secrets: HashMap<String, Vec<WebhookSecret>>,
     decisions: DecisionQueue<D>,
 }
 
 pub fn router<D: Decide + 'static>(state: WebhookState<D>) -> Router {
+    let mut secrets: HashMap<String, Vec<WebhookSecret>> = state
+        .processors
+        .into_iter()
+        .map(|processor| (processor.processor_id, processor.secrets))
+        .collect();
+    secrets.insert(DEFAULT_PROCESSOR.to_owned(), state.secrets);
     let receiver = Arc::new(Receiver {
         decisions: DecisionQueue::new(state.pool.clone(), state.decide),
         pool: state.pool,
-        secrets: state.secrets,
+        secrets,
     });
     Router::new()
-        .route(PATH, post(receive::<D>))
+        .route(PATH, post(receive_default::<D>))
+        .route(PROCESSOR_PATH, post(receive_from::<D>))
         .layer(DefaultBodyLimit::max(MAX_WEBHOOK_BODY_BYTES))
         .with_state(receiver)
 }
@@ -74,22 +97,59 @@ fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|value| value.to_str().ok())
 }
 
-async fn receive<D: Decide + 'static>(
+/// The default processor's route.
+async fn receive_default<D: Decide + 'static>(
     State(state): State<Arc<Receiver<D>>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    receive(&state, DEFAULT_PROCESSOR, &headers, body).await
+}
+
+/// Another processor's route. An id that is not configured is refused like a bad signature:
+/// nothing says which ids exist.
+async fn receive_from<D: Decide + 'static>(
+    State(state): State<Arc<Receiver<D>>>,
+    Path(processor_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if processor_id == DEFAULT_PROCESSOR || !state.secrets.contains_key(&processor_id) {
+        tracing::warn!(
+            security_event = "webhook_rejected",
+            error.code = "unknown_processor",
+            body_bytes = body.len(),
+            "processor webhook for a processor that is not configured"
+        );
+        return problem(
+            StatusCode::UNAUTHORIZED,
+            "signature_mismatch",
+            "the message is not an authentic processor message",
+        );
+    }
+    receive(&state, &processor_id, &headers, body).await
+}
+
+async fn receive<D: Decide + 'static>(
+    state: &Receiver<D>,
+    processor_id: &str,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Response {
+    let no_secrets = Vec::new();
+    let secrets = state.secrets.get(processor_id).unwrap_or(&no_secrets);
     let received = WebhookHeaders {
-        id: header_text(&headers, signature::HEADER_ID),
-        timestamp: header_text(&headers, signature::HEADER_TIMESTAMP),
-        signature: header_text(&headers, signature::HEADER_SIGNATURE),
+        id: header_text(headers, signature::HEADER_ID),
+        timestamp: header_text(headers, signature::HEADER_TIMESTAMP),
+        signature: header_text(headers, signature::HEADER_SIGNATURE),
     };
     let now_unix = time::OffsetDateTime::now_utc().unix_timestamp();
-    if let Err(error) = signature::verify(&state.secrets, received, &body, now_unix) {
+    if let Err(error) = signature::verify(secrets, received, &body, now_unix) {
         // A security event: who tried what, never the body.
         tracing::warn!(
             security_event = "webhook_rejected",
             error.code = error.code(),
+            processor_id,
             body_bytes = body.len(),
             "processor webhook failed verification"
         );
@@ -126,7 +186,14 @@ async fn receive<D: Decide + 'static>(
             );
         }
     };
+    // A processor speaks only for its own cards: a message about another processor's card is
+    // refused before anything is recorded or held.
+    if let Some(refused) = refuse_other_processors_card(state, processor_id, &envelope.event).await
+    {
+        return refused;
+    }
     let message = InboxMessage {
+        processor_id,
         webhook_id,
         webhook_timestamp,
         event_type: envelope.event.event_type(),
@@ -134,9 +201,9 @@ async fn receive<D: Decide + 'static>(
     };
     match &envelope.event {
         WebhookEvent::AuthorizationRequest(request) => {
-            answer_request(&state, &message, &body, request, envelope.timestamp).await
+            answer_request(state, &message, &body, request, envelope.timestamp).await
         }
-        event => apply_event(&state, &message, event, envelope.timestamp).await,
+        event => apply_event(state, &message, event, envelope.timestamp).await,
     }
 }
 
@@ -222,6 +289,80 @@ async fn apply_event<D>(
             )
         }
     }
+}
+
+/// The card a message is about.
+fn card_of(event: &WebhookEvent) -> Option<&str> {
+    Some(match event {
+        WebhookEvent::AuthorizationRequest(request) => &request.card_id,
+        WebhookEvent::AuthorizationAdvice(advice) => &advice.authorization.card_id,
+        WebhookEvent::AuthorizationReversal(reversal) => &reversal.card_id,
+        WebhookEvent::AuthorizationExpired(expired) => &expired.card_id,
+        WebhookEvent::TransactionClearing(clearing) => &clearing.card_id,
+        WebhookEvent::TransactionRefund(refund) => &refund.card_id,
+        WebhookEvent::CardStateChanged(change) => &change.card_id,
+        WebhookEvent::Unknown { .. } => return None,
+    })
+}
+
+/// The answer to a message from `processor_id` about a card Saldo has at another processor (or
+/// about an authorization recorded for another processor's card): an authorization request is
+/// declined as an unknown card (nothing held, nothing recorded), any other message refused with
+/// `422 card_of_another_processor`. `None`: the card is the sender's, or unknown (which the
+/// usual path answers).
+async fn refuse_other_processors_card<D>(
+    state: &Receiver<D>,
+    processor_id: &str,
+    event: &WebhookEvent,
+) -> Option<Response> {
+    let card_id = card_of(event)?;
+    let owners = match state.pool.get().await {
+        Ok(client) => {
+            crate::processors::of_card_and_authorization(&client, card_id, event.authorization_id())
+                .await
+        }
+        Err(error) => Err(ledger::LedgerError::from(error).into()),
+    };
+    let owner = match owners {
+        Ok((card_owner, authorization_owner)) => {
+            // The first that is not the sender's, if any.
+            [card_owner, authorization_owner]
+                .into_iter()
+                .flatten()
+                .find(|owner| owner != processor_id)?
+        }
+        Err(error) => {
+            tracing::error!(error.code = error.code(), "card's processor not read");
+            return Some(problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not_recorded",
+                "the message was not recorded; deliver it again",
+            ));
+        }
+    };
+    tracing::warn!(
+        security_event = "webhook_card_of_another_processor",
+        processor_id,
+        card_processor_id = %owner,
+        event_type = event.event_type(),
+        "processor message about another processor's card refused"
+    );
+    Some(match event {
+        WebhookEvent::AuthorizationRequest(_) => {
+            metrics::counter!("saldo_card_authorizations_total", "decision" => "DECLINE", "reason" => "card_of_another_processor")
+                .increment(1);
+            axum::Json(answer(&AuthorizationOutcome::decline(
+                DeclineCode::UnknownCard,
+                "unknown_card",
+            )))
+            .into_response()
+        }
+        _ => problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "card_of_another_processor",
+            "the card is not at this processor",
+        ),
+    })
 }
 
 fn answer(outcome: &AuthorizationOutcome) -> AuthorizationResponse {

@@ -155,6 +155,8 @@ pub type Progress = Arc<dyn Fn(ProgressEvent) + Send + Sync>;
 
 #[derive(Clone)]
 pub struct ImportOptions {
+    /// The processor whose settlement file it is (`p1`, the default, for bank statements too).
+    pub processor_id: String,
     pub file_name: Option<String>,
     /// The staff id (or `scheduler`) that imports the file.
     pub imported_by: String,
@@ -167,6 +169,7 @@ pub struct ImportOptions {
 impl ImportOptions {
     pub fn new(imported_by: &str) -> ImportOptions {
         ImportOptions {
+            processor_id: card_adapter::processors::DEFAULT_PROCESSOR.to_owned(),
             file_name: None,
             imported_by: imported_by.to_owned(),
             expected_date: None,
@@ -445,8 +448,9 @@ pub async fn import_settlement<R: BufRead + Send + 'static>(
     }
     if let Some(row) = tx
         .query_opt(
-            "select id from recon.imports where kind = 'settlement' and business_date = $1",
-            &[&date],
+            "select id from recon.imports
+             where kind = 'settlement' and business_date = $1 and processor_id = $2",
+            &[&date, &options.processor_id],
         )
         .await?
     {

@@ -78,13 +78,21 @@ pub async fn reconcile_settlement(
     let card_net_minor: i64 = totals.get("card_net_minor");
     let fee_minor: i64 = totals.get("fee_minor");
     let adjustment_minor: i64 = totals.get("adjustment_minor");
-    let settlement_entry_id =
-        book_settlement_day(tx, date, currency, card_net_minor, fee_minor, import_id).await?;
+    let settlement_entry_id = book_settlement_day(
+        tx,
+        &options.processor_id,
+        date,
+        currency,
+        card_net_minor,
+        fee_minor,
+        import_id,
+    )
+    .await?;
     tx.execute(
         "insert into recon.imports (id, kind, file_sha256, file_name, business_date, currency,
              row_count, net_minor, card_net_minor, fee_minor, adjustment_minor,
-             settlement_entry_id, imported_by)
-         values ($1, 'settlement', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             settlement_entry_id, imported_by, processor_id)
+         values ($1, 'settlement', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         &[
             &import_id,
             &sha256_hex,
@@ -98,6 +106,7 @@ pub async fn reconcile_settlement(
             &adjustment_minor,
             &settlement_entry_id,
             &options.imported_by,
+            &options.processor_id,
         ],
     )
     .await?;
@@ -391,6 +400,7 @@ async fn file_missing_at_bank(
 /// any difference between this and what the ledger booked per transaction.
 async fn book_settlement_day(
     tx: &Transaction<'_>,
+    processor_id: &str,
     date: Date,
     currency: Currency,
     card_net_minor: i64,
@@ -444,13 +454,21 @@ async fn book_settlement_day(
             ledger::Money::new(total_minor, currency),
         )?);
     }
-    let reference = format!("{date}:{currency}");
+    // One settlement entry per processor and day: the default processor's reference keeps its
+    // form from before there were two.
+    let reference = if processor_id == card_adapter::processors::DEFAULT_PROCESSOR {
+        format!("{date}:{currency}")
+    } else {
+        format!("{processor_id}:{date}:{currency}")
+    };
     let entry = ledger::store::post_entry(
         tx,
         &EntryDraft {
             idempotency_key: format!("recon:settlement:{reference}"),
             effective_date: date,
-            description: format!("processor settlement {date}: card activity and fees"),
+            description: format!(
+                "processor settlement {date} ({processor_id}): card activity and fees"
+            ),
             metadata: serde_json::json!({
                 "import_id": import_id,
                 "card_net_minor": card_net_minor,

@@ -29,12 +29,30 @@ pub async fn fetch_settlement(
     client: &ProcessorClient,
     date: Date,
 ) -> anyhow::Result<Fetched> {
+    fetch_settlement_for(
+        pool,
+        client,
+        card_adapter::processors::DEFAULT_PROCESSOR,
+        date,
+    )
+    .await
+}
+
+/// [`fetch_settlement`] from any processor (`client` must be that processor's): imported as its
+/// file, so the old and the new processor's files of one day are two imports.
+pub async fn fetch_settlement_for(
+    pool: &Pool,
+    client: &ProcessorClient,
+    processor_id: &str,
+    date: Date,
+) -> anyhow::Result<Fetched> {
     let bytes = match client.download_settlement(date).await {
         Ok(bytes) => bytes,
         Err(ClientError::NotReady) => return Ok(Fetched::NotReady),
         Err(error) => anyhow::bail!("settlement download for {date}: {}", error.code()),
     };
     let mut options = ImportOptions::new("scheduler");
+    options.processor_id = processor_id.to_owned();
     options.expected_date = Some(date);
     options.file_name = Some(format!("settlement-{date}.csv"));
     let reader = std::io::Cursor::new(bytes);

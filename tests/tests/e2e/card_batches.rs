@@ -31,6 +31,7 @@ async fn batch(
         .zip(inputs)
         .map(|(webhook_id, input)| {
             let message = InboxMessage {
+                processor_id: card_adapter::processors::DEFAULT_PROCESSOR,
                 webhook_id,
                 webhook_timestamp: 0,
                 event_type: "authorization.request",
@@ -216,6 +217,7 @@ async fn a_batch_that_panics_is_declined_and_its_worker_decides_the_next_one() {
         async move {
             let webhook_id = format!("msg_{}", uuid::Uuid::new_v4().simple());
             let message = InboxMessage {
+                processor_id: card_adapter::processors::DEFAULT_PROCESSOR,
                 webhook_id: &webhook_id,
                 webhook_timestamp: 0,
                 event_type: "authorization.request",

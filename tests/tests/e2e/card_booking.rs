@@ -76,6 +76,7 @@ impl CardBooks {
         input: &AuthorizationInput,
     ) -> card_adapter::authorization::AuthorizationOutcome {
         let message = InboxMessage {
+            processor_id: card_adapter::processors::DEFAULT_PROCESSOR,
             webhook_id,
             webhook_timestamp: 0,
             event_type: "authorization.request",
@@ -86,6 +87,7 @@ impl CardBooks {
 
     pub async fn apply_as(&self, webhook_id: &str, event: &CardEvent) -> Applied {
         let message = InboxMessage {
+            processor_id: card_adapter::processors::DEFAULT_PROCESSOR,
             webhook_id,
             webhook_timestamp: 0,
             event_type: "test",

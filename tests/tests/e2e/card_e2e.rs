@@ -79,6 +79,7 @@ impl Harness {
         let sim = Simulator::start(config).await.unwrap();
 
         let processor = ProcessorConfig {
+            processor_id: card_adapter::processors::DEFAULT_PROCESSOR.into(),
             base_url: sim.base_url(),
             api_key: API_KEY.into(),
             program: "prison-fi".into(),

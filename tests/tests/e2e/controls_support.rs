@@ -192,6 +192,7 @@ impl Prisoner {
     pub async fn authorize(&self, input: &AuthorizationInput) -> AuthorizationOutcome {
         let webhook_id = format!("msg_{}", Uuid::new_v4().simple());
         let message = InboxMessage {
+            processor_id: card_adapter::processors::DEFAULT_PROCESSOR,
             webhook_id: &webhook_id,
             webhook_timestamp: 0,
             event_type: "authorization.request",
@@ -203,6 +204,7 @@ impl Prisoner {
     pub async fn apply(&self, event: &CardEvent) -> Applied {
         let webhook_id = format!("msg_{}", Uuid::new_v4().simple());
         let message = InboxMessage {
+            processor_id: card_adapter::processors::DEFAULT_PROCESSOR,
             webhook_id: &webhook_id,
             webhook_timestamp: 0,
             event_type: "test",

@@ -48,3 +48,4 @@ mod recon_trust_account;
 mod schema_snapshot;
 mod server;
 mod simulation;
+mod switch_over;
