@@ -136,6 +136,11 @@ mod elsewhere {
     #[utoipa::path(get, path = "/kiosk/style.css", tag = "kiosk",
         responses((status = 200, description = "The stylesheet", content_type = "text/css", body = String)))]
     fn kiosk_style() {}
+    #[utoipa::path(get, path = "/kiosk/session.js", tag = "kiosk",
+        description = "The kiosk's one script: warns before an idle session ends and keeps it \
+            with one press (WCAG 2.2.1). Every page works without it.",
+        responses((status = 200, description = "The script", content_type = "text/javascript", body = String)))]
+    fn kiosk_session_script() {}
 }
 
 #[derive(OpenApi)]
@@ -166,6 +171,7 @@ mod elsewhere {
         elsewhere::kiosk_enrol_form,
         elsewhere::kiosk_enrol,
         elsewhere::kiosk_style,
+        elsewhere::kiosk_session_script,
     ),
     components(schemas(crate::problem::Problem, crate::schema::MoneyDoc))
 )]
