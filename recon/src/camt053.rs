@@ -104,6 +104,28 @@ pub struct BankLine {
     pub end_to_end_id: Option<String>,
     pub account_servicer_ref: Option<String>,
     pub remittance: Option<String>,
+    /// The structured creditor reference (`RmtInf/Strd/CdtrRefInf/Ref`), as the bank gave it.
+    pub creditor_reference: Option<String>,
+    /// The return reason code of a returned transfer (`RtrInf/Rsn/Cd`).
+    pub return_reason: Option<String>,
+    /// Who paid (`RltdPties/Dbtr`): personal data, handed to the bank rail for the identity
+    /// store and never written by reconciliation.
+    pub debtor: Option<Counterparty>,
+}
+
+/// A bank line's other party: personal data (see [`BankLine::debtor`]).
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Counterparty {
+    pub name: Option<String>,
+    /// As the bank gave it (normalised by the reader: upper case, no spaces).
+    pub iban: Option<String>,
+}
+
+/// Never prints the name or the account.
+impl std::fmt::Debug for Counterparty {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("Counterparty { .. }")
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,6 +175,10 @@ struct TxDetails {
     credit_debit: Option<String>,
     end_to_end_id: Option<String>,
     remittance: Option<String>,
+    creditor_reference: Option<String>,
+    return_reason: Option<String>,
+    debtor_name: Option<String>,
+    debtor_iban: Option<String>,
 }
 
 #[derive(Default)]
@@ -297,6 +323,16 @@ fn apply_text(
                 details.credit_debit = Some(value);
             } else if ends(&["TxDtls", "RmtInf", "Ustrd"]) {
                 details.remittance = Some(value);
+            } else if ends(&["TxDtls", "RmtInf", "Strd", "CdtrRefInf", "Ref"]) {
+                details.creditor_reference = Some(value);
+            } else if ends(&["TxDtls", "RtrInf", "Rsn", "Cd"]) {
+                details.return_reason = Some(value);
+            } else if ends(&["TxDtls", "RltdPties", "Dbtr", "Nm"])
+                || ends(&["TxDtls", "RltdPties", "Dbtr", "Pty", "Nm"])
+            {
+                details.debtor_name = Some(value);
+            } else if ends(&["TxDtls", "RltdPties", "DbtrAcct", "Id", "IBAN"]) {
+                details.debtor_iban = Some(normalize_iban(&value));
             }
         } else if ends(&["Ntry", "Amt"]) {
             entry.amount = Amount {
@@ -548,6 +584,14 @@ pub fn read_camt053<R: BufRead>(
                                     .filter(|id| !id.is_empty() && id != "NOTPROVIDED"),
                                 account_servicer_ref: done.account_servicer_ref.clone(),
                                 remittance: details.remittance,
+                                creditor_reference: details.creditor_reference,
+                                return_reason: details.return_reason,
+                                debtor: (details.debtor_name.is_some()
+                                    || details.debtor_iban.is_some())
+                                .then_some(Counterparty {
+                                    name: details.debtor_name,
+                                    iban: details.debtor_iban,
+                                }),
                             })?;
                         }
                     }
