@@ -572,13 +572,14 @@ pub async fn settle_payout(
 }
 
 /// The bank gave a payout back (a returned transfer, reason `reason_code`): debit `bank_trust`,
-/// credit the person's spendable (a release payout) or `deposit_returns` again (a return that
-/// came back), reference `bank_end_to_end` = [`return_end_to_end`]. A payout the statement
+/// credit the person's spendable (a release payout, `back_to_person`) or `deposit_returns` (a
+/// return that came back, or a person whose account cannot take it), reference `bank_end_to_end` = [`return_end_to_end`]. A payout the statement
 /// never showed debited is settled first, so the books follow the bank. Idempotent.
 pub async fn return_payout(
     tx: &Transaction<'_>,
     payout: &BankPayout,
     reason_code: Option<&str>,
+    back_to_person: bool,
     effective_date: Date,
 ) -> LedgerResult<Uuid> {
     if payout.state != PayoutState::Settled && payout.state != PayoutState::Returned {
@@ -593,7 +594,7 @@ pub async fn return_payout(
     )
     .await?;
     let back_to = match (payout.kind, payout.person_id) {
-        (PayoutKind::Release, Some(person_id)) => {
+        (PayoutKind::Release, Some(person_id)) if back_to_person => {
             lock_person(tx, person_id).await?;
             let accounts = PersonAccounts::of(tx, person_id, currency).await?;
             accounts.spendable
