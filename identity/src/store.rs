@@ -1263,7 +1263,9 @@ pub async fn disclose_bank_account(
             )?
         }
         _ => DepositorSecret {
-            full_name: row.get::<_, Option<String>>("full_name").unwrap_or_default(),
+            full_name: row
+                .get::<_, Option<String>>("full_name")
+                .unwrap_or_default(),
             contact: None,
             bank_account: row.get("bank_account"),
         },

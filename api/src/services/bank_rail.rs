@@ -236,16 +236,14 @@ impl StatementRail {
         let Some(payout) = bank_rail::payout_by_end_to_end(tx, &line.end_to_end_id).await? else {
             return Ok(None);
         };
-        if payout.state == PayoutState::Returned
-            || line.amount_minor != payout.amount.amount_minor
+        if payout.state == PayoutState::Returned || line.amount_minor != payout.amount.amount_minor
         {
             return Ok(None);
         }
         tx.batch_execute("savepoint bank_rail_return").await?;
         let back_to_person = payout.kind == PayoutKind::Release;
         let reason = line.return_reason.as_deref();
-        match bank_rail::return_payout(tx, &payout, reason, back_to_person, line.booking_date)
-            .await
+        match bank_rail::return_payout(tx, &payout, reason, back_to_person, line.booking_date).await
         {
             Ok(_) if back_to_person => {
                 tx.batch_execute("release savepoint bank_rail_return")

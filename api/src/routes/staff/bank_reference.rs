@@ -57,12 +57,9 @@ pub async fn show(
         tx.commit().await?;
         return Err(crate::services::no_such_prisoner().into());
     }
-    let reference = crate::services::bank_rail::reference_of(
-        &tx,
-        path.person_id,
-        &access.staff.id.to_string(),
-    )
-    .await?;
+    let reference =
+        crate::services::bank_rail::reference_of(&tx, path.person_id, &access.staff.id.to_string())
+            .await?;
     tx.commit().await?;
     Ok(Json(BankReference {
         person_id: path.person_id,
