@@ -88,7 +88,7 @@ impl StatementRail {
     async fn already_booked(tx: &Transaction<'_>, end_to_end_id: &str) -> ReconResult<bool> {
         Ok(tx
             .query_opt(
-                "select 1 from journal_entry_refs where kind = $1 and value = $2",
+                "select 1 from journal_entry_refs where ref_kind = $1 and ref_value = $2",
                 &[&bank_rail::ref_kind::BANK_END_TO_END, &end_to_end_id],
             )
             .await?
