@@ -66,17 +66,8 @@ fn return_reason(error: &LedgerError) -> &'static str {
 }
 
 fn money_text(amount_minor: i64, currency: ledger::Currency) -> String {
-    format!(
-        "{} {}",
-        rail_money(amount_minor.saturating_abs(), currency)
-            .to_decimal()
-            .to_string(),
-        currency.code()
-    )
-}
-
-fn rail_money(amount_minor: i64, currency: ledger::Currency) -> Money {
-    Money::new(amount_minor, currency)
+    let amount = Money::new(amount_minor.saturating_abs(), currency);
+    format!("{} {}", amount.to_decimal(), currency.code())
 }
 
 fn internal(error: impl std::fmt::Display) -> ReconError {
@@ -131,7 +122,7 @@ impl StatementRail {
             return Ok(None);
         };
         let debtor_name = line.debtor.as_ref().and_then(|debtor| debtor.name.clone());
-        let amount = rail_money(line.amount_minor, line.currency);
+        let amount = Money::new(line.amount_minor, line.currency);
         let sender_id = identity::store::find_or_create_counterparty(
             tx,
             &self.accessor,
