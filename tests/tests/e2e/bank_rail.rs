@@ -322,6 +322,14 @@ async fn a_structured_reference_deposit_is_matched_through_the_deposit_rules_and
                 debtor: Some(("Erkki Esimerkki", STRANGER_IBAN)),
                 return_reason: None,
             },
+            // Above the prison's review threshold (250.00): held for a second member of staff.
+            Line {
+                amount_minor: 300_00,
+                end_to_end: "E2E-LARGE",
+                reference: Some(&reference),
+                debtor: Some(("Maija Meikäläinen", FAMILY_IBAN)),
+                return_reason: None,
+            },
             Line {
                 amount_minor: 30_00,
                 end_to_end: "E2E-UNAPPROVED",
@@ -333,9 +341,16 @@ async fn a_structured_reference_deposit_is_matched_through_the_deposit_rules_and
     );
     let imported = rail.import(&xml).await;
     assert_eq!(imported["status"], "imported", "{imported}");
-    // Every line reconciles: the deposit and the two returns are on the books with its reference.
-    assert_eq!(imported["matched_count"], 3, "{imported}");
-    assert_eq!(rail.total_minor(person).await, 20_00);
+    // Every line reconciles: the deposits and the two returns are on the books with its reference.
+    assert_eq!(imported["matched_count"], 4, "{imported}");
+    assert_eq!(rail.total_minor(person).await, 320_00);
+    let held = rail.get(rail.prison_url("/deposits/pending")).await;
+    let held = held["deposits"].as_array().unwrap();
+    assert_eq!(held.len(), 1, "{held:?}");
+    assert_eq!(held[0]["amount_minor"], 300_00);
+    assert_eq!(held[0]["person_id"], person.to_string());
+    assert_eq!(held[0]["sender_id"], family.to_string());
+    assert_eq!(held[0]["received_by"], rail.clerk.id.to_string());
 
     let returned = rail.breaks("returned_to_sender").await;
     assert_eq!(returned.len(), 2, "{returned:?}");
@@ -423,7 +438,7 @@ async fn a_structured_reference_deposit_is_matched_through_the_deposit_rules_and
             return_reason: None,
         })
         .collect();
-    let settled = rail.import(&statement("RAIL-2", 1065_00, &debits)).await;
+    let settled = rail.import(&statement("RAIL-2", 1365_00, &debits)).await;
     assert_eq!(settled["matched_count"], 2, "{settled}");
     assert!(
         rail.payouts(false)
