@@ -620,3 +620,51 @@ async fn a_cash_payout_at_release_pays_everything_free_against_a_receipt_and_car
     assert_eq!(rail.total_minor(card_person).await, 10_00);
     assert!(rail.payouts(false).await.is_empty());
 }
+
+#[tokio::test]
+async fn the_release_form_with_cash_answers_with_a_printable_receipt_and_a_bad_iban_changes_nothing()
+ {
+    let rail = Rail::new().await;
+    let person = rail
+        .world
+        .admit(&rail.officer, rail.world.prison_a, "GATE-1")
+        .await;
+    rail.cash_in(person, 12_34).await;
+    let form = |payout: &'static str, iban: &'static str| {
+        rail.world
+            .http
+            .post(rail.world.url(&format!(
+                "/staff/prisons/{}/prisoners/{person}/release",
+                rail.world.prison_a
+            )))
+            .header("cookie", format!("saldo_staff={}", rail.officer.token))
+            .header("sec-fetch-site", "same-origin")
+            .form(&[
+                ("idempotency_key", Uuid::new_v4().to_string().as_str()),
+                ("purpose", "release_preparation"),
+                ("savings", "to_spendable"),
+                ("payout", payout),
+                ("payout_iban", iban),
+                ("payout_holder", "Ville Vapautettu"),
+            ])
+    };
+
+    let refused = form("sepa", "NL91ABNA0417164301").send().await.unwrap();
+    assert_eq!(refused.status(), 422);
+    let html = refused.text().await.unwrap();
+    assert!(html.contains("(iban_invalid)"), "{html}");
+    assert_eq!(rail.total_minor(person).await, 12_34);
+
+    let response = form("cash", "").send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("Cash payout receipt"), "{html}");
+    assert!(html.contains("12,34") || html.contains("12.34"), "{html}");
+    assert!(html.contains("Signature of the person released"));
+    assert!(
+        html.contains("<dt>Charges</dt><dd>none</dd>"),
+        "no charges: {html}"
+    );
+    assert!(!html.contains("GATE-1"));
+    assert_eq!(rail.total_minor(person).await, 0);
+}
