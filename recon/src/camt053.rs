@@ -690,3 +690,46 @@ fn finish_statement(
         closing_date,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lines_creditor_reference_return_reason_and_payer_are_read_and_never_printed() {
+        let xml = r#"<Document><BkToCstmrStmt><Stmt><Id>S1</Id>
+<Acct><Id><IBAN>FI2112345600000785</IBAN></Id><Ccy>EUR</Ccy></Acct>
+<Bal><Tp><CdOrPrtry><Cd>OPBD</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">0.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2026-12-01</Dt></Dt></Bal>
+<Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">12.50</Amt><CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2026-12-01</Dt></Dt></Bal>
+<Ntry><Amt Ccy="EUR">12.50</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts><BookgDt><Dt>2026-12-01</Dt></BookgDt>
+<NtryDtls><TxDtls><Refs><EndToEndId>E1</EndToEndId></Refs>
+<RltdPties><Dbtr><Pty><Nm>Maija M</Nm></Pty></Dbtr><DbtrAcct><Id><IBAN>de89 3704 0044 0532 0130 00</IBAN></Id></DbtrAcct></RltdPties>
+<RmtInf><Strd><CdtrRefInf><Ref>RF18 5390 0754 7034</Ref></CdtrRefInf></Strd></RmtInf>
+<RtrInf><Rsn><Cd>AC04</Cd></Rsn></RtrInf></TxDtls></NtryDtls></Ntry>
+</Stmt></BkToCstmrStmt></Document>"#;
+        let account = StatementAccount {
+            iban: "FI2112345600000785".into(),
+            currency: Currency::from_code("EUR").unwrap(),
+        };
+        let mut lines = Vec::new();
+        read_camt053(xml.as_bytes(), &account, |line| {
+            lines.push(line);
+            Ok(())
+        })
+        .unwrap();
+        let line = &lines[0];
+        assert_eq!(
+            line.creditor_reference.as_deref(),
+            Some("RF18 5390 0754 7034")
+        );
+        assert_eq!(line.return_reason.as_deref(), Some("AC04"));
+        let debtor = line.debtor.as_ref().unwrap();
+        assert_eq!(debtor.name.as_deref(), Some("Maija M"));
+        assert_eq!(debtor.iban.as_deref(), Some("DE89370400440532013000"));
+        let printed = format!("{line:?}");
+        assert!(
+            !printed.contains("Maija") && !printed.contains("DE89"),
+            "{printed}"
+        );
+    }
+}
