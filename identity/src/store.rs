@@ -155,6 +155,7 @@ const PRISONER_AAD: &[u8] = b"saldo/prisoner/v1/";
 const DEPOSITOR_AAD: &[u8] = b"saldo/depositor/v1/";
 const LOOKUP_NUMBER: &str = "prisoner_number";
 const LOOKUP_NATIONAL_ID: &str = "national_id";
+const LOOKUP_BANK_ACCOUNT: &str = "bank_account";
 
 fn aad(prefix: &[u8], person_id: Uuid) -> Vec<u8> {
     let mut aad = prefix.to_vec();
@@ -1025,15 +1026,22 @@ pub async fn create_depositor(
             bank_account: depositor.bank_account.clone(),
         },
     )?;
+    let bank_account_hmac = depositor
+        .bank_account
+        .as_deref()
+        .map(|account| keys.lookup_hash(LOOKUP_BANK_ACCOUNT, account));
     let statement = tx
         .prepare_cached(
             "insert into identity.depositors
-                (person_id, registered_prison_id, sealed, nonce, data_key_id)
-             values ($1, $2, $3, $4, $1)",
+                (person_id, registered_prison_id, sealed, nonce, data_key_id, bank_account_hmac)
+             values ($1, $2, $3, $4, $1, $5)",
         )
         .await?;
-    tx.execute(&statement, &[&person_id, &prison_id, &sealed, &nonce])
-        .await?;
+    tx.execute(
+        &statement,
+        &[&person_id, &prison_id, &sealed, &nonce, &bank_account_hmac],
+    )
+    .await?;
     let mut fields = vec!["full_name"];
     if depositor.contact.is_some() {
         fields.push("contact");
@@ -1166,6 +1174,127 @@ pub async fn consult_depositor(
     }))
 }
 
+/// A bank counterparty of a prison (the payer of a bank transfer, the payee of a payout): the
+/// depositor record registered in the prison with this IBAN (found through its HMAC), or a new
+/// one with `name` (the bank's, or a placeholder when it gave none). Logged either way.
+pub async fn find_or_create_counterparty(
+    tx: &Transaction<'_>,
+    who: &Accessor,
+    prison_id: Uuid,
+    name: Option<&str>,
+    iban: &str,
+) -> Result<Uuid> {
+    super::validate::iban(iban)?;
+    let hmac = crypto::current().lookup_hash(LOOKUP_BANK_ACCOUNT, iban);
+    let statement = tx
+        .prepare_cached(
+            "select person_id from identity.depositors
+             where registered_prison_id = $1 and bank_account_hmac = $2 and erased_at is null
+             order by created_at limit 1",
+        )
+        .await?;
+    if let Some(row) = tx.query_opt(&statement, &[&prison_id, &hmac]).await? {
+        let person_id: Uuid = row.get("person_id");
+        access_log::record(
+            tx,
+            who,
+            &Access {
+                action: Action::Consult,
+                subject_kind: SubjectKind::Depositor,
+                subject_person_id: Some(person_id),
+                prison_id: Some(prison_id),
+                fields: &["bank_account"],
+                outcome: Outcome::Ok,
+                recipient: None,
+            },
+        )
+        .await?;
+        return Ok(person_id);
+    }
+    let name = name
+        .map(str::trim)
+        .filter(|name| super::validate::name(name).is_ok())
+        .unwrap_or("(name not given by the bank)");
+    create_depositor(
+        tx,
+        who,
+        prison_id,
+        &NewDepositor {
+            full_name: name.to_owned(),
+            contact: None,
+            bank_account: Some(iban.to_owned()),
+        },
+    )
+    .await
+}
+
+/// A counterparty's name and IBAN disclosed to `recipient` (the trust bank, in a payment
+/// file): logged as `disclose`. `None` when the record is erased or holds no account.
+pub async fn disclose_bank_account(
+    tx: &Transaction<'_>,
+    who: &Accessor,
+    person_id: Uuid,
+    recipient: &str,
+) -> Result<Option<(String, String)>> {
+    let statement = tx
+        .prepare_cached(
+            "select d.registered_prison_id, d.sealed, d.nonce, k.master_key_version,
+                    k.wrapped_key, d.full_name, d.bank_account
+             from identity.depositors d
+             left join identity.data_keys k on k.person_id = d.data_key_id
+             where d.person_id = $1 and d.erased_at is null",
+        )
+        .await?;
+    let row = tx.query_opt(&statement, &[&person_id]).await?;
+    access_log::record(
+        tx,
+        who,
+        &Access {
+            action: Action::Disclose,
+            subject_kind: SubjectKind::Depositor,
+            subject_person_id: Some(person_id),
+            prison_id: row.as_ref().map(|row| row.get("registered_prison_id")),
+            fields: &["full_name", "bank_account"],
+            outcome: if row.is_some() {
+                Outcome::Ok
+            } else {
+                Outcome::NotFound
+            },
+            recipient: Some(recipient),
+        },
+    )
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let sealed: Option<Vec<u8>> = row.get("sealed");
+    let secret = match (sealed, row.get::<_, Option<i32>>("master_key_version")) {
+        (Some(sealed), Some(version)) => {
+            let key = crypto::current().unwrap(
+                person_id,
+                &WrappedKey {
+                    version,
+                    bytes: row.get("wrapped_key"),
+                },
+            )?;
+            open::<DepositorSecret>(
+                &key,
+                &aad(DEPOSITOR_AAD, person_id),
+                &row.get::<_, Vec<u8>>("nonce"),
+                &sealed,
+            )?
+        }
+        _ => DepositorSecret {
+            full_name: row
+                .get::<_, Option<String>>("full_name")
+                .unwrap_or_default(),
+            contact: None,
+            bank_account: row.get("bank_account"),
+        },
+    };
+    Ok(secret
+        .bank_account
+        .map(|account| (secret.full_name, account)))
+}
+
 /// Erases a depositor's record by destroying their data key; logged as `erase`.
 pub async fn erase_depositor(
     tx: &Transaction<'_>,
@@ -1176,7 +1305,7 @@ pub async fn erase_depositor(
         .prepare_cached(
             "update identity.depositors
              set sealed = null, nonce = null, data_key_id = null, full_name = null,
-                 contact = null, bank_account = null, erased_at = now()
+                 contact = null, bank_account = null, bank_account_hmac = null, erased_at = now()
              where person_id = $1 and erased_at is null
              returning registered_prison_id",
         )

@@ -251,6 +251,10 @@ pub struct ReceiveDeposit {
     #[serde(with = "crate::model::date_format")]
     pub effective_date: Date,
     pub received_by: String,
+    /// The camt.053 end-to-end reference of a deposit taken from the bank statement (the bank
+    /// rail, docs/payouts.md): the receipt entry carries it, so the statement line reconciles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bank_end_to_end: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -318,6 +322,14 @@ pub async fn receive_deposit(
         held_because = Some("over_max_balance");
     }
     let deposit_id = Uuid::now_v7();
+    let mut receipt_refs = vec![deposit_ref("deposit", deposit_id)];
+    if let Some(end_to_end) = &command.bank_end_to_end {
+        receipt_refs.push(ExternalRef {
+            kind: crate::bank_rail::ref_kind::BANK_END_TO_END.into(),
+            value: end_to_end.clone(),
+            unique: true,
+        });
+    }
     // Who recorded it travels with the receipt entry: the review refuses them (four eyes).
     let metadata = serde_json::json!({
         "deposit_id": deposit_id,
@@ -340,7 +352,7 @@ pub async fn receive_deposit(
                 effective_date: command.effective_date,
                 description: EntryText::FamilyDepositHeldForReview.english().into(),
                 metadata,
-                external_refs: vec![deposit_ref("deposit", deposit_id)],
+                external_refs: receipt_refs,
                 postings: vec![
                     PostingDraft::debit(bank, command.amount),
                     PostingDraft::credit(accounts.held_deposits, command.amount)?,
@@ -362,7 +374,7 @@ pub async fn receive_deposit(
                 effective_date: command.effective_date,
                 description: EntryText::FamilyDeposit.english().into(),
                 metadata,
-                external_refs: vec![deposit_ref("deposit", deposit_id)],
+                external_refs: receipt_refs,
             },
         )
         .await?

@@ -2,6 +2,7 @@
 //! and verification, stored in PostgreSQL. It knows nothing of HTTP, people or the processor.
 pub mod accounts;
 pub mod allocation;
+pub mod bank_rail;
 pub mod batch;
 pub mod check;
 pub mod controls;
@@ -19,6 +20,7 @@ pub mod money;
 pub mod payroll;
 pub mod payroll_file;
 pub mod policy_store;
+pub mod rf_reference;
 pub mod seal;
 pub mod store;
 pub mod verify;

@@ -651,3 +651,38 @@ pub async fn reject_adjustment(
     tx.commit().await?;
     Ok(())
 }
+
+/// Files the bank rail's breaks of an import (`returned_to_sender`): one per bank line's
+/// end-to-end reference, so an overlapping statement files none again.
+pub async fn file_rail_breaks(
+    tx: &deadpool_postgres::Transaction<'_>,
+    import_id: Uuid,
+    rail_breaks: &[super::RailBreak],
+) -> ReconResult<()> {
+    let insert = tx
+        .prepare_cached(
+            "insert into recon.breaks (id, break_key, source, class, business_date, import_id,
+                 line_no, reference, amount_minor, currency, explanation)
+             values (gen_random_uuid(), 'returned:' || $1, 'bank', 'returned_to_sender', $2, $3,
+                 $4, $1, $5, $6, $7)
+             on conflict (break_key) do nothing",
+        )
+        .await?;
+    for rail_break in rail_breaks {
+        let line_no = i64::try_from(rail_break.line_no).map_err(|_| ReconError::Overflow)?;
+        tx.execute(
+            &insert,
+            &[
+                &rail_break.end_to_end_id,
+                &rail_break.booking_date,
+                &import_id,
+                &line_no,
+                &rail_break.amount_minor,
+                &rail_break.currency.code(),
+                &rail_break.explanation,
+            ],
+        )
+        .await?;
+    }
+    Ok(())
+}

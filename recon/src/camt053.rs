@@ -104,6 +104,28 @@ pub struct BankLine {
     pub end_to_end_id: Option<String>,
     pub account_servicer_ref: Option<String>,
     pub remittance: Option<String>,
+    /// The structured creditor reference (`RmtInf/Strd/CdtrRefInf/Ref`), as the bank gave it.
+    pub creditor_reference: Option<String>,
+    /// The return reason code of a returned transfer (`RtrInf/Rsn/Cd`).
+    pub return_reason: Option<String>,
+    /// Who paid (`RltdPties/Dbtr`): personal data, handed to the bank rail for the identity
+    /// store and never written by reconciliation.
+    pub debtor: Option<Counterparty>,
+}
+
+/// A bank line's other party: personal data (see [`BankLine::debtor`]).
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Counterparty {
+    pub name: Option<String>,
+    /// As the bank gave it (normalised by the reader: upper case, no spaces).
+    pub iban: Option<String>,
+}
+
+/// Never prints the name or the account.
+impl std::fmt::Debug for Counterparty {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("Counterparty { .. }")
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,6 +175,10 @@ struct TxDetails {
     credit_debit: Option<String>,
     end_to_end_id: Option<String>,
     remittance: Option<String>,
+    creditor_reference: Option<String>,
+    return_reason: Option<String>,
+    debtor_name: Option<String>,
+    debtor_iban: Option<String>,
 }
 
 #[derive(Default)]
@@ -297,6 +323,16 @@ fn apply_text(
                 details.credit_debit = Some(value);
             } else if ends(&["TxDtls", "RmtInf", "Ustrd"]) {
                 details.remittance = Some(value);
+            } else if ends(&["TxDtls", "RmtInf", "Strd", "CdtrRefInf", "Ref"]) {
+                details.creditor_reference = Some(value);
+            } else if ends(&["TxDtls", "RtrInf", "Rsn", "Cd"]) {
+                details.return_reason = Some(value);
+            } else if ends(&["TxDtls", "RltdPties", "Dbtr", "Nm"])
+                || ends(&["TxDtls", "RltdPties", "Dbtr", "Pty", "Nm"])
+            {
+                details.debtor_name = Some(value);
+            } else if ends(&["TxDtls", "RltdPties", "DbtrAcct", "Id", "IBAN"]) {
+                details.debtor_iban = Some(normalize_iban(&value));
             }
         } else if ends(&["Ntry", "Amt"]) {
             entry.amount = Amount {
@@ -548,6 +584,14 @@ pub fn read_camt053<R: BufRead>(
                                     .filter(|id| !id.is_empty() && id != "NOTPROVIDED"),
                                 account_servicer_ref: done.account_servicer_ref.clone(),
                                 remittance: details.remittance,
+                                creditor_reference: details.creditor_reference,
+                                return_reason: details.return_reason,
+                                debtor: (details.debtor_name.is_some()
+                                    || details.debtor_iban.is_some())
+                                .then_some(Counterparty {
+                                    name: details.debtor_name,
+                                    iban: details.debtor_iban,
+                                }),
                             })?;
                         }
                     }
@@ -645,4 +689,47 @@ fn finish_statement(
         closing_minor: closing.amount_minor,
         closing_date,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lines_creditor_reference_return_reason_and_payer_are_read_and_never_printed() {
+        let xml = r#"<Document><BkToCstmrStmt><Stmt><Id>S1</Id>
+<Acct><Id><IBAN>FI2112345600000785</IBAN></Id><Ccy>EUR</Ccy></Acct>
+<Bal><Tp><CdOrPrtry><Cd>OPBD</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">0.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2026-12-01</Dt></Dt></Bal>
+<Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">12.50</Amt><CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2026-12-01</Dt></Dt></Bal>
+<Ntry><Amt Ccy="EUR">12.50</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts><BookgDt><Dt>2026-12-01</Dt></BookgDt>
+<NtryDtls><TxDtls><Refs><EndToEndId>E1</EndToEndId></Refs>
+<RltdPties><Dbtr><Pty><Nm>Maija M</Nm></Pty></Dbtr><DbtrAcct><Id><IBAN>de89 3704 0044 0532 0130 00</IBAN></Id></DbtrAcct></RltdPties>
+<RmtInf><Strd><CdtrRefInf><Ref>RF18 5390 0754 7034</Ref></CdtrRefInf></Strd></RmtInf>
+<RtrInf><Rsn><Cd>AC04</Cd></Rsn></RtrInf></TxDtls></NtryDtls></Ntry>
+</Stmt></BkToCstmrStmt></Document>"#;
+        let account = StatementAccount {
+            iban: "FI2112345600000785".into(),
+            currency: Currency::from_code("EUR").unwrap(),
+        };
+        let mut lines = Vec::new();
+        read_camt053(xml.as_bytes(), &account, |line| {
+            lines.push(line);
+            Ok(())
+        })
+        .unwrap();
+        let line = &lines[0];
+        assert_eq!(
+            line.creditor_reference.as_deref(),
+            Some("RF18 5390 0754 7034")
+        );
+        assert_eq!(line.return_reason.as_deref(), Some("AC04"));
+        let debtor = line.debtor.as_ref().unwrap();
+        assert_eq!(debtor.name.as_deref(), Some("Maija M"));
+        assert_eq!(debtor.iban.as_deref(), Some("DE89370400440532013000"));
+        let printed = format!("{line:?}");
+        assert!(
+            !printed.contains("Maija") && !printed.contains("DE89"),
+            "{printed}"
+        );
+    }
 }

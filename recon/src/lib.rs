@@ -10,6 +10,7 @@ pub mod breaks;
 pub mod camt053;
 pub mod iso4217;
 pub mod matching;
+pub mod pain001;
 pub mod report;
 pub mod scheduled;
 pub mod settlement;
@@ -479,6 +480,68 @@ pub async fn import_settlement<R: BufRead + Send + 'static>(
     Ok(ImportOutcome::Imported(summary))
 }
 
+/// A statement line the bank rail books before matching (docs/payouts.md): a credit with a
+/// structured creditor reference (a family's transfer), a debit or a return that may be one of
+/// Saldo's payouts. Only lines with an end-to-end reference: the ledger entry carries it.
+#[derive(Debug, Clone)]
+pub struct RailLine {
+    pub line_no: u64,
+    pub booking_date: Date,
+    /// Signed as on the statement: a credit is positive.
+    pub amount_minor: i64,
+    pub currency: Currency,
+    pub end_to_end_id: String,
+    pub creditor_reference: Option<String>,
+    pub return_reason: Option<String>,
+    /// Personal data, for the identity store only.
+    pub debtor: Option<camt053::Counterparty>,
+}
+
+/// A break the bank rail files for a line: money it gives back (`returned_to_sender`).
+#[derive(Debug, Clone)]
+pub struct RailBreak {
+    pub line_no: u64,
+    pub booking_date: Date,
+    pub end_to_end_id: String,
+    pub amount_minor: i64,
+    pub currency: Currency,
+    /// For a finance clerk; no personal data.
+    pub explanation: String,
+}
+
+/// What books a statement's own transfers (family deposits by reference, payouts' debits and
+/// returns) inside the import's transaction, before the lines are matched: `saldo`'s bank rail,
+/// which reaches the identity store that this crate must not.
+pub trait BankRail: Sync {
+    /// Whether the rail wants lines at all (none: plain reconciliation).
+    fn wants_lines(&self) -> bool;
+
+    fn book(
+        &self,
+        tx: &Transaction<'_>,
+        prison_id: Uuid,
+        lines: Vec<RailLine>,
+    ) -> impl std::future::Future<Output = ReconResult<Vec<RailBreak>>> + Send;
+}
+
+/// Plain reconciliation: the statement's lines are matched against what the ledger has.
+pub struct NoRail;
+
+impl BankRail for NoRail {
+    fn wants_lines(&self) -> bool {
+        false
+    }
+
+    async fn book(
+        &self,
+        _tx: &Transaction<'_>,
+        _prison_id: Uuid,
+        _lines: Vec<RailLine>,
+    ) -> ReconResult<Vec<RailBreak>> {
+        Ok(Vec::new())
+    }
+}
+
 /// Imports one camt.053 statement file of a prison's trust bank account and reconciles it. A
 /// file whose balances do not add up, of another account or currency, or closing outside the
 /// account's reconciliation period is rejected whole, with nothing written; so is any file for a
@@ -488,6 +551,19 @@ pub async fn import_bank_statement<R: BufRead + Send + 'static>(
     reader: R,
     prison_id: Uuid,
     options: &ImportOptions,
+) -> ReconResult<ImportOutcome> {
+    import_bank_statement_with(pool, reader, prison_id, options, &NoRail).await
+}
+
+/// [`import_bank_statement`], with `rail` booking the statement's own transfers in the same
+/// transaction before matching (so a rejected file books nothing, and the same file again
+/// changes nothing). A returned transfer's line is matched under `<EndToEndId>:return`.
+pub async fn import_bank_statement_with<R: BufRead + Send + 'static, H: BankRail>(
+    pool: &Pool,
+    reader: R,
+    prison_id: Uuid,
+    options: &ImportOptions,
+    rail: &H,
 ) -> ReconResult<ImportOutcome> {
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
@@ -516,31 +592,59 @@ pub async fn import_bank_statement<R: BufRead + Send + 'static>(
     .await?;
     options.report(ProgressEvent::Phase("loading statement lines"));
     let progress = options.progress.clone();
-    let summary = stream_into_copy(&tx, "copy recon_stage_bank from stdin", move |emit| {
-        camt053::read_camt053(reader, &expected, |line| {
-            let line_no = line.line_no.to_string();
-            let stmt_no = line.stmt_no.to_string();
-            let date = line.booking_date.to_string();
-            let amount = line.amount_minor.to_string();
-            emit(&[
-                Some(&line_no),
-                Some(&stmt_no),
-                Some(&date),
-                Some(&amount),
-                Some(line.currency.code()),
-                line.end_to_end_id.as_deref(),
-                line.account_servicer_ref.as_deref(),
-                line.remittance.as_deref(),
-            ])?;
-            if line.line_no.is_multiple_of(PROGRESS_EVERY_ROWS)
-                && let Some(progress) = &progress
-            {
-                progress(ProgressEvent::Loaded { rows: line.line_no });
-            }
-            Ok(())
+    let wants_lines = rail.wants_lines();
+    let (summary, rail_lines) =
+        stream_into_copy(&tx, "copy recon_stage_bank from stdin", move |emit| {
+            let mut rail_lines = Vec::new();
+            let summary = camt053::read_camt053(reader, &expected, |line| {
+                let line_no = line.line_no.to_string();
+                let stmt_no = line.stmt_no.to_string();
+                let date = line.booking_date.to_string();
+                let amount = line.amount_minor.to_string();
+                // A return echoes the payout's own reference: matched apart from its debit.
+                let end_to_end = match (&line.end_to_end_id, &line.return_reason) {
+                    (Some(id), Some(_)) => Some(ledger::bank_rail::return_end_to_end(id)),
+                    (id, None) => id.clone(),
+                    (None, Some(_)) => None,
+                };
+                emit(&[
+                    Some(&line_no),
+                    Some(&stmt_no),
+                    Some(&date),
+                    Some(&amount),
+                    Some(line.currency.code()),
+                    end_to_end.as_deref(),
+                    line.account_servicer_ref.as_deref(),
+                    line.remittance.as_deref(),
+                ])?;
+                if line.line_no.is_multiple_of(PROGRESS_EVERY_ROWS)
+                    && let Some(progress) = &progress
+                {
+                    progress(ProgressEvent::Loaded { rows: line.line_no });
+                }
+                let for_rail = line.creditor_reference.is_some()
+                    || line.return_reason.is_some()
+                    || line.amount_minor < 0;
+                if wants_lines
+                    && for_rail
+                    && let Some(end_to_end_id) = line.end_to_end_id
+                {
+                    rail_lines.push(RailLine {
+                        line_no: line.line_no,
+                        booking_date: line.booking_date,
+                        amount_minor: line.amount_minor,
+                        currency: line.currency,
+                        end_to_end_id,
+                        creditor_reference: line.creditor_reference,
+                        return_reason: line.return_reason,
+                        debtor: line.debtor,
+                    });
+                }
+                Ok(())
+            })?;
+            Ok((summary, rail_lines))
         })
-    })
-    .await?;
+        .await?;
     options.report(ProgressEvent::Loaded {
         rows: summary.line_count,
     });
@@ -591,6 +695,13 @@ pub async fn import_bank_statement<R: BufRead + Send + 'static>(
         });
     }
     let import_id = Uuid::now_v7();
+    if !rail_lines.is_empty() {
+        options.report(ProgressEvent::Phase(
+            "booking the statement's own transfers",
+        ));
+        let rail_breaks = rail.book(&tx, prison_id, rail_lines).await?;
+        breaks::file_rail_breaks(&tx, import_id, &rail_breaks).await?;
+    }
     options.report(ProgressEvent::Phase("matching against the ledger"));
     let result = matching::reconcile_bank(&tx, import_id, prison_id, &summary, options).await?;
     options.report(ProgressEvent::Phase("committing"));

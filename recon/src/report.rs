@@ -13,7 +13,7 @@ use time::{Date, Duration};
 use super::breaks::Break;
 use super::{ReconError, ReconResult};
 
-pub const BREAK_CLASSES: [&str; 7] = [
+pub const BREAK_CLASSES: [&str; 8] = [
     "missing_in_ledger",
     "missing_at_processor",
     "missing_at_bank",
@@ -21,6 +21,7 @@ pub const BREAK_CLASSES: [&str; 7] = [
     "duplicate",
     "currency_mismatch",
     "unknown_card",
+    "returned_to_sender",
 ];
 /// A report covers at most this many days.
 pub const MAX_REPORT_DAYS: i64 = 366;

@@ -257,6 +257,46 @@ pub struct ReleaseRequest {
     /// account on record (`422 payout_account_missing` without one).
     #[schema(value_type = String, example = "to_spendable")]
     pub savings: SavingsOnRelease,
+    /// How the person takes their money (every choice is free): absent or `card_grace`, the
+    /// card works through the grace period as before; `sepa`, everything is paid by SEPA credit
+    /// transfer to the account named (IBAN checked; the name and IBAN go to the identity store
+    /// only); `cash`, everything is paid in cash at the gate against a receipt. With `sepa` or
+    /// `cash` the release savings move to spendable first and `savings` must be `to_spendable`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payout: Option<PayoutChoice>,
+}
+
+/// The release payout choice (docs/payouts.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PayoutChoice {
+    CardGrace,
+    Sepa {
+        /// Spaces and lower case accepted; the ISO 13616 check must hold (`422 iban_invalid`).
+        #[schema(example = "DE89 3704 0044 0532 0130 00")]
+        iban: String,
+        /// The account holder's name (1 to 200 characters, `422 name_invalid`).
+        holder_name: String,
+    },
+    Cash,
+}
+
+/// What the release paid out, when it paid anything.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PayoutDone {
+    /// `sepa` or `cash`.
+    #[schema(example = "sepa")]
+    pub kind: String,
+    #[schema(value_type = crate::schema::MoneyDoc)]
+    pub amount: Money,
+    /// A SEPA payout's id and the end-to-end reference the bank echoes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payout_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_to_end_id: Option<String>,
+    /// A cash payout's receipt number (the staff page prints the receipt).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt_no: Option<String>,
 }
 
 /// A sub-account's balance after the release.
@@ -291,6 +331,27 @@ pub struct Released {
     #[schema(format = Date, example = "2026-05-01")]
     pub effective_date: String,
     pub balances: Vec<BalanceAfter>,
+    /// The payout the release made (`sepa` or `cash`); absent for `card_grace` or when
+    /// nothing was left to pay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payout: Option<PayoutDone>,
+}
+
+/// A SEPA payee's account, checked: the IBAN in normal form and the holder's name.
+fn sepa_payee(choice: Option<&PayoutChoice>) -> Result<Option<(String, String)>, ServiceError> {
+    let Some(PayoutChoice::Sepa { iban, holder_name }) = choice else {
+        return Ok(None);
+    };
+    let iban = recon::trust_account::normalize_iban(iban);
+    if !ledger::iban::is_valid(&iban) {
+        return Err(ServiceError::invalid(
+            "iban_invalid",
+            "not a valid IBAN (ISO 13616 check)",
+        ));
+    }
+    let holder_name = holder_name.trim().to_owned();
+    crate::identity::validate::name(&holder_name)?;
+    Ok(Some((iban, holder_name)))
 }
 
 fn savings_str(savings: SavingsOnRelease) -> &'static str {
@@ -334,6 +395,17 @@ pub async fn release_checked(
         tx.commit().await?;
         return Err(crate::services::no_such_prisoner());
     };
+    let pays_out_now = matches!(
+        request.payout,
+        Some(PayoutChoice::Sepa { .. } | PayoutChoice::Cash)
+    );
+    if pays_out_now && request.savings != SavingsOnRelease::ToSpendable {
+        return Err(ServiceError::invalid(
+            "payout_choice_conflict",
+            "a sepa or cash payout pays everything: savings must be to_spendable",
+        ));
+    }
+    let sepa = sepa_payee(request.payout.as_ref())?;
     if request.savings == SavingsOnRelease::PayOut && record.payout_iban.is_none() {
         return Err(ServiceError::invalid(
             "payout_account_missing",
@@ -347,7 +419,7 @@ pub async fn release_checked(
     let released = ledger::lifecycle::release(
         &tx,
         &Release {
-            idempotency_key: key,
+            idempotency_key: key.clone(),
             person_id,
             savings: request.savings,
             grace_until,
@@ -359,6 +431,20 @@ pub async fn release_checked(
     .map_err(refused)?;
     let who = staff.accessor(Purpose::ReleasePreparation, None);
     identity::store::record_release(&tx, &who, person_id, now).await?;
+    let payout = release_payout(
+        &tx,
+        staff,
+        &who,
+        ReleasePayout {
+            prison_id,
+            person_id,
+            key: &key,
+            sepa,
+            cash: request.payout == Some(PayoutChoice::Cash),
+            effective_date,
+        },
+    )
+    .await?;
     sync_fence(&tx, person_id).await?;
     let balances = balances_of(&tx, person_id)
         .await?
@@ -377,6 +463,7 @@ pub async fn release_checked(
         grace_until,
         effective_date: effective_date.to_string(),
         balances,
+        payout,
     };
     ledger::idempotency::finish(&tx, claim, &done)
         .await
@@ -384,6 +471,75 @@ pub async fn release_checked(
     tx.commit().await?;
     tracing::info!(%person_id, %prison_id, staff.id = %staff.id, "prisoner released");
     Ok(done)
+}
+
+struct ReleasePayout<'a> {
+    prison_id: Uuid,
+    person_id: Uuid,
+    key: &'a str,
+    sepa: Option<(String, String)>,
+    cash: bool,
+    effective_date: time::Date,
+}
+
+/// The release's payout: by SEPA (the payee recorded in the identity store, the money to
+/// `payouts_in_transit` until the bank debits it) or in cash at the gate. Free: no fee.
+async fn release_payout(
+    tx: &Transaction<'_>,
+    staff: &Staff,
+    who: &identity::access_log::Accessor,
+    payout: ReleasePayout<'_>,
+) -> Result<Option<PayoutDone>, ServiceError> {
+    if let Some((iban, holder_name)) = payout.sepa {
+        let payee_id = identity::store::find_or_create_counterparty(
+            tx,
+            who,
+            payout.prison_id,
+            Some(&holder_name),
+            &iban,
+        )
+        .await?;
+        let instructed = ledger::bank_rail::instruct_release_payout(
+            tx,
+            &ledger::bank_rail::InstructReleasePayout {
+                idempotency_key: payout.key.to_owned(),
+                person_id: payout.person_id,
+                payee_id,
+                effective_date: payout.effective_date,
+                instructed_by: staff.id.to_string(),
+            },
+        )
+        .await
+        .map_err(refused)?;
+        return Ok(instructed.map(|done| PayoutDone {
+            kind: "sepa".into(),
+            amount: done.amount,
+            payout_id: Some(done.payout_id),
+            end_to_end_id: Some(done.end_to_end_id),
+            receipt_no: None,
+        }));
+    }
+    if payout.cash {
+        let paid = ledger::bank_rail::pay_cash(
+            tx,
+            &ledger::bank_rail::PayCash {
+                idempotency_key: payout.key.to_owned(),
+                person_id: payout.person_id,
+                effective_date: payout.effective_date,
+                paid_by: staff.id.to_string(),
+            },
+        )
+        .await
+        .map_err(refused)?;
+        return Ok(paid.map(|done| PayoutDone {
+            kind: "cash".into(),
+            amount: done.amount,
+            payout_id: None,
+            end_to_end_id: None,
+            receipt_no: Some(done.receipt_no),
+        }));
+    }
+    Ok(None)
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 pub mod adjustments;
 pub mod balances;
+pub mod bank_rail;
 pub mod books;
 pub mod dead_letters;
 pub mod deposits;

@@ -525,3 +525,55 @@ async fn a_belgian_prisons_kiosk_starts_in_the_language_the_prison_names() {
     let page = kiosk.get("/kiosk", None).await.text().await.unwrap();
     assert_eq!(lang_of(&page), "en");
 }
+
+#[tokio::test]
+async fn the_kiosk_shows_the_trust_account_and_the_prisoners_own_reference_for_family_transfers() {
+    let world = World::new().await;
+    let (kiosk, person) = setup(&world).await;
+    let session = kiosk.session("K-1", PIN).await;
+    // No trust account configured: nothing to show.
+    let html = kiosk
+        .get("/kiosk/home", Some(&session))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!html.contains("bank-transfer"));
+
+    let approver = world
+        .staff("approver.a", &[Role::FinanceApprover], world.prison_a)
+        .await;
+    let response = world
+        .http
+        .put(world.prison_url(world.prison_a, "/trust-account"))
+        .bearer_auth(&approver.token)
+        .json(&json!({"iban": "FI2112345600000785", "currency": "EUR"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let html = kiosk
+        .get("/kiosk/home", Some(&session))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("FI21 1234 5600 0007 85"), "{html}");
+    let staff_view: serde_json::Value = world
+        .http
+        .get(world.prison_url(
+            world.prison_a,
+            &format!("/prisoners/{person}/bank-reference"),
+        ))
+        .bearer_auth(&approver.token)
+        .header("Saldo-Purpose", "deposit")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let grouped = staff_view["reference_grouped"].as_str().unwrap();
+    assert!(grouped.starts_with("RF"));
+    assert!(html.contains(grouped), "the same reference: {html}");
+}

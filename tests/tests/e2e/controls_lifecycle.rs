@@ -499,6 +499,7 @@ fn deposit_command(prisoner: &Prisoner, sender: Uuid, amount_minor: i64) -> Rece
         amount: eur(amount_minor),
         effective_date: today(),
         received_by: "finance_a".into(),
+        bank_end_to_end: None,
     }
 }
 

@@ -18,6 +18,7 @@ mod api_policies;
 mod api_roles;
 mod api_staff;
 mod api_support;
+mod bank_rail;
 mod browser;
 mod card_batches;
 mod card_booking;

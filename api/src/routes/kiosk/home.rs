@@ -65,6 +65,21 @@ pub async fn page(
     let card = super::card_status(&tx, session.person_id).await;
     let payments =
         super::recent_card_payments(&tx, session.person_id, RECENT_CARD_PAYMENTS).await?;
+    // Where and how the family pays in: the trust account and the person's own reference.
+    let bank_transfer = match recon::trust_account::current(&tx, session.device.prison_id).await {
+        Ok(Some(trust)) => {
+            crate::services::bank_rail::reference_of(&tx, session.person_id, "kiosk")
+                .await
+                .ok()
+                .map(|reference| {
+                    (
+                        recon::trust_account::grouped_iban(&trust.iban),
+                        ledger::rf_reference::grouped(&reference),
+                    )
+                })
+        }
+        _ => None,
+    };
     tx.commit().await?;
     Ok(shell(
         texts,
@@ -143,6 +158,13 @@ pub async fn page(
                             }
                         }
                     }
+                }
+            }
+            @if let Some((iban, reference)) = &bank_transfer {
+                h2 { (texts.bank_transfers) }
+                dl #bank-transfer {
+                    dt { "IBAN" } dd { (iban) }
+                    dt { (texts.reference) } dd.reference { (reference) }
                 }
             }
             h2 { (texts.recent) }

@@ -10,13 +10,13 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::layout::{page, refused};
+use super::layout::{money, page, refused};
 use crate::auth::{Officers, RequireRole};
 use crate::http::{ApiPath, HtmlForm};
 use crate::identity;
 use crate::identity::access_log::Purpose;
 use crate::problem::Problem;
-use crate::services::lifecycle::{LeaveRequest, ReleaseRequest, TransferRequest};
+use crate::services::lifecycle::{LeaveRequest, PayoutChoice, ReleaseRequest, TransferRequest};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -258,6 +258,53 @@ pub struct ReleaseForm {
     purpose: String,
     #[schema(value_type = String, pattern = "^(to_spendable|pay_out)$")]
     savings: SavingsOnRelease,
+    /// `card_grace` (default), `sepa` (with `payout_iban` and `payout_holder`) or `cash`.
+    #[serde(default)]
+    #[schema(pattern = "^(card_grace|sepa|cash)$")]
+    payout: Option<String>,
+    #[serde(default)]
+    #[schema(max_length = 42)]
+    payout_iban: Option<String>,
+    #[serde(default)]
+    #[schema(max_length = 200)]
+    payout_holder: Option<String>,
+}
+
+fn payout_choice(form: &ReleaseForm) -> Result<Option<PayoutChoice>, Problem> {
+    match form.payout.as_deref() {
+        None | Some("") | Some("card_grace") => Ok(None),
+        Some("cash") => Ok(Some(PayoutChoice::Cash)),
+        Some("sepa") => Ok(Some(PayoutChoice::Sepa {
+            iban: form.payout_iban.clone().unwrap_or_default(),
+            holder_name: form.payout_holder.clone().unwrap_or_default(),
+        })),
+        Some(_) => Err(Problem::unprocessable(
+            "payout_choice_invalid",
+            "the payout is card_grace, sepa or cash",
+        )),
+    }
+}
+
+/// The printable receipt of a cash payout at the gate: signed by the person and the officer.
+fn cash_receipt(done: &crate::services::lifecycle::PayoutDone, effective_date: &str) -> Response {
+    page(
+        "Cash payout receipt",
+        true,
+        html! {
+            h1 { "Cash payout receipt" }
+            dl id="receipt" {
+                dt { "Receipt number" } dd.receipt-no { (done.receipt_no.as_deref().unwrap_or("")) }
+                dt { "Date" } dd { (effective_date) }
+                dt { "Amount paid in cash" }
+                dd.amount { (money(done.amount.amount_minor, done.amount.currency.code())) }
+                dt { "Charges" } dd { "none" }
+            }
+            p { "Received in full. Signature of the person released: ______________________" }
+            p { "Paid by (officer), signature: ______________________" }
+            p { a href="/staff/home" { "Back to the home page" } }
+        },
+    )
+    .into_response()
 }
 
 #[utoipa::path(post, path = "/staff/prisons/{prison_id}/prisoners/{person_id}/release", tag = "staff pages",
@@ -275,9 +322,14 @@ pub async fn release(
         Ok(access) => access,
         Err(problem) => return Ok(refused(problem)),
     };
+    let payout = match payout_choice(&form) {
+        Ok(payout) => payout,
+        Err(problem) => return Ok(refused(problem)),
+    };
     let request = ReleaseRequest {
         idempotency_key: form.idempotency_key,
         savings: form.savings,
+        payout,
     };
     match crate::services::lifecycle::release_checked(
         &state,
@@ -288,7 +340,10 @@ pub async fn release(
     )
     .await
     {
-        Ok(_) => Ok(back(&path, &form.purpose, "released")),
+        Ok(done) => match &done.payout {
+            Some(paid) if paid.kind == "cash" => Ok(cash_receipt(paid, &done.effective_date)),
+            _ => Ok(back(&path, &form.purpose, "released")),
+        },
         Err(problem) => Ok(refused(problem.into())),
     }
 }

@@ -284,6 +284,16 @@ pub async fn show(
                         option value="to_spendable" { "To spendable (usable on the card)" }
                         option value="pay_out" { "Pay out to the account on record" }
                     }
+                    label for="payout" { "Payout (free of charge)" }
+                    select id="payout" name="payout" {
+                        option value="card_grace" { "Card stays usable for the grace period" }
+                        option value="sepa" { "Bank transfer (SEPA) to the account below" }
+                        option value="cash" { "Cash at the gate, with a receipt" }
+                    }
+                    label for="payout_iban" { "IBAN (bank transfer only)" }
+                    input id="payout_iban" name="payout_iban" maxlength="42" autocomplete="off";
+                    label for="payout_holder" { "Account holder's name (bank transfer only)" }
+                    input id="payout_holder" name="payout_holder" maxlength="200" autocomplete="off";
                     div { button type="submit" { "Release" } }
                 }
             }

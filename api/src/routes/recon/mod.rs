@@ -382,7 +382,15 @@ async fn upload_bank_statement(
     }
     let mut options = ImportOptions::new(&clerk.staff.username);
     options.file_name = Some("upload-camt053.xml".into());
-    let outcome =
-        recon::import_bank_statement(&state.pool, Cursor::new(body), prison_id, &options).await?;
+    // The statement's own transfers (family deposits by reference, payouts) book as it imports.
+    let rail = crate::services::bank_rail::StatementRail::of(&clerk.staff);
+    let outcome = recon::import_bank_statement_with(
+        &state.pool,
+        Cursor::new(body),
+        prison_id,
+        &options,
+        &rail,
+    )
+    .await?;
     Ok(Json(outcome).into_response())
 }

@@ -146,6 +146,7 @@ pub async fn record(
                     amount,
                     effective_date,
                     received_by: access.staff.id.to_string(),
+                    bank_end_to_end: None,
                 },
             )
             .await?;

@@ -7,6 +7,7 @@ mod adjustment_list;
 mod adjustment_propose;
 mod admit;
 mod balances;
+mod bank_reference;
 mod card_actions;
 mod close;
 mod dead_letter_retry;
@@ -25,6 +26,8 @@ mod logout;
 mod lookup;
 mod me;
 mod parked_events;
+mod payout_file;
+mod payouts;
 mod payroll_import;
 mod pin;
 mod policies;
@@ -98,6 +101,9 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(policy_overrides::grant))
         .routes(routes!(policy_overrides::revoke))
         .routes(routes!(trust_account::show, trust_account::set))
+        .routes(routes!(bank_reference::show))
+        .routes(routes!(payouts::list))
+        .routes(routes!(payout_file::write))
 }
 
 pub fn router() -> Router<AppState> {
