@@ -1058,6 +1058,77 @@ ALTER TABLE controls.approved_senders ALTER COLUMN id ADD GENERATED ALWAYS AS ID
 );
 
 --
+-- Name: bank_payout_file_items; Type: TABLE; Schema: controls; Owner: -
+--
+
+CREATE TABLE controls.bank_payout_file_items (
+    payout_id uuid NOT NULL,
+    file_id uuid NOT NULL
+);
+
+--
+-- Name: bank_payout_files; Type: TABLE; Schema: controls; Owner: -
+--
+
+CREATE TABLE controls.bank_payout_files (
+    file_id uuid NOT NULL,
+    message_id text NOT NULL,
+    prison_id uuid NOT NULL,
+    payout_count integer NOT NULL,
+    control_sum_minor bigint NOT NULL,
+    currency character(3) NOT NULL,
+    file_sha256 text NOT NULL,
+    created_by text NOT NULL,
+    created_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    CONSTRAINT bank_payout_files_control_sum_minor_check CHECK ((control_sum_minor > 0)),
+    CONSTRAINT bank_payout_files_created_by_check CHECK (((length(created_by) >= 1) AND (length(created_by) <= 100))),
+    CONSTRAINT bank_payout_files_file_sha256_check CHECK ((file_sha256 ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT bank_payout_files_message_id_check CHECK (((length(message_id) >= 1) AND (length(message_id) <= 35))),
+    CONSTRAINT bank_payout_files_payout_count_check CHECK ((payout_count > 0))
+);
+
+--
+-- Name: bank_payout_outcomes; Type: TABLE; Schema: controls; Owner: -
+--
+
+CREATE TABLE controls.bank_payout_outcomes (
+    payout_id uuid NOT NULL,
+    outcome text NOT NULL,
+    entry_id uuid NOT NULL,
+    reason_code text,
+    recorded_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    CONSTRAINT bank_payout_outcomes_outcome_check CHECK ((outcome = ANY (ARRAY['settled'::text, 'returned'::text]))),
+    CONSTRAINT bank_payout_outcomes_reason_code_check CHECK ((reason_code ~ '^[A-Z0-9]{4}$'::text))
+);
+
+--
+-- Name: bank_payouts; Type: TABLE; Schema: controls; Owner: -
+--
+
+CREATE TABLE controls.bank_payouts (
+    payout_id uuid NOT NULL,
+    end_to_end_id text NOT NULL,
+    kind text NOT NULL,
+    prison_id uuid NOT NULL,
+    person_id uuid,
+    payee_id uuid NOT NULL,
+    amount_minor bigint NOT NULL,
+    currency character(3) NOT NULL,
+    reason_code text,
+    returns_end_to_end text,
+    instructed_entry_id uuid NOT NULL,
+    created_by text NOT NULL,
+    created_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    CONSTRAINT bank_payouts_amount_minor_check CHECK ((amount_minor > 0)),
+    CONSTRAINT bank_payouts_check CHECK (((kind = 'release'::text) = (person_id IS NOT NULL))),
+    CONSTRAINT bank_payouts_check1 CHECK (((kind = 'deposit_return'::text) = (reason_code IS NOT NULL))),
+    CONSTRAINT bank_payouts_created_by_check CHECK (((length(created_by) >= 1) AND (length(created_by) <= 100))),
+    CONSTRAINT bank_payouts_end_to_end_id_check CHECK ((end_to_end_id ~ '^[A-Za-z0-9]{1,35}$'::text)),
+    CONSTRAINT bank_payouts_kind_check CHECK ((kind = ANY (ARRAY['release'::text, 'deposit_return'::text]))),
+    CONSTRAINT bank_payouts_reason_code_check CHECK ((reason_code ~ '^[A-Z0-9]{4}$'::text))
+);
+
+--
 -- Name: card_modes; Type: TABLE; Schema: controls; Owner: -
 --
 
@@ -1092,6 +1163,24 @@ ALTER TABLE controls.card_modes ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY
 );
 
 --
+-- Name: cash_payouts; Type: TABLE; Schema: controls; Owner: -
+--
+
+CREATE TABLE controls.cash_payouts (
+    receipt_no text NOT NULL,
+    person_id uuid NOT NULL,
+    prison_id uuid NOT NULL,
+    amount_minor bigint NOT NULL,
+    currency character(3) NOT NULL,
+    entry_id uuid NOT NULL,
+    paid_by text NOT NULL,
+    paid_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    CONSTRAINT cash_payouts_amount_minor_check CHECK ((amount_minor > 0)),
+    CONSTRAINT cash_payouts_paid_by_check CHECK (((length(paid_by) >= 1) AND (length(paid_by) <= 100))),
+    CONSTRAINT cash_payouts_receipt_no_check CHECK ((receipt_no ~ '^C-[0-9A-Z-]{1,40}$'::text))
+);
+
+--
 -- Name: deposit_decisions; Type: TABLE; Schema: controls; Owner: -
 --
 
@@ -1105,6 +1194,19 @@ CREATE TABLE controls.deposit_decisions (
     CONSTRAINT deposit_decisions_decided_by_check CHECK (((length(decided_by) >= 1) AND (length(decided_by) <= 100))),
     CONSTRAINT deposit_decisions_reason_check CHECK ((length(reason) <= 500)),
     CONSTRAINT deposit_decisions_state_check CHECK ((state = ANY (ARRAY['accepted'::text, 'rejected'::text])))
+);
+
+--
+-- Name: deposit_references; Type: TABLE; Schema: controls; Owner: -
+--
+
+CREATE TABLE controls.deposit_references (
+    reference text NOT NULL,
+    person_id uuid NOT NULL,
+    created_by text NOT NULL,
+    created_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    CONSTRAINT deposit_references_created_by_check CHECK (((length(created_by) >= 1) AND (length(created_by) <= 100))),
+    CONSTRAINT deposit_references_reference_check CHECK ((reference ~ '^RF[0-9]{2}[A-Z0-9]{1,21}$'::text))
 );
 
 --
@@ -1342,7 +1444,9 @@ CREATE TABLE identity.depositors (
     restricted_at timestamp with time zone,
     restriction_reason text,
     erased_at timestamp with time zone,
+    bank_account_hmac bytea,
     CONSTRAINT depositors_bank_account_check CHECK ((bank_account ~ '^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$'::text)),
+    CONSTRAINT depositors_bank_account_hmac_check CHECK ((length(bank_account_hmac) = 32)),
     CONSTRAINT depositors_contact_check CHECK (((length(contact) >= 1) AND (length(contact) <= 200))),
     CONSTRAINT depositors_full_name_check CHECK (((length(full_name) >= 1) AND (length(full_name) <= 200))),
     CONSTRAINT depositors_nonce_check CHECK ((length(nonce) = 12)),
@@ -1780,7 +1884,7 @@ CREATE TABLE recon.breaks (
     accepted_reason text,
     created_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
     closed_at timestamp with time zone,
-    CONSTRAINT breaks_class_check CHECK ((class = ANY (ARRAY['missing_in_ledger'::text, 'missing_at_processor'::text, 'missing_at_bank'::text, 'amount_mismatch'::text, 'duplicate'::text, 'currency_mismatch'::text, 'unknown_card'::text]))),
+    CONSTRAINT breaks_class_check CHECK ((class = ANY (ARRAY['missing_in_ledger'::text, 'missing_at_processor'::text, 'missing_at_bank'::text, 'amount_mismatch'::text, 'duplicate'::text, 'currency_mismatch'::text, 'unknown_card'::text, 'returned_to_sender'::text]))),
     CONSTRAINT breaks_resolution_check CHECK ((resolution = ANY (ARRAY['adjusting_entry'::text, 'matched_later'::text]))),
     CONSTRAINT breaks_source_check CHECK ((source = ANY (ARRAY['settlement'::text, 'bank'::text]))),
     CONSTRAINT breaks_state_check CHECK ((state = ANY (ARRAY['open'::text, 'assigned'::text, 'resolved'::text, 'accepted'::text]))),
@@ -2102,6 +2206,48 @@ ALTER TABLE ONLY controls.approved_senders
     ADD CONSTRAINT approved_senders_pkey PRIMARY KEY (id);
 
 --
+-- Name: bank_payout_file_items bank_payout_file_items_pkey; Type: CONSTRAINT; Schema: controls; Owner: -
+--
+
+ALTER TABLE ONLY controls.bank_payout_file_items
+    ADD CONSTRAINT bank_payout_file_items_pkey PRIMARY KEY (payout_id);
+
+--
+-- Name: bank_payout_files bank_payout_files_message_id_key; Type: CONSTRAINT; Schema: controls; Owner: -
+--
+
+ALTER TABLE ONLY controls.bank_payout_files
+    ADD CONSTRAINT bank_payout_files_message_id_key UNIQUE (message_id);
+
+--
+-- Name: bank_payout_files bank_payout_files_pkey; Type: CONSTRAINT; Schema: controls; Owner: -
+--
+
+ALTER TABLE ONLY controls.bank_payout_files
+    ADD CONSTRAINT bank_payout_files_pkey PRIMARY KEY (file_id);
+
+--
+-- Name: bank_payout_outcomes bank_payout_outcomes_pkey; Type: CONSTRAINT; Schema: controls; Owner: -
+--
+
+ALTER TABLE ONLY controls.bank_payout_outcomes
+    ADD CONSTRAINT bank_payout_outcomes_pkey PRIMARY KEY (payout_id, outcome);
+
+--
+-- Name: bank_payouts bank_payouts_end_to_end_id_key; Type: CONSTRAINT; Schema: controls; Owner: -
+--
+
+ALTER TABLE ONLY controls.bank_payouts
+    ADD CONSTRAINT bank_payouts_end_to_end_id_key UNIQUE (end_to_end_id);
+
+--
+-- Name: bank_payouts bank_payouts_pkey; Type: CONSTRAINT; Schema: controls; Owner: -
+--
+
+ALTER TABLE ONLY controls.bank_payouts
+    ADD CONSTRAINT bank_payouts_pkey PRIMARY KEY (payout_id);
+
+--
 -- Name: card_modes card_modes_pkey; Type: CONSTRAINT; Schema: controls; Owner: -
 --
 
@@ -2109,11 +2255,32 @@ ALTER TABLE ONLY controls.card_modes
     ADD CONSTRAINT card_modes_pkey PRIMARY KEY (id);
 
 --
+-- Name: cash_payouts cash_payouts_pkey; Type: CONSTRAINT; Schema: controls; Owner: -
+--
+
+ALTER TABLE ONLY controls.cash_payouts
+    ADD CONSTRAINT cash_payouts_pkey PRIMARY KEY (receipt_no);
+
+--
 -- Name: deposit_decisions deposit_decisions_pkey; Type: CONSTRAINT; Schema: controls; Owner: -
 --
 
 ALTER TABLE ONLY controls.deposit_decisions
     ADD CONSTRAINT deposit_decisions_pkey PRIMARY KEY (deposit_id);
+
+--
+-- Name: deposit_references deposit_references_person_id_key; Type: CONSTRAINT; Schema: controls; Owner: -
+--
+
+ALTER TABLE ONLY controls.deposit_references
+    ADD CONSTRAINT deposit_references_person_id_key UNIQUE (person_id);
+
+--
+-- Name: deposit_references deposit_references_pkey; Type: CONSTRAINT; Schema: controls; Owner: -
+--
+
+ALTER TABLE ONLY controls.deposit_references
+    ADD CONSTRAINT deposit_references_pkey PRIMARY KEY (reference);
 
 --
 -- Name: deposit_rules deposit_rules_pkey; Type: CONSTRAINT; Schema: controls; Owner: -
@@ -2571,6 +2738,18 @@ CREATE INDEX switch_over_moves_wave ON card.switch_over_moves USING btree (wave_
 CREATE INDEX approved_senders_lookup ON controls.approved_senders USING btree (person_id, sender_id, id DESC);
 
 --
+-- Name: bank_payout_file_items_file; Type: INDEX; Schema: controls; Owner: -
+--
+
+CREATE INDEX bank_payout_file_items_file ON controls.bank_payout_file_items USING btree (file_id);
+
+--
+-- Name: bank_payouts_prison; Type: INDEX; Schema: controls; Owner: -
+--
+
+CREATE INDEX bank_payouts_prison ON controls.bank_payouts USING btree (prison_id, created_at);
+
+--
 -- Name: card_modes_person; Type: INDEX; Schema: controls; Owner: -
 --
 
@@ -2581,6 +2760,12 @@ CREATE INDEX card_modes_person ON controls.card_modes USING btree (person_id, ef
 --
 
 CREATE INDEX card_modes_prison ON controls.card_modes USING btree (prison_id, id);
+
+--
+-- Name: cash_payouts_person; Type: INDEX; Schema: controls; Owner: -
+--
+
+CREATE INDEX cash_payouts_person ON controls.cash_payouts USING btree (person_id);
 
 --
 -- Name: deposits_person; Type: INDEX; Schema: controls; Owner: -
@@ -2623,6 +2808,12 @@ CREATE INDEX prison_policies_lookup ON controls.prison_policies USING btree (pri
 --
 
 CREATE INDEX data_keys_version ON identity.data_keys USING btree (master_key_version);
+
+--
+-- Name: depositors_bank_account_hmac; Type: INDEX; Schema: identity; Owner: -
+--
+
+CREATE INDEX depositors_bank_account_hmac ON identity.depositors USING btree (registered_prison_id, bank_account_hmac) WHERE (bank_account_hmac IS NOT NULL);
 
 --
 -- Name: prisoners_national_id_hmac; Type: INDEX; Schema: identity; Owner: -
@@ -2973,6 +3164,54 @@ CREATE TRIGGER approved_senders_append_only BEFORE DELETE OR UPDATE ON controls.
 CREATE TRIGGER approved_senders_no_truncate BEFORE TRUNCATE ON controls.approved_senders FOR EACH STATEMENT EXECUTE FUNCTION public.refuse_change();
 
 --
+-- Name: bank_payout_file_items bank_payout_file_items_append_only; Type: TRIGGER; Schema: controls; Owner: -
+--
+
+CREATE TRIGGER bank_payout_file_items_append_only BEFORE DELETE OR UPDATE ON controls.bank_payout_file_items FOR EACH ROW EXECUTE FUNCTION public.refuse_change();
+
+--
+-- Name: bank_payout_file_items bank_payout_file_items_no_truncate; Type: TRIGGER; Schema: controls; Owner: -
+--
+
+CREATE TRIGGER bank_payout_file_items_no_truncate BEFORE TRUNCATE ON controls.bank_payout_file_items FOR EACH STATEMENT EXECUTE FUNCTION public.refuse_change();
+
+--
+-- Name: bank_payout_files bank_payout_files_append_only; Type: TRIGGER; Schema: controls; Owner: -
+--
+
+CREATE TRIGGER bank_payout_files_append_only BEFORE DELETE OR UPDATE ON controls.bank_payout_files FOR EACH ROW EXECUTE FUNCTION public.refuse_change();
+
+--
+-- Name: bank_payout_files bank_payout_files_no_truncate; Type: TRIGGER; Schema: controls; Owner: -
+--
+
+CREATE TRIGGER bank_payout_files_no_truncate BEFORE TRUNCATE ON controls.bank_payout_files FOR EACH STATEMENT EXECUTE FUNCTION public.refuse_change();
+
+--
+-- Name: bank_payout_outcomes bank_payout_outcomes_append_only; Type: TRIGGER; Schema: controls; Owner: -
+--
+
+CREATE TRIGGER bank_payout_outcomes_append_only BEFORE DELETE OR UPDATE ON controls.bank_payout_outcomes FOR EACH ROW EXECUTE FUNCTION public.refuse_change();
+
+--
+-- Name: bank_payout_outcomes bank_payout_outcomes_no_truncate; Type: TRIGGER; Schema: controls; Owner: -
+--
+
+CREATE TRIGGER bank_payout_outcomes_no_truncate BEFORE TRUNCATE ON controls.bank_payout_outcomes FOR EACH STATEMENT EXECUTE FUNCTION public.refuse_change();
+
+--
+-- Name: bank_payouts bank_payouts_append_only; Type: TRIGGER; Schema: controls; Owner: -
+--
+
+CREATE TRIGGER bank_payouts_append_only BEFORE DELETE OR UPDATE ON controls.bank_payouts FOR EACH ROW EXECUTE FUNCTION public.refuse_change();
+
+--
+-- Name: bank_payouts bank_payouts_no_truncate; Type: TRIGGER; Schema: controls; Owner: -
+--
+
+CREATE TRIGGER bank_payouts_no_truncate BEFORE TRUNCATE ON controls.bank_payouts FOR EACH STATEMENT EXECUTE FUNCTION public.refuse_change();
+
+--
 -- Name: card_modes card_modes_append_only; Type: TRIGGER; Schema: controls; Owner: -
 --
 
@@ -2985,6 +3224,18 @@ CREATE TRIGGER card_modes_append_only BEFORE DELETE OR UPDATE ON controls.card_m
 CREATE TRIGGER card_modes_no_truncate BEFORE TRUNCATE ON controls.card_modes FOR EACH STATEMENT EXECUTE FUNCTION public.refuse_change();
 
 --
+-- Name: cash_payouts cash_payouts_append_only; Type: TRIGGER; Schema: controls; Owner: -
+--
+
+CREATE TRIGGER cash_payouts_append_only BEFORE DELETE OR UPDATE ON controls.cash_payouts FOR EACH ROW EXECUTE FUNCTION public.refuse_change();
+
+--
+-- Name: cash_payouts cash_payouts_no_truncate; Type: TRIGGER; Schema: controls; Owner: -
+--
+
+CREATE TRIGGER cash_payouts_no_truncate BEFORE TRUNCATE ON controls.cash_payouts FOR EACH STATEMENT EXECUTE FUNCTION public.refuse_change();
+
+--
 -- Name: deposit_decisions deposit_decisions_append_only; Type: TRIGGER; Schema: controls; Owner: -
 --
 
@@ -2995,6 +3246,18 @@ CREATE TRIGGER deposit_decisions_append_only BEFORE DELETE OR UPDATE ON controls
 --
 
 CREATE TRIGGER deposit_decisions_no_truncate BEFORE TRUNCATE ON controls.deposit_decisions FOR EACH STATEMENT EXECUTE FUNCTION public.refuse_change();
+
+--
+-- Name: deposit_references deposit_references_append_only; Type: TRIGGER; Schema: controls; Owner: -
+--
+
+CREATE TRIGGER deposit_references_append_only BEFORE DELETE OR UPDATE ON controls.deposit_references FOR EACH ROW EXECUTE FUNCTION public.refuse_change();
+
+--
+-- Name: deposit_references deposit_references_no_truncate; Type: TRIGGER; Schema: controls; Owner: -
+--
+
+CREATE TRIGGER deposit_references_no_truncate BEFORE TRUNCATE ON controls.deposit_references FOR EACH STATEMENT EXECUTE FUNCTION public.refuse_change();
 
 --
 -- Name: deposit_rules deposit_rules_append_only; Type: TRIGGER; Schema: controls; Owner: -
@@ -3469,6 +3732,48 @@ ALTER TABLE ONLY card.switch_over_waves
 
 ALTER TABLE ONLY card.switch_over_waves
     ADD CONSTRAINT switch_over_waves_to_processor_fkey FOREIGN KEY (to_processor) REFERENCES card.processors(processor_id);
+
+--
+-- Name: bank_payout_file_items bank_payout_file_items_file_id_fkey; Type: FK CONSTRAINT; Schema: controls; Owner: -
+--
+
+ALTER TABLE ONLY controls.bank_payout_file_items
+    ADD CONSTRAINT bank_payout_file_items_file_id_fkey FOREIGN KEY (file_id) REFERENCES controls.bank_payout_files(file_id);
+
+--
+-- Name: bank_payout_file_items bank_payout_file_items_payout_id_fkey; Type: FK CONSTRAINT; Schema: controls; Owner: -
+--
+
+ALTER TABLE ONLY controls.bank_payout_file_items
+    ADD CONSTRAINT bank_payout_file_items_payout_id_fkey FOREIGN KEY (payout_id) REFERENCES controls.bank_payouts(payout_id);
+
+--
+-- Name: bank_payout_outcomes bank_payout_outcomes_entry_id_fkey; Type: FK CONSTRAINT; Schema: controls; Owner: -
+--
+
+ALTER TABLE ONLY controls.bank_payout_outcomes
+    ADD CONSTRAINT bank_payout_outcomes_entry_id_fkey FOREIGN KEY (entry_id) REFERENCES public.journal_entries(id);
+
+--
+-- Name: bank_payout_outcomes bank_payout_outcomes_payout_id_fkey; Type: FK CONSTRAINT; Schema: controls; Owner: -
+--
+
+ALTER TABLE ONLY controls.bank_payout_outcomes
+    ADD CONSTRAINT bank_payout_outcomes_payout_id_fkey FOREIGN KEY (payout_id) REFERENCES controls.bank_payouts(payout_id);
+
+--
+-- Name: bank_payouts bank_payouts_instructed_entry_id_fkey; Type: FK CONSTRAINT; Schema: controls; Owner: -
+--
+
+ALTER TABLE ONLY controls.bank_payouts
+    ADD CONSTRAINT bank_payouts_instructed_entry_id_fkey FOREIGN KEY (instructed_entry_id) REFERENCES public.journal_entries(id);
+
+--
+-- Name: cash_payouts cash_payouts_entry_id_fkey; Type: FK CONSTRAINT; Schema: controls; Owner: -
+--
+
+ALTER TABLE ONLY controls.cash_payouts
+    ADD CONSTRAINT cash_payouts_entry_id_fkey FOREIGN KEY (entry_id) REFERENCES public.journal_entries(id);
 
 --
 -- Name: deposit_decisions deposit_decisions_deposit_id_fkey; Type: FK CONSTRAINT; Schema: controls; Owner: -
