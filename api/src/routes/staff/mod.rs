@@ -15,6 +15,8 @@ mod deposit;
 mod deposit_review;
 mod depositors;
 mod entitlements;
+mod fee_policies;
+mod fee_report;
 mod freeze;
 mod freeze_resolve;
 mod kiosk_devices;
@@ -46,6 +48,8 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::state::AppState;
+
+pub use fee_report::FeeReportReaders;
 
 /// The staff API's routes and their OpenAPI description, built together: every route is added
 /// through its handler's `#[utoipa::path]`, so a route cannot exist without being documented.
@@ -98,6 +102,10 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(policy_overrides::grant))
         .routes(routes!(policy_overrides::revoke))
         .routes(routes!(trust_account::show, trust_account::set))
+        .routes(routes!(fee_report::json))
+        .routes(routes!(fee_report::csv))
+        .routes(routes!(fee_policies::list))
+        .routes(routes!(fee_policies::set))
 }
 
 pub fn router() -> Router<AppState> {
