@@ -254,8 +254,12 @@ pub async fn set_policy(tx: &Transaction<'_>, policy: &NewFeePolicy) -> LedgerRe
     }
     // One writer per prison and kind at a time, so "the same again" is decided on what is there.
     tx.execute(
-        "select pg_advisory_xact_lock(hashtext('fee_policy:' || $1::text || ':' || $2))",
-        &[&policy.prison_id, &policy.fee_kind.as_str()],
+        "select pg_advisory_xact_lock(hashtext($1))",
+        &[&format!(
+            "fee_policy:{}:{}",
+            policy.prison_id,
+            policy.fee_kind.as_str()
+        )],
     )
     .await?;
     if let Some(current) = policy_in_force(

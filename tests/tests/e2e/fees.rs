@@ -87,10 +87,15 @@ impl FeeWorld {
     /// A cash withdrawal of `amount_minor` at an ATM while Saldo was unreachable (a stand-in
     /// approval on channel ATM), then its clearing. Returns the clearing's webhook body.
     async fn atm_withdrawal(&self, n: u32, amount_minor: i64) -> Value {
+        self.cash_withdrawal(n, amount_minor, "6011").await
+    }
+
+    /// The same with another merchant category: only the authorization's channel says ATM.
+    async fn cash_withdrawal(&self, n: u32, amount_minor: i64, mcc: &str) -> Value {
         let now = time::OffsetDateTime::now_utc()
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap();
-        let merchant = json!({"id": "atm_hki_01", "name": "OTTO HELSINKI", "mcc": "6011",
+        let merchant = json!({"id": "atm_hki_01", "name": "OTTO HELSINKI", "mcc": mcc,
                               "city": "HELSINKI", "country": "FI"});
         let advice = json!({"type": "authorization.advice", "timestamp": now, "data": {
             "authorization_id": format!("auth_atm{n}"), "card_id": self.prisoner.card_id,
@@ -373,7 +378,8 @@ async fn the_fee_report_equals_the_fee_postings_and_names_no_person_or_card() {
         json!({"currency": "EUR", "amount_minor": 150, "borne_by": "prisoner", "reason": "tariff 2"}),
     )
     .await;
-    fees.atm_withdrawal(3, 1_000).await;
+    // Known as an ATM withdrawal by its authorization's channel alone.
+    fees.cash_withdrawal(3, 1_000, "6010").await;
     let month = this_month();
     let report = fees.report(&month).await;
     assert_eq!(
