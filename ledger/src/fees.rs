@@ -105,7 +105,9 @@ impl FeeKind {
 }
 
 /// Who bears a fee. The service, unless a prison's policy says otherwise.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Bearer {
     #[default]
@@ -164,8 +166,7 @@ impl TryFrom<&tokio_postgres::Row> for FeePolicy {
     }
 }
 
-const POLICY_COLUMNS: &str =
-    "id, prison_id, fee_kind, currency::text as currency, amount_minor, borne_by, reason, set_by, set_at";
+const POLICY_COLUMNS: &str = "id, prison_id, fee_kind, currency::text as currency, amount_minor, borne_by, reason, set_by, set_at";
 
 /// The policy in force for a fee kind in a prison and currency, if one was ever set.
 pub async fn policy_in_force(

@@ -13,9 +13,7 @@ use time::{Date, Duration};
 use uuid::Uuid;
 
 use super::camt053::Camt053Summary;
-use super::{
-    ImportOptions, ImportSummary, LOOKBACK_DAYS, ReconError, ReconResult, ref_kind,
-};
+use super::{ImportOptions, ImportSummary, LOOKBACK_DAYS, ReconError, ReconResult, ref_kind};
 
 pub struct SettlementImport<'a> {
     pub import_id: Uuid,

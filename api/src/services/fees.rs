@@ -237,7 +237,10 @@ pub async fn set_policy(
 ) -> Result<FeePolicyView, ServiceError> {
     let fee_kind = FeeKind::parse(request.fee_kind)?;
     let currency = Currency::from_code(request.currency).map_err(|_| {
-        ServiceError::invalid("currency_invalid", "currency is an ISO 4217 code Saldo keeps")
+        ServiceError::invalid(
+            "currency_invalid",
+            "currency is an ISO 4217 code Saldo keeps",
+        )
     })?;
     let borne_by = request
         .borne_by

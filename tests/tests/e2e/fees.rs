@@ -2,9 +2,9 @@
 //! through the upload route, ATM withdrawals through signed webhooks, a card replacement
 //! through the staff route, the policies through their routes, and the public fee report
 //! checked against the fee postings themselves.
-use processor_protocol::signature::{self, WebhookSecret};
-use processor_protocol::settlement::{SettlementRow, SettlementType, SettlementWriter};
 use processor_protocol::CurrencyCode;
+use processor_protocol::settlement::{SettlementRow, SettlementType, SettlementWriter};
+use processor_protocol::signature::{self, WebhookSecret};
 use saldo::auth::Role;
 use serde_json::{Value, json};
 use time::macros::date;
@@ -103,12 +103,18 @@ impl FeeWorld {
             "merchant_amount": amount_minor, "merchant_currency": "EUR", "merchant": merchant,
             "channel": "ATM", "partial_approval_capable": false, "parent_authorization_id": null,
             "decision": "APPROVE", "approved_amount": amount_minor, "reason": "STAND_IN"}});
-        assert_eq!(self.send_webhook(&format!("msg_advice{n}"), &advice).await, 200);
+        assert_eq!(
+            self.send_webhook(&format!("msg_advice{n}"), &advice).await,
+            200
+        );
         let clearing = json!({"type": "transaction.clearing", "timestamp": now, "data": {
             "transaction_id": format!("txn_atm{n}"), "authorization_id": format!("auth_atm{n}"),
             "card_id": self.prisoner.card_id, "amount": amount_minor, "currency": "EUR",
             "merchant": merchant, "cleared_at": now, "final": true}});
-        assert_eq!(self.send_webhook(&format!("msg_clear{n}"), &clearing).await, 200);
+        assert_eq!(
+            self.send_webhook(&format!("msg_clear{n}"), &clearing).await,
+            200
+        );
         clearing
     }
 
@@ -197,7 +203,10 @@ async fn each_fee_row_of_an_uploaded_settlement_file_is_its_own_posting_on_the_p
     let upload = || async {
         fees.world
             .http
-            .post(fees.world.url("/api/staff/recon/settlements?date=2026-11-10"))
+            .post(
+                fees.world
+                    .url("/api/staff/recon/settlements?date=2026-11-10"),
+            )
             .bearer_auth(&fees.finance.token)
             .header("content-type", "text/csv")
             .body(fee_only_settlement_file(&[150, 75]))
@@ -209,12 +218,37 @@ async fn each_fee_row_of_an_uploaded_settlement_file_is_its_own_posting_on_the_p
     assert_eq!(
         fees.fee_postings().await,
         [
-            ("processor_program", "service", "institution:processor_fees:EUR", 150),
-            ("processor_program", "service", "institution:processor_funding:EUR", -150),
-            ("processor_program", "service", "institution:processor_fees:EUR", 75),
-            ("processor_program", "service", "institution:processor_funding:EUR", -75),
+            (
+                "processor_program",
+                "service",
+                "institution:processor_fees:EUR",
+                150
+            ),
+            (
+                "processor_program",
+                "service",
+                "institution:processor_funding:EUR",
+                -150
+            ),
+            (
+                "processor_program",
+                "service",
+                "institution:processor_fees:EUR",
+                75
+            ),
+            (
+                "processor_program",
+                "service",
+                "institution:processor_funding:EUR",
+                -75
+            ),
         ]
-        .map(|(kind, bearer, code, amount)| (kind.into(), bearer.into(), code.into(), amount))
+        .map(|(kind, bearer, code, amount)| (
+            kind.into(),
+            bearer.into(),
+            code.into(),
+            amount
+        ))
     );
     let client = fees.world.db.raw_client().await;
     let row = client
@@ -270,16 +304,34 @@ async fn an_atm_fee_the_service_bears_is_an_expense_posting_and_leaves_the_priso
         .await;
     assert_eq!(response.status(), 200);
     let policy: Value = response.json().await.unwrap();
-    assert_eq!(policy["borne_by"], "service", "the service bears by default");
+    assert_eq!(
+        policy["borne_by"], "service",
+        "the service bears by default"
+    );
     fees.atm_withdrawal(1, 2_000).await;
     assert_eq!(fees.spendable_minor().await, 10_000 - 2_000);
     assert_eq!(
         fees.fee_postings().await,
         [
-            ("atm_withdrawal", "service", "institution:fee_atm_withdrawal:EUR", 200),
-            ("atm_withdrawal", "service", "institution:fees_income:EUR", -200),
+            (
+                "atm_withdrawal",
+                "service",
+                "institution:fee_atm_withdrawal:EUR",
+                200
+            ),
+            (
+                "atm_withdrawal",
+                "service",
+                "institution:fees_income:EUR",
+                -200
+            ),
         ]
-        .map(|(kind, bearer, code, amount)| (kind.into(), bearer.into(), code.into(), amount))
+        .map(|(kind, bearer, code, amount)| (
+            kind.into(),
+            bearer.into(),
+            code.into(),
+            amount
+        ))
     );
 }
 
@@ -304,8 +356,18 @@ async fn an_atm_fee_the_prisoner_bears_is_taken_from_their_card_once_however_oft
     assert_eq!(
         fees.fee_postings().await,
         [
-            ("atm_withdrawal", "prisoner", person_code(&fees.prisoner), 200),
-            ("atm_withdrawal", "prisoner", "institution:fees_income:EUR".into(), -200),
+            (
+                "atm_withdrawal",
+                "prisoner",
+                person_code(&fees.prisoner),
+                200
+            ),
+            (
+                "atm_withdrawal",
+                "prisoner",
+                "institution:fees_income:EUR".into(),
+                -200
+            ),
         ]
         .map(|(kind, bearer, code, amount)| (kind.into(), bearer.into(), code, amount))
     );
@@ -320,7 +382,11 @@ async fn a_prisoner_borne_fee_never_takes_the_card_below_zero_the_service_bears_
     )
     .await;
     fees.atm_withdrawal(1, 9_900).await;
-    assert_eq!(fees.spendable_minor().await, 100, "the fee of 2.00 exceeds 1.00");
+    assert_eq!(
+        fees.spendable_minor().await,
+        100,
+        "the fee of 2.00 exceeds 1.00"
+    );
     let postings = fees.fee_postings().await;
     assert_eq!(postings[0].1, "service");
     assert_eq!(postings[0].2, "institution:fee_atm_withdrawal:EUR");
@@ -356,8 +422,18 @@ async fn a_card_replacement_books_the_replacement_fee_the_policy_sets() {
     assert_eq!(
         fees.fee_postings().await,
         [
-            ("card_replacement", "prisoner", person_code(&fees.prisoner), 500),
-            ("card_replacement", "prisoner", "institution:fees_income:EUR".into(), -500),
+            (
+                "card_replacement",
+                "prisoner",
+                person_code(&fees.prisoner),
+                500
+            ),
+            (
+                "card_replacement",
+                "prisoner",
+                "institution:fees_income:EUR".into(),
+                -500
+            ),
         ]
         .map(|(kind, bearer, code, amount)| (kind.into(), bearer.into(), code, amount))
     );
@@ -432,9 +508,16 @@ async fn the_fee_report_equals_the_fee_postings_and_names_no_person_or_card() {
         .text()
         .await
         .unwrap();
-    assert!(csv.contains(&format!("HEL,{month},atm_withdrawal,prison,service,EUR,2,300\r\n")));
+    assert!(csv.contains(&format!(
+        "HEL,{month},atm_withdrawal,prison,service,EUR,2,300\r\n"
+    )));
     let person = fees.prisoner.person_id.to_string();
-    for secret in [person.as_str(), fees.prisoner.card_id.as_str(), "txn_atm1", "FEE-1"] {
+    for secret in [
+        person.as_str(),
+        fees.prisoner.card_id.as_str(),
+        "txn_atm1",
+        "FEE-1",
+    ] {
         assert!(!csv.contains(secret), "{secret} in {csv}");
         assert!(!report.to_string().contains(secret), "{secret} in {report}");
     }
@@ -473,23 +556,52 @@ async fn fee_policies_are_set_by_finance_approvers_only_and_every_setting_stays_
         .unwrap();
     assert_eq!(by_finance.status(), 403);
     for (kind, body, code) in [
-        ("processor_program", json!({"currency": "EUR", "amount_minor": 1, "reason": "r"}),
-         "fee_kind_not_set_per_prison"),
-        ("atm", json!({"currency": "EUR", "amount_minor": 1, "reason": "r"}), "fee_kind_invalid"),
-        ("atm_withdrawal", json!({"currency": "EUR", "amount_minor": -1, "reason": "r"}),
-         "fee_amount_negative"),
-        ("atm_withdrawal", json!({"currency": "EUR", "amount_minor": 1, "borne_by": "family",
-                                  "reason": "r"}), "borne_by_invalid"),
-        ("atm_withdrawal", json!({"currency": "EUR", "amount_minor": 1, "reason": " "}),
-         "reason_required"),
-        ("atm_withdrawal", json!({"currency": "XXX", "amount_minor": 1, "reason": "r"}),
-         "currency_invalid"),
+        (
+            "processor_program",
+            json!({"currency": "EUR", "amount_minor": 1, "reason": "r"}),
+            "fee_kind_not_set_per_prison",
+        ),
+        (
+            "atm",
+            json!({"currency": "EUR", "amount_minor": 1, "reason": "r"}),
+            "fee_kind_invalid",
+        ),
+        (
+            "atm_withdrawal",
+            json!({"currency": "EUR", "amount_minor": -1, "reason": "r"}),
+            "fee_amount_negative",
+        ),
+        (
+            "atm_withdrawal",
+            json!({"currency": "EUR", "amount_minor": 1, "borne_by": "family",
+                                  "reason": "r"}),
+            "borne_by_invalid",
+        ),
+        (
+            "atm_withdrawal",
+            json!({"currency": "EUR", "amount_minor": 1, "reason": " "}),
+            "reason_required",
+        ),
+        (
+            "atm_withdrawal",
+            json!({"currency": "XXX", "amount_minor": 1, "reason": "r"}),
+            "currency_invalid",
+        ),
     ] {
         let (status, body) = problem(fees.set_policy(kind, body).await).await;
-        assert_eq!((status, body["code"].as_str().unwrap()), (422, code), "{kind}");
+        assert_eq!(
+            (status, body["code"].as_str().unwrap()),
+            (422, code),
+            "{kind}"
+        );
     }
     let first = json!({"currency": "EUR", "amount_minor": 100, "reason": "tariff"});
-    assert_eq!(fees.set_policy("atm_withdrawal", first.clone()).await.status(), 200);
+    assert_eq!(
+        fees.set_policy("atm_withdrawal", first.clone())
+            .await
+            .status(),
+        200
+    );
     assert_eq!(fees.set_policy("atm_withdrawal", first).await.status(), 200);
     assert_eq!(
         fees.set_policy(
@@ -526,7 +638,13 @@ async fn fee_policies_are_set_by_finance_approvers_only_and_every_setting_stays_
         .batch_execute("update fees.policies set amount_minor = 5")
         .await
         .unwrap_err();
-    assert!(change.as_db_error().unwrap().message().contains("append-only"));
+    assert!(
+        change
+            .as_db_error()
+            .unwrap()
+            .message()
+            .contains("append-only")
+    );
     let (status, body) = problem(
         fees.world
             .http
@@ -540,5 +658,8 @@ async fn fee_policies_are_set_by_finance_approvers_only_and_every_setting_stays_
             .unwrap(),
     )
     .await;
-    assert_eq!((status, body["code"].as_str().unwrap()), (422, "month_invalid"));
+    assert_eq!(
+        (status, body["code"].as_str().unwrap()),
+        (422, "month_invalid")
+    );
 }

@@ -24,7 +24,12 @@ pub struct FeeKindPath {
 #[serde(deny_unknown_fields)]
 pub struct FeePolicyRequest {
     /// ISO 4217 code of a currency the ledger keeps.
-    #[schema(example = "EUR", min_length = 3, max_length = 3, pattern = "^[A-Z]{3}$")]
+    #[schema(
+        example = "EUR",
+        min_length = 3,
+        max_length = 3,
+        pattern = "^[A-Z]{3}$"
+    )]
     pub currency: String,
     /// What the fee costs, in minor units (0: no fee).
     #[schema(minimum = 0, example = 200)]
