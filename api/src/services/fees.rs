@@ -22,7 +22,10 @@ impl ReportMonth {
     pub fn parse(text: &str) -> Result<ReportMonth, ServiceError> {
         let invalid = || ServiceError::invalid("month_invalid", "month is YYYY-MM");
         let (year, month) = text.split_once('-').ok_or_else(invalid)?;
-        if year.len() != 4 || month.len() != 2 {
+        let digits = |part: &str, len: usize| {
+            part.len() == len && part.bytes().all(|byte| byte.is_ascii_digit())
+        };
+        if !digits(year, 4) || !digits(month, 2) {
             return Err(invalid());
         }
         let year: i32 = year.parse().map_err(|_| invalid())?;
@@ -263,4 +266,37 @@ pub async fn set_policy(
     .await?;
     tx.commit().await?;
     Ok(policy.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ReportMonth;
+    use time::macros::date;
+
+    #[test]
+    fn a_month_covers_its_first_day_up_to_the_next_months_first_day() {
+        let november = ReportMonth::parse("2026-11").unwrap();
+        assert_eq!(november.first_day, date!(2026 - 11 - 01));
+        assert_eq!(november.next_first_day, date!(2026 - 12 - 01));
+        assert_eq!(november.label(), "2026-11");
+        let december = ReportMonth::parse("2026-12").unwrap();
+        assert_eq!(december.next_first_day, date!(2027 - 01 - 01));
+    }
+
+    #[test]
+    fn anything_but_yyyy_mm_is_refused_as_month_invalid() {
+        for text in [
+            "2026-13",
+            "2026-00",
+            "2026-1",
+            "26-11",
+            "2026/11",
+            "",
+            "2026-11-01",
+            "+026-11",
+        ] {
+            let error = ReportMonth::parse(text).unwrap_err();
+            assert_eq!(error.to_string(), "month is YYYY-MM", "{text}");
+        }
+    }
 }

@@ -118,3 +118,43 @@ pub async fn csv(
     )
         .into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::to_csv;
+    use crate::services::fees::{FeeReport, FeeReportLine};
+
+    #[test]
+    fn the_csv_has_one_line_per_fee_kind_scope_and_bearer_and_no_person() {
+        let report = FeeReport {
+            prison_id: uuid::Uuid::nil(),
+            prison_code: "HEL".into(),
+            month: "2026-11".into(),
+            lines: vec![
+                FeeReportLine {
+                    fee_kind: "processor_program".into(),
+                    program_wide: true,
+                    borne_by: "service".into(),
+                    currency: "EUR".into(),
+                    count: 2,
+                    total_minor: 225,
+                },
+                FeeReportLine {
+                    fee_kind: "atm_withdrawal".into(),
+                    program_wide: false,
+                    borne_by: "prisoner".into(),
+                    currency: "EUR".into(),
+                    count: 1,
+                    total_minor: 150,
+                },
+            ],
+            totals: Vec::new(),
+        };
+        assert_eq!(
+            to_csv(&report).unwrap(),
+            "prison,month,fee_kind,scope,borne_by,currency,count,total_minor\r\n\
+             HEL,2026-11,processor_program,program_wide,service,EUR,2,225\r\n\
+             HEL,2026-11,atm_withdrawal,prison,prisoner,EUR,1,150\r\n"
+        );
+    }
+}
