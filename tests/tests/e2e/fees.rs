@@ -663,3 +663,75 @@ async fn fee_policies_are_set_by_finance_approvers_only_and_every_setting_stays_
         (422, "month_invalid")
     );
 }
+
+#[tokio::test]
+async fn a_finance_approver_sets_a_fee_policy_on_the_fees_page_and_an_officer_sees_no_form() {
+    let fees = FeeWorld::start().await;
+    let page_as = |user: &StaffUser, method: reqwest::Method, path: String| {
+        fees.world
+            .http
+            .request(method, fees.world.url(&path))
+            .header("cookie", format!("saldo_staff={}", user.token))
+            .header("sec-fetch-site", "same-origin")
+    };
+    let fees_page = format!("/staff/prisons/{}/fees", fees.world.prison_a);
+    let officer_page = page_as(&fees.officer, reqwest::Method::GET, fees_page.clone())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        officer_page.contains("Fee policies in force"),
+        "{officer_page}"
+    );
+    assert!(!officer_page.contains("Set a fee policy"));
+    let form = [
+        ("fee_kind", "card_replacement"),
+        ("currency", "EUR"),
+        ("amount", "4.50"),
+        ("borne_by", "service"),
+        ("reason", "replacement at cost, borne by the service"),
+    ];
+    let by_officer = page_as(
+        &fees.officer,
+        reqwest::Method::POST,
+        format!("{fees_page}/policies"),
+    )
+    .form(&form)
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(by_officer.status(), 403);
+    let by_approver = page_as(
+        &fees.approver,
+        reqwest::Method::POST,
+        format!("{fees_page}/policies"),
+    )
+    .form(&form)
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(by_approver.status(), 303);
+    assert_eq!(by_approver.headers()["location"], fees_page.as_str());
+    let approver_page = page_as(&fees.approver, reqwest::Method::GET, fees_page)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(approver_page.contains("Set a fee policy"));
+    assert!(approver_page.contains("4.50 EUR"), "{approver_page}");
+    let amount_minor: i64 = fees
+        .world
+        .db
+        .raw_client()
+        .await
+        .query_one("select amount_minor from fees.policies", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(amount_minor, 450);
+}

@@ -2,17 +2,17 @@
 //! of a month per kind and who bore them, the program-wide processor fees, and the fee policies
 //! in force (docs/fees.md). Aggregates only; the CSV link is the file to publish.
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::layout::{money, page, refused};
-use crate::auth::RequireRole;
-use crate::http::{ApiPath, ApiQuery};
+use crate::auth::{Approvers, RequireRole, Role};
+use crate::http::{ApiPath, ApiQuery, HtmlForm};
 use crate::problem::Problem;
 use crate::routes::staff::FeeReportReaders;
-use crate::services::fees::{ReportMonth, policies, report};
+use crate::services::fees::{ReportMonth, SetFeePolicy, policies, report, set_policy};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -53,9 +53,11 @@ pub async fn show(
     ApiPath(path): ApiPath<PrisonPath>,
     ApiQuery(query): ApiQuery<MonthQuery>,
 ) -> Result<Response, Problem> {
-    if let Err(problem) = access {
-        return Ok(refused(problem));
-    }
+    let access = match access {
+        Ok(access) => access,
+        Err(problem) => return Ok(refused(problem)),
+    };
+    let approver = access.staff.may(&[Role::FinanceApprover], path.prison_id);
     let month_text = query.month.unwrap_or_else(this_month);
     let month = match ReportMonth::parse(&month_text) {
         Ok(month) => month,
@@ -139,7 +141,92 @@ pub async fn show(
                     }
                 }
             }
+            @if approver {
+                h2 { "Set a fee policy" }
+                p { "Recorded beside the earlier ones, with your reason. An amount of 0 means no fee. A prisoner-borne fee is never taken below zero: the service bears it then." }
+                form method="post" action={ "/staff/prisons/" (path.prison_id) "/fees/policies" } {
+                    label for="fee_kind" { "Fee" }
+                    select id="fee_kind" name="fee_kind" {
+                        option value="atm_withdrawal" { "ATM withdrawal" }
+                        option value="card_replacement" { "Card replacement" }
+                    }
+                    label for="currency" { "Currency" }
+                    input id="currency" name="currency" value="EUR" pattern="[A-Z]{3}" required;
+                    label for="amount" { "Amount (e.g. 2.00)" }
+                    input id="amount" name="amount" required pattern=r"[0-9]{1,7}(\.[0-9]{1,2})?";
+                    label for="borne_by" { "Borne by" }
+                    select id="borne_by" name="borne_by" {
+                        option value="service" { "the service" }
+                        option value="prisoner" { "the prisoner" }
+                    }
+                    label for="reason" { "Reason" }
+                    input id="reason" name="reason" required maxlength="500";
+                    div { button type="submit" { "Set policy" } }
+                }
+            }
         },
     )
     .into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeePolicyForm {
+    /// `atm_withdrawal` or `card_replacement`.
+    fee_kind: String,
+    #[schema(example = "EUR", pattern = "^[A-Z]{3}$")]
+    currency: String,
+    /// Major units as typed, e.g. `2.00`: read exactly, never through a float.
+    #[schema(example = "2.00", pattern = r"^[0-9]{1,7}(\.[0-9]{1,2})?$")]
+    amount: String,
+    /// `service` or `prisoner`.
+    borne_by: String,
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
+    reason: String,
+}
+
+#[utoipa::path(post, path = "/staff/prisons/{prison_id}/fees/policies", tag = "staff pages",
+    description = "Role: finance_approver in the path's prison. Sets a card-level fee's policy \
+        (as `PUT /api/staff/prisons/{prison_id}/fee-policies/{fee_kind}`).",
+    params(("prison_id" = uuid::Uuid, Path)),
+    request_body(content_type = "application/x-www-form-urlencoded", content = FeePolicyForm),
+    responses((status = 303, description = "Set: back to the fees page")))]
+pub async fn set(
+    State(state): State<AppState>,
+    access: Result<RequireRole<Approvers>, Problem>,
+    ApiPath(path): ApiPath<PrisonPath>,
+    HtmlForm(form): HtmlForm<FeePolicyForm>,
+) -> Result<Response, Problem> {
+    let access = match access {
+        Ok(access) => access,
+        Err(problem) => return Ok(refused(problem)),
+    };
+    let amount = ledger::Currency::from_code(&form.currency)
+        .and_then(|currency| ledger::Money::parse_major(&form.amount, currency));
+    let Ok(amount) = amount else {
+        return Ok(refused(Problem::unprocessable(
+            "amount_invalid",
+            "an amount is like 2.00, in a currency Saldo keeps",
+        )));
+    };
+    let result = set_policy(
+        &state,
+        SetFeePolicy {
+            prison_id: path.prison_id,
+            fee_kind: &form.fee_kind,
+            currency: &form.currency,
+            amount_minor: amount.amount_minor,
+            borne_by: Some(&form.borne_by),
+            reason: &form.reason,
+            set_by: access.staff.id,
+        },
+    )
+    .await;
+    match result {
+        Ok(policy) => {
+            tracing::info!(prison_id = %path.prison_id, staff.id = %access.staff.id, fee_kind = %policy.fee_kind, "fee policy set");
+            Ok(Redirect::to(&format!("/staff/prisons/{}/fees", path.prison_id)).into_response())
+        }
+        Err(error) => Ok(refused(error.into())),
+    }
 }

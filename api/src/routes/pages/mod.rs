@@ -48,6 +48,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(deposits::reject))
         .routes(routes!(policies::show))
         .routes(routes!(fees::show))
+        .routes(routes!(fees::set))
 }
 
 pub fn router() -> Router<AppState> {
