@@ -662,6 +662,29 @@ async fn fee_policies_are_set_by_finance_approvers_only_and_every_setting_stays_
         (status, body["code"].as_str().unwrap()),
         (422, "month_invalid")
     );
+    let unknown = fees
+        .world
+        .http
+        .get(fees.world.url(&format!(
+            "/api/fees/report?prison_id={}&month=2026-11",
+            uuid::Uuid::now_v7()
+        )))
+        .bearer_auth(&fees.officer.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+    let anonymous = fees
+        .world
+        .http
+        .get(fees.world.url(&format!(
+            "/api/fees/report?prison_id={}&month=2026-11",
+            fees.world.prison_a
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401, "staff only, though published");
 }
 
 #[tokio::test]
