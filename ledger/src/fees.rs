@@ -571,3 +571,43 @@ pub async fn report_lines(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Bearer, FeeKind};
+
+    #[test]
+    fn every_fee_kind_and_bearer_reads_back_from_its_name_and_nothing_else_does() {
+        for kind in FeeKind::ALL {
+            assert_eq!(FeeKind::parse(kind.as_str()).unwrap(), kind);
+        }
+        for bearer in [Bearer::Service, Bearer::Prisoner] {
+            assert_eq!(Bearer::parse(bearer.as_str()).unwrap(), bearer);
+        }
+        assert_eq!(
+            FeeKind::parse("atm").unwrap_err().code(),
+            "fee_kind_invalid"
+        );
+        assert_eq!(
+            Bearer::parse("family").unwrap_err().code(),
+            "borne_by_invalid"
+        );
+        assert_eq!(
+            Bearer::default(),
+            Bearer::Service,
+            "the service bears by default"
+        );
+    }
+
+    #[test]
+    fn only_card_level_fees_have_a_policy_and_each_kind_has_its_own_expense_account() {
+        assert!(!FeeKind::ProcessorProgram.is_card_level());
+        assert!(FeeKind::AtmWithdrawal.is_card_level());
+        assert!(FeeKind::CardReplacement.is_card_level());
+        let purposes: std::collections::BTreeSet<_> = FeeKind::ALL
+            .iter()
+            .map(|kind| kind.expense_purpose())
+            .collect();
+        assert_eq!(purposes.len(), FeeKind::ALL.len());
+    }
+}
