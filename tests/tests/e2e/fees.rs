@@ -758,3 +758,41 @@ async fn a_finance_approver_sets_a_fee_policy_on_the_fees_page_and_an_officer_se
         .get(0);
     assert_eq!(amount_minor, 450);
 }
+
+#[tokio::test]
+async fn saldo_verify_finds_a_fee_row_whose_entry_books_no_fee() {
+    let fees = FeeWorld::start().await;
+    fees.set_policy(
+        "atm_withdrawal",
+        json!({"currency": "EUR", "amount_minor": 200, "borne_by": "prisoner", "reason": "tariff"}),
+    )
+    .await;
+    fees.atm_withdrawal(1, 1_000).await;
+    let fees_posted = |report: &ledger::verify::VerifyReport| {
+        report
+            .checks
+            .iter()
+            .find(|check| check.name == "fees_posted")
+            .map(|check| check.violations)
+            .unwrap()
+    };
+    let report = fees.world.db.ledger().verify().await.unwrap();
+    assert!(report.is_ok(), "{report}");
+    // A fee row naming the withdrawal's clearing entry, which debits the prisoner 10.00 to the
+    // settlement payable, not a fee.
+    fees.world
+        .db
+        .raw_client()
+        .await
+        .batch_execute(
+            "insert into fees.charges (fee_kind, prison_id, source_ref, entry_id, borne_by,
+                 effective_date)
+             select 'card_replacement', c.prison_id, 'forged', r.entry_id, 'service', current_date
+             from journal_entry_refs r, fees.charges c
+             where r.ref_kind = 'processor_transaction' and r.ref_value = 'txn_atm1'",
+        )
+        .await
+        .unwrap();
+    let report = fees.world.db.ledger().verify().await.unwrap();
+    assert_eq!(fees_posted(&report), 1, "{report}");
+}
