@@ -19,6 +19,7 @@ use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::accounts::institution_account;
+use crate::entry_text::EntryText;
 use crate::error::{LedgerError, LedgerResult};
 use crate::model::{AccountType, EntryDraft, ExternalRef, Overdraft, PostingDraft};
 use crate::money::{Currency, Money};
@@ -95,11 +96,12 @@ impl FeeKind {
         FeeKind::CARD_LEVEL.contains(&self)
     }
 
-    fn description(self) -> &'static str {
+    /// The entry's description, from the closed vocabulary a kiosk translates.
+    fn entry_text(self) -> EntryText {
         match self {
-            FeeKind::ProcessorProgram => "processor program fee",
-            FeeKind::AtmWithdrawal => "ATM withdrawal fee",
-            FeeKind::CardReplacement => "card replacement fee",
+            FeeKind::ProcessorProgram => EntryText::FeeProcessorProgram,
+            FeeKind::AtmWithdrawal => EntryText::FeeAtmWithdrawal,
+            FeeKind::CardReplacement => EntryText::FeeCardReplacement,
         }
     }
 }
@@ -327,7 +329,8 @@ async fn book(
         &EntryDraft {
             idempotency_key: format!("fee:{reference}"),
             effective_date,
-            description: format!("{} ({})", fee_kind.description(), borne_by.as_str()),
+            // Who bore it is in the metadata and `fees.charges`.
+            description: fee_kind.entry_text().english().to_owned(),
             metadata,
             external_refs: vec![ExternalRef {
                 kind: FEE_REF_KIND.into(),
