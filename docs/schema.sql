@@ -44,6 +44,12 @@ CREATE SCHEMA card;
 CREATE SCHEMA controls;
 
 --
+-- Name: fees; Type: SCHEMA; Schema: -; Owner: -
+--
+
+CREATE SCHEMA fees;
+
+--
 -- Name: identity; Type: SCHEMA; Schema: -; Owner: -
 --
 
@@ -1413,6 +1419,75 @@ ALTER TABLE controls.prison_policies ALTER COLUMN id ADD GENERATED ALWAYS AS IDE
 );
 
 --
+-- Name: charges; Type: TABLE; Schema: fees; Owner: -
+--
+
+CREATE TABLE fees.charges (
+    id bigint NOT NULL,
+    fee_kind text NOT NULL,
+    prison_id uuid,
+    source_ref text NOT NULL,
+    entry_id uuid NOT NULL,
+    borne_by text NOT NULL,
+    policy_id bigint,
+    effective_date date NOT NULL,
+    recorded_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    CONSTRAINT charges_borne_by_check CHECK ((borne_by = ANY (ARRAY['service'::text, 'prisoner'::text]))),
+    CONSTRAINT charges_fee_kind_check CHECK ((fee_kind = ANY (ARRAY['processor_program'::text, 'atm_withdrawal'::text, 'card_replacement'::text]))),
+    CONSTRAINT charges_source_ref_check CHECK (((length(source_ref) >= 1) AND (length(source_ref) <= 200))),
+    CONSTRAINT program_fees_are_program_wide CHECK (((fee_kind = 'processor_program'::text) = (prison_id IS NULL))),
+    CONSTRAINT program_fees_are_the_services CHECK (((fee_kind <> 'processor_program'::text) OR (borne_by = 'service'::text)))
+);
+
+--
+-- Name: charges_id_seq; Type: SEQUENCE; Schema: fees; Owner: -
+--
+
+ALTER TABLE fees.charges ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME fees.charges_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: policies; Type: TABLE; Schema: fees; Owner: -
+--
+
+CREATE TABLE fees.policies (
+    id bigint NOT NULL,
+    prison_id uuid NOT NULL,
+    fee_kind text NOT NULL,
+    currency character(3) NOT NULL,
+    amount_minor bigint NOT NULL,
+    borne_by text DEFAULT 'service'::text NOT NULL,
+    reason text NOT NULL,
+    set_by text NOT NULL,
+    set_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    CONSTRAINT policies_amount_minor_check CHECK ((amount_minor >= 0)),
+    CONSTRAINT policies_borne_by_check CHECK ((borne_by = ANY (ARRAY['service'::text, 'prisoner'::text]))),
+    CONSTRAINT policies_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
+    CONSTRAINT policies_fee_kind_check CHECK ((fee_kind = ANY (ARRAY['atm_withdrawal'::text, 'card_replacement'::text]))),
+    CONSTRAINT policies_reason_check CHECK (((length(btrim(reason)) >= 1) AND (length(btrim(reason)) <= 500))),
+    CONSTRAINT policies_set_by_check CHECK (((length(set_by) >= 1) AND (length(set_by) <= 100)))
+);
+
+--
+-- Name: policies_id_seq; Type: SEQUENCE; Schema: fees; Owner: -
+--
+
+ALTER TABLE fees.policies ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME fees.policies_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
 -- Name: data_keys; Type: TABLE; Schema: identity; Owner: -
 --
 
@@ -2360,6 +2435,34 @@ ALTER TABLE ONLY controls.prison_policies
     ADD CONSTRAINT prison_policies_pkey PRIMARY KEY (id);
 
 --
+-- Name: charges charges_entry_id_key; Type: CONSTRAINT; Schema: fees; Owner: -
+--
+
+ALTER TABLE ONLY fees.charges
+    ADD CONSTRAINT charges_entry_id_key UNIQUE (entry_id);
+
+--
+-- Name: charges charges_fee_kind_source_ref_key; Type: CONSTRAINT; Schema: fees; Owner: -
+--
+
+ALTER TABLE ONLY fees.charges
+    ADD CONSTRAINT charges_fee_kind_source_ref_key UNIQUE (fee_kind, source_ref);
+
+--
+-- Name: charges charges_pkey; Type: CONSTRAINT; Schema: fees; Owner: -
+--
+
+ALTER TABLE ONLY fees.charges
+    ADD CONSTRAINT charges_pkey PRIMARY KEY (id);
+
+--
+-- Name: policies policies_pkey; Type: CONSTRAINT; Schema: fees; Owner: -
+--
+
+ALTER TABLE ONLY fees.policies
+    ADD CONSTRAINT policies_pkey PRIMARY KEY (id);
+
+--
 -- Name: data_keys data_keys_pkey; Type: CONSTRAINT; Schema: identity; Owner: -
 --
 
@@ -2802,6 +2905,24 @@ CREATE INDEX policy_overrides_person ON controls.policy_overrides USING btree (p
 --
 
 CREATE INDEX prison_policies_lookup ON controls.prison_policies USING btree (prison_id, regime, effective_from DESC, id DESC);
+
+--
+-- Name: charges_by_prison_and_date; Type: INDEX; Schema: fees; Owner: -
+--
+
+CREATE INDEX charges_by_prison_and_date ON fees.charges USING btree (prison_id, effective_date);
+
+--
+-- Name: charges_program_wide_by_date; Type: INDEX; Schema: fees; Owner: -
+--
+
+CREATE INDEX charges_program_wide_by_date ON fees.charges USING btree (effective_date) WHERE (prison_id IS NULL);
+
+--
+-- Name: policies_in_force; Type: INDEX; Schema: fees; Owner: -
+--
+
+CREATE INDEX policies_in_force ON fees.policies USING btree (prison_id, fee_kind, currency, id DESC);
 
 --
 -- Name: data_keys_version; Type: INDEX; Schema: identity; Owner: -
@@ -3368,6 +3489,30 @@ CREATE TRIGGER prison_policies_append_only BEFORE DELETE OR UPDATE ON controls.p
 CREATE TRIGGER prison_policies_no_truncate BEFORE TRUNCATE ON controls.prison_policies FOR EACH STATEMENT EXECUTE FUNCTION public.refuse_change();
 
 --
+-- Name: charges charges_append_only; Type: TRIGGER; Schema: fees; Owner: -
+--
+
+CREATE TRIGGER charges_append_only BEFORE DELETE OR UPDATE ON fees.charges FOR EACH ROW EXECUTE FUNCTION public.refuse_change();
+
+--
+-- Name: charges charges_no_truncate; Type: TRIGGER; Schema: fees; Owner: -
+--
+
+CREATE TRIGGER charges_no_truncate BEFORE TRUNCATE ON fees.charges FOR EACH STATEMENT EXECUTE FUNCTION public.refuse_change();
+
+--
+-- Name: policies policies_append_only; Type: TRIGGER; Schema: fees; Owner: -
+--
+
+CREATE TRIGGER policies_append_only BEFORE DELETE OR UPDATE ON fees.policies FOR EACH ROW EXECUTE FUNCTION public.refuse_change();
+
+--
+-- Name: policies policies_no_truncate; Type: TRIGGER; Schema: fees; Owner: -
+--
+
+CREATE TRIGGER policies_no_truncate BEFORE TRUNCATE ON fees.policies FOR EACH STATEMENT EXECUTE FUNCTION public.refuse_change();
+
+--
 -- Name: hold_events hold_events_append_only; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -3809,6 +3954,34 @@ ALTER TABLE ONLY controls.flag_reviews
 
 ALTER TABLE ONLY controls.monitoring_flags
     ADD CONSTRAINT monitoring_flags_deposit_id_fkey FOREIGN KEY (deposit_id) REFERENCES controls.deposits(deposit_id);
+
+--
+-- Name: charges charges_entry_id_fkey; Type: FK CONSTRAINT; Schema: fees; Owner: -
+--
+
+ALTER TABLE ONLY fees.charges
+    ADD CONSTRAINT charges_entry_id_fkey FOREIGN KEY (entry_id) REFERENCES public.journal_entries(id);
+
+--
+-- Name: charges charges_policy_id_fkey; Type: FK CONSTRAINT; Schema: fees; Owner: -
+--
+
+ALTER TABLE ONLY fees.charges
+    ADD CONSTRAINT charges_policy_id_fkey FOREIGN KEY (policy_id) REFERENCES fees.policies(id);
+
+--
+-- Name: charges charges_prison_id_fkey; Type: FK CONSTRAINT; Schema: fees; Owner: -
+--
+
+ALTER TABLE ONLY fees.charges
+    ADD CONSTRAINT charges_prison_id_fkey FOREIGN KEY (prison_id) REFERENCES identity.prisons(id);
+
+--
+-- Name: policies policies_prison_id_fkey; Type: FK CONSTRAINT; Schema: fees; Owner: -
+--
+
+ALTER TABLE ONLY fees.policies
+    ADD CONSTRAINT policies_prison_id_fkey FOREIGN KEY (prison_id) REFERENCES identity.prisons(id);
 
 --
 -- Name: depositors depositors_data_key_id_fkey; Type: FK CONSTRAINT; Schema: identity; Owner: -

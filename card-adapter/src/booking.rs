@@ -17,6 +17,7 @@
 //! | clearing | the hold is captured: debit spendable, credit card settlement payable; the final clearing releases the rest |
 //! | clearing with no hold (force post, or before its authorization) | the same entry, without a hold, even beyond the balance (flagged) |
 //! | refund | debit card settlement payable, credit spendable |
+//! | an ATM withdrawal's clearing | also its fee per the prison's policy (`crate::fees`, docs/fees.md) |
 
 use deadpool_postgres::Transaction;
 use ledger::entry_text::EntryText;

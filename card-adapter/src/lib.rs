@@ -4,6 +4,7 @@ pub mod client;
 pub mod controls;
 pub mod decisions;
 pub mod egress;
+pub mod fees;
 pub mod fence;
 pub mod fence_controls;
 pub mod inbox;

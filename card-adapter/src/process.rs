@@ -487,6 +487,9 @@ async fn apply_clearing(tx: &Transaction<'_>, event: ClearingEvent<'_>) -> Booki
             booking::book_clearing(tx, None, clearing).await?;
         }
     }
+    if crate::fees::is_atm_withdrawal(tx, authorization_id, merchant).await? {
+        crate::fees::charge_atm_fee(tx, &card, transaction_id, amount, cleared_at.date()).await?;
+    }
     Ok(Applied::Applied)
 }
 

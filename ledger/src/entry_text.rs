@@ -25,10 +25,13 @@ pub enum EntryText {
     AdjustmentWriteOff,
     AdjustmentSuspenseClearing,
     Adjustment,
+    FeeProcessorProgram,
+    FeeAtmWithdrawal,
+    FeeCardReplacement,
 }
 
 impl EntryText {
-    pub const ALL: [EntryText; 19] = [
+    pub const ALL: [EntryText; 22] = [
         EntryText::CashAtIntake,
         EntryText::FamilyDeposit,
         EntryText::FamilyDepositHeldForReview,
@@ -48,6 +51,9 @@ impl EntryText {
         EntryText::AdjustmentWriteOff,
         EntryText::AdjustmentSuspenseClearing,
         EntryText::Adjustment,
+        EntryText::FeeProcessorProgram,
+        EntryText::FeeAtmWithdrawal,
+        EntryText::FeeCardReplacement,
     ];
 
     pub fn code(self) -> &'static str {
@@ -71,6 +77,9 @@ impl EntryText {
             EntryText::AdjustmentWriteOff => "adjustment_write_off",
             EntryText::AdjustmentSuspenseClearing => "adjustment_suspense_clearing",
             EntryText::Adjustment => "adjustment",
+            EntryText::FeeProcessorProgram => "fee_processor_program",
+            EntryText::FeeAtmWithdrawal => "fee_atm_withdrawal",
+            EntryText::FeeCardReplacement => "fee_card_replacement",
         }
     }
 
@@ -96,6 +105,9 @@ impl EntryText {
             EntryText::AdjustmentWriteOff => "Adjustment: write-off",
             EntryText::AdjustmentSuspenseClearing => "Adjustment: suspense clearing",
             EntryText::Adjustment => "Adjustment",
+            EntryText::FeeProcessorProgram => "processor program fee",
+            EntryText::FeeAtmWithdrawal => "ATM withdrawal fee",
+            EntryText::FeeCardReplacement => "card replacement fee",
         }
     }
 

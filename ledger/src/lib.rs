@@ -11,6 +11,7 @@ pub mod deposits;
 pub mod entitlements;
 pub mod entry_text;
 pub mod error;
+pub mod fees;
 pub mod iban;
 pub mod idempotency;
 pub mod income;

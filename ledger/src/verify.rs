@@ -170,6 +170,20 @@ const CHECKS: &[(&str, &str, &str)] = &[
            and not exists (select 1 from holds h where h.account_id = a.id and (h.overdraft_flagged
                            or exists (select 1 from hold_events e where e.hold_id = h.id and e.overdraft_flagged)))",
     ),
+    (
+        "fees_posted",
+        "every fee's entry debits its bearer once (the prisoner's spendable, or the service's fee expense for its kind) and credits the rest",
+        "select c.id::text || ' ' || c.fee_kind || ' borne by ' || c.borne_by
+         from fees.charges c
+         where (select count(*) from journal_postings p join ledger_accounts a on a.id = p.account_id
+                where p.entry_id = c.entry_id and p.amount_minor > 0
+                  and case when c.borne_by = 'prisoner'
+                               then a.owner_kind = 'person' and a.purpose = 'spendable'
+                           when c.fee_kind = 'processor_program' then a.purpose = 'processor_fees'
+                           else a.purpose = 'fee_' || c.fee_kind end) <> 1
+            or (select count(*) from journal_postings p
+                where p.entry_id = c.entry_id and p.amount_minor > 0) <> 1",
+    ),
 ];
 
 /// The currencies' bounds as an SQL `values` list: `(code, max_amount_minor)`.

@@ -33,7 +33,7 @@ use uuid::Uuid;
 /// Purposes of the institutional accounts reconciliation uses beyond the ledger's own list.
 pub mod purpose {
     /// What the processor charges the program (an expense).
-    pub const PROCESSOR_FEES: &str = "processor_fees";
+    pub const PROCESSOR_FEES: &str = ledger::fees::fee_purpose::PROCESSOR_FEES;
 }
 
 /// External reference kinds reconciliation reads and writes.

@@ -13,9 +13,7 @@ use time::{Date, Duration};
 use uuid::Uuid;
 
 use super::camt053::Camt053Summary;
-use super::{
-    ImportOptions, ImportSummary, LOOKBACK_DAYS, ReconError, ReconResult, purpose, ref_kind,
-};
+use super::{ImportOptions, ImportSummary, LOOKBACK_DAYS, ReconError, ReconResult, ref_kind};
 
 pub struct SettlementImport<'a> {
     pub import_id: Uuid,
@@ -84,10 +82,10 @@ pub async fn reconcile_settlement(
         date,
         currency,
         card_net_minor,
-        fee_minor,
         import_id,
     )
     .await?;
+    book_program_fees(tx, &options.processor_id, date, currency, import_id).await?;
     tx.execute(
         "insert into recon.imports (id, kind, file_sha256, file_name, business_date, currency,
              row_count, net_minor, card_net_minor, fee_minor, adjustment_minor,
@@ -395,22 +393,18 @@ async fn file_missing_at_bank(
     Ok(())
 }
 
-/// The processor debited the funding account with the day's net: the ledger records that fact
-/// (card activity out of the settlement payable account, fees as an expense). Breaks explain
-/// any difference between this and what the ledger booked per transaction.
+/// The processor debited the funding account with the day's card activity: the ledger records
+/// that fact (out of the settlement payable account). Breaks explain any difference between this
+/// and what the ledger booked per transaction. Fees are not netted in: [`book_program_fees`].
 async fn book_settlement_day(
     tx: &Transaction<'_>,
     processor_id: &str,
     date: Date,
     currency: Currency,
     card_net_minor: i64,
-    fee_minor: i64,
     import_id: Uuid,
 ) -> ReconResult<Option<Uuid>> {
-    let total_minor = card_net_minor
-        .checked_add(fee_minor)
-        .ok_or(ReconError::Overflow)?;
-    if card_net_minor == 0 && fee_minor == 0 {
+    if card_net_minor == 0 {
         return Ok(None);
     }
     let funding = super::institution_account(
@@ -420,71 +414,83 @@ async fn book_settlement_day(
         currency,
     )
     .await?;
-    let mut postings = Vec::with_capacity(3);
-    if card_net_minor != 0 {
-        let payable = super::institution_account(
-            tx,
-            institution_purpose::CARD_SETTLEMENT_PAYABLE,
-            AccountType::Liability,
-            currency,
-        )
-        .await?;
-        postings.push(PostingDraft::debit(
-            payable,
-            ledger::Money::new(card_net_minor, currency),
-        ));
-    }
-    if fee_minor != 0 {
-        let fees =
-            super::institution_account(tx, purpose::PROCESSOR_FEES, AccountType::Expense, currency)
-                .await?;
-        postings.push(PostingDraft::debit(
-            fees,
-            ledger::Money::new(fee_minor, currency),
-        ));
-    }
-    if total_minor == 0 {
-        // Card net and fees cancel out: the funding account did not move.
-        if postings.len() < 2 {
-            return Ok(None);
-        }
-    } else {
-        postings.push(PostingDraft::credit(
-            funding,
-            ledger::Money::new(total_minor, currency),
-        )?);
-    }
-    // One settlement entry per processor and day: the default processor's reference keeps its
-    // form from before there were two.
-    let reference = if processor_id == card_adapter::processors::DEFAULT_PROCESSOR {
-        format!("{date}:{currency}")
-    } else {
-        format!("{processor_id}:{date}:{currency}")
-    };
+    let payable = super::institution_account(
+        tx,
+        institution_purpose::CARD_SETTLEMENT_PAYABLE,
+        AccountType::Liability,
+        currency,
+    )
+    .await?;
+    let card_net = ledger::Money::new(card_net_minor, currency);
+    let reference = settlement_reference(processor_id, &format!("{date}:{currency}"));
     let entry = ledger::store::post_entry(
         tx,
         &EntryDraft {
             idempotency_key: format!("recon:settlement:{reference}"),
             effective_date: date,
-            description: format!(
-                "processor settlement {date} ({processor_id}): card activity and fees"
-            ),
+            description: format!("processor settlement {date} ({processor_id}): card activity"),
             metadata: serde_json::json!({
                 "import_id": import_id,
                 "card_net_minor": card_net_minor,
-                "fee_minor": fee_minor,
             }),
             external_refs: vec![ExternalRef {
                 kind: ref_kind::PROCESSOR_SETTLEMENT.into(),
                 value: reference,
                 unique: true,
             }],
-            postings,
+            postings: vec![
+                PostingDraft::debit(payable, card_net),
+                PostingDraft::credit(funding, card_net)?,
+            ],
             overdraft: Overdraft::Refuse,
         },
     )
     .await?;
     Ok(Some(entry.id))
+}
+
+/// A reference unique across processors; the default processor's keeps its form from before
+/// there were two.
+fn settlement_reference(processor_id: &str, reference: &str) -> String {
+    if processor_id == card_adapter::processors::DEFAULT_PROCESSOR {
+        reference.to_owned()
+    } else {
+        format!("{processor_id}:{reference}")
+    }
+}
+
+/// Each FEE row in the file's currency is a fee posting of its own on the processor fee account
+/// (`ledger::fees`, kind `processor_program`, program-wide), never netted into the day's entry.
+async fn book_program_fees(
+    tx: &Transaction<'_>,
+    processor_id: &str,
+    date: Date,
+    currency: Currency,
+    import_id: Uuid,
+) -> ReconResult<()> {
+    let fee_rows = tx
+        .query(
+            "select record_id, amount_minor from recon_stage_settlement
+             where row_type = 'FEE' and currency = $1 order by line_no",
+            &[&currency.code()],
+        )
+        .await?;
+    for row in &fee_rows {
+        let record_id: &str = row.get("record_id");
+        ledger::fees::book_program_fee(
+            tx,
+            &settlement_reference(processor_id, &format!("{date}:{record_id}")),
+            ledger::Money::new(row.get("amount_minor"), currency),
+            date,
+            serde_json::json!({
+                "import_id": import_id,
+                "record_id": record_id,
+                "processor_id": processor_id,
+            }),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Classifies each staged statement line against the ledger's trust bank account, files

@@ -12,6 +12,7 @@ pub mod books;
 pub mod dead_letters;
 pub mod deposits;
 pub mod entitlements;
+pub mod fees;
 pub mod lifecycle;
 pub mod payroll;
 pub mod policies;

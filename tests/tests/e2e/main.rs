@@ -33,6 +33,7 @@ mod controls_support;
 mod controls_webhook;
 mod crate_boundaries;
 mod entitlement_statement;
+mod fees;
 mod fixtures;
 mod integrity;
 mod ledger_concurrency;

@@ -61,7 +61,7 @@ pub struct Texts {
 }
 
 /// Entry descriptions in [`EntryText::ALL`] order, per language.
-const FI_ENTRY_TEXTS: [&str; 19] = [
+const FI_ENTRY_TEXTS: [&str; 22] = [
     "Käteinen vastaanotossa",
     "Omaisen talletus",
     "Omaisen talletus tarkastettavana",
@@ -81,8 +81,11 @@ const FI_ENTRY_TEXTS: [&str; 19] = [
     "Oikaisu: alaskirjaus",
     "Oikaisu: kohdistamattomat varat",
     "Oikaisu",
+    "Kortinantajan ohjelmamaksu",
+    "Käteisnostomaksu",
+    "Korvaavan kortin maksu",
 ];
-const SV_ENTRY_TEXTS: [&str; 19] = [
+const SV_ENTRY_TEXTS: [&str; 22] = [
     "Kontanter vid intagning",
     "Insättning från anhörig",
     "Insättning från anhörig hålls för granskning",
@@ -102,8 +105,11 @@ const SV_ENTRY_TEXTS: [&str; 19] = [
     "Justering: avskrivning",
     "Justering: ofördelade medel",
     "Justering",
+    "Kortutgivarens programavgift",
+    "Avgift för kontantuttag",
+    "Avgift för ersättningskort",
 ];
-const EN_ENTRY_TEXTS: [&str; 19] = [
+const EN_ENTRY_TEXTS: [&str; 22] = [
     "Cash at intake",
     "Family deposit",
     "Family deposit held for review",
@@ -123,8 +129,11 @@ const EN_ENTRY_TEXTS: [&str; 19] = [
     "Adjustment: write-off",
     "Adjustment: unallocated money",
     "Adjustment",
+    "Card processor program fee",
+    "ATM withdrawal fee",
+    "Replacement card fee",
 ];
-const NL_ENTRY_TEXTS: [&str; 19] = [
+const NL_ENTRY_TEXTS: [&str; 22] = [
     "Contant geld bij opname",
     "Storting door familie",
     "Storting door familie wacht op controle",
@@ -144,8 +153,11 @@ const NL_ENTRY_TEXTS: [&str; 19] = [
     "Correctie: afschrijving",
     "Correctie: niet-toegewezen geld",
     "Correctie",
+    "Programmakosten van de kaartverwerker",
+    "Kosten geldopname",
+    "Kosten vervangende kaart",
 ];
-const FR_ENTRY_TEXTS: [&str; 19] = [
+const FR_ENTRY_TEXTS: [&str; 22] = [
     "Espèces à l'écrou",
     "Dépôt d'un proche",
     "Dépôt d'un proche retenu pour vérification",
@@ -165,8 +177,11 @@ const FR_ENTRY_TEXTS: [&str; 19] = [
     "Régularisation : passage en perte",
     "Régularisation : fonds non affectés",
     "Régularisation",
+    "Frais de programme du processeur de cartes",
+    "Frais de retrait au distributeur",
+    "Frais de carte de remplacement",
 ];
-const DE_ENTRY_TEXTS: [&str; 19] = [
+const DE_ENTRY_TEXTS: [&str; 22] = [
     "Bargeld bei der Aufnahme",
     "Einzahlung von Angehörigen",
     "Einzahlung von Angehörigen zur Prüfung zurückgehalten",
@@ -186,6 +201,9 @@ const DE_ENTRY_TEXTS: [&str; 19] = [
     "Korrektur: Abschreibung",
     "Korrektur: nicht zugeordnetes Geld",
     "Korrektur",
+    "Programmgebühr des Kartenabwicklers",
+    "Gebühr für Bargeldabhebung",
+    "Gebühr für Ersatzkarte",
 ];
 
 /// The card's mode as the kiosk names it.

@@ -87,6 +87,7 @@ pub async fn show(
                     @if roles.iter().any(|r| matches!(r, Role::Finance | Role::FinanceApprover | Role::Admin)) {
                         p { a href={ "/staff/prisons/" (prison_id) "/policies" } { "Spending-control policies" } }
                     }
+                    p { a href={ "/staff/prisons/" (prison_id) "/fees" } { "Fees" } }
                 }
             }
         },

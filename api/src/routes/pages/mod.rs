@@ -6,6 +6,7 @@ mod adjustments;
 mod books;
 mod dead_letters;
 mod deposits;
+mod fees;
 mod home;
 mod layout;
 mod lifecycle;
@@ -46,6 +47,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(deposits::approve))
         .routes(routes!(deposits::reject))
         .routes(routes!(policies::show))
+        .routes(routes!(fees::show))
+        .routes(routes!(fees::set))
 }
 
 pub fn router() -> Router<AppState> {

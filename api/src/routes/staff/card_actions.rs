@@ -29,6 +29,35 @@ pub struct CardActionAccepted {
     /// The card's state in Saldo now; it changes when the processor confirms.
     #[schema(example = "ACTIVE")]
     pub card_state: String,
+    /// A reissue's replacement fee, when the prison's fee policy sets one (docs/fees.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fee: Option<FeeCharged>,
+}
+
+/// A fee booked with the action.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct FeeCharged {
+    /// `card_replacement`.
+    pub fee_kind: String,
+    pub amount_minor: i64,
+    #[schema(example = "EUR")]
+    pub currency: String,
+    /// `service` or `prisoner`.
+    pub borne_by: String,
+    /// The fee's ledger entry.
+    pub entry_id: Uuid,
+}
+
+impl From<ledger::fees::FeeCharge> for FeeCharged {
+    fn from(charge: ledger::fees::FeeCharge) -> FeeCharged {
+        FeeCharged {
+            fee_kind: charge.fee_kind.as_str().to_owned(),
+            amount_minor: charge.amount.amount_minor,
+            currency: charge.amount.currency.code().to_owned(),
+            borne_by: charge.borne_by.as_str().to_owned(),
+            entry_id: charge.entry_id,
+        }
+    }
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -114,6 +143,7 @@ async fn act(
         ));
     }
     let action_id = Uuid::now_v7();
+    let mut fee = None;
     match kind {
         Kind::Freeze | Kind::Unfreeze => {
             let (target, reason) = match kind {
@@ -141,6 +171,10 @@ async fn act(
             )
             .await
             .map_err(card_action_error)?;
+            fee = card_adapter::fees::charge_replacement_fee(&tx, &card_id, prison_id, action_id)
+                .await
+                .map_err(card_action_error)?
+                .map(FeeCharged::from);
         }
     }
     tx.execute(
@@ -166,6 +200,7 @@ async fn act(
             card_id,
             action: kind.action().to_owned(),
             card_state,
+            fee,
         }),
     ))
 }
@@ -207,7 +242,9 @@ pub async fn unfreeze(
     post,
     path = "/api/staff/prisons/{prison_id}/prisoners/{person_id}/card/reissue",
     tag = "cards",
-    description = "Role: officer in the path's prison. Queues a replacement card.",
+    description = "Role: officer in the path's prison. Queues a replacement card, and books \
+        the replacement fee the prison's fee policy sets (borne by the service unless the policy \
+        says the prisoner; docs/fees.md).",
     params(("prison_id" = uuid::Uuid, Path), ("person_id" = uuid::Uuid, Path)),
     request_body = ReissueRequest,
     responses((status = 202, description = "Queued", body = CardActionAccepted)),

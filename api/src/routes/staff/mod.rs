@@ -16,6 +16,8 @@ mod deposit;
 mod deposit_review;
 mod depositors;
 mod entitlements;
+mod fee_policies;
+mod fee_report;
 mod freeze;
 mod freeze_resolve;
 mod kiosk_devices;
@@ -49,6 +51,8 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::state::AppState;
+
+pub use fee_report::FeeReportReaders;
 
 /// The staff API's routes and their OpenAPI description, built together: every route is added
 /// through its handler's `#[utoipa::path]`, so a route cannot exist without being documented.
@@ -104,6 +108,10 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(bank_reference::show))
         .routes(routes!(payouts::list))
         .routes(routes!(payout_file::write))
+        .routes(routes!(fee_report::json))
+        .routes(routes!(fee_report::csv))
+        .routes(routes!(fee_policies::list))
+        .routes(routes!(fee_policies::set))
 }
 
 pub fn router() -> Router<AppState> {
