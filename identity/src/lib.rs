@@ -12,6 +12,7 @@
 pub mod access_log;
 pub mod crypto;
 pub mod log_seal;
+pub mod pms_feed;
 pub mod residency;
 pub mod retention;
 pub mod store;

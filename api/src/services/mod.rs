@@ -6,6 +6,7 @@ use ledger::{AccountType, Currency, NewAccount, person_purpose};
 use uuid::Uuid;
 
 pub mod adjustments;
+pub mod admission;
 pub mod balances;
 pub mod books;
 pub mod dead_letters;
@@ -13,6 +14,7 @@ pub mod deposits;
 pub mod entitlements;
 pub mod lifecycle;
 pub mod payroll;
+pub mod pms_feed;
 pub mod policies;
 
 /// Why a use case did not happen. The codes are stable (they reach clients as problem+json
