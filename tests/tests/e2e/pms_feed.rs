@@ -636,3 +636,54 @@ fn the_simulators_events_and_saldos_event_types_follow_the_documented_json_schem
     assert_eq!(documented, saldo);
     assert_eq!(documented, pms_sim::EVENT_TYPES.to_vec());
 }
+
+#[tokio::test]
+async fn the_staff_page_shows_the_review_queue_and_replays_from_its_button() {
+    let world = world(false).await;
+    let officer = world.staff("officer", &[Role::Officer], world.prison_a).await;
+    let reader = world.staff("finance", &[Role::Finance], world.prison_a).await;
+    let mut person = PmsPerson::new("PMS-0700", "HEL");
+    let admission = person.admission(admission_data("HEL-0700", "Ida Pagename"));
+    let leave = person.leave_start(24);
+    feed(&world).send(&[admission, leave.clone()]).await.unwrap();
+    let page_url = world.url(&format!("/staff/prisons/{}/pms", world.prison_a));
+
+    let seen = world
+        .http
+        .get(&page_url)
+        .bearer_auth(&reader.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(seen.status(), 200);
+    let html = seen.text().await.unwrap();
+    assert!(html.contains("no_policy"));
+    assert!(!html.contains("Pagename") && !html.contains("HEL-0700"));
+    // Finance staff read the queue; only officers get the buttons.
+    assert!(!html.contains("/replay"));
+    let officer_html = world
+        .http
+        .get(&page_url)
+        .bearer_auth(&officer.token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(officer_html.contains(&format!("/pms/events/{}/replay", leave.event_id)));
+
+    give_policy(&world, world.prison_a).await;
+    let replayed = world
+        .http
+        .post(world.url(&format!(
+            "/staff/prisons/{}/pms/events/{}/replay",
+            world.prison_a, leave.event_id
+        )))
+        .bearer_auth(&officer.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replayed.status(), 303);
+    assert_eq!(statuses(&world).await, vec![("applied".to_owned(), 2)]);
+}
