@@ -544,6 +544,15 @@ pub async fn apply_due(
             }
             Err(NotApplied::Review(reason)) => {
                 attempt.rollback().await?;
+                // The table takes snake-case codes only; a refusal's code always is one.
+                let reason = if !reason.is_empty()
+                    && reason.len() <= 64
+                    && reason.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+                {
+                    reason
+                } else {
+                    "refused"
+                };
                 inbox::mark_review(&tx, due.event_id, person.person_id, reason, &actor).await?;
                 tx.commit().await?;
                 tracing::warn!(event_id = %due.event_id, event_type = %due.event_type,
@@ -834,7 +843,6 @@ pub enum ReviewAction {
 /// then applies what is due for its person. Answers the event's status afterwards.
 pub async fn act_on_review(
     state: &AppState,
-    feed: &FeedConfig,
     staff_id: Uuid,
     prison_id: Uuid,
     event_id: Uuid,
@@ -852,7 +860,12 @@ pub async fn act_on_review(
         found.ok_or(ServiceError::NotFound("event in review"))?
     };
     tracing::info!(%event_id, staff.id = %staff_id, action = ?action, "pms event review action");
-    apply_due(state, feed, &found.person_ref_hmac).await?;
+    // The event's own feed, whatever this process is configured with now.
+    let feed = FeedConfig {
+        feed_id: found.feed_id.clone(),
+        secrets: Vec::new(),
+    };
+    apply_due(state, &feed, &found.person_ref_hmac).await?;
     let client = state.pool.get().await?;
     let (status, reason_code) = inbox::event_status(&client, event_id)
         .await?

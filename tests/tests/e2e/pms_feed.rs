@@ -640,12 +640,19 @@ fn the_simulators_events_and_saldos_event_types_follow_the_documented_json_schem
 #[tokio::test]
 async fn the_staff_page_shows_the_review_queue_and_replays_from_its_button() {
     let world = world(false).await;
-    let officer = world.staff("officer", &[Role::Officer], world.prison_a).await;
-    let reader = world.staff("finance", &[Role::Finance], world.prison_a).await;
+    let officer = world
+        .staff("officer", &[Role::Officer], world.prison_a)
+        .await;
+    let reader = world
+        .staff("finance", &[Role::Finance], world.prison_a)
+        .await;
     let mut person = PmsPerson::new("PMS-0700", "HEL");
     let admission = person.admission(admission_data("HEL-0700", "Ida Pagename"));
     let leave = person.leave_start(24);
-    feed(&world).send(&[admission, leave.clone()]).await.unwrap();
+    feed(&world)
+        .send(&[admission, leave.clone()])
+        .await
+        .unwrap();
     let page_url = world.url(&format!("/staff/prisons/{}/pms", world.prison_a));
 
     let seen = world

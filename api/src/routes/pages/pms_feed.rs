@@ -106,15 +106,8 @@ async fn act(
         Err(problem) => return Ok(refused(problem)),
     };
     let prison_id = access.prison()?;
-    if let Err(error) = pms_feed::act_on_review(
-        state,
-        &state.pms_feed,
-        access.staff.id,
-        prison_id,
-        path.event_id,
-        action,
-    )
-    .await
+    if let Err(error) =
+        pms_feed::act_on_review(state, access.staff.id, prison_id, path.event_id, action).await
     {
         let problem = Problem::from(error);
         if problem.status < 500 {

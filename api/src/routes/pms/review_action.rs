@@ -61,14 +61,6 @@ async fn act(
 ) -> Result<Json<EventReceived>, Problem> {
     let prison_id = access.prison()?;
     Ok(Json(
-        pms_feed::act_on_review(
-            state,
-            &state.pms_feed,
-            access.staff.id,
-            prison_id,
-            path.event_id,
-            action,
-        )
-        .await?,
+        pms_feed::act_on_review(state, access.staff.id, prison_id, path.event_id, action).await?,
     ))
 }
