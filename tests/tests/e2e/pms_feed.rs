@@ -694,3 +694,30 @@ async fn the_staff_page_shows_the_review_queue_and_replays_from_its_button() {
     assert_eq!(replayed.status(), 303);
     assert_eq!(statuses(&world).await, vec![("applied".to_owned(), 2)]);
 }
+
+#[tokio::test]
+async fn two_deliveries_of_the_same_events_at_once_apply_each_event_once() {
+    let (refs, events) = story();
+    let ordered = world(true).await;
+    feed(&ordered).send(&events).await.unwrap();
+    let racing = world(true).await;
+    let first = shuffled_with_duplicates(&events, 3, 0, 4);
+    let second = shuffled_with_duplicates(&events, 5, 0, 4);
+    let (feed_one, feed_two) = (feed(&racing), feed(&racing));
+    let (one, two) = tokio::join!(feed_one.send_all(&first, 3), feed_two.send_all(&second, 3));
+    assert!(
+        one.unwrap()
+            .iter()
+            .chain(two.unwrap().iter())
+            .all(|answer| answer.status == 200)
+    );
+    let total = i64::try_from(events.len()).unwrap();
+    assert_eq!(statuses(&racing).await, vec![("applied".to_owned(), total)]);
+    for person_ref in &refs {
+        assert_eq!(
+            state_of(&ordered, person_ref).await,
+            state_of(&racing, person_ref).await
+        );
+    }
+    assert_eq!(ordered.table_counts().await, racing.table_counts().await);
+}
