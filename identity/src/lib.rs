@@ -112,6 +112,8 @@ pub enum PrisonerField {
     Payroll,
     /// The person's spending controls (a per-person policy override).
     SpendingControls,
+    /// The prison-management system's reference linked to the person (`pms_feed`).
+    PmsReference,
 }
 
 impl PrisonerField {
@@ -144,6 +146,7 @@ impl PrisonerField {
             PrisonerField::Placement => "placement",
             PrisonerField::Payroll => "payroll",
             PrisonerField::SpendingControls => "spending_controls",
+            PrisonerField::PmsReference => "pms_reference",
         }
     }
 }

@@ -559,3 +559,61 @@ pub async fn event_status(
         .await?
         .map(|row| (row.get("status"), row.get("reason_code"))))
 }
+
+/// What linking a reference to a person did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Linked {
+    Linked,
+    /// The reference already names a person (this one or another).
+    ReferenceTaken,
+    /// The person already has another reference of this feed.
+    PersonTaken,
+}
+
+/// Links a PMS reference to a person Saldo admitted before the feed named them: the person's
+/// events from `next_sequence` on then apply to them. The caller holds the person's lock.
+pub async fn link_person(
+    tx: &Transaction<'_>,
+    feed_id: &str,
+    person_ref_hmac: &[u8],
+    person_id: Uuid,
+    next_sequence: i64,
+) -> Result<Linked> {
+    let taken = tx
+        .prepare_cached(
+            "select person_ref_hmac = $2 as same from identity.pms_persons
+             where feed_id = $1 and person_id = $3",
+        )
+        .await?;
+    if let Some(row) = tx
+        .query_opt(&taken, &[&feed_id, &person_ref_hmac, &person_id])
+        .await?
+    {
+        return Ok(if row.get("same") {
+            Linked::ReferenceTaken
+        } else {
+            Linked::PersonTaken
+        });
+    }
+    let statement = tx
+        .prepare_cached(
+            "insert into identity.pms_persons (feed_id, person_ref_hmac, person_id, next_sequence)
+             values ($1, $2, $3, $4)
+             on conflict (feed_id, person_ref_hmac) do update
+                 set person_id = excluded.person_id, next_sequence = excluded.next_sequence
+                 where identity.pms_persons.person_id is null
+                   and identity.pms_persons.next_sequence <= excluded.next_sequence",
+        )
+        .await?;
+    let changed = tx
+        .execute(
+            &statement,
+            &[&feed_id, &person_ref_hmac, &person_id, &next_sequence],
+        )
+        .await?;
+    Ok(if changed == 1 {
+        Linked::Linked
+    } else {
+        Linked::ReferenceTaken
+    })
+}

@@ -1023,3 +1023,74 @@ pub async fn differences(
     found.different_prison.sort_by_key(|p| p.person_id);
     Ok(Some(found))
 }
+
+/// Links the PMS's reference to a prisoner admitted before the feed named them.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkRequest {
+    /// The PMS's reference of the person, 1 to 64 of `A-Z a-z 0-9 _ - . /`.
+    #[schema(example = "PMS-000123")]
+    pub person_ref: String,
+    /// The sequence number of the person's first event Saldo should apply (the PMS's count of
+    /// their events so far, plus one).
+    #[schema(minimum = 1, example = 7)]
+    pub next_sequence: i64,
+}
+
+/// Links a reference to a prisoner of the prison (the change logged like other case changes),
+/// then applies what was waiting for it.
+pub async fn link(
+    state: &AppState,
+    staff: &crate::auth::Staff,
+    prison_id: Uuid,
+    person_id: Uuid,
+    request: &LinkRequest,
+) -> Result<(), ServiceError> {
+    if !person_ref_ok(&request.person_ref) {
+        return Err(ServiceError::invalid(
+            "person_ref_invalid",
+            "person_ref is 1 to 64 of A-Z a-z 0-9 _ - . /",
+        ));
+    }
+    if request.next_sequence < 1 {
+        return Err(ServiceError::invalid(
+            "sequence_invalid",
+            "next_sequence is 1 or more",
+        ));
+    }
+    let feed = state.pms_feed.as_ref();
+    let hmac = inbox::person_ref_hmac(&feed.feed_id, &request.person_ref);
+    let mut client = state.pool.get().await?;
+    let tx = client.transaction().await?;
+    let gated = crate::services::lifecycle::gate(
+        &tx,
+        staff,
+        prison_id,
+        person_id,
+        &[identity::PrisonerField::PmsReference],
+    )
+    .await?;
+    if gated.is_none() {
+        tx.commit().await?;
+        return Err(crate::services::no_such_prisoner());
+    }
+    inbox::lock_person(&tx, &feed.feed_id, &hmac).await?;
+    match inbox::link_person(&tx, &feed.feed_id, &hmac, person_id, request.next_sequence).await? {
+        inbox::Linked::Linked => {}
+        inbox::Linked::ReferenceTaken => {
+            return Err(ServiceError::conflict(
+                "person_ref_linked",
+                "that reference already names a person, or its events have gone past that sequence",
+            ));
+        }
+        inbox::Linked::PersonTaken => {
+            return Err(ServiceError::conflict(
+                "person_linked",
+                "the prisoner is already linked to another reference of the feed",
+            ));
+        }
+    }
+    tx.commit().await?;
+    tracing::info!(%person_id, %prison_id, staff.id = %staff.id, "pms reference linked");
+    apply_due(state, feed, &hmac).await
+}

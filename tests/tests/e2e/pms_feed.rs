@@ -721,3 +721,85 @@ async fn two_deliveries_of_the_same_events_at_once_apply_each_event_once() {
     }
     assert_eq!(ordered.table_counts().await, racing.table_counts().await);
 }
+
+#[tokio::test]
+async fn a_prisoner_admitted_before_the_feed_is_linked_to_its_reference_and_its_waiting_events_apply()
+ {
+    let world = world(true).await;
+    let officer = world
+        .staff("officer", &[Role::Officer], world.prison_a)
+        .await;
+    let person_id = world.admit(&officer, world.prison_a, "HEL-0800").await;
+    let mut person = PmsPerson::new("PMS-0800", "HEL");
+    let mut transfer = person.transfer("BRU");
+    // The PMS has counted four earlier events of this person.
+    transfer.sequence = 5;
+    let answer = feed(&world)
+        .send(std::slice::from_ref(&transfer))
+        .await
+        .unwrap();
+    assert_eq!(answer.body["events"][0]["status"], "pending");
+
+    let link_url = world.prison_url(
+        world.prison_a,
+        &format!("/prisoners/{person_id}/pms-reference"),
+    );
+    let linked = world
+        .http
+        .put(&link_url)
+        .bearer_auth(&officer.token)
+        .json(&json!({ "person_ref": "PMS-0800", "next_sequence": 5 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(linked.status(), 204);
+    assert_eq!(statuses(&world).await, vec![("applied".to_owned(), 1)]);
+    let placement = {
+        let client = world.db.pool.get().await.unwrap();
+        ledger::policy_store::current_placement(&client, person_id)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    assert_eq!(placement.prison_id, world.prison_b);
+    assert!(
+        world
+            .access_log()
+            .await
+            .iter()
+            .any(|row| row.subject_person_id == Some(person_id)
+                && row.action == "change"
+                && row.fields.contains(&"pms_reference".to_owned()))
+    );
+
+    // The prisoner is in BRU now: HEL's officer no longer finds them; a second reference for
+    // the same person is refused there.
+    let other = world
+        .staff("bru-officer", &[Role::Officer], world.prison_b)
+        .await;
+    let again = world
+        .http
+        .put(world.prison_url(
+            world.prison_b,
+            &format!("/prisoners/{person_id}/pms-reference"),
+        ))
+        .bearer_auth(&other.token)
+        .json(&json!({ "person_ref": "PMS-0801", "next_sequence": 1 }))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = problem(again).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("person_linked"))
+    );
+    let gone = world
+        .http
+        .put(&link_url)
+        .bearer_auth(&officer.token)
+        .json(&json!({ "person_ref": "PMS-0800", "next_sequence": 5 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(gone).await.0, 404);
+}

@@ -2,6 +2,7 @@
 //! (events, population snapshots) and the staff routes over them (review queue, replay,
 //! dismiss, population differences). The use cases are `crate::services::pms_feed`.
 mod events_in;
+mod link;
 mod population;
 mod population_in;
 mod review_action;
@@ -26,6 +27,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(review_action::replay))
         .routes(routes!(review_action::dismiss))
         .routes(routes!(population::show))
+        .routes(routes!(link::link))
 }
 
 pub fn router() -> Router<AppState> {
