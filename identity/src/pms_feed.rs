@@ -617,3 +617,40 @@ pub async fn link_person(
         Linked::ReferenceTaken
     })
 }
+
+/// Re-wraps up to `batch` keys of waiting events' sealed bodies that are not under the current
+/// master key version (`store::rewrap_data_keys` calls it for what its batch leaves room for).
+pub async fn rewrap_event_keys(
+    client: &mut deadpool_postgres::Client,
+    keys: &super::crypto::Keyring,
+    batch: i64,
+) -> Result<usize> {
+    let tx = client.transaction().await?;
+    let rows = tx
+        .query(
+            "select event_id, master_key_version, wrapped_key from identity.pms_events
+             where master_key_version <> $1 order by event_id limit $2
+             for update skip locked",
+            &[&keys.current_version(), &batch],
+        )
+        .await?;
+    for row in &rows {
+        let event_id: Uuid = row.get("event_id");
+        let key = keys.unwrap(
+            event_id,
+            &WrappedKey {
+                version: row.get("master_key_version"),
+                bytes: row.get("wrapped_key"),
+            },
+        )?;
+        let wrapped = keys.wrap(event_id, &key)?;
+        tx.execute(
+            "update identity.pms_events set master_key_version = $2, wrapped_key = $3
+             where event_id = $1",
+            &[&event_id, &wrapped.version, &wrapped.bytes],
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(rows.len())
+}

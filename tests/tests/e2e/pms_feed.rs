@@ -803,3 +803,36 @@ async fn a_prisoner_admitted_before_the_feed_is_linked_to_its_reference_and_its_
         .unwrap();
     assert_eq!(problem(gone).await.0, 404);
 }
+
+#[tokio::test]
+async fn a_rotated_master_key_rewraps_the_keys_of_waiting_events_too() {
+    let world = world(true).await;
+    let mut person = PmsPerson::new("PMS-0900", "HEL");
+    let admission = person.admission(admission_data("HEL-0900", "Jan Rotation"));
+    let leave = person.leave_start(24);
+    // The leave waits for its admission, its body sealed under the current master key.
+    feed(&world).send(&[leave]).await.unwrap();
+    let rotated = identity::crypto::current().with_new_master_key();
+    let new_version = rotated.current_version();
+    // Both keys stay configured: every other test keeps working.
+    identity::crypto::install(rotated.clone());
+    let mut client = world.db.pool.get().await.unwrap();
+    while identity::store::rewrap_data_keys(&mut client, &rotated, 10)
+        .await
+        .unwrap()
+        > 0
+    {}
+    let versions = identity::store::data_keys_by_version(&client)
+        .await
+        .unwrap();
+    assert_eq!(
+        versions.iter().map(|v| v.0).collect::<Vec<_>>(),
+        vec![new_version]
+    );
+    let answer = feed(&world)
+        .send(std::slice::from_ref(&admission))
+        .await
+        .unwrap();
+    assert_eq!(answer.body["events"][0]["status"], "applied");
+    assert_eq!(statuses(&world).await, vec![("applied".to_owned(), 2)]);
+}
