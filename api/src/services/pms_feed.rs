@@ -539,6 +539,7 @@ pub async fn apply_due(
                 )
                 .await?;
                 tx.commit().await?;
+                metrics::counter!("saldo_pms_events_total", "outcome" => "applied").increment(1);
                 tracing::info!(event_id = %due.event_id, event_type = %due.event_type,
                     %person_id, "pms event applied");
             }
@@ -555,6 +556,7 @@ pub async fn apply_due(
                 };
                 inbox::mark_review(&tx, due.event_id, person.person_id, reason, &actor).await?;
                 tx.commit().await?;
+                metrics::counter!("saldo_pms_events_total", "outcome" => "review").increment(1);
                 tracing::warn!(event_id = %due.event_id, event_type = %due.event_type,
                     reason_code = reason, "pms event to review");
                 return Ok(());
