@@ -68,6 +68,9 @@ pub enum Command {
         /// The feed's id, recorded as the actor `pms:<id>` of what it changes.
         #[arg(long, env = "SALDO_PMS_FEED_ID", default_value = "pms")]
         pms_feed_id: String,
+        /// How long a feed event waits for a missing predecessor before it goes to review.
+        #[arg(long, env = "SALDO_PMS_GAP_WINDOW_MS", default_value_t = 3_600_000)]
+        pms_gap_window_ms: i64,
         /// Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: addresses or
         /// CIDR blocks, comma-separated. From anyone else those headers are ignored.
         #[arg(long, env = "SALDO_TRUSTED_PROXIES", default_value = "")]
@@ -220,12 +223,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             webhook_secrets,
             pms_secrets,
             pms_feed_id,
+            pms_gap_window_ms,
             trusted_proxies,
             auth_hash_concurrency,
             processor,
         } => {
-            let pms_feed =
-                crate::services::pms_feed::FeedConfig::parse(&pms_feed_id, &pms_secrets)?;
+            let pms_feed = crate::services::pms_feed::FeedConfig::parse(
+                &pms_feed_id,
+                &pms_secrets,
+                pms_gap_window_ms,
+            )?;
             let trusted_proxies = crate::http::TrustedProxies::parse(&trusted_proxies)
                 .map_err(|error| anyhow::anyhow!("SALDO_TRUSTED_PROXIES: {error}"))?;
             let hashing_limits = match auth_hash_concurrency {

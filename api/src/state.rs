@@ -49,6 +49,7 @@ impl AppState {
             pms_feed: Arc::new(crate::services::pms_feed::FeedConfig {
                 feed_id: crate::services::pms_feed::DEFAULT_FEED_ID.to_owned(),
                 secrets: Vec::new(),
+                gap_window_ms: crate::services::pms_feed::DEFAULT_GAP_WINDOW_MS,
             }),
         }
     }

@@ -184,7 +184,7 @@ pub async fn next_due(
              where feed_id = $1 and person_ref_hmac = $2",
         )
         .await?;
-    let person = match tx.query_opt(&person, &[&feed_id, &person_ref_hmac]).await? {
+    let mut person = match tx.query_opt(&person, &[&feed_id, &person_ref_hmac]).await? {
         Some(row) => FeedPerson {
             person_id: row.get("person_id"),
             next_sequence: row.get("next_sequence"),
@@ -194,6 +194,31 @@ pub async fn next_due(
             next_sequence: 1,
         },
     };
+    // Dismissed events at the head of the person's sequence are passed over.
+    let dismissed = tx
+        .prepare_cached(
+            "select 1 from identity.pms_events
+             where feed_id = $1 and person_ref_hmac = $2 and sequence = $3
+               and status = 'dismissed'",
+        )
+        .await?;
+    let advance = tx
+        .prepare_cached(
+            "update identity.pms_persons set next_sequence = next_sequence + 1
+             where feed_id = $1 and person_ref_hmac = $2",
+        )
+        .await?;
+    while tx
+        .query_opt(
+            &dismissed,
+            &[&feed_id, &person_ref_hmac, &person.next_sequence],
+        )
+        .await?
+        .is_some()
+    {
+        tx.execute(&advance, &[&feed_id, &person_ref_hmac]).await?;
+        person.next_sequence += 1;
+    }
     let due = tx
         .prepare_cached(
             "select event_id, event_type, sequence, prison_id, sealed, nonce, master_key_version,
@@ -297,11 +322,51 @@ pub async fn mark_review(
     record_action(tx, event_id, "review", Some(reason_code), actor).await
 }
 
+/// A pending event of the person that cannot wait any longer, with why: `sequence_skipped`
+/// (its number is below the person's next one: a replay skipped it) or `sequence_gap` (its
+/// predecessor has not come since `waiting_since`, and nothing of the person is in review).
+pub async fn stalled(
+    tx: &Transaction<'_>,
+    feed_id: &str,
+    person_ref_hmac: &[u8],
+    next_sequence: i64,
+    waiting_since: OffsetDateTime,
+) -> Result<Option<(Uuid, &'static str)>> {
+    let statement = tx
+        .prepare_cached(
+            "select event_id, sequence < $3 as skipped from identity.pms_events e
+             where feed_id = $1 and person_ref_hmac = $2 and status = 'pending'
+               and (sequence < $3
+                    or (received_at < $4 and not exists (
+                        select 1 from identity.pms_events r
+                        where r.feed_id = $1 and r.person_ref_hmac = $2
+                          and r.status = 'review')))
+             order by sequence limit 1",
+        )
+        .await?;
+    Ok(tx
+        .query_opt(
+            &statement,
+            &[&feed_id, &person_ref_hmac, &next_sequence, &waiting_since],
+        )
+        .await?
+        .map(|row| {
+            let reason = if row.get("skipped") {
+                "sequence_skipped"
+            } else {
+                "sequence_gap"
+            };
+            (row.get("event_id"), reason)
+        }))
+}
+
 /// An event in review, as staff act on it: its person's lock is taken.
 #[derive(Debug, Clone)]
 pub struct InReview {
     pub feed_id: String,
     pub person_ref_hmac: Vec<u8>,
+    /// Below the person's next sequence number: skipped, it can only be dismissed.
+    pub skipped: bool,
 }
 
 async fn in_review(
@@ -318,21 +383,32 @@ async fn in_review(
     let Some(row) = tx.query_opt(&statement, &[&event_id, &prison_id]).await? else {
         return Ok(None);
     };
-    let found = InReview {
-        feed_id: row.get("feed_id"),
-        person_ref_hmac: row.get("person_ref_hmac"),
-    };
-    lock_person(tx, &found.feed_id, &found.person_ref_hmac).await?;
+    let feed_id: String = row.get("feed_id");
+    let person_ref_hmac: Vec<u8> = row.get("person_ref_hmac");
+    lock_person(tx, &feed_id, &person_ref_hmac).await?;
     // Read again under the lock: another member of staff may have acted meanwhile.
     let still = tx
-        .prepare_cached("select status from identity.pms_events where event_id = $1")
+        .prepare_cached(
+            "select e.status, e.sequence < p.next_sequence as skipped
+             from identity.pms_events e
+             join identity.pms_persons p
+               on p.feed_id = e.feed_id and p.person_ref_hmac = e.person_ref_hmac
+             where e.event_id = $1",
+        )
         .await?;
-    let status: String = tx.query_one(&still, &[&event_id]).await?.get("status");
-    Ok((status == "review").then_some(found))
+    let row = tx.query_one(&still, &[&event_id]).await?;
+    let status: String = row.get("status");
+    Ok((status == "review").then_some(InReview {
+        feed_id,
+        person_ref_hmac,
+        skipped: row.get("skipped"),
+    }))
 }
 
 /// Puts an event of the prison that is in review back in its turn (`pending`), recorded as
-/// replayed by `actor`. None when the prison has no such event in review.
+/// replayed by `actor`: an event waiting for a missing predecessor (`sequence_gap`) is made the
+/// person's next, so the gap is skipped. None when the prison has no such event in review; a
+/// skipped event (`InReview::skipped`) is left as it is.
 pub async fn replay(
     tx: &Transaction<'_>,
     event_id: Uuid,
@@ -342,6 +418,9 @@ pub async fn replay(
     let Some(found) = in_review(tx, event_id, prison_id).await? else {
         return Ok(None);
     };
+    if found.skipped {
+        return Ok(Some(found));
+    }
     let statement = tx
         .prepare_cached(
             "update identity.pms_events set status = 'pending', reason_code = null
@@ -349,12 +428,22 @@ pub async fn replay(
         )
         .await?;
     tx.execute(&statement, &[&event_id]).await?;
+    let skip_gap = tx
+        .prepare_cached(
+            "update identity.pms_persons p set next_sequence = e.sequence
+             from identity.pms_events e
+             where e.event_id = $1 and p.feed_id = e.feed_id
+               and p.person_ref_hmac = e.person_ref_hmac and p.next_sequence < e.sequence",
+        )
+        .await?;
+    tx.execute(&skip_gap, &[&event_id]).await?;
     record_action(tx, event_id, "replayed", None, actor).await?;
     Ok(Some(found))
 }
 
 /// Dismisses an event of the prison that is in review: it will never apply, its body is
-/// cleared and the person's next event is due. None when there is no such event in review.
+/// cleared, and the person's sequence passes over it ([`next_due`]). None when there is no such
+/// event in review.
 pub async fn dismiss(
     tx: &Transaction<'_>,
     event_id: Uuid,
@@ -373,14 +462,6 @@ pub async fn dismiss(
         )
         .await?;
     tx.execute(&statement, &[&event_id]).await?;
-    let person = tx
-        .prepare_cached(
-            "update identity.pms_persons set next_sequence = next_sequence + 1
-             where feed_id = $1 and person_ref_hmac = $2",
-        )
-        .await?;
-    tx.execute(&person, &[&found.feed_id, &found.person_ref_hmac])
-        .await?;
     record_action(tx, event_id, "dismissed", None, actor).await?;
     Ok(Some(found))
 }
@@ -653,4 +734,32 @@ pub async fn rewrap_event_keys(
     }
     tx.commit().await?;
     Ok(rows.len())
+}
+
+/// Persons of the feed with an event pending since before `waiting_since` (at most `limit`):
+/// what a sweep looks at, so a gap is noticed even when nothing more comes for the person.
+pub async fn waiting_persons(
+    client: &impl GenericClient,
+    feed_id: &str,
+    waiting_since: OffsetDateTime,
+    limit: i64,
+) -> Result<Vec<Vec<u8>>> {
+    let statement = client
+        .prepare_cached(
+            "select distinct person_ref_hmac from identity.pms_events
+             where feed_id = $1 and status = 'pending' and received_at < $2
+               and not exists (
+                   select 1 from identity.pms_events r
+                   where r.feed_id = identity.pms_events.feed_id
+                     and r.person_ref_hmac = identity.pms_events.person_ref_hmac
+                     and r.status = 'review')
+             limit $3",
+        )
+        .await?;
+    Ok(client
+        .query(&statement, &[&feed_id, &waiting_since, &limit])
+        .await?
+        .iter()
+        .map(|row| row.get("person_ref_hmac"))
+        .collect())
 }

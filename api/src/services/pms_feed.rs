@@ -28,6 +28,9 @@ pub const MAX_EVENTS_PER_BATCH: usize = 200;
 /// 256 KiB: `crate::http::MAX_BODY_BYTES`).
 pub const MAX_POPULATION: usize = 10_000;
 
+/// How long an event waits for its predecessor by default: an hour.
+pub const DEFAULT_GAP_WINDOW_MS: i64 = 3_600_000;
+
 /// The feed id when none is configured.
 pub const DEFAULT_FEED_ID: &str = "pms";
 
@@ -36,11 +39,17 @@ pub const DEFAULT_FEED_ID: &str = "pms";
 pub struct FeedConfig {
     pub feed_id: String,
     pub secrets: Vec<processor_protocol::signature::WebhookSecret>,
+    /// How long an event waits for a missing predecessor before it goes to review
+    /// (`sequence_gap`).
+    pub gap_window_ms: i64,
 }
 
 impl FeedConfig {
     /// The feed from its settings: an id of `a-z 0-9 _ -` and space-separated `whsec_` secrets.
-    pub fn parse(feed_id: &str, secrets: &str) -> anyhow::Result<FeedConfig> {
+    pub fn parse(feed_id: &str, secrets: &str, gap_window_ms: i64) -> anyhow::Result<FeedConfig> {
+        if gap_window_ms < 0 {
+            anyhow::bail!("SALDO_PMS_GAP_WINDOW_MS: 0 or more");
+        }
         let id_ok = (1..=32).contains(&feed_id.len())
             && feed_id
                 .bytes()
@@ -59,6 +68,7 @@ impl FeedConfig {
         Ok(FeedConfig {
             feed_id: feed_id.to_owned(),
             secrets,
+            gap_window_ms,
         })
     }
 
@@ -443,6 +453,7 @@ pub async fn receive(
             tracing::warn!(error = %error, "pms events stored but not applied yet");
         }
     }
+    sweep(state, feed).await;
     let client = state.pool.get().await?;
     let mut events = Vec::with_capacity(order.len());
     for event_id in order {
@@ -460,6 +471,32 @@ pub async fn receive(
         });
     }
     Ok(BatchReceived { events })
+}
+
+/// Looks at the persons whose events have waited longer than the window (a few per delivery),
+/// so a missing predecessor sends its successor to review even if the person is not named
+/// again. Failures are logged: the next delivery sweeps again.
+async fn sweep(state: &AppState, feed: &FeedConfig) {
+    let waiting_since =
+        OffsetDateTime::now_utc() - time::Duration::milliseconds(feed.gap_window_ms);
+    let persons = match state.pool.get().await {
+        Ok(client) => inbox::waiting_persons(&client, &feed.feed_id, waiting_since, 20).await,
+        Err(error) => {
+            tracing::warn!(error = %error, "pms sweep skipped");
+            return;
+        }
+    };
+    match persons {
+        Ok(persons) => {
+            for person_ref_hmac in persons {
+                if let Err(error) = apply_due(state, feed, &person_ref_hmac).await {
+                    tracing::warn!(error = %error, "pms sweep stopped");
+                    return;
+                }
+            }
+        }
+        Err(error) => tracing::warn!(error = %error, "pms sweep skipped"),
+    }
 }
 
 /// Why an event did not apply.
@@ -521,9 +558,29 @@ pub async fn apply_due(
         let mut client = state.pool.get().await?;
         let mut tx = client.transaction().await?;
         inbox::lock_person(&tx, &feed.feed_id, person_ref_hmac).await?;
-        let (person, Some(due)) = inbox::next_due(&tx, &feed.feed_id, person_ref_hmac).await?
-        else {
-            return Ok(());
+        let (person, due) = inbox::next_due(&tx, &feed.feed_id, person_ref_hmac).await?;
+        let Some(due) = due else {
+            // Nothing is due: an event skipped by a replay, or one whose predecessor has not
+            // come within the window, goes to review; then the next one is looked at.
+            let waiting_since =
+                OffsetDateTime::now_utc() - time::Duration::milliseconds(feed.gap_window_ms);
+            let stalled = inbox::stalled(
+                &tx,
+                &feed.feed_id,
+                person_ref_hmac,
+                person.next_sequence,
+                waiting_since,
+            )
+            .await?;
+            let Some((event_id, reason)) = stalled else {
+                tx.commit().await?;
+                return Ok(());
+            };
+            inbox::mark_review(&tx, event_id, person.person_id, reason, &actor).await?;
+            tx.commit().await?;
+            metrics::counter!("saldo_pms_events_total", "outcome" => "review").increment(1);
+            tracing::warn!(%event_id, reason_code = reason, "pms event to review");
+            continue;
         };
         let attempt = tx.savepoint("pms_apply").await?;
         match apply_one(&attempt, feed, &person, &due).await {
@@ -863,9 +920,16 @@ pub async fn act_on_review(
     };
     tracing::info!(%event_id, staff.id = %staff_id, action = ?action, "pms event review action");
     // The event's own feed, whatever this process is configured with now.
+    if found.skipped && action == ReviewAction::Replay {
+        return Err(ServiceError::conflict(
+            "sequence_skipped",
+            "a later event of the person was applied: this one can only be dismissed",
+        ));
+    }
     let feed = FeedConfig {
         feed_id: found.feed_id.clone(),
         secrets: Vec::new(),
+        gap_window_ms: state.pms_feed.gap_window_ms,
     };
     apply_due(state, &feed, &found.person_ref_hmac).await?;
     let client = state.pool.get().await?;
@@ -970,6 +1034,7 @@ pub async fn receive_population(
     }
     tx.commit().await?;
     drop(client);
+    sweep(state, feed).await;
     differences(state, prison.id)
         .await?
         .ok_or(ServiceError::Internal)

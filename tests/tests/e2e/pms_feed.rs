@@ -24,6 +24,7 @@ async fn world(with_policies: bool) -> World {
         state.with_pms_feed(FeedConfig {
             feed_id: FEED_ID.to_owned(),
             secrets: vec![secret()],
+            gap_window_ms: saldo::services::pms_feed::DEFAULT_GAP_WINDOW_MS,
         })
     })
     .await;
@@ -835,4 +836,89 @@ async fn a_rotated_master_key_rewraps_the_keys_of_waiting_events_too() {
         .unwrap();
     assert_eq!(answer.body["events"][0]["status"], "applied");
     assert_eq!(statuses(&world).await, vec![("applied".to_owned(), 2)]);
+}
+
+#[tokio::test]
+async fn an_event_whose_predecessor_never_comes_goes_to_review_and_a_replay_skips_the_gap() {
+    // No waiting window: a missing predecessor sends its successor to review at once.
+    let world = World::configured(|state| {
+        state.with_pms_feed(FeedConfig {
+            feed_id: FEED_ID.to_owned(),
+            secrets: vec![secret()],
+            gap_window_ms: 0,
+        })
+    })
+    .await;
+    give_policy(&world, world.prison_a).await;
+    let officer = world
+        .staff("officer", &[Role::Officer], world.prison_a)
+        .await;
+    let mut person = PmsPerson::new("PMS-1000", "HEL");
+    let lost = person.leave_end();
+    let admission = person.admission(admission_data("HEL-1000", "Kai Gap"));
+    let answer = feed(&world)
+        .send(std::slice::from_ref(&admission))
+        .await
+        .unwrap();
+    assert_eq!(answer.body["events"][0]["status"], "review");
+    assert_eq!(answer.body["events"][0]["reason_code"], "sequence_gap");
+
+    let replay = |event_id: Uuid| {
+        world
+            .http
+            .post(world.prison_url(world.prison_a, &format!("/pms/events/{event_id}/replay")))
+    };
+    let replayed: Value = replay(admission.event_id)
+        .bearer_auth(&officer.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(replayed["status"], "applied", "{replayed}");
+    assert!(person_of(&world, "PMS-1000").await.is_some());
+
+    // The lost event turns up after all: the person's story has moved past it.
+    let late = feed(&world)
+        .send(std::slice::from_ref(&lost))
+        .await
+        .unwrap();
+    assert_eq!(late.body["events"][0]["status"], "review");
+    assert_eq!(late.body["events"][0]["reason_code"], "sequence_skipped");
+    let refused = replay(lost.event_id)
+        .bearer_auth(&officer.token)
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = problem(refused).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("sequence_skipped"))
+    );
+    let dismissed: Value = world
+        .http
+        .post(world.prison_url(
+            world.prison_a,
+            &format!("/pms/events/{}/dismiss", lost.event_id),
+        ))
+        .bearer_auth(&officer.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(dismissed["status"], "dismissed");
+    // The person's later events still apply.
+    let leave = person.leave_start(24);
+    let answer = feed(&world)
+        .send(std::slice::from_ref(&leave))
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.body["events"][0]["status"], "applied",
+        "{}",
+        answer.body
+    );
 }
