@@ -47,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::routes::kiosk::router())
         .merge(crate::routes::recon::router())
         .merge(crate::routes::privacy::router())
+        .merge(crate::routes::pms::router())
         .fallback(not_found)
         .with_state(state)
         .merge(webhooks)

@@ -56,6 +56,21 @@ pub enum Command {
             default_value = ""
         )]
         webhook_secrets: String,
+        /// The prison-management system's feed signing secrets (`whsec_…`), space-separated:
+        /// two during a rotation. None: its messages are refused.
+        #[arg(
+            long,
+            env = "SALDO_PMS_SECRETS",
+            hide_env_values = true,
+            default_value = ""
+        )]
+        pms_secrets: String,
+        /// The feed's id, recorded as the actor `pms:<id>` of what it changes.
+        #[arg(long, env = "SALDO_PMS_FEED_ID", default_value = "pms")]
+        pms_feed_id: String,
+        /// How long a feed event waits for a missing predecessor before it goes to review.
+        #[arg(long, env = "SALDO_PMS_GAP_WINDOW_MS", default_value_t = 3_600_000)]
+        pms_gap_window_ms: i64,
         /// Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: addresses or
         /// CIDR blocks, comma-separated. From anyone else those headers are ignored.
         #[arg(long, env = "SALDO_TRUSTED_PROXIES", default_value = "")]
@@ -215,10 +230,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             listen,
             db_pool_size,
             webhook_secrets,
+            pms_secrets,
+            pms_feed_id,
+            pms_gap_window_ms,
             trusted_proxies,
             auth_hash_concurrency,
             processor,
         } => {
+            let pms_feed = crate::services::pms_feed::FeedConfig::parse(
+                &pms_feed_id,
+                &pms_secrets,
+                pms_gap_window_ms,
+            )?;
             let trusted_proxies = crate::http::TrustedProxies::parse(&trusted_proxies)
                 .map_err(|error| anyhow::anyhow!("SALDO_TRUSTED_PROXIES: {error}"))?;
             let hashing_limits = match auth_hash_concurrency {
@@ -271,6 +294,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let state = crate::state::AppState::new(pool)
                 .with_webhook_secrets(secrets)
                 .with_processor_webhook_secrets(processor_secrets)
+                .with_pms_feed(pms_feed)
                 .with_trusted_proxies(trusted_proxies)
                 .with_password_hashing(hashing_limits)
                 .with_outbox_wake(outbox_wake)

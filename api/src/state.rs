@@ -34,6 +34,9 @@ pub struct AppState {
     pub cookie_secure: bool,
     /// Signs entitlement statements (docs/switch-over.md); `None`: the statement routes fail.
     pub statement_key: Option<Arc<entitlements::ed25519_dalek::SigningKey>>,
+    /// The prison-management system's feed: its id and signing secrets (none: its messages are
+    /// refused).
+    pub pms_feed: Arc<crate::services::pms_feed::FeedConfig>,
 }
 
 impl AppState {
@@ -48,6 +51,11 @@ impl AppState {
             outbox_wake: OutboxWake::default(),
             cookie_secure: false,
             statement_key: None,
+            pms_feed: Arc::new(crate::services::pms_feed::FeedConfig {
+                feed_id: crate::services::pms_feed::DEFAULT_FEED_ID.to_owned(),
+                secrets: Vec::new(),
+                gap_window_ms: crate::services::pms_feed::DEFAULT_GAP_WINDOW_MS,
+            }),
         }
     }
 
@@ -77,6 +85,12 @@ impl AppState {
     /// The wake of the outbox worker running in this process (`OutboxWorker::wake`).
     pub fn with_outbox_wake(mut self, wake: OutboxWake) -> AppState {
         self.outbox_wake = wake;
+        self
+    }
+
+    /// The prison-management system's feed (`SALDO_PMS_SECRETS`, `SALDO_PMS_FEED_ID`).
+    pub fn with_pms_feed(mut self, feed: crate::services::pms_feed::FeedConfig) -> AppState {
+        self.pms_feed = Arc::new(feed);
         self
     }
 

@@ -12,6 +12,7 @@
 pub mod access_log;
 pub mod crypto;
 pub mod log_seal;
+pub mod pms_feed;
 pub mod residency;
 pub mod retention;
 pub mod store;
@@ -113,6 +114,8 @@ pub enum PrisonerField {
     Payroll,
     /// The person's spending controls (a per-person policy override).
     SpendingControls,
+    /// The prison-management system's reference linked to the person (`pms_feed`).
+    PmsReference,
 }
 
 impl PrisonerField {
@@ -145,6 +148,7 @@ impl PrisonerField {
             PrisonerField::Placement => "placement",
             PrisonerField::Payroll => "payroll",
             PrisonerField::SpendingControls => "spending_controls",
+            PrisonerField::PmsReference => "pms_reference",
         }
     }
 }

@@ -1453,8 +1453,13 @@ pub async fn register_keys(client: &impl GenericClient, keys: &Keyring) -> anyho
 pub async fn data_keys_by_version(client: &impl GenericClient) -> Result<Vec<(i32, i64)>> {
     Ok(client
         .query(
-            "select master_key_version, count(*) as keys from identity.data_keys
-             group by 1 order by 1",
+            "select master_key_version, count(*) as keys from (
+                 select master_key_version from identity.data_keys
+                 union all
+                 -- The sealed bodies of the PMS feed's events still waiting (pms_feed).
+                 select master_key_version from identity.pms_events
+                 where master_key_version is not null
+             ) keys group by 1 order by 1",
             &[],
         )
         .await?
@@ -1500,7 +1505,13 @@ pub async fn rewrap_data_keys(
         .await?;
     }
     tx.commit().await?;
-    Ok(rows.len())
+    let rewrapped = rows.len();
+    // Then the keys of the PMS feed's waiting events, within the same batch size.
+    let room = batch - i64::try_from(rewrapped).unwrap_or(batch);
+    if room > 0 {
+        return Ok(rewrapped + super::pms_feed::rewrap_event_keys(client, keys, room).await?);
+    }
+    Ok(rewrapped)
 }
 
 /// Seals records written before V7 (plaintext columns) under new data keys and clears the

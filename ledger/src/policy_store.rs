@@ -330,6 +330,31 @@ pub async fn current_placement(
         .transpose()
 }
 
+/// Every person whose current placement is in the prison (any mode), for comparing with the
+/// prison-management system's population.
+pub async fn placed_in(
+    client: &impl GenericClient,
+    prison_id: Uuid,
+) -> LedgerResult<Vec<Placement>> {
+    let statement = client
+        .prepare_cached(
+            "select * from (
+                 select distinct on (person_id) person_id, prison_id, regime, mode, reason,
+                        effective_from
+                 from controls.card_modes
+                 where effective_from <= clock_timestamp()
+                 order by person_id, effective_from desc, id desc
+             ) latest where prison_id = $1 order by person_id",
+        )
+        .await?;
+    client
+        .query(&statement, &[&prison_id])
+        .await?
+        .iter()
+        .map(|row| placement_from_row(row.get("person_id"), row))
+        .collect()
+}
+
 /// The mode history, newest first (for staff and the audit trail).
 pub async fn mode_history(
     client: &impl GenericClient,

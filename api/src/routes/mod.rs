@@ -2,6 +2,7 @@
 //! Each group exposes `router()`; `app::router` merges them.
 pub mod kiosk;
 pub mod pages;
+pub mod pms;
 pub mod privacy;
 pub mod recon;
 pub mod service_errors;

@@ -6,6 +6,7 @@ use ledger::{AccountType, Currency, NewAccount, person_purpose};
 use uuid::Uuid;
 
 pub mod adjustments;
+pub mod admission;
 pub mod balances;
 pub mod bank_rail;
 pub mod books;
@@ -15,6 +16,7 @@ pub mod entitlements;
 pub mod fees;
 pub mod lifecycle;
 pub mod payroll;
+pub mod pms_feed;
 pub mod policies;
 
 /// Why a use case did not happen. The codes are stable (they reach clients as problem+json

@@ -1,5 +1,5 @@
 //! The crate layout is the boundary (issue #22): the ledger, the processor protocol, the card
-//! adapter, the processor simulator and reconciliation sit below the HTTP crate (`saldo`) and
+//! adapter, the processor and prison-management simulators and reconciliation sit below the HTTP crate (`saldo`) and
 //! never reach personal data (the `identity` crate). A dependency on one of those, direct or
 //! through another workspace crate, fails here.
 use std::collections::{BTreeMap, BTreeSet};
@@ -13,6 +13,7 @@ const CHECKED: &[&str] = &[
     "processor-protocol",
     "card-adapter",
     "processor-sim",
+    "pms-sim",
     "recon",
     "entitlements",
 ];

@@ -42,6 +42,7 @@ mod ledger_holds;
 mod ledger_properties;
 mod ledger_verify;
 mod multi_host;
+mod pms_feed;
 mod privacy;
 mod privacy_logs;
 mod processor_faults;

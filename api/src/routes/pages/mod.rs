@@ -11,6 +11,7 @@ mod home;
 mod layout;
 mod lifecycle;
 mod payroll;
+mod pms_feed;
 mod policies;
 mod prisoner;
 mod sign_in;
@@ -39,6 +40,9 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(lifecycle::transfer))
         .routes(routes!(lifecycle::release))
         .routes(routes!(adjustments::show))
+        .routes(routes!(pms_feed::show))
+        .routes(routes!(pms_feed::replay))
+        .routes(routes!(pms_feed::dismiss))
         .routes(routes!(adjustments::propose))
         .routes(routes!(adjustments::approve))
         .routes(routes!(adjustments::reject))

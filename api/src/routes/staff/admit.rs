@@ -4,7 +4,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use ledger::controls::Regime;
-use ledger::{Currency, NewAccount};
 use serde::Deserialize;
 
 use crate::auth::{Officers, RequireRole, kiosk};
@@ -12,8 +11,7 @@ use crate::http::{ApiJson, SortedJson};
 use crate::identity::access_log::Purpose;
 use crate::identity::{self, NewPrisoner};
 use crate::problem::Problem;
-use crate::schema::{Admitted, OpenedAccount};
-use crate::services::SUB_ACCOUNTS;
+use crate::schema::Admitted;
 use crate::state::AppState;
 use ledger::controls::Lang;
 
@@ -110,43 +108,16 @@ pub async fn admit(
     let who = access.staff.accessor(Purpose::Admission, None);
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
-    let person_id = identity::store::admit_prisoner(&tx, &who, prison_id, &prisoner).await?;
-    let mut accounts = Vec::new();
-    for purpose in SUB_ACCOUNTS {
-        let account = ledger::store::open_account(
-            &tx,
-            &format!("admit:{person_id}:{purpose}"),
-            &NewAccount::person(person_id, purpose, Currency::EUR),
-        )
-        .await?;
-        accounts.push(OpenedAccount {
-            account_id: account.id,
-            purpose: account.purpose,
-            currency: account.currency.code().to_owned(),
-        });
-    }
-    // The card's placement: this prison, its regime, card in `inside` mode. It also opens the
-    // restitution sub-account the allocation rules may use.
-    ledger::lifecycle::admit(
+    let (person_id, accounts) = crate::services::admission::admit_in(
         &tx,
-        &ledger::lifecycle::Admission {
-            idempotency_key: person_id.to_string(),
-            person_id,
-            prison_id,
-            regime: prison_regime,
-            currency: Currency::EUR,
-            admitted_by: access.staff.id.to_string(),
-        },
+        &who,
+        prison_id,
+        &prisoner,
+        prison_regime,
+        &access.staff.id.to_string(),
     )
     .await?;
     kiosk::set_pin(&tx, person_id, &pin_hash).await?;
-    // The card is requested in the same transaction: the outbox delivers it to the processor.
-    card_adapter::outbox::request_card(&tx, person_id)
-        .await
-        .map_err(|error| {
-            tracing::error!(error.code = error.code(), "card request not queued");
-            Problem::internal()
-        })?;
     tx.commit().await?;
     tracing::info!(%person_id, %prison_id, staff.id = %access.staff.id, "prisoner admitted");
     Ok((
