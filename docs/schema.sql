@@ -369,6 +369,27 @@ end;
 $$;
 
 --
+-- Name: pms_events_guard(); Type: FUNCTION; Schema: identity; Owner: -
+--
+
+CREATE FUNCTION identity.pms_events_guard() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+begin
+    if tg_op = 'DELETE' or new.event_id <> old.event_id or new.feed_id <> old.feed_id
+        or new.body_sha256 <> old.body_sha256 or new.event_type <> old.event_type
+        or new.occurred_at <> old.occurred_at or new.person_ref_hmac <> old.person_ref_hmac
+        or new.sequence <> old.sequence or new.received_at <> old.received_at
+        or new.prison_id is distinct from old.prison_id
+        or (old.status in ('applied', 'dismissed') and new.status <> old.status) then
+        raise exception 'identity.pms_events: a receipt is a record: % refused', tg_op
+            using errcode = 'P0001';
+    end if;
+    return new;
+end;
+$$;
+
+--
 -- Name: check_inserted_postings(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1544,6 +1565,101 @@ CREATE TABLE identity.key_checks (
 );
 
 --
+-- Name: pms_event_actions; Type: TABLE; Schema: identity; Owner: -
+--
+
+CREATE TABLE identity.pms_event_actions (
+    id bigint NOT NULL,
+    event_id uuid NOT NULL,
+    action text NOT NULL,
+    reason_code text,
+    actor text NOT NULL,
+    at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    CONSTRAINT pms_event_actions_action_check CHECK ((action = ANY (ARRAY['applied'::text, 'review'::text, 'replayed'::text, 'dismissed'::text]))),
+    CONSTRAINT pms_event_actions_actor_check CHECK ((actor ~ '^(pms|staff):[A-Za-z0-9_-]{1,64}$'::text)),
+    CONSTRAINT pms_event_actions_reason_code_check CHECK ((reason_code ~ '^[a-z_]{1,64}$'::text))
+);
+
+--
+-- Name: pms_event_actions_id_seq; Type: SEQUENCE; Schema: identity; Owner: -
+--
+
+ALTER TABLE identity.pms_event_actions ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME identity.pms_event_actions_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: pms_events; Type: TABLE; Schema: identity; Owner: -
+--
+
+CREATE TABLE identity.pms_events (
+    event_id uuid NOT NULL,
+    feed_id text NOT NULL,
+    body_sha256 bytea NOT NULL,
+    event_type text NOT NULL,
+    occurred_at timestamp with time zone NOT NULL,
+    person_ref_hmac bytea NOT NULL,
+    sequence bigint NOT NULL,
+    prison_id uuid,
+    received_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    sealed bytea,
+    nonce bytea,
+    master_key_version integer,
+    wrapped_key bytea,
+    status text DEFAULT 'pending'::text NOT NULL,
+    reason_code text,
+    person_id uuid,
+    settled_at timestamp with time zone,
+    CONSTRAINT pms_events_body_sha256_check CHECK ((length(body_sha256) = 32)),
+    CONSTRAINT pms_events_check CHECK (((sealed IS NULL) = (status = ANY (ARRAY['applied'::text, 'dismissed'::text])))),
+    CONSTRAINT pms_events_event_type_check CHECK ((event_type = ANY (ARRAY['admission'::text, 'transfer'::text, 'leave_start'::text, 'leave_end'::text, 'release'::text, 'death'::text, 'escape'::text, 'identity_correction'::text]))),
+    CONSTRAINT pms_events_reason_code_check CHECK ((reason_code ~ '^[a-z_]{1,64}$'::text)),
+    CONSTRAINT pms_events_sequence_check CHECK ((sequence >= 1)),
+    CONSTRAINT pms_events_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'applied'::text, 'review'::text, 'dismissed'::text])))
+);
+
+--
+-- Name: pms_persons; Type: TABLE; Schema: identity; Owner: -
+--
+
+CREATE TABLE identity.pms_persons (
+    feed_id text NOT NULL,
+    person_ref_hmac bytea NOT NULL,
+    person_id uuid,
+    next_sequence bigint DEFAULT 1 NOT NULL,
+    CONSTRAINT pms_persons_feed_id_check CHECK ((feed_id ~ '^[a-z0-9_-]{1,32}$'::text)),
+    CONSTRAINT pms_persons_next_sequence_check CHECK ((next_sequence >= 1))
+);
+
+--
+-- Name: pms_population_entries; Type: TABLE; Schema: identity; Owner: -
+--
+
+CREATE TABLE identity.pms_population_entries (
+    snapshot_id uuid NOT NULL,
+    person_ref_hmac bytea NOT NULL
+);
+
+--
+-- Name: pms_population_snapshots; Type: TABLE; Schema: identity; Owner: -
+--
+
+CREATE TABLE identity.pms_population_snapshots (
+    snapshot_id uuid NOT NULL,
+    feed_id text NOT NULL,
+    prison_id uuid NOT NULL,
+    population_date date NOT NULL,
+    received_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    body_sha256 bytea NOT NULL,
+    CONSTRAINT pms_population_snapshots_body_sha256_check CHECK ((length(body_sha256) = 32))
+);
+
+--
 -- Name: prisoners; Type: TABLE; Schema: identity; Owner: -
 --
 
@@ -2484,6 +2600,55 @@ ALTER TABLE ONLY identity.key_checks
     ADD CONSTRAINT key_checks_pkey PRIMARY KEY (kind, version);
 
 --
+-- Name: pms_event_actions pms_event_actions_pkey; Type: CONSTRAINT; Schema: identity; Owner: -
+--
+
+ALTER TABLE ONLY identity.pms_event_actions
+    ADD CONSTRAINT pms_event_actions_pkey PRIMARY KEY (id);
+
+--
+-- Name: pms_events pms_events_feed_id_person_ref_hmac_sequence_key; Type: CONSTRAINT; Schema: identity; Owner: -
+--
+
+ALTER TABLE ONLY identity.pms_events
+    ADD CONSTRAINT pms_events_feed_id_person_ref_hmac_sequence_key UNIQUE (feed_id, person_ref_hmac, sequence);
+
+--
+-- Name: pms_events pms_events_pkey; Type: CONSTRAINT; Schema: identity; Owner: -
+--
+
+ALTER TABLE ONLY identity.pms_events
+    ADD CONSTRAINT pms_events_pkey PRIMARY KEY (event_id);
+
+--
+-- Name: pms_persons pms_persons_pkey; Type: CONSTRAINT; Schema: identity; Owner: -
+--
+
+ALTER TABLE ONLY identity.pms_persons
+    ADD CONSTRAINT pms_persons_pkey PRIMARY KEY (feed_id, person_ref_hmac);
+
+--
+-- Name: pms_population_entries pms_population_entries_pkey; Type: CONSTRAINT; Schema: identity; Owner: -
+--
+
+ALTER TABLE ONLY identity.pms_population_entries
+    ADD CONSTRAINT pms_population_entries_pkey PRIMARY KEY (snapshot_id, person_ref_hmac);
+
+--
+-- Name: pms_population_snapshots pms_population_snapshots_feed_id_prison_id_population_date_key; Type: CONSTRAINT; Schema: identity; Owner: -
+--
+
+ALTER TABLE ONLY identity.pms_population_snapshots
+    ADD CONSTRAINT pms_population_snapshots_feed_id_prison_id_population_date_key UNIQUE (feed_id, prison_id, population_date);
+
+--
+-- Name: pms_population_snapshots pms_population_snapshots_pkey; Type: CONSTRAINT; Schema: identity; Owner: -
+--
+
+ALTER TABLE ONLY identity.pms_population_snapshots
+    ADD CONSTRAINT pms_population_snapshots_pkey PRIMARY KEY (snapshot_id);
+
+--
 -- Name: prisoners prisoners_pkey; Type: CONSTRAINT; Schema: identity; Owner: -
 --
 
@@ -2935,6 +3100,24 @@ CREATE INDEX data_keys_version ON identity.data_keys USING btree (master_key_ver
 --
 
 CREATE INDEX depositors_bank_account_hmac ON identity.depositors USING btree (registered_prison_id, bank_account_hmac) WHERE (bank_account_hmac IS NOT NULL);
+
+--
+-- Name: pms_event_actions_event; Type: INDEX; Schema: identity; Owner: -
+--
+
+CREATE INDEX pms_event_actions_event ON identity.pms_event_actions USING btree (event_id);
+
+--
+-- Name: pms_events_prison_status; Type: INDEX; Schema: identity; Owner: -
+--
+
+CREATE INDEX pms_events_prison_status ON identity.pms_events USING btree (prison_id, status, received_at);
+
+--
+-- Name: pms_persons_person; Type: INDEX; Schema: identity; Owner: -
+--
+
+CREATE UNIQUE INDEX pms_persons_person ON identity.pms_persons USING btree (feed_id, person_id);
 
 --
 -- Name: prisoners_national_id_hmac; Type: INDEX; Schema: identity; Owner: -
@@ -3513,6 +3696,42 @@ CREATE TRIGGER policies_append_only BEFORE DELETE OR UPDATE ON fees.policies FOR
 CREATE TRIGGER policies_no_truncate BEFORE TRUNCATE ON fees.policies FOR EACH STATEMENT EXECUTE FUNCTION public.refuse_change();
 
 --
+-- Name: pms_event_actions pms_event_actions_append_only; Type: TRIGGER; Schema: identity; Owner: -
+--
+
+CREATE TRIGGER pms_event_actions_append_only BEFORE DELETE OR UPDATE ON identity.pms_event_actions FOR EACH ROW EXECUTE FUNCTION public.refuse_change();
+
+--
+-- Name: pms_event_actions pms_event_actions_no_truncate; Type: TRIGGER; Schema: identity; Owner: -
+--
+
+CREATE TRIGGER pms_event_actions_no_truncate BEFORE TRUNCATE ON identity.pms_event_actions FOR EACH STATEMENT EXECUTE FUNCTION public.refuse_change();
+
+--
+-- Name: pms_events pms_events_guard; Type: TRIGGER; Schema: identity; Owner: -
+--
+
+CREATE TRIGGER pms_events_guard BEFORE DELETE OR UPDATE ON identity.pms_events FOR EACH ROW EXECUTE FUNCTION identity.pms_events_guard();
+
+--
+-- Name: pms_events pms_events_no_truncate; Type: TRIGGER; Schema: identity; Owner: -
+--
+
+CREATE TRIGGER pms_events_no_truncate BEFORE TRUNCATE ON identity.pms_events FOR EACH STATEMENT EXECUTE FUNCTION public.refuse_change();
+
+--
+-- Name: pms_population_entries pms_population_entries_append_only; Type: TRIGGER; Schema: identity; Owner: -
+--
+
+CREATE TRIGGER pms_population_entries_append_only BEFORE DELETE OR UPDATE ON identity.pms_population_entries FOR EACH ROW EXECUTE FUNCTION public.refuse_change();
+
+--
+-- Name: pms_population_snapshots pms_population_snapshots_append_only; Type: TRIGGER; Schema: identity; Owner: -
+--
+
+CREATE TRIGGER pms_population_snapshots_append_only BEFORE DELETE OR UPDATE ON identity.pms_population_snapshots FOR EACH ROW EXECUTE FUNCTION public.refuse_change();
+
+--
 -- Name: hold_events hold_events_append_only; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -3996,6 +4215,34 @@ ALTER TABLE ONLY identity.depositors
 
 ALTER TABLE ONLY identity.depositors
     ADD CONSTRAINT depositors_registered_prison_id_fkey FOREIGN KEY (registered_prison_id) REFERENCES identity.prisons(id);
+
+--
+-- Name: pms_event_actions pms_event_actions_event_id_fkey; Type: FK CONSTRAINT; Schema: identity; Owner: -
+--
+
+ALTER TABLE ONLY identity.pms_event_actions
+    ADD CONSTRAINT pms_event_actions_event_id_fkey FOREIGN KEY (event_id) REFERENCES identity.pms_events(event_id);
+
+--
+-- Name: pms_persons pms_persons_person_id_fkey; Type: FK CONSTRAINT; Schema: identity; Owner: -
+--
+
+ALTER TABLE ONLY identity.pms_persons
+    ADD CONSTRAINT pms_persons_person_id_fkey FOREIGN KEY (person_id) REFERENCES identity.prisoners(person_id);
+
+--
+-- Name: pms_population_entries pms_population_entries_snapshot_id_fkey; Type: FK CONSTRAINT; Schema: identity; Owner: -
+--
+
+ALTER TABLE ONLY identity.pms_population_entries
+    ADD CONSTRAINT pms_population_entries_snapshot_id_fkey FOREIGN KEY (snapshot_id) REFERENCES identity.pms_population_snapshots(snapshot_id);
+
+--
+-- Name: pms_population_snapshots pms_population_snapshots_prison_id_fkey; Type: FK CONSTRAINT; Schema: identity; Owner: -
+--
+
+ALTER TABLE ONLY identity.pms_population_snapshots
+    ADD CONSTRAINT pms_population_snapshots_prison_id_fkey FOREIGN KEY (prison_id) REFERENCES identity.prisons(id);
 
 --
 -- Name: prisoners prisoners_data_key_id_fkey; Type: FK CONSTRAINT; Schema: identity; Owner: -
