@@ -507,6 +507,90 @@ pub async fn hold_for_return(
     Ok(done)
 }
 
+/// The ISO 20022 return reason of a transfer staff refused after review ("not specified
+/// reason, customer generated": the trust account's holder refused it).
+pub const REJECTED_AFTER_REVIEW_REASON: &str = "MS02";
+
+/// The bank line a deposit's receipt entry carries, when it came by bank transfer.
+pub async fn bank_end_to_end_of(
+    client: &impl GenericClient,
+    received_entry_id: Uuid,
+) -> LedgerResult<Option<String>> {
+    let row = client
+        .query_opt(
+            "select ref_value from journal_entry_refs where entry_id = $1 and ref_kind = $2",
+            &[&received_entry_id, &ref_kind::BANK_END_TO_END],
+        )
+        .await?;
+    Ok(row.map(|row| row.get(0)))
+}
+
+/// A held bank-transfer deposit staff rejected goes back to its sender: debit the person's
+/// `held_deposits`, credit `deposit_returns` (reference `refund`, like any rejection, and
+/// `bank_payout`), and a return payout (reason [`REJECTED_AFTER_REVIEW_REASON`]) for the next
+/// pain.001 file. Returns the entry; the caller records the decision.
+pub(crate) async fn return_rejected_deposit(
+    tx: &Transaction<'_>,
+    deposit: &crate::deposits::Deposit,
+    bank_end_to_end: &str,
+    effective_date: Date,
+    decided_by: &str,
+) -> LedgerResult<Uuid> {
+    let currency = deposit.amount.currency;
+    let accounts = PersonAccounts::of(tx, deposit.person_id, currency).await?;
+    let returns = institution_account(
+        tx,
+        purpose::DEPOSIT_RETURNS,
+        AccountType::Liability,
+        currency,
+    )
+    .await?;
+    let payout_id = Uuid::now_v7();
+    let entry = store::post_entry(
+        tx,
+        &EntryDraft {
+            idempotency_key: format!("deposit:{}:review", deposit.deposit_id),
+            effective_date,
+            description: crate::entry_text::EntryText::FamilyDepositRefunded
+                .english()
+                .into(),
+            metadata: serde_json::json!({
+                "deposit_id": deposit.deposit_id,
+                "sender_id": deposit.sender_id,
+                "payout_id": payout_id,
+                "reason_code": REJECTED_AFTER_REVIEW_REASON,
+            }),
+            external_refs: vec![
+                unique_ref("refund", deposit.deposit_id.to_string()),
+                unique_ref(ref_kind::BANK_PAYOUT, payout_id.to_string()),
+            ],
+            postings: vec![
+                PostingDraft::debit(accounts.held_deposits, deposit.amount),
+                PostingDraft::credit(returns, deposit.amount)?,
+            ],
+            overdraft: Overdraft::Refuse,
+        },
+    )
+    .await?;
+    insert_payout(
+        tx,
+        &NewPayout {
+            payout_id,
+            kind: PayoutKind::DepositReturn,
+            prison_id: deposit.prison_id,
+            person_id: None,
+            payee_id: deposit.sender_id,
+            amount: deposit.amount,
+            reason_code: Some(REJECTED_AFTER_REVIEW_REASON),
+            returns_end_to_end: Some(bank_end_to_end),
+            instructed_entry_id: entry.id,
+            created_by: decided_by,
+        },
+    )
+    .await?;
+    Ok(entry.id)
+}
+
 async fn record_outcome(
     tx: &Transaction<'_>,
     payout_id: Uuid,

@@ -635,7 +635,8 @@ pub struct ReviewDeposit {
 
 /// Accepts (allocated from `held_deposits` like any deposit) or rejects (refunded: debit
 /// `held_deposits`, credit `bank_trust`, reference `refund`; finance returns the money to the
-/// sender) a held deposit. A second decision is `deposit_already_decided`; the member of staff
+/// sender; a bank transfer's goes back by itself, [`crate::bank_rail::return_rejected_deposit`])
+/// a held deposit. A second decision is `deposit_already_decided`; the member of staff
 /// who recorded the deposit cannot decide it (`four_eyes`).
 pub async fn review_deposit(
     tx: &Transaction<'_>,
@@ -690,6 +691,19 @@ pub async fn review_deposit(
         )
         .await?
         .id
+    } else if let Some(bank_end_to_end) =
+        crate::bank_rail::bank_end_to_end_of(tx, current.received_entry_id).await?
+    {
+        // It came by bank transfer: it goes back to the sender's account in the next payment
+        // file, never left for someone to return by hand.
+        crate::bank_rail::return_rejected_deposit(
+            tx,
+            &current,
+            &bank_end_to_end,
+            command.effective_date,
+            &command.decided_by,
+        )
+        .await?
     } else {
         let accounts = PersonAccounts::of(tx, current.person_id, current.amount.currency).await?;
         let bank = institution_account(

@@ -730,7 +730,37 @@ pub async fn rematch(
             &[],
         )
         .await?;
-    i64::try_from(closed).map_err(|_| ReconError::Overflow)
+    // Money the bank rail gave back (docs/payouts.md): its break closes once a statement shows
+    // the return's debit (the payout's end-to-end id, matched); a return of the return does not.
+    let returned = tx
+        .execute(
+            "with done as (
+                 select b.id, p.end_to_end_id, min(bl.booking_date) as booking_date
+                 from recon.breaks b
+                 join controls.bank_payouts p
+                   on p.kind = 'deposit_return' and p.returns_end_to_end = b.reference
+                 join recon.bank_lines bl
+                   on bl.end_to_end_id = p.end_to_end_id and bl.amount_minor < 0
+                  and bl.outcome = 'matched'
+                 where b.class = 'returned_to_sender' and b.state in ('open', 'assigned')
+                 group by b.id, p.end_to_end_id),
+             closed as (
+                 update recon.breaks b set state = 'resolved', resolution = 'matched_later',
+                        closed_at = clock_timestamp()
+                 from done where b.id = done.id
+                 returning b.id, done.end_to_end_id, done.booking_date)
+             insert into recon.break_events (break_id, kind, actor, body)
+             select id, 'matched_later', 'reconciliation',
+                    'Returned to the sender: the bank debited payout ' || end_to_end_id
+                    || ' on ' || booking_date
+             from closed",
+            &[],
+        )
+        .await?;
+    closed
+        .checked_add(returned)
+        .and_then(|sum| i64::try_from(sum).ok())
+        .ok_or(ReconError::Overflow)
 }
 
 async fn import_counts(

@@ -207,8 +207,8 @@ impl StatementRail {
             explanation: format!(
                 "The bank booked {} into the trust account on {} (end-to-end reference {}): {}. \
                  It is held in deposit_returns and goes back to the sender (reason {reason_code}, \
-                 payout {}) in the next payment file; close this break once the return is on a \
-                 statement.",
+                 payout {}) in the next payment file; this break closes by itself once a statement \
+                 shows the bank debiting it.",
                 money_text(line.amount_minor, line.currency),
                 line.booking_date,
                 line.end_to_end_id,

@@ -446,6 +446,136 @@ async fn a_structured_reference_deposit_is_matched_through_the_deposit_rules_and
             .iter()
             .all(|p| p["state"] == "settled")
     );
+    // Given back and shown on the statement: the two breaks close by themselves.
+    assert_eq!(settled["matched_later"], 2, "{settled}");
+    let returned = rail.breaks("returned_to_sender").await;
+    assert_eq!(returned.len(), 2, "{returned:?}");
+    assert!(
+        returned
+            .iter()
+            .all(|b| b["state"] == "resolved" && b["resolution"] == "matched_later"),
+        "{returned:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_held_bank_transfer_rejected_after_review_goes_back_to_its_sender_in_the_next_file() {
+    let rail = Rail::new().await;
+    let person = rail
+        .world
+        .admit(&rail.officer, rail.world.prison_a, "BANK-2")
+        .await;
+    let reference = rail.reference(person).await;
+    let family = registered_depositor(&rail, FAMILY_IBAN).await;
+    let approved = approve_sender(
+        &rail.world,
+        &rail.clerk.token,
+        rail.world.prison_a,
+        family,
+        person,
+        true,
+    )
+    .await;
+    assert_eq!(approved.status(), 200);
+    // Above the review threshold (250.00): held, and nothing to return yet.
+    let imported = rail
+        .import(&statement(
+            "HELD-1",
+            1000_00,
+            &[Line {
+                amount_minor: 400_00,
+                end_to_end: "E2E-HELD",
+                reference: Some(&reference),
+                debtor: Some(("Maija Meikäläinen", FAMILY_IBAN)),
+                return_reason: None,
+            }],
+        ))
+        .await;
+    assert_eq!(imported["matched_count"], 1, "{imported}");
+    assert!(rail.payouts(true).await.is_empty());
+    let held = rail.get(rail.prison_url("/deposits/pending")).await;
+    let deposit_id = held["deposits"][0]["deposit_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // A second approver (not the clerk who imported the statement) rejects it.
+    let reviewer = rail
+        .world
+        .staff(
+            "rail.reviewer",
+            &[Role::FinanceApprover],
+            rail.world.prison_a,
+        )
+        .await;
+    let response = rail
+        .world
+        .http
+        .post(rail.prison_url(&format!("/deposits/{deposit_id}/reject")))
+        .bearer_auth(&reviewer.token)
+        .json(&json!({"reason": "the family asked for it back"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let rejected: Value = response.json().await.unwrap();
+    assert_eq!(rejected["state"], "rejected");
+    assert_eq!(rail.total_minor(person).await, 0);
+
+    // The return is waiting for the next file, to the sender's account, with its reason.
+    let pending = rail.payouts(true).await;
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    assert_eq!(pending[0]["kind"], "deposit_return");
+    assert_eq!(pending[0]["reason_code"], "MS02");
+    assert_eq!(pending[0]["amount"]["amount_minor"], 400_00);
+    let response = rail.payout_file().await;
+    assert_eq!(response.status(), 200);
+    let read = recon::pain001::read_back(&response.bytes().await.unwrap()).unwrap();
+    let end_to_end = pending[0]["end_to_end_id"].as_str().unwrap();
+    assert_eq!(
+        read.transfers,
+        vec![(
+            end_to_end.to_owned(),
+            "400.00".to_owned(),
+            FAMILY_IBAN.to_owned()
+        )]
+    );
+
+    // The bank's debit of the return reconciles: the trust account agrees with the bank.
+    let settled = rail
+        .import(&statement(
+            "HELD-2",
+            1400_00,
+            &[Line {
+                amount_minor: -400_00,
+                end_to_end,
+                reference: None,
+                debtor: None,
+                return_reason: None,
+            }],
+        ))
+        .await;
+    assert_eq!(settled["matched_count"], 1, "{settled}");
+    assert_eq!(rail.payouts(false).await[0]["state"], "settled");
+    let row = rail
+        .world
+        .db
+        .raw_client()
+        .await
+        .query_one(
+            "select coalesce(sum(p.amount_minor) filter (where a.purpose = 'bank_trust'), 0)::bigint,
+                    coalesce(sum(p.amount_minor) filter (where a.purpose = 'deposit_returns'), 0)::bigint,
+                    count(*) filter (where a.purpose = 'deposit_returns')
+             from journal_postings p
+             join ledger_accounts a on a.id = p.account_id and a.currency = p.currency",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (trust_minor, returns_minor, returns_postings): (i64, i64, i64) =
+        (row.get(0), row.get(1), row.get(2));
+    // In and out of the trust account again, through deposit_returns: nothing held, nothing owed.
+    assert_eq!((trust_minor, returns_minor, returns_postings), (0, 0, 2));
 }
 
 #[tokio::test]

@@ -99,8 +99,9 @@ pub async fn approve(
     path = "/api/staff/prisons/{prison_id}/deposits/{deposit_id}/reject",
     tag = "money",
     description = "Role: finance_approver in the path's prison, and not whoever recorded the \
-        deposit. Refunds it from held_deposits to the trust bank account; the reason is kept \
-        with the decision.",
+        deposit. Refunds it from held_deposits to the trust bank account (one that came by \
+        bank transfer goes back to its sender in the next pain.001 file, reason MS02); the \
+        reason is kept with the decision.",
     params(("prison_id" = uuid::Uuid, Path), ("deposit_id" = uuid::Uuid, Path)),
     request_body = RejectRequest,
     responses((status = 200, description = "Rejected and refunded", body = DepositView)),
