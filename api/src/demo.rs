@@ -1,7 +1,8 @@
 //! `saldo demo`: everything on one machine with one command. A fresh demo database (`saldo_demo`,
 //! recreated on every run) on the embedded cluster or the configured server, the processor
-//! simulator, a demo prison with staff of every role, a registered kiosk, three prisoners with
-//! cards and some card activity; then the URLs and sign-ins, and it serves until Ctrl-C.
+//! simulator, two demo prisons (a Finnish one; a Belgian one whose kiosks start in Dutch) with
+//! staff of every role in both, a registered kiosk each, prisoners speaking fi, sv, en, nl and fr
+//! with cards and some card activity; then the URLs and sign-ins, and it serves until Ctrl-C.
 //!
 //! Seeding goes through the same code as real use: admission and deposits through the HTTP API
 //! (in-process), cards through the outbox and the simulator, card activity as signed webhooks.
@@ -21,9 +22,9 @@ use crate::identity::{self, NewPrison};
 use crate::secret;
 
 const DEMO_DB: &str = "saldo_demo";
-const DEMO_PRISON: &str = "HML";
 const DEMO_API_KEY: &str = "sk_demo_saldo";
-/// Demo sign-ins, printed at start: this database is thrown away at the next run.
+/// Demo sign-ins, printed at start, each with its role in both prisons: this database is thrown
+/// away at the next run.
 const DEMO_STAFF: [(&str, Role, &str); 5] = [
     ("officer", Role::Officer, "demo-officer-password"),
     ("finance", Role::Finance, "demo-finance-password"),
@@ -31,21 +32,127 @@ const DEMO_STAFF: [(&str, Role, &str); 5] = [
     ("auditor", Role::Auditor, "demo-auditor-password"),
     ("admin", Role::Admin, "demo-admin-password"),
 ];
-/// (prisoner number, name, PIN, language, deposit in cents). The people are made up.
-/// This one is on leave, so the card works outside the prison too.
-const DEMO_PRISONER_ON_LEAVE: &str = "HML-0002";
-const DEMO_PRISONERS: [(&str, &str, &str, &str, i64); 3] = [
-    ("HML-0001", "Aino Virtanen", "1234", "fi", 12_000),
-    ("HML-0002", "Lars Holmström", "2345", "sv", 8_050),
-    ("HML-0003", "Sophie Dubois", "3456", "en", 4_500),
+
+/// One demo prisoner; the people are made up.
+pub struct DemoPrisoner {
+    pub number: &'static str,
+    pub name: &'static str,
+    pub pin: &'static str,
+    pub language: &'static str,
+    pub deposit_minor: i64,
+    /// On leave for three days, so the card works outside the prison too.
+    pub on_leave: bool,
+    /// The card activity the simulator plays on their card.
+    pub scenario: Scenario,
+}
+
+/// One demo prison: a Finnish one, and a Belgian one whose kiosks start in Dutch.
+pub struct DemoPrison {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub time_zone: &'static str,
+    pub country: &'static str,
+    pub default_language: Option<ledger::controls::Lang>,
+    /// The prison's canteen, the one merchant its spending controls allow inside.
+    pub canteen: fn() -> processor_protocol::Merchant,
+    pub prisoners: &'static [DemoPrisoner],
+}
+
+pub const DEMO_PRISONS: [DemoPrison; 2] = [
+    DemoPrison {
+        code: "HML",
+        name: "Demo Prison Hämeenlinna",
+        time_zone: "Europe/Helsinki",
+        country: "FI",
+        default_language: Some(ledger::controls::Lang::Fi),
+        canteen: processor_sim::merchant_canteen,
+        prisoners: &[
+            DemoPrisoner {
+                number: "HML-0001",
+                name: "Aino Virtanen",
+                pin: "1234",
+                language: "fi",
+                deposit_minor: 12_000,
+                on_leave: false,
+                scenario: Scenario::CanteenPurchase,
+            },
+            DemoPrisoner {
+                number: "HML-0002",
+                name: "Lars Holmström",
+                pin: "2345",
+                language: "sv",
+                deposit_minor: 8_050,
+                on_leave: true,
+                scenario: Scenario::PartialClearing,
+            },
+            DemoPrisoner {
+                number: "HML-0003",
+                name: "Sophie Dubois",
+                pin: "3456",
+                language: "en",
+                deposit_minor: 4_500,
+                on_leave: false,
+                scenario: Scenario::Refund,
+            },
+        ],
+    },
+    DemoPrison {
+        code: "HAR",
+        name: "Demo Prison Haren",
+        time_zone: "Europe/Brussels",
+        country: "BE",
+        default_language: Some(ledger::controls::Lang::Nl),
+        canteen: processor_sim::merchant_canteen_haren,
+        prisoners: &[
+            DemoPrisoner {
+                number: "HAR-0001",
+                name: "Jan Peeters",
+                pin: "4567",
+                language: "nl",
+                deposit_minor: 9_500,
+                on_leave: false,
+                scenario: Scenario::CanteenPurchase,
+            },
+            DemoPrisoner {
+                number: "HAR-0002",
+                name: "Camille Lambert",
+                pin: "5678",
+                language: "fr",
+                deposit_minor: 6_000,
+                on_leave: false,
+                scenario: Scenario::Reversal,
+            },
+        ],
+    },
 ];
+
+/// A demo that is up: its addresses, what was seeded, and the server to wait on.
+pub struct RunningDemo {
+    pub base: String,
+    pub seeded: Seeded,
+    pub simulator: Simulator,
+    pub server: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
 
 pub async fn run(
     config: tokio_postgres::Config,
     listen: &str,
     settings: &crate::settings::Settings,
 ) -> anyhow::Result<()> {
-    let demo_config = recreate_demo_database(&config).await?;
+    let demo = start(config, listen, settings.cookie_secure(), DEMO_DB).await?;
+    print_welcome(&demo.base, &demo.simulator.base_url(), &demo.seeded);
+    demo.server.await??;
+    Ok(())
+}
+
+/// Recreates `database_name` on the server of `config`, seeds it, and serves on `listen`.
+pub async fn start(
+    config: tokio_postgres::Config,
+    listen: &str,
+    cookie_secure: bool,
+    database_name: &str,
+) -> anyhow::Result<RunningDemo> {
+    let demo_config = recreate_demo_database(&config, database_name).await?;
     ledger::db::migrate(&demo_config).await?;
     let pool = ledger::db::pool(demo_config, 16)?;
 
@@ -62,7 +169,7 @@ pub async fn run(
 
     let state = crate::state::AppState::new(pool.clone())
         .with_webhook_secrets(vec![secret])
-        .with_cookie_secure(settings.cookie_secure())
+        .with_cookie_secure(cookie_secure)
         // The demo's statements are signed by a key of its own, new every run.
         .with_statement_key(entitlements::ed25519_dalek::SigningKey::from_bytes(
             &random_key()
@@ -84,27 +191,26 @@ pub async fn run(
 
     let seeded = seed(&state).await?;
     let server = tokio::spawn(crate::app::serve(state, listener));
-    wait_for_cards(&pool, seeded.prisoners.len()).await?;
-    let cards = card_ids(&pool).await?;
-    for (card, scenario) in cards.iter().zip([
-        Scenario::CanteenPurchase,
-        Scenario::PartialClearing,
-        Scenario::Refund,
-    ]) {
-        sim.run_scenario(scenario, card)
+    let prisoner_count = DEMO_PRISONS.iter().map(|p| p.prisoners.len()).sum();
+    wait_for_cards(&pool, prisoner_count).await?;
+    let cards = card_scenarios(&pool, &seeded).await?;
+    for (card, scenario, canteen) in &cards {
+        sim.run_scenario_at(*scenario, card, canteen.clone())
             .await
             .map_err(|e| anyhow::anyhow!("demo card activity: {e}"))?;
     }
-    if let Some(card) = cards.first() {
+    if let Some((card, _, _)) = cards.first() {
         // A declined attempt too, so the kiosk shows a reason.
         let _ = sim.run_scenario(Scenario::BlockedMccOnline, card).await;
     }
     sim.flush_webhooks();
     sim.wait_for_deliveries(10_000).await;
-
-    print_welcome(&base, &sim.base_url(), &seeded);
-    server.await??;
-    Ok(())
+    Ok(RunningDemo {
+        base,
+        seeded,
+        simulator: sim,
+        server,
+    })
 }
 
 fn random_key() -> Vec<u8> {
@@ -116,7 +222,14 @@ fn random_key() -> Vec<u8> {
 
 async fn recreate_demo_database(
     config: &tokio_postgres::Config,
+    database_name: &str,
 ) -> anyhow::Result<tokio_postgres::Config> {
+    if !database_name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        bail!("a demo database name is lower-case letters, digits and underscores");
+    }
     let (client, connection) = config
         .connect(tokio_postgres::NoTls)
         .await
@@ -124,8 +237,8 @@ async fn recreate_demo_database(
     tokio::spawn(connection);
     // Two statements, two implicit transactions: CREATE DATABASE cannot share one.
     for statement in [
-        format!("drop database if exists {DEMO_DB} with (force)"),
-        format!("create database {DEMO_DB}"),
+        format!("drop database if exists {database_name} with (force)"),
+        format!("create database {database_name}"),
     ] {
         client
             .batch_execute(&statement)
@@ -133,69 +246,55 @@ async fn recreate_demo_database(
             .context("cannot create the demo database (the database user needs CREATEDB)")?;
     }
     let mut demo = config.clone();
-    demo.dbname(DEMO_DB);
+    demo.dbname(database_name);
     Ok(demo)
 }
 
-struct Seeded {
-    kiosk_token: String,
-    prisoners: Vec<(&'static str, &'static str)>,
+/// One seeded prison: its id, its kiosk's device token, its prisoners' numbers and PINs.
+pub struct SeededPrison {
+    pub prison: &'static DemoPrison,
+    pub prison_id: Uuid,
+    pub kiosk_token: String,
+}
+
+pub struct Seeded {
+    pub prisons: Vec<SeededPrison>,
+    /// Each admitted person, the card activity the simulator plays on their card, and where.
+    pub scenarios: Vec<(Uuid, Scenario, fn() -> processor_protocol::Merchant)>,
 }
 
 async fn seed(state: &crate::state::AppState) -> anyhow::Result<Seeded> {
     let client = state.pool.get().await?;
-    let prison = identity::store::create_prison(
-        &client,
-        &NewPrison {
-            code: DEMO_PRISON.into(),
-            name: "Demo Prison".into(),
-            time_zone: "Europe/Helsinki".into(),
-            country: "FI".into(),
-        },
-    )
-    .await
-    .map_err(|_| anyhow::anyhow!("cannot create the demo prison"))?;
-    // The prison's spending controls: the closed-prison template, the canteen allowed inside.
-    {
-        let mut client = state.pool.get().await?;
-        let tx = client.transaction().await?;
-        let since = time::OffsetDateTime::now_utc() - time::Duration::days(1);
-        let policy = ledger::policy_store::publish_policy(
-            &tx,
-            &ledger::controls::Policy::closed_prison("demo-closed", 1, "FI", &["m_canteen_01"]),
-            Some(prison.id),
-            since,
-            "demo",
+    let mut prison_ids = Vec::new();
+    for demo in &DEMO_PRISONS {
+        let prison = identity::store::create_prison(
+            &client,
+            &NewPrison {
+                code: demo.code.into(),
+                name: demo.name.into(),
+                time_zone: demo.time_zone.into(),
+                country: demo.country.into(),
+            },
         )
-        .await?;
-        ledger::policy_store::assign_policy(
-            &tx,
-            prison.id,
-            policy.regime,
-            &policy.id,
-            "Europe/Helsinki",
-            since,
-            "demo",
-        )
-        .await?;
-        tx.commit().await?;
+        .await
+        .map_err(|_| anyhow::anyhow!("cannot create the demo prison {}", demo.code))?;
+        identity::store::set_prison_default_language(&client, prison.id, demo.default_language)
+            .await?;
+        publish_closed_prison_policy(state, demo, prison.id).await?;
+        prison_ids.push(prison.id);
     }
     let mut officer = Uuid::nil();
     let mut finance = Uuid::nil();
     let mut admin = Uuid::nil();
     for (username, role, password) in DEMO_STAFF {
         let hash = secret::hash(password.to_owned()).await?;
-        let id = auth::create_staff(
-            &client,
-            username,
-            &hash,
-            &[Grant {
-                prison_id: prison.id,
-                role,
-            }],
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("demo staff {username}: {e}"))?;
+        let grants: Vec<Grant> = prison_ids
+            .iter()
+            .map(|&prison_id| Grant { prison_id, role })
+            .collect();
+        let id = auth::create_staff(&client, username, &hash, &grants)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo staff {username}: {e}"))?;
         match role {
             Role::Officer => officer = id,
             Role::Finance => finance = id,
@@ -203,67 +302,126 @@ async fn seed(state: &crate::state::AppState) -> anyhow::Result<Seeded> {
             _ => {}
         }
     }
-    let (_, kiosk_token) =
-        auth::kiosk::issue_device(&client, prison.id, "demo kiosk", admin).await?;
     let officer_token = auth::start_staff_session(&client, officer).await?.token;
     let finance_token = auth::start_staff_session(&client, finance).await?.token;
-    drop(client);
 
     let app = crate::app::router(state.clone());
-    let mut prisoners = Vec::new();
-    for (number, name, pin, language, deposit_minor) in DEMO_PRISONERS {
-        let admitted = call(
-            &app,
-            &officer_token,
-            &format!("/api/staff/prisons/{}/prisoners", prison.id),
-            serde_json::json!({
-                "prisoner_number": number, "full_name": name, "preferred_language": language, "pin": pin,
-            }),
-        )
-        .await?;
-        let person_id = admitted["person_id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        call(
-            &app,
-            &finance_token,
-            &format!(
-                "/api/staff/prisons/{}/prisoners/{person_id}/deposits",
-                prison.id
-            ),
-            serde_json::json!({
-                "idempotency_key": format!("demo-deposit-{number}"), "source": "cash_at_intake",
-                "amount_minor": deposit_minor, "currency": "EUR",
-            }),
-        )
-        .await?;
-        if number == DEMO_PRISONER_ON_LEAVE {
-            // On leave for three days: outside purchases allowed within the leave limits.
-            let person_id: Uuid = person_id.parse()?;
-            let mut client = state.pool.get().await?;
-            let tx = client.transaction().await?;
-            let now = time::OffsetDateTime::now_utc();
-            ledger::lifecycle::grant_leave(
-                &tx,
-                &ledger::lifecycle::GrantLeave {
-                    idempotency_key: format!("demo-leave-{number}"),
-                    person_id,
-                    from: now - time::Duration::hours(1),
-                    until: now + time::Duration::days(3),
-                    limits: None,
-                    granted_by: "demo".into(),
-                },
+    let mut prisons = Vec::new();
+    let mut scenarios = Vec::new();
+    for (demo, prison_id) in DEMO_PRISONS.iter().zip(prison_ids) {
+        let (_, kiosk_token) =
+            auth::kiosk::issue_device(&client, prison_id, "demo kiosk", admin).await?;
+        for prisoner in demo.prisoners {
+            let person_id = admit_with_deposit(
+                state,
+                &app,
+                &officer_token,
+                &finance_token,
+                prison_id,
+                prisoner,
             )
             .await?;
-            tx.commit().await?;
+            scenarios.push((person_id, prisoner.scenario, demo.canteen));
         }
-        prisoners.push((number, pin));
+        prisons.push(SeededPrison {
+            prison: demo,
+            prison_id,
+            kiosk_token,
+        });
     }
-    Ok(Seeded {
-        kiosk_token,
-        prisoners,
-    })
+    Ok(Seeded { prisons, scenarios })
+}
+
+/// The prison's spending controls: the closed-prison template, the canteen allowed inside.
+async fn publish_closed_prison_policy(
+    state: &crate::state::AppState,
+    demo: &DemoPrison,
+    prison_id: Uuid,
+) -> anyhow::Result<()> {
+    let mut client = state.pool.get().await?;
+    let tx = client.transaction().await?;
+    let since = time::OffsetDateTime::now_utc() - time::Duration::days(1);
+    let policy = ledger::policy_store::publish_policy(
+        &tx,
+        &ledger::controls::Policy::closed_prison(
+            &format!("demo-closed-{}", demo.code.to_lowercase()),
+            1,
+            demo.country,
+            &[(demo.canteen)().id.as_str()],
+        ),
+        Some(prison_id),
+        since,
+        "demo",
+    )
+    .await?;
+    ledger::policy_store::assign_policy(
+        &tx,
+        prison_id,
+        policy.regime,
+        &policy.id,
+        demo.time_zone,
+        since,
+        "demo",
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Admission and a cash deposit through the HTTP API, as an officer and a clerk would.
+async fn admit_with_deposit(
+    state: &crate::state::AppState,
+    app: &axum::Router,
+    officer_token: &str,
+    finance_token: &str,
+    prison_id: Uuid,
+    prisoner: &DemoPrisoner,
+) -> anyhow::Result<Uuid> {
+    let admitted = call(
+        app,
+        officer_token,
+        &format!("/api/staff/prisons/{prison_id}/prisoners"),
+        serde_json::json!({
+            "prisoner_number": prisoner.number, "full_name": prisoner.name,
+            "preferred_language": prisoner.language, "pin": prisoner.pin,
+        }),
+    )
+    .await?;
+    let person_id: Uuid = admitted["person_id"]
+        .as_str()
+        .unwrap_or_default()
+        .parse()
+        .context("the admission answered without a person id")?;
+    call(
+        app,
+        finance_token,
+        &format!("/api/staff/prisons/{prison_id}/prisoners/{person_id}/deposits"),
+        serde_json::json!({
+            "idempotency_key": format!("demo-deposit-{}", prisoner.number),
+            "source": "cash_at_intake", "amount_minor": prisoner.deposit_minor, "currency": "EUR",
+        }),
+    )
+    .await?;
+    if prisoner.on_leave {
+        // On leave for three days: outside purchases allowed within the leave limits.
+        let mut client = state.pool.get().await?;
+        let tx = client.transaction().await?;
+        let now = time::OffsetDateTime::now_utc();
+        ledger::lifecycle::grant_leave(
+            &tx,
+            &ledger::lifecycle::GrantLeave {
+                idempotency_key: format!("demo-leave-{}", prisoner.number),
+                person_id,
+                from: now - time::Duration::hours(1),
+                until: now + time::Duration::days(3),
+                limits: None,
+                granted_by: "demo".into(),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+    }
+    Ok(person_id)
 }
 
 /// One staff API call through the real router, as a client would make it.
@@ -317,27 +475,50 @@ async fn wait_for_cards(pool: &deadpool_postgres::Pool, count: usize) -> anyhow:
     bail!("the demo cards did not become active (see the outbox: card.outbox)")
 }
 
-async fn card_ids(pool: &deadpool_postgres::Pool) -> anyhow::Result<Vec<String>> {
+/// Each demo card with the activity its holder was seeded with.
+async fn card_scenarios(
+    pool: &deadpool_postgres::Pool,
+    seeded: &Seeded,
+) -> anyhow::Result<Vec<(String, Scenario, processor_protocol::Merchant)>> {
     let client = pool.get().await?;
-    Ok(client
-        .query("select card_id from card.cards order by created_at", &[])
-        .await?
-        .iter()
-        .map(|row| row.get("card_id"))
-        .collect())
+    let mut cards = Vec::new();
+    for (person_id, scenario, canteen) in &seeded.scenarios {
+        let card = client
+            .query_one(
+                "select card_id from card.cards where person_id = $1 order by created_at limit 1",
+                &[person_id],
+            )
+            .await?;
+        cards.push((card.get("card_id"), *scenario, canteen()));
+    }
+    Ok(cards)
 }
 
 fn print_welcome(base: &str, sim: &str, seeded: &Seeded) {
     println!();
     println!("Saldo demo is running (Ctrl-C stops it; the next run starts afresh).");
     println!();
-    println!("  Kiosk:       {base}/kiosk/enrol   paste this device token once:");
-    println!("               {}", seeded.kiosk_token);
-    println!("               then sign in at {base}/kiosk with a prisoner number and PIN:");
-    for (number, pin) in &seeded.prisoners {
-        println!("                 {number}  PIN {pin}");
+    for seeded_prison in &seeded.prisons {
+        let prison = seeded_prison.prison;
+        println!(
+            "  Kiosk of {} ({}, {}):",
+            prison.name,
+            prison.code,
+            prison.default_language.map_or("en", |lang| lang.as_str())
+        );
+        println!("               {base}/kiosk/enrol   paste this device token once:");
+        println!("               {}", seeded_prison.kiosk_token);
+        println!("               then sign in at {base}/kiosk with a prisoner number and PIN:");
+        for prisoner in prison.prisoners {
+            println!(
+                "                 {}  PIN {}  ({})",
+                prisoner.number, prisoner.pin, prisoner.language
+            );
+        }
     }
-    println!("  Staff:       {base}/staff   (or the JSON API under {base}/api/staff)");
+    println!(
+        "  Staff:       {base}/staff   (or the JSON API under {base}/api/staff); both prisons"
+    );
     for (username, role, password) in DEMO_STAFF {
         println!(
             "                 {username:<9} {password:<26} ({})",

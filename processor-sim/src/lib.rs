@@ -232,6 +232,10 @@ pub struct WebhookSettings {
 pub fn merchant_canteen() -> Merchant {
     merchant("m_canteen_01", "CANTEEN HML", "5411", "HAMEENLINNA", "FI")
 }
+/// The canteen of the Belgian demo prison.
+pub fn merchant_canteen_haren() -> Merchant {
+    merchant("m_canteen_har", "CANTINE HAREN", "5411", "BRUXELLES", "BE")
+}
 pub fn merchant_online_casino() -> Merchant {
     merchant(
         "m_casino_01",
@@ -934,7 +938,17 @@ impl Simulator {
         scenario: Scenario,
         card_id: &str,
     ) -> Result<ScenarioReport, SimError> {
-        scenarios::run(self, scenario, card_id).await
+        scenarios::run(self, scenario, card_id, merchant_canteen()).await
+    }
+
+    /// The same story at another prison's canteen (the Belgian demo prison's, say).
+    pub async fn run_scenario_at(
+        &self,
+        scenario: Scenario,
+        card_id: &str,
+        canteen: Merchant,
+    ) -> Result<ScenarioReport, SimError> {
+        scenarios::run(self, scenario, card_id, canteen).await
     }
 }
 

@@ -5,8 +5,8 @@ use processor_protocol::Decision;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    AuthorizationOutcome, AuthorizeInput, SimError, Simulator, merchant_canteen,
-    merchant_online_books, merchant_online_casino,
+    AuthorizationOutcome, AuthorizeInput, Merchant, SimError, Simulator, merchant_online_books,
+    merchant_online_casino,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,10 +57,12 @@ pub struct ScenarioReport {
     pub completed: bool,
 }
 
+/// Plays `scenario` on `card_id`; its in-prison purchases are at `canteen`.
 pub(crate) async fn run(
     sim: &Simulator,
     scenario: Scenario,
     card_id: &str,
+    canteen: Merchant,
 ) -> Result<ScenarioReport, SimError> {
     let emitted_before = sim.inner.state().emitted.len();
     let mut report = ScenarioReport {
@@ -86,7 +88,7 @@ pub(crate) async fn run(
 
     match scenario {
         Scenario::CanteenPurchase => {
-            let input = AuthorizeInput::new(card_id, 1250, merchant_canteen());
+            let input = AuthorizeInput::new(card_id, 1250, canteen.clone());
             if let Some(auth_id) = auth(sim, &mut report, input).await? {
                 report
                     .transaction_ids
@@ -101,7 +103,7 @@ pub(crate) async fn run(
             report.completed = true;
         }
         Scenario::PartialClearing => {
-            let input = AuthorizeInput::new(card_id, 3000, merchant_canteen());
+            let input = AuthorizeInput::new(card_id, 3000, canteen.clone());
             if let Some(auth_id) = auth(sim, &mut report, input).await? {
                 report
                     .transaction_ids
@@ -113,7 +115,7 @@ pub(crate) async fn run(
             }
         }
         Scenario::Reversal => {
-            let input = AuthorizeInput::new(card_id, 2000, merchant_canteen());
+            let input = AuthorizeInput::new(card_id, 2000, canteen.clone());
             if let Some(auth_id) = auth(sim, &mut report, input).await? {
                 sim.reverse(&auth_id, 500)?;
                 report
@@ -123,7 +125,7 @@ pub(crate) async fn run(
             }
         }
         Scenario::ExpiryThenLateClearing => {
-            let input = AuthorizeInput::new(card_id, 1800, merchant_canteen());
+            let input = AuthorizeInput::new(card_id, 1800, canteen.clone());
             if let Some(auth_id) = auth(sim, &mut report, input).await? {
                 sim.expire(&auth_id)?;
                 report
@@ -135,7 +137,7 @@ pub(crate) async fn run(
         Scenario::ForcePost => {
             report
                 .transaction_ids
-                .push(sim.force_post(card_id, 700, merchant_canteen())?);
+                .push(sim.force_post(card_id, 700, canteen.clone())?);
             report.completed = true;
         }
         Scenario::Refund => {
@@ -156,7 +158,7 @@ pub(crate) async fn run(
         Scenario::StandInWhileDown => {
             let was_down = sim.webhook_settings().down;
             sim.set_webhook_down(true);
-            let input = AuthorizeInput::new(card_id, 1000, merchant_canteen());
+            let input = AuthorizeInput::new(card_id, 1000, canteen.clone());
             let approved = auth(sim, &mut report, input).await;
             // Saldo comes back whatever happened, unless it was down before the story.
             sim.set_webhook_down(was_down);

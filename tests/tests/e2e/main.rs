@@ -32,6 +32,7 @@ mod controls_payroll;
 mod controls_support;
 mod controls_webhook;
 mod crate_boundaries;
+mod demo;
 mod entitlement_statement;
 mod fees;
 mod fixtures;
