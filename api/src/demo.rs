@@ -257,10 +257,17 @@ pub struct SeededPrison {
     pub kiosk_token: String,
 }
 
+/// An admitted demo prisoner: the card activity the simulator plays on their card, and where.
+pub struct SeededPerson {
+    pub person_id: Uuid,
+    pub scenario: Scenario,
+    pub canteen: fn() -> processor_protocol::Merchant,
+}
+
 pub struct Seeded {
     pub prisons: Vec<SeededPrison>,
-    /// Each admitted person, the card activity the simulator plays on their card, and where.
-    pub scenarios: Vec<(Uuid, Scenario, fn() -> processor_protocol::Merchant)>,
+    /// Each admitted person, in the order of [`DEMO_PRISONS`].
+    pub people: Vec<SeededPerson>,
 }
 
 async fn seed(state: &crate::state::AppState) -> anyhow::Result<Seeded> {
@@ -307,7 +314,7 @@ async fn seed(state: &crate::state::AppState) -> anyhow::Result<Seeded> {
 
     let app = crate::app::router(state.clone());
     let mut prisons = Vec::new();
-    let mut scenarios = Vec::new();
+    let mut people = Vec::new();
     for (demo, prison_id) in DEMO_PRISONS.iter().zip(prison_ids) {
         let (_, kiosk_token) =
             auth::kiosk::issue_device(&client, prison_id, "demo kiosk", admin).await?;
@@ -321,7 +328,11 @@ async fn seed(state: &crate::state::AppState) -> anyhow::Result<Seeded> {
                 prisoner,
             )
             .await?;
-            scenarios.push((person_id, prisoner.scenario, demo.canteen));
+            people.push(SeededPerson {
+                person_id,
+                scenario: prisoner.scenario,
+                canteen: demo.canteen,
+            });
         }
         prisons.push(SeededPrison {
             prison: demo,
@@ -329,7 +340,7 @@ async fn seed(state: &crate::state::AppState) -> anyhow::Result<Seeded> {
             kiosk_token,
         });
     }
-    Ok(Seeded { prisons, scenarios })
+    Ok(Seeded { prisons, people })
 }
 
 /// The prison's spending controls: the closed-prison template, the canteen allowed inside.
@@ -482,14 +493,14 @@ async fn card_scenarios(
 ) -> anyhow::Result<Vec<(String, Scenario, processor_protocol::Merchant)>> {
     let client = pool.get().await?;
     let mut cards = Vec::new();
-    for (person_id, scenario, canteen) in &seeded.scenarios {
+    for person in &seeded.people {
         let card = client
             .query_one(
                 "select card_id from card.cards where person_id = $1 order by created_at limit 1",
-                &[person_id],
+                &[&person.person_id],
             )
             .await?;
-        cards.push((card.get("card_id"), *scenario, canteen()));
+        cards.push((card.get("card_id"), person.scenario, (person.canteen)()));
     }
     Ok(cards)
 }

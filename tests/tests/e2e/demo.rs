@@ -133,7 +133,7 @@ async fn the_demo_shows_a_belgian_prison_in_dutch_and_french_beside_the_finnish_
             .flat_map(|prison| prison.prisoners)
             .position(|prisoner| prisoner.number == number)
             .unwrap();
-        demo.seeded.scenarios[index].0
+        demo.seeded.people[index].person_id
     };
     for number in ["HML-0001", "HML-0002", "HAR-0001", "HAR-0002"] {
         assert!(buyers.contains(&person_of(number)), "{number}: {buyers:?}");
