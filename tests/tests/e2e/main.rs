@@ -52,4 +52,5 @@ mod recon_trust_account;
 mod schema_snapshot;
 mod server;
 mod simulation;
+mod staff_languages;
 mod switch_over;

@@ -3,7 +3,9 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{DOCTYPE, Markup, html};
 
+use super::i18n::{StaffTexts, autonym, texts};
 use crate::problem::Problem;
+use ledger::controls::Lang;
 
 const CSS: &str = "
 *{box-sizing:border-box}
@@ -11,6 +13,7 @@ body{font-family:system-ui,sans-serif;font-size:16px;margin:0;color:#111;backgro
 header{background:#0b3d91;color:#fff;padding:10px 20px;display:flex;gap:16px;align-items:center;flex-wrap:wrap}
 header a{color:#fff}
 header form{margin-left:auto}
+header nav a{display:inline-block;min-height:24px;padding:2px 4px;margin-right:4px}
 main{padding:20px;max-width:1100px}
 h1{font-size:26px;margin:0 0 14px}
 h2{font-size:20px;margin:24px 0 10px}
@@ -34,11 +37,22 @@ pub async fn css() -> Response {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], CSS).into_response()
 }
 
-/// A whole page; `signed_in` adds the navigation and the sign-out button.
+/// A whole page in English (the pages not translated yet); see [`page_in`].
 pub fn page(title: &str, signed_in: bool, body: Markup) -> Markup {
+    page_in(texts(Lang::En), title, signed_in, body)
+}
+
+/// A whole page in `texts`' language; `signed_in` adds the navigation and the sign-out button.
+/// Every page offers the six languages (each named in itself).
+pub fn page_in(texts: &StaffTexts, title: &str, signed_in: bool, body: Markup) -> Markup {
+    let switch_to = if signed_in {
+        "/staff/home"
+    } else {
+        "/staff/sign-in"
+    };
     html! {
         (DOCTYPE)
-        html lang="en" {
+        html lang=(texts.lang.as_str()) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
@@ -49,9 +63,21 @@ pub fn page(title: &str, signed_in: bool, body: Markup) -> Markup {
                 header {
                     strong { "Saldo" }
                     @if signed_in {
-                        a href="/staff/home" { "Home" }
+                        a href="/staff/home" { (texts.home) }
+                    }
+                    nav aria-label=(texts.language) {
+                        @for lang in Lang::ALL {
+                            a href={ (switch_to) "?lang=" (lang.as_str()) } lang=(lang.as_str())
+                                hreflang=(lang.as_str())
+                                aria-current=[(lang == texts.lang).then_some("true")] {
+                                (autonym(lang))
+                            }
+                            " "
+                        }
+                    }
+                    @if signed_in {
                         form method="post" action="/staff/sign-out" {
-                            button.secondary type="submit" { "Sign out" }
+                            button.secondary type="submit" { (texts.sign_out) }
                         }
                     }
                 }
@@ -78,21 +104,27 @@ pub fn money(amount_minor: i64, currency: &str) -> String {
 /// A refused page: no session goes to the sign-in page; anything else is shown as a page with
 /// the problem's status and stable code.
 pub fn refused(problem: Problem) -> Response {
+    refused_in(texts(Lang::En), problem)
+}
+
+/// [`refused`] in `texts`' language (the problem's detail stays as the API words it).
+pub fn refused_in(texts: &StaffTexts, problem: Problem) -> Response {
     if problem.status == StatusCode::UNAUTHORIZED.as_u16() {
         return Redirect::to("/staff/sign-in").into_response();
     }
     let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (
         status,
-        page(
-            "Not done",
+        page_in(
+            texts,
+            texts.not_done,
             true,
             html! {
                 p.message role="alert" {
                     (problem.detail.clone().unwrap_or_else(|| problem.title.clone()))
                     " (" (problem.code) ")"
                 }
-                p { a href="/staff/home" { "Back to the home page" } }
+                p { a href="/staff/home" { (texts.back_home) } }
             },
         ),
     )

@@ -8,6 +8,7 @@ mod dead_letters;
 mod deposits;
 mod fees;
 mod home;
+pub(crate) mod i18n;
 mod layout;
 mod lifecycle;
 mod payroll;

@@ -1,14 +1,15 @@
 //! `GET /staff/sign-in`, `POST /staff/sign-in` and `POST /staff/sign-out`.
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::layout::{page, refused};
+use super::i18n::{LangQuery, StaffTexts, choose, texts};
+use super::layout::{page_in, refused};
 use crate::auth::sign_in::{Outcome, authenticate, session_cookie};
 use crate::auth::{self, Staff};
-use crate::http::{ClientOrigin, HtmlForm};
+use crate::http::{ApiQuery, ClientOrigin, HtmlForm};
 use crate::problem::Problem;
 use crate::state::AppState;
 
@@ -19,28 +20,37 @@ pub struct SignInForm {
     password: String,
 }
 
-fn form(message: Option<&str>) -> Markup {
-    page(
-        "Sign in",
+fn form(t: &StaffTexts, message: Option<&str>) -> Markup {
+    page_in(
+        t,
+        t.sign_in,
         false,
         html! {
             @if let Some(message) = message { p.message role="alert" { (message) } }
             form method="post" action="/staff/sign-in" {
-                label for="username" { "Username" }
+                label for="username" { (t.username) }
                 input id="username" name="username" autocomplete="username" required maxlength="64";
-                label for="password" { "Password" }
+                label for="password" { (t.password) }
                 input id="password" name="password" type="password" autocomplete="current-password"
                     required maxlength="256";
-                div { button type="submit" { "Sign in" } }
+                div { button type="submit" { (t.sign_in) } }
             }
         },
     )
 }
 
 #[utoipa::path(get, path = "/staff/sign-in", tag = "staff pages",
+    description = "In the language asked for (`lang`, then kept in a cookie), else the browser's, \
+        else English.",
+    params(LangQuery),
     responses((status = 200, description = "The sign-in form", content_type = "text/html", body = String)))]
-pub async fn show() -> Markup {
-    form(None)
+pub async fn show(headers: HeaderMap, ApiQuery(query): ApiQuery<LangQuery>) -> Response {
+    let chosen = choose(query.asked(), &headers, &[]);
+    let markup = form(texts(chosen.lang), None);
+    match chosen.set_cookie {
+        Some(cookie) => ([(header::SET_COOKIE, cookie)], markup).into_response(),
+        None => markup.into_response(),
+    }
 }
 
 #[utoipa::path(post, path = "/staff/sign-in", tag = "staff pages",
@@ -50,8 +60,10 @@ pub async fn show() -> Markup {
 pub async fn submit(
     State(state): State<AppState>,
     origin: ClientOrigin,
+    headers: HeaderMap,
     HtmlForm(request): HtmlForm<SignInForm>,
 ) -> Result<Response, Problem> {
+    let t = texts(choose(None, &headers, &[]).lang);
     Ok(
         match authenticate(&state, &origin.ip, &request.username, request.password).await? {
             Outcome::SignedIn(_, session) => (
@@ -59,23 +71,19 @@ pub async fn submit(
                 Redirect::to("/staff/home"),
             )
                 .into_response(),
-            Outcome::Failed => (
-                StatusCode::UNAUTHORIZED,
-                form(Some("Wrong username or password.")),
-            )
-                .into_response(),
-            Outcome::Locked(_) => (
-                StatusCode::TOO_MANY_REQUESTS,
-                form(Some("Too many failed sign-ins. Try again later.")),
-            )
-                .into_response(),
+            Outcome::Failed => {
+                (StatusCode::UNAUTHORIZED, form(t, Some(t.wrong_credentials))).into_response()
+            }
+            Outcome::Locked(_) => {
+                (StatusCode::TOO_MANY_REQUESTS, form(t, Some(t.locked_out))).into_response()
+            }
             Outcome::Busy => (
                 StatusCode::TOO_MANY_REQUESTS,
                 [(
                     header::RETRY_AFTER,
                     crate::secret::HashingBusy::RETRY_AFTER_SECONDS.to_string(),
                 )],
-                form(Some("Too many sign-ins at once. Try again in a moment.")),
+                form(t, Some(t.sign_in_busy)),
             )
                 .into_response(),
         },

@@ -1,0 +1,161 @@
+//! The staff pages' shell, sign-in and home page in fi, sv, en, nl, fr and de: chosen with
+//! `?lang=` and kept, or the language the person's prisons name; nothing left blank or in
+//! English (read in headless Chromium, as a person would see it).
+use ledger::controls::Lang;
+use saldo::auth::Role;
+
+use crate::api_support::*;
+use crate::browser::Browser;
+
+/// The lines a person reads on the page, and its `lang` and title.
+async fn read(browser: &mut Browser) -> (String, String, Vec<String>) {
+    let lang = browser.eval("document.documentElement.lang").await;
+    let title = browser.eval("document.title").await;
+    let lines = browser
+        .text()
+        .await
+        .lines()
+        .map(|line| line.trim().to_owned())
+        .filter(|line| !line.is_empty())
+        .collect();
+    (
+        lang.as_str().unwrap_or_default().to_owned(),
+        title.as_str().unwrap_or_default().to_owned(),
+        lines,
+    )
+}
+
+/// Lines the same in every language: the product's name, the languages' own names, and what
+/// names a person or a prison.
+fn same_everywhere(line: &str) -> bool {
+    let autonyms = [
+        "suomi",
+        "svenska",
+        "English",
+        "Nederlands",
+        "français",
+        "Deutsch",
+    ];
+    line == "Saldo"
+        || line.split_whitespace().all(|word| autonyms.contains(&word))
+        || line.contains("lang.approver")
+        || line.contains("HEL prison")
+        || line.chars().all(|c| !c.is_alphabetic())
+}
+
+#[tokio::test]
+async fn the_staff_sign_in_and_home_pages_read_in_each_of_six_languages_with_nothing_left_in_english()
+ {
+    let world = World::new().await;
+    world
+        .staff_with_password("lang.approver", Role::FinanceApprover, world.prison_a)
+        .await;
+    let mut browser = Browser::launch().await;
+    browser.goto(&world.url("/staff/sign-in?lang=en")).await;
+    let english_sign_in = read(&mut browser).await;
+    browser
+        .submit(
+            "/staff/sign-in",
+            &[("username", "lang.approver"), ("password", PASSWORD)],
+        )
+        .await;
+    browser.wait_for_page("/staff/home").await;
+    let english_home = read(&mut browser).await;
+    assert_eq!(english_home.0, "en");
+    assert!(
+        english_home.2.iter().any(|l| l == "Trial balance"),
+        "{english_home:?}"
+    );
+
+    for lang in Lang::ALL.into_iter().filter(|lang| *lang != Lang::En) {
+        let code = lang.as_str();
+        // The sign-in page asked for in the language; the home page keeps it (the cookie).
+        browser
+            .goto(&world.url(&format!("/staff/sign-in?lang={code}")))
+            .await;
+        let sign_in = read(&mut browser).await;
+        browser.goto(&world.url("/staff/home")).await;
+        let home = read(&mut browser).await;
+        for ((page_lang, title, lines), english) in
+            [(sign_in, &english_sign_in), (home, &english_home)]
+        {
+            assert_eq!(page_lang, code);
+            assert_ne!(title, english.1, "{code}: the title is English");
+            assert_eq!(lines.len(), english.2.len(), "{code}: {lines:?}");
+            let left_in_english: Vec<&String> = lines
+                .iter()
+                .filter(|line| english.2.contains(line) && !same_everywhere(line))
+                .collect();
+            assert!(
+                left_in_english.is_empty(),
+                "{code}: {left_in_english:?} in {lines:?}"
+            );
+        }
+    }
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn the_staff_home_starts_in_the_language_the_prisons_name_until_another_is_chosen() {
+    let world = World::new().await;
+    let officer = world
+        .staff("lang.officer", &[Role::Officer], world.prison_b)
+        .await;
+    let home = |cookie: String, query: &'static str| {
+        world
+            .http
+            .get(world.url(&format!("/staff/home{query}")))
+            .header("cookie", cookie)
+            .send()
+    };
+    let session = format!("saldo_staff={}", officer.token);
+    let lang_of = |html: &str| {
+        html.split("lang=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let page = home(session.clone(), "")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(lang_of(&page), "en");
+
+    let client = world.db.pool.get().await.unwrap();
+    saldo::identity::store::set_prison_default_language(&client, world.prison_b, Some(Lang::Nl))
+        .await
+        .unwrap();
+    let page = home(session.clone(), "")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(lang_of(&page), "nl");
+    assert!(page.contains("Gedetineerde zoeken"), "{page}");
+
+    // A choice wins, and is kept.
+    let response = home(session.clone(), "?lang=fr").await.unwrap();
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(cookie.starts_with("saldo_staff_lang=fr;"), "{cookie}");
+    assert_eq!(lang_of(&response.text().await.unwrap()), "fr");
+    let page = home(format!("{session}; saldo_staff_lang=fr"), "")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(lang_of(&page), "fr");
+    assert!(page.contains("Rechercher un détenu"), "{page}");
+
+    // Not a language: not a choice (as on the kiosk); the prison's stays.
+    let response = home(session, "?lang=xx").await.unwrap();
+    assert!(response.headers().get("set-cookie").is_none());
+    assert_eq!(lang_of(&response.text().await.unwrap()), "nl");
+}
