@@ -271,6 +271,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 // Its own wake: the staff routes' wake stays the default worker's alone (one
                 // permit, taken by one worker), and these calls go out at the next poll.
                 let worker = crate::processor::outbox_worker(pool.clone(), &other.config)?;
+                // Its settlement files too: the old processor's last days after a switch-over.
+                let processor_id = other.config.processor_id.clone();
+                let client = worker.client.clone();
+                let fetch_pool = pool.clone();
+                tokio::spawn(async move {
+                    recon::scheduled::run_for(fetch_pool, client, &processor_id).await
+                });
                 tokio::spawn(crate::processor::run_outbox(worker));
                 tracing::info!(processor_id = %other.config.processor_id, "processor outbox worker started");
                 processor_secrets.push(card_adapter::webhook::ProcessorSecrets {

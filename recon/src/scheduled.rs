@@ -82,9 +82,18 @@ pub async fn fetch_funding(pool: &Pool, client: &ProcessorClient) -> anyhow::Res
     Ok(())
 }
 
-/// Runs until the process ends: the last days' files as they appear, and the funding balance.
+/// Runs until the process ends: the default processor's last days' files as they appear, and
+/// its funding balance.
 pub async fn run(pool: Pool, client: ProcessorClient) {
+    run_for(pool, client, card_adapter::processors::DEFAULT_PROCESSOR).await
+}
+
+/// [`run`] for any processor (`client` must be that processor's): during a switch-over the old
+/// and the new processor's files are both fetched. The funding balance is the default
+/// processor's alone (one `processor_funding` account per currency; docs/switch-over.md).
+pub async fn run_for(pool: Pool, client: ProcessorClient, processor_id: &str) {
     let mut interval = tokio::time::interval(Duration::from_millis(POLL_INTERVAL_MS));
+    let is_default = processor_id == card_adapter::processors::DEFAULT_PROCESSOR;
     loop {
         interval.tick().await;
         let now = OffsetDateTime::now_utc();
@@ -93,15 +102,17 @@ pub async fn run(pool: Pool, client: ProcessorClient) {
             if days_back == 1 && now.hour() < FIRST_FETCH_HOUR_UTC {
                 continue;
             }
-            match fetch_settlement(&pool, &client, date).await {
+            match fetch_settlement_for(&pool, &client, processor_id, date).await {
                 Ok(Fetched::Imported) => {
-                    tracing::info!(%date, "settlement file imported and reconciled")
+                    tracing::info!(%date, processor_id, "settlement file imported and reconciled")
                 }
                 Ok(_) => {}
-                Err(error) => tracing::warn!(%date, error = %error, "settlement fetch failed"),
+                Err(error) => {
+                    tracing::warn!(%date, processor_id, error = %error, "settlement fetch failed")
+                }
             }
         }
-        if let Err(error) = fetch_funding(&pool, &client).await {
+        if is_default && let Err(error) = fetch_funding(&pool, &client).await {
             tracing::warn!(error = %error, "funding balance fetch failed");
         }
     }
