@@ -9,8 +9,9 @@ import pathlib
 import sys
 
 # Operations no staff session can get past, by design: the kiosk (a registered kiosk device and
-# a prisoner's session) and the processor's webhook (a signature).
-OUTSIDE_STAFF = ("/kiosk", "/webhooks/processor")
+# a prisoner's session) and the webhooks (the processor's or the prison-management system's
+# signature).
+OUTSIDE_STAFF = ("/kiosk", "/webhooks/")
 
 statuses = collections.defaultdict(collections.Counter)  # label -> status -> count
 positive = collections.defaultdict(collections.Counter)  # label -> "refused"/"taken"
