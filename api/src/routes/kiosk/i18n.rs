@@ -61,7 +61,7 @@ pub struct Texts {
 }
 
 /// Entry descriptions in [`EntryText::ALL`] order, per language.
-const FI_ENTRY_TEXTS: [&str; 22] = [
+const FI_ENTRY_TEXTS: [&str; 28] = [
     "Käteinen vastaanotossa",
     "Omaisen talletus",
     "Omaisen talletus tarkastettavana",
@@ -84,8 +84,14 @@ const FI_ENTRY_TEXTS: [&str; 22] = [
     "Kortinantajan ohjelmamaksu",
     "Käteisnostomaksu",
     "Korvaavan kortin maksu",
+    "Vankilan palvelun osto",
+    "Vankilan palvelun palautus",
+    "Puhelinsaldon lataus",
+    "Puhelut",
+    "Vankilan palvelun tilausmaksu",
+    "Vankilan palvelun osto (offline)",
 ];
-const SV_ENTRY_TEXTS: [&str; 22] = [
+const SV_ENTRY_TEXTS: [&str; 28] = [
     "Kontanter vid intagning",
     "Insättning från anhörig",
     "Insättning från anhörig hålls för granskning",
@@ -108,8 +114,14 @@ const SV_ENTRY_TEXTS: [&str; 22] = [
     "Kortutgivarens programavgift",
     "Avgift för kontantuttag",
     "Avgift för ersättningskort",
+    "Köp av fängelsets tjänst",
+    "Återbetalning från fängelsets tjänst",
+    "Påfyllning av samtalskredit",
+    "Telefonsamtal",
+    "Abonnemangsavgift för fängelsets tjänst",
+    "Köp av fängelsets tjänst (offline)",
 ];
-const EN_ENTRY_TEXTS: [&str; 22] = [
+const EN_ENTRY_TEXTS: [&str; 28] = [
     "Cash at intake",
     "Family deposit",
     "Family deposit held for review",
@@ -132,8 +144,14 @@ const EN_ENTRY_TEXTS: [&str; 22] = [
     "Card processor program fee",
     "ATM withdrawal fee",
     "Replacement card fee",
+    "Prison service purchase",
+    "Prison service refund",
+    "Call credit top-up",
+    "Phone calls",
+    "Prison service subscription charge",
+    "Prison service purchase (offline)",
 ];
-const NL_ENTRY_TEXTS: [&str; 22] = [
+const NL_ENTRY_TEXTS: [&str; 28] = [
     "Contant geld bij opname",
     "Storting door familie",
     "Storting door familie wacht op controle",
@@ -156,8 +174,14 @@ const NL_ENTRY_TEXTS: [&str; 22] = [
     "Programmakosten van de kaartverwerker",
     "Kosten geldopname",
     "Kosten vervangende kaart",
+    "Aankoop bij een dienst van de gevangenis",
+    "Terugbetaling door een dienst van de gevangenis",
+    "Opwaardering belkrediet",
+    "Telefoongesprekken",
+    "Abonnementskosten dienst van de gevangenis",
+    "Aankoop bij een dienst van de gevangenis (offline)",
 ];
-const FR_ENTRY_TEXTS: [&str; 22] = [
+const FR_ENTRY_TEXTS: [&str; 28] = [
     "Espèces à l'écrou",
     "Dépôt d'un proche",
     "Dépôt d'un proche retenu pour vérification",
@@ -180,8 +204,14 @@ const FR_ENTRY_TEXTS: [&str; 22] = [
     "Frais de programme du processeur de cartes",
     "Frais de retrait au distributeur",
     "Frais de carte de remplacement",
+    "Achat auprès d'un service de la prison",
+    "Remboursement d'un service de la prison",
+    "Recharge du crédit d'appel",
+    "Appels téléphoniques",
+    "Abonnement à un service de la prison",
+    "Achat auprès d'un service de la prison (hors ligne)",
 ];
-const DE_ENTRY_TEXTS: [&str; 22] = [
+const DE_ENTRY_TEXTS: [&str; 28] = [
     "Bargeld bei der Aufnahme",
     "Einzahlung von Angehörigen",
     "Einzahlung von Angehörigen zur Prüfung zurückgehalten",
@@ -204,6 +234,12 @@ const DE_ENTRY_TEXTS: [&str; 22] = [
     "Programmgebühr des Kartenabwicklers",
     "Gebühr für Bargeldabhebung",
     "Gebühr für Ersatzkarte",
+    "Kauf bei einem Dienst der Anstalt",
+    "Erstattung durch einen Dienst der Anstalt",
+    "Aufladung des Telefonguthabens",
+    "Telefongespräche",
+    "Abonnementgebühr eines Dienstes der Anstalt",
+    "Kauf bei einem Dienst der Anstalt (offline)",
 ];
 
 /// The card's mode as the kiosk names it.
