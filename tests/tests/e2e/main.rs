@@ -50,5 +50,6 @@ mod recon;
 mod recon_trust_account;
 mod schema_snapshot;
 mod server;
+mod services;
 mod simulation;
 mod switch_over;
