@@ -40,6 +40,8 @@ pub struct ServiceView {
     pub kind: String,
     pub mcc: String,
     pub currency: String,
+    /// The prison's country (ISO 3166-1 alpha-2), the merchant's country the controls record.
+    pub country: String,
 }
 
 impl ServiceView {
@@ -51,6 +53,7 @@ impl ServiceView {
             kind: row.get("kind"),
             mcc: row.get("mcc"),
             currency: row.get("currency"),
+            country: row.get("country"),
         }
     }
 
@@ -108,7 +111,8 @@ pub async fn create_service(pool: &Pool, new: NewService<'_>) -> Result<ServiceV
             "insert into services.catalogue (id, prison_id, code, kind, mcc, currency, created_by)
              values ($1, $2, $3, $4, $5, $6, $7)
              on conflict (prison_id, code) do nothing
-             returning id, prison_id, code, kind, mcc, currency",
+             returning id, prison_id, code, kind, mcc, currency,
+                       (select country from identity.prisons where id = prison_id) as country",
             &[
                 &Uuid::new_v4(),
                 &new.prison_id,
@@ -133,8 +137,9 @@ pub async fn services_of(pool: &Pool, prison_id: Uuid) -> Result<Vec<ServiceView
     let client = pool.get().await?;
     let rows = client
         .query(
-            "select id, prison_id, code, kind, mcc, currency from services.catalogue
-             where prison_id = $1 order by code",
+            "select c.id, c.prison_id, c.code, c.kind, c.mcc, c.currency, p.country
+             from services.catalogue c join identity.prisons p on p.id = c.prison_id
+             where c.prison_id = $1 order by c.code",
             &[&prison_id],
         )
         .await?;
@@ -149,8 +154,9 @@ pub async fn service_in(
 ) -> Result<ServiceView, ServiceError> {
     let row = client
         .query_opt(
-            "select id, prison_id, code, kind, mcc, currency from services.catalogue
-             where id = $1 and ($2::uuid is null or prison_id = $2)",
+            "select c.id, c.prison_id, c.code, c.kind, c.mcc, c.currency, p.country
+             from services.catalogue c join identity.prisons p on p.id = c.prison_id
+             where c.id = $1 and ($2::uuid is null or c.prison_id = $2)",
             &[&service_id, &prison_id],
         )
         .await?
@@ -474,15 +480,21 @@ async fn decide_in(tx: &Transaction<'_>, ask: Decide<'_>) -> Result<PurchaseView
     // Locks the balance row first: the hold placed below is the one the controls decided.
     store::lock_accounts_for_holds(tx, &[account_id]).await?;
     let (approved, reason, policy_version) = if ask.purpose == "call" {
-        (true, None, None)
+        // A call draws on credit that went through the controls when topped up; only the mode
+        // still decides (a frozen person makes no calls).
+        if placement.mode.effective_at(ask.at).is_active() {
+            (true, None, None)
+        } else {
+            (false, Some("card_frozen".to_owned()), None)
+        }
     } else {
         let request = AuthorizationRequest {
             amount: ask.amount,
             merchant_id: ask.service.merchant_id(),
             merchant_name: ask.service.code.clone(),
             mcc: ask.service.mcc.clone(),
-            // Not checked for a prison service; well formed for the request's shape check.
-            merchant_country: "BE".to_owned(),
+            // Not checked for a prison service (it is in the prison); recorded as the prison's.
+            merchant_country: ask.service.country.clone(),
             channel: Channel::Pos,
             at: ask.at,
             partial_approval_capable: false,
@@ -1120,4 +1132,59 @@ async fn charge_one(
     .await?;
     tx.commit().await?;
     Ok(true)
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the kiosk and staff see
+
+/// One of a prisoner's service purchases, for the kiosk: what is held, paid, refunded, or why
+/// it was declined.
+#[derive(Debug, Clone)]
+pub struct KioskPurchase {
+    pub service_code: String,
+    pub purpose: String,
+    pub at: OffsetDateTime,
+    pub requested: Money,
+    pub held: Money,
+    pub captured: Money,
+    pub refunded: Money,
+    pub approved: bool,
+    pub decline_reason: Option<String>,
+}
+
+/// The person's latest service purchases (open holds among them), newest first.
+pub async fn purchases_of(
+    client: &impl GenericClient,
+    person_id: Uuid,
+    limit: i64,
+) -> Result<Vec<KioskPurchase>, ServiceError> {
+    let rows = client
+        .query(
+            "select c.code, p.purpose, p.authorized_at, p.currency, p.requested_minor,
+                    p.approved_minor - p.captured_minor - p.released_minor as held_minor,
+                    p.captured_minor, p.refunded_minor, p.approved, p.decline_reason
+             from services.purchases p join services.catalogue c on c.id = p.service_id
+             where p.person_id = $1
+             order by p.authorized_at desc limit $2",
+            &[&person_id, &limit],
+        )
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let currency =
+                Currency::from_code(row.get("currency")).map_err(ledger::LedgerError::from)?;
+            let money = |column: &str| Money::new(row.get(column), currency);
+            Ok(KioskPurchase {
+                service_code: row.get("code"),
+                purpose: row.get("purpose"),
+                at: row.get("authorized_at"),
+                requested: money("requested_minor"),
+                held: money("held_minor"),
+                captured: money("captured_minor"),
+                refunded: money("refunded_minor"),
+                approved: row.get("approved"),
+                decline_reason: row.get("decline_reason"),
+            })
+        })
+        .collect()
 }

@@ -9,7 +9,7 @@ use services_sim::{OfflineTill, Service, TillAnswer};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::api_support::{StaffUser, World, give_policy, problem, with_card};
+use crate::api_support::{PIN, StaffUser, World, give_policy, problem, with_card};
 
 struct Setup {
     world: World,
@@ -64,6 +64,32 @@ async fn service(setup: &Setup, code: &str, kind: &str, mcc: &str) -> Service {
     let key: Value = key.json().await.unwrap();
     let secret = WebhookSecret::parse(key["secret"].as_str().unwrap()).unwrap();
     Service::new(&world.base, service_id, vec![secret])
+}
+
+/// The prisoner's kiosk home page (signed in as A100, in Finnish, their language).
+async fn kiosk_home(world: &World) -> String {
+    let device = world.kiosk_device(world.prison_a).await;
+    let signed_in = world
+        .http
+        .post(world.url("/kiosk/sign-in"))
+        .header("saldo-kiosk-device", &device)
+        .form(&[("prisoner_number", "A100"), ("pin", PIN)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 303);
+    let cookie = signed_in.headers()["set-cookie"].to_str().unwrap();
+    let session = cookie.split(';').next().unwrap().to_owned();
+    let home = world
+        .http
+        .get(world.url("/kiosk/home"))
+        .header("saldo-kiosk-device", &device)
+        .header("cookie", session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(home.status(), 200);
+    home.text().await.unwrap()
 }
 
 /// (posted, held) on an account, in minor units.
@@ -314,6 +340,13 @@ async fn call_credit_is_topped_up_into_its_own_sub_account_and_spent_by_calls() 
     assert_eq!(long_call.body["decline_reason"], "insufficient_call_credit");
     assert_eq!(money(world, call_credit).await, (17_50, 0));
 
+    // The kiosk shows the call credit as a balance, and the calls and top-up as purchases.
+    let home = kiosk_home(world).await;
+    assert!(home.contains("Puhelinsaldo"), "{home}");
+    assert!(home.contains("Vankilan palvelut"), "{home}");
+    assert!(home.contains("Maksettu 2,50"), "{home}");
+    assert!(home.contains("Hylätty"), "{home}");
+
     // Call credit is the telephony service's alone.
     let wrong = canteen
         .authorize("top-2", setup.person_id, 5_00, "call_credit")
@@ -369,6 +402,10 @@ async fn an_offline_stand_in_books_within_the_reservation_and_never_beyond() {
     assert_eq!(repeated.status, 200);
     assert_eq!(repeated.body["captured_minor"], 18_00);
     assert_eq!(money(world, setup.spendable).await, (182_00, 2_00));
+    // The kiosk shows the open hold of the reservation and what was paid from it.
+    let home = kiosk_home(world).await;
+    assert!(home.contains("Varattu 2,00"), "{home}");
+    assert!(home.contains("Maksettu 18,00"), "{home}");
 
     // What is left of the reservation is released; a reservation is not captured directly.
     let direct = canteen
