@@ -1188,3 +1188,248 @@ pub async fn purchases_of(
         })
         .collect()
 }
+
+/// A service's day, in its prison's time zone: what it captured (held purchases captured and
+/// offline advices booked) and refunded, from Saldo's records.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DailyTotals {
+    pub service_id: Uuid,
+    /// `YYYY-MM-DD`, the prison's local day.
+    pub date: String,
+    pub currency: String,
+    pub authorized_count: i64,
+    pub declined_count: i64,
+    pub captured_count: i64,
+    pub captured_minor: i64,
+    pub refunded_count: i64,
+    pub refunded_minor: i64,
+    /// Captured less refunded: what Saldo owes the service for the day.
+    pub net_minor: i64,
+}
+
+fn parse_date(text: &str) -> Result<time::Date, ServiceError> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(text, &format)
+        .map_err(|_| ServiceError::Invalid("date_invalid", "a date is YYYY-MM-DD".into()))
+}
+
+/// One step Saldo booked on the day, by the service's event id.
+struct BookedStep {
+    event_id: String,
+    kind: String,
+    amount_minor: i64,
+}
+
+async fn booked_steps(
+    client: &impl GenericClient,
+    service_id: Uuid,
+    date: time::Date,
+) -> Result<Vec<BookedStep>, ServiceError> {
+    let rows = client
+        .query(
+            "select e.event_id, e.kind, e.amount_minor
+             from services.events e
+             join services.catalogue c on c.id = e.service_id
+             join identity.prisons p on p.id = c.prison_id
+             where e.service_id = $1 and e.kind in ('capture', 'advice', 'refund')
+               and (e.occurred_at at time zone p.time_zone)::date = $2
+             order by e.event_id",
+            &[&service_id, &date],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|row| BookedStep {
+            event_id: row.get("event_id"),
+            kind: row.get("kind"),
+            amount_minor: row.get("amount_minor"),
+        })
+        .collect())
+}
+
+pub async fn daily_totals(
+    pool: &Pool,
+    prison_id: Uuid,
+    service_id: Uuid,
+    date: &str,
+) -> Result<DailyTotals, ServiceError> {
+    let date = parse_date(date)?;
+    let client = pool.get().await?;
+    let service = service_in(&client, Some(prison_id), service_id).await?;
+    let steps = booked_steps(&client, service_id, date).await?;
+    let counts = client
+        .query_one(
+            "select count(*) filter (where sp.approved) as authorized,
+                    count(*) filter (where not sp.approved) as declined
+             from services.purchases sp
+             join services.catalogue c on c.id = sp.service_id
+             join identity.prisons p on p.id = c.prison_id
+             where sp.service_id = $1 and (sp.authorized_at at time zone p.time_zone)::date = $2",
+            &[&service_id, &date],
+        )
+        .await?;
+    let mut totals = DailyTotals {
+        service_id,
+        date: date.to_string(),
+        currency: service.currency.clone(),
+        authorized_count: counts.get("authorized"),
+        declined_count: counts.get("declined"),
+        captured_count: 0,
+        captured_minor: 0,
+        refunded_count: 0,
+        refunded_minor: 0,
+        net_minor: 0,
+    };
+    for step in &steps {
+        let overflow = || ServiceError::Ledger(ledger::MoneyError::Overflow.into());
+        if step.kind == "refund" {
+            totals.refunded_count += 1;
+            totals.refunded_minor = totals
+                .refunded_minor
+                .checked_add(step.amount_minor)
+                .ok_or_else(overflow)?;
+        } else {
+            totals.captured_count += 1;
+            totals.captured_minor = totals
+                .captured_minor
+                .checked_add(step.amount_minor)
+                .ok_or_else(overflow)?;
+        }
+    }
+    totals.net_minor = totals
+        .captured_minor
+        .checked_sub(totals.refunded_minor)
+        .ok_or(ServiceError::Ledger(ledger::MoneyError::Overflow.into()))?;
+    Ok(totals)
+}
+
+/// A difference between the service's daily report and Saldo's records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ReportDifference {
+    pub event_id: String,
+    /// `missing_in_saldo`, `missing_in_report`, `amount_differs`, `kind_differs`.
+    pub issue: String,
+    pub saldo_amount_minor: Option<i64>,
+    pub report_amount_minor: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Reconciliation {
+    pub totals: DailyTotals,
+    pub report_captured_minor: i64,
+    pub report_refunded_minor: i64,
+    pub matched: usize,
+    pub differences: Vec<ReportDifference>,
+    /// No differences: the report and Saldo agree line by line.
+    pub balanced: bool,
+}
+
+/// The report's lines as `(event_id, kind, amount_minor)`: a header
+/// `event_id,kind,amount_minor`, then one line per capture, advice or refund of the day.
+fn read_report(csv_text: &str) -> Result<Vec<(String, String, i64)>, ServiceError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .trim(csv::Trim::All)
+        .from_reader(csv_text.as_bytes());
+    let bad = |line: usize, what: &str| {
+        ServiceError::Invalid("report_invalid", format!("line {line}: {what}"))
+    };
+    let headers = reader.headers().map_err(|_| bad(1, "unreadable header"))?;
+    if headers.iter().collect::<Vec<_>>() != ["event_id", "kind", "amount_minor"] {
+        return Err(bad(1, "the header is event_id,kind,amount_minor"));
+    }
+    let mut lines = Vec::new();
+    for (index, record) in reader.records().enumerate() {
+        let line = index + 2;
+        let record = record.map_err(|_| bad(line, "unreadable line"))?;
+        let (Some(event_id), Some(kind), Some(amount), 3) =
+            (record.get(0), record.get(1), record.get(2), record.len())
+        else {
+            return Err(bad(line, "three fields"));
+        };
+        if event_id.is_empty() || event_id.len() > 100 {
+            return Err(bad(line, "event_id is 1 to 100 characters"));
+        }
+        if !["capture", "advice", "refund"].contains(&kind) {
+            return Err(bad(line, "kind is capture, advice or refund"));
+        }
+        let amount_minor: i64 = amount
+            .parse()
+            .ok()
+            .filter(|amount: &i64| *amount > 0)
+            .ok_or_else(|| bad(line, "amount_minor is a positive integer"))?;
+        if lines
+            .iter()
+            .any(|(known, _, _): &(String, String, i64)| known == event_id)
+        {
+            return Err(bad(line, "event_id repeated"));
+        }
+        lines.push((event_id.to_owned(), kind.to_owned(), amount_minor));
+    }
+    Ok(lines)
+}
+
+/// Compares a service's daily report (CSV) with what Saldo booked for it that day, line by line
+/// by the service's event id. Reads only: nothing is stored or booked.
+pub async fn reconcile_day(
+    pool: &Pool,
+    prison_id: Uuid,
+    service_id: Uuid,
+    date: &str,
+    csv_text: &str,
+) -> Result<Reconciliation, ServiceError> {
+    let report = read_report(csv_text)?;
+    let totals = daily_totals(pool, prison_id, service_id, date).await?;
+    let client = pool.get().await?;
+    let booked = booked_steps(&client, service_id, parse_date(date)?).await?;
+    let mut differences = Vec::new();
+    let mut matched = 0;
+    let (mut report_captured_minor, mut report_refunded_minor) = (0_i64, 0_i64);
+    for (event_id, kind, amount_minor) in &report {
+        let sum = if kind == "refund" {
+            &mut report_refunded_minor
+        } else {
+            &mut report_captured_minor
+        };
+        *sum = sum
+            .checked_add(*amount_minor)
+            .ok_or(ServiceError::Ledger(ledger::MoneyError::Overflow.into()))?;
+        let difference = |issue: &str, saldo: Option<i64>| ReportDifference {
+            event_id: event_id.clone(),
+            issue: issue.to_owned(),
+            saldo_amount_minor: saldo,
+            report_amount_minor: Some(*amount_minor),
+        };
+        match booked.iter().find(|step| &step.event_id == event_id) {
+            None => differences.push(difference("missing_in_saldo", None)),
+            Some(step) if step.kind != *kind => {
+                differences.push(difference("kind_differs", Some(step.amount_minor)));
+            }
+            Some(step) if step.amount_minor != *amount_minor => {
+                differences.push(difference("amount_differs", Some(step.amount_minor)));
+            }
+            Some(_) => matched += 1,
+        }
+    }
+    for step in &booked {
+        if !report
+            .iter()
+            .any(|(event_id, _, _)| *event_id == step.event_id)
+        {
+            differences.push(ReportDifference {
+                event_id: step.event_id.clone(),
+                issue: "missing_in_report".to_owned(),
+                saldo_amount_minor: Some(step.amount_minor),
+                report_amount_minor: None,
+            });
+        }
+    }
+    Ok(Reconciliation {
+        totals,
+        report_captured_minor,
+        report_refunded_minor,
+        matched,
+        balanced: differences.is_empty(),
+        differences,
+    })
+}

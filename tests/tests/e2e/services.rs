@@ -195,6 +195,107 @@ async fn a_canteen_order_is_held_captured_refunded_and_shares_the_card_limits() 
         .unwrap();
     assert_eq!(unknown.status, 404);
 
+    // The staff's day of the service, and the service's daily report against it.
+    let today: String = world
+        .db
+        .raw_client()
+        .await
+        .query_one(
+            "select ((now() at time zone 'Europe/Helsinki')::date)::text",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let finance = world
+        .staff("finance", &[Role::Finance], world.prison_a)
+        .await;
+    let day_url = world.prison_url(
+        world.prison_a,
+        &format!("/services/{}/daily/{today}", canteen.service_id),
+    );
+    let totals: Value = world
+        .http
+        .get(&day_url)
+        .bearer_auth(&finance.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            &totals["authorized_count"],
+            &totals["declined_count"],
+            &totals["captured_minor"],
+            &totals["refunded_minor"],
+            &totals["net_minor"]
+        ),
+        (
+            &json!(1),
+            &json!(1),
+            &json!(25_00),
+            &json!(10_00),
+            &json!(15_00)
+        ),
+        "{totals}"
+    );
+    let reconcile = |csv: &'static str| {
+        world
+            .http
+            .post(format!("{day_url}/reconcile"))
+            .bearer_auth(&finance.token)
+            .header("content-type", "text/csv")
+            .body(csv)
+            .send()
+    };
+    let agreed: Value = reconcile(
+        "event_id,kind,amount_minor\norder-1-capture,capture,2500\norder-1-refund,refund,1000\n",
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        (&agreed["balanced"], &agreed["matched"]),
+        (&json!(true), &json!(2)),
+        "{agreed}"
+    );
+    let disagreed: Value =
+        reconcile("event_id,kind,amount_minor\norder-1-capture,capture,2600\nghost,capture,100\n")
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(disagreed["balanced"], false);
+    let issues: Vec<(&str, &str)> = disagreed["differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["event_id"].as_str().unwrap(),
+                d["issue"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        issues,
+        [
+            ("order-1-capture", "amount_differs"),
+            ("ghost", "missing_in_saldo"),
+            ("order-1-refund", "missing_in_report")
+        ]
+    );
+    let (status, bad) = problem(reconcile("id;amount\n1;2\n").await.unwrap()).await;
+    assert_eq!(
+        (status, bad["code"].as_str()),
+        (422, Some("report_invalid"))
+    );
+
     // The ledger still verifies.
     let report = world.db.ledger().verify().await.unwrap();
     assert!(report.is_ok(), "{report:?}");

@@ -40,6 +40,7 @@ mod release;
 mod restriction;
 mod sender_approval;
 mod service_catalogue;
+mod service_daily;
 mod service_keys;
 mod staff_accounts;
 mod statement;
@@ -116,6 +117,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(fee_policies::set))
         .routes(routes!(service_catalogue::list, service_catalogue::create))
         .routes(routes!(service_keys::issue))
+        .routes(routes!(service_daily::totals))
+        .routes(routes!(service_daily::reconcile))
 }
 
 pub fn router() -> Router<AppState> {
