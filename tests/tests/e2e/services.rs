@@ -1,6 +1,8 @@
 //! The prison's own services as merchants inside Saldo (docs/services.md), end to end:
 //! `services-sim` signs and sends each service's requests over HTTP to a running Saldo on a
 //! fresh database; the money is read back from the ledger.
+// Cent amounts are grouped as euros_cents: `200_00` is 200.00 EUR.
+#![allow(clippy::inconsistent_digit_grouping)]
 use processor_protocol::signature::WebhookSecret;
 use saldo::auth::Role;
 use saldo::services::prison_services;
