@@ -34,10 +34,11 @@ pub enum EntryText {
     CallCharge,
     ServiceSubscriptionCharge,
     ServiceOfflinePurchase,
+    CallCreditToSpendableAtRelease,
 }
 
 impl EntryText {
-    pub const ALL: [EntryText; 28] = [
+    pub const ALL: [EntryText; 29] = [
         EntryText::CashAtIntake,
         EntryText::FamilyDeposit,
         EntryText::FamilyDepositHeldForReview,
@@ -66,6 +67,7 @@ impl EntryText {
         EntryText::CallCharge,
         EntryText::ServiceSubscriptionCharge,
         EntryText::ServiceOfflinePurchase,
+        EntryText::CallCreditToSpendableAtRelease,
     ];
 
     pub fn code(self) -> &'static str {
@@ -98,6 +100,7 @@ impl EntryText {
             EntryText::CallCharge => "call_charge",
             EntryText::ServiceSubscriptionCharge => "service_subscription_charge",
             EntryText::ServiceOfflinePurchase => "service_offline_purchase",
+            EntryText::CallCreditToSpendableAtRelease => "call_credit_to_spendable_at_release",
         }
     }
 
@@ -132,6 +135,7 @@ impl EntryText {
             EntryText::CallCharge => "phone calls",
             EntryText::ServiceSubscriptionCharge => "prison service subscription charge",
             EntryText::ServiceOfflinePurchase => "prison service purchase (offline)",
+            EntryText::CallCreditToSpendableAtRelease => "call credit to spendable at release",
         }
     }
 

@@ -26,7 +26,7 @@ use super::ServiceError;
 /// each service's share is in `services.purchases`).
 pub const SERVICES_PAYABLE: &str = "prison_services_payable";
 /// A prisoner's call credit: their own sub-account (docs/services.md, "Call credit").
-pub const CALL_CREDIT: &str = "call_credit";
+pub const CALL_CREDIT: &str = ledger::person_purpose::CALL_CREDIT;
 
 pub const SERVICE_KINDS: [&str; 4] = ["canteen", "telephony", "tv_rental", "other"];
 pub const PURPOSES: [&str; 4] = ["purchase", "call_credit", "call", "reservation"];

@@ -450,6 +450,25 @@ async fn call_credit_is_topped_up_into_its_own_sub_account_and_spent_by_calls() 
     assert!(home.contains("Maksettu 2,50"), "{home}");
     assert!(home.contains("Hylätty"), "{home}");
 
+    // At release the unspent credit goes back to spendable (and so is paid out with it).
+    let officer = world
+        .staff("officer2", &[Role::Officer], world.prison_a)
+        .await;
+    let released = world
+        .http
+        .post(world.prison_url(
+            world.prison_a,
+            &format!("/prisoners/{}/release", setup.person_id),
+        ))
+        .bearer_auth(&officer.token)
+        .json(&json!({"idempotency_key": "release-1", "savings": "to_spendable"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(released.status(), 200);
+    assert_eq!(money(world, call_credit).await, (0, 0));
+    assert_eq!(money(world, setup.spendable).await, (197_50, 0));
+
     // Call credit is the telephony service's alone.
     let wrong = canteen
         .authorize("top-2", setup.person_id, 5_00, "call_credit")

@@ -67,7 +67,7 @@ pub struct Texts {
 }
 
 /// Entry descriptions in [`EntryText::ALL`] order, per language.
-const FI_ENTRY_TEXTS: [&str; 28] = [
+const FI_ENTRY_TEXTS: [&str; 29] = [
     "Käteinen vastaanotossa",
     "Omaisen talletus",
     "Omaisen talletus tarkastettavana",
@@ -96,8 +96,9 @@ const FI_ENTRY_TEXTS: [&str; 28] = [
     "Puhelut",
     "Vankilan palvelun tilausmaksu",
     "Vankilan palvelun osto (offline)",
+    "Puhelinsaldo käyttövaroiksi vapautuessa",
 ];
-const SV_ENTRY_TEXTS: [&str; 28] = [
+const SV_ENTRY_TEXTS: [&str; 29] = [
     "Kontanter vid intagning",
     "Insättning från anhörig",
     "Insättning från anhörig hålls för granskning",
@@ -126,8 +127,9 @@ const SV_ENTRY_TEXTS: [&str; 28] = [
     "Telefonsamtal",
     "Abonnemangsavgift för fängelsets tjänst",
     "Köp av fängelsets tjänst (offline)",
+    "Samtalskredit till disponibla medel vid frigivning",
 ];
-const EN_ENTRY_TEXTS: [&str; 28] = [
+const EN_ENTRY_TEXTS: [&str; 29] = [
     "Cash at intake",
     "Family deposit",
     "Family deposit held for review",
@@ -156,8 +158,9 @@ const EN_ENTRY_TEXTS: [&str; 28] = [
     "Phone calls",
     "Prison service subscription charge",
     "Prison service purchase (offline)",
+    "Call credit to spendable at release",
 ];
-const NL_ENTRY_TEXTS: [&str; 28] = [
+const NL_ENTRY_TEXTS: [&str; 29] = [
     "Contant geld bij opname",
     "Storting door familie",
     "Storting door familie wacht op controle",
@@ -186,8 +189,9 @@ const NL_ENTRY_TEXTS: [&str; 28] = [
     "Telefoongesprekken",
     "Abonnementskosten dienst van de gevangenis",
     "Aankoop bij een dienst van de gevangenis (offline)",
+    "Belkrediet naar besteedbaar bij invrijheidstelling",
 ];
-const FR_ENTRY_TEXTS: [&str; 28] = [
+const FR_ENTRY_TEXTS: [&str; 29] = [
     "Espèces à l'écrou",
     "Dépôt d'un proche",
     "Dépôt d'un proche retenu pour vérification",
@@ -216,8 +220,9 @@ const FR_ENTRY_TEXTS: [&str; 28] = [
     "Appels téléphoniques",
     "Abonnement à un service de la prison",
     "Achat auprès d'un service de la prison (hors ligne)",
+    "Crédit d'appel vers le disponible à la libération",
 ];
-const DE_ENTRY_TEXTS: [&str; 28] = [
+const DE_ENTRY_TEXTS: [&str; 29] = [
     "Bargeld bei der Aufnahme",
     "Einzahlung von Angehörigen",
     "Einzahlung von Angehörigen zur Prüfung zurückgehalten",
@@ -246,6 +251,7 @@ const DE_ENTRY_TEXTS: [&str; 28] = [
     "Telefongespräche",
     "Abonnementgebühr eines Dienstes der Anstalt",
     "Kauf bei einem Dienst der Anstalt (offline)",
+    "Telefonguthaben zum Verfügbaren bei der Entlassung",
 ];
 
 /// The card's mode as the kiosk names it.
