@@ -468,6 +468,8 @@ async fn call_credit_is_topped_up_into_its_own_sub_account_and_spent_by_calls() 
     assert_eq!(released.status(), 200);
     assert_eq!(money(world, call_credit).await, (0, 0));
     assert_eq!(money(world, setup.spendable).await, (197_50, 0));
+    let report = world.db.ledger().verify().await.unwrap();
+    assert!(report.is_ok(), "{report:?}");
 
     // Call credit is the telephony service's alone.
     let wrong = canteen
@@ -541,6 +543,8 @@ async fn an_offline_stand_in_books_within_the_reservation_and_never_beyond() {
         .unwrap();
     assert_eq!(released.status, 200);
     assert_eq!(money(world, setup.spendable).await, (182_00, 0));
+    let report = world.db.ledger().verify().await.unwrap();
+    assert!(report.is_ok(), "{report:?}");
 }
 
 #[tokio::test]
