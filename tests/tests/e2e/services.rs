@@ -191,6 +191,15 @@ async fn a_canteen_order_is_held_captured_refunded_and_shares_the_card_limits() 
     assert_eq!(refused.status, 401);
     assert_eq!(refused.body["code"], "signature_mismatch");
     assert_eq!(money(world, setup.spendable).await, (185_00, 0));
+    // A service is inside the prison but not above the controls: a category the policy blocks
+    // (here a safe default, money orders) is declined for it as for a card.
+    let money_orders = service(&setup, "money_orders", "other", "4829").await;
+    let blocked = money_orders
+        .authorize("mo-1", setup.person_id, 1_00, "purchase")
+        .await
+        .unwrap();
+    assert_eq!(blocked.body["decline_reason"], "merchant_category_blocked");
+    assert_eq!(money(world, setup.spendable).await, (185_00, 0));
     let unknown = canteen
         .authorize("order-4", Uuid::new_v4(), 1_00, "purchase")
         .await
@@ -320,6 +329,15 @@ async fn a_tv_rental_is_charged_weekly_and_stops_at_release() {
     assert_eq!(
         again.body["subscription_id"],
         subscribed.body["subscription_id"]
+    );
+
+    let other = tv
+        .subscribe("tv-1", setup.person_id, 6_00, 7)
+        .await
+        .unwrap();
+    assert_eq!(
+        (other.status, other.body["code"].as_str()),
+        (409, Some("request_id_conflict"))
     );
 
     let now = OffsetDateTime::now_utc() + Duration::seconds(1);
