@@ -171,18 +171,43 @@ pub async fn issue_key(
     prison_id: Uuid,
     service_id: Uuid,
     created_by: String,
-) -> Result<String, ServiceError> {
+) -> Result<(i64, String), ServiceError> {
     let client = pool.get().await?;
     service_in(&client, Some(prison_id), service_id).await?;
     let key: [u8; 32] = rand::random();
     let secret = WebhookSecret::from_bytes(key.to_vec()).map_err(|_| ServiceError::Internal)?;
-    client
-        .execute(
-            "insert into services.keys (service_id, secret, created_by) values ($1, $2, $3)",
+    let key_id: i64 = client
+        .query_one(
+            "insert into services.keys (service_id, secret, created_by) values ($1, $2, $3)
+             returning id",
             &[&service_id, &key.as_slice(), &created_by],
         )
+        .await?
+        .get("id");
+    Ok((key_id, secret.to_whsec()))
+}
+
+/// Revokes one of a service's keys: messages signed with it are refused from now on. The key
+/// stays on record; revoking it again changes nothing.
+pub async fn revoke_key(
+    pool: &Pool,
+    prison_id: Uuid,
+    service_id: Uuid,
+    key_id: i64,
+) -> Result<(), ServiceError> {
+    let client = pool.get().await?;
+    service_in(&client, Some(prison_id), service_id).await?;
+    let found = client
+        .execute(
+            "update services.keys set revoked_at = coalesce(revoked_at, clock_timestamp())
+             where id = $1 and service_id = $2",
+            &[&key_id, &service_id],
+        )
         .await?;
-    Ok(secret.to_whsec())
+    if found == 0 {
+        return Err(ServiceError::NotFound("key"));
+    }
+    Ok(())
 }
 
 /// The service's live secrets, to verify its messages with (none: every message refused).

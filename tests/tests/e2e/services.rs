@@ -563,6 +563,38 @@ async fn an_offline_stand_in_books_within_the_reservation_and_never_beyond() {
     assert_eq!(money(world, setup.spendable).await, (182_00, 0));
     let report = world.db.ledger().verify().await.unwrap();
     assert!(report.is_ok(), "{report:?}");
+
+    // A revoked key speaks for the service no more.
+    let key_id: i64 = world
+        .db
+        .raw_client()
+        .await
+        .query_one(
+            "select id from services.keys where service_id = $1",
+            &[&canteen.service_id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let revoked = world
+        .http
+        .delete(world.prison_url(
+            world.prison_a,
+            &format!("/services/{}/keys/{key_id}", canteen.service_id),
+        ))
+        .bearer_auth(&setup.approver.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 204);
+    let refused = canteen
+        .authorize("after-revoke", setup.person_id, 1_00, "purchase")
+        .await
+        .unwrap();
+    assert_eq!(
+        (refused.status, refused.body["code"].as_str()),
+        (401, Some("no_secrets"))
+    );
 }
 
 #[tokio::test]

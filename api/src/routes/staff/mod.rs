@@ -117,6 +117,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(fee_policies::set))
         .routes(routes!(service_catalogue::list, service_catalogue::create))
         .routes(routes!(service_keys::issue))
+        .routes(routes!(service_keys::revoke))
         .routes(routes!(service_daily::totals))
         .routes(routes!(service_daily::reconcile))
 }
