@@ -716,6 +716,7 @@ async fn step_in(
         return Ok(purchase.view);
     }
     let view = &purchase.view;
+    let effective_date = local_date(tx, service.prison_id, now).await?;
     let is_reservation = view.purpose == "reservation";
     match step {
         Step::Advice if !is_reservation => {
@@ -763,7 +764,7 @@ async fn step_in(
                     counter_account_id: counter,
                     allow_over_capture: false,
                     final_capture,
-                    effective_date: now.date(),
+                    effective_date,
                     description: text_of(&view.purpose).english().to_owned(),
                     metadata: serde_json::json!({
                         "service_id": service.service_id,
@@ -823,7 +824,7 @@ async fn step_in(
                 tx,
                 &EntryDraft {
                     idempotency_key: format!("service:{}:{}", service.service_id, request.event_id),
-                    effective_date: now.date(),
+                    effective_date,
                     description: EntryText::ServiceRefund.english().to_owned(),
                     metadata: serde_json::json!({
                         "service_id": service.service_id,
@@ -868,6 +869,22 @@ async fn step_in(
         .await?
         .ok_or(ServiceError::Internal)?;
     Ok(after.view)
+}
+
+/// `at` as a date on the prison's clock: the entries' effective date.
+async fn local_date(
+    client: &impl GenericClient,
+    prison_id: Uuid,
+    at: OffsetDateTime,
+) -> Result<time::Date, ServiceError> {
+    let row = client
+        .query_one(
+            "select ($2::timestamptz at time zone p.time_zone)::date as local_date
+             from identity.prisons p where p.id = $1",
+            &[&prison_id, &at],
+        )
+        .await?;
+    Ok(row.get("local_date"))
 }
 
 fn not_now(code: &'static str, detail: &str) -> ServiceError {
