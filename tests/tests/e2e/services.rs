@@ -634,3 +634,62 @@ async fn bad_service_configuration_is_refused_with_a_stable_code() {
         .get(0);
     assert_eq!(count, 0);
 }
+
+#[tokio::test]
+async fn a_subscription_stops_when_the_person_moves_to_another_prison() {
+    let setup = setup().await;
+    let world = &setup.world;
+    give_policy(world, world.prison_b).await;
+    let tv = service(&setup, "tv", "tv_rental", "7841").await;
+    let subscribed = tv
+        .subscribe("tv-2", setup.person_id, 5_00, 7)
+        .await
+        .unwrap();
+    assert_eq!(subscribed.status, 200, "{:?}", subscribed.body);
+    let now = OffsetDateTime::now_utc() + Duration::seconds(1);
+    let pool = &world.db.pool;
+    assert_eq!(
+        prison_services::charge_due(pool, now)
+            .await
+            .unwrap()
+            .charged,
+        1
+    );
+
+    let officer = world
+        .staff("officer2", &[Role::Officer], world.prison_a)
+        .await;
+    let moved = world
+        .http
+        .post(world.prison_url(
+            world.prison_a,
+            &format!("/prisoners/{}/transfer", setup.person_id),
+        ))
+        .bearer_auth(&officer.token)
+        .json(&json!({"idempotency_key": "move-1", "to_prison_id": world.prison_b}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(moved.status(), 200, "{:?}", moved.text().await);
+
+    let run = prison_services::charge_due(pool, now + Duration::days(7))
+        .await
+        .unwrap();
+    assert_eq!((run.charged, run.stopped), (0, 1));
+    assert_eq!(money(world, setup.spendable).await, (195_00, 0));
+    // Nor can the old prison's service sell to them any more.
+    let refused = tv
+        .authorize("after-move", setup.person_id, 1_00, "purchase")
+        .await
+        .unwrap();
+    assert_eq!(refused.status, 404);
+    let reason: Option<String> = world
+        .db
+        .raw_client()
+        .await
+        .query_one("select stop_reason from services.subscriptions", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(reason.as_deref(), Some("transferred"));
+}
