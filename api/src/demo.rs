@@ -101,39 +101,9 @@ pub async fn run(
     }
     sim.flush_webhooks();
     sim.wait_for_deliveries(10_000).await;
-    service_activity(&base, &seeded).await?;
 
     print_welcome(&base, &sim.base_url(), &seeded);
     server.await??;
-    Ok(())
-}
-
-/// The first prisoner at the prison's services, over the signed service API as the services
-/// would call it (`services-sim`): a canteen order, call credit topped up, a call.
-async fn service_activity(base: &str, seeded: &Seeded) -> anyhow::Result<()> {
-    let (Some(person), [(canteen_id, canteen_key), (phone_id, phone_key)]) =
-        (seeded.first_person, seeded.services.as_slice())
-    else {
-        return Ok(());
-    };
-    let canteen = services_sim::Service::new(base, *canteen_id, vec![canteen_key.clone()]);
-    let phone = services_sim::Service::new(base, *phone_id, vec![phone_key.clone()]);
-    canteen.buy("demo-order-1", person, 4_50).await?;
-    phone
-        .authorize("demo-top-up-1", person, 10_00, "call_credit")
-        .await?;
-    phone
-        .step(
-            "demo-top-up-1",
-            "capture",
-            "demo-top-up-1-capture",
-            Some(10_00),
-        )
-        .await?;
-    phone.authorize("demo-call-1", person, 2_00, "call").await?;
-    phone
-        .step("demo-call-1", "capture", "demo-call-1-end", Some(1_20))
-        .await?;
     Ok(())
 }
 
@@ -170,10 +140,6 @@ async fn recreate_demo_database(
 struct Seeded {
     kiosk_token: String,
     prisoners: Vec<(&'static str, &'static str)>,
-    /// The first prisoner's person id, who buys at the prison's services.
-    first_person: Option<Uuid>,
-    /// The canteen and telephony services and their keys.
-    services: Vec<(Uuid, WebhookSecret)>,
 }
 
 async fn seed(state: &crate::state::AppState) -> anyhow::Result<Seeded> {
@@ -240,40 +206,10 @@ async fn seed(state: &crate::state::AppState) -> anyhow::Result<Seeded> {
     let (_, kiosk_token) =
         auth::kiosk::issue_device(&client, prison.id, "demo kiosk", admin).await?;
     let officer_token = auth::start_staff_session(&client, officer).await?.token;
-    let admin_token = auth::start_staff_session(&client, admin).await?.token;
     let finance_token = auth::start_staff_session(&client, finance).await?.token;
     drop(client);
 
     let app = crate::app::router(state.clone());
-    // The prison's own services (docs/services.md): a canteen and the telephony, each with a key.
-    let mut services = Vec::new();
-    for (code, kind, mcc) in [
-        ("canteen", "canteen", "5411"),
-        ("phone", "telephony", "4814"),
-    ] {
-        let created = call(
-            &app,
-            &admin_token,
-            &format!("/api/staff/prisons/{}/services", prison.id),
-            serde_json::json!({"code": code, "kind": kind, "mcc": mcc, "currency": "EUR"}),
-        )
-        .await?;
-        let service_id: Uuid = created["service_id"].as_str().unwrap_or_default().parse()?;
-        let key = call(
-            &app,
-            &admin_token,
-            &format!(
-                "/api/staff/prisons/{}/services/{service_id}/keys",
-                prison.id
-            ),
-            serde_json::Value::Null,
-        )
-        .await?;
-        let secret = WebhookSecret::parse(key["secret"].as_str().unwrap_or_default())
-            .map_err(|e| anyhow::anyhow!("demo service key: {e}"))?;
-        services.push((service_id, secret));
-    }
-    let mut first_person = None;
     let mut prisoners = Vec::new();
     for (number, name, pin, language, deposit_minor) in DEMO_PRISONERS {
         let admitted = call(
@@ -289,9 +225,6 @@ async fn seed(state: &crate::state::AppState) -> anyhow::Result<Seeded> {
             .as_str()
             .unwrap_or_default()
             .to_owned();
-        if first_person.is_none() {
-            first_person = Some(person_id.parse()?);
-        }
         call(
             &app,
             &finance_token,
@@ -330,8 +263,6 @@ async fn seed(state: &crate::state::AppState) -> anyhow::Result<Seeded> {
     Ok(Seeded {
         kiosk_token,
         prisoners,
-        first_person,
-        services,
     })
 }
 
