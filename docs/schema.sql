@@ -62,6 +62,12 @@ CREATE SCHEMA identity;
 CREATE SCHEMA recon;
 
 --
+-- Name: services; Type: SCHEMA; Schema: -; Owner: -
+--
+
+CREATE SCHEMA services;
+
+--
 -- Name: refuse_own_decision(); Type: FUNCTION; Schema: adjustments; Owner: -
 --
 
@@ -2173,6 +2179,139 @@ ALTER TABLE recon.trust_accounts ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTIT
 );
 
 --
+-- Name: catalogue; Type: TABLE; Schema: services; Owner: -
+--
+
+CREATE TABLE services.catalogue (
+    id uuid NOT NULL,
+    prison_id uuid NOT NULL,
+    code text NOT NULL,
+    kind text NOT NULL,
+    mcc character(4) NOT NULL,
+    currency character(3) NOT NULL,
+    created_by text NOT NULL,
+    created_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    CONSTRAINT catalogue_code_check CHECK ((code ~ '^[a-z][a-z0-9_]{0,31}$'::text)),
+    CONSTRAINT catalogue_created_by_check CHECK (((length(created_by) >= 1) AND (length(created_by) <= 100))),
+    CONSTRAINT catalogue_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
+    CONSTRAINT catalogue_kind_check CHECK ((kind = ANY (ARRAY['canteen'::text, 'telephony'::text, 'tv_rental'::text, 'other'::text]))),
+    CONSTRAINT catalogue_mcc_check CHECK ((mcc ~ '^[0-9]{4}$'::text))
+);
+
+--
+-- Name: events; Type: TABLE; Schema: services; Owner: -
+--
+
+CREATE TABLE services.events (
+    service_id uuid NOT NULL,
+    event_id text NOT NULL,
+    request_sha256 bytea NOT NULL,
+    purchase_id uuid NOT NULL,
+    kind text NOT NULL,
+    amount_minor bigint NOT NULL,
+    entry_id uuid,
+    occurred_at timestamp with time zone NOT NULL,
+    recorded_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    CONSTRAINT events_amount_minor_check CHECK ((amount_minor >= 0)),
+    CONSTRAINT events_event_id_check CHECK (((length(event_id) >= 1) AND (length(event_id) <= 100))),
+    CONSTRAINT events_kind_check CHECK ((kind = ANY (ARRAY['capture'::text, 'release'::text, 'refund'::text, 'advice'::text])))
+);
+
+--
+-- Name: keys; Type: TABLE; Schema: services; Owner: -
+--
+
+CREATE TABLE services.keys (
+    id bigint NOT NULL,
+    service_id uuid NOT NULL,
+    secret bytea NOT NULL,
+    created_by text NOT NULL,
+    created_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    revoked_at timestamp with time zone,
+    CONSTRAINT keys_created_by_check CHECK (((length(created_by) >= 1) AND (length(created_by) <= 100))),
+    CONSTRAINT keys_secret_check CHECK (((length(secret) >= 24) AND (length(secret) <= 64)))
+);
+
+--
+-- Name: keys_id_seq; Type: SEQUENCE; Schema: services; Owner: -
+--
+
+ALTER TABLE services.keys ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME services.keys_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: purchases; Type: TABLE; Schema: services; Owner: -
+--
+
+CREATE TABLE services.purchases (
+    id uuid NOT NULL,
+    service_id uuid NOT NULL,
+    request_id text NOT NULL,
+    request_sha256 bytea NOT NULL,
+    person_id uuid NOT NULL,
+    account_id uuid NOT NULL,
+    purpose text NOT NULL,
+    currency character(3) NOT NULL,
+    requested_minor bigint NOT NULL,
+    approved_minor bigint DEFAULT 0 NOT NULL,
+    captured_minor bigint DEFAULT 0 NOT NULL,
+    released_minor bigint DEFAULT 0 NOT NULL,
+    refunded_minor bigint DEFAULT 0 NOT NULL,
+    approved boolean NOT NULL,
+    decline_reason text,
+    policy_version text,
+    hold_id uuid,
+    subscription_id uuid,
+    authorized_at timestamp with time zone NOT NULL,
+    CONSTRAINT purchases_approved_minor_check CHECK ((approved_minor >= 0)),
+    CONSTRAINT purchases_captured_minor_check CHECK ((captured_minor >= 0)),
+    CONSTRAINT purchases_check CHECK ((approved = (decline_reason IS NULL))),
+    CONSTRAINT purchases_check1 CHECK ((approved_minor <= requested_minor)),
+    CONSTRAINT purchases_check2 CHECK (((captured_minor + released_minor) <= approved_minor)),
+    CONSTRAINT purchases_check3 CHECK ((refunded_minor <= captured_minor)),
+    CONSTRAINT purchases_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
+    CONSTRAINT purchases_decline_reason_check CHECK ((decline_reason ~ '^[a-z][a-z0-9_]{0,62}$'::text)),
+    CONSTRAINT purchases_purpose_check CHECK ((purpose = ANY (ARRAY['purchase'::text, 'call_credit'::text, 'call'::text, 'recurring'::text, 'reservation'::text]))),
+    CONSTRAINT purchases_refunded_minor_check CHECK ((refunded_minor >= 0)),
+    CONSTRAINT purchases_released_minor_check CHECK ((released_minor >= 0)),
+    CONSTRAINT purchases_request_id_check CHECK (((length(request_id) >= 1) AND (length(request_id) <= 100))),
+    CONSTRAINT purchases_requested_minor_check CHECK ((requested_minor > 0))
+);
+
+--
+-- Name: subscriptions; Type: TABLE; Schema: services; Owner: -
+--
+
+CREATE TABLE services.subscriptions (
+    id uuid NOT NULL,
+    service_id uuid NOT NULL,
+    request_id text NOT NULL,
+    request_sha256 bytea NOT NULL,
+    person_id uuid NOT NULL,
+    currency character(3) NOT NULL,
+    amount_minor bigint NOT NULL,
+    period_days integer NOT NULL,
+    next_charge_at timestamp with time zone NOT NULL,
+    periods_done integer DEFAULT 0 NOT NULL,
+    stopped_at timestamp with time zone,
+    stop_reason text,
+    created_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    CONSTRAINT subscriptions_amount_minor_check CHECK ((amount_minor > 0)),
+    CONSTRAINT subscriptions_check CHECK (((stopped_at IS NULL) = (stop_reason IS NULL))),
+    CONSTRAINT subscriptions_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
+    CONSTRAINT subscriptions_period_days_check CHECK (((period_days >= 1) AND (period_days <= 31))),
+    CONSTRAINT subscriptions_periods_done_check CHECK ((periods_done >= 0)),
+    CONSTRAINT subscriptions_request_id_check CHECK (((length(request_id) >= 1) AND (length(request_id) <= 100))),
+    CONSTRAINT subscriptions_stop_reason_check CHECK ((stop_reason = ANY (ARRAY['released'::text, 'transferred'::text, 'cancelled'::text, 'closed'::text])))
+);
+
+--
 -- Name: decisions decisions_pkey; Type: CONSTRAINT; Schema: adjustments; Owner: -
 --
 
@@ -2880,6 +3019,62 @@ ALTER TABLE ONLY recon.trust_accounts
     ADD CONSTRAINT trust_accounts_pkey PRIMARY KEY (id);
 
 --
+-- Name: catalogue catalogue_pkey; Type: CONSTRAINT; Schema: services; Owner: -
+--
+
+ALTER TABLE ONLY services.catalogue
+    ADD CONSTRAINT catalogue_pkey PRIMARY KEY (id);
+
+--
+-- Name: catalogue catalogue_prison_id_code_key; Type: CONSTRAINT; Schema: services; Owner: -
+--
+
+ALTER TABLE ONLY services.catalogue
+    ADD CONSTRAINT catalogue_prison_id_code_key UNIQUE (prison_id, code);
+
+--
+-- Name: events events_pkey; Type: CONSTRAINT; Schema: services; Owner: -
+--
+
+ALTER TABLE ONLY services.events
+    ADD CONSTRAINT events_pkey PRIMARY KEY (service_id, event_id);
+
+--
+-- Name: keys keys_pkey; Type: CONSTRAINT; Schema: services; Owner: -
+--
+
+ALTER TABLE ONLY services.keys
+    ADD CONSTRAINT keys_pkey PRIMARY KEY (id);
+
+--
+-- Name: purchases purchases_pkey; Type: CONSTRAINT; Schema: services; Owner: -
+--
+
+ALTER TABLE ONLY services.purchases
+    ADD CONSTRAINT purchases_pkey PRIMARY KEY (id);
+
+--
+-- Name: purchases purchases_service_id_request_id_key; Type: CONSTRAINT; Schema: services; Owner: -
+--
+
+ALTER TABLE ONLY services.purchases
+    ADD CONSTRAINT purchases_service_id_request_id_key UNIQUE (service_id, request_id);
+
+--
+-- Name: subscriptions subscriptions_pkey; Type: CONSTRAINT; Schema: services; Owner: -
+--
+
+ALTER TABLE ONLY services.subscriptions
+    ADD CONSTRAINT subscriptions_pkey PRIMARY KEY (id);
+
+--
+-- Name: subscriptions subscriptions_service_id_request_id_key; Type: CONSTRAINT; Schema: services; Owner: -
+--
+
+ALTER TABLE ONLY services.subscriptions
+    ADD CONSTRAINT subscriptions_service_id_request_id_key UNIQUE (service_id, request_id);
+
+--
 -- Name: proposals_prison; Type: INDEX; Schema: adjustments; Owner: -
 --
 
@@ -3256,6 +3451,36 @@ CREATE INDEX settlement_rows_transaction ON recon.settlement_rows USING btree (t
 --
 
 CREATE INDEX trust_accounts_prison ON recon.trust_accounts USING btree (prison_id, id DESC);
+
+--
+-- Name: events_by_purchase; Type: INDEX; Schema: services; Owner: -
+--
+
+CREATE INDEX events_by_purchase ON services.events USING btree (purchase_id);
+
+--
+-- Name: keys_live; Type: INDEX; Schema: services; Owner: -
+--
+
+CREATE INDEX keys_live ON services.keys USING btree (service_id) WHERE (revoked_at IS NULL);
+
+--
+-- Name: purchases_by_service_day; Type: INDEX; Schema: services; Owner: -
+--
+
+CREATE INDEX purchases_by_service_day ON services.purchases USING btree (service_id, authorized_at);
+
+--
+-- Name: purchases_spend; Type: INDEX; Schema: services; Owner: -
+--
+
+CREATE INDEX purchases_spend ON services.purchases USING btree (person_id, currency, authorized_at);
+
+--
+-- Name: subscriptions_due; Type: INDEX; Schema: services; Owner: -
+--
+
+CREATE INDEX subscriptions_due ON services.subscriptions USING btree (next_charge_at) WHERE (stopped_at IS NULL);
 
 --
 -- Name: decisions decisions_append_only; Type: TRIGGER; Schema: adjustments; Owner: -
@@ -3888,6 +4113,18 @@ CREATE TRIGGER trust_accounts_append_only BEFORE DELETE OR UPDATE ON recon.trust
 CREATE TRIGGER trust_accounts_no_truncate BEFORE TRUNCATE ON recon.trust_accounts FOR EACH STATEMENT EXECUTE FUNCTION public.refuse_change();
 
 --
+-- Name: events events_append_only; Type: TRIGGER; Schema: services; Owner: -
+--
+
+CREATE TRIGGER events_append_only BEFORE DELETE OR UPDATE ON services.events FOR EACH ROW EXECUTE FUNCTION public.refuse_change();
+
+--
+-- Name: events events_no_truncate; Type: TRIGGER; Schema: services; Owner: -
+--
+
+CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON services.events FOR EACH STATEMENT EXECUTE FUNCTION public.refuse_change();
+
+--
 -- Name: decisions decisions_decided_by_fkey; Type: FK CONSTRAINT; Schema: adjustments; Owner: -
 --
 
@@ -4369,6 +4606,76 @@ ALTER TABLE ONLY recon.imports
 
 ALTER TABLE ONLY recon.trust_accounts
     ADD CONSTRAINT trust_accounts_prison_id_fkey FOREIGN KEY (prison_id) REFERENCES identity.prisons(id);
+
+--
+-- Name: catalogue catalogue_prison_id_fkey; Type: FK CONSTRAINT; Schema: services; Owner: -
+--
+
+ALTER TABLE ONLY services.catalogue
+    ADD CONSTRAINT catalogue_prison_id_fkey FOREIGN KEY (prison_id) REFERENCES identity.prisons(id);
+
+--
+-- Name: events events_entry_id_fkey; Type: FK CONSTRAINT; Schema: services; Owner: -
+--
+
+ALTER TABLE ONLY services.events
+    ADD CONSTRAINT events_entry_id_fkey FOREIGN KEY (entry_id) REFERENCES public.journal_entries(id);
+
+--
+-- Name: events events_purchase_id_fkey; Type: FK CONSTRAINT; Schema: services; Owner: -
+--
+
+ALTER TABLE ONLY services.events
+    ADD CONSTRAINT events_purchase_id_fkey FOREIGN KEY (purchase_id) REFERENCES services.purchases(id);
+
+--
+-- Name: events events_service_id_fkey; Type: FK CONSTRAINT; Schema: services; Owner: -
+--
+
+ALTER TABLE ONLY services.events
+    ADD CONSTRAINT events_service_id_fkey FOREIGN KEY (service_id) REFERENCES services.catalogue(id);
+
+--
+-- Name: keys keys_service_id_fkey; Type: FK CONSTRAINT; Schema: services; Owner: -
+--
+
+ALTER TABLE ONLY services.keys
+    ADD CONSTRAINT keys_service_id_fkey FOREIGN KEY (service_id) REFERENCES services.catalogue(id);
+
+--
+-- Name: purchases purchases_account_id_fkey; Type: FK CONSTRAINT; Schema: services; Owner: -
+--
+
+ALTER TABLE ONLY services.purchases
+    ADD CONSTRAINT purchases_account_id_fkey FOREIGN KEY (account_id) REFERENCES public.ledger_accounts(id);
+
+--
+-- Name: purchases purchases_hold_id_fkey; Type: FK CONSTRAINT; Schema: services; Owner: -
+--
+
+ALTER TABLE ONLY services.purchases
+    ADD CONSTRAINT purchases_hold_id_fkey FOREIGN KEY (hold_id) REFERENCES public.holds(id);
+
+--
+-- Name: purchases purchases_service_id_fkey; Type: FK CONSTRAINT; Schema: services; Owner: -
+--
+
+ALTER TABLE ONLY services.purchases
+    ADD CONSTRAINT purchases_service_id_fkey FOREIGN KEY (service_id) REFERENCES services.catalogue(id);
+
+--
+-- Name: purchases purchases_subscription_id_fkey; Type: FK CONSTRAINT; Schema: services; Owner: -
+--
+
+ALTER TABLE ONLY services.purchases
+    ADD CONSTRAINT purchases_subscription_id_fkey FOREIGN KEY (subscription_id) REFERENCES services.subscriptions(id);
+
+--
+-- Name: subscriptions subscriptions_service_id_fkey; Type: FK CONSTRAINT; Schema: services; Owner: -
+--
+
+ALTER TABLE ONLY services.subscriptions
+    ADD CONSTRAINT subscriptions_service_id_fkey FOREIGN KEY (service_id) REFERENCES services.catalogue(id);
 
 --
 -- PostgreSQL database dump complete

@@ -48,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::routes::recon::router())
         .merge(crate::routes::privacy::router())
         .merge(crate::routes::pms::router())
+        .merge(crate::routes::services::router())
         .fallback(not_found)
         .with_state(state)
         .merge(webhooks)
@@ -131,6 +132,7 @@ pub async fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<()>
     crate::metrics::handle();
     tracing::info!(%address, "saldo listening");
     let expiry = tokio::spawn(expire_holds_forever(state.ledger.clone()));
+    let subscriptions = tokio::spawn(charge_subscriptions_forever(state.pool.clone()));
     let result = axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),
@@ -138,6 +140,7 @@ pub async fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<()>
     .with_graceful_shutdown(shutdown_signal())
     .await;
     expiry.abort();
+    subscriptions.abort();
     tracing::info!("saldo stopped");
     Ok(result?)
 }
@@ -156,6 +159,28 @@ async fn expire_holds_forever(ledger: ledger::Ledger) {
         }
     }
 }
+
+/// The prison services' recurring charges (docs/services.md), every minute.
+async fn charge_subscriptions_forever(pool: deadpool_postgres::Pool) {
+    let mut interval = tokio::time::interval(Duration::from_millis(SUBSCRIPTION_INTERVAL_MS));
+    loop {
+        interval.tick().await;
+        match crate::services::prison_services::charge_due(&pool, time::OffsetDateTime::now_utc())
+            .await
+        {
+            Ok(run) if run == Default::default() => {}
+            Ok(run) => tracing::info!(
+                charged = run.charged,
+                declined = run.declined,
+                stopped = run.stopped,
+                "subscription charges"
+            ),
+            Err(error) => tracing::warn!(error = %error, "subscription charge run failed"),
+        }
+    }
+}
+
+const SUBSCRIPTION_INTERVAL_MS: u64 = 60_000;
 
 async fn shutdown_signal() {
     let interrupt = async {

@@ -186,6 +186,7 @@ pub fn document() -> Document {
     document.merge(crate::routes::pages::api().into_openapi());
     document.merge(crate::routes::privacy::api().into_openapi());
     document.merge(crate::routes::pms::api().into_openapi());
+    document.merge(crate::routes::services::api().into_openapi());
     let components = document.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
         "bearer",

@@ -139,6 +139,7 @@ impl Decide for SpendingControls {
             channel,
             at: input.at,
             partial_approval_capable: input.partial_approval_capable,
+            merchant_kind: ledger::controls::MerchantKind::Card,
         };
         let (spent, available) = with_earlier(card, windows, *spent, *available, earlier)?;
         let decision = evaluate(
@@ -170,6 +171,47 @@ impl Decide for SpendingControls {
             },
         })
     }
+}
+
+/// Decides a purchase at one of the prison's own services (docs/services.md) with the card
+/// path's controls: the person's mode and effective policy, the same spend windows (card and
+/// service spend counted together) and the spendable account's available balance, read in the
+/// caller's transaction, which should hold the account's balance row locked
+/// (`ledger::store::lock_accounts_for_holds`) so that the hold it places next is the one decided.
+/// `None`: no placement or no policy (the caller declines: fail closed).
+pub async fn decide_service_purchase(
+    tx: &Transaction<'_>,
+    person_id: Uuid,
+    account_id: Uuid,
+    request: &AuthorizationRequest,
+) -> BookingResult<Option<(Decision, String)>> {
+    let Some(controls) = policy_store::effective_controls(tx, person_id, request.at).await? else {
+        return Ok(None);
+    };
+    let windows = controls.windows(request.at)?;
+    let query = SpendQuery {
+        person_id,
+        account_id,
+        currency: controls.policy.currency,
+        windows,
+    };
+    let mut spends = spend_and_available_many(tx, std::slice::from_ref(&query)).await?;
+    let (spent, available) = spends
+        .pop()
+        .ok_or_else(|| ledger::LedgerError::invalid("spend_missing", "no spend row"))?;
+    let decision = evaluate(
+        request,
+        &EvaluationContext {
+            mode: &controls.placement.mode,
+            policy: &controls.policy,
+            spent,
+            available,
+        },
+    );
+    Ok(Some((
+        decision,
+        policy_version_text(&controls.policy.reference()),
+    )))
 }
 
 /// Counts this transaction's earlier approvals as committed ones would be counted: in the
@@ -298,6 +340,19 @@ const SPEND_AND_AVAILABLE: &str = "select r.n, w.day, w.week, w.month,
                      and jsonb_typeof(e.metadata->'authorization_id') = 'null'
                      and e.metadata ? 'card_id' and p.amount_minor > 0)
                     or (e.metadata ? 'original_transaction_id' and p.amount_minor < 0))
+           union all
+             -- The prison's own services (docs/services.md): what each approval still holds
+             -- or captured, less what was refunded, at the time it was authorized. Card and
+             -- service spend share the windows. Calls draw on call credit, counted when topped up.
+             select sp.authorized_at,
+                    sp.approved_minor - sp.released_minor - sp.refunded_minor
+             from services.purchases sp
+             where sp.person_id = r.person_id
+               and sp.currency = r.currency
+               and sp.approved
+               and sp.purpose <> 'call'
+               and sp.authorized_at >= r.from_at
+               and sp.authorized_at < r.until_at
          ) s
      ) w
      order by r.n";

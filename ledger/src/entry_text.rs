@@ -28,10 +28,17 @@ pub enum EntryText {
     FeeProcessorProgram,
     FeeAtmWithdrawal,
     FeeCardReplacement,
+    ServicePurchase,
+    ServiceRefund,
+    CallCreditTopUp,
+    CallCharge,
+    ServiceSubscriptionCharge,
+    ServiceOfflinePurchase,
+    CallCreditToSpendableAtRelease,
 }
 
 impl EntryText {
-    pub const ALL: [EntryText; 22] = [
+    pub const ALL: [EntryText; 29] = [
         EntryText::CashAtIntake,
         EntryText::FamilyDeposit,
         EntryText::FamilyDepositHeldForReview,
@@ -54,6 +61,13 @@ impl EntryText {
         EntryText::FeeProcessorProgram,
         EntryText::FeeAtmWithdrawal,
         EntryText::FeeCardReplacement,
+        EntryText::ServicePurchase,
+        EntryText::ServiceRefund,
+        EntryText::CallCreditTopUp,
+        EntryText::CallCharge,
+        EntryText::ServiceSubscriptionCharge,
+        EntryText::ServiceOfflinePurchase,
+        EntryText::CallCreditToSpendableAtRelease,
     ];
 
     pub fn code(self) -> &'static str {
@@ -80,6 +94,13 @@ impl EntryText {
             EntryText::FeeProcessorProgram => "fee_processor_program",
             EntryText::FeeAtmWithdrawal => "fee_atm_withdrawal",
             EntryText::FeeCardReplacement => "fee_card_replacement",
+            EntryText::ServicePurchase => "service_purchase",
+            EntryText::ServiceRefund => "service_refund",
+            EntryText::CallCreditTopUp => "call_credit_top_up",
+            EntryText::CallCharge => "call_charge",
+            EntryText::ServiceSubscriptionCharge => "service_subscription_charge",
+            EntryText::ServiceOfflinePurchase => "service_offline_purchase",
+            EntryText::CallCreditToSpendableAtRelease => "call_credit_to_spendable_at_release",
         }
     }
 
@@ -108,6 +129,13 @@ impl EntryText {
             EntryText::FeeProcessorProgram => "processor program fee",
             EntryText::FeeAtmWithdrawal => "ATM withdrawal fee",
             EntryText::FeeCardReplacement => "card replacement fee",
+            EntryText::ServicePurchase => "prison service purchase",
+            EntryText::ServiceRefund => "prison service refund",
+            EntryText::CallCreditTopUp => "call credit top-up",
+            EntryText::CallCharge => "phone calls",
+            EntryText::ServiceSubscriptionCharge => "prison service subscription charge",
+            EntryText::ServiceOfflinePurchase => "prison service purchase (offline)",
+            EntryText::CallCreditToSpendableAtRelease => "call credit to spendable at release",
         }
     }
 

@@ -395,6 +395,7 @@ pub async fn release(tx: &Transaction<'_>, command: &Release) -> LedgerResult<Re
         .await?;
         savings_entry_id = Some(entry.id);
     }
+    call_credit_to_spendable(tx, command, currency, accounts.spendable).await?;
     let placement = record_mode(
         tx,
         ModeRow {
@@ -417,6 +418,44 @@ pub async fn release(tx: &Transaction<'_>, command: &Release) -> LedgerResult<Re
     };
     idempotency::finish(tx, claim, &done).await?;
     Ok(done)
+}
+
+/// Unspent call credit (docs/services.md) is the person's money: at release it goes back to
+/// spendable, so it is paid out with the rest. What a call in progress still holds stays.
+async fn call_credit_to_spendable(
+    tx: &Transaction<'_>,
+    command: &Release,
+    currency: Currency,
+    spendable: Uuid,
+) -> LedgerResult<()> {
+    let code = NewAccount::person(command.person_id, person_purpose::CALL_CREDIT, currency).code;
+    let Some(call_credit) = store::account_by_code(tx, &code).await? else {
+        return Ok(());
+    };
+    let left = store::balance(tx, call_credit.id).await?.available;
+    if !left.is_positive() {
+        return Ok(());
+    }
+    store::post_entry(
+        tx,
+        &EntryDraft {
+            idempotency_key: format!("release:{}:call_credit", command.idempotency_key),
+            effective_date: command.effective_date,
+            description: EntryText::CallCreditToSpendableAtRelease.english().into(),
+            metadata: serde_json::json!({
+                "person_id": command.person_id,
+                "lifecycle": "release",
+            }),
+            external_refs: vec![],
+            postings: vec![
+                PostingDraft::debit(call_credit.id, left),
+                PostingDraft::credit(spendable, left)?,
+            ],
+            overdraft: Overdraft::Refuse,
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -98,6 +98,9 @@ pub mod person_purpose {
     pub const RELEASE_SAVINGS: &str = "release_savings";
     pub const HELD_DEPOSITS: &str = "held_deposits";
     pub const RESTITUTION: &str = "restitution";
+    /// Call credit at the prison's telephony service (docs/services.md): opened at the first
+    /// top-up, not at admission; back to spendable at release.
+    pub const CALL_CREDIT: &str = "call_credit";
 }
 
 /// Purposes of the institution's accounts.

@@ -6,4 +6,5 @@ pub mod pms;
 pub mod privacy;
 pub mod recon;
 pub mod service_errors;
+pub mod services;
 pub mod staff;

@@ -18,6 +18,7 @@ pub mod lifecycle;
 pub mod payroll;
 pub mod pms_feed;
 pub mod policies;
+pub mod prison_services;
 
 /// Why a use case did not happen. The codes are stable (they reach clients as problem+json
 /// `code`s through `crate::problem`); the texts are safe to show.

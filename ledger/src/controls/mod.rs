@@ -28,7 +28,7 @@ pub use policy::{
     CountryRule, Limits, MaxBalanceCheck, MccRules, ModeRules, OverrideChange, OverrideRef, Policy,
     PolicyOverride, PolicyRef, Regime, SAFE_DEFAULT_BLOCKED_MCCS, Scope, is_safe_default_blocked,
 };
-pub use request::{AuthorizationRequest, Channel, is_valid_country, is_valid_mcc};
+pub use request::{AuthorizationRequest, Channel, MerchantKind, is_valid_country, is_valid_mcc};
 pub use windows::{Interval, RemainingRoom, SpendWindows, WindowSpend};
 
 use time::OffsetDateTime;
@@ -90,8 +90,12 @@ pub fn evaluate(request: &AuthorizationRequest, context: &EvaluationContext<'_>)
         });
     };
 
+    // A prison service is inside the prison and presents no card: channel and country do not
+    // apply to it (docs/services.md).
+    let prison_service = request.merchant_kind == MerchantKind::PrisonService;
+
     // 2. Channel.
-    if !rules.channels.contains(&request.channel) {
+    if !prison_service && !rules.channels.contains(&request.channel) {
         return decline(match request.channel {
             Channel::Atm => ReasonKey::AtmNotAllowed,
             Channel::Ecommerce => ReasonKey::EcommerceNotAllowed,
@@ -100,12 +104,12 @@ pub fn evaluate(request: &AuthorizationRequest, context: &EvaluationContext<'_>)
     }
 
     // 3. Country.
-    if !rules.countries.allows(&request.merchant_country) {
+    if !prison_service && !rules.countries.allows(&request.merchant_country) {
         return decline(ReasonKey::CountryNotAllowed);
     }
 
     // 4. Merchant category. The prison's own merchants skip the allow list, never the blocks.
-    let inside_merchant = policy.inside_merchants.contains(&request.merchant_id);
+    let inside_merchant = prison_service || policy.inside_merchants.contains(&request.merchant_id);
     if policy.mcc.is_blocked(&request.mcc) {
         return decline(ReasonKey::MerchantCategoryBlocked);
     }

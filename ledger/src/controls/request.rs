@@ -39,6 +39,19 @@ impl Channel {
     }
 }
 
+/// Who the merchant is: a card acceptor the processor names, or one of the prison service's own
+/// services (docs/services.md), which Saldo itself authorizes through the same controls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MerchantKind {
+    #[default]
+    Card,
+    /// The prison's own service (canteen, telephony, TV rental…): an inside merchant by nature,
+    /// not a card presentation, so the channel and country rules do not apply; blocked
+    /// categories, blocked merchants, limits and the balance do.
+    PrisonService,
+}
+
 /// One authorization to decide. For an incremental authorization `amount` is the increase.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthorizationRequest {
@@ -58,6 +71,9 @@ pub struct AuthorizationRequest {
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
     pub partial_approval_capable: bool,
+    /// A card acceptor unless said otherwise.
+    #[serde(default)]
+    pub merchant_kind: MerchantKind,
 }
 
 /// Four ASCII digits.

@@ -37,6 +37,7 @@ fn request(cents: i64) -> AuthorizationRequest {
         channel: Channel::Pos,
         at: datetime!(2026-03-10 12:00 UTC),
         partial_approval_capable: false,
+        merchant_kind: MerchantKind::Card,
     }
 }
 
@@ -1399,4 +1400,49 @@ fn a_partial_approval_names_the_smallest_cap_not_the_first_below_the_amount() {
     let decision = decide_with(&request, &CardMode::Inside, &closed(), spent, eur(500_00));
     assert_eq!(decision.approved_amount(), Some(eur(20_00)));
     assert_eq!(decision.reason(), Some(ReasonKey::DailyLimitExceeded));
+}
+
+/// A prison service (docs/services.md) is an inside merchant without being on the policy's list,
+/// presents no card (channel and country rules do not apply), and still meets blocked
+/// categories, the limits and the balance.
+#[test]
+fn a_prison_service_is_inside_but_within_blocks_limits_and_balance() {
+    let policy = closed();
+    let service = AuthorizationRequest {
+        merchant_id: "service:tv".to_owned(),
+        merchant_country: "BE".to_owned(),
+        channel: Channel::Ecommerce,
+        merchant_kind: MerchantKind::PrisonService,
+        ..request(20_00)
+    };
+    assert!(decide(&service, &CardMode::Inside, &policy).is_approved());
+    // The same merchant as a card acceptor is outside and declined inside.
+    let as_card = AuthorizationRequest {
+        merchant_kind: MerchantKind::Card,
+        channel: Channel::Pos,
+        merchant_country: "FI".to_owned(),
+        ..service.clone()
+    };
+    assert_eq!(
+        decide(&as_card, &CardMode::Inside, &policy).reason(),
+        Some(ReasonKey::MerchantNotAllowedInside)
+    );
+    let over_limit = AuthorizationRequest {
+        amount: eur(60_00),
+        ..service.clone()
+    };
+    assert_eq!(
+        decide(&over_limit, &CardMode::Inside, &policy).reason(),
+        Some(ReasonKey::PerAuthorizationLimitExceeded)
+    );
+    assert_eq!(
+        decide(&service, &CardMode::Frozen, &policy).reason(),
+        Some(ReasonKey::CardFrozen)
+    );
+    let mut blocking = closed();
+    blocking.blocked_merchants.insert("service:tv".to_owned());
+    assert_eq!(
+        decide(&service, &CardMode::Inside, &blocking).reason(),
+        Some(ReasonKey::MerchantBlocked)
+    );
 }

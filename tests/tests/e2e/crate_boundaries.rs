@@ -14,6 +14,7 @@ const CHECKED: &[&str] = &[
     "card-adapter",
     "processor-sim",
     "pms-sim",
+    "services-sim",
     "recon",
     "entitlements",
 ];

@@ -51,6 +51,7 @@ mod recon;
 mod recon_trust_account;
 mod schema_snapshot;
 mod server;
+mod services;
 mod simulation;
 mod staff_languages;
 mod switch_over;

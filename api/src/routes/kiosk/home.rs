@@ -13,6 +13,7 @@ use crate::state::AppState;
 
 const RECENT_LINES: usize = 10;
 const RECENT_CARD_PAYMENTS: i64 = 10;
+const RECENT_SERVICE_PURCHASES: i64 = 10;
 
 /// A recording time as the prison's clock shows it.
 fn local_time(at: time::OffsetDateTime, time_zone: &jiff::tz::TimeZone) -> String {
@@ -65,6 +66,12 @@ pub async fn page(
     let card = super::card_status(&tx, session.person_id).await;
     let payments =
         super::recent_card_payments(&tx, session.person_id, RECENT_CARD_PAYMENTS).await?;
+    let service_purchases = crate::services::prison_services::purchases_of(
+        &tx,
+        session.person_id,
+        RECENT_SERVICE_PURCHASES,
+    )
+    .await?;
     // Where and how the family pays in: the trust account and the person's own reference.
     let bank_transfer = match recon::trust_account::current(&tx, session.device.prison_id).await {
         Ok(Some(trust)) => {
@@ -153,6 +160,43 @@ pub async fn page(
                                             (texts.reason(payment.reason_key.as_deref().unwrap_or("")))
                                         }
                                         None => (texts.pending),
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            @if !service_purchases.is_empty() {
+                h2 { (texts.service_purchases) }
+                table.services {
+                    thead {
+                        tr {
+                            th { (texts.date) }
+                            th { (texts.service) }
+                            th.amount { (texts.amount) }
+                            th { (texts.result) }
+                        }
+                    }
+                    tbody {
+                        @for purchase in &service_purchases {
+                            tr {
+                                td { (local_time(purchase.at, &time_zone)) }
+                                td { (purchase.service_code) }
+                                td.amount { (texts.money(&purchase.requested)) }
+                                td {
+                                    @if !purchase.approved {
+                                        strong { (texts.declined) }
+                                        br;
+                                        (texts.reason(purchase.decline_reason.as_deref().unwrap_or("")))
+                                    } @else {
+                                        @if purchase.held.is_positive() {
+                                            (texts.held) " " (texts.money(&purchase.held))
+                                            br;
+                                        }
+                                        @if purchase.captured.is_positive() {
+                                            (texts.paid) " " (texts.money(&purchase.captured))
+                                        }
                                     }
                                 }
                             }

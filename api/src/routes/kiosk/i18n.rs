@@ -23,6 +23,12 @@ pub struct Texts {
     pub held_deposits: &'static str,
     /// Money set aside for victims' compensation (the allocation rules may route income here).
     pub restitution: &'static str,
+    /// The call-credit sub-account (docs/services.md).
+    pub call_credit: &'static str,
+    /// The prison services' section: its heading, the service column, a captured purchase.
+    pub service_purchases: &'static str,
+    pub service: &'static str,
+    pub paid: &'static str,
     pub recent: &'static str,
     pub no_transactions: &'static str,
     pub date: &'static str,
@@ -61,7 +67,7 @@ pub struct Texts {
 }
 
 /// Entry descriptions in [`EntryText::ALL`] order, per language.
-const FI_ENTRY_TEXTS: [&str; 22] = [
+const FI_ENTRY_TEXTS: [&str; 29] = [
     "Käteinen vastaanotossa",
     "Omaisen talletus",
     "Omaisen talletus tarkastettavana",
@@ -84,8 +90,15 @@ const FI_ENTRY_TEXTS: [&str; 22] = [
     "Kortinantajan ohjelmamaksu",
     "Käteisnostomaksu",
     "Korvaavan kortin maksu",
+    "Vankilan palvelun osto",
+    "Vankilan palvelun palautus",
+    "Puhelinsaldon lataus",
+    "Puhelut",
+    "Vankilan palvelun tilausmaksu",
+    "Vankilan palvelun osto (offline)",
+    "Puhelinsaldo käyttövaroiksi vapautuessa",
 ];
-const SV_ENTRY_TEXTS: [&str; 22] = [
+const SV_ENTRY_TEXTS: [&str; 29] = [
     "Kontanter vid intagning",
     "Insättning från anhörig",
     "Insättning från anhörig hålls för granskning",
@@ -108,8 +121,15 @@ const SV_ENTRY_TEXTS: [&str; 22] = [
     "Kortutgivarens programavgift",
     "Avgift för kontantuttag",
     "Avgift för ersättningskort",
+    "Köp av fängelsets tjänst",
+    "Återbetalning från fängelsets tjänst",
+    "Påfyllning av samtalskredit",
+    "Telefonsamtal",
+    "Abonnemangsavgift för fängelsets tjänst",
+    "Köp av fängelsets tjänst (offline)",
+    "Samtalskredit till disponibla medel vid frigivning",
 ];
-const EN_ENTRY_TEXTS: [&str; 22] = [
+const EN_ENTRY_TEXTS: [&str; 29] = [
     "Cash at intake",
     "Family deposit",
     "Family deposit held for review",
@@ -132,8 +152,15 @@ const EN_ENTRY_TEXTS: [&str; 22] = [
     "Card processor program fee",
     "ATM withdrawal fee",
     "Replacement card fee",
+    "Prison service purchase",
+    "Prison service refund",
+    "Call credit top-up",
+    "Phone calls",
+    "Prison service subscription charge",
+    "Prison service purchase (offline)",
+    "Call credit to spendable at release",
 ];
-const NL_ENTRY_TEXTS: [&str; 22] = [
+const NL_ENTRY_TEXTS: [&str; 29] = [
     "Contant geld bij opname",
     "Storting door familie",
     "Storting door familie wacht op controle",
@@ -156,8 +183,15 @@ const NL_ENTRY_TEXTS: [&str; 22] = [
     "Programmakosten van de kaartverwerker",
     "Kosten geldopname",
     "Kosten vervangende kaart",
+    "Aankoop bij een dienst van de gevangenis",
+    "Terugbetaling door een dienst van de gevangenis",
+    "Opwaardering belkrediet",
+    "Telefoongesprekken",
+    "Abonnementskosten dienst van de gevangenis",
+    "Aankoop bij een dienst van de gevangenis (offline)",
+    "Belkrediet naar besteedbaar bij invrijheidstelling",
 ];
-const FR_ENTRY_TEXTS: [&str; 22] = [
+const FR_ENTRY_TEXTS: [&str; 29] = [
     "Espèces à l'écrou",
     "Dépôt d'un proche",
     "Dépôt d'un proche retenu pour vérification",
@@ -180,8 +214,15 @@ const FR_ENTRY_TEXTS: [&str; 22] = [
     "Frais de programme du processeur de cartes",
     "Frais de retrait au distributeur",
     "Frais de carte de remplacement",
+    "Achat auprès d'un service de la prison",
+    "Remboursement d'un service de la prison",
+    "Recharge du crédit d'appel",
+    "Appels téléphoniques",
+    "Abonnement à un service de la prison",
+    "Achat auprès d'un service de la prison (hors ligne)",
+    "Crédit d'appel vers le disponible à la libération",
 ];
-const DE_ENTRY_TEXTS: [&str; 22] = [
+const DE_ENTRY_TEXTS: [&str; 29] = [
     "Bargeld bei der Aufnahme",
     "Einzahlung von Angehörigen",
     "Einzahlung von Angehörigen zur Prüfung zurückgehalten",
@@ -204,6 +245,13 @@ const DE_ENTRY_TEXTS: [&str; 22] = [
     "Programmgebühr des Kartenabwicklers",
     "Gebühr für Bargeldabhebung",
     "Gebühr für Ersatzkarte",
+    "Kauf bei einem Dienst der Anstalt",
+    "Erstattung durch einen Dienst der Anstalt",
+    "Aufladung des Telefonguthabens",
+    "Telefongespräche",
+    "Abonnementgebühr eines Dienstes der Anstalt",
+    "Kauf bei einem Dienst der Anstalt (offline)",
+    "Telefonguthaben zum Verfügbaren bei der Entlassung",
 ];
 
 /// The card's mode as the kiosk names it.
@@ -233,6 +281,10 @@ const FI: Texts = Texts {
     release_savings: "Vapautumisrahasto",
     held_deposits: "Pidätetyt talletukset",
     restitution: "Vahingonkorvaukset",
+    call_credit: "Puhelinsaldo",
+    service_purchases: "Vankilan palvelut",
+    service: "Palvelu",
+    paid: "Maksettu",
     recent: "Viimeisimmät tapahtumat",
     no_transactions: "Ei tapahtumia.",
     date: "Päivä",
@@ -290,6 +342,10 @@ const SV: Texts = Texts {
     release_savings: "Frigivningsfond",
     held_deposits: "Innehållna insättningar",
     restitution: "Skadestånd",
+    call_credit: "Samtalskredit",
+    service_purchases: "Fängelsets tjänster",
+    service: "Tjänst",
+    paid: "Betalt",
     recent: "Senaste transaktioner",
     no_transactions: "Inga transaktioner.",
     date: "Datum",
@@ -341,6 +397,10 @@ const EN: Texts = Texts {
     release_savings: "Release savings",
     held_deposits: "Held deposits",
     restitution: "Restitution",
+    call_credit: "Call credit",
+    service_purchases: "Prison services",
+    service: "Service",
+    paid: "Paid",
     recent: "Recent transactions",
     no_transactions: "No transactions.",
     date: "Date",
@@ -392,6 +452,10 @@ const NL: Texts = Texts {
     release_savings: "Spaargeld voor vrijlating",
     held_deposits: "Tegengehouden stortingen",
     restitution: "Schadevergoeding",
+    call_credit: "Belkrediet",
+    service_purchases: "Diensten van de gevangenis",
+    service: "Dienst",
+    paid: "Betaald",
     recent: "Recente verrichtingen",
     no_transactions: "Geen verrichtingen.",
     date: "Datum",
@@ -449,6 +513,10 @@ const FR: Texts = Texts {
     release_savings: "Pécule de libération",
     held_deposits: "Dépôts retenus",
     restitution: "Indemnisation des victimes",
+    call_credit: "Crédit d'appel",
+    service_purchases: "Services de la prison",
+    service: "Service",
+    paid: "Payé",
     recent: "Opérations récentes",
     no_transactions: "Aucune opération.",
     date: "Date",
@@ -506,6 +574,10 @@ const DE: Texts = Texts {
     release_savings: "Überbrückungsgeld",
     held_deposits: "Zurückgehaltene Einzahlungen",
     restitution: "Wiedergutmachung",
+    call_credit: "Telefonguthaben",
+    service_purchases: "Dienste der Anstalt",
+    service: "Dienst",
+    paid: "Bezahlt",
     recent: "Letzte Buchungen",
     no_transactions: "Keine Buchungen.",
     date: "Datum",
@@ -554,6 +626,8 @@ pub fn kiosk_reason(stored_key: &str) -> ReasonKey {
     ReasonKey::parse(stored_key).unwrap_or(match stored_key {
         "card_inactive" => ReasonKey::CardFrozen,
         "limit_exceeded" => ReasonKey::PerAuthorizationLimitExceeded,
+        // A call beyond the prisoner's call credit (docs/services.md).
+        "insufficient_call_credit" => ReasonKey::InsufficientFunds,
         _ => ReasonKey::EvaluationError,
     })
 }
@@ -586,6 +660,7 @@ impl Texts {
             person_purpose::RELEASE_SAVINGS => self.release_savings,
             person_purpose::HELD_DEPOSITS => self.held_deposits,
             person_purpose::RESTITUTION => self.restitution,
+            crate::services::prison_services::CALL_CREDIT => self.call_credit,
             // Every person purpose is named above; one added later shows "?", never a blank.
             _ => "?",
         }

@@ -39,6 +39,9 @@ mod rectify;
 mod release;
 mod restriction;
 mod sender_approval;
+mod service_catalogue;
+mod service_daily;
+mod service_keys;
 mod staff_accounts;
 mod statement;
 mod transfer;
@@ -112,6 +115,11 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(fee_report::csv))
         .routes(routes!(fee_policies::list))
         .routes(routes!(fee_policies::set))
+        .routes(routes!(service_catalogue::list, service_catalogue::create))
+        .routes(routes!(service_keys::issue))
+        .routes(routes!(service_keys::revoke))
+        .routes(routes!(service_daily::totals))
+        .routes(routes!(service_daily::reconcile))
 }
 
 pub fn router() -> Router<AppState> {
