@@ -2,7 +2,8 @@
 //! recreated on every run) on the embedded cluster or the configured server, the processor
 //! simulator, two demo prisons (a Finnish one; a Belgian one whose kiosks start in Dutch) with
 //! staff of every role in both, a registered kiosk each, prisoners speaking fi, sv, en, nl and fr
-//! with cards and some card activity; then the URLs and sign-ins, and it serves until Ctrl-C.
+//! with cards and some card activity, and purchases at each prison's canteen and telephony
+//! services (docs/services.md); then the URLs and sign-ins, and it serves until Ctrl-C.
 //!
 //! Seeding goes through the same code as real use: admission and deposits through the HTTP API
 //! (in-process), cards through the outbox and the simulator, card activity as signed webhooks.
@@ -205,6 +206,7 @@ pub async fn start(
     }
     sim.flush_webhooks();
     sim.wait_for_deliveries(10_000).await;
+    service_activity(&base, &seeded).await?;
     Ok(RunningDemo {
         base,
         seeded,
@@ -255,6 +257,10 @@ pub struct SeededPrison {
     pub prison: &'static DemoPrison,
     pub prison_id: Uuid,
     pub kiosk_token: String,
+    /// The prison's canteen and telephony services (docs/services.md), each with its key.
+    pub services: Vec<(Uuid, WebhookSecret)>,
+    /// Its first prisoner, who buys at those services.
+    pub first_person: Option<Uuid>,
 }
 
 /// An admitted demo prisoner: the card activity the simulator plays on their card, and where.
@@ -311,6 +317,7 @@ async fn seed(state: &crate::state::AppState) -> anyhow::Result<Seeded> {
     }
     let officer_token = auth::start_staff_session(&client, officer).await?.token;
     let finance_token = auth::start_staff_session(&client, finance).await?.token;
+    let admin_token = auth::start_staff_session(&client, admin).await?.token;
 
     let app = crate::app::router(state.clone());
     let mut prisons = Vec::new();
@@ -318,6 +325,8 @@ async fn seed(state: &crate::state::AppState) -> anyhow::Result<Seeded> {
     for (demo, prison_id) in DEMO_PRISONS.iter().zip(prison_ids) {
         let (_, kiosk_token) =
             auth::kiosk::issue_device(&client, prison_id, "demo kiosk", admin).await?;
+        let services = add_services(&app, &admin_token, prison_id).await?;
+        let mut first_person = None;
         for prisoner in demo.prisoners {
             let person_id = admit_with_deposit(
                 state,
@@ -328,6 +337,7 @@ async fn seed(state: &crate::state::AppState) -> anyhow::Result<Seeded> {
                 prisoner,
             )
             .await?;
+            first_person.get_or_insert(person_id);
             people.push(SeededPerson {
                 person_id,
                 scenario: prisoner.scenario,
@@ -338,9 +348,88 @@ async fn seed(state: &crate::state::AppState) -> anyhow::Result<Seeded> {
             prison: demo,
             prison_id,
             kiosk_token,
+            services,
+            first_person,
         });
     }
     Ok(Seeded { prisons, people })
+}
+
+/// The prison's own services (docs/services.md): a canteen and the telephony, each with a key.
+async fn add_services(
+    app: &axum::Router,
+    admin_token: &str,
+    prison_id: Uuid,
+) -> anyhow::Result<Vec<(Uuid, WebhookSecret)>> {
+    let mut services = Vec::new();
+    for (code, kind, mcc) in [
+        ("canteen", "canteen", "5411"),
+        ("phone", "telephony", "4814"),
+    ] {
+        let created = call(
+            app,
+            admin_token,
+            &format!("/api/staff/prisons/{prison_id}/services"),
+            serde_json::json!({"code": code, "kind": kind, "mcc": mcc, "currency": "EUR"}),
+        )
+        .await?;
+        let service_id: Uuid = created["service_id"].as_str().unwrap_or_default().parse()?;
+        let key = call(
+            app,
+            admin_token,
+            &format!("/api/staff/prisons/{prison_id}/services/{service_id}/keys"),
+            serde_json::Value::Null,
+        )
+        .await?;
+        let secret = WebhookSecret::parse(key["secret"].as_str().unwrap_or_default())
+            .map_err(|e| anyhow::anyhow!("demo service key: {e}"))?;
+        services.push((service_id, secret));
+    }
+    Ok(services)
+}
+
+/// Each prison's first prisoner at its services, over the signed service API as the services
+/// would call it (`services-sim`): a canteen order, call credit topped up, a call.
+async fn service_activity(base: &str, seeded: &Seeded) -> anyhow::Result<()> {
+    for prison in &seeded.prisons {
+        let (Some(person), [(canteen_id, canteen_key), (phone_id, phone_key)]) =
+            (prison.first_person, prison.services.as_slice())
+        else {
+            continue;
+        };
+        let code = prison.prison.code.to_lowercase();
+        let canteen = services_sim::Service::new(base, *canteen_id, vec![canteen_key.clone()]);
+        let phone = services_sim::Service::new(base, *phone_id, vec![phone_key.clone()]);
+        let order = format!("demo-{code}-order-1");
+        let top_up = format!("demo-{code}-top-up-1");
+        let call_id = format!("demo-{code}-call-1");
+        // (service, request, what it is for, held, captured)
+        let steps = [
+            (&canteen, &order, "purchase", 4_50, 4_50),
+            (&phone, &top_up, "call_credit", 10_00, 10_00),
+            (&phone, &call_id, "call", 2_00, 1_20),
+        ];
+        for (service, request_id, purpose, held_minor, captured_minor) in steps {
+            let held = service
+                .authorize(request_id, person, held_minor, purpose)
+                .await?;
+            if !held.approved() {
+                bail!("demo {purpose} at {}: {}", prison.prison.code, held.body);
+            }
+            let captured = service
+                .step(
+                    request_id,
+                    "capture",
+                    &format!("{request_id}:capture"),
+                    Some(captured_minor),
+                )
+                .await?;
+            if !(200..300).contains(&captured.status) {
+                bail!("demo capture at {}: {}", prison.prison.code, captured.body);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The prison's spending controls: the closed-prison template, the canteen allowed inside.

@@ -1,5 +1,6 @@
 //! `saldo demo`: a Finnish and a Belgian prison side by side, seeded through the real paths
-//! (HTTP admission and deposits, cards through the outbox and the processor simulator).
+//! (HTTP admission and deposits, cards through the outbox and the processor simulator, service
+//! purchases over the signed service API).
 use saldo_tests::TestDb;
 
 /// Signs in at the prison's kiosk and returns the home page.
@@ -95,6 +96,19 @@ async fn the_demo_shows_a_belgian_prison_in_dutch_and_french_beside_the_finnish_
         "{}",
         home_in("fi")
     );
+    // Each prison's first prisoner bought at its canteen and topped up call credit, over the
+    // signed service API.
+    for (language, bought, topped_up) in [
+        (
+            "nl",
+            "Aankoop bij een dienst van de gevangenis",
+            "Opwaardering belkrediet",
+        ),
+        ("fi", "Vankilan palvelun osto", "Puhelinsaldon lataus"),
+    ] {
+        let home = home_in(language);
+        assert!(home.contains(bought) && home.contains(topped_up), "{home}");
+    }
 
     // Every demo card carries its activity: five cards, all active, purchases booked.
     let demo_db = {
