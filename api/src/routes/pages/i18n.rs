@@ -13,6 +13,7 @@ use crate::problem::Problem;
 use crate::state::AppState;
 
 pub mod codes;
+pub mod deposits;
 pub mod prisoner;
 
 /// The cookie that keeps a chosen language (a preference, no personal data).
@@ -170,6 +171,15 @@ pub fn money_in(lang: Lang, money: &ledger::Money) -> String {
     match lang {
         Lang::En => super::layout::money(money.amount_minor, money.currency.code()),
         _ => crate::routes::kiosk::i18n::texts(lang).money(money),
+    }
+}
+
+/// [`money_in`] for an amount in minor units and a currency code (shown as stored when the code
+/// is not a currency Saldo knows).
+pub fn minor_in(lang: Lang, amount_minor: i64, currency: &str) -> String {
+    match ledger::Currency::from_code(currency) {
+        Ok(currency) => money_in(lang, &ledger::Money::new(amount_minor, currency)),
+        Err(_) => super::layout::money(amount_minor, currency),
     }
 }
 
