@@ -171,6 +171,7 @@ async fn the_prison_pages_read_in_each_of_six_languages_with_nothing_left_in_eng
     let pages = [
         format!("/staff/prisons/{prison}/prisoners/{person}?purpose=case_management"),
         format!("/staff/prisons/{prison}/deposits"),
+        format!("/staff/prisons/{prison}/adjustments"),
     ];
 
     let mut browser = Browser::launch().await;
@@ -203,6 +204,14 @@ async fn the_prison_pages_read_in_each_of_six_languages_with_nothing_left_in_eng
         lines.iter().any(|l| wanted.iter().all(|w| l.contains(w)))
     };
     assert!(has(&english[1].2, &["300.00 EUR"]), "{:?}", english[1]);
+    assert!(
+        has(
+            &english[2].2,
+            &["suspense → spendable", "correction", "proposed"]
+        ),
+        "{:?}",
+        english[2]
+    );
     for lang in Lang::ALL.into_iter().filter(|lang| *lang != Lang::En) {
         let code = lang.as_str();
         for (url, english) in pages.iter().zip(&english) {

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::problem::Problem;
 use crate::state::AppState;
 
+pub mod adjustments;
 pub mod codes;
 pub mod deposits;
 pub mod prisoner;
