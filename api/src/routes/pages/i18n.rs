@@ -15,6 +15,7 @@ use crate::state::AppState;
 pub mod adjustments;
 pub mod codes;
 pub mod deposits;
+pub mod payroll;
 pub mod prisoner;
 
 /// The cookie that keeps a chosen language (a preference, no personal data).
@@ -182,6 +183,15 @@ pub fn minor_in(lang: Lang, amount_minor: i64, currency: &str) -> String {
         Ok(currency) => money_in(lang, &ledger::Money::new(amount_minor, currency)),
         Err(_) => super::layout::money(amount_minor, currency),
     }
+}
+
+/// `template` with each `{name}` replaced by its value.
+pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    values
+        .iter()
+        .fold(template.to_owned(), |text, (name, value)| {
+            text.replace(&format!("{{{name}}}"), value)
+        })
 }
 
 /// A page's texts, one list per language: none blank, none (but English's) as in English.
@@ -570,6 +580,17 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn fill_replaces_every_named_value() {
+        assert_eq!(
+            fill(
+                "{count} of {count}, {date}",
+                &[("count", "2"), ("date", "x")]
+            ),
+            "2 of 2, x"
+        );
     }
 
     #[test]
