@@ -173,6 +173,7 @@ async fn the_prison_pages_read_in_each_of_six_languages_with_nothing_left_in_eng
         format!("/staff/prisons/{prison}/deposits"),
         format!("/staff/prisons/{prison}/adjustments"),
         format!("/staff/prisons/{prison}/payroll"),
+        format!("/staff/prisons/{prison}/policies"),
     ];
 
     let mut browser = Browser::launch().await;

@@ -16,6 +16,7 @@ pub mod adjustments;
 pub mod codes;
 pub mod deposits;
 pub mod payroll;
+pub mod policies;
 pub mod prisoner;
 
 /// The cookie that keeps a chosen language (a preference, no personal data).
