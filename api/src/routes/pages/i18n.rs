@@ -13,6 +13,7 @@ use crate::problem::Problem;
 use crate::state::AppState;
 
 pub mod adjustments;
+pub mod books;
 pub mod codes;
 pub mod deposits;
 pub mod payroll;
@@ -152,6 +153,30 @@ pub async fn choose_for_prison(
         .await?
         .and_then(|prison| prison.default_language);
     Ok(choose(asked, headers, &[prison_lang]))
+}
+
+/// [`choose`] for a service-wide page: the prisons are those the signed-in person holds a role
+/// in (none when the request has no session or no role for the page).
+pub async fn choose_for_staff(
+    state: &AppState,
+    asked: Option<Lang>,
+    headers: &HeaderMap,
+    staff: Option<&crate::auth::Staff>,
+) -> Result<Chosen, Problem> {
+    let mut prison_ids: Vec<Uuid> = staff
+        .map(|staff| staff.grants.iter().map(|grant| grant.prison_id).collect())
+        .unwrap_or_default();
+    prison_ids.sort();
+    prison_ids.dedup();
+    let mut languages = Vec::with_capacity(prison_ids.len());
+    if !prison_ids.is_empty() {
+        let client = state.pool.get().await?;
+        for prison_id in prison_ids {
+            let prison = crate::identity::store::prison(&client, prison_id).await?;
+            languages.push(prison.and_then(|prison| prison.default_language));
+        }
+    }
+    Ok(choose(asked, headers, &languages))
 }
 
 impl Chosen {
