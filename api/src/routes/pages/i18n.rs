@@ -15,6 +15,7 @@ use crate::state::AppState;
 pub mod adjustments;
 pub mod books;
 pub mod codes;
+pub mod dead_letters;
 pub mod deposits;
 pub mod payroll;
 pub mod policies;
