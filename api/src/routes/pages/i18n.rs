@@ -17,6 +17,7 @@ pub mod books;
 pub mod codes;
 pub mod dead_letters;
 pub mod deposits;
+pub mod fees;
 pub mod payroll;
 pub mod policies;
 pub mod prisoner;
