@@ -177,6 +177,7 @@ async fn the_prison_pages_read_in_each_of_six_languages_with_nothing_left_in_eng
         "/staff/trial-balance".to_owned(),
         "/staff/dead-letters".to_owned(),
         format!("/staff/prisons/{prison}/fees"),
+        format!("/staff/prisons/{prison}/pms"),
     ];
 
     let mut browser = Browser::launch().await;

@@ -19,6 +19,7 @@ pub mod dead_letters;
 pub mod deposits;
 pub mod fees;
 pub mod payroll;
+pub mod pms_feed;
 pub mod policies;
 pub mod prisoner;
 
