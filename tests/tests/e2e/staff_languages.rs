@@ -312,3 +312,95 @@ async fn the_staff_home_starts_in_the_language_the_prisons_name_until_another_is
     assert!(response.headers().get("set-cookie").is_none());
     assert_eq!(lang_of(&response.text().await.unwrap()), "nl");
 }
+
+/// A form's answer and a refusal follow the prison's language: the cash receipt at release, a
+/// bad leave form, and the prisoner page after them.
+#[tokio::test]
+async fn the_answers_to_the_prisoner_pages_forms_come_in_the_prisons_language() {
+    let world = World::new().await;
+    let officer = world
+        .staff("lang.gate", &[Role::Officer, Role::Finance], world.prison_a)
+        .await;
+    let person = world.admit(&officer, world.prison_a, "GATE-DE").await;
+    let deposit = world
+        .http
+        .post(world.prison_url(world.prison_a, &format!("/prisoners/{person}/deposits")))
+        .bearer_auth(&officer.token)
+        .json(
+            &json!({"idempotency_key": "gate-de", "source": "cash_at_intake",
+                      "amount_minor": 4321, "currency": "EUR"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deposit.status(), 201);
+    let client = world.db.pool.get().await.unwrap();
+    saldo::identity::store::set_prison_default_language(&client, world.prison_a, Some(Lang::De))
+        .await
+        .unwrap();
+    let base = format!("/staff/prisons/{}/prisoners/{person}", world.prison_a);
+    let post = |path: String, body: Vec<(&'static str, String)>| {
+        world
+            .http
+            .post(world.url(&path))
+            .header("cookie", format!("saldo_staff={}", officer.token))
+            .header("sec-fetch-site", "same-origin")
+            .form(&body)
+            .send()
+    };
+
+    let page = world
+        .http
+        .get(world.url(&format!("{base}?purpose=case_management")))
+        .header("cookie", format!("saldo_staff={}", officer.token))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(r#"<html lang="de">"#), "{page}");
+    assert!(
+        page.contains("Salden") && page.contains("43,21\u{a0}€"),
+        "{page}"
+    );
+
+    let bad = post(
+        format!("{base}/leave"),
+        vec![
+            ("idempotency_key", "bad-1".into()),
+            ("purpose", "case_management".into()),
+            ("from", "tomorrow".into()),
+            ("until", "later".into()),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(bad.status(), 422);
+    let bad = bad.text().await.unwrap();
+    assert!(
+        bad.contains("Nicht ausgeführt") && bad.contains("(leave_invalid)"),
+        "{bad}"
+    );
+
+    let receipt = post(
+        format!("{base}/release"),
+        vec![
+            ("idempotency_key", "gate-de-1".into()),
+            ("purpose", "release_preparation".into()),
+            ("savings", "to_spendable".into()),
+            ("payout", "cash".into()),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(receipt.status(), 200);
+    let receipt = receipt.text().await.unwrap();
+    assert!(
+        receipt.contains("Quittung über die Barauszahlung")
+            && receipt.contains("43,21\u{a0}€")
+            && receipt.contains("<dt>Gebühren</dt><dd>keine</dd>"),
+        "{receipt}"
+    );
+    assert!(!receipt.contains("Cash payout receipt"), "{receipt}");
+}
