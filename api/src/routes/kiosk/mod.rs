@@ -5,7 +5,7 @@
 mod card_status;
 mod enrol;
 mod home;
-mod i18n;
+pub(crate) mod i18n;
 mod language;
 mod layout;
 mod pin;

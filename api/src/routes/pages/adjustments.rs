@@ -1,15 +1,19 @@
 //! The adjustments page: a prison's proposals with approve and reject buttons for approvers
 //! (`GET /staff/prisons/{prison_id}/adjustments`), and the form posts that propose and decide.
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use ledger::{Currency, Money};
 use maud::html;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::layout::{money, page, refused};
+use super::i18n::adjustments::adjustment_texts;
+use super::i18n::codes::codes;
+use super::i18n::{LangQuery, StaffTexts, choose_for_prison, minor_in};
+use super::layout::{page_in, refused_in};
 use crate::auth::{Approvers, FinanceStaff, RequireRole, Role};
-use crate::http::{ApiPath, HtmlForm};
+use crate::http::{ApiPath, ApiQuery, HtmlForm};
 use crate::problem::Problem;
 use crate::services::adjustments::{self, Direction, Draft, ReasonCode};
 use crate::state::AppState;
@@ -20,33 +24,41 @@ pub struct PrisonPath {
 }
 
 #[utoipa::path(get, path = "/staff/prisons/{prison_id}/adjustments", tag = "staff pages",
-    description = "Roles: finance, finance_approver in the path's prison.",
-    params(("prison_id" = uuid::Uuid, Path)),
+    description = "Roles: finance, finance_approver in the path's prison. In the language asked \
+        for (`lang`, then kept), else the prison's, else the browser's, else English.",
+    params(("prison_id" = uuid::Uuid, Path), LangQuery),
     responses((status = 200, description = "Proposals; approve and reject buttons for approvers", content_type = "text/html", body = String)))]
 pub async fn show(
     State(state): State<AppState>,
     access: Result<RequireRole<FinanceStaff>, Problem>,
     ApiPath(path): ApiPath<PrisonPath>,
+    headers: HeaderMap,
+    ApiQuery(query): ApiQuery<LangQuery>,
 ) -> Result<Response, Problem> {
+    let chosen = choose_for_prison(&state, query.asked(), &headers, path.prison_id).await?;
+    let staff_texts = chosen.texts();
     let access = match access {
         Ok(access) => access,
-        Err(problem) => return Ok(refused(problem)),
+        Err(problem) => return Ok(refused_in(staff_texts, problem)),
     };
+    let t = adjustment_texts(chosen.lang);
+    let c = codes(chosen.lang);
     let client = state.pool.get().await?;
     let proposals = adjustments::list(&client, path.prison_id, None, 200).await?;
     let approver = access.staff.may(&[Role::FinanceApprover], path.prison_id);
-    Ok(page(
-        "Adjustments",
+    Ok(chosen.respond(page_in(
+        staff_texts,
+        staff_texts.adjustments,
         true,
         html! {
-            p { "Propose an adjustment from a prisoner's page. The maker of a proposal cannot approve it." }
+            p { (t.intro) }
             @if proposals.is_empty() {
-                p { "No adjustments yet." }
+                p { (t.none_yet) }
             } @else {
                 table id="adjustments" {
                     thead { tr {
-                        th { "Proposed" } th { "Prisoner" } th { "Entry" } th.amount { "Amount" }
-                        th { "Reason" } th { "State" } th {}
+                        th { (t.proposed_on) } th { (t.prisoner) } th { (t.entry) } th.amount { (t.amount) }
+                        th { (t.reason) } th { (t.state) } th {}
                     } }
                     tbody {
                         @for p in &proposals {
@@ -55,20 +67,20 @@ pub async fn show(
                                 td { (p.person_id) }
                                 td {
                                     @match p.direction {
-                                        Direction::CreditPrisoner => { (p.institution_account) " → " (p.account) }
-                                        Direction::DebitPrisoner => { (p.account) " → " (p.institution_account) }
+                                        Direction::CreditPrisoner => { (c.institution_account(&p.institution_account)) " → " (c.account(&p.account)) }
+                                        Direction::DebitPrisoner => { (c.account(&p.account)) " → " (c.institution_account(&p.institution_account)) }
                                     }
                                 }
-                                td.amount { (money(p.amount_minor, &p.currency)) }
-                                td { (p.reason_code.as_str()) ": " (p.reason) }
-                                td.state { (p.state) }
+                                td.amount { (minor_in(chosen.lang, p.amount_minor, &p.currency)) }
+                                td { (c.reason(p.reason_code.as_str())) ": " (p.reason) }
+                                td.state { (t.state(&p.state)) }
                                 td {
                                     @if approver && p.state == "proposed" && p.proposed_by != access.staff.id {
                                         form.inline method="post" action={ "/staff/prisons/" (path.prison_id) "/adjustments/" (p.id) "/approve" } {
-                                            button type="submit" { "Approve" }
+                                            button type="submit" { (t.approve) }
                                         }
                                         form.inline method="post" action={ "/staff/prisons/" (path.prison_id) "/adjustments/" (p.id) "/reject" } {
-                                            button.secondary type="submit" { "Reject" }
+                                            button.secondary type="submit" { (t.reject) }
                                         }
                                     }
                                 }
@@ -78,8 +90,7 @@ pub async fn show(
                 }
             }
         },
-    )
-    .into_response())
+    )))
 }
 
 #[derive(Deserialize)]
@@ -113,8 +124,11 @@ pub async fn propose(
     State(state): State<AppState>,
     access: Result<RequireRole<FinanceStaff>, Problem>,
     ApiPath(path): ApiPath<PrisonerPath>,
+    headers: HeaderMap,
     HtmlForm(form): HtmlForm<ProposalForm>,
 ) -> Result<Response, Problem> {
+    let staff_texts = form_language(&state, &headers, path.prison_id).await?;
+    let refused = |problem: Problem| refused_in(staff_texts, problem);
     let access = match access {
         Ok(access) => access,
         Err(problem) => return Ok(refused(problem)),
@@ -155,12 +169,26 @@ pub struct DecisionPath {
     adjustment_id: Uuid,
 }
 
+/// The language of a form's refusal: kept, or the prison's (a form asks for none).
+async fn form_language(
+    state: &AppState,
+    headers: &HeaderMap,
+    prison_id: Uuid,
+) -> Result<&'static StaffTexts, Problem> {
+    Ok(choose_for_prison(state, None, headers, prison_id)
+        .await?
+        .texts())
+}
+
 async fn decide(
     state: &AppState,
     access: Result<RequireRole<Approvers>, Problem>,
     path: DecisionPath,
+    headers: &HeaderMap,
     approve: bool,
 ) -> Result<Response, Problem> {
+    let staff_texts = form_language(state, headers, path.prison_id).await?;
+    let refused = |problem: Problem| refused_in(staff_texts, problem);
     let access = match access {
         Ok(access) => access,
         Err(problem) => return Ok(refused(problem)),
@@ -190,8 +218,9 @@ pub async fn approve(
     State(state): State<AppState>,
     access: Result<RequireRole<Approvers>, Problem>,
     ApiPath(path): ApiPath<DecisionPath>,
+    headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    decide(&state, access, path, true).await
+    decide(&state, access, path, &headers, true).await
 }
 
 #[utoipa::path(post, path = "/staff/prisons/{prison_id}/adjustments/{adjustment_id}/reject", tag = "staff pages",
@@ -202,6 +231,7 @@ pub async fn reject(
     State(state): State<AppState>,
     access: Result<RequireRole<Approvers>, Problem>,
     ApiPath(path): ApiPath<DecisionPath>,
+    headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    decide(&state, access, path, false).await
+    decide(&state, access, path, &headers, false).await
 }

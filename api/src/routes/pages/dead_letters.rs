@@ -1,37 +1,50 @@
 //! `GET /staff/dead-letters` and `POST /staff/dead-letters/{outbox_id}/retry`.
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::layout::{page, refused};
+use super::i18n::dead_letters::dead_letter_texts;
+use super::i18n::{LangQuery, choose_for_staff};
+use super::layout::{page_in, refused_in};
 use crate::auth::{OutboxOperators, RequireRole};
-use crate::http::ApiPath;
+use crate::http::{ApiPath, ApiQuery};
 use crate::problem::Problem;
 use crate::state::AppState;
 
 #[utoipa::path(get, path = "/staff/dead-letters", tag = "staff pages",
-    description = "Roles: admin, finance, finance_approver (any prison).",
+    description = "Roles: admin, finance, finance_approver (any prison). In the language asked \
+        for (`lang`, then kept), else the one the person's prisons name, else the browser's, else \
+        English.",
+    params(LangQuery),
     responses((status = 200, description = "Dead processor calls with a retry button each", content_type = "text/html", body = String),
               (status = 303, description = "No session: to /staff/sign-in")))]
 pub async fn show(
     State(state): State<AppState>,
     access: Result<RequireRole<OutboxOperators>, Problem>,
+    headers: HeaderMap,
+    ApiQuery(query): ApiQuery<LangQuery>,
 ) -> Result<Response, Problem> {
+    let staff = access.as_ref().ok().map(|access| &access.staff);
+    let chosen = choose_for_staff(&state, query.asked(), &headers, staff).await?;
+    let staff_texts = chosen.texts();
     if let Err(problem) = access {
-        return Ok(refused(problem));
+        return Ok(refused_in(staff_texts, problem));
     }
+    let t = dead_letter_texts(chosen.lang);
     let calls = crate::services::dead_letters::load(&state, 200).await?;
-    Ok(page(
-        "Processor calls that failed",
+    Ok(chosen.respond(page_in(
+        staff_texts,
+        t.title,
         true,
         html! {
             @if calls.is_empty() {
-                p { "None." }
+                p { (t.none) }
             } @else {
                 table {
-                    thead { tr { th { "Operation" } th { "Call" } th.amount { "Attempts" } th { "Error" } th.amount { "Status" } th {} } }
+                    thead { tr { th { (t.operation) } th { (t.call) } th.amount { (t.attempts) } th { (t.error) } th.amount { (t.status) } th {} } }
                     tbody {
                         @for call in &calls {
                             tr {
@@ -42,7 +55,7 @@ pub async fn show(
                                 td.amount { (call.last_error_status.map(|status| status.to_string()).unwrap_or_default()) }
                                 td {
                                     form.inline method="post" action={ "/staff/dead-letters/" (call.id) "/retry" } {
-                                        button type="submit" { "Retry" }
+                                        button type="submit" { (t.retry) }
                                     }
                                 }
                             }
@@ -51,8 +64,7 @@ pub async fn show(
                 }
             }
         },
-    )
-    .into_response())
+    )))
 }
 
 #[derive(Deserialize)]
@@ -68,7 +80,13 @@ pub async fn retry(
     State(state): State<AppState>,
     access: Result<RequireRole<OutboxOperators>, Problem>,
     ApiPath(path): ApiPath<RetryPath>,
+    headers: HeaderMap,
 ) -> Result<Response, Problem> {
+    let staff = access.as_ref().ok().map(|access| &access.staff);
+    let staff_texts = choose_for_staff(&state, None, &headers, staff)
+        .await?
+        .texts();
+    let refused = |problem: Problem| refused_in(staff_texts, problem);
     let access = match access {
         Ok(access) => access,
         Err(problem) => return Ok(refused(problem)),

@@ -2,14 +2,17 @@
 //! for review, with approve and reject buttons for finance approvers other than whoever recorded
 //! each one; the form posts decide through the same function as the JSON routes.
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::layout::{money, page, refused};
+use super::i18n::deposits::deposit_texts;
+use super::i18n::{LangQuery, choose_for_prison, minor_in};
+use super::layout::{page_in, refused_in};
 use crate::auth::{Approvers, FinanceStaff, RequireRole, Role};
-use crate::http::{ApiPath, HtmlForm};
+use crate::http::{ApiPath, ApiQuery, HtmlForm};
 use crate::problem::Problem;
 use crate::state::AppState;
 
@@ -19,52 +22,59 @@ pub struct PrisonPath {
 }
 
 #[utoipa::path(get, path = "/staff/prisons/{prison_id}/deposits", tag = "staff pages",
-    description = "Roles: finance, finance_approver in the path's prison.",
-    params(("prison_id" = uuid::Uuid, Path)),
+    description = "Roles: finance, finance_approver in the path's prison. In the language asked \
+        for (`lang`, then kept), else the prison's, else the browser's, else English.",
+    params(("prison_id" = uuid::Uuid, Path), LangQuery),
     responses((status = 200, description = "Held deposits; approve and reject buttons for approvers", content_type = "text/html", body = String)))]
 pub async fn show(
     State(state): State<AppState>,
     access: Result<RequireRole<FinanceStaff>, Problem>,
     ApiPath(path): ApiPath<PrisonPath>,
+    headers: HeaderMap,
+    ApiQuery(query): ApiQuery<LangQuery>,
 ) -> Result<Response, Problem> {
+    let chosen = choose_for_prison(&state, query.asked(), &headers, path.prison_id).await?;
+    let staff_texts = chosen.texts();
+    let refused = |problem: Problem| refused_in(staff_texts, problem);
     let access = match access {
         Ok(access) => access,
         Err(problem) => return Ok(refused(problem)),
     };
+    let t = deposit_texts(chosen.lang);
     let deposits = match crate::services::deposits::pending(&state, path.prison_id, 200).await {
         Ok(deposits) => deposits,
         Err(problem) => return Ok(refused(problem.into())),
     };
     let approver = access.staff.may(&[Role::FinanceApprover], path.prison_id);
     let me = access.staff.id.to_string();
-    Ok(page(
-        "Deposits held for review",
+    Ok(chosen.respond(page_in(
+        staff_texts,
+        staff_texts.deposits_held,
         true,
         html! {
-            p { "Family deposits above the prison's review threshold (or beyond the prisoner's maximum balance) wait here. "
-                "Whoever recorded a deposit cannot review it. A rejected deposit is refunded to the trust bank account." }
+            p { (t.intro) }
             @if deposits.is_empty() {
-                p { "No deposits are waiting." }
+                p { (t.none_waiting) }
             } @else {
                 table id="deposits" {
                     thead { tr {
-                        th { "Prisoner" } th { "Sender" } th.amount { "Amount" } th {}
+                        th { (t.prisoner) } th { (t.sender) } th.amount { (t.amount) } th {}
                     } }
                     tbody {
                         @for d in &deposits {
                             tr data-id=(d.deposit_id) {
                                 td { (d.person_id) }
                                 td { (d.sender_id) }
-                                td.amount { (money(d.amount_minor, &d.currency)) }
+                                td.amount { (minor_in(chosen.lang, d.amount_minor, &d.currency)) }
                                 td {
                                     @if approver && d.received_by.as_deref() != Some(me.as_str()) {
                                         form.inline method="post" action={ "/staff/prisons/" (path.prison_id) "/deposits/" (d.deposit_id) "/approve" } {
-                                            button type="submit" { "Accept" }
+                                            button type="submit" { (t.accept) }
                                         }
                                         form.inline method="post" action={ "/staff/prisons/" (path.prison_id) "/deposits/" (d.deposit_id) "/reject" } {
-                                            label for={ "reason-" (d.deposit_id) } { "Reason for rejecting" }
+                                            label for={ "reason-" (d.deposit_id) } { (t.reason_for_rejecting) }
                                             input id={ "reason-" (d.deposit_id) } name="reason" required maxlength="500";
-                                            button.secondary type="submit" { "Reject and refund" }
+                                            button.secondary type="submit" { (t.reject_and_refund) }
                                         }
                                     }
                                 }
@@ -74,8 +84,7 @@ pub async fn show(
                 }
             }
         },
-    )
-    .into_response())
+    )))
 }
 
 #[derive(Deserialize)]
@@ -88,9 +97,14 @@ async fn decide(
     state: &AppState,
     access: Result<RequireRole<Approvers>, Problem>,
     path: DecisionPath,
+    headers: &HeaderMap,
     accept: bool,
     reason: Option<String>,
 ) -> Result<Response, Problem> {
+    let staff_texts = choose_for_prison(state, None, headers, path.prison_id)
+        .await?
+        .texts();
+    let refused = |problem: Problem| refused_in(staff_texts, problem);
     let access = match access {
         Ok(access) => access,
         Err(problem) => return Ok(refused(problem)),
@@ -121,8 +135,9 @@ pub async fn approve(
     State(state): State<AppState>,
     access: Result<RequireRole<Approvers>, Problem>,
     ApiPath(path): ApiPath<DecisionPath>,
+    headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    decide(&state, access, path, true, None).await
+    decide(&state, access, path, &headers, true, None).await
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -141,7 +156,8 @@ pub async fn reject(
     State(state): State<AppState>,
     access: Result<RequireRole<Approvers>, Problem>,
     ApiPath(path): ApiPath<DecisionPath>,
+    headers: HeaderMap,
     HtmlForm(form): HtmlForm<RejectForm>,
 ) -> Result<Response, Problem> {
-    decide(&state, access, path, false, Some(form.reason)).await
+    decide(&state, access, path, &headers, false, Some(form.reason)).await
 }

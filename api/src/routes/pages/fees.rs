@@ -2,12 +2,15 @@
 //! of a month per kind and who bore them, the program-wide processor fees, and the fee policies
 //! in force (docs/fees.md). Aggregates only; the CSV link is the file to publish.
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::layout::{money, page, refused};
+use super::i18n::fees::fee_texts;
+use super::i18n::{choose_for_prison, fill, minor_in};
+use super::layout::{page_in, refused_in};
 use crate::auth::{Approvers, RequireRole, Role};
 use crate::http::{ApiPath, ApiQuery, HtmlForm};
 use crate::problem::Problem;
@@ -25,6 +28,9 @@ pub struct PrisonPath {
 pub struct MonthQuery {
     #[serde(default)]
     month: Option<String>,
+    /// The page's language (fi, sv, en, nl, fr, de), kept in the `saldo_staff_lang` cookie.
+    #[serde(default)]
+    lang: Option<String>,
 }
 
 fn this_month() -> String {
@@ -32,27 +38,31 @@ fn this_month() -> String {
     format!("{:04}-{:02}", today.year(), u8::from(today.month()))
 }
 
-fn kind_label(kind: &str) -> &'static str {
-    match kind {
-        "processor_program" => "Processor program fees",
-        "atm_withdrawal" => "ATM withdrawals",
-        "card_replacement" => "Card replacements",
-        _ => "Other",
-    }
-}
-
 #[utoipa::path(get, path = "/staff/prisons/{prison_id}/fees", tag = "staff pages",
     description = "Roles: any staff role (any prison). The public fee report of the prison for a \
-        month (default: this month, UTC), with the fee policies in force.",
-    params(("prison_id" = uuid::Uuid, Path), ("month" = Option<String>, Query)),
+        month (default: this month, UTC), with the fee policies in force. In the language asked \
+        for (`lang`, then kept), else the prison's, else the browser's, else English.",
+    params(("prison_id" = uuid::Uuid, Path), ("month" = Option<String>, Query),
+        ("lang" = Option<String>, Query, description = "The page's language (fi, sv, en, nl, fr, de), kept in the `saldo_staff_lang` cookie.")),
     responses((status = 200, description = "The fee report page", content_type = "text/html", body = String),
               (status = 303, description = "No session: to /staff/sign-in")))]
 pub async fn show(
     State(state): State<AppState>,
     access: Result<RequireRole<FeeReportReaders>, Problem>,
     ApiPath(path): ApiPath<PrisonPath>,
+    headers: HeaderMap,
     ApiQuery(query): ApiQuery<MonthQuery>,
 ) -> Result<Response, Problem> {
+    let asked = query
+        .lang
+        .as_deref()
+        .and_then(ledger::controls::Lang::parse);
+    let chosen = choose_for_prison(&state, asked, &headers, path.prison_id).await?;
+    let staff_texts = chosen.texts();
+    let refused = |problem: Problem| refused_in(staff_texts, problem);
+    let lang = chosen.lang;
+    let t = fee_texts(lang);
+    let money = |amount_minor: i64, currency: &str| minor_in(lang, amount_minor, currency);
     let access = match access {
         Ok(access) => access,
         Err(problem) => return Ok(refused(problem)),
@@ -72,41 +82,49 @@ pub async fn show(
         "/api/fees/report.csv?prison_id={}&month={}",
         report.prison_id, report.month
     );
-    Ok(page(
-        &format!("Fees of {} in {}", report.prison_code, report.month),
+    let title = fill(
+        t.title,
+        &[
+            ("prison", report.prison_code.as_str()),
+            ("month", report.month.as_str()),
+        ],
+    );
+    Ok(chosen.respond(page_in(
+        staff_texts,
+        &title,
         true,
         html! {
             form method="get" {
-                label for="month" { "Month (YYYY-MM)" }
+                label for="month" { (t.month) }
                 input id="month" name="month" value=(report.month) pattern="[0-9]{4}-[0-9]{2}" required;
-                div { button type="submit" { "Show" } }
+                div { button type="submit" { (t.show) } }
             }
-            p { a href=(csv) download { "Download as CSV (to publish)" } }
+            p { a href=(csv) download { (t.download_csv) } }
             @if report.lines.is_empty() {
-                p { "No fees were booked this month." }
+                p { (t.none_booked) }
             } @else {
                 table {
                     thead { tr {
-                        th { "Fee" } th { "Scope" } th { "Borne by" }
-                        th.amount { "Count" } th.amount { "Total" }
+                        th { (t.fee) } th { (t.scope) } th { (t.borne_by) }
+                        th.amount { (t.count) } th.amount { (t.total) }
                     } }
                     tbody {
                         @for line in &report.lines {
                             tr {
-                                td { (kind_label(&line.fee_kind)) }
-                                td { @if line.program_wide { "whole program" } @else { "this prison" } }
-                                td { (line.borne_by) }
+                                td { (t.kind(&line.fee_kind)) }
+                                td { @if line.program_wide { (t.whole_program) } @else { (t.this_prison_scope) } }
+                                td { (t.bearer(&line.borne_by)) }
                                 td.amount { (line.count) }
                                 td.amount { (money(line.total_minor, &line.currency)) }
                             }
                         }
                     }
                 }
-                h2 { "Totals" }
+                h2 { (t.totals) }
                 table {
                     thead { tr {
-                        th { "Currency" } th.amount { "This prison" } th.amount { "Borne by the service" }
-                        th.amount { "Borne by prisoners" } th.amount { "Program-wide" }
+                        th { (t.currency) } th.amount { (t.this_prison) } th.amount { (t.borne_by_service) }
+                        th.amount { (t.borne_by_prisoners) } th.amount { (t.program_wide) }
                     } }
                     tbody {
                         @for total in &report.totals {
@@ -121,19 +139,19 @@ pub async fn show(
                     }
                 }
             }
-            p { "Program-wide fees are what the card processor charged the whole program (its settlement files' FEE rows); they name no card, so they are shown as they are on every prison's report, not shared out." }
-            h2 { "Fee policies in force" }
+            p { (t.program_wide_note) }
+            h2 { (t.in_force) }
             @if policies.in_force.is_empty() {
-                p { "None: every card fee costs prisoners nothing." }
+                p { (t.none_in_force) }
             } @else {
                 table {
-                    thead { tr { th { "Fee" } th.amount { "Amount" } th { "Borne by" } th { "Since" } th { "Reason" } } }
+                    thead { tr { th { (t.fee) } th.amount { (t.amount) } th { (t.borne_by) } th { (t.since) } th { (t.reason) } } }
                     tbody {
                         @for policy in &policies.in_force {
                             tr {
-                                td { (kind_label(&policy.fee_kind)) }
+                                td { (t.kind(&policy.fee_kind)) }
                                 td.amount { (money(policy.amount_minor, &policy.currency)) }
-                                td { (policy.borne_by) }
+                                td { (t.bearer(&policy.borne_by)) }
                                 td { (policy.set_at.date()) }
                                 td { (policy.reason) }
                             }
@@ -142,31 +160,30 @@ pub async fn show(
                 }
             }
             @if approver {
-                h2 { "Set a fee policy" }
-                p { "Recorded beside the earlier ones, with your reason. An amount of 0 means no fee. A prisoner-borne fee is never taken below zero: the service bears it then." }
+                h2 { (t.set_heading) }
+                p { (t.set_note) }
                 form method="post" action={ "/staff/prisons/" (path.prison_id) "/fees/policies" } {
-                    label for="fee_kind" { "Fee" }
+                    label for="fee_kind" { (t.fee) }
                     select id="fee_kind" name="fee_kind" {
-                        option value="atm_withdrawal" { "ATM withdrawal" }
-                        option value="card_replacement" { "Card replacement" }
+                        option value="atm_withdrawal" { (t.atm_withdrawal) }
+                        option value="card_replacement" { (t.card_replacement) }
                     }
-                    label for="currency" { "Currency" }
+                    label for="currency" { (t.currency) }
                     input id="currency" name="currency" value="EUR" pattern="[A-Z]{3}" required;
-                    label for="amount" { "Amount (e.g. 2.00)" }
+                    label for="amount" { (t.amount_example) }
                     input id="amount" name="amount" required pattern=r"[0-9]{1,7}(\.[0-9]{1,2})?";
-                    label for="borne_by" { "Borne by" }
+                    label for="borne_by" { (t.borne_by) }
                     select id="borne_by" name="borne_by" {
-                        option value="service" { "the service" }
-                        option value="prisoner" { "the prisoner" }
+                        option value="service" { (t.the_service) }
+                        option value="prisoner" { (t.the_prisoner) }
                     }
-                    label for="reason" { "Reason" }
+                    label for="reason" { (t.reason) }
                     input id="reason" name="reason" required maxlength="500";
-                    div { button type="submit" { "Set policy" } }
+                    div { button type="submit" { (t.set_button) } }
                 }
             }
         },
-    )
-    .into_response())
+    )))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -195,8 +212,13 @@ pub async fn set(
     State(state): State<AppState>,
     access: Result<RequireRole<Approvers>, Problem>,
     ApiPath(path): ApiPath<PrisonPath>,
+    headers: HeaderMap,
     HtmlForm(form): HtmlForm<FeePolicyForm>,
 ) -> Result<Response, Problem> {
+    let staff_texts = choose_for_prison(&state, None, &headers, path.prison_id)
+        .await?
+        .texts();
+    let refused = |problem: Problem| refused_in(staff_texts, problem);
     let access = match access {
         Ok(access) => access,
         Err(problem) => return Ok(refused(problem)),

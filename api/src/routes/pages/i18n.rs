@@ -2,10 +2,26 @@
 //! them a request gets: the one it asks for (`?lang=`, then kept in a cookie), else the language
 //! its prisons name (when they agree), else the browser's `Accept-Language`, else English.
 //!
-//! The shell (navigation, sign-in, refusals) and the home page speak every language; pages
-//! further in are English for now (docs/api.md).
+//! The shell (navigation, sign-in, refusals), the home page and the pages translated so far
+//! (docs/api.md) speak every language; each page's own words are in a module of its own here.
 use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use ledger::controls::Lang;
+use uuid::Uuid;
+
+use crate::problem::Problem;
+use crate::state::AppState;
+
+pub mod adjustments;
+pub mod books;
+pub mod codes;
+pub mod dead_letters;
+pub mod deposits;
+pub mod fees;
+pub mod payroll;
+pub mod pms_feed;
+pub mod policies;
+pub mod prisoner;
 
 /// The cookie that keeps a chosen language (a preference, no personal data).
 pub const LANG_COOKIE: &str = "saldo_staff_lang";
@@ -124,6 +140,111 @@ pub fn choose(asked: Option<Lang>, headers: &HeaderMap, prisons: &[Option<Lang>]
     Chosen {
         lang,
         set_cookie: None,
+    }
+}
+
+/// [`choose`] for a page of one prison (`/staff/prisons/{prison_id}/…`): that prison's default
+/// language is the prisons' input.
+pub async fn choose_for_prison(
+    state: &AppState,
+    asked: Option<Lang>,
+    headers: &HeaderMap,
+    prison_id: Uuid,
+) -> Result<Chosen, Problem> {
+    let client = state.pool.get().await?;
+    let prison_lang = crate::identity::store::prison(&client, prison_id)
+        .await?
+        .and_then(|prison| prison.default_language);
+    Ok(choose(asked, headers, &[prison_lang]))
+}
+
+/// [`choose`] for a service-wide page: the prisons are those the signed-in person holds a role
+/// in (none when the request has no session or no role for the page).
+pub async fn choose_for_staff(
+    state: &AppState,
+    asked: Option<Lang>,
+    headers: &HeaderMap,
+    staff: Option<&crate::auth::Staff>,
+) -> Result<Chosen, Problem> {
+    let mut prison_ids: Vec<Uuid> = staff
+        .map(|staff| staff.grants.iter().map(|grant| grant.prison_id).collect())
+        .unwrap_or_default();
+    prison_ids.sort();
+    prison_ids.dedup();
+    let mut languages = Vec::with_capacity(prison_ids.len());
+    if !prison_ids.is_empty() {
+        let client = state.pool.get().await?;
+        for prison_id in prison_ids {
+            let prison = crate::identity::store::prison(&client, prison_id).await?;
+            languages.push(prison.and_then(|prison| prison.default_language));
+        }
+    }
+    Ok(choose(asked, headers, &languages))
+}
+
+impl Chosen {
+    pub fn texts(&self) -> &'static StaffTexts {
+        texts(self.lang)
+    }
+
+    /// The page's response, keeping the language when the request chose one.
+    pub fn respond(&self, page: impl IntoResponse) -> Response {
+        match &self.set_cookie {
+            Some(cookie) => ([(header::SET_COOKIE, cookie.clone())], page).into_response(),
+            None => page.into_response(),
+        }
+    }
+}
+
+/// An amount as `lang` writes it: English as the staff pages always have (`-12.50 EUR`), the
+/// other languages as the kiosk does (`12,50 €`, `€ 12,50`).
+pub fn money_in(lang: Lang, money: &ledger::Money) -> String {
+    match lang {
+        Lang::En => super::layout::money(money.amount_minor, money.currency.code()),
+        _ => crate::routes::kiosk::i18n::texts(lang).money(money),
+    }
+}
+
+/// [`money_in`] for an amount in minor units and a currency code (shown as stored when the code
+/// is not a currency Saldo knows).
+pub fn minor_in(lang: Lang, amount_minor: i64, currency: &str) -> String {
+    match ledger::Currency::from_code(currency) {
+        Ok(currency) => money_in(lang, &ledger::Money::new(amount_minor, currency)),
+        Err(_) => super::layout::money(amount_minor, currency),
+    }
+}
+
+/// `template` with each `{name}` replaced by its value.
+pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    values
+        .iter()
+        .fold(template.to_owned(), |text, (name, value)| {
+            text.replace(&format!("{{{name}}}"), value)
+        })
+}
+
+/// A page's texts, one list per language: none blank, none (but English's) as in English.
+#[cfg(test)]
+pub fn assert_all_translated(texts: impl Fn(Lang) -> Vec<&'static str>) {
+    let english = texts(Lang::En);
+    for lang in Lang::ALL {
+        let texts = texts(lang);
+        assert_eq!(texts.len(), english.len());
+        for (text, in_english) in texts.into_iter().zip(&english) {
+            assert!(!text.trim().is_empty(), "{lang:?}: a blank text");
+            if lang != Lang::En {
+                assert_ne!(text, *in_english, "{lang:?} left in English");
+            }
+        }
+    }
+}
+
+/// An entry's description in `lang` when Saldo wrote it (as on the kiosk); English and what
+/// staff typed stay as stored.
+pub fn entry_description(lang: Lang, stored: &str) -> &str {
+    match lang {
+        Lang::En => stored,
+        _ => crate::routes::kiosk::i18n::texts(lang).entry_description(stored),
     }
 }
 
@@ -488,6 +609,17 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn fill_replaces_every_named_value() {
+        assert_eq!(
+            fill(
+                "{count} of {count}, {date}",
+                &[("count", "2"), ("date", "x")]
+            ),
+            "2 of 2, x"
+        );
     }
 
     #[test]

@@ -37,11 +37,6 @@ pub async fn css() -> Response {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], CSS).into_response()
 }
 
-/// A whole page in English (the pages not translated yet); see [`page_in`].
-pub fn page(title: &str, signed_in: bool, body: Markup) -> Markup {
-    page_in(texts(Lang::En), title, signed_in, body)
-}
-
 /// A whole page in `texts`' language; `signed_in` adds the navigation and the sign-out button.
 /// Every page offers the six languages (each named in itself).
 pub fn page_in(texts: &StaffTexts, title: &str, signed_in: bool, body: Markup) -> Markup {

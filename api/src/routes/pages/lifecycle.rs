@@ -3,6 +3,7 @@
 //! prisoner page with a status line (`done=`). A transfer shows its own page instead: the
 //! prisoner is no longer in this prison, so their page here is gone.
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use ledger::lifecycle::SavingsOnRelease;
 use maud::html;
@@ -10,7 +11,9 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::layout::{money, page, refused};
+use super::i18n::prisoner::{PrisonerTexts, prisoner_texts};
+use super::i18n::{StaffTexts, choose_for_prison, money_in};
+use super::layout::{page_in, refused_in};
 use crate::auth::{Officers, RequireRole};
 use crate::http::{ApiPath, HtmlForm};
 use crate::identity;
@@ -25,15 +28,25 @@ pub struct PrisonerPath {
     person_id: Uuid,
 }
 
-/// The status lines the prisoner page shows after a form, by `done=` code.
-pub const DONE: [(&str, &str); 3] = [
-    ("leave_granted", "Leave granted."),
-    ("leave_ended", "Leave ended: the card works inside only."),
+/// The `done=` codes the prisoner page shows a status line for (its texts: `PrisonerTexts::done`).
+pub const DONE: [&str; 3] = ["leave_granted", "leave_ended", "released"];
+
+/// The language of a form's answer: kept or the prison's (a form asks for none).
+async fn language(
+    state: &AppState,
+    headers: &HeaderMap,
+    prison_id: Uuid,
+) -> Result<
     (
-        "released",
-        "Released: the card works as a normal card until the grace period ends.",
+        &'static StaffTexts,
+        &'static PrisonerTexts,
+        ledger::controls::Lang,
     ),
-];
+    Problem,
+> {
+    let chosen = choose_for_prison(state, None, headers, prison_id).await?;
+    Ok((chosen.texts(), prisoner_texts(chosen.lang), chosen.lang))
+}
 
 /// Back to the prisoner page with the purpose it was opened for and a status line.
 fn back(path: &PrisonerPath, purpose: &str, done: &str) -> Response {
@@ -95,8 +108,11 @@ pub async fn grant_leave(
     State(state): State<AppState>,
     access: Result<RequireRole<Officers>, Problem>,
     ApiPath(path): ApiPath<PrisonerPath>,
+    headers: HeaderMap,
     HtmlForm(form): HtmlForm<LeaveForm>,
 ) -> Result<Response, Problem> {
+    let (staff_texts, _, _) = language(&state, &headers, path.prison_id).await?;
+    let refused = |problem: Problem| refused_in(staff_texts, problem);
     let access = match access {
         Ok(access) => access,
         Err(problem) => return Ok(refused(problem)),
@@ -143,8 +159,11 @@ pub async fn end_leave(
     State(state): State<AppState>,
     access: Result<RequireRole<Officers>, Problem>,
     ApiPath(path): ApiPath<PrisonerPath>,
+    headers: HeaderMap,
     HtmlForm(form): HtmlForm<EndLeaveForm>,
 ) -> Result<Response, Problem> {
+    let (staff_texts, _, _) = language(&state, &headers, path.prison_id).await?;
+    let refused = |problem: Problem| refused_in(staff_texts, problem);
     let access = match access {
         Ok(access) => access,
         Err(problem) => return Ok(refused(problem)),
@@ -190,8 +209,11 @@ pub async fn transfer(
     State(state): State<AppState>,
     access: Result<RequireRole<Officers>, Problem>,
     ApiPath(path): ApiPath<PrisonerPath>,
+    headers: HeaderMap,
     HtmlForm(form): HtmlForm<TransferForm>,
 ) -> Result<Response, Problem> {
+    let (staff_texts, t, _) = language(&state, &headers, path.prison_id).await?;
+    let refused = |problem: Problem| refused_in(staff_texts, problem);
     let access = match access {
         Ok(access) => access,
         Err(problem) => return Ok(refused(problem)),
@@ -229,20 +251,19 @@ pub async fn transfer(
     )
     .await
     {
-        Ok(done) => Ok(page(
-            "Transferred",
+        Ok(done) => Ok(page_in(
+            staff_texts,
+            t.transferred,
             true,
             html! {
                 p role="status" {
-                    "The prisoner is now at " strong { (destination.name) } " (" (destination.code) "). "
-                    "Their record and card have moved there; this prison no longer shows them."
+                    (t.now_at) " " strong { (destination.name) } " (" (destination.code) "). "
+                    (t.moved)
                 }
                 @if !done.destination_has_policy {
-                    p.message role="alert" {
-                        "The destination has no spending-controls policy for the regime: the card is declined there until it gets one."
-                    }
+                    p.message role="alert" { (t.no_policy_there) }
                 }
-                p { a href="/staff/home" { "Back to the home page" } }
+                p { a href="/staff/home" { (staff_texts.back_home) } }
             },
         )
         .into_response()),
@@ -286,22 +307,27 @@ fn payout_choice(form: &ReleaseForm) -> Result<Option<PayoutChoice>, Problem> {
 }
 
 /// The printable receipt of a cash payout at the gate: signed by the person and the officer.
-fn cash_receipt(done: &crate::services::lifecycle::PayoutDone, effective_date: &str) -> Response {
-    page(
-        "Cash payout receipt",
+fn cash_receipt(
+    (staff_texts, t, lang): (&StaffTexts, &PrisonerTexts, ledger::controls::Lang),
+    done: &crate::services::lifecycle::PayoutDone,
+    effective_date: &str,
+) -> Response {
+    page_in(
+        staff_texts,
+        t.receipt,
         true,
         html! {
-            h1 { "Cash payout receipt" }
+            h1 { (t.receipt) }
             dl id="receipt" {
-                dt { "Receipt number" } dd.receipt-no { (done.receipt_no.as_deref().unwrap_or("")) }
-                dt { "Date" } dd { (effective_date) }
-                dt { "Amount paid in cash" }
-                dd.amount { (money(done.amount.amount_minor, done.amount.currency.code())) }
-                dt { "Charges" } dd { "none" }
+                dt { (t.receipt_no) } dd.receipt-no { (done.receipt_no.as_deref().unwrap_or("")) }
+                dt { (t.date) } dd { (effective_date) }
+                dt { (t.paid_in_cash) }
+                dd.amount { (money_in(lang, &done.amount)) }
+                dt { (t.charges) } dd { (t.none) }
             }
-            p { "Received in full. Signature of the person released: ______________________" }
-            p { "Paid by (officer), signature: ______________________" }
-            p { a href="/staff/home" { "Back to the home page" } }
+            p { (t.received) }
+            p { (t.paid_by) }
+            p { a href="/staff/home" { (staff_texts.back_home) } }
         },
     )
     .into_response()
@@ -316,8 +342,11 @@ pub async fn release(
     State(state): State<AppState>,
     access: Result<RequireRole<Officers>, Problem>,
     ApiPath(path): ApiPath<PrisonerPath>,
+    headers: HeaderMap,
     HtmlForm(form): HtmlForm<ReleaseForm>,
 ) -> Result<Response, Problem> {
+    let (staff_texts, t, lang) = language(&state, &headers, path.prison_id).await?;
+    let refused = |problem: Problem| refused_in(staff_texts, problem);
     let access = match access {
         Ok(access) => access,
         Err(problem) => return Ok(refused(problem)),
@@ -341,7 +370,11 @@ pub async fn release(
     .await
     {
         Ok(done) => match &done.payout {
-            Some(paid) if paid.kind == "cash" => Ok(cash_receipt(paid, &done.effective_date)),
+            Some(paid) if paid.kind == "cash" => Ok(cash_receipt(
+                (staff_texts, t, lang),
+                paid,
+                &done.effective_date,
+            )),
             _ => Ok(back(&path, &form.purpose, "released")),
         },
         Err(problem) => Ok(refused(problem.into())),

@@ -2,15 +2,17 @@
 //! and the post that imports it through the same function as the JSON route, showing what was
 //! posted or which lines were refused.
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::layout::{money, page, refused};
+use super::i18n::payroll::{PayrollTexts, payroll_texts};
+use super::i18n::{LangQuery, choose_for_prison, fill, minor_in};
+use super::layout::{page_in, refused_in};
 use crate::auth::{FinanceStaff, RequireRole};
-use crate::http::{ApiPath, HtmlForm};
+use crate::http::{ApiPath, ApiQuery, HtmlForm};
 use crate::identity;
 use crate::problem::Problem;
 use crate::services::payroll::{ImportError as PayrollImportError, PayKind, PayrollImport};
@@ -21,28 +23,27 @@ pub struct PrisonPath {
     prison_id: Uuid,
 }
 
-fn form(prison_id: Uuid, today: &str) -> Markup {
+fn form(t: &PayrollTexts, prison_id: Uuid, today: &str) -> Markup {
     // A fresh key per form: submitting the same form twice posts the batch once.
     let key = Uuid::now_v7();
     html! {
-        p { "One line per payment after a header line, e.g. " code { "person_id,amount,currency" }
-            " (or " code { "prisoner_number" } ", " code { "amount_minor" } "). "
-            "All lines are posted or none; each is split by the prison's allocation rules. "
-            "Files larger than this form allows go to the JSON API (see docs/api.md)." }
+        p { (t.one_line_per_payment) " " code { "person_id,amount,currency" }
+            " (" (t.or) " " code { "prisoner_number" } ", " code { "amount_minor" } "). "
+            (t.all_or_none) }
         form method="post" action={ "/staff/prisons/" (prison_id) "/payroll" } {
             input type="hidden" name="idempotency_key" value=(key);
-            label for="kind" { "Kind" }
+            label for="kind" { (t.kind) }
             select id="kind" name="kind" {
-                option value="wages" { "Wages" }
-                option value="allowance" { "Allowance" }
+                option value="wages" { (t.wages) }
+                option value="allowance" { (t.allowance) }
             }
-            label for="effective_date" { "Pay date" }
+            label for="effective_date" { (t.pay_date) }
             input id="effective_date" name="effective_date" type="date" required value=(today);
-            label for="description" { "Description" }
+            label for="description" { (t.description) }
             input id="description" name="description" maxlength="200" placeholder="Wages";
-            label for="csv" { "Payroll file (CSV)" }
+            label for="csv" { (t.file) }
             textarea id="csv" name="csv" rows="12" cols="70" required {}
-            div { button type="submit" { "Post payroll" } }
+            div { button type="submit" { (t.post) } }
         }
     }
 }
@@ -56,22 +57,33 @@ async fn today(state: &AppState, prison_id: Uuid) -> Result<String, Problem> {
 }
 
 #[utoipa::path(get, path = "/staff/prisons/{prison_id}/payroll", tag = "staff pages",
-    description = "Roles: finance, finance_approver in the path's prison.",
-    params(("prison_id" = uuid::Uuid, Path)),
+    description = "Roles: finance, finance_approver in the path's prison. In the language asked \
+        for (`lang`, then kept), else the prison's, else the browser's, else English.",
+    params(("prison_id" = uuid::Uuid, Path), LangQuery),
     responses((status = 200, description = "The payroll form", content_type = "text/html", body = String)))]
 pub async fn show(
     State(state): State<AppState>,
     access: Result<RequireRole<FinanceStaff>, Problem>,
     ApiPath(path): ApiPath<PrisonPath>,
+    headers: HeaderMap,
+    ApiQuery(query): ApiQuery<LangQuery>,
 ) -> Result<Response, Problem> {
+    let chosen = choose_for_prison(&state, query.asked(), &headers, path.prison_id).await?;
+    let staff_texts = chosen.texts();
     if let Err(problem) = access {
-        return Ok(refused(problem));
+        return Ok(refused_in(staff_texts, problem));
     }
     let today = match today(&state, path.prison_id).await {
         Ok(today) => today,
-        Err(problem) => return Ok(refused(problem)),
+        Err(problem) => return Ok(refused_in(staff_texts, problem)),
     };
-    Ok(page("Payroll", true, form(path.prison_id, &today)).into_response())
+    let t = payroll_texts(chosen.lang);
+    Ok(chosen.respond(page_in(
+        staff_texts,
+        staff_texts.payroll,
+        true,
+        form(t, path.prison_id, &today),
+    )))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -101,8 +113,13 @@ pub async fn post(
     State(state): State<AppState>,
     access: Result<RequireRole<FinanceStaff>, Problem>,
     ApiPath(path): ApiPath<PrisonPath>,
+    headers: HeaderMap,
     HtmlForm(form_data): HtmlForm<PayrollForm>,
 ) -> Result<Response, Problem> {
+    let chosen = choose_for_prison(&state, None, &headers, path.prison_id).await?;
+    let staff_texts = chosen.texts();
+    let t = payroll_texts(chosen.lang);
+    let refused = |problem: Problem| refused_in(staff_texts, problem);
     let access = match access {
         Ok(access) => access,
         Err(problem) => return Ok(refused(problem)),
@@ -134,15 +151,18 @@ pub async fn post(
     match crate::services::payroll::import(&state, &access.staff, prison_id, &request).await {
         Ok(imported) => Ok((
             StatusCode::CREATED,
-            page(
-                "Payroll posted",
+            page_in(
+                staff_texts,
+                t.posted_title,
                 true,
                 html! {
-                    p { (imported.entries_posted) " payments posted, "
-                        (money(imported.total_minor, &imported.currency)) " in all, dated "
-                        (imported.effective_date) " (allocation rules version "
-                        (imported.rule_set_version) ")." }
-                    p { a href={ "/staff/prisons/" (prison_id) "/payroll" } { "Post another file" } }
+                    p { (fill(t.posted, &[
+                        ("count", &imported.entries_posted.to_string()),
+                        ("total", &minor_in(chosen.lang, imported.total_minor, &imported.currency)),
+                        ("date", &imported.effective_date.to_string()),
+                        ("version", &imported.rule_set_version.to_string()),
+                    ])) }
+                    p { a href={ "/staff/prisons/" (prison_id) "/payroll" } { (t.post_another) } }
                 },
             ),
         )
@@ -150,20 +170,21 @@ pub async fn post(
         Err(PayrollImportError::Service(error)) => Ok(refused(error.into())),
         Err(PayrollImportError::Lines(errors)) => Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
-            page(
-                "Payroll refused",
+            page_in(
+                staff_texts,
+                t.refused_title,
                 true,
                 html! {
-                    p.message role="alert" { (errors.len()) " line(s) are invalid; nothing was posted." }
+                    p.message role="alert" { (fill(t.lines_invalid, &[("count", &errors.len().to_string())])) }
                     table id="line-errors" {
-                        thead { tr { th { "Line" } th { "Problem" } } }
+                        thead { tr { th { (t.line) } th { (t.problem) } } }
                         tbody {
                             @for error in errors.iter().take(100) {
                                 tr { td { (error.line) } td { (error.code) } }
                             }
                         }
                     }
-                    p { a href={ "/staff/prisons/" (prison_id) "/payroll" } { "Back to the payroll form" } }
+                    p { a href={ "/staff/prisons/" (prison_id) "/payroll" } { (t.back_to_form) } }
                 },
             ),
         )

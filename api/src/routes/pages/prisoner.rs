@@ -2,12 +2,16 @@
 //! appears in a URL) and `GET /staff/prisons/{prison_id}/prisoners/{person_id}?purpose=`: the
 //! prisoner's balances and statement, consulted and logged like the JSON routes.
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::layout::{money, page, refused};
+use super::i18n::codes::{REGIMES, codes};
+use super::i18n::prisoner::prisoner_texts;
+use super::i18n::{choose_for_prison, entry_description, money_in};
+use super::layout::{page_in, refused_in};
 use crate::auth::{CaseReaders, RequireRole, Role};
 use crate::http::{ApiPath, ApiQuery, HtmlForm};
 use crate::identity::access_log::Purpose;
@@ -65,11 +69,15 @@ pub async fn lookup(
     State(state): State<AppState>,
     access: Result<RequireRole<CaseReaders>, Problem>,
     ApiPath(path): ApiPath<PrisonPath>,
+    headers: HeaderMap,
     HtmlForm(form): HtmlForm<LookupForm>,
 ) -> Result<Response, Problem> {
+    let staff_texts = choose_for_prison(&state, None, &headers, path.prison_id)
+        .await?
+        .texts();
     let access = match access {
         Ok(access) => access,
-        Err(problem) => return Ok(refused(problem)),
+        Err(problem) => return Ok(refused_in(staff_texts, problem)),
     };
     let stated = purpose(&form.purpose)?;
     identity::validate::prisoner_number(&form.prisoner_number)?;
@@ -93,7 +101,7 @@ pub async fn lookup(
             stated.as_str()
         ))
         .into_response()),
-        None => Ok(refused(Problem::not_found("prisoner"))),
+        None => Ok(refused_in(staff_texts, Problem::not_found("prisoner"))),
     }
 }
 
@@ -110,6 +118,9 @@ pub struct PurposeQuery {
     /// A status line after a lifecycle form (only the known codes are shown).
     #[serde(default)]
     done: Option<String>,
+    /// The page's language (fi, sv, en, nl, fr, de), kept in the `saldo_staff_lang` cookie.
+    #[serde(default)]
+    lang: Option<String>,
 }
 
 /// A moment as the prison's clock shows it.
@@ -136,19 +147,31 @@ fn local_input(at: time::OffsetDateTime, time_zone: &jiff::tz::TimeZone) -> Stri
 
 #[utoipa::path(get, path = "/staff/prisons/{prison_id}/prisoners/{person_id}", tag = "staff pages",
     description = "Roles: officer, finance, finance_approver in the path's prison. The purpose is \
-        required (access log); finance staff also get the form to propose an adjustment.",
-    params(("prison_id" = uuid::Uuid, Path), ("person_id" = uuid::Uuid, Path), ("purpose" = String, Query, description = "Why the record is consulted: a code from the closed list (access log)", pattern = r"^(admission|case_management|balance_enquiry|deposit|prisoner_request|release_preparation|complaint|data_subject_request|audit|pin_management)$"), ("done" = Option<String>, Query, description = "A status line after a lifecycle form")),
+        required (access log); finance staff also get the form to propose an adjustment. In the \
+        language asked for (`lang`, then kept), else the prison's, else the browser's, else English.",
+    params(("prison_id" = uuid::Uuid, Path), ("person_id" = uuid::Uuid, Path), ("purpose" = String, Query, description = "Why the record is consulted: a code from the closed list (access log)", pattern = r"^(admission|case_management|balance_enquiry|deposit|prisoner_request|release_preparation|complaint|data_subject_request|audit|pin_management)$"), ("done" = Option<String>, Query, description = "A status line after a lifecycle form"), ("lang" = Option<String>, Query, description = "The page's language (fi, sv, en, nl, fr, de), kept in the `saldo_staff_lang` cookie.")),
     responses((status = 200, description = "Balances and recent statement lines", content_type = "text/html", body = String)))]
 pub async fn show(
     State(state): State<AppState>,
     access: Result<RequireRole<CaseReaders>, Problem>,
     ApiPath(path): ApiPath<PrisonerPagePath>,
+    headers: HeaderMap,
     ApiQuery(query): ApiQuery<PurposeQuery>,
 ) -> Result<Response, Problem> {
+    let asked = query
+        .lang
+        .as_deref()
+        .and_then(ledger::controls::Lang::parse);
+    let chosen = choose_for_prison(&state, asked, &headers, path.prison_id).await?;
+    let staff_texts = chosen.texts();
     let access = match access {
         Ok(access) => access,
-        Err(problem) => return Ok(refused(problem)),
+        Err(problem) => return Ok(refused_in(staff_texts, problem)),
     };
+    let lang = chosen.lang;
+    let t = prisoner_texts(lang);
+    let c = codes(lang);
+    let money = |amount: &ledger::Money| money_in(lang, amount);
     let stated = purpose(&query.purpose)?;
     let who = access.staff.accessor(stated, None);
     let mut client = state.pool.get().await?;
@@ -168,7 +191,7 @@ pub async fn show(
     .await?;
     let Some(prisoner) = found else {
         tx.commit().await?;
-        return Ok(refused(Problem::not_found("prisoner")));
+        return Ok(refused_in(staff_texts, Problem::not_found("prisoner")));
     };
     let placement = ledger::policy_store::current_placement(&tx, path.person_id).await?;
     let time_zone = identity::store::prison(&tx, path.prison_id)
@@ -193,8 +216,8 @@ pub async fn show(
     let done = query.done.as_deref().and_then(|code| {
         LIFECYCLE_DONE
             .iter()
-            .find(|(known, _)| *known == code)
-            .map(|(_, text)| *text)
+            .position(|known| *known == code)
+            .map(|index| t.done[index])
     });
     // What the officer may do next, from the mode staff set.
     let (leave_running, released) = match placement.as_ref().map(|p| p.mode) {
@@ -210,30 +233,32 @@ pub async fn show(
         )
     };
     let title = format!(
-        "Prisoner {}",
+        "{} {}",
+        t.prisoner,
         prisoner.prisoner_number.as_deref().unwrap_or("")
     );
-    Ok(page(
+    Ok(chosen.respond(page_in(
+        staff_texts,
         &title,
         true,
         html! {
             @if let Some(done) = done {
                 p role="status" { (done) }
             }
-            h2 { "Card and placement" }
+            h2 { (t.card_and_placement) }
             @match &placement {
-                None => p { "Not placed yet: no card mode." },
+                None => p { (t.not_placed) },
                 Some(placement) => {
                     table id="placement" {
                         tbody {
-                            tr { th { "Card now" } td.mode { (effective_mode_str(&placement.mode.effective_at(now))) } }
-                            tr { th { "Mode set" } td { (PlacementView::of(placement, now).mode) " (" (placement.reason) ", " (local_time(placement.since, &time_zone)) ")" } }
-                            tr { th { "Regime" } td { (ledger::policy_store::regime_str(placement.regime)) } }
+                            tr { th { (t.card_now) } td.mode { (c.mode(effective_mode_str(&placement.mode.effective_at(now)))) } }
+                            tr { th { (t.mode_set) } td { (c.mode(&PlacementView::of(placement, now).mode)) " (" (placement.reason) ", " (local_time(placement.since, &time_zone)) ")" } }
+                            tr { th { (t.regime) } td { (c.regime(ledger::policy_store::regime_str(placement.regime))) } }
                             @if let CardMode::Leave { from, until, .. } = placement.mode {
-                                tr { th { "Leave" } td { (local_time(from, &time_zone)) " to " (local_time(until, &time_zone)) } }
+                                tr { th { (t.leave) } td { (local_time(from, &time_zone)) " " (t.to) " " (local_time(until, &time_zone)) } }
                             }
                             @if let CardMode::Released { until } = placement.mode {
-                                tr { th { "Grace period until" } td { (local_time(until, &time_zone)) } }
+                                tr { th { (t.grace_until) } td { (local_time(until, &time_zone)) } }
                             }
                         }
                     }
@@ -243,120 +268,117 @@ pub async fn show(
                 @if leave_running {
                     form.inline method="post" action=(lifecycle_form("leave/end")) {
                         input type="hidden" name="purpose" value=(stated.as_str());
-                        button type="submit" { "End the leave" }
+                        button type="submit" { (t.end_leave) }
                     }
                 } @else if !frozen {
-                    h2 { "Grant a leave" }
-                    p { "Times are the prison's. The policy's leave limits apply." }
+                    h2 { (t.grant_leave) }
+                    p { (t.leave_note) }
                     form method="post" action=(lifecycle_form("leave")) {
                         input type="hidden" name="idempotency_key" value=(Uuid::new_v4());
                         input type="hidden" name="purpose" value=(stated.as_str());
-                        label for="leave_from" { "From" }
+                        label for="leave_from" { (t.from) }
                         input id="leave_from" name="from" type="datetime-local" required value=(local_input(now, &time_zone));
-                        label for="leave_until" { "Until" }
+                        label for="leave_until" { (t.until) }
                         input id="leave_until" name="until" type="datetime-local" required;
-                        div { button type="submit" { "Grant the leave" } }
+                        div { button type="submit" { (t.grant_leave_button) } }
                     }
                 }
-                h2 { "Transfer" }
+                h2 { (t.transfer) }
                 form method="post" action=(lifecycle_form("transfer")) {
                     input type="hidden" name="idempotency_key" value=(Uuid::new_v4());
                     input type="hidden" name="purpose" value=(stated.as_str());
-                    label for="to_prison" { "Destination prison code" }
+                    label for="to_prison" { (t.destination_code) }
                     input id="to_prison" name="to_prison" required maxlength="32";
-                    label for="regime" { "Regime there" }
+                    label for="regime" { (t.regime_there) }
                     select id="regime" name="regime" {
-                        option value="" { "As now" }
-                        option value="closed_prison" { "closed_prison" }
-                        option value="open_prison" { "open_prison" }
-                        option value="remand" { "remand" }
+                        option value="" { (t.as_now) }
+                        @for regime in REGIMES { option value=(regime) { (c.regime(regime)) } }
                     }
-                    label for="unit" { "Unit there (optional)" }
+                    label for="unit" { (t.unit_there) }
                     input id="unit" name="unit" maxlength="64";
-                    div { button type="submit" { "Transfer" } }
+                    div { button type="submit" { (t.transfer_button) } }
                 }
-                h2 { "Release" }
+                h2 { (t.release) }
                 form method="post" action=(lifecycle_form("release")) {
                     input type="hidden" name="idempotency_key" value=(Uuid::new_v4());
                     input type="hidden" name="purpose" value=(stated.as_str());
-                    label for="savings" { "Release savings" }
+                    label for="savings" { (t.release_savings) }
                     select id="savings" name="savings" {
-                        option value="to_spendable" { "To spendable (usable on the card)" }
-                        option value="pay_out" { "Pay out to the account on record" }
+                        option value="to_spendable" { (t.savings_to_spendable) }
+                        option value="pay_out" { (t.savings_pay_out) }
                     }
-                    label for="payout" { "Payout (free of charge)" }
+                    label for="payout" { (t.payout) }
                     select id="payout" name="payout" {
-                        option value="card_grace" { "Card stays usable for the grace period" }
-                        option value="sepa" { "Bank transfer (SEPA) to the account below" }
-                        option value="cash" { "Cash at the gate, with a receipt" }
+                        option value="card_grace" { (t.payout_card_grace) }
+                        option value="sepa" { (t.payout_sepa) }
+                        option value="cash" { (t.payout_cash) }
                     }
-                    label for="payout_iban" { "IBAN (bank transfer only)" }
+                    label for="payout_iban" { (t.iban) }
                     input id="payout_iban" name="payout_iban" maxlength="42" autocomplete="off";
-                    label for="payout_holder" { "Account holder's name (bank transfer only)" }
+                    label for="payout_holder" { (t.holder) }
                     input id="payout_holder" name="payout_holder" maxlength="200" autocomplete="off";
-                    div { button type="submit" { "Release" } }
+                    div { button type="submit" { (t.release_button) } }
                 }
             }
-            h2 { "Balances" }
+            h2 { (t.balances) }
             table id="balances" {
-                thead { tr { th { "Account" } th.amount { "Posted" } th.amount { "Held" } th.amount { "Available" } } }
+                thead { tr { th { (t.account) } th.amount { (t.posted) } th.amount { (t.held) } th.amount { (t.available) } } }
                 tbody {
                     @for balance in &balances {
                         tr data-purpose=(balance.purpose) {
-                            td { (balance.purpose) }
-                            td.amount { (money(balance.posted.amount_minor, balance.posted.currency.code())) }
-                            td.amount { (money(balance.held.amount_minor, balance.held.currency.code())) }
-                            td.amount.available { (money(balance.available.amount_minor, balance.available.currency.code())) }
+                            td { (c.account(&balance.purpose)) }
+                            td.amount { (money(&balance.posted)) }
+                            td.amount { (money(&balance.held)) }
+                            td.amount.available { (money(&balance.available)) }
                         }
                     }
                 }
             }
-            h2 { "Spendable: latest transactions" }
+            h2 { (t.latest) }
             @if lines.is_empty() {
-                p { "No transactions yet." }
+                p { (t.no_transactions) }
             } @else {
                 table {
-                    thead { tr { th { "Recorded" } th { "Description" } th.amount { "Amount" } } }
+                    thead { tr { th { (t.recorded) } th { (t.description) } th.amount { (t.amount) } } }
                     tbody {
                         @for line in &lines {
                             tr {
                                 td { (line.recorded_at.date()) }
-                                td { (line.description) }
-                                td.amount { (money(line.amount.amount_minor, line.amount.currency.code())) }
+                                td { (entry_description(lang, &line.description)) }
+                                td.amount { (money(&line.amount)) }
                             }
                         }
                     }
                 }
             }
             @if finance {
-                h2 { "Propose an adjustment" }
-                p { "Posted only when another finance approver approves it." }
+                h2 { (t.propose) }
+                p { (t.propose_note) }
                 form method="post" action={ "/staff/prisons/" (path.prison_id) "/prisoners/" (path.person_id) "/adjustments" } {
-                    label for="account" { "Prisoner's account" }
+                    label for="account" { (t.prisoners_account) }
                     select id="account" name="account" {
-                        @for account in crate::services::SUB_ACCOUNTS { option value=(account) { (account) } }
+                        @for account in crate::services::SUB_ACCOUNTS { option value=(account) { (c.account(account)) } }
                     }
-                    label for="institution_account" { "Institutional account" }
+                    label for="institution_account" { (t.institutional_account) }
                     select id="institution_account" name="institution_account" {
-                        @for (account, _) in INSTITUTION_ACCOUNTS { option value=(account) { (account) } }
+                        @for (account, _) in INSTITUTION_ACCOUNTS { option value=(account) { (c.institution_account(account)) } }
                     }
-                    label for="direction" { "Direction" }
+                    label for="direction" { (t.direction) }
                     select id="direction" name="direction" {
-                        option value="credit_prisoner" { "Credit the prisoner" }
-                        option value="debit_prisoner" { "Debit the prisoner" }
+                        option value="credit_prisoner" { (t.credit) }
+                        option value="debit_prisoner" { (t.debit) }
                     }
-                    label for="amount" { "Amount (EUR, e.g. 12.50)" }
+                    label for="amount" { (t.amount_eur) }
                     input id="amount" name="amount" required inputmode="decimal" maxlength="20";
-                    label for="reason_code" { "Reason" }
+                    label for="reason_code" { (t.reason) }
                     select id="reason_code" name="reason_code" {
-                        @for code in ReasonCode::ALL { option value=(code.as_str()) { (code.as_str()) } }
+                        @for code in ReasonCode::ALL { option value=(code.as_str()) { (c.reason(code.as_str())) } }
                     }
-                    label for="reason" { "Explanation for the approver" }
+                    label for="reason" { (t.explanation) }
                     input id="reason" name="reason" required maxlength="500";
-                    div { button type="submit" { "Propose" } }
+                    div { button type="submit" { (t.propose_button) } }
                 }
             }
         },
-    )
-    .into_response())
+    )))
 }
