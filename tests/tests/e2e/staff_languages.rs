@@ -1,6 +1,6 @@
-//! The staff pages' shell, sign-in and home page in fi, sv, en, nl, fr and de: chosen with
-//! `?lang=` and kept, or the language the person's prisons name; nothing left blank or in
-//! English (read in headless Chromium, as a person would see it).
+//! The staff pages and the kiosk in fi, sv, en, nl, fr and de: chosen with `?lang=` and kept,
+//! or the language the person's prisons name; nothing left blank or in English (read in
+//! headless Chromium, as a person would see it).
 use ledger::controls::Lang;
 use saldo::auth::Role;
 use serde_json::json;
@@ -26,8 +26,8 @@ async fn read(browser: &mut Browser) -> (String, String, Vec<String>) {
     )
 }
 
-/// Lines the same in every language: the product's name, the languages' own names, and what
-/// names a person or a prison.
+/// Lines the same in every language: the product's name, the languages' own names (the switch
+/// buttons, in any case, side by side), and what names a person or a prison.
 fn same_everywhere(line: &str) -> bool {
     let autonyms = [
         "suomi",
@@ -37,8 +37,16 @@ fn same_everywhere(line: &str) -> bool {
         "français",
         "Deutsch",
     ];
+    // "PIN" is the German word too.
     line == "Saldo"
-        || line.split_whitespace().all(|word| autonyms.contains(&word))
+        || line == "PIN"
+        || autonyms
+            .iter()
+            .fold(line.to_lowercase(), |rest, name| {
+                rest.replace(&name.to_lowercase(), "")
+            })
+            .trim()
+            .is_empty()
         || line.contains("lang.approver")
         || line.contains("HEL prison")
         || line.contains("DEP-1")
@@ -403,4 +411,103 @@ async fn the_answers_to_the_prisoner_pages_forms_come_in_the_prisons_language() 
         "{receipt}"
     );
     assert!(!receipt.contains("Cash payout receipt"), "{receipt}");
+}
+
+/// The kiosk's sign-in and home pages, switched to each language as a prisoner would (the
+/// buttons at the top), read line by line against the English ones.
+#[tokio::test]
+async fn the_kiosk_reads_in_each_of_six_languages_with_nothing_blank_or_left_in_english() {
+    let world = World::new().await;
+    let staff = world
+        .staff(
+            "kiosk.lang",
+            &[Role::Officer, Role::Finance],
+            world.prison_a,
+        )
+        .await;
+    let person = world.admit(&staff, world.prison_a, "KL-1").await;
+    let deposit = world
+        .http
+        .post(world.prison_url(world.prison_a, &format!("/prisoners/{person}/deposits")))
+        .bearer_auth(&staff.token)
+        .json(
+            &json!({"idempotency_key": "kl-1", "source": "cash_at_intake",
+                      "amount_minor": 4250, "currency": "EUR"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deposit.status(), 201);
+    let device = world.kiosk_device(world.prison_a).await;
+    let mut browser = Browser::launch().await;
+    browser
+        .call(
+            "Network.setCookie",
+            json!({"name": "saldo_kiosk_device", "value": device, "url": world.base,
+                   "httpOnly": true, "sameSite": "Strict"}),
+        )
+        .await;
+    let mut sign_in_pages = Vec::new();
+    for lang in Lang::ALL {
+        browser
+            .goto(&world.url(&format!("/kiosk?lang={}", lang.as_str())))
+            .await;
+        sign_in_pages.push((lang, read(&mut browser).await));
+    }
+    browser
+        .submit(
+            "/kiosk/sign-in",
+            &[("prisoner_number", "KL-1"), ("pin", PIN)],
+        )
+        .await;
+    browser.wait_for_page("/kiosk/home").await;
+    let mut home_pages = Vec::new();
+    for lang in Lang::ALL {
+        let code = lang.as_str();
+        let pressed = browser
+            .eval(&format!(
+                "document.querySelector('form[action=\"/kiosk/language\"] input[value=\"{code}\"]')\
+                 .form.querySelector('button').click(); true"
+            ))
+            .await;
+        assert_eq!(pressed, json!(true), "no {code} button");
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        while browser.eval("document.documentElement.lang").await != json!(code)
+            || browser.eval("document.readyState").await != json!("complete")
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the kiosk never switched to {code}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        home_pages.push((lang, read(&mut browser).await));
+    }
+    browser.close().await;
+
+    let english_home = &home_pages[Lang::ALL.iter().position(|l| *l == Lang::En).unwrap()].1;
+    assert!(
+        english_home.2.iter().any(|line| line.contains("42.50")),
+        "{english_home:?}"
+    );
+    for pages in [&sign_in_pages, &home_pages] {
+        let english = &pages.iter().find(|(lang, _)| *lang == Lang::En).unwrap().1;
+        for (lang, (page_lang, _, lines)) in pages.iter().filter(|(lang, _)| *lang != Lang::En) {
+            assert_eq!(page_lang, lang.as_str());
+            assert_eq!(
+                lines.len(),
+                english.2.len(),
+                "{lang:?}: {lines:?} / {:?}",
+                english.2
+            );
+            let left_in_english: Vec<&String> = lines
+                .iter()
+                .filter(|line| english.2.contains(line) && !same_everywhere(line))
+                .collect();
+            assert!(
+                left_in_english.is_empty(),
+                "{lang:?}: {left_in_english:?} in {lines:?}"
+            );
+        }
+    }
 }
