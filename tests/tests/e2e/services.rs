@@ -693,3 +693,33 @@ async fn a_subscription_stops_when_the_person_moves_to_another_prison() {
         .get(0);
     assert_eq!(reason.as_deref(), Some("transferred"));
 }
+
+#[tokio::test]
+async fn a_malformed_service_id_in_the_path_is_a_problem_not_plain_text() {
+    let world = World::new().await;
+    for path in [
+        "/service-api/not-a-uuid/authorizations",
+        "/service-api/not-a-uuid/subscriptions",
+        "/service-api/not-a-uuid/authorizations/r-1/capture",
+    ] {
+        let response = world
+            .http
+            .post(world.url(path))
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json",
+            "{path}"
+        );
+        let (status, body) = problem(response).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("invalid_path")),
+            "{path}"
+        );
+    }
+}

@@ -2,10 +2,11 @@
 //! a call-credit top-up, a call or an offline stand-in reservation.
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use uuid::Uuid;
 
+use crate::http::ApiPath;
 use crate::problem::Problem;
 use crate::services::prison_services::{self, AuthorizeRequest, PurchaseView};
 use crate::state::AppState;
@@ -35,7 +36,7 @@ use crate::state::AppState;
 )]
 pub async fn authorize(
     State(state): State<AppState>,
-    Path(service_id): Path<Uuid>,
+    ApiPath(service_id): ApiPath<Uuid>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<PurchaseView>, Problem> {

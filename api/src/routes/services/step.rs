@@ -2,10 +2,11 @@
 //! refund, or an offline advice against a reservation.
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use uuid::Uuid;
 
+use crate::http::ApiPath;
 use crate::problem::Problem;
 use crate::services::prison_services::{self, PurchaseView, Step, StepRequest};
 use crate::state::AppState;
@@ -35,7 +36,7 @@ use crate::state::AppState;
 )]
 pub async fn step(
     State(state): State<AppState>,
-    Path((service_id, request_id, step)): Path<(Uuid, String, String)>,
+    ApiPath((service_id, request_id, step)): ApiPath<(Uuid, String, String)>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<PurchaseView>, Problem> {

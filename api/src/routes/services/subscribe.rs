@@ -1,10 +1,11 @@
 //! `POST /service-api/{service_id}/subscriptions`: a recurring charge (a TV rental per week).
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use uuid::Uuid;
 
+use crate::http::ApiPath;
 use crate::problem::Problem;
 use crate::services::prison_services::{self, SubscribeRequest, SubscriptionView};
 use crate::state::AppState;
@@ -31,7 +32,7 @@ use crate::state::AppState;
 )]
 pub async fn subscribe(
     State(state): State<AppState>,
-    Path(service_id): Path<Uuid>,
+    ApiPath(service_id): ApiPath<Uuid>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<SubscriptionView>, Problem> {
