@@ -144,6 +144,19 @@ pub async fn of_card_and_authorization(
     ))
 }
 
+/// Whether Saldo has ever known a processor besides the default (`card.processors`, where
+/// `saldo serve` registers each configured one): only then can a message be about another
+/// processor's card.
+pub async fn any_besides_default(client: &impl GenericClient) -> BookingResult<bool> {
+    let statement = client
+        .prepare_cached("select exists (select 1 from card.processors where processor_id <> $1)")
+        .await?;
+    Ok(client
+        .query_one(&statement, &[&DEFAULT_PROCESSOR])
+        .await?
+        .get(0))
+}
+
 /// The processor a card is at; `None` for a card Saldo does not know.
 pub async fn of_card(client: &impl GenericClient, card_id: &str) -> BookingResult<Option<String>> {
     let statement = client
