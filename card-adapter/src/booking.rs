@@ -217,6 +217,8 @@ pub struct AuthorizationRow {
     pub expired: bool,
     pub cleared_minor: i64,
     pub final_cleared: bool,
+    /// The channel its request or advice named (`ATM`, `POS`…), read only.
+    pub channel: Option<String>,
 }
 
 impl AuthorizationRow {
@@ -235,6 +237,7 @@ impl AuthorizationRow {
             expired: false,
             cleared_minor: 0,
             final_cleared: false,
+            channel: None,
         }
     }
 }
@@ -275,7 +278,7 @@ impl Named for AuthorizationSource {
 
 const AUTHORIZATION_COLUMNS: &str = "authorization_id, card_id, decision, approved_minor, \
      decline_reason, reason_key, source, hold_id, pending_release_minor, expired, cleared_minor, \
-     final_cleared";
+     final_cleared, channel";
 
 impl TryFrom<&tokio_postgres::Row> for AuthorizationRow {
     type Error = BookingError;
@@ -297,6 +300,7 @@ impl TryFrom<&tokio_postgres::Row> for AuthorizationRow {
             expired: row.get("expired"),
             cleared_minor: row.get("cleared_minor"),
             final_cleared: row.get("final_cleared"),
+            channel: row.get("channel"),
         })
     }
 }

@@ -10,29 +10,15 @@ use crate::booking::{BookingResult, Card};
 /// The merchant category of automated cash disbursements (ISO 18245).
 pub const ATM_MCC: &str = "6011";
 
-/// True when a clearing is a cash withdrawal at an ATM: its authorization was requested on the
-/// `ATM` channel, or (a force post, or a clearing before its authorization) its merchant's
-/// category is 6011.
-pub async fn is_atm_withdrawal(
-    tx: &Transaction<'_>,
-    authorization_id: Option<&str>,
+/// True when a clearing is a cash withdrawal at an ATM: its authorization (the row the clearing
+/// locked) was requested on the `ATM` channel, or (a force post, or a clearing before its
+/// authorization) its merchant's category is 6011.
+pub fn is_atm_withdrawal(
+    authorization: Option<&crate::booking::AuthorizationRow>,
     merchant: &serde_json::Value,
-) -> BookingResult<bool> {
-    if merchant.get("mcc").and_then(|mcc| mcc.as_str()) == Some(ATM_MCC) {
-        return Ok(true);
-    }
-    let Some(authorization_id) = authorization_id else {
-        return Ok(false);
-    };
-    let statement = tx
-        .prepare_cached("select channel from card.authorizations where authorization_id = $1")
-        .await?;
-    Ok(tx
-        .query_opt(&statement, &[&authorization_id])
-        .await?
-        .and_then(|row| row.get::<_, Option<String>>("channel"))
-        .as_deref()
-        == Some("ATM"))
+) -> bool {
+    merchant.get("mcc").and_then(|mcc| mcc.as_str()) == Some(ATM_MCC)
+        || authorization.and_then(|row| row.channel.as_deref()) == Some("ATM")
 }
 
 /// Books the ATM fee of a withdrawal clearing per the card holder's prison's policy (nothing

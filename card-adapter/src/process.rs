@@ -475,19 +475,21 @@ async fn apply_clearing(tx: &Transaction<'_>, event: ClearingEvent<'_>) -> Booki
             "merchant": merchant,
         }),
     };
-    match authorization_id {
+    let row = match authorization_id {
         Some(authorization_id) => {
             let mut row =
                 booking::lock_authorization(tx, authorization_id, card_id, amount.currency.code())
                     .await?;
             booking::book_clearing(tx, Some(&mut row), clearing).await?;
             booking::save_authorization(tx, &row, None).await?;
+            Some(row)
         }
         None => {
             booking::book_clearing(tx, None, clearing).await?;
+            None
         }
-    }
-    if crate::fees::is_atm_withdrawal(tx, authorization_id, merchant).await? {
+    };
+    if crate::fees::is_atm_withdrawal(row.as_ref(), merchant) {
         crate::fees::charge_atm_fee(tx, &card, transaction_id, amount, cleared_at.date()).await?;
     }
     Ok(Applied::Applied)
