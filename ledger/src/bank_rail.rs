@@ -15,6 +15,7 @@ use time::Date;
 use uuid::Uuid;
 
 use crate::accounts::{PersonAccounts, institution_account};
+use crate::entry_text::EntryText;
 use crate::error::{LedgerError, LedgerResult};
 use crate::idempotency::{self, Begun};
 use crate::model::{AccountType, EntryDraft, ExternalRef, Overdraft, PostingDraft};
@@ -348,19 +349,12 @@ pub async fn instruct_release_payout(
         Begun::Replayed(done) => return Ok(done),
         Begun::Fresh(claim) => claim,
     };
-    lock_person(tx, command.person_id).await?;
-    let placement = require_placement(tx, command.person_id).await?;
-    let currency = person_currency(tx, command.person_id).await?;
-    let accounts = PersonAccounts::of(tx, command.person_id, currency).await?;
-    let mut postings = Vec::new();
-    let mut total = Money::zero(currency);
-    for account in [accounts.spendable, accounts.release_savings] {
-        let available = store::balance(tx, account).await?.available;
-        if available.is_positive() {
-            postings.push(PostingDraft::debit(account, available));
-            total = total.checked_add(available)?;
-        }
-    }
+    let Takeable {
+        placement,
+        currency,
+        mut postings,
+        total,
+    } = everything_takeable(tx, command.person_id).await?;
     let done = if total.is_positive() {
         let payout_id = Uuid::now_v7();
         let in_transit = institution_account(
@@ -376,7 +370,7 @@ pub async fn instruct_release_payout(
             &EntryDraft {
                 idempotency_key: format!("bank_payout:{payout_id}:instructed"),
                 effective_date: command.effective_date,
-                description: "release payout by bank transfer, instructed".into(),
+                description: EntryText::ReleasePayoutByBankTransfer.english().into(),
                 metadata: serde_json::json!({
                     "person_id": command.person_id,
                     "payout_id": payout_id,
@@ -551,9 +545,7 @@ pub(crate) async fn return_rejected_deposit(
         &EntryDraft {
             idempotency_key: format!("deposit:{}:review", deposit.deposit_id),
             effective_date,
-            description: crate::entry_text::EntryText::FamilyDepositRefunded
-                .english()
-                .into(),
+            description: EntryText::FamilyDepositRefunded.english().into(),
             metadata: serde_json::json!({
                 "deposit_id": deposit.deposit_id,
                 "sender_id": deposit.sender_id,
@@ -698,7 +690,7 @@ pub async fn return_payout(
         &EntryDraft {
             idempotency_key: format!("bank_payout:{}:returned", payout.payout_id),
             effective_date,
-            description: "payout returned by the bank".into(),
+            description: EntryText::PayoutReturnedByBank.english().into(),
             metadata: serde_json::json!({
                 "payout_id": payout.payout_id,
                 "reason_code": reason_code,
@@ -778,6 +770,37 @@ pub struct PayoutFile {
     pub created_by: String,
 }
 
+/// What a release payout takes: the available money of spendable and release savings, each as a
+/// debit, and their total, with the person locked and their placement.
+struct Takeable {
+    placement: crate::policy_store::Placement,
+    currency: Currency,
+    postings: Vec<PostingDraft>,
+    total: Money,
+}
+
+async fn everything_takeable(tx: &Transaction<'_>, person_id: Uuid) -> LedgerResult<Takeable> {
+    lock_person(tx, person_id).await?;
+    let placement = require_placement(tx, person_id).await?;
+    let currency = person_currency(tx, person_id).await?;
+    let accounts = PersonAccounts::of(tx, person_id, currency).await?;
+    let mut postings = Vec::new();
+    let mut total = Money::zero(currency);
+    for account in [accounts.spendable, accounts.release_savings] {
+        let available = store::balance(tx, account).await?.available;
+        if available.is_positive() {
+            postings.push(PostingDraft::debit(account, available));
+            total = total.checked_add(available)?;
+        }
+    }
+    Ok(Takeable {
+        placement,
+        currency,
+        postings,
+        total,
+    })
+}
+
 async fn person_currency(tx: &Transaction<'_>, person_id: Uuid) -> LedgerResult<Currency> {
     let statement = tx
         .prepare_cached(
@@ -830,19 +853,12 @@ pub async fn pay_cash(tx: &Transaction<'_>, command: &PayCash) -> LedgerResult<O
         Begun::Replayed(done) => return Ok(done),
         Begun::Fresh(claim) => claim,
     };
-    lock_person(tx, command.person_id).await?;
-    let placement = require_placement(tx, command.person_id).await?;
-    let currency = person_currency(tx, command.person_id).await?;
-    let accounts = PersonAccounts::of(tx, command.person_id, currency).await?;
-    let mut postings = Vec::new();
-    let mut total = Money::zero(currency);
-    for account in [accounts.spendable, accounts.release_savings] {
-        let available = store::balance(tx, account).await?.available;
-        if available.is_positive() {
-            postings.push(PostingDraft::debit(account, available));
-            total = total.checked_add(available)?;
-        }
-    }
+    let Takeable {
+        placement,
+        currency,
+        mut postings,
+        total,
+    } = everything_takeable(tx, command.person_id).await?;
     let done = if total.is_positive() {
         let cash = institution_account(
             tx,
@@ -859,7 +875,7 @@ pub async fn pay_cash(tx: &Transaction<'_>, command: &PayCash) -> LedgerResult<O
             &EntryDraft {
                 idempotency_key: format!("cash_payout:{receipt_no}"),
                 effective_date: command.effective_date,
-                description: "release payout in cash at the gate".into(),
+                description: EntryText::ReleasePayoutInCash.english().into(),
                 metadata: serde_json::json!({
                     "person_id": command.person_id,
                     "receipt_no": receipt_no,

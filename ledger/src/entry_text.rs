@@ -35,10 +35,13 @@ pub enum EntryText {
     ServiceSubscriptionCharge,
     ServiceOfflinePurchase,
     CallCreditToSpendableAtRelease,
+    ReleasePayoutByBankTransfer,
+    ReleasePayoutInCash,
+    PayoutReturnedByBank,
 }
 
 impl EntryText {
-    pub const ALL: [EntryText; 29] = [
+    pub const ALL: [EntryText; 32] = [
         EntryText::CashAtIntake,
         EntryText::FamilyDeposit,
         EntryText::FamilyDepositHeldForReview,
@@ -68,6 +71,9 @@ impl EntryText {
         EntryText::ServiceSubscriptionCharge,
         EntryText::ServiceOfflinePurchase,
         EntryText::CallCreditToSpendableAtRelease,
+        EntryText::ReleasePayoutByBankTransfer,
+        EntryText::ReleasePayoutInCash,
+        EntryText::PayoutReturnedByBank,
     ];
 
     pub fn code(self) -> &'static str {
@@ -101,6 +107,9 @@ impl EntryText {
             EntryText::ServiceSubscriptionCharge => "service_subscription_charge",
             EntryText::ServiceOfflinePurchase => "service_offline_purchase",
             EntryText::CallCreditToSpendableAtRelease => "call_credit_to_spendable_at_release",
+            EntryText::ReleasePayoutByBankTransfer => "release_payout_by_bank_transfer",
+            EntryText::ReleasePayoutInCash => "release_payout_in_cash",
+            EntryText::PayoutReturnedByBank => "payout_returned_by_bank",
         }
     }
 
@@ -136,6 +145,9 @@ impl EntryText {
             EntryText::ServiceSubscriptionCharge => "prison service subscription charge",
             EntryText::ServiceOfflinePurchase => "prison service purchase (offline)",
             EntryText::CallCreditToSpendableAtRelease => "call credit to spendable at release",
+            EntryText::ReleasePayoutByBankTransfer => "release payout by bank transfer, instructed",
+            EntryText::ReleasePayoutInCash => "release payout in cash at the gate",
+            EntryText::PayoutReturnedByBank => "payout returned by the bank",
         }
     }
 

@@ -67,7 +67,7 @@ pub struct Texts {
 }
 
 /// Entry descriptions in [`EntryText::ALL`] order, per language.
-const FI_ENTRY_TEXTS: [&str; 29] = [
+const FI_ENTRY_TEXTS: [&str; 32] = [
     "Käteinen vastaanotossa",
     "Omaisen talletus",
     "Omaisen talletus tarkastettavana",
@@ -97,8 +97,11 @@ const FI_ENTRY_TEXTS: [&str; 29] = [
     "Vankilan palvelun tilausmaksu",
     "Vankilan palvelun osto (offline)",
     "Puhelinsaldo käyttövaroiksi vapautuessa",
+    "Vapautumismaksu tilisiirtona",
+    "Vapautumismaksu käteisenä portilla",
+    "Pankki palautti maksun",
 ];
-const SV_ENTRY_TEXTS: [&str; 29] = [
+const SV_ENTRY_TEXTS: [&str; 32] = [
     "Kontanter vid intagning",
     "Insättning från anhörig",
     "Insättning från anhörig hålls för granskning",
@@ -128,8 +131,11 @@ const SV_ENTRY_TEXTS: [&str; 29] = [
     "Abonnemangsavgift för fängelsets tjänst",
     "Köp av fängelsets tjänst (offline)",
     "Samtalskredit till disponibla medel vid frigivning",
+    "Utbetalning vid frigivning via banköverföring",
+    "Utbetalning vid frigivning kontant vid porten",
+    "Utbetalningen returnerad av banken",
 ];
-const EN_ENTRY_TEXTS: [&str; 29] = [
+const EN_ENTRY_TEXTS: [&str; 32] = [
     "Cash at intake",
     "Family deposit",
     "Family deposit held for review",
@@ -159,8 +165,11 @@ const EN_ENTRY_TEXTS: [&str; 29] = [
     "Prison service subscription charge",
     "Prison service purchase (offline)",
     "Call credit to spendable at release",
+    "Release payout by bank transfer",
+    "Release payout in cash at the gate",
+    "Payout returned by the bank",
 ];
-const NL_ENTRY_TEXTS: [&str; 29] = [
+const NL_ENTRY_TEXTS: [&str; 32] = [
     "Contant geld bij opname",
     "Storting door familie",
     "Storting door familie wacht op controle",
@@ -190,8 +199,11 @@ const NL_ENTRY_TEXTS: [&str; 29] = [
     "Abonnementskosten dienst van de gevangenis",
     "Aankoop bij een dienst van de gevangenis (offline)",
     "Belkrediet naar besteedbaar bij invrijheidstelling",
+    "Uitbetaling bij invrijheidstelling per overschrijving",
+    "Uitbetaling bij invrijheidstelling in contanten aan de poort",
+    "Uitbetaling teruggestort door de bank",
 ];
-const FR_ENTRY_TEXTS: [&str; 29] = [
+const FR_ENTRY_TEXTS: [&str; 32] = [
     "Espèces à l'écrou",
     "Dépôt d'un proche",
     "Dépôt d'un proche retenu pour vérification",
@@ -221,8 +233,11 @@ const FR_ENTRY_TEXTS: [&str; 29] = [
     "Abonnement à un service de la prison",
     "Achat auprès d'un service de la prison (hors ligne)",
     "Crédit d'appel vers le disponible à la libération",
+    "Versement à la libération par virement",
+    "Versement à la libération en espèces à la porte",
+    "Versement retourné par la banque",
 ];
-const DE_ENTRY_TEXTS: [&str; 29] = [
+const DE_ENTRY_TEXTS: [&str; 32] = [
     "Bargeld bei der Aufnahme",
     "Einzahlung von Angehörigen",
     "Einzahlung von Angehörigen zur Prüfung zurückgehalten",
@@ -252,6 +267,9 @@ const DE_ENTRY_TEXTS: [&str; 29] = [
     "Abonnementgebühr eines Dienstes der Anstalt",
     "Kauf bei einem Dienst der Anstalt (offline)",
     "Telefonguthaben zum Verfügbaren bei der Entlassung",
+    "Auszahlung bei der Entlassung per Überweisung",
+    "Auszahlung bei der Entlassung in bar am Tor",
+    "Auszahlung von der Bank zurückgebucht",
 ];
 
 /// The card's mode as the kiosk names it.
