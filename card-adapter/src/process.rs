@@ -511,17 +511,12 @@ pub struct ParkedEvent {
     pub currency: Option<String>,
 }
 
-/// The ledger key of a reversal's release: by webhook id, which is unique per processor only (the
-/// default processor's keys keep their form from before V22).
+/// The ledger key of a reversal's release: by webhook id, which is unique per processor only.
 fn reversal_key(message: &InboxMessage<'_>) -> String {
-    if message.processor_id == crate::processors::DEFAULT_PROCESSOR {
-        format!("card:reversal:{}", message.webhook_id)
-    } else {
-        format!(
-            "card:reversal:{}:{}",
-            message.processor_id, message.webhook_id
-        )
-    }
+    format!(
+        "card:reversal:{}",
+        crate::processors::qualified(message.processor_id, message.webhook_id)
+    )
 }
 
 /// The parked events, newest first. The ids and the amount are read from the kept body; nothing

@@ -144,6 +144,16 @@ pub async fn of_card_and_authorization(
     ))
 }
 
+/// `key` made unique across processors: another processor's carries its id (`p2:<key>`); the
+/// default processor's keeps its form from before there were two.
+pub fn qualified(processor_id: &str, key: &str) -> String {
+    if processor_id == DEFAULT_PROCESSOR {
+        key.to_owned()
+    } else {
+        format!("{processor_id}:{key}")
+    }
+}
+
 /// Whether Saldo has ever known a processor besides the default (`card.processors`, where
 /// `saldo serve` registers each configured one): only then can a message be about another
 /// processor's card.

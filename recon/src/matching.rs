@@ -422,7 +422,8 @@ async fn book_settlement_day(
     )
     .await?;
     let card_net = ledger::Money::new(card_net_minor, currency);
-    let reference = settlement_reference(processor_id, &format!("{date}:{currency}"));
+    let reference =
+        card_adapter::processors::qualified(processor_id, &format!("{date}:{currency}"));
     let entry = ledger::store::post_entry(
         tx,
         &EntryDraft {
@@ -449,16 +450,6 @@ async fn book_settlement_day(
     Ok(Some(entry.id))
 }
 
-/// A reference unique across processors; the default processor's keeps its form from before
-/// there were two.
-fn settlement_reference(processor_id: &str, reference: &str) -> String {
-    if processor_id == card_adapter::processors::DEFAULT_PROCESSOR {
-        reference.to_owned()
-    } else {
-        format!("{processor_id}:{reference}")
-    }
-}
-
 /// Each FEE row in the file's currency is a fee posting of its own on the processor fee account
 /// (`ledger::fees`, kind `processor_program`, program-wide), never netted into the day's entry.
 async fn book_program_fees(
@@ -479,7 +470,7 @@ async fn book_program_fees(
         let record_id: &str = row.get("record_id");
         ledger::fees::book_program_fee(
             tx,
-            &settlement_reference(processor_id, &format!("{date}:{record_id}")),
+            &card_adapter::processors::qualified(processor_id, &format!("{date}:{record_id}")),
             ledger::Money::new(row.get("amount_minor"), currency),
             date,
             serde_json::json!({
