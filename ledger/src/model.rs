@@ -302,4 +302,9 @@ pub mod date_format {
         let text = String::deserialize(deserializer)?;
         Date::parse(&text, &Iso8601::DATE).map_err(serde::de::Error::custom)
     }
+
+    /// `YYYY-MM-DD` read from a path, a query or a file; `None` for anything else.
+    pub fn parse(text: &str) -> Option<Date> {
+        Date::parse(text, format_description!("[year]-[month]-[day]")).ok()
+    }
 }

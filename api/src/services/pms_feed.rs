@@ -12,7 +12,7 @@ use ledger::lifecycle::{FreezeCause, GrantLeave, Release, SavingsOnRelease, Tran
 use ledger::policy_store;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use time::{Date, OffsetDateTime};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::identity::access_log::{Accessor, ActorKind, Purpose};
@@ -214,14 +214,6 @@ fn invalid(index: usize, detail: &str) -> ServiceError {
     ServiceError::invalid("pms_event_invalid", format!("event {index}: {detail}"))
 }
 
-fn parse_date(text: &str) -> Option<Date> {
-    Date::parse(
-        text,
-        time::macros::format_description!("[year]-[month]-[day]"),
-    )
-    .ok()
-}
-
 fn data_of(envelope: &EventEnvelope, index: usize) -> Result<EventData, ServiceError> {
     let data = if envelope.data.is_null() {
         serde_json::Value::Object(serde_json::Map::new())
@@ -248,7 +240,9 @@ fn data_of(envelope: &EventEnvelope, index: usize) -> Result<EventData, ServiceE
 fn check_person_data(data: &EventData, index: usize) -> Result<(), ServiceError> {
     use crate::identity::validate;
     let date = |text: &Option<String>| match text {
-        Some(text) if parse_date(text).is_none() => Err(invalid(index, "a date is YYYY-MM-DD")),
+        Some(text) if ledger::model::date_format::parse(text).is_none() => {
+            Err(invalid(index, "a date is YYYY-MM-DD"))
+        }
         _ => Ok(()),
     };
     match data {
@@ -656,7 +650,10 @@ async fn apply_one(
             prisoner_number: admission.prisoner_number.clone(),
             full_name: admission.full_name.clone(),
             national_id: admission.national_id.clone(),
-            date_of_birth: admission.date_of_birth.as_deref().and_then(parse_date),
+            date_of_birth: admission
+                .date_of_birth
+                .as_deref()
+                .and_then(ledger::model::date_format::parse),
             preferred_language: admission.preferred_language,
             unit: admission.unit.clone(),
             payout_iban: admission.payout_iban.clone(),
@@ -755,7 +752,7 @@ async fn apply_one(
                 date_of_birth: correction
                     .date_of_birth
                     .as_deref()
-                    .and_then(parse_date)
+                    .and_then(ledger::model::date_format::parse)
                     .map(Some),
                 preferred_language: correction.preferred_language,
                 unit: None,
@@ -997,7 +994,7 @@ pub async fn receive_population(
     feed: &FeedConfig,
     snapshot: &PopulationSnapshot,
 ) -> Result<PopulationDifferences, ServiceError> {
-    let date = parse_date(&snapshot.population_date)
+    let date = ledger::model::date_format::parse(&snapshot.population_date)
         .ok_or_else(|| ServiceError::invalid("date_invalid", "a date is YYYY-MM-DD"))?;
     if snapshot.person_refs.len() > MAX_POPULATION {
         return Err(ServiceError::invalid(

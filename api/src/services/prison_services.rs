@@ -1250,9 +1250,8 @@ pub struct DailyTotals {
 }
 
 fn parse_date(text: &str) -> Result<time::Date, ServiceError> {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    time::Date::parse(text, &format)
-        .map_err(|_| ServiceError::Invalid("date_invalid", "a date is YYYY-MM-DD".into()))
+    ledger::model::date_format::parse(text)
+        .ok_or_else(|| ServiceError::Invalid("date_invalid", "a date is YYYY-MM-DD".into()))
 }
 
 /// One step Saldo booked on the day, by the service's event id.

@@ -63,11 +63,8 @@ pub struct Admission {
 }
 
 pub fn parse_date(text: &str) -> Result<time::Date, Problem> {
-    time::Date::parse(
-        text,
-        time::macros::format_description!("[year]-[month]-[day]"),
-    )
-    .map_err(|_| Problem::unprocessable("date_invalid", "a date is YYYY-MM-DD"))
+    ledger::model::date_format::parse(text)
+        .ok_or_else(|| Problem::unprocessable("date_invalid", "a date is YYYY-MM-DD"))
 }
 
 #[utoipa::path(
