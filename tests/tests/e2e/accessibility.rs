@@ -81,18 +81,9 @@ async fn the_kiosk_and_the_main_staff_pages_have_no_serious_wcag_violation() {
         )
         .await;
     let person = world.admit(&staff, world.prison_a, "AX-1").await;
-    let deposit = world
-        .http
-        .post(world.prison_url(world.prison_a, &format!("/prisoners/{person}/deposits")))
-        .bearer_auth(&staff.token)
-        .json(
-            &json!({"idempotency_key": "ax-1", "source": "cash_at_intake",
-                      "amount_minor": 1250, "currency": "EUR"}),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(deposit.status(), 201);
+    world
+        .cash_at_intake(&staff, world.prison_a, person, 1250, "ax-1")
+        .await;
     let device = world.kiosk_device(world.prison_a).await;
 
     let mut browser = Browser::launch().await;
@@ -100,13 +91,7 @@ async fn the_kiosk_and_the_main_staff_pages_have_no_serious_wcag_violation() {
     let mut checked = Vec::new();
 
     // The kiosk, as a prisoner meets it.
-    browser
-        .call(
-            "Network.setCookie",
-            json!({"name": "saldo_kiosk_device", "value": device, "url": world.base,
-                   "httpOnly": true, "sameSite": "Strict"}),
-        )
-        .await;
+    browser.use_kiosk_device(&world.base, &device).await;
     browser.goto(&world.url("/kiosk?lang=en")).await;
     found.extend(serious("/kiosk", &browser.axe_violations(&axe).await));
     checked.push("/kiosk");
@@ -178,13 +163,7 @@ async fn a_kiosk_session_about_to_end_is_announced_and_one_press_keeps_it() {
     world.admit(&officer, world.prison_a, "AX-2").await;
     let device = world.kiosk_device(world.prison_a).await;
     let mut browser = Browser::launch().await;
-    browser
-        .call(
-            "Network.setCookie",
-            json!({"name": "saldo_kiosk_device", "value": device, "url": world.base,
-                   "httpOnly": true, "sameSite": "Strict"}),
-        )
-        .await;
+    browser.use_kiosk_device(&world.base, &device).await;
     browser.goto(&world.url("/kiosk?lang=en")).await;
     browser
         .submit(

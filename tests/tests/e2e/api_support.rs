@@ -77,6 +77,29 @@ impl World {
         }
     }
 
+    /// Cash the prisoner brought at intake, recorded by `staff` over the API (201 asserted).
+    pub async fn cash_at_intake(
+        &self,
+        staff: &StaffUser,
+        prison_id: Uuid,
+        person: Uuid,
+        amount_minor: i64,
+        idempotency_key: &str,
+    ) {
+        let response = self
+            .http
+            .post(self.prison_url(prison_id, &format!("/prisoners/{person}/deposits")))
+            .bearer_auth(&staff.token)
+            .json(
+                &json!({"idempotency_key": idempotency_key, "source": "cash_at_intake",
+                          "amount_minor": amount_minor, "currency": "EUR"}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201, "cash at intake");
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

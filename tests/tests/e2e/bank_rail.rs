@@ -277,6 +277,22 @@ async fn registered_depositor(rail: &Rail, iban: &str) -> Uuid {
     body["person_id"].as_str().unwrap().parse().unwrap()
 }
 
+/// The family's depositor record (paying from `FAMILY_IBAN`), approved to send to `person`.
+async fn approved_family(rail: &Rail, person: Uuid) -> Uuid {
+    let family = registered_depositor(rail, FAMILY_IBAN).await;
+    let approved = approve_sender(
+        &rail.world,
+        &rail.clerk.token,
+        rail.world.prison_a,
+        family,
+        person,
+        true,
+    )
+    .await;
+    assert_eq!(approved.status(), 200);
+    family
+}
+
 #[tokio::test]
 async fn a_structured_reference_deposit_is_matched_through_the_deposit_rules_and_unmatched_money_is_returned()
  {
@@ -290,17 +306,7 @@ async fn a_structured_reference_deposit_is_matched_through_the_deposit_rules_and
     assert!(ledger::rf_reference::is_valid(&reference), "{reference}");
     assert!(!reference.contains("BANK"));
     assert_eq!(rail.reference(person).await, reference);
-    let family = registered_depositor(&rail, FAMILY_IBAN).await;
-    let approved = approve_sender(
-        &rail.world,
-        &rail.clerk.token,
-        rail.world.prison_a,
-        family,
-        person,
-        true,
-    )
-    .await;
-    assert_eq!(approved.status(), 200);
+    let family = approved_family(&rail, person).await;
 
     let unknown = ledger::rf_reference::make("NOBODY42").unwrap();
     let grouped = ledger::rf_reference::grouped(&reference).to_lowercase();
@@ -466,17 +472,7 @@ async fn a_held_bank_transfer_rejected_after_review_goes_back_to_its_sender_in_t
         .admit(&rail.officer, rail.world.prison_a, "BANK-2")
         .await;
     let reference = rail.reference(person).await;
-    let family = registered_depositor(&rail, FAMILY_IBAN).await;
-    let approved = approve_sender(
-        &rail.world,
-        &rail.clerk.token,
-        rail.world.prison_a,
-        family,
-        person,
-        true,
-    )
-    .await;
-    assert_eq!(approved.status(), 200);
+    approved_family(&rail, person).await;
     // Above the review threshold (250.00): held, and nothing to return yet.
     let imported = rail
         .import(&statement(

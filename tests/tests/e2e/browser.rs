@@ -190,6 +190,17 @@ impl Browser {
             .to_owned()
     }
 
+    /// Makes this browser a registered kiosk: its device token as the cookie an admin's
+    /// enrolment sets (`/kiosk/enrol`).
+    pub(crate) async fn use_kiosk_device(&mut self, base: &str, device: &str) {
+        self.call(
+            "Network.setCookie",
+            json!({"name": "saldo_kiosk_device", "value": device, "url": base,
+                   "httpOnly": true, "sameSite": "Strict"}),
+        )
+        .await;
+    }
+
     pub(crate) async fn close(mut self) {
         let _ = self.child.kill().await;
         let _ = std::fs::remove_dir_all(&self.profile);
@@ -216,29 +227,14 @@ async fn a_prisoner_signs_in_at_the_kiosk_in_a_real_browser_and_sees_their_balan
         )
         .await;
     let person = world.admit(&staff, world.prison_a, "BR-1").await;
-    let deposit = world
-        .http
-        .post(world.prison_url(world.prison_a, &format!("/prisoners/{person}/deposits")))
-        .bearer_auth(&staff.token)
-        .json(
-            &json!({"idempotency_key": "br-1", "source": "cash_at_intake",
-            "amount_minor": 1250, "currency": "EUR"}),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(deposit.status(), 201);
+    world
+        .cash_at_intake(&staff, world.prison_a, person, 1250, "br-1")
+        .await;
     let device = world.kiosk_device(world.prison_a).await;
 
     let mut browser = Browser::launch().await;
     // The kiosk browser carries its device token as a cookie, set up once by an admin.
-    browser
-        .call(
-            "Network.setCookie",
-            json!({"name": "saldo_kiosk_device", "value": device, "url": world.base,
-                   "httpOnly": true, "sameSite": "Strict"}),
-        )
-        .await;
+    browser.use_kiosk_device(&world.base, &device).await;
     browser.goto(&world.url("/kiosk?lang=en")).await;
     browser
         .submit(
@@ -268,18 +264,9 @@ async fn finance_staff_sign_in_in_a_real_browser_and_see_the_trial_balance() {
         )
         .await;
     let person = world.admit(&officer, world.prison_a, "BR-2").await;
-    let deposit = world
-        .http
-        .post(world.prison_url(world.prison_a, &format!("/prisoners/{person}/deposits")))
-        .bearer_auth(&officer.token)
-        .json(
-            &json!({"idempotency_key": "br-2", "source": "cash_at_intake",
-            "amount_minor": 4321, "currency": "EUR"}),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(deposit.status(), 201);
+    world
+        .cash_at_intake(&officer, world.prison_a, person, 4321, "br-2")
+        .await;
     world
         .staff_with_password("browser.finance", Role::Finance, world.prison_a)
         .await;

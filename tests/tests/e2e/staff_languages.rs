@@ -163,18 +163,9 @@ async fn the_prison_pages_read_in_each_of_six_languages_with_nothing_left_in_eng
         .await
         .unwrap();
     assert_eq!(proposal.status(), 201);
-    let deposit = world
-        .http
-        .post(world.prison_url(world.prison_a, &format!("/prisoners/{person}/deposits")))
-        .bearer_auth(&staff.token)
-        .json(
-            &json!({"idempotency_key": "lang-1", "source": "cash_at_intake",
-                      "amount_minor": 123_456, "currency": "EUR"}),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(deposit.status(), 201);
+    world
+        .cash_at_intake(&staff, world.prison_a, person, 123_456, "lang-1")
+        .await;
     let prison = world.prison_a;
     let pages = [
         format!("/staff/prisons/{prison}/prisoners/{person}?purpose=case_management"),
@@ -330,18 +321,9 @@ async fn the_answers_to_the_prisoner_pages_forms_come_in_the_prisons_language() 
         .staff("lang.gate", &[Role::Officer, Role::Finance], world.prison_a)
         .await;
     let person = world.admit(&officer, world.prison_a, "GATE-DE").await;
-    let deposit = world
-        .http
-        .post(world.prison_url(world.prison_a, &format!("/prisoners/{person}/deposits")))
-        .bearer_auth(&officer.token)
-        .json(
-            &json!({"idempotency_key": "gate-de", "source": "cash_at_intake",
-                      "amount_minor": 4321, "currency": "EUR"}),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(deposit.status(), 201);
+    world
+        .cash_at_intake(&officer, world.prison_a, person, 4321, "gate-de")
+        .await;
     let client = world.db.pool.get().await.unwrap();
     saldo::identity::store::set_prison_default_language(&client, world.prison_a, Some(Lang::De))
         .await
@@ -426,27 +408,12 @@ async fn the_kiosk_reads_in_each_of_six_languages_with_nothing_blank_or_left_in_
         )
         .await;
     let person = world.admit(&staff, world.prison_a, "KL-1").await;
-    let deposit = world
-        .http
-        .post(world.prison_url(world.prison_a, &format!("/prisoners/{person}/deposits")))
-        .bearer_auth(&staff.token)
-        .json(
-            &json!({"idempotency_key": "kl-1", "source": "cash_at_intake",
-                      "amount_minor": 4250, "currency": "EUR"}),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(deposit.status(), 201);
+    world
+        .cash_at_intake(&staff, world.prison_a, person, 4250, "kl-1")
+        .await;
     let device = world.kiosk_device(world.prison_a).await;
     let mut browser = Browser::launch().await;
-    browser
-        .call(
-            "Network.setCookie",
-            json!({"name": "saldo_kiosk_device", "value": device, "url": world.base,
-                   "httpOnly": true, "sameSite": "Strict"}),
-        )
-        .await;
+    browser.use_kiosk_device(&world.base, &device).await;
     let mut sign_in_pages = Vec::new();
     for lang in Lang::ALL {
         browser
