@@ -4,6 +4,30 @@
 
 use serde::Serialize;
 
+/// The figures measured at each level of connections.
+pub const PER_LEVEL_IDS: &[&str] = &[
+    "baseline_pgbench_tpcb_tps",
+    "baseline_pgbench_select_only_tps",
+    "auth_10000_cards_per_s",
+    "auth_10000_cards_vs_pgbench_bp",
+    "auth_10000_cards_p50_us",
+    "auth_10000_cards_p99_us",
+    "auth_10000_cards_max_us",
+    "auth_10000_cards_errors",
+    "auth_100_cards_per_s",
+    "auth_100_vs_10000_cards_bp",
+    "auth_100_cards_p99_us",
+    "auth_1_card_per_s",
+    "auth_1_card_p99_us",
+    "auth_1_card_serial_per_s",
+    "clearings_per_s",
+    "clearings_vs_pgbench_bp",
+    "clearings_p99_us",
+    "kiosk_reads_per_s",
+    "kiosk_reads_p99_us",
+    "server_peak_rss_kib",
+];
+
 /// The figures every full report carries (the smoke test checks them all).
 pub const FIGURE_IDS: &[&str] = &[
     "baseline_pgbench_tpcb_tps",
@@ -27,7 +51,9 @@ pub const FIGURE_IDS: &[&str] = &[
     "auth_100_cards_p99_us",
     "auth_1_card_per_s",
     "auth_1_card_p99_us",
-    "auth_1_card_serial_bound_per_s",
+    "auth_1_card_serial_per_s",
+    "clearings_vs_pgbench_bp",
+    "clearings_p99_us",
     "server_peak_rss_kib",
 ];
 
@@ -43,6 +69,10 @@ pub struct Figure {
     pub meets: Option<bool>,
     pub baseline: String,
     pub note: String,
+    /// The connections it was measured at; `None` for the figures that do not depend on them
+    /// (payroll, verify, reconciliation).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<usize>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -50,6 +80,8 @@ pub struct Report {
     pub started_at: String,
     pub machine: Machine,
     pub options: serde_json::Value,
+    /// The connection levels measured, in order.
+    pub levels: Vec<usize>,
     pub figures: Vec<Figure>,
     /// Phase timings and everything else worth knowing, in order.
     pub log: Vec<String>,
@@ -87,6 +119,7 @@ impl Report {
             meets,
             baseline: baseline.into(),
             note: note.into(),
+            concurrency: None,
         });
     }
 
@@ -96,8 +129,16 @@ impl Report {
         self.log.push(line);
     }
 
+    /// The figure, at the first level measured when it depends on the connections.
     pub fn figure(&self, id: &str) -> Option<&Figure> {
         self.figures.iter().find(|f| f.id == id)
+    }
+
+    /// The figure measured at `concurrency` connections.
+    pub fn figure_at(&self, id: &str, concurrency: usize) -> Option<&Figure> {
+        self.figures
+            .iter()
+            .find(|f| f.id == id && f.concurrency == Some(concurrency))
     }
 
     pub fn to_json(&self) -> String {
@@ -115,8 +156,14 @@ impl Report {
             self.machine.synchronous_commit,
             self.machine.fsync
         ));
-        out.push_str("| figure | value | target | baseline (same run) | meets | note |\n");
-        out.push_str("|---|---:|---|---|---|---|\n");
+        if self.levels.len() > 1 {
+            out.push_str(&self.sweep_table());
+            out.push('\n');
+        }
+        out.push_str(
+            "| connections | figure | value | target | baseline (same run) | meets | note |\n",
+        );
+        out.push_str("|---:|---|---:|---|---|---|---|\n");
         for figure in &self.figures {
             let value = figure
                 .value
@@ -127,10 +174,57 @@ impl Report {
                 Some(false) => "**no**",
                 None => "",
             };
+            let connections = figure
+                .concurrency
+                .map(|n| n.to_string())
+                .unwrap_or_default();
             out.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {} |\n",
+                "| {connections} | {} | {} | {} | {} | {} | {} |\n",
                 figure.label, value, figure.target, figure.baseline, meets, figure.note
             ));
+        }
+        out
+    }
+
+    /// One row per figure that depends on the connections, one column per level: the sweep at a
+    /// glance. A value that misses its target is marked **no**.
+    fn sweep_table(&self) -> String {
+        let mut ids: Vec<&'static str> = Vec::new();
+        for figure in &self.figures {
+            if figure.concurrency.is_some() && !ids.contains(&figure.id) {
+                ids.push(figure.id);
+            }
+        }
+        let mut out = String::from("| figure | target |");
+        for level in &self.levels {
+            out.push_str(&format!(" {level} connections |"));
+        }
+        out.push_str("\n|---|---|");
+        out.push_str(&"---:|".repeat(self.levels.len()));
+        out.push('\n');
+        for id in ids {
+            let target = self
+                .figure(id)
+                .map(|figure| figure.target.as_str())
+                .unwrap_or("");
+            out.push_str(&format!("| `{id}` | {target} |"));
+            for &level in &self.levels {
+                let cell = match self.figure_at(id, level) {
+                    Some(Figure {
+                        value: Some(value),
+                        unit,
+                        meets,
+                        ..
+                    }) => {
+                        let miss = if *meets == Some(false) { " **no**" } else { "" };
+                        format!("{}{miss}", display(*value, unit))
+                    }
+                    Some(_) => "missing".to_owned(),
+                    None => String::new(),
+                };
+                out.push_str(&format!(" {cell} |"));
+            }
+            out.push('\n');
         }
         out
     }

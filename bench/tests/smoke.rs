@@ -1,12 +1,16 @@
 //! A smoke run of the harness (tiny sizes, one second per phase, the server in process): the
-//! report carries every figure. The real benchmark never runs in the normal test command.
-use saldo_bench::report::FIGURE_IDS;
+//! report carries every figure, at every level of a sweep. The real benchmark never runs in the
+//! normal test command.
+use saldo_bench::report::{FIGURE_IDS, PER_LEVEL_IDS};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_quick_run_reports_every_figure() {
-    let report = saldo_bench::run(saldo_bench::Options::quick())
+async fn a_quick_sweep_reports_every_figure_at_every_level() {
+    let mut options = saldo_bench::Options::quick();
+    options.concurrency_sweep = vec![2, 4];
+    let report = saldo_bench::run(options)
         .await
         .expect("the quick run completes");
+    assert_eq!(report.levels, vec![2, 4]);
     for id in FIGURE_IDS {
         let figure = report
             .figure(id)
@@ -18,16 +22,44 @@ async fn a_quick_run_reports_every_figure() {
             );
         }
     }
+    for id in PER_LEVEL_IDS {
+        for level in [2, 4] {
+            let figure = report
+                .figure_at(id, level)
+                .unwrap_or_else(|| panic!("figure {id} missing at {level} connections"));
+            assert!(
+                figure.value.is_some() || id.starts_with("baseline_"),
+                "figure {id} has no value at {level} connections: {figure:?}"
+            );
+        }
+    }
+    // The one-off figures are measured once, at no level.
+    assert_eq!(
+        report
+            .figures
+            .iter()
+            .filter(|figure| figure.id == "payroll_10000_ms")
+            .map(|figure| figure.concurrency)
+            .collect::<Vec<_>>(),
+        vec![None]
+    );
     let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
     assert_eq!(
         json["figures"].as_array().unwrap().len(),
         report.figures.len()
     );
+    assert_eq!(json["levels"], serde_json::json!([2, 4]));
     let markdown = report.to_markdown();
-    assert!(markdown.contains("| figure | value | target | baseline (same run) |"));
-    // Nothing failed in the webhook path.
-    assert_eq!(
-        report.figure("auth_10000_cards_errors").unwrap().value,
-        Some(0)
-    );
+    assert!(markdown.contains("| figure | target | 2 connections | 4 connections |"));
+    assert!(markdown.contains("| connections | figure | value | target | baseline (same run) |"));
+    // Nothing failed in the webhook path, at either level.
+    for level in [2, 4] {
+        assert_eq!(
+            report
+                .figure_at("auth_10000_cards_errors", level)
+                .unwrap()
+                .value,
+            Some(0)
+        );
+    }
 }
