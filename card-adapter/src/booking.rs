@@ -715,6 +715,8 @@ pub async fn expire_authorization(
 pub struct Clearing<'a> {
     pub transaction_id: &'a str,
     pub card: &'a Card,
+    /// The card settlement payable of the amount's currency ([`settlement_account`]).
+    pub settlement_account_id: Uuid,
     pub amount: Money,
     pub final_clearing: bool,
     pub effective_date: time::Date,
@@ -747,7 +749,7 @@ pub async fn book_clearing(
     row: Option<&mut AuthorizationRow>,
     clearing: Clearing<'_>,
 ) -> BookingResult<Uuid> {
-    let settlement = settlement_account(tx, clearing.amount).await?;
+    let settlement = clearing.settlement_account_id;
     let description = if row.is_some() {
         EntryText::CardPurchase
     } else {
@@ -755,8 +757,10 @@ pub async fn book_clearing(
     }
     .english();
     let entry_id = match row.as_ref().and_then(|r| r.hold_id) {
+        // The webhook's inbox look-up, the unique transaction reference checked before and the
+        // locked authorization row make a clearing booked once.
         Some(hold_id) => {
-            store::capture_hold(
+            store::capture_hold_deduplicated_by_caller(
                 tx,
                 &CaptureHold {
                     idempotency_key: format!("card:clearing:{}", clearing.transaction_id),

@@ -431,11 +431,39 @@ async fn apply_clearing(tx: &Transaction<'_>, event: ClearingEvent<'_>) -> Booki
         cleared_at,
         final_clearing,
     } = event;
-    let card = known_card(tx, card_id).await?;
-    if booking::transaction_booked(tx, transaction_id).await? {
+    // What the clearing needs, read in one round trip (run in this order, after the webhook's
+    // lock): the card, whether the transaction was booked, the authorization's row (locked, or
+    // created as `unknown` for a clearing that came first) and the settlement account.
+    let (card, booked, mut row, settlement_account_id) = tokio::try_join!(
+        biased;
+        known_card(tx, card_id),
+        booking::transaction_booked(tx, transaction_id),
+        async {
+            match authorization_id {
+                Some(authorization_id) => booking::lock_authorization(
+                    tx,
+                    authorization_id,
+                    card_id,
+                    amount.currency.code(),
+                )
+                .await
+                .map(Some),
+                None => Ok(None),
+            }
+        },
+        booking::settlement_account(tx, amount)
+    )?;
+    if booked {
         return Ok(Applied::Duplicate);
     }
-    if let (0, Some(authorization_id)) = (amount.amount_minor, authorization_id) {
+    debug_assert_eq!(
+        row.is_some(),
+        authorization_id.is_some(),
+        "a clearing of an authorization has its row"
+    );
+    if amount.amount_minor == 0
+        && let Some(row) = row.as_mut()
+    {
         // A final clearing of nothing (`not_bookable` lets only final ones through): the
         // purchase cleared at zero, so what the hold still holds is freed, as any final
         // clearing frees it. No entry: nothing moved.
@@ -443,20 +471,17 @@ async fn apply_clearing(tx: &Transaction<'_>, event: ClearingEvent<'_>) -> Booki
             final_clearing,
             "not_bookable parks a zero clearing that is not final"
         );
-        let mut row =
-            booking::lock_authorization(tx, authorization_id, card_id, amount.currency.code())
-                .await?;
         row.final_cleared = true;
         if row.hold_id.is_some() {
             booking::release_authorization(
                 tx,
-                &mut row,
+                row,
                 None,
                 &format!("card:clearing:{transaction_id}"),
             )
             .await?;
         }
-        booking::save_authorization(tx, &row, None).await?;
+        booking::save_authorization(tx, row, None).await?;
         return Ok(Applied::Applied);
     }
     debug_assert!(
@@ -466,6 +491,7 @@ async fn apply_clearing(tx: &Transaction<'_>, event: ClearingEvent<'_>) -> Booki
     let clearing = Clearing {
         transaction_id,
         card: &card,
+        settlement_account_id,
         amount,
         final_clearing,
         effective_date: cleared_at.date(),
@@ -475,11 +501,8 @@ async fn apply_clearing(tx: &Transaction<'_>, event: ClearingEvent<'_>) -> Booki
             "merchant": merchant,
         }),
     };
-    let row = match authorization_id {
-        Some(authorization_id) => {
-            let mut row =
-                booking::lock_authorization(tx, authorization_id, card_id, amount.currency.code())
-                    .await?;
+    let row = match row {
+        Some(mut row) => {
             booking::book_clearing(tx, Some(&mut row), clearing).await?;
             booking::save_authorization(tx, &row, None).await?;
             Some(row)

@@ -298,12 +298,12 @@ fn new_balances(
     Ok((new_balances, overdraft_flagged))
 }
 
-/// Inserts an entry's postings in their order, all carrying the entry's recording time.
+/// Inserts an entry's postings in their order, all carrying the entry's recording time (read
+/// from its row, written just before in the same round trip).
 async fn insert_postings(
     tx: &Transaction<'_>,
     entry_id: Uuid,
     drafts: &[PostingDraft],
-    recorded_at: OffsetDateTime,
 ) -> LedgerResult<Vec<Posting>> {
     debug_assert!(
         (2..=MAX_POSTINGS_PER_ENTRY).contains(&drafts.len()),
@@ -318,7 +318,8 @@ async fn insert_postings(
     let insert_postings = tx
         .prepare_cached(
             "insert into journal_postings (entry_id, account_id, currency, amount_minor, recorded_at)
-             select $1, account_id, currency, amount_minor, $5
+             select $1, account_id, currency, amount_minor,
+                    (select recorded_at from journal_entries where id = $1)
              from unnest($2::uuid[], $3::text[], $4::bigint[]) with ordinality
                   as p(account_id, currency, amount_minor, line)
              order by line
@@ -328,7 +329,7 @@ async fn insert_postings(
     let posting_rows = tx
         .query(
             &insert_postings,
-            &[&entry_id, &account_ids, &currencies, &amounts, &recorded_at],
+            &[&entry_id, &account_ids, &currencies, &amounts],
         )
         .await?;
     let mut posting_ids: Vec<i64> = posting_rows.iter().map(|row| row.get("id")).collect();
@@ -429,17 +430,29 @@ async fn write_entry(tx: &Transaction<'_>, write: EntryWrite<'_>) -> LedgerResul
     validate_metadata(write.metadata)?;
     validate_refs(write.external_refs)?;
 
+    // The accounts and their balance rows in one round trip. Every account with a balance row is
+    // locked (hot accounts have none), which is the set `new_balances` changes.
     let account_ids: Vec<Uuid> = write.postings.iter().map(|p| p.account_id).collect();
-    let accounts = load_account_rows(tx, &account_ids).await?;
+    let to_lock: Vec<Uuid> = account_ids
+        .iter()
+        .chain(write.held_decrease_minor.iter().map(|(id, _)| id))
+        .copied()
+        .collect();
+    let (accounts, balances) = tokio::try_join!(
+        biased;
+        load_account_rows(tx, &account_ids),
+        lock_balances(tx, &to_lock)
+    )?;
 
     let posted_delta = posted_deltas(write.postings, &accounts)?;
     let held_decrease: BTreeMap<Uuid, i64> = write.held_decrease_minor.iter().copied().collect();
-    let touched: Vec<Uuid> = posted_delta
-        .keys()
-        .chain(held_decrease.keys())
-        .copied()
-        .collect();
-    let balances = lock_balances(tx, &touched).await?;
+    debug_assert!(
+        posted_delta
+            .keys()
+            .chain(held_decrease.keys())
+            .all(|id| balances.contains_key(id)),
+        "every balance an entry changes was locked"
+    );
 
     let (new_balances, overdraft_flagged) = new_balances(
         &accounts,
@@ -449,6 +462,9 @@ async fn write_entry(tx: &Transaction<'_>, write: EntryWrite<'_>) -> LedgerResul
         write.overdraft,
     )?;
 
+    // The entry, its postings, its references and the balances in one round trip: sent in this
+    // order and run in it (the postings take the entry's recording time from its row), and of
+    // two failures the earlier statement's is returned.
     let entry_id = Uuid::now_v7();
     let insert_entry = tx
         .prepare_cached(
@@ -457,31 +473,34 @@ async fn write_entry(tx: &Transaction<'_>, write: EntryWrite<'_>) -> LedgerResul
              values ($1, $2, $3, $4, $5, $6) returning seq, recorded_at",
         )
         .await?;
-    let row = tx
-        .query_one(
-            &insert_entry,
-            &[
-                &entry_id,
-                &write.effective_date,
-                &write.description,
-                write.metadata,
-                &write.reverses_entry_id,
-                &overdraft_flagged,
-            ],
-        )
-        .await
-        .map_err(|error| match constraint_of(&error) {
-            Some("journal_entries_reverses_entry_id_key") => {
-                LedgerError::AlreadyReversed(write.reverses_entry_id.unwrap_or_default())
-            }
-            _ => LedgerError::Database(error),
-        })?;
+    let (row, postings, (), ()) = tokio::try_join!(
+        biased;
+        async {
+            tx.query_one(
+                &insert_entry,
+                &[
+                    &entry_id,
+                    &write.effective_date,
+                    &write.description,
+                    write.metadata,
+                    &write.reverses_entry_id,
+                    &overdraft_flagged,
+                ],
+            )
+            .await
+            .map_err(|error| match constraint_of(&error) {
+                Some("journal_entries_reverses_entry_id_key") => {
+                    LedgerError::AlreadyReversed(write.reverses_entry_id.unwrap_or_default())
+                }
+                _ => LedgerError::Database(error),
+            })
+        },
+        insert_postings(tx, entry_id, write.postings),
+        insert_refs(tx, entry_id, write.external_refs),
+        update_balances(tx, &new_balances)
+    )?;
     let seq: i64 = row.get("seq");
     let recorded_at: OffsetDateTime = row.get("recorded_at");
-
-    let postings = insert_postings(tx, entry_id, write.postings, recorded_at).await?;
-    insert_refs(tx, entry_id, write.external_refs).await?;
-    update_balances(tx, &new_balances).await?;
 
     Ok(Entry {
         id: entry_id,
@@ -919,6 +938,8 @@ pub struct Capture {
 
 struct HoldState {
     account_id: Uuid,
+    /// The hold's account, read with the hold.
+    account: AccountRow,
     currency: Currency,
     placed_minor: i64,
     remaining_minor: i64,
@@ -938,20 +959,20 @@ impl HoldState {
 }
 
 /// Loads a hold and locks its account's balance row, so hold commands on one account run one at
-/// a time and always see the current remaining amount.
+/// a time and always see the current remaining amount. One round trip: the statements go out
+/// together and PostgreSQL runs them in order, so the remaining amount is read under the lock.
 async fn lock_hold(tx: &Transaction<'_>, hold_id: Uuid) -> LedgerResult<HoldState> {
-    let statement = tx
+    let hold_statement = tx
         .prepare_cached(
             "select account_id, currency, amount_minor, expires_at from holds where id = $1",
         )
         .await?;
-    let row = tx
-        .query_opt(&statement, &[&hold_id])
-        .await?
-        .ok_or(LedgerError::UnknownHold(hold_id))?;
-    let account_id: Uuid = row.get("account_id");
-    let currency: String = row.get("currency");
-    lock_balances(tx, &[account_id]).await?;
+    let lock_statement = tx
+        .prepare_cached(
+            "select 1 from account_balances
+             where account_id = (select account_id from holds where id = $1) for update",
+        )
+        .await?;
     let remaining_statement = tx
         .prepare_cached(
             "select coalesce(sum(case when kind = 'increase' then held_delta_minor
@@ -959,10 +980,28 @@ async fn lock_hold(tx: &Transaction<'_>, hold_id: Uuid) -> LedgerResult<HoldStat
              from hold_events where hold_id = $1",
         )
         .await?;
-    let events_delta: i64 = tx
-        .query_one(&remaining_statement, &[&hold_id])
-        .await?
-        .get("events_delta_minor");
+    let account_statement = tx
+        .prepare_cached(
+            "select id, account_type, currency, balance_rule, is_hot, closed_at is not null as closed
+             from ledger_accounts where id = (select account_id from holds where id = $1)",
+        )
+        .await?;
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&hold_id];
+    let (row, _, events, account) = tokio::try_join!(
+        biased;
+        tx.query_opt(&hold_statement, &params),
+        tx.execute(&lock_statement, &params),
+        tx.query_one(&remaining_statement, &params),
+        tx.query_opt(&account_statement, &params)
+    )?;
+    let row = row.ok_or(LedgerError::UnknownHold(hold_id))?;
+    let account_id: Uuid = row.get("account_id");
+    let currency: String = row.get("currency");
+    let account = match account {
+        Some(account) => account_row_from(&account)?,
+        None => return Err(LedgerError::UnknownAccount(account_id)),
+    };
+    let events_delta: i64 = events.get("events_delta_minor");
     let placed_minor: i64 = row.get("amount_minor");
     let remaining_minor = placed_minor
         .checked_add(events_delta)
@@ -973,6 +1012,7 @@ async fn lock_hold(tx: &Transaction<'_>, hold_id: Uuid) -> LedgerResult<HoldStat
     );
     Ok(HoldState {
         account_id,
+        account,
         currency: Currency::from_code(&currency)?,
         placed_minor,
         remaining_minor,
@@ -1351,12 +1391,11 @@ pub async fn increase_hold(tx: &Transaction<'_>, command: &IncreaseHold) -> Ledg
         )
         .into());
     }
-    let accounts = load_account_rows(tx, &[state.account_id]).await?;
     let balances = lock_balances(tx, &[state.account_id]).await?;
     let (posted, held) = balances[&state.account_id];
     let (amount_minor, overdraft_flagged) = holdable(
         state.account_id,
-        accounts[&state.account_id].balance_rule,
+        state.account.balance_rule,
         posted,
         held,
         command.amount.amount_minor,
@@ -1389,6 +1428,28 @@ pub async fn capture_hold(tx: &Transaction<'_>, command: &CaptureHold) -> Ledger
             Begun::Replayed(capture) => return Ok(capture),
             Begun::Fresh(claim) => claim,
         };
+    let capture = capture_hold_claimed(tx, command).await?;
+    idempotency::finish(tx, claim, &capture).await?;
+    Ok(capture)
+}
+
+/// [`capture_hold`] for a caller whose own records already make the command happen at most once
+/// per transaction that commits: a card clearing, whose webhook is locked and looked up in the
+/// inbox, whose transaction reference is unique and checked before, and whose authorization row
+/// is locked. The ledger's own idempotency record would repeat that (an advisory lock, a look-up
+/// and an insert of the whole result per clearing), so it is skipped; `command.idempotency_key`
+/// is not used.
+pub async fn capture_hold_deduplicated_by_caller(
+    tx: &Transaction<'_>,
+    command: &CaptureHold,
+) -> LedgerResult<Capture> {
+    capture_hold_claimed(tx, command).await
+}
+
+async fn capture_hold_claimed(
+    tx: &Transaction<'_>,
+    command: &CaptureHold,
+) -> LedgerResult<Capture> {
     if !command.amount.is_positive() {
         return Err(crate::money::MoneyError::NotPositive.into());
     }
@@ -1416,8 +1477,7 @@ pub async fn capture_hold(tx: &Transaction<'_>, command: &CaptureHold) -> Ledger
         0
     };
     // Money leaves the hold's account: a debit of a liability, a credit of an asset.
-    let accounts = load_account_rows(tx, &[state.account_id]).await?;
-    let sign = -accounts[&state.account_id].account_type.normal_sign();
+    let sign = -state.account.account_type.normal_sign();
     let out_of_account = Money::new(
         requested
             .checked_mul(sign)
@@ -1455,35 +1515,39 @@ pub async fn capture_hold(tx: &Transaction<'_>, command: &CaptureHold) -> Ledger
         },
     )
     .await?;
-    insert_hold_event(
-        tx,
-        command.hold_id,
-        "capture",
-        captured_from_hold,
-        requested,
-        Some(entry.id),
-        false,
-    )
-    .await?;
-    if released_after > 0 {
+    // The capture and the release of the rest in one round trip, sent in this order.
+    tokio::try_join!(
+        biased;
         insert_hold_event(
             tx,
             command.hold_id,
-            "release",
-            released_after,
-            0,
-            None,
+            "capture",
+            captured_from_hold,
+            requested,
+            Some(entry.id),
             false,
-        )
-        .await?;
-    }
+        ),
+        async {
+            if released_after > 0 {
+                insert_hold_event(
+                    tx,
+                    command.hold_id,
+                    "release",
+                    released_after,
+                    0,
+                    None,
+                    false,
+                )
+                .await?;
+            }
+            Ok(())
+        }
+    )?;
     state.remaining_minor -= held_drop;
-    let capture = Capture {
+    Ok(Capture {
         entry,
         hold: state.to_hold(command.hold_id),
-    };
-    idempotency::finish(tx, claim, &capture).await?;
-    Ok(capture)
+    })
 }
 
 async fn free_hold(
