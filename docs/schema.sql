@@ -864,7 +864,8 @@ CREATE TABLE card.authorizations (
     CONSTRAINT authorizations_decision_check CHECK ((decision = ANY (ARRAY['APPROVE'::text, 'DECLINE'::text]))),
     CONSTRAINT authorizations_held_minor_check CHECK ((held_minor >= 0)),
     CONSTRAINT authorizations_increments_paired CHECK ((cardinality(increment_at) = cardinality(increment_minor)))
-);
+)
+WITH (fillfactor='70');
 
 --
 -- Name: card_state_events; Type: TABLE; Schema: card; Owner: -

@@ -305,15 +305,26 @@ impl TryFrom<&tokio_postgres::Row> for AuthorizationRow {
     }
 }
 
-/// Creates the row if this is the first event about the authorization, then locks it: one
-/// statement (`on conflict do update` locks the existing row as `FOR UPDATE` would, waiting for
-/// whoever holds it, and returns it as committed).
+/// Locks the authorization's row, creating it if this is the first event about the
+/// authorization. `FOR UPDATE` waits for whoever holds the row and returns it as committed; the
+/// insert's `on conflict do update` does the same when another transaction created it first.
 pub async fn lock_authorization(
     tx: &Transaction<'_>,
     authorization_id: &str,
     card_id: &str,
     currency: &str,
 ) -> BookingResult<AuthorizationRow> {
+    // Nearly always the row exists (its request came first): locked without writing a row
+    // version. Else it is created, or locked if another transaction just created it.
+    let existing = tx
+        .prepare_cached(&format!(
+            "select {AUTHORIZATION_COLUMNS} from card.authorizations
+             where authorization_id = $1 for update"
+        ))
+        .await?;
+    if let Some(row) = tx.query_opt(&existing, &[&authorization_id]).await? {
+        return AuthorizationRow::try_from(&row);
+    }
     let statement = tx
         .prepare_cached(&format!(
             "insert into card.authorizations (authorization_id, card_id, currency, source)
