@@ -452,13 +452,18 @@ pub async fn verify_declined_answers_hold_nothing(
 }
 
 /// Decides batches from one queue: the requests tried again first, then the first waiting
-/// request and whatever queued behind it. Each batch runs as a task of its own, which the worker
-/// waits for, but not past the batch's deadline once the batch is committing (its rows locked,
-/// its decisions made): a COMMIT that hangs delays only the cards of its batch (their balance
-/// rows stay locked until it lands, so their next requests wait for it), never the worker's
-/// other cards; at most [`MAX_BATCHES_IN_FLIGHT`] batches of a worker are committing at once. A batch that panics (a bug) drops its requests' reply channels, which makes their
-/// handlers record declines, and the worker goes on instead of leaving its share of the cards
-/// declined until the server restarts.
+/// request and whatever queued behind it. Each batch runs as a task of its own. The worker waits
+/// for a batch only until its decisions are made and its COMMIT is sent, then forms the next
+/// batch while that one commits: a commit's flush of the WAL is the longest step of a batch,
+/// and overlapping them lets PostgreSQL flush several batches' commits at once (group commit)
+/// when few requests are in flight, instead of one worker's batches waiting for each other's
+/// flush. A request whose card is in a batch still committing waits for that batch to end (its
+/// balance row stays locked until then), so one card's requests are still decided in arrival
+/// order, and the rest go on. At most [`MAX_BATCHES_IN_FLIGHT`] batches of a worker are
+/// committing at once, which bounds the connections a stalled COMMIT keeps. A batch that panics
+/// (a bug) drops its requests' reply channels, which makes their handlers record declines, and
+/// the worker goes on instead of leaving its share of the cards declined until the server
+/// restarts.
 async fn work<D: Decide + 'static>(
     pool: Pool,
     decide: Arc<D>,
@@ -469,10 +474,20 @@ async fn work<D: Decide + 'static>(
     let (retry, mut retried) = mpsc::unbounded_channel::<Vec<Pending>>();
     // Requests whose balance row another transaction held, oldest first.
     let mut blocked: Vec<Pending> = Vec::new();
+    // The cards of this worker's batches not yet ended, by batch number; and the requests on
+    // those cards, oldest first, until their batch ends.
+    let (ended, mut ended_batches) = mpsc::unbounded_channel::<u64>();
+    let mut committing: HashMap<u64, HashSet<String>> = HashMap::new();
+    let mut behind_commit: Vec<Pending> = Vec::new();
+    let mut batch_number: u64 = 0;
     loop {
         while let Ok(back) = retried.try_recv() {
             blocked.splice(0..0, back);
         }
+        while let Ok(number) = ended_batches.try_recv() {
+            committing.remove(&number);
+        }
+        release_behind_commit(&committing, &mut behind_commit, &mut blocked);
         let retry_wait = if blocked.is_empty() {
             Duration::from_secs(3600)
         } else {
@@ -483,13 +498,27 @@ async fn work<D: Decide + 'static>(
             Some(back) = retried.recv() => {
                 blocked.splice(0..0, back);
             }
+            Some(number) = ended_batches.recv() => {
+                committing.remove(&number);
+                release_behind_commit(&committing, &mut behind_commit, &mut blocked);
+            }
             next = receiver.recv() => match next {
                 Some(pending) => blocked.push(pending),
                 None => return,
             },
             () = tokio::time::sleep(retry_wait) => {}
         }
-        let batch = next_batch(&mut blocked, &mut receiver);
+        let mut batch = next_batch(&mut blocked, &mut receiver);
+        if !committing.is_empty() {
+            let (free, waiting): (Vec<Pending>, Vec<Pending>) =
+                batch.into_iter().partition(|pending| {
+                    !committing
+                        .values()
+                        .any(|cards| cards.contains(&pending.request.input.card_id))
+                });
+            behind_commit.extend(waiting);
+            batch = free;
+        }
         if batch.is_empty() {
             continue;
         }
@@ -500,13 +529,16 @@ async fn work<D: Decide + 'static>(
         let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else {
             return;
         };
-        let deadline = batch
-            .iter()
-            .map(|pending| pending.request.deadline)
-            .min()
-            .unwrap_or_else(Instant::now);
+        batch_number = batch_number.wrapping_add(1);
+        committing.insert(
+            batch_number,
+            batch
+                .iter()
+                .map(|pending| pending.request.input.card_id.clone())
+                .collect(),
+        );
         let (ready, is_ready) = oneshot::channel();
-        let mut task = tokio::spawn(decide_and_answer(
+        let task = tokio::spawn(decide_and_answer(
             pool.clone(),
             Arc::clone(&decide),
             batch,
@@ -514,20 +546,38 @@ async fn work<D: Decide + 'static>(
             retry.clone(),
             permit,
         ));
-        // Normally the batch ends well before its deadline, and the requests that arrived
-        // meanwhile form the next batch (bigger batches, fewer statements per decision). A
-        // batch still committing at its deadline is left to finish on its own.
-        let committing_past_deadline = async {
-            let _ = is_ready.await;
-            tokio::time::sleep_until(deadline).await;
-        };
-        tokio::select! {
-            ended = &mut task => log_batch_failure(ended, requests),
-            () = committing_past_deadline => {
-                tokio::spawn(async move { log_batch_failure(task.await, requests) });
-            }
-        }
+        let ended = ended.clone();
+        let number = batch_number;
+        tokio::spawn(async move {
+            log_batch_failure(task.await, requests);
+            let _ = ended.send(number);
+        });
+        // Sent once the decisions are made and the COMMIT goes out, or dropped when the batch
+        // ends without (it fails, or it has requests for the one-request path, which are
+        // decided after its COMMIT and before anything later of the worker).
+        let _ = is_ready.await;
     }
+}
+
+/// Moves the requests that waited for a batch to end, and whose cards are in no batch still
+/// committing, to the front of `blocked`, oldest first.
+fn release_behind_commit(
+    committing: &HashMap<u64, HashSet<String>>,
+    behind_commit: &mut Vec<Pending>,
+    blocked: &mut Vec<Pending>,
+) {
+    if behind_commit.is_empty() {
+        return;
+    }
+    let (free, waiting): (Vec<Pending>, Vec<Pending>) = std::mem::take(behind_commit)
+        .into_iter()
+        .partition(|pending| {
+            !committing
+                .values()
+                .any(|cards| cards.contains(&pending.request.input.card_id))
+        });
+    *behind_commit = waiting;
+    blocked.splice(0..0, free);
 }
 
 /// The next batch: the requests tried again first, oldest first, in at most
@@ -795,9 +845,9 @@ async fn batch_in_transaction(
 }
 
 /// A batch's decisions and writes, all but the COMMIT.
-async fn prepare_batch(
+async fn prepare_batch<D: Decide>(
     tx: &Transaction<'_>,
-    decide: &impl Decide,
+    decide: &D,
     requests: &[(InboxMessage<'_>, &AuthorizationInput, Instant)],
     batched: &[usize],
 ) -> BookingResult<Decided> {
@@ -835,18 +885,41 @@ async fn prepare_batch(
         &mut decided,
         &mut inbox,
     );
-    // Only the accounts of cards a hold can go on.
-    let account_ids: Vec<uuid::Uuid> = to_decide
+    // The cards a hold can go on: their balance rows locked, and their controls and spend read,
+    // in one round trip. The lock goes first and PostgreSQL runs the statements in order, so
+    // the spend is read under it. Balance rows others hold are skipped, not waited for: their
+    // requests are tried again (what was read for them is not used).
+    let usable: Vec<(&booking::Card, &AuthorizationInput)> = to_decide
         .iter()
-        .filter_map(|&index| authorization::usable_card(cards.get(&requests[index].1.card_id)).ok())
-        .map(|card| card.account_id)
+        .filter_map(|&index| {
+            let input = requests[index].1;
+            authorization::usable_card(cards.get(&input.card_id))
+                .ok()
+                .map(|card| (card, input))
+        })
         .collect();
-    // Balance rows others hold are skipped, not waited for: their requests are tried again.
-    let (mut accounts, locked_elsewhere) = if account_ids.is_empty() {
-        (HashMap::new(), Vec::new())
+    let account_ids: Vec<uuid::Uuid> = usable.iter().map(|(card, _)| card.account_id).collect();
+    let ((mut accounts, locked_elsewhere), loaded) = if usable.is_empty() {
+        ((HashMap::new(), Vec::new()), Vec::new())
     } else {
-        ledger::store::lock_accounts_for_holds_skip_locked(tx, &account_ids).await?
+        tokio::try_join!(
+            biased;
+            async {
+                Ok::<_, BookingError>(
+                    ledger::store::lock_accounts_for_holds_skip_locked(tx, &account_ids).await?,
+                )
+            },
+            decide.load(tx, &usable)
+        )?
     };
+    if loaded.len() != usable.len() {
+        return Err(missing("controls"));
+    }
+    let loaded_by_request: HashMap<&str, &D::Loaded> = usable
+        .iter()
+        .zip(&loaded)
+        .map(|((_, input), loaded)| (input.authorization_id.as_str(), loaded))
+        .collect();
 
     let mut saved: Vec<Saved> = Vec::with_capacity(to_decide.len());
     let with_controls = sort_by_card(
@@ -858,14 +931,15 @@ async fn prepare_batch(
         &mut saved,
         &mut decided,
     );
-    let pairs: Vec<(&booking::Card, &AuthorizationInput)> = with_controls
+    let loaded: Vec<&D::Loaded> = with_controls
         .iter()
-        .map(|(index, card, _)| (*card, requests[*index].1))
-        .collect();
-    let loaded = decide.load(tx, &pairs).await?;
-    if loaded.len() != pairs.len() {
-        return Err(missing("controls"));
-    }
+        .map(|(index, _, _)| {
+            loaded_by_request
+                .get(requests[*index].1.authorization_id.as_str())
+                .copied()
+                .ok_or_else(|| missing("controls"))
+        })
+        .collect::<BookingResult<_>>()?;
     let holds = plan_holds(
         decide,
         requests,
@@ -961,7 +1035,7 @@ fn plan_holds<D: Decide>(
     decide: &D,
     requests: &[(InboxMessage<'_>, &AuthorizationInput, Instant)],
     with_controls: Vec<(usize, &booking::Card, RequestDetails)>,
-    loaded: &[D::Loaded],
+    loaded: &[&D::Loaded],
     accounts: &mut HashMap<uuid::Uuid, ledger::store::HoldAccount>,
     saved: &mut Vec<Saved>,
     alone: &mut Vec<usize>,
