@@ -340,13 +340,16 @@ async fn measure_level(shared: &Shared<'_>, report: &mut Report, n: usize) -> an
         init.note,
         started.elapsed().as_millis()
     ));
-    let (tpcb, select_only) = if init.tps_milli.is_some() {
+    // One client: the baseline of the serial path (one request at a time, each its own commit).
+    let (tpcb, select_only, tpcb_serial) = if init.tps_milli.is_some() {
         let tpcb = pgbench::run(config, &pgbench_db, n, options.duration_s, "tpcb-like").await;
         let select_only =
             pgbench::run(config, &pgbench_db, n, options.duration_s, "select-only").await;
-        (tpcb, select_only)
+        let tpcb_serial =
+            pgbench::run(config, &pgbench_db, 1, options.duration_s, "tpcb-like").await;
+        (tpcb, select_only, tpcb_serial)
     } else {
-        (init.clone(), init)
+        (init.clone(), init.clone(), init)
     };
     if !options.keep_db {
         let _ = admin
@@ -361,7 +364,9 @@ async fn measure_level(shared: &Shared<'_>, report: &mut Report, n: usize) -> an
         Some(tps) => format!("pgbench {what}: {}/s", report::grouped(tps)),
         None => format!("pgbench {what}: missing"),
     };
+    let tpcb_serial_tps = tpcb_serial.tps_milli.map(|milli| milli / 1000);
     let tpcb_baseline = baseline_text(tpcb_tps, "tpcb-like");
+    let tpcb_serial_baseline = baseline_text(tpcb_serial_tps, "tpcb-like, 1 client");
     let select_baseline = baseline_text(select_tps, "select-only");
     report.add(
         "baseline_pgbench_tpcb_tps",
@@ -383,8 +388,18 @@ async fn measure_level(shared: &Shared<'_>, report: &mut Report, n: usize) -> an
         "",
         select_only.note.clone(),
     );
+    report.add(
+        "baseline_pgbench_tpcb_1_client_tps",
+        format!("Baseline: pgbench TPC-B-like, scale {scale}, 1 client"),
+        tpcb_serial_tps,
+        "per_s",
+        "",
+        None,
+        "",
+        tpcb_serial.note.clone(),
+    );
     report.log(format!(
-        "{tpcb_baseline} ({}); {select_baseline}",
+        "{tpcb_baseline} ({}); {select_baseline}; {tpcb_serial_baseline}",
         tpcb.note
     ));
 
@@ -637,7 +652,7 @@ async fn measure_level(shared: &Shared<'_>, report: &mut Report, n: usize) -> an
         "per_s",
         "≥ 1,000/s",
         Some(auth_serial.per_second() >= 1_000 && auth_serial.errors == 0),
-        "",
+        tpcb_serial_baseline.clone(),
         format!(
             "p50 {}, p99 {}; {} errors, {} declined",
             display(auth_serial.p(50), "us"),
@@ -645,6 +660,19 @@ async fn measure_level(shared: &Shared<'_>, report: &mut Report, n: usize) -> an
             auth_serial.errors,
             auth_serial.declined
         ),
+    );
+
+    let serial_vs_pgbench =
+        tpcb_serial_tps.and_then(|tps| ratio_bp(auth_serial.per_second(), tps));
+    report.add(
+        "auth_1_card_serial_vs_pgbench_1_client_bp",
+        "7. One card, one request at a time ÷ pgbench TPC-B with 1 client (same run)",
+        serial_vs_pgbench,
+        "bp",
+        "",
+        None,
+        tpcb_serial_baseline.clone(),
+        "one durable commit per request on both sides",
     );
 
     // Clearings of the approved authorizations, through the webhook path.

@@ -8,6 +8,7 @@ use serde::Serialize;
 pub const PER_LEVEL_IDS: &[&str] = &[
     "baseline_pgbench_tpcb_tps",
     "baseline_pgbench_select_only_tps",
+    "baseline_pgbench_tpcb_1_client_tps",
     "auth_10000_cards_per_s",
     "auth_10000_cards_vs_pgbench_bp",
     "auth_10000_cards_p50_us",
@@ -20,6 +21,7 @@ pub const PER_LEVEL_IDS: &[&str] = &[
     "auth_1_card_per_s",
     "auth_1_card_p99_us",
     "auth_1_card_serial_per_s",
+    "auth_1_card_serial_vs_pgbench_1_client_bp",
     "clearings_per_s",
     "clearings_vs_pgbench_bp",
     "clearings_p99_us",
