@@ -18,13 +18,14 @@ use crate::card_webhook::{WebhookApp, authorization_request};
 const PROCESSOR_DEADLINE: Duration = Duration::from_millis(2_000);
 
 /// Makes the COMMIT of any transaction that inserts the row of `authorization_id` take
-/// `seconds`: a deferred constraint trigger runs at COMMIT, inside this test's database only.
-async fn stall_commit_of(db: &TestDb, authorization_id: &str, seconds: u32) {
+/// `stall`: a deferred constraint trigger runs at COMMIT, inside this test's database only.
+async fn stall_commit_of(db: &TestDb, authorization_id: &str, stall: Duration) {
+    let stall_ms = stall.as_millis();
     db.raw_client()
         .await
         .batch_execute(&format!(
             "create function public.test_stall_commit() returns trigger language plpgsql as $$
-             begin perform pg_sleep({seconds}); return null; end $$;
+             begin perform pg_sleep({stall_ms} / 1000.0); return null; end $$;
              create constraint trigger test_stall_commit after insert on card.authorizations
                  deferrable initially deferred for each row
                  when (new.authorization_id = '{authorization_id}')
@@ -99,7 +100,7 @@ async fn assert_books_consistent(db: &TestDb) {
 async fn a_commit_that_lands_after_the_answer_was_due_leaves_the_declined_answer_holding_nothing() {
     let db = TestDb::new().await;
     let card = CardBooks::open(&db, 10_00).await;
-    stall_commit_of(&db, "auth_stalled", 3).await;
+    stall_commit_of(&db, "auth_stalled", Duration::from_secs(3)).await;
     let app = WebhookApp::spawn(&db, vec![WebhookSecret::generate()]).await;
     let body = authorization_request(&card.card_id, "auth_stalled", 4_00);
 
@@ -149,7 +150,7 @@ async fn a_stalled_commit_delays_only_its_own_card_and_each_answer_comes_by_the_
     while worker_of(&neighbour.card_id) != worker_of(&stalled.card_id) {
         neighbour = CardBooks::open(&db, 10_00).await;
     }
-    stall_commit_of(&db, "auth_stalled", 4).await;
+    stall_commit_of(&db, "auth_stalled", Duration::from_secs(4)).await;
     let app = std::sync::Arc::new(WebhookApp::spawn(&db, vec![WebhookSecret::generate()]).await);
     let stalled_body = authorization_request(&stalled.card_id, "auth_stalled", 4_00);
     let first = tokio::spawn({
@@ -194,6 +195,45 @@ async fn a_stalled_commit_delays_only_its_own_card_and_each_answer_comes_by_the_
     let (_, again, _) = answer(&app, "msg_queued", &queued_body).await;
     assert_eq!(again, queued_answer);
     assert_eq!(stalled.state().await, (10_00, 0, 0));
+    assert_eq!(neighbour.state().await, (10_00, 3_00, 0));
+    assert_books_consistent(&db).await;
+}
+
+#[tokio::test]
+async fn a_batch_still_committing_does_not_hold_up_the_other_cards_of_its_worker() {
+    let db = TestDb::new().await;
+    let slow = CardBooks::open(&db, 10_00).await;
+    // A card decided by the same worker as the slow one.
+    let mut neighbour = CardBooks::open(&db, 10_00).await;
+    while worker_of(&neighbour.card_id) != worker_of(&slow.card_id) {
+        neighbour = CardBooks::open(&db, 10_00).await;
+    }
+    // A slow flush: the COMMIT takes 900 ms, within the decision's deadline.
+    stall_commit_of(&db, "auth_slow", Duration::from_millis(900)).await;
+    let app = std::sync::Arc::new(WebhookApp::spawn(&db, vec![WebhookSecret::generate()]).await);
+    let slow_body = authorization_request(&slow.card_id, "auth_slow", 4_00);
+    let first = tokio::spawn({
+        let app = app.clone();
+        async move { answer(&app, "msg_slow", &slow_body).await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // The worker formed the next batch as soon as the slow one's COMMIT went out: the other
+    // card is decided while that COMMIT is still landing, not after it.
+    let neighbour_body = authorization_request(&neighbour.card_id, "auth_neighbour", 3_00);
+    let (status, neighbour_answer, _) = answer(&app, "msg_neighbour", &neighbour_body).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        neighbour_answer["decision"], "APPROVE",
+        "{neighbour_answer}"
+    );
+    assert!(
+        !first.is_finished(),
+        "the other card was answered only after the slow COMMIT landed"
+    );
+    let (status, _, elapsed) = first.await.unwrap();
+    assert_eq!(status, 200);
+    assert!(elapsed < PROCESSOR_DEADLINE, "answered after {elapsed:?}");
     assert_eq!(neighbour.state().await, (10_00, 3_00, 0));
     assert_books_consistent(&db).await;
 }
@@ -425,7 +465,7 @@ async fn when_not_even_a_decline_can_be_recorded_no_answer_is_given_and_the_time
  {
     let db = TestDb::new().await;
     let card = CardBooks::open(&db, 10_00).await;
-    stall_commit_of(&db, "auth_unrecorded", 3).await;
+    stall_commit_of(&db, "auth_unrecorded", Duration::from_secs(3)).await;
     // The deadline decline's own statement cannot finish in time either, as when the database
     // commits nothing at all.
     db.raw_client()
