@@ -421,7 +421,23 @@ async fn book_settlement_day(
         currency,
     )
     .await?;
-    let card_net = ledger::Money::new(card_net_minor, currency);
+    // One posting pair per part within the currency's bound: a day of a big service's card
+    // activity can add up to more than one posting may carry.
+    let parts = parts_within_bound(card_net_minor, currency.max_amount_minor());
+    if parts.len() * 2 > ledger::store::MAX_POSTINGS_PER_ENTRY {
+        return Err(ReconError::Invalid(format!(
+            "the day's card net, {card_net_minor} minor units of {currency}, is beyond what one \
+             settlement entry can book ({} postings of at most {} each)",
+            ledger::store::MAX_POSTINGS_PER_ENTRY / 2,
+            currency.max_amount_minor()
+        )));
+    }
+    let mut postings = Vec::with_capacity(parts.len() * 2);
+    for part in parts {
+        let part = ledger::Money::new(part, currency);
+        postings.push(PostingDraft::debit(payable, part));
+        postings.push(PostingDraft::credit(funding, part)?);
+    }
     let reference =
         card_adapter::processors::qualified(processor_id, &format!("{date}:{currency}"));
     let entry = ledger::store::post_entry(
@@ -439,15 +455,28 @@ async fn book_settlement_day(
                 value: reference,
                 unique: true,
             }],
-            postings: vec![
-                PostingDraft::debit(payable, card_net),
-                PostingDraft::credit(funding, card_net)?,
-            ],
+            postings,
             overdraft: Overdraft::Refuse,
         },
     )
     .await?;
     Ok(Some(entry.id))
+}
+
+/// `total` as parts of the same sign, each at most `max` in size, adding up to it.
+fn parts_within_bound(total: i64, max: i64) -> Vec<i64> {
+    debug_assert!(max > 0, "a currency's bound is positive");
+    let sign = total.signum();
+    let mut left = total.unsigned_abs();
+    let max = max.unsigned_abs().max(1);
+    let mut parts = Vec::new();
+    while left > 0 {
+        let part = left.min(max);
+        // `part` ≤ `max`, which came from an i64.
+        parts.push(i64::try_from(part).unwrap_or(i64::MAX) * sign);
+        left -= part;
+    }
+    parts
 }
 
 /// Each FEE row in the file's currency is a fee posting of its own on the processor fee account
@@ -782,4 +811,25 @@ async fn import_counts(
         )
         .await?;
     Ok((breaks, matched.get("matched"), matched.get("matched_minor")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parts_within_bound;
+
+    #[test]
+    fn a_total_beyond_the_bound_is_split_into_parts_within_it_that_add_up() {
+        assert_eq!(parts_within_bound(250, 100), vec![100, 100, 50]);
+        assert_eq!(parts_within_bound(-250, 100), vec![-100, -100, -50]);
+        assert_eq!(parts_within_bound(100, 100), vec![100]);
+        assert_eq!(parts_within_bound(7, 100), vec![7]);
+        assert!(parts_within_bound(0, 100).is_empty());
+        assert_eq!(
+            parts_within_bound(i64::MIN, i64::MAX)
+                .iter()
+                .map(|p| i128::from(*p))
+                .sum::<i128>(),
+            i128::from(i64::MIN)
+        );
+    }
 }

@@ -337,6 +337,43 @@ async fn a_corrupted_file_is_rejected_whole_and_nothing_is_written() {
 }
 
 #[tokio::test]
+async fn a_day_whose_card_net_is_beyond_one_postings_bound_is_booked_in_several_postings() {
+    let db = TestDb::new().await;
+    let program = Program::open(&db).await;
+    // Two clearings of 600,000.00 EUR: each within the bound (1,000,000.00 EUR), the day's net
+    // beyond it.
+    program.card_entry("txn_big_a", 60_000_000, day(10)).await;
+    program.card_entry("txn_big_b", 60_000_000, day(10)).await;
+    let file = settlement_file(
+        day(10),
+        &[
+            ("CLEARING", "txn_big_a", CARD, 60_000_000, "EUR"),
+            ("CLEARING", "txn_big_b", CARD, 60_000_000, "EUR"),
+        ],
+    );
+    let summary = imported(import_settlement(&db, file).await.unwrap());
+    assert_eq!(summary.matched_count, 2);
+    // One settlement entry: the day's 1,200,000.00 EUR out of the settlement payable into the
+    // funding account, as two posting pairs within the bound.
+    let row = db
+        .raw_client()
+        .await
+        .query_one(
+            "select count(*) as postings,
+                    coalesce(sum(p.amount_minor) filter (where p.amount_minor > 0), 0)::bigint as debits,
+                    max(abs(p.amount_minor)) as largest
+             from journal_entry_refs r join journal_postings p using (entry_id)
+             where r.ref_kind = 'processor_settlement'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i64>("postings"), 4);
+    assert_eq!(row.get::<_, i64>("debits"), 120_000_000);
+    assert!(row.get::<_, i64>("largest") <= 100_000_000);
+}
+
+#[tokio::test]
 async fn importing_the_same_file_again_changes_nothing() {
     let db = TestDb::new().await;
     let program = Program::open(&db).await;
