@@ -662,8 +662,7 @@ async fn measure_level(shared: &Shared<'_>, report: &mut Report, n: usize) -> an
         ),
     );
 
-    let serial_vs_pgbench =
-        tpcb_serial_tps.and_then(|tps| ratio_bp(auth_serial.per_second(), tps));
+    let serial_vs_pgbench = tpcb_serial_tps.and_then(|tps| ratio_bp(auth_serial.per_second(), tps));
     report.add(
         "auth_1_card_serial_vs_pgbench_1_client_bp",
         "7. One card, one request at a time ÷ pgbench TPC-B with 1 client (same run)",
