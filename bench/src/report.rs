@@ -30,33 +30,14 @@ pub const PER_LEVEL_IDS: &[&str] = &[
     "server_peak_rss_kib",
 ];
 
-/// The figures every full report carries (the smoke test checks them all).
-pub const FIGURE_IDS: &[&str] = &[
-    "baseline_pgbench_tpcb_tps",
-    "baseline_pgbench_select_only_tps",
-    "auth_10000_cards_per_s",
-    "auth_10000_cards_vs_pgbench_bp",
-    "auth_10000_cards_p50_us",
-    "auth_10000_cards_p99_us",
-    "auth_10000_cards_max_us",
-    "auth_10000_cards_errors",
-    "clearings_per_s",
+/// The figures measured once per run, whatever the connections (the smoke test checks these and
+/// [`PER_LEVEL_IDS`] at every level).
+pub const ONCE_IDS: &[&str] = &[
     "payroll_10000_ms",
     "payroll_entries_per_s",
-    "kiosk_reads_per_s",
-    "kiosk_reads_p99_us",
+    "verify_ms",
     "recon_settlement_ms",
     "recon_peak_rss_kib",
-    "verify_ms",
-    "auth_100_cards_per_s",
-    "auth_100_vs_10000_cards_bp",
-    "auth_100_cards_p99_us",
-    "auth_1_card_per_s",
-    "auth_1_card_p99_us",
-    "auth_1_card_serial_per_s",
-    "clearings_vs_pgbench_bp",
-    "clearings_p99_us",
-    "server_peak_rss_kib",
 ];
 
 #[derive(Debug, Clone, Serialize)]

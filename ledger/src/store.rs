@@ -940,6 +940,8 @@ struct HoldState {
     account_id: Uuid,
     /// The hold's account, read with the hold.
     account: AccountRow,
+    /// Its balance row (posted, held) as locked with the hold.
+    balance: Option<(i64, i64)>,
     currency: Currency,
     placed_minor: i64,
     remaining_minor: i64,
@@ -969,7 +971,7 @@ async fn lock_hold(tx: &Transaction<'_>, hold_id: Uuid) -> LedgerResult<HoldStat
         .await?;
     let lock_statement = tx
         .prepare_cached(
-            "select 1 from account_balances
+            "select posted_minor, held_minor from account_balances
              where account_id = (select account_id from holds where id = $1) for update",
         )
         .await?;
@@ -987,10 +989,10 @@ async fn lock_hold(tx: &Transaction<'_>, hold_id: Uuid) -> LedgerResult<HoldStat
         )
         .await?;
     let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&hold_id];
-    let (row, _, events, account) = tokio::try_join!(
+    let (row, balance, events, account) = tokio::try_join!(
         biased;
         tx.query_opt(&hold_statement, &params),
-        tx.execute(&lock_statement, &params),
+        tx.query_opt(&lock_statement, &params),
         tx.query_one(&remaining_statement, &params),
         tx.query_opt(&account_statement, &params)
     )?;
@@ -1013,6 +1015,7 @@ async fn lock_hold(tx: &Transaction<'_>, hold_id: Uuid) -> LedgerResult<HoldStat
     Ok(HoldState {
         account_id,
         account,
+        balance: balance.map(|row| (row.get("posted_minor"), row.get("held_minor"))),
         currency: Currency::from_code(&currency)?,
         placed_minor,
         remaining_minor,
@@ -1391,8 +1394,9 @@ pub async fn increase_hold(tx: &Transaction<'_>, command: &IncreaseHold) -> Ledg
         )
         .into());
     }
-    let balances = lock_balances(tx, &[state.account_id]).await?;
-    let (posted, held) = balances[&state.account_id];
+    let (posted, held) = state
+        .balance
+        .ok_or(LedgerError::UnknownAccount(state.account_id))?;
     let (amount_minor, overdraft_flagged) = holdable(
         state.account_id,
         state.account.balance_rule,

@@ -145,11 +145,7 @@ async fn a_commit_that_lands_after_the_answer_was_due_leaves_the_declined_answer
 async fn a_stalled_commit_delays_only_its_own_card_and_each_answer_comes_by_the_deadline() {
     let db = TestDb::new().await;
     let stalled = CardBooks::open(&db, 10_00).await;
-    // A card decided by the same worker as the stalled one.
-    let mut neighbour = CardBooks::open(&db, 10_00).await;
-    while worker_of(&neighbour.card_id) != worker_of(&stalled.card_id) {
-        neighbour = CardBooks::open(&db, 10_00).await;
-    }
+    let neighbour = card_of_the_same_worker(&db, &stalled).await;
     stall_commit_of(&db, "auth_stalled", Duration::from_secs(4)).await;
     let app = std::sync::Arc::new(WebhookApp::spawn(&db, vec![WebhookSecret::generate()]).await);
     let stalled_body = authorization_request(&stalled.card_id, "auth_stalled", 4_00);
@@ -203,11 +199,7 @@ async fn a_stalled_commit_delays_only_its_own_card_and_each_answer_comes_by_the_
 async fn a_batch_still_committing_does_not_hold_up_the_other_cards_of_its_worker() {
     let db = TestDb::new().await;
     let slow = CardBooks::open(&db, 10_00).await;
-    // A card decided by the same worker as the slow one.
-    let mut neighbour = CardBooks::open(&db, 10_00).await;
-    while worker_of(&neighbour.card_id) != worker_of(&slow.card_id) {
-        neighbour = CardBooks::open(&db, 10_00).await;
-    }
+    let neighbour = card_of_the_same_worker(&db, &slow).await;
     // A slow flush: the COMMIT takes 900 ms, within the decision's deadline.
     stall_commit_of(&db, "auth_slow", Duration::from_millis(900)).await;
     let app = std::sync::Arc::new(WebhookApp::spawn(&db, vec![WebhookSecret::generate()]).await);
@@ -372,6 +364,17 @@ async fn lock_balance_row(
     });
     is_locked.await.unwrap();
     handle
+}
+
+/// A new card (10.00 EUR) whose requests go to the same decision worker as `card`'s. Card ids
+/// are random: cards are opened until one does (a few tries, one of DECISION_WORKERS).
+async fn card_of_the_same_worker(db: &TestDb, card: &CardBooks) -> CardBooks {
+    loop {
+        let other = CardBooks::open(db, 10_00).await;
+        if worker_of(&other.card_id) == worker_of(&card.card_id) {
+            return other;
+        }
+    }
 }
 
 /// The decision worker a card's requests go to, computed as `DecisionQueue` does.
