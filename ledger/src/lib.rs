@@ -196,7 +196,30 @@ impl Ledger {
         Ok(expired)
     }
 
+    /// `saldo verify`, in one read-only snapshot, so that its counts and checks are of one moment
+    /// while the ledger is written. It only reads: a session lost under it (a killed backend, a
+    /// failover: the pool may hand out a session whose end it has not seen yet) is tried once
+    /// more on a new one, which the lost connection's error makes the pool open.
     pub async fn verify(&self) -> LedgerResult<verify::VerifyReport> {
-        verify::verify(&self.pool.get().await?).await
+        match self.verify_in_snapshot().await {
+            Err(LedgerError::Database(error)) if db::is_unavailable(&error) => {
+                tracing::warn!(error = %error, "verify lost its session: trying once more");
+                self.verify_in_snapshot().await
+            }
+            verified => verified,
+        }
+    }
+
+    async fn verify_in_snapshot(&self) -> LedgerResult<verify::VerifyReport> {
+        let mut client = self.pool.get().await?;
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await?;
+        let report = verify::verify(&tx).await?;
+        tx.commit().await?;
+        Ok(report)
     }
 }

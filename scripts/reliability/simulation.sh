@@ -12,7 +12,9 @@ export SALDO_SIM_STEPS="${SALDO_SIM_STEPS:-$steps}"
 cd "$ROOT"
 output="$(cargo test -q -p saldo-tests --test e2e simulation -- --nocapture 2>&1)"
 status=$?
-echo "$output" | grep -E "^simulation|panicked|SALDO_SIM_SEED|FAILED|test result" | head -40
+# The panic's message (what differed, the last steps) follows its "panicked at" line.
+echo "$output" | grep -E "^simulation|SALDO_SIM_SEED|FAILED|test result" | head -20
+echo "$output" | grep -A 30 "panicked at" | head -40
 [ "$status" = 0 ] || fail "the simulation failed (the seed is above)"
 figures="$(echo "$output" | grep '^simulation: seed .*ledger whole' | tail -1)"
 [ -n "$figures" ] || fail "no figures from the simulation"

@@ -141,3 +141,50 @@ async fn verify_finds_a_held_amount_that_does_not_match_the_holds() {
         .collect();
     assert_eq!(failed, vec!["held_amounts"], "{report}");
 }
+
+/// A session the server ended while it waited in the pool (a killed backend, a failover) is
+/// handed out once more when its end is not seen yet; `saldo verify` only reads, so it tries
+/// again on a new session rather than failing the auditor's run (the simulation met it).
+#[tokio::test]
+async fn verify_runs_again_on_a_new_session_when_its_session_was_ended_in_the_pool() {
+    let db = TestDb::new().await;
+    let pool = ledger::db::pool(db.config.clone(), 1).unwrap();
+    let ledger = ledger::Ledger::new(pool.clone());
+    let client = pool.get().await.unwrap();
+    let pid: i32 = client
+        .query_one("select pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    drop(client);
+    // Ended from another thread, its own runtime: this one does not run the pooled session's
+    // task meanwhile, so the pool has not seen the end when verify takes the session.
+    let config = db.config.clone();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let (killer, connection) = config.connect(tokio_postgres::NoTls).await.unwrap();
+            tokio::spawn(connection);
+            killer
+                .execute("select pg_terminate_backend($1)", &[&pid])
+                .await
+                .unwrap();
+            while killer
+                .query_opt("select 1 from pg_stat_activity where pid = $1", &[&pid])
+                .await
+                .unwrap()
+                .is_some()
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        });
+    })
+    .join()
+    .unwrap();
+
+    let report = ledger.verify().await.unwrap();
+    assert!(report.is_ok(), "{report}");
+}

@@ -634,7 +634,10 @@ impl Simulation {
 
     async fn verify(&mut self) {
         self.figures.verifies += 1;
-        let report = self.harness.db.ledger().verify().await.unwrap();
+        let report = match self.harness.db.ledger().verify().await {
+            Ok(report) => report,
+            Err(error) => self.fail(&format!("saldo verify could not run: {error:?}")),
+        };
         if !report.is_ok() {
             self.fail(&format!("saldo verify:\n{report}"));
         }
