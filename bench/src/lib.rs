@@ -175,8 +175,14 @@ fn micros(started: Instant) -> u64 {
 }
 
 /// Runs everything and writes the report where asked; prints the markdown table.
+/// Runs and writes the reports; a run that fails part way still writes what it measured before
+/// the failure (the report names it), then returns the error.
 pub async fn run_and_write(options: Options) -> anyhow::Result<Report> {
-    let report = run(options.clone()).await?;
+    let mut report = Report::default();
+    let outcome = run_into(options.clone(), &mut report).await;
+    if let Err(error) = &outcome {
+        report.stopped_by = Some(format!("{error:#}"));
+    }
     let markdown = report.to_markdown();
     println!("{markdown}");
     if let Some(path) = &options.json {
@@ -185,16 +191,20 @@ pub async fn run_and_write(options: Options) -> anyhow::Result<Report> {
     if let Some(path) = &options.markdown {
         std::fs::write(path, &markdown)?;
     }
+    outcome.map(|()| report)
+}
+
+pub async fn run(options: Options) -> anyhow::Result<Report> {
+    let mut report = Report::default();
+    run_into(options, &mut report).await?;
     Ok(report)
 }
 
-pub async fn run(mut options: Options) -> anyhow::Result<Report> {
+/// The run, its figures added to `report` as they are measured.
+async fn run_into(mut options: Options, report: &mut Report) -> anyhow::Result<()> {
     options.apply_quick();
-    let mut report = Report {
-        started_at: load::now_rfc3339(),
-        options: serde_json::to_value(&options)?,
-        ..Report::default()
-    };
+    report.started_at = load::now_rfc3339();
+    report.options = serde_json::to_value(&options)?;
     report.machine.cpus = std::thread::available_parallelism()
         .map(usize::from)
         .unwrap_or(1);
@@ -222,7 +232,7 @@ pub async fn run(mut options: Options) -> anyhow::Result<Report> {
             (config, url_of(&server, &name), Some(name))
         }
     };
-    let result = run_on(&options, &mut report, &config, &database_url, &run_id).await;
+    let result = run_on(&options, report, &config, &database_url, &run_id).await;
     if !options.keep_db
         && let Some(name) = created_db
         && let Ok(admin) = admin_client(&config).await
@@ -231,8 +241,7 @@ pub async fn run(mut options: Options) -> anyhow::Result<Report> {
             .batch_execute(&format!("drop database if exists {name} with (force)"))
             .await;
     }
-    result?;
-    Ok(report)
+    result
 }
 
 /// What every level of a run shares.
@@ -301,10 +310,11 @@ async fn run_on(
     };
     for &n in &levels {
         let first = report.figures.len();
-        measure_level(&shared, report, n).await?;
+        let measured = measure_level(&shared, report, n).await;
         for figure in &mut report.figures[first..] {
             figure.concurrency = Some(n);
         }
+        measured?;
     }
     measure_batch_jobs(&shared, report).await
 }

@@ -68,6 +68,8 @@ pub struct Report {
     pub figures: Vec<Figure>,
     /// Phase timings and everything else worth knowing, in order.
     pub log: Vec<String>,
+    /// The error that ended the run early: the figures are those measured before it.
+    pub stopped_by: Option<String>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -139,6 +141,11 @@ impl Report {
             self.machine.synchronous_commit,
             self.machine.fsync
         ));
+        if let Some(error) = &self.stopped_by {
+            out.push_str(&format!(
+                "**The run stopped early**, the figures below are those measured before: {error}\n\n"
+            ));
+        }
         if self.levels.len() > 1 {
             out.push_str(&self.sweep_table());
             out.push('\n');

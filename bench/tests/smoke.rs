@@ -57,3 +57,35 @@ async fn a_quick_sweep_reports_every_figure_at_every_level() {
         );
     }
 }
+
+/// A run that fails part way (here the server cannot start, after pgbench's baselines) still
+/// writes its reports, with the figures it measured and what stopped it, then fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_that_fails_part_way_still_writes_what_it_measured() {
+    let mut options = saldo_bench::Options::quick();
+    options.quick = false;
+    options.in_process = false;
+    options.saldo_bin = Some("/nonexistent/saldo".into());
+    let dir = std::env::temp_dir().join(format!("saldo-bench-partial-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    options.markdown = Some(dir.join("report.md"));
+    options.json = Some(dir.join("report.json"));
+
+    let error = saldo_bench::run_and_write(options)
+        .await
+        .expect_err("the server cannot start");
+    let markdown = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(markdown.contains("The run stopped early"), "{markdown}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(json["stopped_by"], format!("{error:#}"));
+    let baseline = json["figures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "baseline_pgbench_tpcb_tps")
+        .unwrap_or_else(|| panic!("pgbench's baseline is kept: {json}"));
+    assert!(baseline["value"].as_i64().unwrap() > 0, "{baseline}");
+    assert_eq!(baseline["concurrency"], 4, "{baseline}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
