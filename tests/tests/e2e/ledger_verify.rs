@@ -188,3 +188,71 @@ async fn verify_runs_again_on_a_new_session_when_its_session_was_ended_in_the_po
     let report = ledger.verify().await.unwrap();
     assert!(report.is_ok(), "{report}");
 }
+
+/// An entry whose postings sum to zero overall but not in each of its currencies is caught (the
+/// check sums per currency only for entries in several).
+#[tokio::test]
+async fn verify_finds_an_entry_balanced_in_sum_but_not_in_each_currency() {
+    let db = TestDb::new().await;
+    let books = Books::open(&db).await;
+    books.deposit(1_000).await;
+    books.deposit(200).await;
+    let client = db.raw_client().await;
+    client
+        .batch_execute(
+            "set session_replication_role = replica;
+             insert into journal_postings (entry_id, account_id, currency, amount_minor, recorded_at)
+             select entry_id, account_id, c.currency, c.amount_minor, recorded_at
+             from (select * from journal_postings order by id limit 1) p,
+                  (values ('EUR', -300::bigint), ('SEK', 300::bigint)) c(currency, amount_minor);",
+        )
+        .await
+        .unwrap();
+    let report = books.ledger.verify().await.unwrap();
+    let balance = report
+        .checks
+        .iter()
+        .find(|c| c.name == "entries_balance")
+        .unwrap();
+    assert_eq!(balance.violations, 1, "{report}");
+    assert!(
+        balance.examples[0].ends_with("lines 4 unbalanced"),
+        "{report}"
+    );
+    let trial = report
+        .checks
+        .iter()
+        .find(|c| c.name == "trial_balance")
+        .unwrap();
+    assert_eq!(trial.violations, 2, "EUR and SEK each off: {report}");
+}
+
+/// An entry with no postings at all (written around the ledger) is caught.
+#[tokio::test]
+async fn verify_finds_an_entry_without_postings() {
+    let db = TestDb::new().await;
+    let books = Books::open(&db).await;
+    books.deposit(1_000).await;
+    let empty = uuid::Uuid::now_v7();
+    db.raw_client()
+        .await
+        .execute(
+            "insert into journal_entries (id, effective_date, description)
+             values ($1, current_date, 'written around the ledger')",
+            &[&empty],
+        )
+        .await
+        .unwrap();
+    let report = books.ledger.verify().await.unwrap();
+    let balance = report
+        .checks
+        .iter()
+        .find(|c| c.name == "entries_balance")
+        .unwrap();
+    assert_eq!(balance.violations, 1, "{report}");
+    assert_eq!(
+        balance.examples,
+        vec![format!("{empty} lines 0")],
+        "{report}"
+    );
+}
