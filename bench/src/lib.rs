@@ -174,9 +174,9 @@ fn micros(started: Instant) -> u64 {
     u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX)
 }
 
-/// Runs everything and writes the report where asked; prints the markdown table.
-/// Runs and writes the reports; a run that fails part way still writes what it measured before
-/// the failure (the report names it), then returns the error.
+/// Runs everything, prints the markdown and writes the reports where asked; a run that fails
+/// part way still writes what it measured before the failure (the report names it), then
+/// returns the error.
 pub async fn run_and_write(options: Options) -> anyhow::Result<Report> {
     let mut report = Report::default();
     let outcome = run_into(options.clone(), &mut report).await;

@@ -25,6 +25,11 @@ impl VerifyReport {
     pub fn is_ok(&self) -> bool {
         self.checks.iter().all(|check| check.violations == 0)
     }
+
+    /// The check of that name, if the report has it.
+    pub fn check(&self, name: &str) -> Option<&Check> {
+        self.checks.iter().find(|check| check.name == name)
+    }
 }
 
 impl fmt::Display for VerifyReport {
@@ -65,10 +70,10 @@ const CHECKS: &[(&str, &str, &str)] = &[
     (
         "entries_balance",
         "every entry has two or more postings summing to zero per currency",
-        // Entries and postings in one pass and one aggregate per entry, without a join (a
-        // million entries: 2.4 s against 3.8 s for a join of per-currency sums). An entry's own
-        // row marks it. An entry in one currency (nearly all) balances when its sum is zero; only
-        // one in several currencies is summed per currency.
+        // Entries and postings in one pass and one aggregate per entry, without a join of
+        // per-currency sums (the slowest check; docs/performance.md). An entry's own row marks
+        // it. An entry in one currency (nearly all) balances when its sum is zero; only one in
+        // several currencies is summed per currency.
         "with per_entry as (
              select u.entry_id, count(*) filter (where u.posting) as lines,
                     sum(u.amount_minor) as total, min(u.currency) as low, max(u.currency) as high

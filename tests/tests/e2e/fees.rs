@@ -770,9 +770,7 @@ async fn saldo_verify_finds_a_fee_row_whose_entry_books_no_fee() {
     fees.atm_withdrawal(1, 1_000).await;
     let fees_posted = |report: &ledger::verify::VerifyReport| {
         report
-            .checks
-            .iter()
-            .find(|check| check.name == "fees_posted")
+            .check("fees_posted")
             .map(|check| check.violations)
             .unwrap()
     };

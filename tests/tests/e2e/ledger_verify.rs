@@ -23,6 +23,15 @@ async fn verify_reports_ok_on_a_consistent_ledger() {
     assert!(report.to_string().ends_with("OK"));
 }
 
+/// Runs `sql` as a superuser can, with the ledger's triggers off.
+async fn behind_the_ledgers_back(db: &TestDb, sql: &str) {
+    db.raw_client()
+        .await
+        .batch_execute(&format!("set session_replication_role = replica; {sql}"))
+        .await
+        .unwrap();
+}
+
 /// A superuser who disables the triggers and edits a posting is caught.
 #[tokio::test]
 async fn verify_finds_a_posting_altered_behind_the_ledgers_back() {
@@ -30,15 +39,12 @@ async fn verify_finds_a_posting_altered_behind_the_ledgers_back() {
     let books = Books::open(&db).await;
     books.deposit(1_000).await;
     books.deposit(200).await;
-    let client = db.raw_client().await;
-    client
-        .batch_execute(
-            "set session_replication_role = replica;
-             update journal_postings set amount_minor = amount_minor * 2
-             where id = (select min(id) from journal_postings);",
-        )
-        .await
-        .unwrap();
+    behind_the_ledgers_back(
+        &db,
+        "update journal_postings set amount_minor = amount_minor * 2
+         where id = (select min(id) from journal_postings)",
+    )
+    .await;
     let report = books.ledger.verify().await.unwrap();
     assert!(!report.is_ok());
     let failed: Vec<&str> = report
@@ -58,28 +64,18 @@ async fn verify_finds_postings_that_name_no_account_or_no_entry() {
     let db = TestDb::new().await;
     let books = Books::open(&db).await;
     books.deposit(1_000).await;
-    let client = db.raw_client().await;
-    client
-        .batch_execute(
-            "set session_replication_role = replica;
-             insert into journal_postings (entry_id, account_id, currency, amount_minor, recorded_at)
-             select entry_id, gen_random_uuid(), currency, amount_minor, recorded_at
-             from journal_postings where id = (select min(id) from journal_postings);
-             insert into journal_postings (entry_id, account_id, currency, amount_minor, recorded_at)
-             select gen_random_uuid(), account_id, currency, amount_minor, recorded_at
-             from journal_postings where id = (select min(id) from journal_postings);",
-        )
-        .await
-        .unwrap();
+    behind_the_ledgers_back(
+        &db,
+        "insert into journal_postings (entry_id, account_id, currency, amount_minor, recorded_at)
+         select entry_id, gen_random_uuid(), currency, amount_minor, recorded_at
+         from journal_postings where id = (select min(id) from journal_postings);
+         insert into journal_postings (entry_id, account_id, currency, amount_minor, recorded_at)
+         select gen_random_uuid(), account_id, currency, amount_minor, recorded_at
+         from journal_postings where id = (select min(id) from journal_postings)",
+    )
+    .await;
     let report = books.ledger.verify().await.unwrap();
-    let check = |name: &str| {
-        report
-            .checks
-            .iter()
-            .find(|c| c.name == name)
-            .unwrap()
-            .clone()
-    };
+    let check = |name: &str| report.check(name).unwrap().clone();
     let accounts = check("posting_currency");
     assert_eq!(accounts.violations, 1, "{report}");
     assert!(
@@ -197,33 +193,22 @@ async fn verify_finds_an_entry_balanced_in_sum_but_not_in_each_currency() {
     let books = Books::open(&db).await;
     books.deposit(1_000).await;
     books.deposit(200).await;
-    let client = db.raw_client().await;
-    client
-        .batch_execute(
-            "set session_replication_role = replica;
-             insert into journal_postings (entry_id, account_id, currency, amount_minor, recorded_at)
-             select entry_id, account_id, c.currency, c.amount_minor, recorded_at
-             from (select * from journal_postings order by id limit 1) p,
-                  (values ('EUR', -300::bigint), ('SEK', 300::bigint)) c(currency, amount_minor);",
-        )
-        .await
-        .unwrap();
+    behind_the_ledgers_back(
+        &db,
+        "insert into journal_postings (entry_id, account_id, currency, amount_minor, recorded_at)
+         select entry_id, account_id, c.currency, c.amount_minor, recorded_at
+         from (select * from journal_postings order by id limit 1) p,
+              (values ('EUR', -300::bigint), ('SEK', 300::bigint)) c(currency, amount_minor)",
+    )
+    .await;
     let report = books.ledger.verify().await.unwrap();
-    let balance = report
-        .checks
-        .iter()
-        .find(|c| c.name == "entries_balance")
-        .unwrap();
+    let balance = report.check("entries_balance").unwrap();
     assert_eq!(balance.violations, 1, "{report}");
     assert!(
         balance.examples[0].ends_with("lines 4 unbalanced"),
         "{report}"
     );
-    let trial = report
-        .checks
-        .iter()
-        .find(|c| c.name == "trial_balance")
-        .unwrap();
+    let trial = report.check("trial_balance").unwrap();
     assert_eq!(trial.violations, 2, "EUR and SEK each off: {report}");
 }
 
@@ -244,11 +229,7 @@ async fn verify_finds_an_entry_without_postings() {
         .await
         .unwrap();
     let report = books.ledger.verify().await.unwrap();
-    let balance = report
-        .checks
-        .iter()
-        .find(|c| c.name == "entries_balance")
-        .unwrap();
+    let balance = report.check("entries_balance").unwrap();
     assert_eq!(balance.violations, 1, "{report}");
     assert_eq!(
         balance.examples,

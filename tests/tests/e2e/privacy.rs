@@ -784,11 +784,7 @@ async fn sealing_while_writers_run_never_flags_a_committed_row_but_later_changes
     .await
     .unwrap();
     let (report, log) = verify_everything(db).await;
-    let journal_check = report
-        .checks
-        .iter()
-        .find(|check| check.name == "journal_sealed")
-        .unwrap();
+    let journal_check = report.check("journal_sealed").unwrap();
     assert!(journal_check.violations > 0, "a changed posting is found");
     assert!(log.violations > 0, "a deleted log row is found");
     assert!(
