@@ -203,17 +203,21 @@ end;
 $$;
 
 --
--- Name: authorization_held_follows_event(); Type: FUNCTION; Schema: card; Owner: -
+-- Name: authorization_held_follows_events(); Type: FUNCTION; Schema: card; Owner: -
 --
 
-CREATE FUNCTION card.authorization_held_follows_event() RETURNS trigger
+CREATE FUNCTION card.authorization_held_follows_events() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 begin
-    update card.authorizations
-       set held_minor = held_minor + case when new.kind = 'increase' then new.held_delta_minor
-                                          else -new.held_delta_minor end
-     where hold_id = new.hold_id;
+    update card.authorizations a
+       set held_minor = a.held_minor + e.delta_minor
+      from (select hold_id,
+                   sum(case when kind = 'increase' then held_delta_minor
+                            else -held_delta_minor end)::bigint as delta_minor
+              from inserted_hold_events
+             group by hold_id) e
+     where a.hold_id = e.hold_id and e.delta_minor <> 0;
     return null;
 end;
 $$;
@@ -3970,10 +3974,10 @@ CREATE TRIGGER hold_events_append_only BEFORE DELETE OR UPDATE ON public.hold_ev
 CREATE TRIGGER hold_events_no_truncate BEFORE TRUNCATE ON public.hold_events FOR EACH STATEMENT EXECUTE FUNCTION public.refuse_change();
 
 --
--- Name: hold_events hold_events_update_authorization_held; Type: TRIGGER; Schema: public; Owner: -
+-- Name: hold_events hold_events_update_authorizations_held; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER hold_events_update_authorization_held AFTER INSERT ON public.hold_events FOR EACH ROW EXECUTE FUNCTION card.authorization_held_follows_event();
+CREATE TRIGGER hold_events_update_authorizations_held AFTER INSERT ON public.hold_events REFERENCING NEW TABLE AS inserted_hold_events FOR EACH STATEMENT EXECUTE FUNCTION card.authorization_held_follows_events();
 
 --
 -- Name: holds holds_append_only; Type: TRIGGER; Schema: public; Owner: -

@@ -156,12 +156,23 @@ pub async fn cards(
 /// later, so that a row held by a long transaction delays only the requests that need it.
 pub async fn plan_decision_statements(tx: &Transaction<'_>) -> BookingResult<()> {
     tx.batch_execute(&format!(
-        "set local plan_cache_mode = force_generic_plan; set local enable_seqscan = off; \
-         set local lock_timeout = {DECISION_LOCK_TIMEOUT_MS}"
+        "{BATCH_PLANS}; set local lock_timeout = {DECISION_LOCK_TIMEOUT_MS}"
     ))
     .await?;
     Ok(())
 }
+
+/// How a clearing batch's statements are planned: as a decision's are (see
+/// [`plan_decision_statements`]), without its lock timeout (a clearing has no deadline; the
+/// processor waits for its answer).
+pub async fn plan_batch_statements(tx: &Transaction<'_>) -> BookingResult<()> {
+    tx.batch_execute(BATCH_PLANS).await?;
+    Ok(())
+}
+
+/// Generic plans, and no sequential scans: see [`plan_decision_statements`].
+const BATCH_PLANS: &str =
+    "set local plan_cache_mode = force_generic_plan; set local enable_seqscan = off";
 
 /// The longest a decision's statement waits for a row lock (see [`plan_decision_statements`]):
 /// long enough for another short transaction on the same rows to finish, short against the
@@ -188,13 +199,22 @@ pub async fn deadline_declined(
         .collect())
 }
 
-/// The card settlement payable account for a currency, opened on first use.
-pub async fn settlement_account(tx: &Transaction<'_>, money: Money) -> BookingResult<Uuid> {
-    let account = NewAccount::institution(
+/// The code of the card settlement payable account for a currency.
+pub fn settlement_account_code(currency: ledger::Currency) -> String {
+    settlement_account_of(currency).code
+}
+
+fn settlement_account_of(currency: ledger::Currency) -> NewAccount {
+    NewAccount::institution(
         institution_purpose::CARD_SETTLEMENT_PAYABLE,
         AccountType::Liability,
-        money.currency,
-    );
+        currency,
+    )
+}
+
+/// The card settlement payable account for a currency, opened on first use.
+pub async fn settlement_account(tx: &Transaction<'_>, money: Money) -> BookingResult<Uuid> {
+    let account = settlement_account_of(money.currency);
     if let Some(existing) = store::account_by_code(tx, &account.code).await? {
         return Ok(existing.id);
     }
@@ -752,6 +772,54 @@ pub async fn transaction_booked(tx: &Transaction<'_>, transaction_id: &str) -> B
     )
 }
 
+/// What a clearing's entry says beside its postings: the card, the authorization, the merchant.
+pub fn clearing_metadata(
+    card_id: &str,
+    authorization_id: Option<&str>,
+    merchant: &serde_json::Value,
+) -> serde_json::Value {
+    serde_json::json!({
+        "card_id": card_id,
+        "authorization_id": authorization_id,
+        "merchant": merchant,
+    })
+}
+
+/// The capture of the authorization's hold `hold_id` that books a clearing. The webhook's inbox
+/// look-up, the unique transaction reference checked before and the locked authorization row
+/// make a clearing booked once, so the ledger's own idempotency record is not used.
+pub fn clearing_capture(hold_id: Uuid, clearing: Clearing<'_>) -> CaptureHold {
+    CaptureHold {
+        idempotency_key: format!("card:clearing:{}", clearing.transaction_id),
+        hold_id,
+        amount: clearing.amount,
+        counter_account_id: clearing.settlement_account_id,
+        allow_over_capture: true,
+        final_capture: clearing.final_clearing,
+        effective_date: clearing.effective_date,
+        description: EntryText::CardPurchase.english().into(),
+        metadata: clearing.metadata,
+        external_refs: vec![transaction_ref(clearing.transaction_id)],
+        overdraft: Overdraft::AllowAndFlag,
+    }
+}
+
+/// Counts a booked clearing on its authorization's row.
+pub fn count_clearing(
+    row: &mut AuthorizationRow,
+    amount: Money,
+    final_clearing: bool,
+) -> BookingResult<()> {
+    row.cleared_minor = row
+        .cleared_minor
+        .checked_add(amount.amount_minor)
+        .ok_or(ledger::MoneyError::Overflow)?;
+    if final_clearing {
+        row.final_cleared = true;
+    }
+    Ok(())
+}
+
 /// Books a clearing: captures the authorization's hold when there is one, else posts directly
 /// (a force post, or a clearing that arrived before its authorization). Money already spent is
 /// booked even beyond the balance, and flagged.
@@ -760,38 +828,21 @@ pub async fn book_clearing(
     row: Option<&mut AuthorizationRow>,
     clearing: Clearing<'_>,
 ) -> BookingResult<Uuid> {
-    let settlement = clearing.settlement_account_id;
-    let description = if row.is_some() {
-        EntryText::CardPurchase
-    } else {
-        EntryText::CardPurchaseForcePost
-    }
-    .english();
+    let (amount, final_clearing) = (clearing.amount, clearing.final_clearing);
     let entry_id = match row.as_ref().and_then(|r| r.hold_id) {
-        // The webhook's inbox look-up, the unique transaction reference checked before and the
-        // locked authorization row make a clearing booked once.
         Some(hold_id) => {
-            store::capture_hold_deduplicated_by_caller(
-                tx,
-                &CaptureHold {
-                    idempotency_key: format!("card:clearing:{}", clearing.transaction_id),
-                    hold_id,
-                    amount: clearing.amount,
-                    counter_account_id: settlement,
-                    allow_over_capture: true,
-                    final_capture: clearing.final_clearing,
-                    effective_date: clearing.effective_date,
-                    description: description.into(),
-                    metadata: clearing.metadata,
-                    external_refs: vec![transaction_ref(clearing.transaction_id)],
-                    overdraft: Overdraft::AllowAndFlag,
-                },
-            )
-            .await?
-            .entry
-            .id
+            store::capture_hold_deduplicated_by_caller(tx, &clearing_capture(hold_id, clearing))
+                .await?
+                .entry
+                .id
         }
         None => {
+            let description = if row.is_some() {
+                EntryText::CardPurchase
+            } else {
+                EntryText::CardPurchaseForcePost
+            }
+            .english();
             store::post_entry(
                 tx,
                 &EntryDraft {
@@ -802,7 +853,7 @@ pub async fn book_clearing(
                     external_refs: vec![transaction_ref(clearing.transaction_id)],
                     postings: vec![
                         PostingDraft::debit(clearing.card.account_id, clearing.amount),
-                        PostingDraft::credit(settlement, clearing.amount)?,
+                        PostingDraft::credit(clearing.settlement_account_id, clearing.amount)?,
                     ],
                     overdraft: Overdraft::AllowAndFlag,
                 },
@@ -812,13 +863,7 @@ pub async fn book_clearing(
         }
     };
     if let Some(row) = row {
-        row.cleared_minor = row
-            .cleared_minor
-            .checked_add(clearing.amount.amount_minor)
-            .ok_or(ledger::MoneyError::Overflow)?;
-        if clearing.final_clearing {
-            row.final_cleared = true;
-        }
+        count_clearing(row, amount, final_clearing)?;
     }
     Ok(entry_id)
 }

@@ -83,3 +83,42 @@ pub(crate) async fn record_inbox(
     .await?;
     Ok(())
 }
+
+/// [`record_inbox`] for many messages with one outcome: one statement.
+pub(crate) async fn record_inbox_many(
+    tx: &Transaction<'_>,
+    messages: &[&InboxMessage<'_>],
+    applied: Applied,
+) -> BookingResult<()> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let insert = tx
+        .prepare_cached(
+            "insert into card.inbox
+                 (webhook_id, event_type, webhook_timestamp, body, outcome, processor_id)
+             select webhook_id, event_type, webhook_timestamp, body, $5, processor_id
+             from unnest($1::text[], $2::text[], $3::int8[], $4::bytea[], $6::text[])
+                  as m(webhook_id, event_type, webhook_timestamp, body, processor_id)
+             on conflict (processor_id, webhook_id) do nothing",
+        )
+        .await?;
+    let webhook_ids: Vec<&str> = messages.iter().map(|m| m.webhook_id).collect();
+    let event_types: Vec<&str> = messages.iter().map(|m| m.event_type).collect();
+    let timestamps: Vec<i64> = messages.iter().map(|m| m.webhook_timestamp).collect();
+    let bodies: Vec<&[u8]> = messages.iter().map(|m| m.body).collect();
+    let processor_ids: Vec<&str> = messages.iter().map(|m| m.processor_id).collect();
+    tx.execute(
+        &insert,
+        &[
+            &webhook_ids,
+            &event_types,
+            &timestamps,
+            &bodies,
+            &applied.as_str(),
+            &processor_ids,
+        ],
+    )
+    .await?;
+    Ok(())
+}

@@ -1,5 +1,6 @@
 pub mod authorization;
 pub mod booking;
+pub mod clearings;
 pub mod client;
 pub mod controls;
 pub mod decisions;

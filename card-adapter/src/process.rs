@@ -158,7 +158,7 @@ pub async fn apply(
 ///   a reversal is not checked, it only frees what is held, capped at what remains.
 /// - `zero_amount`: a clearing or refund of nothing, except a final clearing of an authorization,
 ///   which frees what the hold still holds ([`apply_event`]).
-fn not_bookable(event: &CardEvent) -> Option<&'static str> {
+pub(crate) fn not_bookable(event: &CardEvent) -> Option<&'static str> {
     let beyond = |amount: &Money| amount.within_bound().is_err();
     match event {
         CardEvent::Advice {
@@ -495,11 +495,7 @@ async fn apply_clearing(tx: &Transaction<'_>, event: ClearingEvent<'_>) -> Booki
         amount,
         final_clearing,
         effective_date: cleared_at.date(),
-        metadata: serde_json::json!({
-            "card_id": card_id,
-            "authorization_id": authorization_id,
-            "merchant": merchant,
-        }),
+        metadata: booking::clearing_metadata(card_id, authorization_id, merchant),
     };
     let row = match row {
         Some(mut row) => {

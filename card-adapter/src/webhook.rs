@@ -23,6 +23,7 @@ use processor_protocol::{AuthorizationResponse, WebhookEnvelope, WebhookEvent};
 use serde_json::json;
 
 use crate::authorization::{AuthorizationInput, AuthorizationOutcome, Decide, MerchantFacts};
+use crate::clearings::ClearingQueue;
 use crate::decisions::{Answer, DecisionQueue};
 use crate::inbox::InboxMessage;
 use crate::process::{self, AdviceReason, CardEvent};
@@ -61,6 +62,7 @@ struct Receiver<D> {
     /// read) every message is checked.
     several_processors: tokio::sync::OnceCell<bool>,
     decisions: DecisionQueue<D>,
+    clearings: ClearingQueue,
 }
 
 pub fn router<D: Decide + 'static>(state: WebhookState<D>) -> Router {
@@ -72,6 +74,7 @@ pub fn router<D: Decide + 'static>(state: WebhookState<D>) -> Router {
     secrets.insert(DEFAULT_PROCESSOR.to_owned(), state.secrets);
     let receiver = Arc::new(Receiver {
         decisions: DecisionQueue::new(state.pool.clone(), state.decide),
+        clearings: ClearingQueue::new(state.pool.clone()),
         pool: state.pool,
         secrets,
         several_processors: tokio::sync::OnceCell::new(),
@@ -208,7 +211,7 @@ async fn receive<D: Decide + 'static>(
         WebhookEvent::AuthorizationRequest(request) => {
             answer_request(state, &message, &body, request, envelope.timestamp).await
         }
-        event => apply_event(state, &message, event, envelope.timestamp).await,
+        event => apply_event(state, &message, body.clone(), event, envelope.timestamp).await,
     }
 }
 
@@ -261,10 +264,12 @@ async fn answer_request<D: Decide + 'static>(
     axum::Json(answer(&outcome)).into_response()
 }
 
-/// Records and applies an asynchronous event (protocol 3.4 to 3.9) before the 2xx answer.
+/// Records and applies an asynchronous event (protocol 3.4 to 3.9) before the 2xx answer; a
+/// clearing in a batch with the others that arrive with it (`crate::clearings`).
 async fn apply_event<D>(
     state: &Receiver<D>,
     message: &InboxMessage<'_>,
+    body: Bytes,
     event: &WebhookEvent,
     at: time::OffsetDateTime,
 ) -> Response {
@@ -279,7 +284,11 @@ async fn apply_event<D>(
             );
         }
     };
-    match process::apply(&state.pool, message, &card_event).await {
+    let applied = match card_event {
+        CardEvent::Clearing { .. } => state.clearings.apply(message, body, card_event).await,
+        _ => process::apply(&state.pool, message, &card_event).await,
+    };
+    match applied {
         Ok(applied) => {
             tracing::info!(webhook_id, event_type = message.event_type, outcome = ?applied, "processor event recorded");
             (StatusCode::OK, axum::Json(json!({"status": "recorded"}))).into_response()

@@ -1450,15 +1450,31 @@ pub async fn capture_hold_deduplicated_by_caller(
     capture_hold_claimed(tx, command).await
 }
 
-async fn capture_hold_claimed(
-    tx: &Transaction<'_>,
-    command: &CaptureHold,
-) -> LedgerResult<Capture> {
+/// What one capture does to its hold, worked out from the hold as locked: how much of the
+/// hold it uses and frees, and its entry's postings and metadata.
+struct PlannedCapture {
+    captured_from_hold_minor: i64,
+    released_after_minor: i64,
+    postings: [PostingDraft; 2],
+    metadata: serde_json::Value,
+}
+
+impl PlannedCapture {
+    /// What leaves the hold's held amount: the part captured and the rest freed by a final
+    /// capture.
+    fn held_drop_minor(&self) -> LedgerResult<i64> {
+        Ok(self
+            .captured_from_hold_minor
+            .checked_add(self.released_after_minor)
+            .ok_or(crate::money::MoneyError::Overflow)?)
+    }
+}
+
+fn plan_capture(command: &CaptureHold, state: &HoldState) -> LedgerResult<PlannedCapture> {
     if !command.amount.is_positive() {
         return Err(crate::money::MoneyError::NotPositive.into());
     }
     command.amount.within_bound()?;
-    let mut state = lock_hold(tx, command.hold_id).await?;
     if state.currency != command.amount.currency {
         return Err(crate::money::MoneyError::CurrencyMismatch(
             state.currency,
@@ -1474,9 +1490,9 @@ async fn capture_hold_claimed(
             requested_minor: requested,
         });
     }
-    let captured_from_hold = requested.min(state.remaining_minor);
-    let released_after = if command.final_capture {
-        state.remaining_minor - captured_from_hold
+    let captured_from_hold_minor = requested.min(state.remaining_minor);
+    let released_after_minor = if command.final_capture {
+        state.remaining_minor - captured_from_hold_minor
     } else {
         0
     };
@@ -1502,17 +1518,33 @@ async fn capture_hold_claimed(
     if let Some(object) = metadata.as_object_mut() {
         object.insert("hold_id".into(), serde_json::json!(command.hold_id));
     }
-    let held_drop = captured_from_hold
-        .checked_add(released_after)
-        .ok_or(crate::money::MoneyError::Overflow)?;
+    Ok(PlannedCapture {
+        captured_from_hold_minor,
+        released_after_minor,
+        postings,
+        metadata,
+    })
+}
+
+async fn capture_hold_claimed(
+    tx: &Transaction<'_>,
+    command: &CaptureHold,
+) -> LedgerResult<Capture> {
+    if !command.amount.is_positive() {
+        return Err(crate::money::MoneyError::NotPositive.into());
+    }
+    command.amount.within_bound()?;
+    let mut state = lock_hold(tx, command.hold_id).await?;
+    let planned = plan_capture(command, &state)?;
+    let held_drop = planned.held_drop_minor()?;
     let entry = write_entry(
         tx,
         EntryWrite {
             effective_date: command.effective_date,
             description: &command.description,
-            metadata: &metadata,
+            metadata: &planned.metadata,
             external_refs: &command.external_refs,
-            postings: &postings,
+            postings: &planned.postings,
             overdraft: command.overdraft,
             reverses_entry_id: None,
             held_decrease_minor: &[(state.account_id, held_drop)],
@@ -1526,18 +1558,18 @@ async fn capture_hold_claimed(
             tx,
             command.hold_id,
             "capture",
-            captured_from_hold,
-            requested,
+            planned.captured_from_hold_minor,
+            command.amount.amount_minor,
             Some(entry.id),
             false,
         ),
         async {
-            if released_after > 0 {
+            if planned.released_after_minor > 0 {
                 insert_hold_event(
                     tx,
                     command.hold_id,
                     "release",
-                    released_after,
+                    planned.released_after_minor,
                     0,
                     None,
                     false,
@@ -1552,6 +1584,356 @@ async fn capture_hold_claimed(
         entry,
         hold: state.to_hold(command.hold_id),
     })
+}
+
+/// Most captures one [`capture_holds_deduplicated_by_caller`] call makes: bounds its arrays and
+/// how long it keeps its balance rows locked.
+pub const MAX_CAPTURES_PER_CALL: usize = 256;
+
+/// [`capture_hold_deduplicated_by_caller`] for many holds at once (card clearings that arrive
+/// together), in order, in two round trips however many: the holds' balance rows locked in id
+/// order and the holds and accounts read with them, then the entries, their postings and
+/// references, the balances and the hold events written, one statement each. Each capture sees
+/// the ones before it: two captures of one hold, or on one account, add up as they would one
+/// after the other. Fails as a whole on the first problem (the caller's transaction is then to
+/// be dropped). The same rules as one capture, checked in the same place ([`plan_capture`],
+/// [`posted_deltas`], [`new_balances`]).
+pub async fn capture_holds_deduplicated_by_caller(
+    tx: &Transaction<'_>,
+    commands: &[CaptureHold],
+) -> LedgerResult<Vec<Capture>> {
+    if commands.is_empty() {
+        return Ok(Vec::new());
+    }
+    if commands.len() > MAX_CAPTURES_PER_CALL {
+        return Err(LedgerError::invalid(
+            "batch_too_large",
+            format!("at most {MAX_CAPTURES_PER_CALL} captures per call"),
+        ));
+    }
+    for command in commands {
+        if !command.amount.is_positive() {
+            return Err(crate::money::MoneyError::NotPositive.into());
+        }
+        command.amount.within_bound()?;
+        validate_text(&command.description)?;
+        validate_refs(&command.external_refs)?;
+    }
+    let mut hold_ids: Vec<Uuid> = commands.iter().map(|c| c.hold_id).collect();
+    hold_ids.sort();
+    hold_ids.dedup();
+    let mut counter_ids: Vec<Uuid> = commands.iter().map(|c| c.counter_account_id).collect();
+    counter_ids.sort();
+    counter_ids.dedup();
+
+    // In this order, in one round trip: the balance rows locked (hot accounts have none), then
+    // the holds' remaining amounts and the accounts read under the locks.
+    let lock = tx
+        .prepare_cached(
+            "select account_id, posted_minor, held_minor from account_balances
+             where account_id = any(array(select account_id from holds where id = any($1)) || $2)
+             order by account_id for update",
+        )
+        .await?;
+    let read_holds = tx
+        .prepare_cached(
+            "select h.id, h.account_id, h.currency, h.amount_minor, h.expires_at,
+                    coalesce(sum(case when e.kind = 'increase' then e.held_delta_minor
+                                      else -e.held_delta_minor end), 0)::bigint
+                        as events_delta_minor
+             from holds h left join hold_events e on e.hold_id = h.id
+             where h.id = any($1)
+             group by h.id",
+        )
+        .await?;
+    let read_accounts = tx
+        .prepare_cached(
+            "select id, account_type, currency, balance_rule, is_hot, closed_at is not null as closed
+             from ledger_accounts
+             where id = any(array(select account_id from holds where id = any($1)) || $2)",
+        )
+        .await?;
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&hold_ids, &counter_ids];
+    let (locked, hold_rows, account_rows) = tokio::try_join!(
+        biased;
+        tx.query(&lock, &params),
+        tx.query(&read_holds, &params[..1]),
+        tx.query(&read_accounts, &params)
+    )?;
+    let mut balances: BTreeMap<Uuid, (i64, i64)> = locked
+        .iter()
+        .map(|row| {
+            (
+                row.get("account_id"),
+                (row.get("posted_minor"), row.get("held_minor")),
+            )
+        })
+        .collect();
+    let mut accounts: HashMap<Uuid, AccountRow> = HashMap::with_capacity(account_rows.len());
+    for row in &account_rows {
+        accounts.insert(row.get("id"), account_row_from(row)?);
+    }
+    let mut holds: HashMap<Uuid, HoldState> = HashMap::with_capacity(hold_rows.len());
+    for row in &hold_rows {
+        let account_id: Uuid = row.get("account_id");
+        let account = accounts
+            .get(&account_id)
+            .cloned()
+            .ok_or(LedgerError::UnknownAccount(account_id))?;
+        let placed_minor: i64 = row.get("amount_minor");
+        let remaining_minor = placed_minor
+            .checked_add(row.get("events_delta_minor"))
+            .ok_or(crate::money::MoneyError::Overflow)?;
+        assert!(
+            remaining_minor >= 0,
+            "a hold has a negative remaining amount"
+        );
+        holds.insert(
+            row.get("id"),
+            HoldState {
+                account_id,
+                account,
+                balance: balances.get(&account_id).copied(),
+                currency: Currency::from_code(row.get("currency"))?,
+                placed_minor,
+                remaining_minor,
+                expires_at: row.get("expires_at"),
+            },
+        );
+    }
+
+    // Each capture against the holds and balances the ones before it left.
+    struct Planned {
+        entry_id: Uuid,
+        planned: PlannedCapture,
+        overdraft_flagged: bool,
+        hold: Hold,
+    }
+    let mut plans: Vec<Planned> = Vec::with_capacity(commands.len());
+    let mut changed: BTreeMap<Uuid, (i64, i64)> = BTreeMap::new();
+    for command in commands {
+        let state = holds
+            .get_mut(&command.hold_id)
+            .ok_or(LedgerError::UnknownHold(command.hold_id))?;
+        let planned = plan_capture(command, state)?;
+        validate_postings(&planned.postings)?;
+        validate_metadata(&planned.metadata)?;
+        for posting in &planned.postings {
+            match accounts.get(&posting.account_id) {
+                None => return Err(LedgerError::UnknownAccount(posting.account_id)),
+                Some(account) if account.closed => {
+                    return Err(LedgerError::AccountClosed(posting.account_id));
+                }
+                Some(_) => {}
+            }
+        }
+        let held_drop = planned.held_drop_minor()?;
+        let posted_delta = posted_deltas(&planned.postings, &accounts)?;
+        let held_decrease = BTreeMap::from([(state.account_id, held_drop)]);
+        // The balance rows this entry changes, as the captures before it left them.
+        let touched: BTreeMap<Uuid, (i64, i64)> = posted_delta
+            .keys()
+            .chain([&state.account_id])
+            .filter_map(|id| balances.get(id).map(|balance| (*id, *balance)))
+            .collect();
+        let (new, overdraft_flagged) = new_balances(
+            &accounts,
+            &touched,
+            &posted_delta,
+            &held_decrease,
+            command.overdraft,
+        )?;
+        for (account_id, posted, held) in new {
+            balances.insert(account_id, (posted, held));
+            changed.insert(account_id, (posted, held));
+        }
+        state.remaining_minor -= held_drop;
+        plans.push(Planned {
+            entry_id: Uuid::now_v7(),
+            hold: state.to_hold(command.hold_id),
+            planned,
+            overdraft_flagged,
+        });
+    }
+
+    // Every parameter built before anything is sent; the writes then go out together and run
+    // in this order (the postings take their entry's recording time from its row, the hold
+    // events refer to their entries).
+    let entry_ids: Vec<Uuid> = plans.iter().map(|p| p.entry_id).collect();
+    let dates: Vec<Date> = commands.iter().map(|c| c.effective_date).collect();
+    let descriptions: Vec<&str> = commands.iter().map(|c| c.description.as_str()).collect();
+    let metadata: Vec<&serde_json::Value> = plans.iter().map(|p| &p.planned.metadata).collect();
+    let flagged: Vec<bool> = plans.iter().map(|p| p.overdraft_flagged).collect();
+    let mut posting_entries = Vec::with_capacity(2 * plans.len());
+    let mut posting_accounts = Vec::with_capacity(2 * plans.len());
+    let mut posting_currencies = Vec::with_capacity(2 * plans.len());
+    let mut posting_amounts = Vec::with_capacity(2 * plans.len());
+    let mut ref_entries = Vec::new();
+    let mut ref_kinds = Vec::new();
+    let mut ref_values = Vec::new();
+    let mut ref_unique = Vec::new();
+    let mut event_holds = Vec::with_capacity(plans.len());
+    let mut event_kinds = Vec::with_capacity(plans.len());
+    let mut event_held = Vec::with_capacity(plans.len());
+    let mut event_posted = Vec::with_capacity(plans.len());
+    let mut event_entries: Vec<Option<Uuid>> = Vec::with_capacity(plans.len());
+    for (plan, command) in plans.iter().zip(commands) {
+        for posting in &plan.planned.postings {
+            posting_entries.push(plan.entry_id);
+            posting_accounts.push(posting.account_id);
+            posting_currencies.push(posting.amount.currency.code());
+            posting_amounts.push(posting.amount.amount_minor);
+        }
+        for reference in &command.external_refs {
+            ref_entries.push(plan.entry_id);
+            ref_kinds.push(reference.kind.as_str());
+            ref_values.push(reference.value.as_str());
+            ref_unique.push(reference.unique);
+        }
+        event_holds.push(command.hold_id);
+        event_kinds.push("capture");
+        event_held.push(plan.planned.captured_from_hold_minor);
+        event_posted.push(command.amount.amount_minor);
+        event_entries.push(Some(plan.entry_id));
+        if plan.planned.released_after_minor > 0 {
+            event_holds.push(command.hold_id);
+            event_kinds.push("release");
+            event_held.push(plan.planned.released_after_minor);
+            event_posted.push(0);
+            event_entries.push(None);
+        }
+    }
+    let balance_ids: Vec<Uuid> = changed.keys().copied().collect();
+    let balance_posted: Vec<i64> = changed.values().map(|b| b.0).collect();
+    let balance_held: Vec<i64> = changed.values().map(|b| b.1).collect();
+    debug_assert!(balance_held.iter().all(|held| *held >= 0));
+
+    let insert_entries = tx
+        .prepare_cached(
+            "insert into journal_entries
+                 (id, effective_date, description, metadata, overdraft_flagged)
+             select id, effective_date, description, metadata, flagged
+             from unnest($1::uuid[], $2::date[], $3::text[], $4::jsonb[], $5::bool[])
+                  with ordinality as e(id, effective_date, description, metadata, flagged, line)
+             order by line
+             returning id, seq, recorded_at",
+        )
+        .await?;
+    let insert_postings = tx
+        .prepare_cached(
+            "insert into journal_postings (entry_id, account_id, currency, amount_minor, recorded_at)
+             select p.entry_id, p.account_id, p.currency, p.amount_minor,
+                    (select e.recorded_at from journal_entries e where e.id = p.entry_id)
+             from unnest($1::uuid[], $2::uuid[], $3::text[], $4::bigint[]) with ordinality
+                  as p(entry_id, account_id, currency, amount_minor, line)
+             order by p.line
+             returning id, entry_id",
+        )
+        .await?;
+    let insert_refs = tx
+        .prepare_cached(
+            "insert into journal_entry_refs (entry_id, ref_kind, ref_value, is_unique)
+             select * from unnest($1::uuid[], $2::text[], $3::text[], $4::bool[])",
+        )
+        .await?;
+    let update_balances = tx
+        .prepare_cached(
+            "update account_balances b set posted_minor = n.posted, held_minor = n.held
+             from unnest($1::uuid[], $2::bigint[], $3::bigint[]) as n(account_id, posted, held)
+             where b.account_id = n.account_id",
+        )
+        .await?;
+    let insert_events = tx
+        .prepare_cached(
+            "insert into hold_events (hold_id, kind, held_delta_minor, posted_minor, entry_id)
+             select hold_id, kind, held_delta_minor, posted_minor, entry_id
+             from unnest($1::uuid[], $2::text[], $3::int8[], $4::int8[], $5::uuid[])
+                  with ordinality as e(hold_id, kind, held_delta_minor, posted_minor, entry_id, line)
+             order by line",
+        )
+        .await?;
+    // A unique reference taken meanwhile fails the insert (the caller checked them before):
+    // the whole call fails, as one capture would.
+    type Params<'a> = [&'a (dyn tokio_postgres::types::ToSql + Sync)];
+    let entry_params: &Params = &[&entry_ids, &dates, &descriptions, &metadata, &flagged];
+    let posting_params: &Params = &[
+        &posting_entries,
+        &posting_accounts,
+        &posting_currencies,
+        &posting_amounts,
+    ];
+    let event_params: &Params = &[
+        &event_holds,
+        &event_kinds,
+        &event_held,
+        &event_posted,
+        &event_entries,
+    ];
+    let (entry_rows, posting_rows, _, _, _) = tokio::try_join!(
+        biased;
+        tx.query(&insert_entries, entry_params),
+        tx.query(&insert_postings, posting_params),
+        async {
+            if ref_entries.is_empty() {
+                return Ok(0);
+            }
+            tx.execute(&insert_refs, &[&ref_entries, &ref_kinds, &ref_values, &ref_unique])
+                .await
+        },
+        async {
+            if balance_ids.is_empty() {
+                return Ok(0);
+            }
+            tx.execute(&update_balances, &[&balance_ids, &balance_posted, &balance_held])
+                .await
+        },
+        tx.execute(&insert_events, event_params)
+    )?;
+    let recorded: HashMap<Uuid, (i64, OffsetDateTime)> = entry_rows
+        .iter()
+        .map(|row| (row.get("id"), (row.get("seq"), row.get("recorded_at"))))
+        .collect();
+    let mut posting_ids: HashMap<Uuid, Vec<i64>> = HashMap::with_capacity(plans.len());
+    for row in &posting_rows {
+        posting_ids
+            .entry(row.get("entry_id"))
+            .or_default()
+            .push(row.get("id"));
+    }
+    let mut captures = Vec::with_capacity(plans.len());
+    for (plan, command) in plans.into_iter().zip(commands) {
+        let (seq, recorded_at) = recorded[&plan.entry_id];
+        let mut ids = posting_ids.remove(&plan.entry_id).unwrap_or_default();
+        ids.sort_unstable();
+        debug_assert_eq!(ids.len(), plan.planned.postings.len(), "one id per posting");
+        let postings = plan
+            .planned
+            .postings
+            .iter()
+            .zip(ids)
+            .map(|(draft, id)| Posting {
+                id,
+                account_id: draft.account_id,
+                amount: draft.amount,
+            })
+            .collect();
+        captures.push(Capture {
+            entry: Entry {
+                id: plan.entry_id,
+                seq,
+                effective_date: command.effective_date,
+                recorded_at,
+                description: command.description.clone(),
+                metadata: plan.planned.metadata,
+                reverses_entry_id: None,
+                overdraft_flagged: plan.overdraft_flagged,
+                postings,
+                external_refs: command.external_refs.clone(),
+            },
+            hold: plan.hold,
+        });
+    }
+    Ok(captures)
 }
 
 async fn free_hold(

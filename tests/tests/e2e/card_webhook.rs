@@ -340,3 +340,51 @@ async fn an_authentic_message_with_a_nul_character_in_its_text_is_still_decided_
     assert_eq!(card.state().await, (650, 0, 350));
     assert_eq!(inbox_count(&db).await, 2);
 }
+
+#[tokio::test]
+async fn clearings_delivered_at_once_and_again_are_each_booked_once() {
+    let db = TestDb::new().await;
+    let card = CardBooks::open(&db, 10_000).await;
+    let app = WebhookApp::spawn(&db, vec![WebhookSecret::generate()]).await;
+    for i in 0..20 {
+        let request = authorization_request(&card.card_id, &format!("auth_many_{i}"), 100);
+        assert_eq!(
+            app.send_signed(&format!("msg_r{i}"), &request)
+                .await
+                .status(),
+            200
+        );
+    }
+    let clearing = |i: usize| {
+        serde_json::json!({
+            "type": "transaction.clearing", "timestamp": "2026-11-26T10:15:02Z",
+            "data": {"transaction_id": format!("txn_many_{i}"),
+                     "authorization_id": format!("auth_many_{i}"), "card_id": card.card_id,
+                     "amount": 80, "currency": "EUR",
+                     "merchant": {"id": "m_canteen", "name": "CANTEEN", "mcc": "5411", "city": "HAMEENLINNA", "country": "FI"},
+                     "cleared_at": "2026-11-26T12:00:00Z", "final": true}
+        })
+        .to_string()
+    };
+    // Each clearing three times, all in flight together: twice under its webhook id, once
+    // under another.
+    let sends = (0..60).map(|n| {
+        let i = n % 20;
+        let webhook_id = if n < 40 {
+            format!("msg_c{i}")
+        } else {
+            format!("msg_c{i}_again")
+        };
+        let body = clearing(i);
+        let app = &app;
+        async move { app.send_signed(&webhook_id, &body).await.status() }
+    });
+    let statuses = futures_util::future::join_all(sends).await;
+    assert!(statuses.iter().all(|status| *status == 200), "{statuses:?}");
+    // Each 80 captured of 100 held, the rest freed.
+    assert_eq!(card.state().await, (10_000 - 20 * 80, 0, 20 * 80));
+    // The twenty requests, and forty clearings' webhook ids.
+    assert_eq!(inbox_count(&db).await, 60);
+    crate::card_booking::assert_card_counters_match(&card.pool).await;
+    assert!(card.books.ledger.verify().await.unwrap().is_ok());
+}

@@ -315,3 +315,102 @@ async fn a_stand_in_hold_beyond_the_balance_is_placed_flagged_and_verifies() {
     assert!(flagged);
     assert!(books.ledger.verify().await.unwrap().is_ok());
 }
+
+/// Captures on two holds of one account (a partial, a final, an over-capture), made one after
+/// the other or in one `capture_holds_deduplicated_by_caller` call, leave the same books.
+#[tokio::test]
+async fn captures_made_in_one_call_add_up_as_they_would_one_after_the_other() {
+    async fn books_after(together: bool) -> (Vec<(i64, bool)>, (i64, i64), i64, i64) {
+        let db = TestDb::new().await;
+        let books = Books::open(&db).await;
+        books.deposit(1_000).await;
+        let first = books
+            .ledger
+            .place_hold(&books.hold_command(500))
+            .await
+            .unwrap();
+        let second = books
+            .ledger
+            .place_hold(&books.hold_command(300))
+            .await
+            .unwrap();
+        let mut over = books.capture_command(second.id, 450, true);
+        over.allow_over_capture = true;
+        over.overdraft = Overdraft::AllowAndFlag;
+        let commands = [
+            books.capture_command(first.id, 200, false),
+            books.capture_command(first.id, 100, true),
+            over,
+        ];
+        let mut client = db.pool.get().await.unwrap();
+        let tx = client.transaction().await.unwrap();
+        let captures = if together {
+            store::capture_holds_deduplicated_by_caller(&tx, &commands)
+                .await
+                .unwrap()
+        } else {
+            let mut captures = Vec::new();
+            for command in &commands {
+                captures.push(
+                    store::capture_hold_deduplicated_by_caller(&tx, command)
+                        .await
+                        .unwrap(),
+                );
+            }
+            captures
+        };
+        tx.commit().await.unwrap();
+        let balance = books.ledger.balance(books.spendable).await.unwrap();
+        let settlement = books.ledger.balance(books.settlement).await.unwrap();
+        assert!(books.ledger.verify().await.unwrap().is_ok());
+        let events: i64 = client
+            .query_one("select count(*) from hold_events", &[])
+            .await
+            .unwrap()
+            .get(0);
+        (
+            captures
+                .iter()
+                .map(|c| (c.hold.remaining.amount_minor, c.entry.overdraft_flagged))
+                .collect(),
+            (balance.posted.amount_minor, balance.held.amount_minor),
+            settlement.posted.amount_minor,
+            events,
+        )
+    }
+    let one_by_one = books_after(false).await;
+    // Of the 500 held, 200 captured (300 left), then 100 captured and the other 200 freed; of
+    // the 300 held, 450 captured: beyond the hold, within the balance, so not flagged.
+    assert_eq!(one_by_one.0, vec![(300, false), (0, false), (0, false)]);
+    assert_eq!(one_by_one.1, (1_000 - 200 - 100 - 450, 0));
+    assert_eq!(one_by_one.2, 750);
+    assert_eq!(one_by_one.3, 4);
+    assert_eq!(books_after(true).await, one_by_one);
+}
+
+/// A capture that cannot be made fails the whole call, and nothing of it is written.
+#[tokio::test]
+async fn one_capture_that_cannot_be_made_fails_the_whole_call() {
+    let db = TestDb::new().await;
+    let books = Books::open(&db).await;
+    books.deposit(1_000).await;
+    let hold = books
+        .ledger
+        .place_hold(&books.hold_command(500))
+        .await
+        .unwrap();
+    let commands = [
+        books.capture_command(hold.id, 200, false),
+        // Beyond what remains, over-capture not allowed.
+        books.capture_command(hold.id, 400, false),
+    ];
+    let before = row_counts(&db).await;
+    let mut client = db.pool.get().await.unwrap();
+    let tx = client.transaction().await.unwrap();
+    let error = store::capture_holds_deduplicated_by_caller(&tx, &commands)
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), "exceeds_hold");
+    drop(tx);
+    assert_eq!(row_counts(&db).await, before);
+}

@@ -22,6 +22,7 @@ mod bank_rail;
 mod browser;
 mod card_batches;
 mod card_booking;
+mod card_clearing_batches;
 mod card_decision_faults;
 mod card_e2e;
 mod card_outbox;

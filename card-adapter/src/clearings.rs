@@ -1,0 +1,486 @@
+//! Clearings booked in batches: clearings that arrive together are booked in one transaction,
+//! each step one statement for all of them, as `decisions` does for authorization requests.
+//!
+//! One clearing in its own transaction cost PostgreSQL about seventeen statements and ten round
+//! trips (the webhook's lock and look-up, the card, the transaction reference, the
+//! authorization's row, the settlement account, the hold and its balance row, the entry, its
+//! postings, reference and balance, the hold events, the row's update, the inbox, COMMIT), and
+//! per statement is where a clearing's time went (docs/performance.md). A batch runs about the
+//! same statements for all its clearings, in five round trips: BEGIN; the webhooks' locks, the
+//! inbox, the cards, the transaction references, the authorization rows (locked in id order)
+//! and the settlement accounts, read together; the holds' balance rows locked in id order and
+//! the holds read under them, with the rows' and the inbox's writes; the entries, postings,
+//! references, balances and hold events (`ledger::store::capture_holds_deduplicated_by_caller`);
+//! COMMIT.
+//!
+//! A batch books only the usual clearing: of an authorization whose hold is placed, of a known
+//! card, not booked before, not an ATM withdrawal (its fee), of a non-zero amount within the
+//! bound. Everything else (a force post, a clearing before its authorization, a duplicate, a
+//! second clearing of one authorization or transaction in the batch, an ATM withdrawal, what
+//! cannot be booked) takes the one-event path (`process::apply`) after the batch commits, in
+//! arrival order; so does every clearing of a batch whose transaction fails. What is answered is
+//! what committed: a clearing is acknowledged only after its batch's (or its own) COMMIT.
+//!
+//! Batches form by themselves ([`ClearingQueue`]): a few workers, each with its own queue and its
+//! share of the cards; an idle worker takes the first waiting clearing and everything queued
+//! behind it, up to [`MAX_BATCH_CLEARINGS`], and forms the next batch while that one commits
+//! (see [`work`]). One card's clearings always go to one worker, and a batch waits on its rows'
+//! locks for the batch before it to commit, so they are booked in arrival order.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, OnceLock};
+
+use axum::body::Bytes;
+use deadpool_postgres::{Pool, Transaction};
+use ledger::{CaptureHold, LedgerError};
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use crate::booking::{self, AuthorizationRow, BookingError, BookingResult, Card, Clearing};
+use crate::inbox::{self, Applied, InboxMessage};
+use crate::process::{self, CardEvent};
+
+/// Clearings booked in one transaction at most: bounds the statements' arrays and how long one
+/// batch keeps its rows locked.
+pub const MAX_BATCH_CLEARINGS: usize = 32;
+/// Workers booking batches at once, each for its share of the cards.
+pub const CLEARING_WORKERS: usize = 2;
+/// Batches of one worker committing at once: bounds the connections a stalled COMMIT keeps.
+const MAX_BATCHES_IN_FLIGHT: usize = 4;
+/// Clearings waiting for one worker before the webhook handler waits to queue (back-pressure).
+const QUEUE_CAPACITY: usize = 4 * 1024;
+
+/// A clearing waiting for its batch, with the handler waiting for what became of it.
+struct Queued {
+    processor_id: String,
+    webhook_id: String,
+    webhook_timestamp: i64,
+    event_type: String,
+    body: Bytes,
+    event: CardEvent,
+    reply: oneshot::Sender<BookingResult<Applied>>,
+}
+
+impl Queued {
+    fn message(&self) -> InboxMessage<'_> {
+        InboxMessage {
+            processor_id: &self.processor_id,
+            webhook_id: &self.webhook_id,
+            webhook_timestamp: self.webhook_timestamp,
+            event_type: &self.event_type,
+            body: &self.body,
+        }
+    }
+}
+
+/// The webhook's way to book a clearing: queues it for the batch worker of its card.
+pub struct ClearingQueue {
+    pool: Pool,
+    /// One queue per worker; started on first use, inside the runtime that serves the webhooks.
+    senders: OnceLock<Vec<mpsc::Sender<Queued>>>,
+}
+
+impl ClearingQueue {
+    pub fn new(pool: Pool) -> ClearingQueue {
+        ClearingQueue {
+            pool,
+            senders: OnceLock::new(),
+        }
+    }
+
+    fn sender(&self, card_id: &str) -> &mpsc::Sender<Queued> {
+        let senders = self.senders.get_or_init(|| {
+            (0..CLEARING_WORKERS)
+                .map(|_| {
+                    let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
+                    tokio::spawn(work(self.pool.clone(), receiver));
+                    sender
+                })
+                .collect()
+        });
+        let mut hasher = std::hash::DefaultHasher::new();
+        std::hash::Hash::hash(card_id, &mut hasher);
+        let shard = std::hash::Hasher::finish(&hasher) % senders.len() as u64;
+        &senders[usize::try_from(shard).unwrap_or(0)]
+    }
+
+    /// Books a clearing (or any other event: it takes the one-event path) and returns once it
+    /// is committed, as `process::apply` does. Should the worker be gone (a panic, a bug), the
+    /// clearing is applied on its own here instead: nothing of its batch was answered.
+    pub async fn apply(
+        &self,
+        message: &InboxMessage<'_>,
+        body: Bytes,
+        event: CardEvent,
+    ) -> BookingResult<Applied> {
+        let CardEvent::Clearing { card_id, .. } = &event else {
+            return process::apply(&self.pool, message, &event).await;
+        };
+        let sender = self.sender(card_id).clone();
+        let (reply, answer) = oneshot::channel();
+        let queued = Queued {
+            processor_id: message.processor_id.to_owned(),
+            webhook_id: message.webhook_id.to_owned(),
+            webhook_timestamp: message.webhook_timestamp,
+            event_type: message.event_type.to_owned(),
+            body,
+            event: event.clone(),
+            reply,
+        };
+        if sender.send(queued).await.is_ok()
+            && let Ok(applied) = answer.await
+        {
+            return applied;
+        }
+        tracing::error!(
+            webhook_id = message.webhook_id,
+            "clearing worker gone: applying the clearing alone"
+        );
+        process::apply(&self.pool, message, &event).await
+    }
+}
+
+/// Books batches from one queue: the first waiting clearing and whatever queued behind it. Each
+/// batch runs as a task of its own, and the worker waits for it only until its COMMIT is sent:
+/// a commit's flush of the WAL is the longest step of a batch, and overlapping them lets
+/// PostgreSQL flush several batches' commits at once. The next batch's clearings of the same
+/// cards wait for that commit on their rows' locks, so one card's clearings are still booked in
+/// arrival order. A batch with clearings for the one-event path keeps the worker until they are
+/// applied too, for the same reason. At most [`MAX_BATCHES_IN_FLIGHT`] batches of a worker are
+/// committing at once, which bounds the connections a stalled COMMIT keeps.
+async fn work(pool: Pool, mut receiver: mpsc::Receiver<Queued>) {
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(MAX_BATCHES_IN_FLIGHT));
+    while let Some(first) = receiver.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH_CLEARINGS {
+            match receiver.try_recv() {
+                Ok(queued) => batch.push(queued),
+                Err(_) => break,
+            }
+        }
+        metrics::histogram!("saldo_card_clearing_batch_events")
+            .record(u32::try_from(batch.len()).unwrap_or(u32::MAX));
+        let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else {
+            return;
+        };
+        let (ready, is_ready) = oneshot::channel();
+        let pool = pool.clone();
+        // A batch that panics (a bug) drops its replies: their handlers apply them alone.
+        tokio::spawn(async move {
+            let _permit = permit;
+            let results = {
+                let events: Vec<(InboxMessage<'_>, &CardEvent)> = batch
+                    .iter()
+                    .map(|queued| (queued.message(), &queued.event))
+                    .collect();
+                apply_batch_then_ready(&pool, &events, Some(ready)).await
+            };
+            for (queued, result) in batch.into_iter().zip(results) {
+                // A handler that is gone left its processor to deliver the message again.
+                let _ = queued.reply.send(result);
+            }
+        });
+        // Sent once the batch's COMMIT goes out, or dropped when the batch ends without.
+        let _ = is_ready.await;
+    }
+}
+
+/// Applies the events in arrival order and returns what became of each: the usual clearings
+/// booked together in one transaction, the others (and all of them, should that transaction
+/// fail) one at a time after it, as `process::apply` applies them.
+pub async fn apply_batch(
+    pool: &Pool,
+    events: &[(InboxMessage<'_>, &CardEvent)],
+) -> Vec<BookingResult<Applied>> {
+    apply_batch_then_ready(pool, events, None).await
+}
+
+/// [`apply_batch`], sending `ready` as soon as the batch's COMMIT is sent when none of its
+/// events is left for the one-event path.
+async fn apply_batch_then_ready(
+    pool: &Pool,
+    events: &[(InboxMessage<'_>, &CardEvent)],
+    mut ready: Option<oneshot::Sender<()>>,
+) -> Vec<BookingResult<Applied>> {
+    let candidates: Vec<usize> = (0..events.len())
+        .filter(|&index| usual_clearing(events[index].1).is_some())
+        .collect();
+    if candidates.len() < events.len() {
+        ready = None;
+    }
+    let mut booked: HashSet<usize> = HashSet::new();
+    if !candidates.is_empty() {
+        match book_in_transaction(pool, events, &candidates, ready).await {
+            Ok(indices) => booked.extend(indices),
+            Err(error) => tracing::warn!(
+                error.code = error.code(),
+                error = ?error,
+                clearings = candidates.len(),
+                "clearing batch failed: applying its clearings one by one"
+            ),
+        }
+    }
+    let mut results = Vec::with_capacity(events.len());
+    for (index, (message, event)) in events.iter().enumerate() {
+        results.push(if booked.contains(&index) {
+            Ok(Applied::Applied)
+        } else {
+            process::apply(pool, message, event).await
+        });
+    }
+    results
+}
+
+/// A clearing's facts, when it is one a batch may book: of an authorization, of something, and
+/// bookable as it stands.
+struct UsualClearing<'a> {
+    transaction_id: &'a str,
+    authorization_id: &'a str,
+    card_id: &'a str,
+    amount: ledger::Money,
+    merchant: &'a serde_json::Value,
+    cleared_at: time::OffsetDateTime,
+    final_clearing: bool,
+}
+
+fn usual_clearing(event: &CardEvent) -> Option<UsualClearing<'_>> {
+    match event {
+        CardEvent::Clearing {
+            transaction_id,
+            authorization_id: Some(authorization_id),
+            card_id,
+            amount,
+            merchant,
+            cleared_at,
+            final_clearing,
+        } if amount.is_positive() && process::not_bookable(event).is_none() => {
+            Some(UsualClearing {
+                transaction_id,
+                authorization_id,
+                card_id,
+                amount: *amount,
+                merchant,
+                cleared_at: *cleared_at,
+                final_clearing: *final_clearing,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// What a batch reads before it books: one round trip.
+struct Read {
+    seen_webhooks: HashSet<(String, String)>,
+    cards: HashMap<String, Card>,
+    booked_transactions: HashSet<String>,
+    rows: HashMap<String, AuthorizationRow>,
+    /// By code.
+    settlement_accounts: HashMap<String, Uuid>,
+}
+
+/// Books those of the candidates a batch may book, in one transaction; returns their indices.
+/// Nothing is committed on an error.
+async fn book_in_transaction(
+    pool: &Pool,
+    events: &[(InboxMessage<'_>, &CardEvent)],
+    candidates: &[usize],
+    ready: Option<oneshot::Sender<()>>,
+) -> BookingResult<Vec<usize>> {
+    let clearings: Vec<(usize, UsualClearing<'_>)> = candidates
+        .iter()
+        .filter_map(|&index| usual_clearing(events[index].1).map(|clearing| (index, clearing)))
+        .collect();
+    let mut client = pool.get().await.map_err(LedgerError::from)?;
+    let tx = client.transaction().await?;
+    let read = read(&tx, events, &clearings).await?;
+
+    // In arrival order, those a batch may book; the first of a webhook, transaction or
+    // authorization only (a repeat takes the one-event path after the batch, as a duplicate or
+    // the next clearing of its authorization).
+    let mut webhooks = HashSet::new();
+    let mut transactions = HashSet::new();
+    let mut authorizations = HashSet::new();
+    let mut chosen: Vec<(usize, &UsualClearing<'_>, AuthorizationRow, CaptureHold)> = Vec::new();
+    for (index, clearing) in &clearings {
+        let message = &events[*index].0;
+        let webhook = (
+            message.processor_id.to_owned(),
+            message.webhook_id.to_owned(),
+        );
+        if read.seen_webhooks.contains(&webhook) || !webhooks.insert(webhook) {
+            continue;
+        }
+        let Some(card) = read.cards.get(clearing.card_id) else {
+            continue;
+        };
+        if read.booked_transactions.contains(clearing.transaction_id)
+            || !transactions.insert(clearing.transaction_id)
+        {
+            continue;
+        }
+        let Some(row) = read.rows.get(clearing.authorization_id) else {
+            continue;
+        };
+        let Some(hold_id) = row.hold_id else {
+            continue;
+        };
+        if crate::fees::is_atm_withdrawal(Some(row), clearing.merchant)
+            || !authorizations.insert(clearing.authorization_id)
+        {
+            continue;
+        }
+        let Some(&settlement_account_id) = read
+            .settlement_accounts
+            .get(&booking::settlement_account_code(clearing.amount.currency))
+        else {
+            continue;
+        };
+        let capture = booking::clearing_capture(
+            hold_id,
+            Clearing {
+                transaction_id: clearing.transaction_id,
+                card,
+                settlement_account_id,
+                amount: clearing.amount,
+                final_clearing: clearing.final_clearing,
+                effective_date: clearing.cleared_at.date(),
+                metadata: booking::clearing_metadata(
+                    clearing.card_id,
+                    Some(clearing.authorization_id),
+                    clearing.merchant,
+                ),
+            },
+        );
+        let mut row = row.clone();
+        booking::count_clearing(&mut row, clearing.amount, clearing.final_clearing)?;
+        chosen.push((*index, clearing, row, capture));
+    }
+    if chosen.is_empty() {
+        return Ok(Vec::new());
+    }
+
+    let captures: Vec<CaptureHold> = chosen.iter().map(|c| c.3.clone()).collect();
+    let rows: Vec<&AuthorizationRow> = chosen.iter().map(|c| &c.2).collect();
+    let messages: Vec<&InboxMessage<'_>> = chosen.iter().map(|c| &events[c.0].0).collect();
+    // Sent together: the captures' first round trip, then the rows and the inbox.
+    tokio::try_join!(
+        biased;
+        async {
+            ledger::store::capture_holds_deduplicated_by_caller(&tx, &captures)
+                .await
+                .map_err(BookingError::from)
+        },
+        save_cleared(&tx, &rows),
+        inbox::record_inbox_many(&tx, &messages, Applied::Applied)
+    )?;
+    // Every clearing of the batch is in it: the worker may form the next batch while this one
+    // commits (a clearing left out takes the one-event path after the commit, so not then).
+    if chosen.len() == clearings.len()
+        && let Some(ready) = ready
+    {
+        let _ = ready.send(());
+    }
+    tx.commit().await?;
+    Ok(chosen.iter().map(|c| c.0).collect())
+}
+
+/// The batch's reads, in one round trip, in this order: the plans' settings, the webhooks'
+/// locks (in a fixed order, so that two batches cannot deadlock on them), then under them the
+/// inbox, the cards, the transactions booked, the authorization rows (locked in id order) and
+/// the settlement accounts.
+async fn read(
+    tx: &Transaction<'_>,
+    events: &[(InboxMessage<'_>, &CardEvent)],
+    clearings: &[(usize, UsualClearing<'_>)],
+) -> BookingResult<Read> {
+    let mut webhooks: Vec<(&str, &str)> = clearings
+        .iter()
+        .map(|(index, _)| (events[*index].0.processor_id, events[*index].0.webhook_id))
+        .collect();
+    webhooks.sort_unstable();
+    webhooks.dedup();
+    let processor_ids: Vec<&str> = webhooks.iter().map(|w| w.0).collect();
+    let webhook_ids: Vec<&str> = webhooks.iter().map(|w| w.1).collect();
+    let card_ids: Vec<&str> = clearings.iter().map(|c| c.1.card_id).collect();
+    let transaction_ids: Vec<&str> = clearings.iter().map(|c| c.1.transaction_id).collect();
+    let authorization_ids: Vec<&str> = clearings.iter().map(|c| c.1.authorization_id).collect();
+    let mut settlement_codes: Vec<String> = clearings
+        .iter()
+        .map(|c| booking::settlement_account_code(c.1.amount.currency))
+        .collect();
+    settlement_codes.sort_unstable();
+    settlement_codes.dedup();
+
+    let lock = tx
+        .prepare_cached(
+            "select pg_advisory_xact_lock(hashtextextended(p || ':' || w, 11))
+             from unnest($1::text[], $2::text[]) with ordinality as u(p, w, n) order by n",
+        )
+        .await?;
+    let seen = tx
+        .prepare_cached(
+            "select i.processor_id, i.webhook_id
+             from unnest($1::text[], $2::text[]) as u(p, w)
+             join card.inbox i on i.processor_id = u.p and i.webhook_id = u.w",
+        )
+        .await?;
+    let booked = tx
+        .prepare_cached(
+            // One index probe per transaction (the lateral `limit` keeps the probes apart
+            // from the outer query): a generic plan of `ref_value = any($1)` read the index
+            // for every processor transaction.
+            "select r.ref_value from unnest($1::text[]) as t(id)
+             cross join lateral (
+                 select ref_value from journal_entry_refs
+                 where ref_kind = 'processor_transaction' and ref_value = t.id limit 1
+             ) r",
+        )
+        .await?;
+    let settlement = tx
+        .prepare_cached("select code, id from ledger_accounts where code = any($1)")
+        .await?;
+    let webhook_params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] =
+        [&processor_ids, &webhook_ids];
+    let (_, _, seen, cards, booked, rows, settlement) = tokio::try_join!(
+        biased;
+        booking::plan_batch_statements(tx),
+        async { Ok(tx.execute(&lock, &webhook_params).await?) },
+        async { Ok(tx.query(&seen, &webhook_params).await?) },
+        booking::cards(tx, &card_ids),
+        async { Ok(tx.query(&booked, &[&transaction_ids]).await?) },
+        booking::lock_existing_authorizations(tx, &authorization_ids),
+        async { Ok(tx.query(&settlement, &[&settlement_codes]).await?) }
+    )?;
+    Ok(Read {
+        seen_webhooks: seen
+            .iter()
+            .map(|row| (row.get("processor_id"), row.get("webhook_id")))
+            .collect(),
+        cards,
+        booked_transactions: booked.iter().map(|row| row.get("ref_value")).collect(),
+        rows,
+        settlement_accounts: settlement
+            .iter()
+            .map(|row| (row.get("code"), row.get("id")))
+            .collect(),
+    })
+}
+
+/// Writes the clearings' counts on their authorization rows: one statement.
+async fn save_cleared(tx: &Transaction<'_>, rows: &[&AuthorizationRow]) -> BookingResult<()> {
+    let update = tx
+        .prepare_cached(
+            "update card.authorizations a
+                set cleared_minor = u.cleared_minor, final_cleared = u.final_cleared,
+                    updated_at = clock_timestamp()
+               from unnest($1::text[], $2::int8[], $3::bool[])
+                    as u(authorization_id, cleared_minor, final_cleared)
+              where a.authorization_id = any($1) and a.authorization_id = u.authorization_id",
+        )
+        .await?;
+    let ids: Vec<&str> = rows.iter().map(|r| r.authorization_id.as_str()).collect();
+    let cleared: Vec<i64> = rows.iter().map(|r| r.cleared_minor).collect();
+    let finals: Vec<bool> = rows.iter().map(|r| r.final_cleared).collect();
+    tx.execute(&update, &[&ids, &cleared, &finals]).await?;
+    Ok(())
+}
