@@ -217,7 +217,11 @@ begin
                             else -held_delta_minor end)::bigint as delta_minor
               from inserted_hold_events
              group by hold_id) e
-     where a.hold_id = e.hold_id and e.delta_minor <> 0;
+     -- The array makes it an index look-up of the few rows the statement touches: with the
+     -- join alone the planner, which cannot see the transition table's size, hashed every
+     -- authorization that has a hold (16 ms a batch at 28,000 authorizations).
+     where a.hold_id = any(array(select hold_id from inserted_hold_events))
+       and a.hold_id = e.hold_id and e.delta_minor <> 0;
     return null;
 end;
 $$;
