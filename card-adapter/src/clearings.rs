@@ -300,7 +300,8 @@ async fn book_in_transaction(
     let mut webhooks = HashSet::new();
     let mut transactions = HashSet::new();
     let mut authorizations = HashSet::new();
-    let mut chosen: Vec<(usize, &UsualClearing<'_>, AuthorizationRow, CaptureHold)> = Vec::new();
+    // (index, the row as the clearing leaves it, its capture)
+    let mut chosen: Vec<(usize, AuthorizationRow, CaptureHold)> = Vec::new();
     for (index, clearing) in &clearings {
         let message = &events[*index].0;
         let webhook = (
@@ -353,14 +354,14 @@ async fn book_in_transaction(
         );
         let mut row = row.clone();
         booking::count_clearing(&mut row, clearing.amount, clearing.final_clearing)?;
-        chosen.push((*index, clearing, row, capture));
+        chosen.push((*index, row, capture));
     }
     if chosen.is_empty() {
         return Ok(Vec::new());
     }
 
-    let captures: Vec<CaptureHold> = chosen.iter().map(|c| c.3.clone()).collect();
-    let rows: Vec<&AuthorizationRow> = chosen.iter().map(|c| &c.2).collect();
+    let captures: Vec<CaptureHold> = chosen.iter().map(|c| c.2.clone()).collect();
+    let rows: Vec<&AuthorizationRow> = chosen.iter().map(|c| &c.1).collect();
     let messages: Vec<&InboxMessage<'_>> = chosen.iter().map(|c| &events[c.0].0).collect();
     // Sent together: the captures' first round trip, then the rows and the inbox.
     tokio::try_join!(
