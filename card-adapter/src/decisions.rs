@@ -166,10 +166,7 @@ impl<D: Decide + 'static> DecisionQueue<D> {
                 })
                 .collect()
         });
-        let mut hasher = std::hash::DefaultHasher::new();
-        std::hash::Hash::hash(card_id, &mut hasher);
-        let shard = std::hash::Hasher::finish(&hasher) % senders.len() as u64;
-        &senders[usize::try_from(shard).unwrap_or(0)]
+        &senders[worker_of(card_id, senders.len())]
     }
 
     /// Answers the request by [`authorization::DECISION_BUDGET_MS`] from now, however long the queue
@@ -236,6 +233,16 @@ impl<D: Decide + 'static> DecisionQueue<D> {
             }
         }
     }
+}
+
+/// Which of `workers` workers takes a card's messages: always the same one (here and in
+/// `crate::clearings`).
+pub(crate) fn worker_of(card_id: &str, workers: usize) -> usize {
+    debug_assert!(workers > 0);
+    let mut hasher = std::hash::DefaultHasher::new();
+    std::hash::Hash::hash(card_id, &mut hasher);
+    let shard = std::hash::Hasher::finish(&hasher) % workers.max(1) as u64;
+    usize::try_from(shard).unwrap_or(0)
 }
 
 /// What a deadline decline records of its request.
@@ -1144,7 +1151,7 @@ async fn write_batch(
         biased;
         async { Ok::<_, BookingError>(ledger::store::insert_holds(tx, holds).await?) },
         booking::insert_decisions(tx, &decisions),
-        record_inbox_many(tx, &messages)
+        inbox::record_inbox_many(tx, &messages)
     )?;
     Ok(())
 }
@@ -1186,51 +1193,4 @@ impl Saved {
 
 fn missing(what: &str) -> BookingError {
     LedgerError::invalid("batch_inconsistent", format!("{what} missing in a batch")).into()
-}
-
-/// The inbox rows of a batch's messages: one statement.
-async fn record_inbox_many(
-    tx: &Transaction<'_>,
-    messages: &[(&InboxMessage<'_>, Applied)],
-) -> BookingResult<()> {
-    if messages.is_empty() {
-        return Ok(());
-    }
-    let insert = tx
-        .prepare_cached(
-            "insert into card.inbox
-                 (webhook_id, event_type, webhook_timestamp, body, outcome, processor_id)
-             select * from unnest($1::text[], $2::text[], $3::int8[], $4::bytea[], $5::text[],
-                                  $6::text[])
-             on conflict (processor_id, webhook_id) do nothing",
-        )
-        .await?;
-    tx.execute(
-        &insert,
-        &[
-            &messages
-                .iter()
-                .map(|(m, _)| m.webhook_id)
-                .collect::<Vec<_>>(),
-            &messages
-                .iter()
-                .map(|(m, _)| m.event_type)
-                .collect::<Vec<_>>(),
-            &messages
-                .iter()
-                .map(|(m, _)| m.webhook_timestamp)
-                .collect::<Vec<_>>(),
-            &messages.iter().map(|(m, _)| m.body).collect::<Vec<_>>(),
-            &messages
-                .iter()
-                .map(|(_, applied)| applied.as_str())
-                .collect::<Vec<_>>(),
-            &messages
-                .iter()
-                .map(|(m, _)| m.processor_id)
-                .collect::<Vec<_>>(),
-        ],
-    )
-    .await?;
-    Ok(())
 }

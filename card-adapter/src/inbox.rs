@@ -84,11 +84,10 @@ pub(crate) async fn record_inbox(
     Ok(())
 }
 
-/// [`record_inbox`] for many messages with one outcome: one statement.
+/// [`record_inbox`] for many messages, each with its outcome: one statement.
 pub(crate) async fn record_inbox_many(
     tx: &Transaction<'_>,
-    messages: &[&InboxMessage<'_>],
-    applied: Applied,
+    messages: &[(&InboxMessage<'_>, Applied)],
 ) -> BookingResult<()> {
     if messages.is_empty() {
         return Ok(());
@@ -97,26 +96,35 @@ pub(crate) async fn record_inbox_many(
         .prepare_cached(
             "insert into card.inbox
                  (webhook_id, event_type, webhook_timestamp, body, outcome, processor_id)
-             select webhook_id, event_type, webhook_timestamp, body, $5, processor_id
-             from unnest($1::text[], $2::text[], $3::int8[], $4::bytea[], $6::text[])
-                  as m(webhook_id, event_type, webhook_timestamp, body, processor_id)
+             select * from unnest($1::text[], $2::text[], $3::int8[], $4::bytea[], $5::text[],
+                                  $6::text[])
              on conflict (processor_id, webhook_id) do nothing",
         )
         .await?;
-    let webhook_ids: Vec<&str> = messages.iter().map(|m| m.webhook_id).collect();
-    let event_types: Vec<&str> = messages.iter().map(|m| m.event_type).collect();
-    let timestamps: Vec<i64> = messages.iter().map(|m| m.webhook_timestamp).collect();
-    let bodies: Vec<&[u8]> = messages.iter().map(|m| m.body).collect();
-    let processor_ids: Vec<&str> = messages.iter().map(|m| m.processor_id).collect();
     tx.execute(
         &insert,
         &[
-            &webhook_ids,
-            &event_types,
-            &timestamps,
-            &bodies,
-            &applied.as_str(),
-            &processor_ids,
+            &messages
+                .iter()
+                .map(|(m, _)| m.webhook_id)
+                .collect::<Vec<_>>(),
+            &messages
+                .iter()
+                .map(|(m, _)| m.event_type)
+                .collect::<Vec<_>>(),
+            &messages
+                .iter()
+                .map(|(m, _)| m.webhook_timestamp)
+                .collect::<Vec<_>>(),
+            &messages.iter().map(|(m, _)| m.body).collect::<Vec<_>>(),
+            &messages
+                .iter()
+                .map(|(_, applied)| applied.as_str())
+                .collect::<Vec<_>>(),
+            &messages
+                .iter()
+                .map(|(m, _)| m.processor_id)
+                .collect::<Vec<_>>(),
         ],
     )
     .await?;

@@ -26,7 +26,7 @@ use crate::authorization::{AuthorizationInput, AuthorizationOutcome, Decide, Mer
 use crate::clearings::ClearingQueue;
 use crate::decisions::{Answer, DecisionQueue};
 use crate::inbox::InboxMessage;
-use crate::process::{self, AdviceReason, CardEvent};
+use crate::process::{AdviceReason, CardEvent};
 use crate::processors::DEFAULT_PROCESSOR;
 use crate::states::{self, Named};
 
@@ -284,11 +284,7 @@ async fn apply_event<D>(
             );
         }
     };
-    let applied = match card_event {
-        CardEvent::Clearing { .. } => state.clearings.apply(message, body, card_event).await,
-        _ => process::apply(&state.pool, message, &card_event).await,
-    };
-    match applied {
+    match state.clearings.apply(message, body, card_event).await {
         Ok(applied) => {
             tracing::info!(webhook_id, event_type = message.event_type, outcome = ?applied, "processor event recorded");
             (StatusCode::OK, axum::Json(json!({"status": "recorded"}))).into_response()

@@ -63,6 +63,12 @@ async fn load_account_rows(
     for row in rows {
         accounts.insert(row.get::<_, Uuid>("id"), account_row_from(&row)?);
     }
+    all_open(&accounts, ids)?;
+    Ok(accounts)
+}
+
+/// Every one of `ids` is among `accounts` and open: else `unknown_account` or `account_closed`.
+fn all_open(accounts: &HashMap<Uuid, AccountRow>, ids: &[Uuid]) -> LedgerResult<()> {
     for id in ids {
         match accounts.get(id) {
             None => return Err(LedgerError::UnknownAccount(*id)),
@@ -70,7 +76,7 @@ async fn load_account_rows(
             Some(_) => {}
         }
     }
-    Ok(accounts)
+    Ok(())
 }
 
 fn validate_text(description: &str) -> LedgerResult<()> {
@@ -1470,11 +1476,17 @@ impl PlannedCapture {
     }
 }
 
-fn plan_capture(command: &CaptureHold, state: &HoldState) -> LedgerResult<PlannedCapture> {
+/// What a capture can be refused for before its hold is read.
+fn validate_capture(command: &CaptureHold) -> LedgerResult<()> {
     if !command.amount.is_positive() {
         return Err(crate::money::MoneyError::NotPositive.into());
     }
     command.amount.within_bound()?;
+    Ok(())
+}
+
+/// Works out a capture ([`validate_capture`]d) against its hold as locked.
+fn plan_capture(command: &CaptureHold, state: &HoldState) -> LedgerResult<PlannedCapture> {
     if state.currency != command.amount.currency {
         return Err(crate::money::MoneyError::CurrencyMismatch(
             state.currency,
@@ -1530,10 +1542,7 @@ async fn capture_hold_claimed(
     tx: &Transaction<'_>,
     command: &CaptureHold,
 ) -> LedgerResult<Capture> {
-    if !command.amount.is_positive() {
-        return Err(crate::money::MoneyError::NotPositive.into());
-    }
-    command.amount.within_bound()?;
+    validate_capture(command)?;
     let mut state = lock_hold(tx, command.hold_id).await?;
     let planned = plan_capture(command, &state)?;
     let held_drop = planned.held_drop_minor()?;
@@ -1612,10 +1621,7 @@ pub async fn capture_holds_deduplicated_by_caller(
         ));
     }
     for command in commands {
-        if !command.amount.is_positive() {
-            return Err(crate::money::MoneyError::NotPositive.into());
-        }
-        command.amount.within_bound()?;
+        validate_capture(command)?;
         validate_text(&command.description)?;
         validate_refs(&command.external_refs)?;
     }
@@ -1718,15 +1724,13 @@ pub async fn capture_holds_deduplicated_by_caller(
         let planned = plan_capture(command, state)?;
         validate_postings(&planned.postings)?;
         validate_metadata(&planned.metadata)?;
-        for posting in &planned.postings {
-            match accounts.get(&posting.account_id) {
-                None => return Err(LedgerError::UnknownAccount(posting.account_id)),
-                Some(account) if account.closed => {
-                    return Err(LedgerError::AccountClosed(posting.account_id));
-                }
-                Some(_) => {}
-            }
-        }
+        all_open(
+            &accounts,
+            &planned
+                .postings
+                .each_ref()
+                .map(|posting| posting.account_id),
+        )?;
         let held_drop = planned.held_drop_minor()?;
         let posted_delta = posted_deltas(&planned.postings, &accounts)?;
         let held_decrease = BTreeMap::from([(state.account_id, held_drop)]);
@@ -1803,10 +1807,10 @@ pub async fn capture_holds_deduplicated_by_caller(
             event_entries.push(None);
         }
     }
-    let balance_ids: Vec<Uuid> = changed.keys().copied().collect();
-    let balance_posted: Vec<i64> = changed.values().map(|b| b.0).collect();
-    let balance_held: Vec<i64> = changed.values().map(|b| b.1).collect();
-    debug_assert!(balance_held.iter().all(|held| *held >= 0));
+    let changed: Vec<NewBalance> = changed
+        .into_iter()
+        .map(|(account_id, (posted, held))| (account_id, posted, held))
+        .collect();
 
     let insert_entries = tx
         .prepare_cached(
@@ -1836,13 +1840,6 @@ pub async fn capture_holds_deduplicated_by_caller(
              select * from unnest($1::uuid[], $2::text[], $3::text[], $4::bool[])",
         )
         .await?;
-    let update_balances = tx
-        .prepare_cached(
-            "update account_balances b set posted_minor = n.posted, held_minor = n.held
-             from unnest($1::uuid[], $2::bigint[], $3::bigint[]) as n(account_id, posted, held)
-             where b.account_id = n.account_id",
-        )
-        .await?;
     let insert_events = tx
         .prepare_cached(
             "insert into hold_events (hold_id, kind, held_delta_minor, posted_minor, entry_id)
@@ -1869,25 +1866,20 @@ pub async fn capture_holds_deduplicated_by_caller(
         &event_posted,
         &event_entries,
     ];
-    let (entry_rows, posting_rows, _, _, _) = tokio::try_join!(
+    let (entry_rows, posting_rows, _, (), _) = tokio::try_join!(
         biased;
-        tx.query(&insert_entries, entry_params),
-        tx.query(&insert_postings, posting_params),
+        async { Ok::<_, LedgerError>(tx.query(&insert_entries, entry_params).await?) },
+        async { Ok(tx.query(&insert_postings, posting_params).await?) },
         async {
             if ref_entries.is_empty() {
                 return Ok(0);
             }
-            tx.execute(&insert_refs, &[&ref_entries, &ref_kinds, &ref_values, &ref_unique])
-                .await
+            Ok(tx
+                .execute(&insert_refs, &[&ref_entries, &ref_kinds, &ref_values, &ref_unique])
+                .await?)
         },
-        async {
-            if balance_ids.is_empty() {
-                return Ok(0);
-            }
-            tx.execute(&update_balances, &[&balance_ids, &balance_posted, &balance_held])
-                .await
-        },
-        tx.execute(&insert_events, event_params)
+        update_balances(tx, &changed),
+        async { Ok(tx.execute(&insert_events, event_params).await?) }
     )?;
     let recorded: HashMap<Uuid, (i64, OffsetDateTime)> = entry_rows
         .iter()
