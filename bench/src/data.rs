@@ -13,11 +13,21 @@ use ledger::income::{self, IncomeKind};
 use ledger::{AccountType, Currency, Money, NewAccount, institution_purpose};
 use uuid::Uuid;
 
-/// Every prisoner's opening deposit: 1,000,000.00 EUR, the ledger's bound for one EUR amount
+/// The cards the hot phases use: the 100-card run takes the first `HOT_CARDS`, the single-card
+/// runs the first of them.
+pub const HOT_CARDS: usize = 100;
+
+/// A hot card's opening deposit: 1,000,000.00 EUR, the ledger's bound for one EUR amount
 /// (`Currency::max_amount_minor`; beyond it `saldo verify` fails `amounts_bounded`), so no
 /// authorization in a run is declined for lack of money: the hot single card takes tens of
 /// thousands of holds of up to 4.99 each (~200,000 fit; 100,000.00 ran out after ~35,000).
-pub const OPENING_DEPOSIT_MINOR: i64 = 100_000_000;
+pub const HOT_OPENING_DEPOSIT_MINOR: i64 = 100_000_000;
+
+/// Every other prisoner's opening deposit: 10,000.00 EUR, thousands of the run's purchases. Not
+/// the hot cards' million: 10,000 of those put 10,000,000,000.00 EUR in the trust bank account,
+/// beyond what `saldo verify` holds plausible for one account (`balances_plausible`: 1,000 times
+/// the amount bound), so the bench's own verify failed.
+pub const OPENING_DEPOSIT_MINOR: i64 = 1_000_000;
 
 pub struct Dataset {
     pub prison_id: Uuid,
@@ -96,6 +106,15 @@ pub async fn load_at(
         .iter()
         .map(|row| row.get(0))
         .collect();
+    let deposits: Vec<i64> = (0..spendable.len())
+        .map(|index| {
+            if index < HOT_CARDS {
+                HOT_OPENING_DEPOSIT_MINOR
+            } else {
+                OPENING_DEPOSIT_MINOR
+            }
+        })
+        .collect();
     // One family deposit each: debit the trust bank account (hot), credit spendable.
     tx.execute(
         "insert into journal_entries (id, effective_date, recorded_at, description, metadata)
@@ -108,15 +127,17 @@ pub async fn load_at(
     tx.execute(
         "insert into journal_postings (entry_id, account_id, currency, amount_minor, recorded_at)
          select md5('bench-deposit-' || s.account_id)::uuid, x.account_id, 'EUR', x.amount, $4
-         from unnest($1::uuid[]) as s(account_id),
-              lateral (values ($2::uuid, $3::bigint), (s.account_id, -$3::bigint))
+         from unnest($1::uuid[], $3::bigint[]) as s(account_id, deposit),
+              lateral (values ($2::uuid, s.deposit), (s.account_id, -s.deposit))
                   as x(account_id, amount)",
-        &[&spendable, &bank, &OPENING_DEPOSIT_MINOR, &recorded_at],
+        &[&spendable, &bank, &deposits, &recorded_at],
     )
     .await?;
     tx.execute(
-        "update account_balances set posted_minor = $2 where account_id = any($1)",
-        &[&spendable, &OPENING_DEPOSIT_MINOR],
+        "update account_balances b set posted_minor = s.deposit
+         from unnest($1::uuid[], $2::bigint[]) as s(account_id, deposit)
+         where b.account_id = s.account_id",
+        &[&spendable, &deposits],
     )
     .await?;
     let cards: Vec<String> = (0..prisoners).map(|n| format!("card_bench{n}")).collect();

@@ -494,7 +494,13 @@ async fn measure_level(shared: &Shared<'_>, report: &mut Report, n: usize) -> an
         })
     };
     let all_cards = Arc::new(data.cards.clone());
-    let hundred = Arc::new(data.cards.iter().take(100).cloned().collect::<Vec<_>>());
+    let hundred = Arc::new(
+        data.cards
+            .iter()
+            .take(data::HOT_CARDS)
+            .cloned()
+            .collect::<Vec<_>>(),
+    );
     let one = Arc::new(data.cards.iter().take(1).cloned().collect::<Vec<_>>());
     // Warm up connections, prepared statements and caches.
     let warm = load::drive(

@@ -118,9 +118,11 @@ async fn seed(options: &SeedOptions) -> anyhow::Result<()> {
     let pool = ledger::db::pool(config, 2)?;
     let data = crate::data::load(&pool, options.prisoners).await?;
     println!(
-        "seeded {} prisoners with a card and {} minor units each (prison {})",
+        "seeded {} prisoners with a card and {} minor units each ({} for the first {}) (prison {})",
         data.cards.len(),
         crate::data::OPENING_DEPOSIT_MINOR,
+        crate::data::HOT_OPENING_DEPOSIT_MINOR,
+        crate::data::HOT_CARDS,
         data.prison_id
     );
     Ok(())

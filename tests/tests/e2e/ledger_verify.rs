@@ -237,3 +237,70 @@ async fn verify_finds_an_entry_without_postings() {
         "{report}"
     );
 }
+
+/// `saldo verify` spreads its checks over two sessions of one snapshot when the pool has a
+/// second one free, and over one otherwise; either way the report is the same, check for check
+/// and in the same order, violations and examples included.
+#[tokio::test]
+async fn verify_on_two_sessions_reports_what_one_session_reports() {
+    let db = TestDb::new().await;
+    let books = Books::open(&db).await;
+    books.deposit(1_000).await;
+    books.deposit(200).await;
+    let hold = books
+        .ledger
+        .place_hold(&books.hold_command(300))
+        .await
+        .unwrap();
+    books
+        .ledger
+        .capture_hold(&books.capture_command(hold.id, 100, false))
+        .await
+        .unwrap();
+    // Violations for several checks, so that a check lost, run twice or reported in another's
+    // place would show.
+    behind_the_ledgers_back(
+        &db,
+        "update journal_postings set amount_minor = amount_minor * 2
+         where id = (select min(id) from journal_postings);
+         insert into journal_postings (entry_id, account_id, currency, amount_minor, recorded_at)
+         select gen_random_uuid(), account_id, currency, amount_minor, recorded_at
+         from journal_postings where id = (select max(id) from journal_postings);
+         update account_balances set held_minor = held_minor + 7, posted_minor = posted_minor + 5
+         where account_id = (select account_id from holds limit 1)",
+    )
+    .await;
+
+    let one_session = ledger::db::pool(db.config.clone(), 1).unwrap();
+    let alone = ledger::Ledger::new(one_session).verify().await.unwrap();
+    let spread = books.ledger.verify().await.unwrap();
+
+    assert_eq!((spread.sessions, alone.sessions), (2, 1));
+    assert_eq!(spread.to_string(), alone.to_string());
+    let failing: Vec<&str> = spread
+        .checks
+        .iter()
+        .filter(|check| check.violations > 0)
+        .map(|check| check.name)
+        .collect();
+    for name in [
+        "entries_balance",
+        "trial_balance",
+        "posting_time",
+        "stored_balances",
+        "held_amounts",
+    ] {
+        assert!(failing.contains(&name), "{name}: {spread}");
+    }
+    let names: Vec<&str> = spread.checks.iter().map(|check| check.name).collect();
+    assert_eq!(names.first(), Some(&"entries_balance"));
+    assert_eq!(names.last(), Some(&"accounts_sealed"));
+    let mut unique = names.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), names.len(), "each check once: {names:?}");
+    assert_eq!(
+        (spread.entries, spread.postings),
+        (alone.entries, alone.postings)
+    );
+}
