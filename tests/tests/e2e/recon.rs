@@ -997,11 +997,8 @@ async fn saldo_reconcile_imports_a_file_from_the_command_line() {
     let _ = std::fs::remove_file(&path);
 }
 
-/// Writes a settlement file of `rows` clearings, all booked in the ledger, and reconciles it.
-async fn reconcile_many(rows: i64) -> (ImportSummary, std::time::Duration) {
-    let db = TestDb::new().await;
-    let program = Program::open(&db).await;
-    let date = day(10);
+/// `rows` card purchases `txn_1..=txn_rows` booked on `date`, in bulk.
+async fn book_card_purchases(db: &TestDb, program: &Program, rows: i64, date: Date) {
     // The ledger side in bulk, as a superuser would: triggers off for the set-up only.
     let mut raw = db.raw_client().await;
     let tx = raw.transaction().await.unwrap();
@@ -1038,6 +1035,10 @@ async fn reconcile_many(rows: i64) -> (ImportSummary, std::time::Duration) {
     )
     .await
     .unwrap();
+}
+
+/// A settlement file of the clearings `book_card_purchases` booked.
+fn write_settlement_file(rows: i64, date: Date) -> std::path::PathBuf {
     let path = std::env::temp_dir().join(format!("settlement-{}.csv", Uuid::new_v4()));
     {
         use std::io::Write;
@@ -1055,6 +1056,16 @@ async fn reconcile_many(rows: i64) -> (ImportSummary, std::time::Duration) {
         }
         writeln!(out, "TRAILER,{date},,{rows},,,{net},EUR,,").unwrap();
     }
+    path
+}
+
+/// Writes a settlement file of `rows` clearings, all booked in the ledger, and reconciles it.
+async fn reconcile_many(rows: i64) -> (ImportSummary, std::time::Duration) {
+    let db = TestDb::new().await;
+    let program = Program::open(&db).await;
+    let date = day(10);
+    book_card_purchases(&db, &program, rows, date).await;
+    let path = write_settlement_file(rows, date);
     let started = std::time::Instant::now();
     let reader = BufReader::new(std::fs::File::open(&path).unwrap());
     let summary = imported(
@@ -1149,4 +1160,115 @@ async fn missing_at_processor_waits_out_the_grace_period() {
     let breaks = breaks_by_reference(&db).await;
     assert_eq!(breaks[0].2, "resolved");
     let _ = Duration::days(1);
+}
+
+/// Sequential scans of `table` so far, by PostgreSQL's own statistics.
+async fn sequential_scans(db: &TestDb, table: &str) -> i64 {
+    db.raw_client()
+        .await
+        .query_one(
+            "select seq_scan from pg_stat_user_tables where relid = $1::text::regclass",
+            &[&table],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// The pool's one session sends its statistics when it is next idle; the second statement
+/// returns only after that.
+async fn send_statistics(pool: &deadpool_postgres::Pool) {
+    let session = pool.get().await.unwrap();
+    session
+        .execute("select pg_stat_force_next_flush()", &[])
+        .await
+        .unwrap();
+    session.execute("select 1", &[]).await.unwrap();
+}
+
+/// With statistics that call the settlement table empty (a new database someone vacuumed), the
+/// import must not look up each row's earlier imports by scanning the table it is filling: that
+/// re-read every row inserted so far once per row (a million rows ran for over ten minutes).
+/// Counted by PostgreSQL's statistics: the scans of `recon.settlement_rows` do not grow with
+/// the file.
+#[tokio::test]
+async fn importing_into_a_vacuumed_empty_settlement_table_does_not_scan_it_once_per_row() {
+    let db = TestDb::new().await;
+    let program = Program::open(&db).await;
+    let rows = 300;
+    let date = day(10);
+    book_card_purchases(&db, &program, rows, date).await;
+    db.raw_client()
+        .await
+        .batch_execute("vacuum analyze recon.settlement_rows")
+        .await
+        .unwrap();
+    let pool = ledger::db::pool(db.config.clone(), 1).unwrap();
+    let path = write_settlement_file(rows, date);
+    let scans_before = sequential_scans(&db, "recon.settlement_rows").await;
+
+    let reader = BufReader::new(std::fs::File::open(&path).unwrap());
+    let summary = imported(
+        recon::import_settlement(&pool, reader, &ImportOptions::new("test"))
+            .await
+            .unwrap(),
+    );
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(summary.matched_count, rows);
+    send_statistics(&pool).await;
+
+    let scans = sequential_scans(&db, "recon.settlement_rows").await - scans_before;
+    assert!(
+        scans < 10,
+        "{scans} sequential scans of recon.settlement_rows to import {rows} rows"
+    );
+}
+
+/// The same for bank statements: the earlier imports' end-to-end references are not looked up
+/// by scanning `recon.bank_lines` once per line while the import fills it.
+#[tokio::test]
+async fn importing_into_a_vacuumed_empty_bank_lines_table_does_not_scan_it_once_per_line() {
+    let db = TestDb::new().await;
+    let _program = Program::open(&db).await;
+    let references: Vec<String> = (0..300).map(|n| format!("E2E-UNKNOWN-{n}")).collect();
+    let lines: Vec<(&str, i64)> = references
+        .iter()
+        .map(|reference| (reference.as_str(), 1_000))
+        .collect();
+    db.raw_client()
+        .await
+        .batch_execute("vacuum analyze recon.bank_lines")
+        .await
+        .unwrap();
+    let prison_id: Uuid = db
+        .raw_client()
+        .await
+        .query_one(
+            "select id from identity.prisons where code = $1",
+            &[&TRUST_PRISON],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let pool = ledger::db::pool(db.config.clone(), 1).unwrap();
+    let scans_before = sequential_scans(&db, "recon.bank_lines").await;
+
+    let summary = imported(
+        recon::import_bank_statement(
+            &pool,
+            Cursor::new(camt053("STMT-MANY", day(10), 0, &lines, None).into_bytes()),
+            prison_id,
+            &ImportOptions::new("clerk"),
+        )
+        .await
+        .unwrap(),
+    );
+    assert_eq!(summary.row_count, 300);
+    send_statistics(&pool).await;
+
+    let scans = sequential_scans(&db, "recon.bank_lines").await - scans_before;
+    assert!(
+        scans < 10,
+        "{scans} sequential scans of recon.bank_lines to import 300 lines"
+    );
 }
