@@ -2,10 +2,8 @@ use saldo_tests::TestDb;
 
 use crate::fixtures::*;
 
-#[tokio::test]
-async fn verify_reports_ok_on_a_consistent_ledger() {
-    let db = TestDb::new().await;
-    let books = Books::open(&db).await;
+/// A deposit of 1,000, and a hold of 300 of which 100 was captured.
+async fn deposit_and_capture(books: &Books) {
     books.deposit(1_000).await;
     let hold = books
         .ledger
@@ -17,6 +15,13 @@ async fn verify_reports_ok_on_a_consistent_ledger() {
         .capture_hold(&books.capture_command(hold.id, 100, false))
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn verify_reports_ok_on_a_consistent_ledger() {
+    let db = TestDb::new().await;
+    let books = Books::open(&db).await;
+    deposit_and_capture(&books).await;
     let report = books.ledger.verify().await.unwrap();
     assert!(report.is_ok(), "{report}");
     assert_eq!(report.entries, 2);
@@ -245,18 +250,8 @@ async fn verify_finds_an_entry_without_postings() {
 async fn verify_on_two_sessions_reports_what_one_session_reports() {
     let db = TestDb::new().await;
     let books = Books::open(&db).await;
-    books.deposit(1_000).await;
+    deposit_and_capture(&books).await;
     books.deposit(200).await;
-    let hold = books
-        .ledger
-        .place_hold(&books.hold_command(300))
-        .await
-        .unwrap();
-    books
-        .ledger
-        .capture_hold(&books.capture_command(hold.id, 100, false))
-        .await
-        .unwrap();
     // Violations for several checks, so that a check lost, run twice or reported in another's
     // place would show.
     behind_the_ledgers_back(

@@ -539,9 +539,9 @@ fn camt053(
     xml
 }
 
-async fn import_bank(db: &TestDb, xml: String) -> Result<ImportOutcome, ReconError> {
-    let prison_id: Uuid = db
-        .raw_client()
+/// The prison whose trust account the bank statements are of.
+async fn trust_prison_id(db: &TestDb) -> Uuid {
+    db.raw_client()
         .await
         .query_one(
             "select id from identity.prisons where code = $1",
@@ -549,7 +549,11 @@ async fn import_bank(db: &TestDb, xml: String) -> Result<ImportOutcome, ReconErr
         )
         .await
         .unwrap()
-        .get(0);
+        .get(0)
+}
+
+async fn import_bank(db: &TestDb, xml: String) -> Result<ImportOutcome, ReconError> {
+    let prison_id = trust_prison_id(db).await;
     recon::import_bank_statement(
         &db.pool,
         Cursor::new(xml.into_bytes()),
@@ -1240,16 +1244,7 @@ async fn importing_into_a_vacuumed_empty_bank_lines_table_does_not_scan_it_once_
         .batch_execute("vacuum analyze recon.bank_lines")
         .await
         .unwrap();
-    let prison_id: Uuid = db
-        .raw_client()
-        .await
-        .query_one(
-            "select id from identity.prisons where code = $1",
-            &[&TRUST_PRISON],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let prison_id = trust_prison_id(&db).await;
     let pool = ledger::db::pool(db.config.clone(), 1).unwrap();
     let scans_before = sequential_scans(&db, "recon.bank_lines").await;
 
