@@ -37,7 +37,7 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::booking::{self, AuthorizationRow, BookingError, BookingResult, Card, Clearing};
-use crate::inbox::{self, Applied, InboxMessage};
+use crate::inbox::{self, Applied, InboxMessage, OwnedInboxMessage};
 use crate::process::{self, CardEvent};
 
 /// Clearings booked in one transaction at most: bounds the statements' arrays and how long one
@@ -52,25 +52,9 @@ const QUEUE_CAPACITY: usize = 4 * 1024;
 
 /// A clearing waiting for its batch, with the handler waiting for what became of it.
 struct Queued {
-    processor_id: String,
-    webhook_id: String,
-    webhook_timestamp: i64,
-    event_type: String,
-    body: Bytes,
+    webhook: OwnedInboxMessage,
     event: CardEvent,
     reply: oneshot::Sender<BookingResult<Applied>>,
-}
-
-impl Queued {
-    fn message(&self) -> InboxMessage<'_> {
-        InboxMessage {
-            processor_id: &self.processor_id,
-            webhook_id: &self.webhook_id,
-            webhook_timestamp: self.webhook_timestamp,
-            event_type: &self.event_type,
-            body: &self.body,
-        }
-    }
 }
 
 /// The webhook's way to book a clearing: queues it for the batch worker of its card.
@@ -117,11 +101,7 @@ impl ClearingQueue {
         let sender = self.sender(card_id).clone();
         let (reply, answer) = oneshot::channel();
         let queued = Queued {
-            processor_id: message.processor_id.to_owned(),
-            webhook_id: message.webhook_id.to_owned(),
-            webhook_timestamp: message.webhook_timestamp,
-            event_type: message.event_type.to_owned(),
-            body,
+            webhook: OwnedInboxMessage::new(message, body),
             event: event.clone(),
             reply,
         };
@@ -169,7 +149,7 @@ async fn work(pool: Pool, mut receiver: mpsc::Receiver<Queued>) {
             let results = {
                 let events: Vec<(InboxMessage<'_>, &CardEvent)> = batch
                     .iter()
-                    .map(|queued| (queued.message(), &queued.event))
+                    .map(|queued| (queued.webhook.message(), &queued.event))
                     .collect();
                 apply_batch_then_ready(&pool, &events, Some(ready)).await
             };
@@ -399,8 +379,6 @@ async fn read(
         .collect();
     webhooks.sort_unstable();
     webhooks.dedup();
-    let processor_ids: Vec<&str> = webhooks.iter().map(|w| w.0).collect();
-    let webhook_ids: Vec<&str> = webhooks.iter().map(|w| w.1).collect();
     let card_ids: Vec<&str> = clearings.iter().map(|c| c.1.card_id).collect();
     let transaction_ids: Vec<&str> = clearings.iter().map(|c| c.1.transaction_id).collect();
     let authorization_ids: Vec<&str> = clearings.iter().map(|c| c.1.authorization_id).collect();
@@ -411,19 +389,6 @@ async fn read(
     settlement_codes.sort_unstable();
     settlement_codes.dedup();
 
-    let lock = tx
-        .prepare_cached(
-            "select pg_advisory_xact_lock(hashtextextended(p || ':' || w, 11))
-             from unnest($1::text[], $2::text[]) with ordinality as u(p, w, n) order by n",
-        )
-        .await?;
-    let seen = tx
-        .prepare_cached(
-            "select i.processor_id, i.webhook_id
-             from unnest($1::text[], $2::text[]) as u(p, w)
-             join card.inbox i on i.processor_id = u.p and i.webhook_id = u.w",
-        )
-        .await?;
     let booked = tx
         .prepare_cached(
             // One index probe per transaction (the lateral `limit` keeps the probes apart
@@ -439,23 +404,17 @@ async fn read(
     let settlement = tx
         .prepare_cached("select code, id from ledger_accounts where code = any($1)")
         .await?;
-    let webhook_params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] =
-        [&processor_ids, &webhook_ids];
-    let (_, _, seen, cards, booked, rows, settlement) = tokio::try_join!(
+    let (_, seen_webhooks, cards, booked, rows, settlement) = tokio::try_join!(
         biased;
         booking::plan_batch_statements(tx),
-        async { Ok(tx.execute(&lock, &webhook_params).await?) },
-        async { Ok(tx.query(&seen, &webhook_params).await?) },
+        inbox::lock_webhooks(tx, &webhooks),
         booking::cards(tx, &card_ids),
         async { Ok(tx.query(&booked, &[&transaction_ids]).await?) },
         booking::lock_existing_authorizations(tx, &authorization_ids),
         async { Ok(tx.query(&settlement, &[&settlement_codes]).await?) }
     )?;
     Ok(Read {
-        seen_webhooks: seen
-            .iter()
-            .map(|row| (row.get("processor_id"), row.get("webhook_id")))
-            .collect(),
+        seen_webhooks,
         cards,
         booked_transactions: booked.iter().map(|row| row.get("ref_value")).collect(),
         rows,

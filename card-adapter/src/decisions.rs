@@ -59,7 +59,7 @@ use crate::authorization::{
     self, AuthorizationInput, AuthorizationOutcome, Decide, Decision, EarlierApproval,
 };
 use crate::booking::{self, BookingError, BookingResult, RequestDetails};
-use crate::inbox::{self, Applied, InboxMessage};
+use crate::inbox::{self, Applied, InboxMessage, OwnedInboxMessage};
 use crate::states::Named;
 use ledger::controls::DeclineCode;
 use processor_protocol as protocol;
@@ -95,26 +95,10 @@ const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
 /// An authorization request waiting for its decision.
 struct Request {
-    processor_id: String,
-    webhook_id: String,
-    webhook_timestamp: i64,
-    event_type: String,
-    body: Bytes,
+    webhook: OwnedInboxMessage,
     input: AuthorizationInput,
     /// When the decision must be made; the answer is due [`DECLINE_RESERVE_MS`] later.
     deadline: Instant,
-}
-
-impl Request {
-    fn message(&self) -> InboxMessage<'_> {
-        InboxMessage {
-            processor_id: &self.processor_id,
-            webhook_id: &self.webhook_id,
-            webhook_timestamp: self.webhook_timestamp,
-            event_type: &self.event_type,
-            body: &self.body,
-        }
-    }
 }
 
 /// A request and the webhook handler waiting for its decision. The handler closes the channel
@@ -184,11 +168,7 @@ impl<D: Decide + 'static> DecisionQueue<D> {
         let (reply, mut answer) = oneshot::channel();
         let pending = Pending {
             request: Request {
-                processor_id: message.processor_id.to_owned(),
-                webhook_id: message.webhook_id.to_owned(),
-                webhook_timestamp: message.webhook_timestamp,
-                event_type: message.event_type.to_owned(),
-                body,
+                webhook: OwnedInboxMessage::new(message, body),
                 input,
                 deadline,
             },
@@ -345,7 +325,7 @@ async fn settle_unanswered(pool: &Pool, requests: &[&Request]) -> BookingResult<
         .await?;
         inbox::record_inbox(
             &tx,
-            &request.message(),
+            &request.webhook.message(),
             Applied::Applied,
             Some("deadline_decline"),
         )
@@ -631,7 +611,13 @@ async fn decide_and_answer<D: Decide>(
     let decisions = {
         let requests: Vec<(InboxMessage<'_>, &AuthorizationInput, Instant)> = live
             .iter()
-            .map(|p| (p.request.message(), &p.request.input, p.request.deadline))
+            .map(|p| {
+                (
+                    p.request.webhook.message(),
+                    &p.request.input,
+                    p.request.deadline,
+                )
+            })
             .collect();
         decide_requests(&pool, decide.as_ref(), &requests, &mut ready).await
     };

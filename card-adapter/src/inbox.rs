@@ -2,6 +2,9 @@
 //! its `webhook-id`, in the transaction that acts on it. Below `authorization`, `decisions` and
 //! `process`, which all record what became of a message here.
 
+use std::collections::HashSet;
+
+use axum::body::Bytes;
 use deadpool_postgres::Transaction;
 
 use crate::booking::BookingResult;
@@ -15,6 +18,39 @@ pub struct InboxMessage<'a> {
     pub webhook_timestamp: i64,
     pub event_type: &'a str,
     pub body: &'a [u8],
+}
+
+/// An [`InboxMessage`] that owns its parts, for a queue that outlives the handler's borrow (the
+/// decision and clearing workers).
+pub struct OwnedInboxMessage {
+    processor_id: String,
+    webhook_id: String,
+    webhook_timestamp: i64,
+    event_type: String,
+    body: Bytes,
+}
+
+impl OwnedInboxMessage {
+    /// `body` is the message's body as received, shared rather than copied.
+    pub fn new(message: &InboxMessage<'_>, body: Bytes) -> OwnedInboxMessage {
+        OwnedInboxMessage {
+            processor_id: message.processor_id.to_owned(),
+            webhook_id: message.webhook_id.to_owned(),
+            webhook_timestamp: message.webhook_timestamp,
+            event_type: message.event_type.to_owned(),
+            body,
+        }
+    }
+
+    pub fn message(&self) -> InboxMessage<'_> {
+        InboxMessage {
+            processor_id: &self.processor_id,
+            webhook_id: &self.webhook_id,
+            webhook_timestamp: self.webhook_timestamp,
+            event_type: &self.event_type,
+            body: &self.body,
+        }
+    }
 }
 
 /// What became of an asynchronous message.
@@ -38,13 +74,21 @@ impl Applied {
     }
 }
 
+/// The seed of a webhook's advisory lock, `hashtextextended(processor_id || ':' || webhook_id,
+/// seed)`: one webhook's deliveries are applied one at a time, by whichever path takes them (one
+/// event, or a batch of clearings).
+const WEBHOOK_LOCK_SEED: i64 = 11;
+
+/// Takes the webhook's lock and says whether it is in the inbox already.
 pub(crate) async fn lock_webhook(
     tx: &Transaction<'_>,
     processor_id: &str,
     webhook_id: &str,
 ) -> BookingResult<bool> {
     let lock = tx
-        .prepare_cached("select pg_advisory_xact_lock(hashtextextended($1 || ':' || $2, 11))")
+        .prepare_cached(&format!(
+            "select pg_advisory_xact_lock(hashtextextended($1 || ':' || $2, {WEBHOOK_LOCK_SEED}))"
+        ))
         .await?;
     let seen = tx
         .prepare_cached("select 1 from card.inbox where processor_id = $1 and webhook_id = $2")
@@ -53,6 +97,37 @@ pub(crate) async fn lock_webhook(
     let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&processor_id, &webhook_id];
     let (_, found) = tokio::try_join!(tx.execute(&lock, &params), tx.query_opt(&seen, &params))?;
     Ok(found.is_some())
+}
+
+/// [`lock_webhook`] for many webhooks, `(processor_id, webhook_id)` sorted and without repeats
+/// (so that two batches take their locks in one order and cannot deadlock): the locks in that
+/// order, then those already in the inbox, in one round trip.
+pub(crate) async fn lock_webhooks(
+    tx: &Transaction<'_>,
+    webhooks: &[(&str, &str)],
+) -> BookingResult<HashSet<(String, String)>> {
+    debug_assert!(webhooks.windows(2).all(|pair| pair[0] < pair[1]));
+    let lock = tx
+        .prepare_cached(&format!(
+            "select pg_advisory_xact_lock(hashtextextended(p || ':' || w, {WEBHOOK_LOCK_SEED}))
+             from unnest($1::text[], $2::text[]) with ordinality as u(p, w, n) order by n"
+        ))
+        .await?;
+    let seen = tx
+        .prepare_cached(
+            "select i.processor_id, i.webhook_id
+             from unnest($1::text[], $2::text[]) as u(p, w)
+             join card.inbox i on i.processor_id = u.p and i.webhook_id = u.w",
+        )
+        .await?;
+    let processor_ids: Vec<&str> = webhooks.iter().map(|w| w.0).collect();
+    let webhook_ids: Vec<&str> = webhooks.iter().map(|w| w.1).collect();
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&processor_ids, &webhook_ids];
+    let (_, seen) = tokio::try_join!(tx.execute(&lock, &params), tx.query(&seen, &params))?;
+    Ok(seen
+        .iter()
+        .map(|row| (row.get("processor_id"), row.get("webhook_id")))
+        .collect())
 }
 
 pub(crate) async fn record_inbox(

