@@ -8,6 +8,7 @@
 pub mod chaos;
 pub mod data;
 pub mod entitlements;
+pub mod job_baseline;
 pub mod load;
 pub mod pgbench;
 pub mod report;
@@ -23,6 +24,7 @@ use ledger::{Currency, Money};
 use processor_protocol::signature::WebhookSecret;
 use tokio_postgres::NoTls;
 
+use crate::job_baseline::Against;
 use crate::load::{Outcome, authorization_body, authorization_outcome, clearing_body};
 use crate::report::{Report, display, per_second, ratio_bp};
 use crate::server::Server;
@@ -836,6 +838,10 @@ async fn measure_batch_jobs(shared: &Shared<'_>, report: &mut Report) -> anyhow:
         pool,
         ..
     } = *shared;
+    // First, on the same server: what the three jobs are also reported against.
+    let payroll_lines = i64::try_from(data.persons.len())?;
+    let baseline = job_baseline::measure(pool, options.rows, payroll_lines).await?;
+    baseline.report(report, options.rows);
     // Payroll: the controls' own function, one atomic batch.
     let lines: Vec<PayrollLine> = data
         .persons
@@ -897,6 +903,13 @@ async fn measure_batch_jobs(shared: &Shared<'_>, report: &mut Report) -> anyhow:
             "ledger::payroll::post_payroll; {postings} postings ({} per entry)",
             postings / i64::try_from(line_count.max(1)).unwrap_or(1)
         ),
+    );
+    baseline.add_ratio(
+        report,
+        "payroll_vs_baseline_bp",
+        "3. Payroll ÷ PostgreSQL inserting its postings as plain rows (same run)",
+        payroll_us,
+        Against::InsertPayrollRows,
     );
     report.add(
         "payroll_entries_per_s",
@@ -961,6 +974,14 @@ async fn measure_batch_jobs(shared: &Shared<'_>, report: &mut Report) -> anyhow:
         ),
     );
 
+    baseline.add_ratio(
+        report,
+        "verify_vs_baseline_bp",
+        "6. `saldo verify` ÷ PostgreSQL grouping as many rows (same run)",
+        verify_us,
+        Against::Aggregate,
+    );
+
     let (recon_us, recon_peak, recon_note) =
         reconcile(options, pool, &shared.binary, database_url, &path, date).await?;
     let _ = std::fs::remove_file(&path);
@@ -980,6 +1001,13 @@ async fn measure_batch_jobs(shared: &Shared<'_>, report: &mut Report) -> anyhow:
         Some(recon_us <= 10_000_000),
         "",
         recon_note.clone(),
+    );
+    baseline.add_ratio(
+        report,
+        "recon_vs_baseline_bp",
+        "5. Reconciliation ÷ PostgreSQL inserting as many rows (same run)",
+        recon_us,
+        Against::InsertRows,
     );
     report.add(
         "recon_peak_rss_kib",

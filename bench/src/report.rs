@@ -33,10 +33,16 @@ pub const PER_LEVEL_IDS: &[&str] = &[
 /// The figures measured once per run, whatever the connections (the smoke test checks these and
 /// [`PER_LEVEL_IDS`] at every level).
 pub const ONCE_IDS: &[&str] = &[
+    "baseline_insert_rows_ms",
+    "baseline_insert_payroll_rows_ms",
+    "baseline_aggregate_ms",
     "payroll_10000_ms",
+    "payroll_vs_baseline_bp",
     "payroll_entries_per_s",
     "verify_ms",
+    "verify_vs_baseline_bp",
     "recon_settlement_ms",
+    "recon_vs_baseline_bp",
     "recon_peak_rss_kib",
 ];
 

@@ -1,0 +1,79 @@
+//! Posts a payroll of one line per prisoner of a prison (at most 10,000) on a database kept by
+//! `saldo-bench --keep-db`, as many times as asked, and prints how long each took: the payroll
+//! figure alone, repeatable, for profiling (docs/performance.md).
+//!
+//! `DATABASE_URL=postgres://…/saldo_bench_… cargo run --release -p saldo-bench --example
+//! payroll_probe -- 5`
+
+use std::time::Instant;
+
+use anyhow::Context;
+use ledger::money::{Currency, Money};
+use ledger::payroll::{PayrollBatch, PayrollLine};
+use uuid::Uuid;
+
+const MAX_LINES: usize = 10_000;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> anyhow::Result<()> {
+    let url = std::env::var("DATABASE_URL").context("DATABASE_URL names the kept database")?;
+    let runs: usize = match std::env::args().nth(1) {
+        Some(runs) => runs
+            .parse()
+            .context("the argument is the number of payrolls")?,
+        None => 3,
+    };
+    let pool = ledger::db::pool(url.parse()?, 2)?;
+    // Every person's current placement; the payroll goes to the first prison's people.
+    let placements = pool
+        .get()
+        .await?
+        .query(
+            "select distinct on (m.person_id) m.person_id, m.prison_id from controls.card_modes m
+             order by m.person_id, m.effective_from desc, m.id desc",
+            &[],
+        )
+        .await?;
+    let prison_id: Uuid = placements
+        .first()
+        .context("no one is placed in a prison: is this a bench database?")?
+        .get("prison_id");
+    let persons: Vec<Uuid> = placements
+        .iter()
+        .filter(|row| row.get::<_, Uuid>("prison_id") == prison_id)
+        .map(|row| row.get("person_id"))
+        .take(MAX_LINES)
+        .collect();
+    for run in 0..runs {
+        let lines = persons
+            .iter()
+            .zip((0_i64..1_000).cycle())
+            .map(|(person_id, cents)| PayrollLine {
+                person_id: *person_id,
+                amount: Money::new(1_234 + cents, Currency::EUR),
+            })
+            .collect();
+        let batch = PayrollBatch {
+            batch_key: format!("probe-{}", Uuid::now_v7()),
+            prison_id,
+            kind: ledger::income::IncomeKind::Wages,
+            effective_date: time::OffsetDateTime::now_utc().date(),
+            description: "wages, probe".into(),
+            lines,
+            posted_by: "payroll_probe".into(),
+        };
+        let started = Instant::now();
+        let mut client = pool.get().await?;
+        let tx = client.transaction().await?;
+        let posted = ledger::payroll::post_payroll(&tx, &batch).await?;
+        let posted_in = started.elapsed();
+        tx.commit().await?;
+        println!(
+            "payroll {run}: {} lines in {} ms (posted in {} ms, then committed)",
+            posted.line_count,
+            started.elapsed().as_millis(),
+            posted_in.as_millis()
+        );
+    }
+    Ok(())
+}
