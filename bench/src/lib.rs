@@ -281,9 +281,12 @@ async fn run_on(
             ("server_version", &mut report.machine.postgres),
             ("synchronous_commit", &mut report.machine.synchronous_commit),
             ("fsync", &mut report.machine.fsync),
+            ("shared_buffers", &mut report.machine.shared_buffers),
+            ("autovacuum", &mut report.machine.autovacuum),
         ] {
+            // With its unit ("128MB"), as the server's configuration names it.
             *slot = client
-                .query_one("select setting from pg_settings where name = $1", &[&name])
+                .query_one("select current_setting($1)", &[&name])
                 .await?
                 .get(0);
         }

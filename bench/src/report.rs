@@ -85,6 +85,10 @@ pub struct Machine {
     pub postgres: String,
     pub synchronous_commit: String,
     pub fsync: String,
+    /// The server's buffer cache and whether autovacuum runs: the batch jobs' times depend on
+    /// both (a table never vacuumed is never all-visible, so no scan of it is index-only).
+    pub shared_buffers: String,
+    pub autovacuum: String,
 }
 
 impl Report {
@@ -139,13 +143,16 @@ impl Report {
     pub fn to_markdown(&self) -> String {
         let mut out = String::new();
         out.push_str(&format!(
-            "Run of {} on {} CPUs; server: {}; PostgreSQL {} (synchronous_commit={}, fsync={}).\n\n",
+            "Run of {} on {} CPUs; server: {}; PostgreSQL {} (synchronous_commit={}, fsync={}, \
+             shared_buffers={}, autovacuum={}).\n\n",
             self.started_at,
             self.machine.cpus,
             self.machine.server_mode,
             self.machine.postgres,
             self.machine.synchronous_commit,
-            self.machine.fsync
+            self.machine.fsync,
+            self.machine.shared_buffers,
+            self.machine.autovacuum
         ));
         if let Some(error) = &self.stopped_by {
             out.push_str(&format!(

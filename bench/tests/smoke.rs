@@ -43,6 +43,11 @@ async fn a_quick_sweep_reports_every_figure_at_every_level() {
         report.figures.len()
     );
     assert_eq!(json["levels"], serde_json::json!([2, 4]));
+    // The server's settings the batch jobs depend on, as it reports them.
+    for setting in ["shared_buffers", "autovacuum"] {
+        let value = json["machine"][setting].as_str().unwrap_or("");
+        assert!(!value.is_empty(), "machine.{setting} is missing: {json}");
+    }
     let markdown = report.to_markdown();
     assert!(markdown.contains("| figure | target | 2 connections | 4 connections |"));
     assert!(markdown.contains("| connections | figure | value | target | baseline (same run) |"));
