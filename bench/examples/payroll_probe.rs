@@ -8,8 +8,6 @@
 use std::time::Instant;
 
 use anyhow::Context;
-use ledger::money::{Currency, Money};
-use ledger::payroll::{PayrollBatch, PayrollLine};
 use uuid::Uuid;
 
 const MAX_LINES: usize = 10_000;
@@ -45,23 +43,8 @@ async fn main() -> anyhow::Result<()> {
         .take(MAX_LINES)
         .collect();
     for run in 0..runs {
-        let lines = persons
-            .iter()
-            .zip((0_i64..1_000).cycle())
-            .map(|(person_id, cents)| PayrollLine {
-                person_id: *person_id,
-                amount: Money::new(1_234 + cents, Currency::EUR),
-            })
-            .collect();
-        let batch = PayrollBatch {
-            batch_key: format!("probe-{}", Uuid::now_v7()),
-            prison_id,
-            kind: ledger::income::IncomeKind::Wages,
-            effective_date: time::OffsetDateTime::now_utc().date(),
-            description: "wages, probe".into(),
-            lines,
-            posted_by: "payroll_probe".into(),
-        };
+        let batch =
+            saldo_bench::wage_batch(format!("probe-{}", Uuid::now_v7()), prison_id, &persons);
         let started = Instant::now();
         let mut client = pool.get().await?;
         let tx = client.transaction().await?;

@@ -830,6 +830,31 @@ async fn measure_level(shared: &Shared<'_>, report: &mut Report, n: usize) -> an
     Ok(())
 }
 
+/// The bench's payroll: one wage line per person (1,234 to 2,233 cents), this week, in EUR.
+pub fn wage_batch(
+    batch_key: String,
+    prison_id: uuid::Uuid,
+    persons: &[uuid::Uuid],
+) -> PayrollBatch {
+    let lines = persons
+        .iter()
+        .zip((0_i64..1_000).cycle())
+        .map(|(person_id, cents)| PayrollLine {
+            person_id: *person_id,
+            amount: Money::new(1_234 + cents, Currency::EUR),
+        })
+        .collect();
+    PayrollBatch {
+        batch_key,
+        prison_id,
+        kind: ledger::income::IncomeKind::Wages,
+        effective_date: time::OffsetDateTime::now_utc().date(),
+        description: "wages, benchmark week".into(),
+        lines,
+        posted_by: "bench".into(),
+    }
+}
+
 /// The figures that do not depend on the connections: the payroll batch, then a million card
 /// purchases for `saldo verify` and the settlement file's reconciliation.
 async fn measure_batch_jobs(shared: &Shared<'_>, report: &mut Report) -> anyhow::Result<()> {
@@ -846,28 +871,8 @@ async fn measure_batch_jobs(shared: &Shared<'_>, report: &mut Report) -> anyhow:
     let baseline = job_baseline::measure(pool, options.rows, payroll_lines).await?;
     baseline.report(report, options.rows);
     // Payroll: the controls' own function, one atomic batch.
-    let lines: Vec<PayrollLine> = data
-        .persons
-        .iter()
-        .enumerate()
-        .map(|(index, person_id)| PayrollLine {
-            person_id: *person_id,
-            amount: Money::new(
-                1_234 + i64::try_from(index % 1_000).unwrap_or(0),
-                Currency::EUR,
-            ),
-        })
-        .collect();
-    let line_count = u64::try_from(lines.len()).unwrap_or(0);
-    let batch = PayrollBatch {
-        batch_key: format!("bench-{run_id}"),
-        prison_id: data.prison_id,
-        kind: ledger::income::IncomeKind::Wages,
-        effective_date: time::OffsetDateTime::now_utc().date(),
-        description: "wages, benchmark week".into(),
-        lines,
-        posted_by: "bench".into(),
-    };
+    let batch = wage_batch(format!("bench-{run_id}"), data.prison_id, &data.persons);
+    let line_count = u64::try_from(batch.lines.len()).unwrap_or(0);
     let started = Instant::now();
     let posted = {
         let mut client = pool.get().await?;
