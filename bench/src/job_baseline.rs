@@ -12,25 +12,48 @@ use std::time::Instant;
 
 use deadpool_postgres::Pool;
 
+use crate::micros;
 use crate::report::{self, Report, display, ratio_bp};
 
-/// The scratch table, dropped again before the jobs run.
+/// The scratch table, dropped again before the jobs go on.
 const TABLE: &str = "saldo_bench_job_baseline";
 
-/// Postings per payroll line (debit wages, credit three sub-accounts).
-pub const POSTINGS_PER_PAYROLL_LINE: i64 = 4;
+/// One plain statement: how long it took (committed), and what it did, in the report's words.
+#[derive(Debug, Clone)]
+pub struct Timed {
+    pub us: u64,
+    pub what: String,
+}
 
-/// Microseconds each plain statement took (each in its own committed transaction).
-#[derive(Debug, Clone, Copy)]
+impl Timed {
+    /// Adds `job_us` ÷ this statement's time to the report, as a ratio figure.
+    pub fn add_ratio(&self, report: &mut Report, id: &'static str, label: &str, job_us: u64) {
+        report.add(
+            id,
+            label,
+            ratio_bp(job_us, self.us),
+            "bp",
+            "",
+            None,
+            format!(
+                "PostgreSQL {}: {}",
+                self.what,
+                display(self.us / 1000, "ms")
+            ),
+            "how many times the plain statement's time: lower is better",
+        );
+    }
+}
+
+/// The three statements, each what one job is compared with.
+#[derive(Debug, Clone)]
 pub struct JobBaseline {
-    /// `rows` rows inserted into the empty table: what reconciliation is compared with.
-    pub insert_rows_us: u64,
-    /// As many more rows as the payroll has postings: what payroll is compared with.
-    pub insert_payroll_rows_us: u64,
-    pub payroll_rows: i64,
-    /// All the rows grouped four to a group and each group's sum compared with zero: what
-    /// verify is compared with.
-    pub aggregate_us: u64,
+    /// The settlement file's number of rows inserted into the empty table: reconciliation.
+    pub insert_rows: Timed,
+    /// As many more rows as the payroll wrote postings: payroll.
+    pub insert_payroll_rows: Timed,
+    /// All the rows grouped four to a group and each group's sum compared with zero: verify.
+    pub aggregate: Timed,
 }
 
 /// Inserts `count` rows numbered from `first`: four rows to a group (as a payroll line's
@@ -46,24 +69,29 @@ fn insert_statement(first: i64, count: i64) -> String {
     )
 }
 
-async fn timed(pool: &Pool, sql: &str) -> anyhow::Result<u64> {
+async fn timed_insert(pool: &Pool, first: i64, count: i64, what: String) -> anyhow::Result<Timed> {
     let mut client = pool.get().await?;
     let started = Instant::now();
     let tx = client.transaction().await?;
-    tx.batch_execute(sql).await?;
+    tx.batch_execute(&insert_statement(first, count)).await?;
     tx.commit().await?;
-    Ok(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX))
+    Ok(Timed {
+        us: micros(started),
+        what,
+    })
+}
+
+fn grouped_rows(rows: i64) -> String {
+    report::grouped(u64::try_from(rows).unwrap_or(0))
 }
 
 /// Measures the three statements on a scratch table in the bench's database (`rows`: the
-/// reconciliation's row count, at least one group; `payroll_lines`: the payroll's).
-pub async fn measure(pool: &Pool, rows: i64, payroll_lines: i64) -> anyhow::Result<JobBaseline> {
-    let rows = rows.max(POSTINGS_PER_PAYROLL_LINE);
-    let payroll_rows = payroll_lines
-        .max(1)
-        .saturating_mul(POSTINGS_PER_PAYROLL_LINE);
-    let client = pool.get().await?;
-    client
+/// reconciliation's row count, at least one group; `payroll_postings`: what the payroll wrote).
+pub async fn measure(pool: &Pool, rows: i64, payroll_postings: i64) -> anyhow::Result<JobBaseline> {
+    let rows = rows.max(4);
+    let payroll_rows = payroll_postings.max(1);
+    pool.get()
+        .await?
         .batch_execute(&format!(
             "drop table if exists {TABLE};
              create table {TABLE} (
@@ -76,123 +104,86 @@ pub async fn measure(pool: &Pool, rows: i64, payroll_lines: i64) -> anyhow::Resu
              create index on {TABLE} (account_id, recorded_at, id);"
         ))
         .await?;
-    drop(client);
-    let insert_rows_us = timed(pool, &insert_statement(0, rows)).await?;
-    let insert_payroll_rows_us = timed(pool, &insert_statement(rows, payroll_rows)).await?;
-    let aggregate_us = {
-        let client = pool.get().await?;
-        let started = Instant::now();
-        let unbalanced: i64 = client
-            .query_one(
-                &format!(
-                    "select count(*) from (select group_id from {TABLE} group by group_id
-                                           having sum(amount_minor) <> 0) as unbalanced"
-                ),
-                &[],
-            )
-            .await?
-            .get(0);
-        let elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-        // Every group of four sums to zero, so the grouping really read every row.
-        anyhow::ensure!(
-            unbalanced == 0,
-            "{unbalanced} baseline groups do not sum to zero"
-        );
-        elapsed_us
-    };
-    pool.get()
-        .await?
-        .batch_execute(&format!("drop table {TABLE}"))
-        .await?;
-    Ok(JobBaseline {
-        insert_rows_us,
-        insert_payroll_rows_us,
+    let insert_rows = timed_insert(
+        pool,
+        0,
+        rows,
+        format!(
+            "inserting {} rows into a table of three indexes, one statement",
+            grouped_rows(rows)
+        ),
+    )
+    .await?;
+    let insert_payroll_rows = timed_insert(
+        pool,
+        rows,
         payroll_rows,
-        aggregate_us,
+        format!(
+            "inserting {} more rows into that table, one statement",
+            grouped_rows(payroll_rows)
+        ),
+    )
+    .await?;
+    let client = pool.get().await?;
+    let started = Instant::now();
+    let unbalanced: i64 = client
+        .query_one(
+            &format!(
+                "select count(*) from (select group_id from {TABLE} group by group_id
+                                       having sum(amount_minor) <> 0) as unbalanced"
+            ),
+            &[],
+        )
+        .await?
+        .get(0);
+    let aggregate = Timed {
+        us: micros(started),
+        what: "grouping those rows by four and summing each group".into(),
+    };
+    // Every group of four sums to zero, so the grouping really read every row.
+    anyhow::ensure!(
+        unbalanced == 0,
+        "{unbalanced} baseline groups do not sum to zero"
+    );
+    client.batch_execute(&format!("drop table {TABLE}")).await?;
+    Ok(JobBaseline {
+        insert_rows,
+        insert_payroll_rows,
+        aggregate,
     })
-}
-
-/// Which baseline statement a job is compared with.
-#[derive(Debug, Clone, Copy)]
-pub enum Against {
-    /// Reconciliation: as many rows as the settlement file, inserted.
-    InsertRows,
-    /// Payroll: its postings as plain rows.
-    InsertPayrollRows,
-    /// Verify: the rows grouped and summed.
-    Aggregate,
-}
-
-fn grouped_rows(rows: i64) -> String {
-    report::grouped(u64::try_from(rows).unwrap_or(0))
 }
 
 impl JobBaseline {
     /// Logs the three statements' times and adds them to the report as figures.
-    pub fn report(&self, report: &mut Report, rows: i64) {
-        report.log(format!(
-            "job baseline: {rows} rows inserted in {} µs, {} more in {} µs, grouped in {} µs",
-            self.insert_rows_us, self.payroll_rows, self.insert_payroll_rows_us, self.aggregate_us
-        ));
-        for (id, label, us, note) in [
+    pub fn report(&self, report: &mut Report) {
+        for (id, timed, note) in [
             (
                 "baseline_insert_rows_ms",
-                format!(
-                    "Baseline: PostgreSQL inserting {} rows (three indexes, one statement)",
-                    grouped_rows(rows)
-                ),
-                self.insert_rows_us,
+                &self.insert_rows,
                 "the reconciliation's baseline (saldo_bench::job_baseline)",
             ),
             (
                 "baseline_insert_payroll_rows_ms",
-                format!(
-                    "Baseline: PostgreSQL inserting {} more rows (three indexes, one statement)",
-                    grouped_rows(self.payroll_rows)
-                ),
-                self.insert_payroll_rows_us,
+                &self.insert_payroll_rows,
                 "the payroll's baseline: its postings as plain rows",
             ),
             (
                 "baseline_aggregate_ms",
-                "Baseline: PostgreSQL grouping those rows by four and summing each group".into(),
-                self.aggregate_us,
+                &self.aggregate,
                 "verify's baseline: its largest check, entries_balance, without the join",
             ),
         ] {
-            report.add(id, label, Some(us / 1000), "ms", "", None, "", note);
+            report.log(format!("job baseline: {} in {} µs", timed.what, timed.us));
+            report.add(
+                id,
+                format!("Baseline: PostgreSQL {}", timed.what),
+                Some(timed.us / 1000),
+                "ms",
+                "",
+                None,
+                "",
+                note,
+            );
         }
-    }
-
-    /// Adds `job_us` ÷ the baseline statement it is compared with, as a ratio figure.
-    pub fn add_ratio(
-        &self,
-        report: &mut Report,
-        id: &'static str,
-        label: &str,
-        job_us: u64,
-        against: Against,
-    ) {
-        let (baseline_us, what) = match against {
-            Against::InsertRows => (
-                self.insert_rows_us,
-                "the rows inserted into a table of three indexes, one statement",
-            ),
-            Against::InsertPayrollRows => (
-                self.insert_payroll_rows_us,
-                "the payroll's postings as more rows into that table, one statement",
-            ),
-            Against::Aggregate => (self.aggregate_us, "those rows grouped by four and summed"),
-        };
-        report.add(
-            id,
-            label,
-            ratio_bp(job_us, baseline_us),
-            "bp",
-            "",
-            None,
-            format!("PostgreSQL, {what}: {}", display(baseline_us / 1000, "ms")),
-            "how many times the plain statement's time: lower is better",
-        );
     }
 }

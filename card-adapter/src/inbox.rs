@@ -74,10 +74,21 @@ impl Applied {
     }
 }
 
-/// The seed of a webhook's advisory lock, `hashtextextended(processor_id || ':' || webhook_id,
-/// seed)`: one webhook's deliveries are applied one at a time, by whichever path takes them (one
-/// event, or a batch of clearings).
-const WEBHOOK_LOCK_SEED: i64 = 11;
+/// A webhook's advisory-lock key, as SQL over its processor and webhook id expressions: one
+/// webhook's deliveries are applied one at a time, by whichever path takes them (one event, or a
+/// batch of clearings), so both paths build their key here. A macro, so that each statement
+/// stays one literal.
+macro_rules! webhook_lock_key {
+    ($processor_id:literal, $webhook_id:literal) => {
+        concat!(
+            "hashtextextended(",
+            $processor_id,
+            " || ':' || ",
+            $webhook_id,
+            ", 11)"
+        )
+    };
+}
 
 /// Takes the webhook's lock and says whether it is in the inbox already.
 pub(crate) async fn lock_webhook(
@@ -86,8 +97,10 @@ pub(crate) async fn lock_webhook(
     webhook_id: &str,
 ) -> BookingResult<bool> {
     let lock = tx
-        .prepare_cached(&format!(
-            "select pg_advisory_xact_lock(hashtextextended($1 || ':' || $2, {WEBHOOK_LOCK_SEED}))"
+        .prepare_cached(concat!(
+            "select pg_advisory_xact_lock(",
+            webhook_lock_key!("$1", "$2"),
+            ")"
         ))
         .await?;
     let seen = tx
@@ -108,9 +121,10 @@ pub(crate) async fn lock_webhooks(
 ) -> BookingResult<HashSet<(String, String)>> {
     debug_assert!(webhooks.windows(2).all(|pair| pair[0] < pair[1]));
     let lock = tx
-        .prepare_cached(&format!(
-            "select pg_advisory_xact_lock(hashtextextended(p || ':' || w, {WEBHOOK_LOCK_SEED}))
-             from unnest($1::text[], $2::text[]) with ordinality as u(p, w, n) order by n"
+        .prepare_cached(concat!(
+            "select pg_advisory_xact_lock(",
+            webhook_lock_key!("p", "w"),
+            ") from unnest($1::text[], $2::text[]) with ordinality as u(p, w, n) order by n"
         ))
         .await?;
     let seen = tx

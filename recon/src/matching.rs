@@ -162,7 +162,7 @@ async fn classify_settlement_rows(
                         when l.currency <> s.currency then 'currency_mismatch'
                         when l.amount_minor <> s.amount_minor then 'amount_mismatch'
                         else 'matched' end
-                    when s.repeat_no > 1 or earlier.seen then 'duplicate'
+                    when s.repeat_no > 1 or earlier.transaction_id is not null then 'duplicate'
                     when c.card_id is null then 'unknown_card'
                     when l.entry_id is null then 'missing_in_ledger'
                     when l.currency <> s.currency then 'currency_mismatch'
@@ -191,7 +191,7 @@ async fn classify_settlement_rows(
               limit 1)
              limit 1) l on true
          left join card.cards c on c.card_id = s.card_id
-         left join (select transaction_id, true as seen from recon_seen_settlement) earlier
+         left join recon_seen_settlement earlier
              on s.row_type in ('CLEARING', 'REFUND') and earlier.transaction_id = s.transaction_id",
         &[&import_id, &payables, &funding_accounts],
     )
@@ -328,13 +328,13 @@ async fn classify_bank_lines(
                 s.end_to_end_id, s.account_servicer_ref, s.remittance,
                 case
                     when s.end_to_end_id is null then 'missing_in_ledger'
-                    when s.repeat_no > 1 or earlier.seen then 'duplicate'
+                    when s.repeat_no > 1 or earlier.end_to_end_id is not null then 'duplicate'
                     when l.entry_id is null then 'missing_in_ledger'
                     when l.currency <> s.currency then 'currency_mismatch'
                     when l.amount_minor <> s.amount_minor then 'amount_mismatch'
                     else 'matched'
                 end,
-                case when s.repeat_no > 1 or earlier.seen then null else l.entry_id end,
+                case when s.repeat_no > 1 or earlier.end_to_end_id is not null then null else l.entry_id end,
                 l.amount_minor, l.currency
          from (select *, row_number() over (partition by end_to_end_id order by line_no) as repeat_no
                from recon_stage_bank) s
@@ -346,7 +346,7 @@ async fn classify_bank_lines(
              where r.ref_kind = 'bank_end_to_end' and r.ref_value = s.end_to_end_id
              group by r.entry_id, p.currency
              limit 1) l on true
-         left join (select end_to_end_id, true as seen from recon_seen_bank) earlier
+         left join recon_seen_bank earlier
              on earlier.end_to_end_id = s.end_to_end_id",
         &[&import_id, &bank_accounts],
     )
