@@ -186,3 +186,36 @@ async fn backend_pid(client: &tokio_postgres::Client) -> i32 {
         .unwrap()
         .get("pid")
 }
+
+/// Sessions are handed out last returned, first out: under light load one warm backend serves
+/// request after request, instead of each request waking the session idle longest. A session
+/// reopened meanwhile (another test marking a lost connection) makes the scenario start again.
+#[tokio::test]
+async fn the_pool_hands_out_the_session_returned_last() {
+    let db = TestDb::new().await;
+    let pool = ledger::db::pool(db.config.clone(), 3).unwrap();
+    for _attempt in 0..3 {
+        let sessions = [
+            pool.get().await.unwrap(),
+            pool.get().await.unwrap(),
+            pool.get().await.unwrap(),
+        ];
+        let mut returned = Vec::new();
+        for session in sessions {
+            returned.push(backend_pid(&session).await);
+            drop(session);
+        }
+        let next = backend_pid(&pool.get().await.unwrap()).await;
+        if !returned.contains(&next) {
+            continue;
+        }
+        assert_eq!(
+            Some(&next),
+            returned.last(),
+            "the session returned first ({}) or in between was handed out, not the last one",
+            returned[0]
+        );
+        return;
+    }
+    panic!("every attempt met a reopened session");
+}
