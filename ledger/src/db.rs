@@ -49,9 +49,10 @@ pub fn parse_config(url: &str) -> Result<tokio_postgres::Config, DbError> {
 /// multi-host URL satisfies `target_session_attrs`: a failover needs no restart of Saldo.
 ///
 /// The connection returned last is handed out first (LIFO): under light or moderate load a few
-/// sessions do all the work and stay warm in the CPU's caches, instead of every request waking
-/// the backend that has waited longest. Measured on two cores (docs/performance.md, 2026-12-07,
-/// sixth session): authorizations at 16 connections 0.84× → 0.99× of TPC-B, p99 14.4 → 12.8 ms.
+/// sessions do all the work and stay warm, instead of every request waking the backend that
+/// has waited longest. Measured on two cores (docs/performance.md, 2026-12-07,
+/// sixth session): authorizations at 16 connections 0.84× → 0.96× of TPC-B (medians of
+/// four FIFO and eight LIFO runs).
 pub fn pool(config: tokio_postgres::Config, max_size: usize) -> Result<Pool, DbError> {
     let manager = Manager::from_config(
         config,
