@@ -22,26 +22,20 @@ async fn main() -> anyhow::Result<()> {
         None => 3,
     };
     let pool = ledger::db::pool(url.parse()?, 2)?;
-    // Every person's current placement; the payroll goes to the first prison's people.
-    let placements = pool
-        .get()
+    let client = pool.get().await?;
+    // The bench places everyone in one prison; the payroll goes to its people.
+    let prison_id: Uuid = client
+        .query_opt("select prison_id from controls.card_modes limit 1", &[])
         .await?
-        .query(
-            "select distinct on (m.person_id) m.person_id, m.prison_id from controls.card_modes m
-             order by m.person_id, m.effective_from desc, m.id desc",
-            &[],
-        )
-        .await?;
-    let prison_id: Uuid = placements
-        .first()
         .context("no one is placed in a prison: is this a bench database?")?
         .get("prison_id");
-    let persons: Vec<Uuid> = placements
-        .iter()
-        .filter(|row| row.get::<_, Uuid>("prison_id") == prison_id)
-        .map(|row| row.get("person_id"))
+    let persons: Vec<Uuid> = ledger::policy_store::placed_in(&client, prison_id)
+        .await?
+        .into_iter()
+        .map(|placement| placement.person_id)
         .take(MAX_LINES)
         .collect();
+    drop(client);
     for run in 0..runs {
         let batch =
             saldo_bench::wage_batch(format!("probe-{}", Uuid::now_v7()), prison_id, &persons);

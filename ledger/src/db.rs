@@ -50,9 +50,7 @@ pub fn parse_config(url: &str) -> Result<tokio_postgres::Config, DbError> {
 ///
 /// The connection returned last is handed out first (LIFO): under light or moderate load a few
 /// sessions do all the work and stay warm, instead of every request waking the backend that
-/// has waited longest. Measured on two cores (docs/performance.md, 2026-12-07,
-/// sixth session): authorizations at 16 connections 0.84× → 0.96× of TPC-B (medians of
-/// four FIFO and eight LIFO runs).
+/// has waited longest (measured in docs/performance.md, 2026-12-07, sixth session).
 pub fn pool(config: tokio_postgres::Config, max_size: usize) -> Result<Pool, DbError> {
     let manager = Manager::from_config(
         config,

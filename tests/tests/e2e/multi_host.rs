@@ -1,6 +1,7 @@
 //! Several database hosts (issue 17): the URL a Patroni cluster needs, with the primary found by
 //! `target_session_attrs=read-write`; `/ready` while no primary answers; a connection that cannot
-//! write any more is dropped by the pool. The failover itself is `scripts/ha-failover-test.sh`.
+//! write any more is dropped by the pool; and the pool's order (the session returned last goes
+//! out first). The failover itself is `scripts/ha-failover-test.sh`.
 use ledger::{Currency, NewAccount, person_purpose};
 use saldo::database::{DatabaseOptions, open};
 use saldo_tests::TestDb;
