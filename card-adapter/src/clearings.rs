@@ -21,11 +21,12 @@
 //! arrival order; so does every clearing of a batch whose transaction fails. What is answered is
 //! what committed: a clearing is acknowledged only after its batch's (or its own) COMMIT.
 //!
-//! Batches form by themselves ([`ClearingQueue`]): a few workers, each with its own queue and its
-//! share of the cards; an idle worker takes the first waiting clearing and everything queued
-//! behind it, up to [`MAX_BATCH_CLEARINGS`], and forms the next batch while that one commits
-//! (see [`work`]). One card's clearings always go to one worker, and a batch waits on its rows'
-//! locks for the batch before it to commit, so they are booked in arrival order.
+//! Batches form by themselves ([`ClearingQueue`]): [`CLEARING_WORKERS`] workers (one), each with
+//! its own queue and its share of the cards; an idle worker takes the first waiting clearing and
+//! everything queued behind it, up to [`MAX_BATCH_CLEARINGS`], and forms the next batch while
+//! that one commits (see [`work`]). One card's clearings always go to one worker, and a batch
+//! waits on its rows' locks for the batch before it to commit, so they are booked in arrival
+//! order.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
@@ -43,10 +44,12 @@ use crate::process::{self, CardEvent};
 /// Clearings booked in one transaction at most: bounds the statements' arrays and how long one
 /// batch keeps its rows locked.
 pub const MAX_BATCH_CLEARINGS: usize = 32;
-/// Workers booking batches at once, each for its share of the cards.
-pub const CLEARING_WORKERS: usize = 2;
-/// Batches of one worker committing at once: bounds the connections a stalled COMMIT keeps.
-const MAX_BATCHES_IN_FLIGHT: usize = 4;
+/// Workers booking batches at once, each for its share of the cards: one, for the biggest
+/// batches, as for decisions (`crate::decisions::DECISION_WORKERS`, docs/performance.md).
+pub const CLEARING_WORKERS: usize = 1;
+/// Batches of one worker committing at once: bounds the connections a stalled COMMIT keeps
+/// (eight, as when two workers had four each).
+const MAX_BATCHES_IN_FLIGHT: usize = 8;
 /// Clearings waiting for one worker before the webhook handler waits to queue (back-pressure).
 const QUEUE_CAPACITY: usize = 4 * 1024;
 

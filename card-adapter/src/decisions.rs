@@ -13,9 +13,9 @@
 //! each other's holds); then the holds, the new authorization rows (inserted once, with their
 //! decisions) and the inbox rows written, one statement each.
 //!
-//! Batches form by themselves: [`DecisionQueue`] has a few workers, each with its own queue and
-//! its share of the cards; an idle worker takes the first waiting request and everything queued
-//! behind it (up to [`MAX_BATCH_REQUESTS`]). Under
+//! Batches form by themselves: [`DecisionQueue`] has [`DECISION_WORKERS`] workers (one), each
+//! with its own queue and its share of the cards; an idle worker takes the first waiting request
+//! and everything queued behind it (up to [`MAX_BATCH_REQUESTS`]). Under
 //! light load a batch is one request; under load, requests that waited for a worker go
 //! together. A single request (`process::authorize`) is a batch of one.
 //!
@@ -65,13 +65,15 @@ use ledger::controls::DeclineCode;
 use processor_protocol as protocol;
 
 /// Requests decided in one transaction at most: bounds the statements' arrays and how long one
-/// batch holds its balance rows.
-pub const MAX_BATCH_REQUESTS: usize = 32;
+/// batch holds its balance rows. One worker's batch takes what two workers' batches of 32 took.
+pub const MAX_BATCH_REQUESTS: usize = 64;
 /// Workers deciding batches at once, each for its share of the cards. Fewer workers make bigger
-/// batches, and a decision's cost is mostly per statement, not per row. Measured on two cores
-/// (docs/performance.md): with 10,000 cards 2 workers decided ~10 % more per second than 3, 3
-/// ~8 % more than 4, and 6 or 8 fewer still. Before V13 the 100-card figure kept it at 3.
-pub const DECISION_WORKERS: usize = 2;
+/// batches, and a decision's cost is mostly per statement, not per row: 2 workers decided more
+/// per second than 3, 4, 6 or 8, and since the pool hands out the session returned last, one
+/// worker (its batches' commits overlapping, [`MAX_BATCHES_IN_FLIGHT`]) more than 2 at 8 and 16
+/// connections, with a lower p99, and as much at 32 and 64 (docs/performance.md, seventh
+/// session). The queues and the sharding stay: a card's worker is fixed however many there are.
+pub const DECISION_WORKERS: usize = 1;
 /// Requests waiting for one worker before the webhook handler waits to queue (back-pressure,
 /// itself bounded by the request's deadline).
 const QUEUE_CAPACITY: usize = 4 * 1024;
@@ -84,8 +86,9 @@ pub const BLOCKED_RETRY_MS: u64 = 20;
 /// Of a batch, at most this many places go to requests tried again, so that new arrivals are
 /// never starved by many locked accounts.
 const MAX_RETRIED_PER_BATCH: usize = MAX_BATCH_REQUESTS / 2;
-/// Batches of one worker committing at once: bounds the connections a stalled COMMIT keeps.
-const MAX_BATCHES_IN_FLIGHT: usize = 4;
+/// Batches of one worker committing at once: bounds the connections a stalled COMMIT keeps
+/// (eight, as when two workers had four each).
+const MAX_BATCHES_IN_FLIGHT: usize = 8;
 /// The advisory-lock namespace (`hashtextextended(authorization_id, seed)`) that orders the
 /// recording of a deadline decline against the settling of a late commit.
 const ANSWER_LOCK_SEED: i64 = 21;
