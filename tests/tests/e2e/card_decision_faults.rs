@@ -267,8 +267,8 @@ async fn a_request_not_decided_by_the_deadline_gets_a_recorded_decline_its_redel
 async fn a_locked_balance_row_delays_only_its_own_card() {
     let db = TestDb::new().await;
     let locked = CardBooks::open(&db, 10_00).await;
-    // Card ids are random: open cards until one shares the locked card's decision worker (a
-    // worker is one of DECISION_WORKERS, so this takes a few tries), then eight more.
+    // Card ids are random: open cards until one shares the locked card's decision worker (the
+    // first, with one worker; a few tries with more of DECISION_WORKERS), then eight more.
     let mut others = Vec::new();
     for _ in 0..200 {
         let card = CardBooks::open(&db, 10_00).await;
@@ -367,7 +367,8 @@ async fn lock_balance_row(
 }
 
 /// A new card (10.00 EUR) whose requests go to the same decision worker as `card`'s. Card ids
-/// are random: cards are opened until one does (a few tries, one of DECISION_WORKERS).
+/// are random: cards are opened until one does (the first with one worker, a few tries with
+/// more of DECISION_WORKERS).
 async fn card_of_the_same_worker(db: &TestDb, card: &CardBooks) -> CardBooks {
     loop {
         let other = CardBooks::open(db, 10_00).await;
