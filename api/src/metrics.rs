@@ -21,8 +21,12 @@ const LATENCY_BUCKETS_SECONDS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0,
 ];
 
-/// Requests per card decision batch: one under light load, up to the batch limit (32).
-const BATCH_REQUESTS_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0];
+/// Requests per card decision batch: one under light load, up to the batch limit
+/// (`card_adapter::decisions::MAX_BATCH_REQUESTS`, 64).
+const BATCH_REQUESTS_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0];
+// The top bucket is the batch limit: a change to the limit fails to build until the buckets
+// follow it.
+const _: () = assert!(card_adapter::decisions::MAX_BATCH_REQUESTS == 64);
 
 /// Installs the process-wide recorder once; later calls reuse it.
 pub fn handle() -> &'static PrometheusHandle {

@@ -204,6 +204,13 @@ async fn no_personal_data_of_identifiable_persons_reaches_the_logs_or_the_metric
         metrics.contains("saldo_card_decision_batch_requests_bucket{le=\"1\"}"),
         "the card payments above were decided in batches, and their sizes counted: {metrics}"
     );
+    let batch_limit = card_adapter::decisions::MAX_BATCH_REQUESTS;
+    assert!(
+        metrics.contains(&format!(
+            "saldo_card_decision_batch_requests_bucket{{le=\"{batch_limit}\"}}"
+        )),
+        "the batch sizes' top bucket is the batch limit, {batch_limit}: {metrics}"
+    );
 
     // Done capturing: the other tests of the process need not pay for TRACE formatting.
     level.modify(|filter| *filter = Level::OFF).unwrap();
