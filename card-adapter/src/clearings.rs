@@ -21,7 +21,7 @@
 //! arrival order; so does every clearing of a batch whose transaction fails. What is answered is
 //! what committed: a clearing is acknowledged only after its batch's (or its own) COMMIT.
 //!
-//! Batches form by themselves ([`ClearingQueue`]): [`CLEARING_WORKERS`] workers (one), each with
+//! Batches form by themselves ([`ClearingQueue`]): [`CLEARING_WORKERS`] workers, each with
 //! its own queue and its share of the cards; an idle worker takes the first waiting clearing and
 //! everything queued behind it, up to [`MAX_BATCH_CLEARINGS`], and forms the next batch while
 //! that one commits (see [`work`]). One card's clearings always go to one worker, and a batch
@@ -47,8 +47,9 @@ pub const MAX_BATCH_CLEARINGS: usize = 32;
 /// Workers booking batches at once, each for its share of the cards: one, for the biggest
 /// batches, as for decisions (`crate::decisions::DECISION_WORKERS`, docs/performance.md).
 pub const CLEARING_WORKERS: usize = 1;
-/// Batches of one worker committing at once: bounds the connections a stalled COMMIT keeps
-/// (eight, as when two workers had four each).
+/// Batches of one worker in flight at once, from before their reads until they end (so
+/// committing, too): bounds the connections they and a stalled COMMIT keep (eight, as when two
+/// workers had four each).
 const MAX_BATCHES_IN_FLIGHT: usize = 8;
 /// Clearings waiting for one worker before the webhook handler waits to queue (back-pressure).
 const QUEUE_CAPACITY: usize = 4 * 1024;

@@ -13,7 +13,7 @@
 //! each other's holds); then the holds, the new authorization rows (inserted once, with their
 //! decisions) and the inbox rows written, one statement each.
 //!
-//! Batches form by themselves: [`DecisionQueue`] has [`DECISION_WORKERS`] workers (one), each
+//! Batches form by themselves: [`DecisionQueue`] has [`DECISION_WORKERS`] workers, each
 //! with its own queue and its share of the cards; an idle worker takes the first waiting request
 //! and everything queued behind it (up to [`MAX_BATCH_REQUESTS`]). Under
 //! light load a batch is one request; under load, requests that waited for a worker go
@@ -86,8 +86,9 @@ pub const BLOCKED_RETRY_MS: u64 = 20;
 /// Of a batch, at most this many places go to requests tried again, so that new arrivals are
 /// never starved by many locked accounts.
 const MAX_RETRIED_PER_BATCH: usize = MAX_BATCH_REQUESTS / 2;
-/// Batches of one worker committing at once: bounds the connections a stalled COMMIT keeps
-/// (eight, as when two workers had four each).
+/// Batches of one worker in flight at once, from before their reads until they end (so
+/// committing, too): bounds the connections they and a stalled COMMIT keep (eight, as when two
+/// workers had four each).
 const MAX_BATCHES_IN_FLIGHT: usize = 8;
 /// The advisory-lock namespace (`hashtextextended(authorization_id, seed)`) that orders the
 /// recording of a deadline decline against the settling of a late commit.
