@@ -73,6 +73,67 @@ pub fn pool(config: tokio_postgres::Config, max_size: usize) -> Result<Pool, DbE
         .map_err(|error| DbError::Build(error.to_string()))
 }
 
+/// A transaction whose BEGIN goes out in the same round trip as its first statements, instead
+/// of in one of its own (tokio-postgres's `transaction()` waits for BEGIN's answer). The
+/// authorization and clearing batches run a handful of round trips each, one after another, and
+/// every round trip is a wake-up of both the backend and the server: one fewer is a batch that
+/// holds its rows and its connection for less time.
+///
+/// [`begin`](Self::begin) must be the first statement polled (a `biased` join): the statements
+/// that follow it on [`client`](Self::client) then run inside the transaction, as PostgreSQL
+/// runs a connection's messages in order. Ended only by [`commit`](Self::commit); dropped any
+/// other way (an error, a deadline, a panic) its ROLLBACK is queued before its connection goes
+/// back to the pool, as tokio-postgres's own transactions do.
+pub struct PipelinedTransaction {
+    client: Option<deadpool_postgres::Object>,
+}
+
+impl PipelinedTransaction {
+    pub fn new(client: deadpool_postgres::Object) -> PipelinedTransaction {
+        PipelinedTransaction {
+            client: Some(client),
+        }
+    }
+
+    /// The connection, for the transaction's statements.
+    pub fn client(&self) -> &deadpool_postgres::Object {
+        self.client
+            .as_ref()
+            .expect("a pipelined transaction has its connection until it ends")
+    }
+
+    /// BEGIN and the transaction's `set local` settings, in one simple-query message.
+    pub async fn begin(&self, settings: &str) -> Result<(), tokio_postgres::Error> {
+        self.client()
+            .batch_execute(&format!("begin; {settings}"))
+            .await
+    }
+
+    /// Commits and waits for the outcome. Whatever it is, the transaction is over: a failed
+    /// COMMIT has rolled back, or its connection is lost.
+    pub async fn commit(mut self) -> Result<(), tokio_postgres::Error> {
+        let committed = self.client().batch_execute("commit").await;
+        // Ended: the connection goes back to the pool as it is.
+        drop(self.client.take());
+        committed
+    }
+}
+
+impl Drop for PipelinedTransaction {
+    fn drop(&mut self) {
+        let Some(client) = self.client.take() else {
+            return;
+        };
+        // ROLLBACK is queued on the connection before it goes back to the pool, so the next
+        // user's statements run after it, outside this transaction; its answer is not waited
+        // for. tokio-postgres's transactions do the same: the first poll of a statement's
+        // future sends it (a test holds this: a dropped transaction's row is not seen after).
+        let mut rollback = std::pin::pin!(client.batch_execute("rollback"));
+        let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+        let _ = rollback.as_mut().poll(&mut context);
+    }
+}
+
 /// When a statement last failed because its connection was lost ([`is_unavailable`]: closed,
 /// class 08, the server shutting down) or can no longer write (SQLSTATE 25006: a standby now, or
 /// writes frozen). The failed connection itself goes back to the pool, and its end may not be

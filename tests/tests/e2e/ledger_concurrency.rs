@@ -139,3 +139,61 @@ async fn many_prisoners_capture_concurrently_into_one_hot_account() {
     }
     assert!(ledger.verify().await.unwrap().is_ok());
 }
+
+/// A pipelined transaction (its BEGIN sent with its first statements, as the card batches do)
+/// runs those statements inside it; one dropped before its COMMIT (an error, a deadline, a
+/// panic) is rolled back before its connection serves anyone else.
+#[tokio::test]
+async fn a_pipelined_transaction_dropped_before_its_commit_leaves_nothing_behind() {
+    use ledger::db::PipelinedTransaction;
+    // One connection, so the connection after the drop is the one the dropped transaction had.
+    let db = TestDb::with_pool_size(1).await;
+    db.pool
+        .get()
+        .await
+        .unwrap()
+        .batch_execute("create table pipelined_probe (n int)")
+        .await
+        .unwrap();
+    let insert_in_a_pipelined_transaction = |n: i32| {
+        let pool = db.pool.clone();
+        async move {
+            let tx = PipelinedTransaction::new(pool.get().await.unwrap());
+            let insert = "insert into pipelined_probe values ($1)";
+            let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&n];
+            tokio::try_join!(
+                biased;
+                tx.begin("set local lock_timeout = 50"),
+                tx.client().execute(insert, &params)
+            )
+            .unwrap();
+            tx
+        }
+    };
+
+    insert_in_a_pipelined_transaction(1)
+        .await
+        .commit()
+        .await
+        .unwrap();
+    drop(insert_in_a_pipelined_transaction(2).await);
+
+    let client = db.pool.get().await.unwrap();
+    let row = client
+        .query_one(
+            "select array_agg(n order by n) as rows,
+                    current_setting('lock_timeout') as lock_timeout
+             from pipelined_probe",
+            &[],
+        )
+        .await
+        .unwrap();
+    // Inside the dropped transaction, its own row would be seen, and its setting.
+    assert_eq!(
+        row.get::<_, Vec<i32>>("rows"),
+        vec![1],
+        "the committed row stays; the dropped one is rolled back, and the connection came back \
+         outside its transaction"
+    );
+    assert_eq!(row.get::<_, String>("lock_timeout"), "0");
+}
