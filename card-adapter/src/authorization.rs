@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use deadpool_postgres::{Pool, Transaction};
+use deadpool_postgres::{GenericClient, Pool, Transaction};
 use ledger::{Money, Overdraft};
 use time::OffsetDateTime;
 
@@ -129,24 +129,37 @@ impl AuthorizationOutcome {
 }
 
 /// Decides an authorization from what Saldo knows of the card: the seam where spending
-/// controls plug in. In two steps so that a batch of requests reads what it needs together
-/// ([`Decide::load`], a few statements for all) and is then decided one request after another
-/// in memory ([`Decide::verdict`]), each counting the approvals before it.
+/// controls plug in. In steps so that a batch of requests reads what it needs together
+/// ([`Decide::controls`] with the cards, [`Decide::load`] under the balance rows' locks: a
+/// statement or two for all) and is then decided one request after another in memory
+/// ([`Decide::verdict`]), each counting the approvals before it.
 pub trait Decide: Send + Sync {
-    /// What one request's verdict needs from the database.
+    /// What a request's verdict needs that money does not move (the person's mode and policy):
+    /// read in the batch's first round trip, before any balance row is locked.
+    type Controls: Send + Sync;
+    /// What it needs that money moves (the spend, the balance): read under the locks.
     type Loaded: Send + Sync;
 
-    /// Reads, for each `(card, request)` in order, what its verdict needs.
+    /// Reads, for each request in order, its controls, finding the person through the
+    /// request's card (an unknown card's are never used).
+    fn controls(
+        &self,
+        client: &impl GenericClient,
+        requests: &[&AuthorizationInput],
+    ) -> impl std::future::Future<Output = BookingResult<Vec<Self::Controls>>> + Send;
+
+    /// Reads, for each `(card, request, controls)` in order, the rest of what its verdict needs.
     fn load(
         &self,
-        tx: &Transaction<'_>,
-        requests: &[(&Card, &AuthorizationInput)],
+        client: &impl GenericClient,
+        requests: &[(&Card, &AuthorizationInput, &Self::Controls)],
     ) -> impl std::future::Future<Output = BookingResult<Vec<Self::Loaded>>> + Send;
 
     /// Decides one request; `earlier` are the approvals this transaction made before it (not yet
     /// in what was loaded). `decline: None` lets the ledger decide on the available balance.
     fn verdict(
         &self,
+        controls: &Self::Controls,
         loaded: &Self::Loaded,
         card: &Card,
         input: &AuthorizationInput,
@@ -178,18 +191,28 @@ pub struct ControlVerdict {
 pub struct CardStateOnly;
 
 impl Decide for CardStateOnly {
+    type Controls = ();
     type Loaded = ();
+
+    async fn controls(
+        &self,
+        _client: &impl GenericClient,
+        requests: &[&AuthorizationInput],
+    ) -> BookingResult<Vec<()>> {
+        Ok(vec![(); requests.len()])
+    }
 
     async fn load(
         &self,
-        _tx: &Transaction<'_>,
-        requests: &[(&Card, &AuthorizationInput)],
+        _client: &impl GenericClient,
+        requests: &[(&Card, &AuthorizationInput, &())],
     ) -> BookingResult<Vec<()>> {
         Ok(vec![(); requests.len()])
     }
 
     fn verdict(
         &self,
+        _controls: &(),
         _loaded: &(),
         _card: &Card,
         _input: &AuthorizationInput,
@@ -421,11 +444,15 @@ async fn decide_and_hold(
         Ok(card) => card,
         Err(decline) => return Ok(decline),
     };
-    let loaded = decide.load(tx, &[(card, input)]).await?;
+    let controls = decide.controls(tx, &[input]).await?;
+    let Some(controls) = controls.first() else {
+        return Err(ledger::LedgerError::invalid("controls_missing", "no controls read").into());
+    };
+    let loaded = decide.load(tx, &[(card, input, controls)]).await?;
     let Some(loaded) = loaded.first() else {
         return Err(ledger::LedgerError::invalid("controls_missing", "nothing loaded").into());
     };
-    let verdict = decide.verdict(loaded, card, input, &[])?;
+    let verdict = decide.verdict(controls, loaded, card, input, &[])?;
     details.policy_version = verdict.policy_version;
     details.limited_by = verdict.limited_by;
     let amount = match verdict.decline {

@@ -19,7 +19,7 @@
 //! | refund | debit card settlement payable, credit spendable |
 //! | an ATM withdrawal's clearing | also its fee per the prison's policy (`crate::fees`, docs/fees.md) |
 
-use deadpool_postgres::Transaction;
+use deadpool_postgres::{GenericClient, Transaction};
 use ledger::entry_text::EntryText;
 use ledger::store;
 use ledger::{
@@ -117,7 +117,7 @@ impl TryFrom<&tokio_postgres::Row> for Card {
 
 /// The cards with these ids that exist, by id: one statement.
 pub async fn cards(
-    tx: &Transaction<'_>,
+    tx: &impl GenericClient,
     card_ids: &[&str],
 ) -> BookingResult<std::collections::HashMap<String, Card>> {
     let statement = tx
@@ -155,23 +155,20 @@ pub async fn cards(
 /// `lock_not_available` ([`BookingError::is_lock_timeout`]) and its request is tried again
 /// later, so that a row held by a long transaction delays only the requests that need it.
 pub async fn plan_decision_statements(tx: &Transaction<'_>) -> BookingResult<()> {
-    tx.batch_execute(&format!(
-        "{BATCH_PLANS}; set local lock_timeout = {DECISION_LOCK_TIMEOUT_MS}"
-    ))
-    .await?;
+    tx.batch_execute(&decision_settings()).await?;
     Ok(())
 }
 
-/// How a clearing batch's statements are planned: as a decision's are (see
-/// [`plan_decision_statements`]), without its lock timeout (a clearing has no deadline; the
-/// processor waits for its answer).
-pub async fn plan_batch_statements(tx: &Transaction<'_>) -> BookingResult<()> {
-    tx.batch_execute(BATCH_PLANS).await?;
-    Ok(())
+/// The `set local` statements of [`plan_decision_statements`], for a transaction that sends
+/// them with its BEGIN (`ledger::db::PipelinedTransaction`).
+pub fn decision_settings() -> String {
+    format!("{BATCH_PLANS}; set local lock_timeout = {DECISION_LOCK_TIMEOUT_MS}")
 }
 
-/// Generic plans, and no sequential scans: see [`plan_decision_statements`].
-const BATCH_PLANS: &str =
+/// Generic plans, and no sequential scans: see [`plan_decision_statements`]. A clearing batch's
+/// statements are planned so too, without the decision's lock timeout (a clearing has no
+/// deadline; the processor waits for its answer).
+pub const BATCH_PLANS: &str =
     "set local plan_cache_mode = force_generic_plan; set local enable_seqscan = off";
 
 /// The longest a decision's statement waits for a row lock (see [`plan_decision_statements`]):
@@ -182,7 +179,7 @@ pub const DECISION_LOCK_TIMEOUT_MS: u64 = 50;
 /// Those of these authorizations whose answer was a decline recorded at the deadline
 /// (V17): they are answered DECLINE whatever their row says. One statement.
 pub async fn deadline_declined(
-    tx: &Transaction<'_>,
+    tx: &impl GenericClient,
     authorization_ids: &[&str],
 ) -> BookingResult<std::collections::HashSet<String>> {
     let statement = tx
@@ -363,7 +360,7 @@ pub async fn lock_authorization(
 /// batches cannot deadlock on each other), by id: one statement. A batch inserts the rows of new
 /// authorizations with their decisions ([`insert_decisions`]), one row version each.
 pub async fn lock_existing_authorizations(
-    tx: &Transaction<'_>,
+    tx: &impl GenericClient,
     authorization_ids: &[&str],
 ) -> BookingResult<std::collections::HashMap<String, AuthorizationRow>> {
     let statement = tx
@@ -472,7 +469,7 @@ impl NewDecision<'_> {
 /// one new authorization decided at once meet here: the second fails on the primary key and its
 /// batch is rolled back, then decided again one request at a time (answered from the row).
 pub async fn insert_decisions(
-    tx: &Transaction<'_>,
+    tx: &impl GenericClient,
     decisions: &[NewDecision<'_>],
 ) -> BookingResult<()> {
     if decisions.is_empty() {

@@ -32,7 +32,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 
 use axum::body::Bytes;
-use deadpool_postgres::{Pool, Transaction};
+use deadpool_postgres::{GenericClient, Pool};
+use ledger::db::PipelinedTransaction;
 use ledger::{CaptureHold, LedgerError};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -270,8 +271,9 @@ async fn book_in_transaction(
     clearings: &[(usize, UsualClearing<'_>)],
     ready: Option<oneshot::Sender<()>>,
 ) -> BookingResult<Vec<usize>> {
-    let mut client = pool.get().await.map_err(LedgerError::from)?;
-    let tx = client.transaction().await?;
+    let client = pool.get().await.map_err(LedgerError::from)?;
+    // Begun with the batch's reads (`read`).
+    let tx = PipelinedTransaction::new(client);
     let read = read(&tx, events, clearings).await?;
 
     // In arrival order, those a batch may book; the first of a webhook, transaction or
@@ -350,12 +352,12 @@ async fn book_in_transaction(
     tokio::try_join!(
         biased;
         async {
-            ledger::store::capture_holds_deduplicated_by_caller(&tx, &captures)
+            ledger::store::capture_holds_deduplicated_by_caller(tx.client(), &captures)
                 .await
                 .map_err(BookingError::from)
         },
-        save_cleared(&tx, &rows),
-        inbox::record_inbox_many(&tx, &messages)
+        save_cleared(tx.client(), &rows),
+        inbox::record_inbox_many(tx.client(), &messages)
     )?;
     // Every clearing of the batch is in it: the worker may form the next batch while this one
     // commits (a clearing left out takes the one-event path after the commit, so not then).
@@ -368,12 +370,12 @@ async fn book_in_transaction(
     Ok(chosen.iter().map(|c| c.0).collect())
 }
 
-/// The batch's reads, in one round trip, in this order: the plans' settings, the webhooks'
-/// locks (in a fixed order, so that two batches cannot deadlock on them), then under them the
+/// The batch's reads, in one round trip, in this order: BEGIN with the plans' settings, the
+/// webhooks' locks (in a fixed order, so that two batches cannot deadlock on them), then under them the
 /// inbox, the cards, the transactions booked, the authorization rows (locked in id order) and
 /// the settlement accounts.
 async fn read(
-    tx: &Transaction<'_>,
+    tx: &PipelinedTransaction,
     events: &[(InboxMessage<'_>, &CardEvent)],
     clearings: &[(usize, UsualClearing<'_>)],
 ) -> BookingResult<Read> {
@@ -393,7 +395,8 @@ async fn read(
     settlement_codes.sort_unstable();
     settlement_codes.dedup();
 
-    let booked = tx
+    let client = tx.client();
+    let booked = client
         .prepare_cached(
             // One index probe per transaction (the lateral `limit` keeps the probes apart
             // from the outer query): as `ref_value = any($1)` under the batch's generic plans
@@ -405,17 +408,17 @@ async fn read(
              ) r",
         )
         .await?;
-    let settlement = tx
+    let settlement = client
         .prepare_cached("select code, id from ledger_accounts where code = any($1)")
         .await?;
     let (_, seen_webhooks, cards, booked, rows, settlement) = tokio::try_join!(
         biased;
-        booking::plan_batch_statements(tx),
-        inbox::lock_webhooks(tx, &webhooks),
-        booking::cards(tx, &card_ids),
-        async { Ok(tx.query(&booked, &[&transaction_ids]).await?) },
-        booking::lock_existing_authorizations(tx, &authorization_ids),
-        async { Ok(tx.query(&settlement, &[&settlement_codes]).await?) }
+        async { tx.begin(booking::BATCH_PLANS).await.map_err(BookingError::from) },
+        inbox::lock_webhooks(client, &webhooks),
+        booking::cards(client, &card_ids),
+        async { Ok(client.query(&booked, &[&transaction_ids]).await?) },
+        booking::lock_existing_authorizations(client, &authorization_ids),
+        async { Ok(client.query(&settlement, &[&settlement_codes]).await?) }
     )?;
     Ok(Read {
         seen_webhooks,
@@ -430,7 +433,7 @@ async fn read(
 }
 
 /// Writes the clearings' counts on their authorization rows: one statement.
-async fn save_cleared(tx: &Transaction<'_>, rows: &[&AuthorizationRow]) -> BookingResult<()> {
+async fn save_cleared(tx: &impl GenericClient, rows: &[&AuthorizationRow]) -> BookingResult<()> {
     let update = tx
         .prepare_cached(
             "update card.authorizations a

@@ -2,9 +2,10 @@
 //! [`Decide`] with `ledger::controls::evaluate`, loading in the authorization's own transaction
 //! the person's mode, their prison's policy with their overrides, the prison's time zone, the
 //! spend already counted in the day, week and month, and the available balance. Two indexed
-//! statements for a whole batch of requests, prepared once per connection; each request is then
-//! decided in memory, counting the batch's earlier approvals; what they decide is written with
-//! the decision.
+//! statements for a whole batch of requests, prepared once per connection: the controls, found
+//! through the cards, in the batch's first round trip, and the spend and balance under the
+//! balance rows' locks. Each request is then decided in memory, counting the batch's earlier
+//! approvals; what they decide is written with the decision.
 //!
 //! Spend per window (docs/controls.md): for every authorization of the person's cards requested
 //! in the window, what it still holds plus what was cleared against it; plus clearings with no
@@ -31,13 +32,12 @@ use crate::booking::{BookingResult, Card};
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SpendingControls;
 
-/// What the controls read for one request before deciding it.
+/// What the controls read for one request under its balance row's lock.
 #[derive(Debug, Clone)]
 pub enum LoadedControls {
     /// No placement or no policy in effect: the request is declined (fail closed).
     Missing,
     Loaded {
-        controls: Box<EffectiveControls>,
         windows: SpendWindows,
         /// Committed spend in the windows, before this transaction's own approvals.
         spent: WindowSpend,
@@ -46,28 +46,57 @@ pub enum LoadedControls {
     },
 }
 
+/// The effective controls of the person of each card `$1` at `$2`
+/// (`policy_store::effective_controls_sql`); no row for an unknown card.
+static CONTROLS_BY_CARD: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    policy_store::effective_controls_sql(
+        "(select c.person_id, u.at, u.n
+          from unnest($1::text[], $2::timestamptz[]) with ordinality as u(card_id, at, n)
+          join card.cards c on c.card_id = u.card_id) as r",
+    )
+});
+
 impl Decide for SpendingControls {
+    /// `None`: no placement or no policy in effect.
+    type Controls = Option<EffectiveControls>;
     type Loaded = LoadedControls;
+
+    async fn controls(
+        &self,
+        client: &impl GenericClient,
+        requests: &[&AuthorizationInput],
+    ) -> BookingResult<Vec<Option<EffectiveControls>>> {
+        if requests.is_empty() {
+            return Ok(Vec::new());
+        }
+        let statement = client.prepare_cached(&CONTROLS_BY_CARD).await?;
+        let card_ids: Vec<&str> = requests
+            .iter()
+            .map(|input| input.card_id.as_str())
+            .collect();
+        let moments: Vec<OffsetDateTime> = requests.iter().map(|input| input.at).collect();
+        let rows = client.query(&statement, &[&card_ids, &moments]).await?;
+        Ok(policy_store::controls_in_order(&rows, requests.len())?)
+    }
 
     async fn load(
         &self,
-        tx: &Transaction<'_>,
-        requests: &[(&Card, &AuthorizationInput)],
+        client: &impl GenericClient,
+        requests: &[(&Card, &AuthorizationInput, &Option<EffectiveControls>)],
     ) -> BookingResult<Vec<LoadedControls>> {
-        let persons: Vec<(Uuid, OffsetDateTime)> = requests
-            .iter()
-            .map(|(card, input)| (card.person_id, input.at))
-            .collect();
-        let all_controls = policy_store::effective_controls_many(tx, &persons).await?;
         // One spend row per distinct query: a busy card's requests in one batch share theirs
         // (each sums the card's month of authorizations).
         let mut queries: Vec<SpendQuery> = Vec::with_capacity(requests.len());
         let mut with_controls = Vec::with_capacity(requests.len());
-        for ((card, input), controls) in requests.iter().zip(all_controls) {
+        for (card, input, controls) in requests {
             let Some(controls) = controls else {
                 with_controls.push(None);
                 continue;
             };
+            debug_assert_eq!(
+                controls.placement.person_id, card.person_id,
+                "the controls read by card are its person's"
+            );
             let windows = controls.windows(input.at)?;
             let query = SpendQuery {
                 person_id: card.person_id,
@@ -82,19 +111,18 @@ impl Decide for SpendingControls {
                     queries.len() - 1
                 }
             };
-            with_controls.push(Some((controls, windows, query_index)));
+            with_controls.push(Some((windows, query_index)));
         }
-        let spends = spend_and_available_many(tx, &queries).await?;
+        let spends = spend_and_available_many(client, &queries).await?;
         let mut loaded = Vec::with_capacity(requests.len());
         for entry in with_controls {
             loaded.push(match entry {
                 None => LoadedControls::Missing,
-                Some((controls, windows, query_index)) => {
+                Some((windows, query_index)) => {
                     let (spent, available) = *spends.get(query_index).ok_or_else(|| {
                         ledger::LedgerError::invalid("spend_missing", "a spend row is missing")
                     })?;
                     LoadedControls::Loaded {
-                        controls: Box::new(controls),
                         windows,
                         spent,
                         available,
@@ -107,17 +135,20 @@ impl Decide for SpendingControls {
 
     fn verdict(
         &self,
+        controls: &Option<EffectiveControls>,
         loaded: &LoadedControls,
         card: &Card,
         input: &AuthorizationInput,
         earlier: &[EarlierApproval],
     ) -> BookingResult<ControlVerdict> {
-        let LoadedControls::Loaded {
-            controls,
-            windows,
-            spent,
-            available,
-        } = loaded
+        let (
+            Some(controls),
+            LoadedControls::Loaded {
+                windows,
+                spent,
+                available,
+            },
+        ) = (controls, loaded)
         else {
             // No placement or no policy in effect: fail closed, and say so in the logs.
             tracing::warn!(

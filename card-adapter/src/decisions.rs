@@ -4,14 +4,15 @@
 //! One decision per transaction costs PostgreSQL about ten statements (BEGIN, the authorization
 //! row, the card, the controls, the spend, the balance-row lock, the hold, the decision, the
 //! inbox, COMMIT), and statements, not rows, are what a decision's CPU goes to
-//! (docs/performance.md). A batch runs the same ten for all its requests (and one `set local`
-//! of its plans and lock timeout, pipelined with them: `booking::plan_decision_statements`):
-//! existing authorization rows, the cards and any declines recorded at a deadline (V17) read
-//! together, the balance rows not held elsewhere locked together in id order, the controls
-//! and spend of all the persons read together, then the requests decided one after another in
-//! memory in arrival order, each counting the approvals before it (two requests on one card see
-//! each other's holds); then the holds, the new authorization rows (inserted once, with their
-//! decisions) and the inbox rows written, one statement each.
+//! (docs/performance.md). A batch runs the same ten for all its requests, in four round trips:
+//! BEGIN with the `set local` of its plans and lock timeout (`booking::decision_settings`,
+//! through `ledger::db::PipelinedTransaction`), the existing authorization rows, the cards, any
+//! declines recorded at a deadline (V17) and the persons' controls (found by card); then the
+//! balance rows not held elsewhere locked together in id order and the spend read under them;
+//! then, after the requests are decided one after another in memory in arrival order, each
+//! counting the approvals before it (two requests on one card see each other's holds), the
+//! holds, the new authorization rows (inserted once, with their decisions) and the inbox rows
+//! written, one statement each; then COMMIT.
 //!
 //! Batches form by themselves: [`DecisionQueue`] has [`DECISION_WORKERS`] workers, each
 //! with its own queue and its share of the cards; an idle worker takes the first waiting request
@@ -51,6 +52,7 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use deadpool_postgres::{GenericClient, Pool, Transaction};
+use ledger::db::PipelinedTransaction;
 use ledger::{LedgerError, Overdraft};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
@@ -817,11 +819,12 @@ async fn batch_in_transaction(
         .map(|&index| requests[index].2)
         .min()
         .unwrap_or_else(Instant::now);
-    let mut client = match tokio::time::timeout_at(deadline, pool.get()).await {
+    let client = match tokio::time::timeout_at(deadline, pool.get()).await {
         Ok(client) => client.map_err(LedgerError::from)?,
         Err(_) => return Err(BatchFailure::OverBudget),
     };
-    let tx = client.transaction().await?;
+    // Begun with the batch's first reads (`prepare_batch`).
+    let tx = PipelinedTransaction::new(client);
     let decided = match tokio::time::timeout_at(
         deadline,
         prepare_batch(&tx, decide, requests, batched),
@@ -841,9 +844,9 @@ async fn batch_in_transaction(
     Ok(decided)
 }
 
-/// A batch's decisions and writes, all but the COMMIT.
+/// A batch's decisions and writes, all but the COMMIT; its BEGIN goes out with its reads.
 async fn prepare_batch<D: Decide>(
-    tx: &Transaction<'_>,
+    tx: &PipelinedTransaction,
     decide: &D,
     requests: &[(InboxMessage<'_>, &AuthorizationInput, Instant)],
     batched: &[usize],
@@ -860,13 +863,27 @@ async fn prepare_batch<D: Decide>(
         .iter()
         .map(|&index| requests[index].1.card_id.as_str())
         .collect();
-    let (_, existing, cards, declined) = tokio::try_join!(
+    let inputs: Vec<&AuthorizationInput> = batched.iter().map(|&index| requests[index].1).collect();
+    let client = tx.client();
+    // The first round trip: BEGIN with the plans' settings, then the rows, the cards, the
+    // recorded declines and the controls (by card: they need no lock).
+    let (_, existing, cards, declined, controls) = tokio::try_join!(
         biased;
-        booking::plan_decision_statements(tx),
-        booking::lock_existing_authorizations(tx, &ids),
-        booking::cards(tx, &card_ids),
-        booking::deadline_declined(tx, &ids)
+        async {
+            tx.begin(&booking::decision_settings())
+                .await
+                .map_err(BookingError::from)
+        },
+        booking::lock_existing_authorizations(client, &ids),
+        booking::cards(client, &card_ids),
+        booking::deadline_declined(client, &ids),
+        decide.controls(client, &inputs)
     )?;
+    if controls.len() != batched.len() {
+        return Err(missing("controls"));
+    }
+    let controls_by_request: HashMap<usize, &D::Controls> =
+        batched.iter().copied().zip(&controls).collect();
 
     let mut decided = Decided {
         outcomes: Vec::with_capacity(batched.len()),
@@ -886,16 +903,15 @@ async fn prepare_batch<D: Decide>(
     // in one round trip. The lock goes first and PostgreSQL runs the statements in order, so
     // the spend is read under it. Balance rows others hold are skipped, not waited for: their
     // requests are tried again (what was read for them is not used).
-    let usable: Vec<(&booking::Card, &AuthorizationInput)> = to_decide
+    let usable: Vec<(&booking::Card, &AuthorizationInput, &D::Controls)> = to_decide
         .iter()
         .filter_map(|&index| {
             let input = requests[index].1;
-            authorization::usable_card(cards.get(&input.card_id))
-                .ok()
-                .map(|card| (card, input))
+            let card = authorization::usable_card(cards.get(&input.card_id)).ok()?;
+            Some((card, input, *controls_by_request.get(&index)?))
         })
         .collect();
-    let account_ids: Vec<uuid::Uuid> = usable.iter().map(|(card, _)| card.account_id).collect();
+    let account_ids: Vec<uuid::Uuid> = usable.iter().map(|(card, _, _)| card.account_id).collect();
     let ((mut accounts, locked_elsewhere), loaded) = if usable.is_empty() {
         ((HashMap::new(), Vec::new()), Vec::new())
     } else {
@@ -903,10 +919,11 @@ async fn prepare_batch<D: Decide>(
             biased;
             async {
                 Ok::<_, BookingError>(
-                    ledger::store::lock_accounts_for_holds_skip_locked(tx, &account_ids).await?,
+                    ledger::store::lock_accounts_for_holds_skip_locked(client, &account_ids)
+                        .await?,
                 )
             },
-            decide.load(tx, &usable)
+            decide.load(client, &usable)
         )?
     };
     if loaded.len() != usable.len() {
@@ -915,7 +932,7 @@ async fn prepare_batch<D: Decide>(
     let loaded_by_request: HashMap<&str, &D::Loaded> = usable
         .iter()
         .zip(&loaded)
-        .map(|((_, input), loaded)| (input.authorization_id.as_str(), loaded))
+        .map(|((_, input, _), loaded)| (input.authorization_id.as_str(), loaded))
         .collect();
 
     let mut saved: Vec<Saved> = Vec::with_capacity(to_decide.len());
@@ -928,13 +945,14 @@ async fn prepare_batch<D: Decide>(
         &mut saved,
         &mut decided,
     );
-    let loaded: Vec<&D::Loaded> = with_controls
+    let loaded: Vec<(&D::Controls, &D::Loaded)> = with_controls
         .iter()
         .map(|(index, _, _)| {
-            loaded_by_request
+            let controls = controls_by_request.get(index).copied();
+            let loaded = loaded_by_request
                 .get(requests[*index].1.authorization_id.as_str())
-                .copied()
-                .ok_or_else(|| missing("controls"))
+                .copied();
+            controls.zip(loaded).ok_or_else(|| missing("controls"))
         })
         .collect::<BookingResult<_>>()?;
     let holds = plan_holds(
@@ -946,7 +964,7 @@ async fn prepare_batch<D: Decide>(
         &mut saved,
         &mut decided.alone,
     )?;
-    write_batch(tx, requests, &saved, &holds, inbox).await?;
+    write_batch(client, requests, &saved, &holds, inbox).await?;
     decided.outcomes.extend(
         saved
             .into_iter()
@@ -1032,16 +1050,16 @@ fn plan_holds<D: Decide>(
     decide: &D,
     requests: &[(InboxMessage<'_>, &AuthorizationInput, Instant)],
     with_controls: Vec<(usize, &booking::Card, RequestDetails)>,
-    loaded: &[&D::Loaded],
+    loaded: &[(&D::Controls, &D::Loaded)],
     accounts: &mut HashMap<uuid::Uuid, ledger::store::HoldAccount>,
     saved: &mut Vec<Saved>,
     alone: &mut Vec<usize>,
 ) -> BookingResult<Vec<ledger::store::PlannedHold>> {
     let mut earlier: Vec<EarlierApproval> = Vec::with_capacity(loaded.len());
     let mut holds = Vec::with_capacity(loaded.len());
-    for ((index, card, mut details), loaded) in with_controls.into_iter().zip(loaded) {
+    for ((index, card, mut details), (controls, loaded)) in with_controls.into_iter().zip(loaded) {
         let input = requests[index].1;
-        let verdict = decide.verdict(loaded, card, input, &earlier)?;
+        let verdict = decide.verdict(controls, loaded, card, input, &earlier)?;
         details.policy_version = verdict.policy_version;
         details.limited_by = verdict.limited_by;
         let amount = match verdict.decline {
@@ -1100,7 +1118,7 @@ fn plan_holds<D: Decide>(
 /// The batch's three writes in one round trip: the planned holds, the new authorization rows
 /// with their decisions, and the inbox rows of every message the batch answered.
 async fn write_batch(
-    tx: &Transaction<'_>,
+    tx: &impl GenericClient,
     requests: &[(InboxMessage<'_>, &AuthorizationInput, Instant)],
     saved: &[Saved],
     holds: &[ledger::store::PlannedHold],

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use axum::body::Bytes;
-use deadpool_postgres::Transaction;
+use deadpool_postgres::{GenericClient, Transaction};
 
 use crate::booking::BookingResult;
 
@@ -116,7 +116,7 @@ pub(crate) async fn lock_webhook(
 /// (so that two batches take their locks in one order and cannot deadlock): the locks in that
 /// order, then those already in the inbox, in one round trip.
 pub(crate) async fn lock_webhooks(
-    tx: &Transaction<'_>,
+    tx: &impl GenericClient,
     webhooks: &[(&str, &str)],
 ) -> BookingResult<HashSet<(String, String)>> {
     debug_assert!(webhooks.windows(2).all(|pair| pair[0] < pair[1]));
@@ -175,7 +175,7 @@ pub(crate) async fn record_inbox(
 
 /// [`record_inbox`] for many messages, each with its outcome: one statement.
 pub(crate) async fn record_inbox_many(
-    tx: &Transaction<'_>,
+    tx: &impl GenericClient,
     messages: &[(&InboxMessage<'_>, Applied)],
 ) -> BookingResult<()> {
     if messages.is_empty() {

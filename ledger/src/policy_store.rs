@@ -719,56 +719,77 @@ pub async fn effective_controls_many(
     if requests.is_empty() {
         return Ok(Vec::new());
     }
-    let statement = client
-        .prepare_cached(
-            "select m.prison_id, m.regime, m.mode, m.reason, m.effective_from, a.time_zone,
-                    p.policy, o.overrides, r.n
-             from unnest($1::uuid[], $2::timestamptz[]) with ordinality as r(person_id, at, n)
-             cross join lateral (
-                 select cm.prison_id, cm.regime, cm.mode, cm.reason, cm.effective_from
-                 from controls.card_modes cm
-                 where cm.person_id = r.person_id and cm.effective_from <= clock_timestamp()
-                 order by cm.effective_from desc, cm.id desc limit 1
-             ) m
-             left join lateral (
-                 select pp.policy_id, pp.time_zone from controls.prison_policies pp
-                 where pp.prison_id = m.prison_id and pp.regime = m.regime
-                   and pp.effective_from <= r.at
-                 order by pp.effective_from desc, pp.id desc limit 1
-             ) a on true
-             left join lateral (
-                 select cp.policy from controls.policies cp
-                 where cp.policy_id = a.policy_id and cp.effective_from <= r.at
-                 order by cp.version desc limit 1
-             ) p on true
-             cross join lateral (
-                 select coalesce(jsonb_agg(jsonb_build_object(
-                            'id', o.override_id, 'version', o.version, 'reason', o.reason,
-                            'requested_by', o.requested_by, 'approved_by', o.approved_by,
-                            'change', o.change) order by o.created_at, o.override_id),
-                        '[]'::jsonb) as overrides
-                 from (select distinct on (ov.override_id) ov.* from controls.policy_overrides ov
-                       where ov.person_id = r.person_id and ov.prison_id = m.prison_id
-                       order by ov.override_id, ov.version desc) o
-                 where o.effective_from <= r.at
-                   and (o.effective_until is null or r.at < o.effective_until)
-                   and not exists (select 1 from controls.override_revocations rv
-                                   where rv.override_id = o.override_id
-                                     and rv.revoked_at <= r.at)
-             ) o",
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        effective_controls_sql(
+            "unnest($1::uuid[], $2::timestamptz[]) with ordinality as r(person_id, at, n)",
         )
-        .await?;
+    });
+    let statement = client.prepare_cached(&SQL).await?;
     let person_ids: Vec<Uuid> = requests.iter().map(|(person_id, _)| *person_id).collect();
     let moments: Vec<OffsetDateTime> = requests.iter().map(|(_, at)| *at).collect();
     let rows = client.query(&statement, &[&person_ids, &moments]).await?;
-    let mut controls: Vec<Option<EffectiveControls>> = vec![None; requests.len()];
+    controls_in_order(&rows, requests.len())
+}
+
+/// The statement that finds the effective controls of each row `r(person_id, at, n)` of
+/// `source`: the mode in effect now, the prison's policy and the person's overrides in effect at
+/// `at`. One row per source row that has a placement, with `person_id` and the row number `n`;
+/// [`controls_in_order`] reads them. Shared with callers that find the persons another way (the
+/// card adapter, by card).
+pub fn effective_controls_sql(source: &str) -> String {
+    format!(
+        "select r.person_id, m.prison_id, m.regime, m.mode, m.reason, m.effective_from,
+                a.time_zone, p.policy, o.overrides, r.n
+         from {source}
+         cross join lateral (
+             select cm.prison_id, cm.regime, cm.mode, cm.reason, cm.effective_from
+             from controls.card_modes cm
+             where cm.person_id = r.person_id and cm.effective_from <= clock_timestamp()
+             order by cm.effective_from desc, cm.id desc limit 1
+         ) m
+         left join lateral (
+             select pp.policy_id, pp.time_zone from controls.prison_policies pp
+             where pp.prison_id = m.prison_id and pp.regime = m.regime
+               and pp.effective_from <= r.at
+             order by pp.effective_from desc, pp.id desc limit 1
+         ) a on true
+         left join lateral (
+             select cp.policy from controls.policies cp
+             where cp.policy_id = a.policy_id and cp.effective_from <= r.at
+             order by cp.version desc limit 1
+         ) p on true
+         cross join lateral (
+             select coalesce(jsonb_agg(jsonb_build_object(
+                        'id', o.override_id, 'version', o.version, 'reason', o.reason,
+                        'requested_by', o.requested_by, 'approved_by', o.approved_by,
+                        'change', o.change) order by o.created_at, o.override_id),
+                    '[]'::jsonb) as overrides
+             from (select distinct on (ov.override_id) ov.* from controls.policy_overrides ov
+                   where ov.person_id = r.person_id and ov.prison_id = m.prison_id
+                   order by ov.override_id, ov.version desc) o
+             where o.effective_from <= r.at
+               and (o.effective_until is null or r.at < o.effective_until)
+               and not exists (select 1 from controls.override_revocations rv
+                               where rv.override_id = o.override_id
+                                 and rv.revoked_at <= r.at)
+         ) o"
+    )
+}
+
+/// The rows of an [`effective_controls_sql`] statement as `count` controls in source order:
+/// `None` where the source row had no placement or its prison no policy.
+pub fn controls_in_order(
+    rows: &[tokio_postgres::Row],
+    count: usize,
+) -> LedgerResult<Vec<Option<EffectiveControls>>> {
+    let mut controls: Vec<Option<EffectiveControls>> = vec![None; count];
     for row in rows {
         let index = usize::try_from(row.get::<_, i64>("n") - 1)
             .map_err(|_| LedgerError::invalid("ordinality", "row number out of range"))?;
-        let Some((person_id, _)) = requests.get(index) else {
+        let Some(slot) = controls.get_mut(index) else {
             continue;
         };
-        controls[index] = controls_from_row(*person_id, &row)?;
+        *slot = controls_from_row(row.get("person_id"), row)?;
     }
     Ok(controls)
 }

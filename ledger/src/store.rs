@@ -394,7 +394,7 @@ async fn insert_refs(
 }
 
 /// Writes the new (posted, held) of the locked balance rows.
-async fn update_balances(tx: &Transaction<'_>, new_balances: &[NewBalance]) -> LedgerResult<()> {
+async fn update_balances(tx: &impl GenericClient, new_balances: &[NewBalance]) -> LedgerResult<()> {
     if new_balances.is_empty() {
         return Ok(());
     }
@@ -1200,7 +1200,7 @@ fn hold_accounts_from(rows: Vec<tokio_postgres::Row>) -> LedgerResult<HashMap<Uu
 /// part, so that one locked row delays only its own account's holds. Accounts in neither part
 /// have no balance row. The look-up of the skipped ones runs only when a row was missing.
 pub async fn lock_accounts_for_holds_skip_locked(
-    tx: &Transaction<'_>,
+    tx: &impl GenericClient,
     account_ids: &[Uuid],
 ) -> LedgerResult<(HashMap<Uuid, HoldAccount>, Vec<Uuid>)> {
     let statement = tx
@@ -1299,7 +1299,7 @@ impl HoldAccount {
 
 /// Writes planned holds and adds them to their accounts' held amounts: one statement however
 /// many holds (their accounts locked by [`lock_accounts_for_holds`] in this transaction).
-pub async fn insert_holds(tx: &Transaction<'_>, holds: &[PlannedHold]) -> LedgerResult<()> {
+pub async fn insert_holds(tx: &impl GenericClient, holds: &[PlannedHold]) -> LedgerResult<()> {
     if holds.is_empty() {
         return Ok(());
     }
@@ -1608,7 +1608,7 @@ pub const MAX_CAPTURES_PER_CALL: usize = 256;
 /// be dropped). The same rules as one capture, checked in the same place ([`plan_capture`],
 /// [`posted_deltas`], [`new_balances`]).
 pub async fn capture_holds_deduplicated_by_caller(
-    tx: &Transaction<'_>,
+    tx: &impl GenericClient,
     commands: &[CaptureHold],
 ) -> LedgerResult<Vec<Capture>> {
     if commands.is_empty() {

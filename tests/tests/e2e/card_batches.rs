@@ -184,25 +184,35 @@ async fn concurrent_batches_over_the_same_cards_neither_deadlock_nor_overspend()
 struct PanicsOnAmount(i64);
 
 impl card_adapter::authorization::Decide for PanicsOnAmount {
+    type Controls = ();
     type Loaded = ();
+
+    async fn controls(
+        &self,
+        client: &impl deadpool_postgres::GenericClient,
+        requests: &[&AuthorizationInput],
+    ) -> card_adapter::booking::BookingResult<Vec<()>> {
+        CardStateOnly.controls(client, requests).await
+    }
 
     async fn load(
         &self,
-        tx: &deadpool_postgres::Transaction<'_>,
-        requests: &[(&card_adapter::booking::Card, &AuthorizationInput)],
+        client: &impl deadpool_postgres::GenericClient,
+        requests: &[(&card_adapter::booking::Card, &AuthorizationInput, &())],
     ) -> card_adapter::booking::BookingResult<Vec<()>> {
-        CardStateOnly.load(tx, requests).await
+        CardStateOnly.load(client, requests).await
     }
 
     fn verdict(
         &self,
+        controls: &(),
         loaded: &(),
         card: &card_adapter::booking::Card,
         input: &AuthorizationInput,
         earlier: &[card_adapter::authorization::EarlierApproval],
     ) -> card_adapter::booking::BookingResult<card_adapter::authorization::ControlVerdict> {
         assert_ne!(input.amount.amount_minor, self.0, "a bug in the controls");
-        CardStateOnly.verdict(loaded, card, input, earlier)
+        CardStateOnly.verdict(controls, loaded, card, input, earlier)
     }
 }
 
