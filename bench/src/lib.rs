@@ -6,6 +6,7 @@
 //! target and the baseline of the same run.
 
 pub mod chaos;
+pub mod cpu;
 pub mod data;
 pub mod entitlements;
 pub mod job_baseline;
@@ -355,8 +356,17 @@ async fn measure_level(shared: &Shared<'_>, report: &mut Report, n: usize) -> an
         started.elapsed().as_millis()
     ));
     // One client: the baseline of the serial path (one request at a time, each its own commit).
+    let mut tpcb_cpu = None;
     let (tpcb, select_only, tpcb_serial) = if init.tps_milli.is_some() {
+        let cpu_before = cpu::CpuSample::take(None);
         let tpcb = pgbench::run(config, &pgbench_db, n, options.duration_s, "tpcb-like").await;
+        // pgbench runs for the whole duration: its transactions are its rate times that.
+        tpcb_cpu = cpu_before
+            .zip(cpu::CpuSample::take(None))
+            .zip(tpcb.tps_milli)
+            .and_then(|((before, after), tps_milli)| {
+                before.until(&after, tps_milli.saturating_mul(options.duration_s) / 1000)
+            });
         let select_only =
             pgbench::run(config, &pgbench_db, n, options.duration_s, "select-only").await;
         let tpcb_serial =
@@ -519,7 +529,18 @@ async fn measure_level(shared: &Shared<'_>, report: &mut Report, n: usize) -> an
     )
     .await;
     report.log(format!("warm-up: {}", warm.summary()));
+    let metrics_client = reqwest::Client::new();
+    let decision_batches = "saldo_card_decision_batch_requests";
+    let batches_before =
+        cpu::HistogramTotals::read(&metrics_client, &server.base, decision_batches).await;
+    let cpu_before = cpu::CpuSample::take(server.pid());
     let auth_all = load::drive(n, duration, None, authorize(all_cards.clone(), "a10k")).await;
+    let auth_cpu = cpu_before
+        .zip(cpu::CpuSample::take(server.pid()))
+        .and_then(|(before, after)| before.until(&after, auth_all.requests));
+    let auth_batch_centi = batches_before.mean_centi_until(
+        &cpu::HistogramTotals::read(&metrics_client, &server.base, decision_batches).await,
+    );
     report.log(format!(
         "authorizations, {} cards: {}",
         all_cards.len(),
@@ -612,6 +633,52 @@ async fn measure_level(shared: &Shared<'_>, report: &mut Report, n: usize) -> an
         Some(errors_all == 0),
         "",
         auth_all.first_error.clone().unwrap_or_default(),
+    );
+
+    report.add(
+        "baseline_pgbench_tpcb_cpu_us",
+        "Baseline: pgbench TPC-B-like, CPU per transaction (the whole machine)",
+        tpcb_cpu.map(|cpu| cpu.per_op_us),
+        "us",
+        "",
+        None,
+        "",
+        tpcb_cpu
+            .map(|cpu| format!("pgbench's client included; {} % idle", cpu.idle_percent))
+            .unwrap_or_default(),
+    );
+    report.add(
+        "auth_10000_cpu_us",
+        "1. Authorizations: CPU per decision (the whole machine)",
+        auth_cpu.map(|cpu| cpu.per_op_us),
+        "us",
+        "",
+        None,
+        "",
+        auth_cpu.map(|cpu| cpu.note()).unwrap_or_default(),
+    );
+    let cpu_vs_tpcb = auth_cpu
+        .zip(tpcb_cpu)
+        .and_then(|(auth, tpcb)| ratio_bp(auth.per_op_us, tpcb.per_op_us));
+    report.add(
+        "auth_10000_cpu_vs_tpcb_bp",
+        "1. Authorizations: CPU per decision ÷ CPU per TPC-B transaction (same run)",
+        cpu_vs_tpcb,
+        "bp",
+        "",
+        None,
+        "",
+        "",
+    );
+    report.add(
+        "auth_10000_batch_requests_centi",
+        "1. Authorizations: requests per decision batch (mean)",
+        auth_batch_centi,
+        "centi",
+        "",
+        None,
+        "",
+        "from the server's saldo_card_decision_batch_requests",
     );
 
     let rate_hundred = auth_hundred.per_second();
@@ -741,7 +808,17 @@ async fn measure_level(shared: &Shared<'_>, report: &mut Report, n: usize) -> an
             })
         })
     };
+    let clearing_batches = "saldo_card_clearing_batch_events";
+    let batches_before =
+        cpu::HistogramTotals::read(&metrics_client, &server.base, clearing_batches).await;
+    let cpu_before = cpu::CpuSample::take(server.pid());
     let clearings = load::drive(n, duration, Some(per_task), clearing_job).await;
+    let clearings_cpu = cpu_before
+        .zip(cpu::CpuSample::take(server.pid()))
+        .and_then(|(before, after)| before.until(&after, clearings.requests));
+    let clearing_batch_centi = batches_before.mean_centi_until(
+        &cpu::HistogramTotals::read(&metrics_client, &server.base, clearing_batches).await,
+    );
     report.log(format!("clearings: {}", clearings.summary()));
     rss_samples.extend(server.peak_rss_kib());
     let clearing_rate = clearings.per_second();
@@ -783,6 +860,26 @@ async fn measure_level(shared: &Shared<'_>, report: &mut Report, n: usize) -> an
         clearings.p(99),
         "≤ 25 ms",
         Some(clearings.p(99) <= 25_000),
+    );
+    report.add(
+        "clearings_cpu_us",
+        "2. Clearings: CPU per clearing (the whole machine)",
+        clearings_cpu.map(|cpu| cpu.per_op_us),
+        "us",
+        "",
+        None,
+        "",
+        clearings_cpu.map(|cpu| cpu.note()).unwrap_or_default(),
+    );
+    report.add(
+        "clearings_batch_events_centi",
+        "2. Clearings: clearings per batch (mean)",
+        clearing_batch_centi,
+        "centi",
+        "",
+        None,
+        "",
+        "from the server's saldo_card_clearing_batch_events",
     );
 
     rss_samples.extend(server.peak_rss_kib());

@@ -1,6 +1,6 @@
 //! The report: every figure with its target and the same-run baseline, as markdown and JSON.
 //! Integers only: rates per second, latencies in microseconds, memory in KiB, ratios in basis
-//! points.
+//! points, means in hundredths (`centi`).
 
 use serde::Serialize;
 
@@ -15,6 +15,10 @@ pub const PER_LEVEL_IDS: &[&str] = &[
     "auth_10000_cards_p99_us",
     "auth_10000_cards_max_us",
     "auth_10000_cards_errors",
+    "baseline_pgbench_tpcb_cpu_us",
+    "auth_10000_cpu_us",
+    "auth_10000_cpu_vs_tpcb_bp",
+    "auth_10000_batch_requests_centi",
     "auth_100_cards_per_s",
     "auth_100_vs_10000_cards_bp",
     "auth_100_cards_p99_us",
@@ -25,6 +29,8 @@ pub const PER_LEVEL_IDS: &[&str] = &[
     "clearings_per_s",
     "clearings_vs_pgbench_bp",
     "clearings_p99_us",
+    "clearings_cpu_us",
+    "clearings_batch_events_centi",
     "kiosk_reads_per_s",
     "kiosk_reads_p99_us",
     "server_peak_rss_kib",
@@ -254,6 +260,7 @@ pub fn display(value: u64, unit: &str) -> String {
         "bp" => format!("{}.{:02}×", value / 10_000, (value % 10_000) / 100),
         "kib" => format!("{} MiB", grouped(value / 1024)),
         "milli_per_s" => format!("{}/s", grouped(value / 1000)),
+        "centi" => format!("{}.{:02}", grouped(value / 100), value % 100),
         other => format!("{} {other}", grouped(value)),
     }
 }
