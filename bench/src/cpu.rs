@@ -149,6 +149,34 @@ impl HistogramTotals {
     }
 }
 
+/// What a load phase cost: CPU per request and the server's mean batch size over it.
+#[derive(Debug, Clone, Copy)]
+pub struct PhaseCost {
+    pub cpu: Option<CpuUse>,
+    /// From the server's histogram `batch_metric`, in hundredths.
+    pub batch_centi: Option<u64>,
+}
+
+/// Runs `phase`, sampling the CPU and reading the server's `batch_metric` histogram before and
+/// after it.
+pub async fn measure_phase(
+    client: &reqwest::Client,
+    server_base: &str,
+    server_pid: Option<u32>,
+    batch_metric: &str,
+    phase: impl std::future::Future<Output = crate::load::LoadResult>,
+) -> (crate::load::LoadResult, PhaseCost) {
+    let batches_before = HistogramTotals::read(client, server_base, batch_metric).await;
+    let cpu_before = CpuSample::take(server_pid);
+    let result = phase.await;
+    let cpu = cpu_before
+        .zip(CpuSample::take(server_pid))
+        .and_then(|(before, after)| before.until(&after, result.requests));
+    let batch_centi = batches_before
+        .mean_centi_until(&HistogramTotals::read(client, server_base, batch_metric).await);
+    (result, PhaseCost { cpu, batch_centi })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -530,17 +530,14 @@ async fn measure_level(shared: &Shared<'_>, report: &mut Report, n: usize) -> an
     .await;
     report.log(format!("warm-up: {}", warm.summary()));
     let metrics_client = reqwest::Client::new();
-    let decision_batches = "saldo_card_decision_batch_requests";
-    let batches_before =
-        cpu::HistogramTotals::read(&metrics_client, &server.base, decision_batches).await;
-    let cpu_before = cpu::CpuSample::take(server.pid());
-    let auth_all = load::drive(n, duration, None, authorize(all_cards.clone(), "a10k")).await;
-    let auth_cpu = cpu_before
-        .zip(cpu::CpuSample::take(server.pid()))
-        .and_then(|(before, after)| before.until(&after, auth_all.requests));
-    let auth_batch_centi = batches_before.mean_centi_until(
-        &cpu::HistogramTotals::read(&metrics_client, &server.base, decision_batches).await,
-    );
+    let (auth_all, auth_cost) = cpu::measure_phase(
+        &metrics_client,
+        &server.base,
+        server.pid(),
+        "saldo_card_decision_batch_requests",
+        load::drive(n, duration, None, authorize(all_cards.clone(), "a10k")),
+    )
+    .await;
     report.log(format!(
         "authorizations, {} cards: {}",
         all_cards.len(),
@@ -647,17 +644,14 @@ async fn measure_level(shared: &Shared<'_>, report: &mut Report, n: usize) -> an
             .map(|cpu| format!("pgbench's client included; {} % idle", cpu.idle_percent))
             .unwrap_or_default(),
     );
-    report.add(
+    add_phase_cpu(
+        report,
         "auth_10000_cpu_us",
         "1. Authorizations: CPU per decision (the whole machine)",
-        auth_cpu.map(|cpu| cpu.per_op_us),
-        "us",
-        "",
-        None,
-        "",
-        auth_cpu.map(|cpu| cpu.note()).unwrap_or_default(),
+        auth_cost.cpu,
     );
-    let cpu_vs_tpcb = auth_cpu
+    let cpu_vs_tpcb = auth_cost
+        .cpu
         .zip(tpcb_cpu)
         .and_then(|(auth, tpcb)| ratio_bp(auth.per_op_us, tpcb.per_op_us));
     report.add(
@@ -670,15 +664,12 @@ async fn measure_level(shared: &Shared<'_>, report: &mut Report, n: usize) -> an
         "",
         "",
     );
-    report.add(
+    add_batch_mean(
+        report,
         "auth_10000_batch_requests_centi",
         "1. Authorizations: requests per decision batch (mean)",
-        auth_batch_centi,
-        "centi",
-        "",
-        None,
-        "",
-        "from the server's saldo_card_decision_batch_requests",
+        auth_cost.batch_centi,
+        "saldo_card_decision_batch_requests",
     );
 
     let rate_hundred = auth_hundred.per_second();
@@ -808,17 +799,14 @@ async fn measure_level(shared: &Shared<'_>, report: &mut Report, n: usize) -> an
             })
         })
     };
-    let clearing_batches = "saldo_card_clearing_batch_events";
-    let batches_before =
-        cpu::HistogramTotals::read(&metrics_client, &server.base, clearing_batches).await;
-    let cpu_before = cpu::CpuSample::take(server.pid());
-    let clearings = load::drive(n, duration, Some(per_task), clearing_job).await;
-    let clearings_cpu = cpu_before
-        .zip(cpu::CpuSample::take(server.pid()))
-        .and_then(|(before, after)| before.until(&after, clearings.requests));
-    let clearing_batch_centi = batches_before.mean_centi_until(
-        &cpu::HistogramTotals::read(&metrics_client, &server.base, clearing_batches).await,
-    );
+    let (clearings, clearings_cost) = cpu::measure_phase(
+        &metrics_client,
+        &server.base,
+        server.pid(),
+        "saldo_card_clearing_batch_events",
+        load::drive(n, duration, Some(per_task), clearing_job),
+    )
+    .await;
     report.log(format!("clearings: {}", clearings.summary()));
     rss_samples.extend(server.peak_rss_kib());
     let clearing_rate = clearings.per_second();
@@ -861,25 +849,18 @@ async fn measure_level(shared: &Shared<'_>, report: &mut Report, n: usize) -> an
         "≤ 25 ms",
         Some(clearings.p(99) <= 25_000),
     );
-    report.add(
+    add_phase_cpu(
+        report,
         "clearings_cpu_us",
         "2. Clearings: CPU per clearing (the whole machine)",
-        clearings_cpu.map(|cpu| cpu.per_op_us),
-        "us",
-        "",
-        None,
-        "",
-        clearings_cpu.map(|cpu| cpu.note()).unwrap_or_default(),
+        clearings_cost.cpu,
     );
-    report.add(
+    add_batch_mean(
+        report,
         "clearings_batch_events_centi",
         "2. Clearings: clearings per batch (mean)",
-        clearing_batch_centi,
-        "centi",
-        "",
-        None,
-        "",
-        "from the server's saldo_card_clearing_batch_events",
+        clearings_cost.batch_centi,
+        "saldo_card_clearing_batch_events",
     );
 
     rss_samples.extend(server.peak_rss_kib());
@@ -927,6 +908,40 @@ async fn measure_level(shared: &Shared<'_>, report: &mut Report, n: usize) -> an
 }
 
 /// The bench's payroll: one wage line per person (1,234 to 2,233 cents), this week, in EUR.
+/// A phase's CPU per request, with where it went in the note.
+fn add_phase_cpu(report: &mut Report, id: &'static str, label: &str, cpu: Option<cpu::CpuUse>) {
+    report.add(
+        id,
+        label,
+        cpu.map(|cpu| cpu.per_op_us),
+        "us",
+        "",
+        None,
+        "",
+        cpu.map(|cpu| cpu.note()).unwrap_or_default(),
+    );
+}
+
+/// A phase's mean batch size, from the server's histogram `metric`.
+fn add_batch_mean(
+    report: &mut Report,
+    id: &'static str,
+    label: &str,
+    centi: Option<u64>,
+    metric: &str,
+) {
+    report.add(
+        id,
+        label,
+        centi,
+        "centi",
+        "",
+        None,
+        "",
+        format!("from the server's {metric}"),
+    );
+}
+
 pub fn wage_batch(
     batch_key: String,
     prison_id: uuid::Uuid,

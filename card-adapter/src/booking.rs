@@ -155,14 +155,17 @@ pub async fn cards(
 /// `lock_not_available` ([`BookingError::is_lock_timeout`]) and its request is tried again
 /// later, so that a row held by a long transaction delays only the requests that need it.
 pub async fn plan_decision_statements(tx: &Transaction<'_>) -> BookingResult<()> {
-    tx.batch_execute(&decision_settings()).await?;
+    tx.batch_execute(decision_settings()).await?;
     Ok(())
 }
 
 /// The `set local` statements of [`plan_decision_statements`], for a transaction that sends
-/// them with its BEGIN (`ledger::db::PipelinedTransaction`).
-pub fn decision_settings() -> String {
-    format!("{BATCH_PLANS}; set local lock_timeout = {DECISION_LOCK_TIMEOUT_MS}")
+/// them with its BEGIN (`ledger::db::PipelinedTransaction`). Formatted once, not per batch.
+pub fn decision_settings() -> &'static str {
+    static SETTINGS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!("{BATCH_PLANS}; set local lock_timeout = {DECISION_LOCK_TIMEOUT_MS}")
+    });
+    &SETTINGS
 }
 
 /// Generic plans, and no sequential scans: see [`plan_decision_statements`]. A clearing batch's

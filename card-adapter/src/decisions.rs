@@ -870,7 +870,7 @@ async fn prepare_batch<D: Decide>(
     let (_, existing, cards, declined, controls) = tokio::try_join!(
         biased;
         async {
-            tx.begin(&booking::decision_settings())
+            tx.begin(booking::decision_settings())
                 .await
                 .map_err(BookingError::from)
         },
